@@ -1,0 +1,253 @@
+//! Dead bytes: bytes every pull downloads that no container can see, because a later layer
+//! overwrote or deleted the file. Exact, per path: whiteouts, opaque directories (`.wh..wh..opq`),
+//! deleted directories (every file below counts) and files replaced within the same layer are all
+//! honoured, following the OCI layer rules (a layer's whiteouts apply to the layers below it).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::layer::walk::{Entry, EntryKind};
+
+/// Why a file's bytes are dead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadCause {
+    /// A later entry at the same path (or a non-directory replacing a parent) hid it.
+    Overwritten,
+    /// A whiteout or an opaque directory removed it.
+    Deleted,
+}
+
+/// One file whose bytes ship but are invisible in the final filesystem.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DeadFile {
+    /// The rooted path (`/tmp/big.bin`).
+    pub path: String,
+    /// The layer that ships the bytes.
+    pub layer: usize,
+    /// The layer that hid them.
+    pub hidden_by: usize,
+    /// Bytes of content.
+    pub bytes: u64,
+    /// Overwritten or deleted.
+    pub cause: DeadCause,
+}
+
+/// The result of stacking the layers.
+#[derive(Debug, Clone, Default)]
+pub struct Stacked {
+    /// Every dead file, most bytes first (ties by path, then layer).
+    pub dead: Vec<DeadFile>,
+    /// Bytes of regular files visible in the final filesystem.
+    pub visible_bytes: u64,
+    /// Regular files visible in the final filesystem.
+    pub visible_files: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Live {
+    layer: usize,
+    size: u64,
+    is_dir: bool,
+    is_file: bool,
+}
+
+struct Stack {
+    live: BTreeMap<String, Live>,
+    dead: Vec<DeadFile>,
+}
+
+impl Stack {
+    fn bury(&mut self, path: &str, entry: Live, hidden_by: usize, cause: DeadCause) {
+        if entry.is_file && entry.size > 0 {
+            self.dead.push(DeadFile {
+                path: format!("/{path}"),
+                layer: entry.layer,
+                hidden_by,
+                bytes: entry.size,
+                cause,
+            });
+        }
+    }
+
+    /// Removes everything strictly below `dir`.
+    fn clear_below(&mut self, dir: &str, hidden_by: usize, cause: DeadCause) {
+        let below: Vec<String> = if dir.is_empty() {
+            self.live
+                .keys()
+                .filter(|k| !k.is_empty())
+                .cloned()
+                .collect()
+        } else {
+            let prefix = format!("{dir}/");
+            self.live
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        for path in below {
+            if let Some(entry) = self.live.remove(&path) {
+                self.bury(&path, entry, hidden_by, cause);
+            }
+        }
+    }
+
+    fn remove(&mut self, path: &str, hidden_by: usize, cause: DeadCause) {
+        if let Some(entry) = self.live.remove(path) {
+            self.bury(path, entry, hidden_by, cause);
+            if entry.is_dir {
+                self.clear_below(path, hidden_by, cause);
+            }
+        }
+    }
+
+    fn add(&mut self, path: &str, entry: Live) {
+        // A non-directory anywhere above replaced by this path's parent directories dies.
+        let mut end = 0;
+        while let Some(slash) = path[end..].find('/') {
+            let parent = &path[..end + slash];
+            if self.live.get(parent).is_some_and(|p| !p.is_dir) {
+                self.remove(parent, entry.layer, DeadCause::Overwritten);
+            }
+            end += slash + 1;
+        }
+        match self.live.get(path).copied() {
+            Some(old) if old.is_dir && entry.is_dir => {}
+            Some(_) => self.remove(path, entry.layer, DeadCause::Overwritten),
+            None => {}
+        }
+        self.live.insert(path.to_string(), entry);
+    }
+}
+
+/// Stacks the layers (bottom first) and accounts for every byte that ends up hidden.
+pub fn stack_layers(layers: &[&[Entry]]) -> Stacked {
+    let mut stack = Stack {
+        live: BTreeMap::new(),
+        dead: Vec::new(),
+    };
+    for (index, entries) in layers.iter().enumerate() {
+        for e in entries.iter() {
+            match e.kind {
+                EntryKind::Whiteout => stack.remove(&e.path, index, DeadCause::Deleted),
+                EntryKind::Opaque => stack.clear_below(&e.path, index, DeadCause::Deleted),
+                _ => {}
+            }
+        }
+        for e in entries.iter() {
+            if matches!(e.kind, EntryKind::Whiteout | EntryKind::Opaque) || e.path.is_empty() {
+                continue;
+            }
+            stack.add(
+                &e.path,
+                Live {
+                    layer: index,
+                    size: e.size,
+                    is_dir: e.kind == EntryKind::Dir,
+                    is_file: e.kind == EntryKind::File,
+                },
+            );
+        }
+    }
+    let mut dead = stack.dead;
+    dead.sort_by(|a, b| {
+        b.bytes
+            .cmp(&a.bytes)
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.layer.cmp(&b.layer))
+    });
+    let files = stack.live.values().filter(|l| l.is_file);
+    Stacked {
+        visible_bytes: files.clone().map(|l| l.size).sum(),
+        visible_files: files.count() as u64,
+        dead,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(path: &str, kind: EntryKind, size: u64) -> Entry {
+        Entry {
+            path: path.into(),
+            kind,
+            size,
+            mode: 0o644,
+        }
+    }
+
+    fn dead_of(layers: &[&[Entry]]) -> Vec<(String, u64, DeadCause)> {
+        stack_layers(layers)
+            .dead
+            .into_iter()
+            .map(|d| (d.path, d.bytes, d.cause))
+            .collect()
+    }
+
+    #[test]
+    fn overwritten_and_deleted_files_are_dead() {
+        use EntryKind::*;
+        let l0 = [e("a", File, 10), e("b", File, 20)];
+        let l1 = [e("a", File, 11), e("b", Whiteout, 0)];
+        assert_eq!(
+            dead_of(&[&l0, &l1]),
+            vec![
+                ("/b".into(), 20, DeadCause::Deleted),
+                ("/a".into(), 10, DeadCause::Overwritten)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_deleted_directory_counts_all_its_files() {
+        use EntryKind::*;
+        let l0 = [
+            e("d", Dir, 0),
+            e("d/x", File, 5),
+            e("d/sub/y", File, 7),
+            e("dd", File, 1),
+        ];
+        let l1 = [e("d", Whiteout, 0)];
+        let s = stack_layers(&[&l0, &l1]);
+        assert_eq!(s.dead.iter().map(|d| d.bytes).sum::<u64>(), 12);
+        assert_eq!((s.visible_bytes, s.visible_files), (1, 1));
+    }
+
+    #[test]
+    fn opaque_directories_hide_lower_children_but_not_their_own() {
+        use EntryKind::*;
+        let l0 = [
+            e("d/a.txt", File, 3),
+            e("d/b.txt", File, 4),
+            e("e/x", File, 9),
+        ];
+        let l1 = [e("d", Opaque, 0), e("d/c.txt", File, 5)];
+        let s = stack_layers(&[&l0, &l1]);
+        assert_eq!(s.dead.iter().map(|d| d.bytes).sum::<u64>(), 7);
+        assert_eq!(s.visible_bytes, 14);
+    }
+
+    #[test]
+    fn a_file_replaced_by_a_directory_is_dead() {
+        use EntryKind::*;
+        let l0 = [e("x", File, 8)];
+        let l1 = [e("x/inner", File, 2)];
+        assert_eq!(
+            dead_of(&[&l0, &l1]),
+            vec![("/x".into(), 8, DeadCause::Overwritten)]
+        );
+    }
+
+    #[test]
+    fn a_later_whiteout_in_the_same_layer_does_not_delete_that_layers_file() {
+        use EntryKind::*;
+        let l0 = [e("f", File, 4)];
+        let l1 = [e("f", File, 6), e("f", Whiteout, 0)];
+        let s = stack_layers(&[&l0, &l1]);
+        assert_eq!(s.visible_bytes, 6);
+        assert_eq!(s.dead.len(), 1);
+    }
+}

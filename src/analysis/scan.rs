@@ -1,0 +1,176 @@
+//! Reading every layer once: the compressed bytes are hashed and counted as they arrive, decoded on
+//! a read-ahead thread, hashed again (the diff_id) and walked as a tar, header by header. Layers are
+//! scanned in parallel, largest first, on as many threads as there are cores; per-file records are
+//! all that is kept.
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::layer::compression::{decompress, describe_read_error, Compression};
+use crate::layer::digest::{Algorithm, Digest, Hasher, HashingReader};
+use crate::layer::readahead::ReadAhead;
+use crate::layer::walk::{walk, Entry};
+use crate::model::Image;
+use crate::source::LayerSource;
+
+/// What one pass over a layer found.
+#[derive(Debug, Clone)]
+pub struct LayerScan {
+    /// The digest of the compressed blob, verified against the manifest when it names one.
+    pub digest: Digest,
+    /// Bytes of the blob as stored or downloaded.
+    pub compressed_bytes: u64,
+    /// The digest of the uncompressed tar, verified against the config's diff_id.
+    pub diff_id: Digest,
+    /// Bytes of the uncompressed tar stream.
+    pub uncompressed_bytes: u64,
+    /// The compression found in the bytes.
+    pub compression: Compression,
+    /// Every entry, in tar order.
+    pub entries: Vec<Entry>,
+}
+
+/// Receives byte counts as compressed data is read (drives progress bars).
+pub trait ScanProgress: Send + Sync {
+    /// `n` more compressed bytes were read.
+    fn advance(&self, n: u64);
+}
+
+impl ScanProgress for () {
+    fn advance(&self, _: u64) {}
+}
+
+/// Hashes and counts the compressed bytes on their way into the decoder.
+struct Tap<R> {
+    inner: R,
+    state: Arc<Mutex<(Hasher, u64)>>,
+    progress: Arc<dyn ScanProgress>,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.0.update(&buf[..n]);
+        state.1 += n as u64;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+fn layer_name(image: &Image, index: usize) -> String {
+    match &image.layers[index].digest {
+        Some(d) => format!("layer {index} ({d})"),
+        None => format!("layer {index}"),
+    }
+}
+
+/// Scans layer `index`, verifying its digest, size and diff_id.
+pub fn scan_layer(
+    image: &Image,
+    source: &dyn LayerSource,
+    index: usize,
+    progress: Arc<dyn ScanProgress>,
+) -> Result<LayerScan> {
+    let name = layer_name(image, index);
+    let descriptor = &image.layers[index];
+    let expected_diff_id = &image.config.diff_ids[index];
+    let algorithm = descriptor
+        .digest
+        .as_ref()
+        .map_or(Algorithm::Sha256, Digest::algorithm);
+    let state = Arc::new(Mutex::new((Hasher::new(algorithm), 0u64)));
+    let tap = Tap {
+        inner: source.open_layer(index)?,
+        state: state.clone(),
+        progress,
+    };
+    let (compression, decoder) =
+        decompress(tap, descriptor.compression).map_err(|e| e.context(&name))?;
+    let uncompressed = HashingReader::new(ReadAhead::spawn(decoder), expected_diff_id.algorithm());
+    let mut entries = Vec::new();
+    let rest = walk(uncompressed, |e| entries.push(e)).map_err(|e| e.context(&name))?;
+    let (diff_id, uncompressed_bytes) = rest.finish().map_err(|e| {
+        Error::invalid(format!(
+            "{name}: reading layer: {}",
+            describe_read_error(&e)
+        ))
+    })?;
+    let (hasher, compressed_bytes) = {
+        let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::replace(&mut *guard, (Hasher::new(algorithm), 0))
+    };
+    let digest = hasher.finish();
+    if let Some(expected) = &descriptor.digest {
+        expected.verify(&digest, &name)?;
+    }
+    if let Some(size) = descriptor.size {
+        if size != compressed_bytes {
+            return Err(Error::invalid(format!(
+                "{name}: descriptor says {size} bytes, blob has {compressed_bytes}"
+            )));
+        }
+    }
+    expected_diff_id.verify(&diff_id, &format!("{name} uncompressed (diff_id)"))?;
+    Ok(LayerScan {
+        digest,
+        compressed_bytes,
+        diff_id,
+        uncompressed_bytes,
+        compression,
+        entries,
+    })
+}
+
+/// Scans every layer on up to `threads` threads (largest blobs first, so the work balances) and
+/// returns the scans in layer order. The first failure stops the remaining work and is returned.
+pub fn scan_all(
+    image: &Image,
+    source: &dyn LayerSource,
+    threads: usize,
+    progress: Arc<dyn ScanProgress>,
+) -> Result<Vec<LayerScan>> {
+    let count = image.layers.len();
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size.unwrap_or(0)));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Result<LayerScan>>>> =
+        Mutex::new((0..count).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, count.max(1)) {
+            scope.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let slot = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&index) = order.get(slot) else {
+                    return;
+                };
+                let result = scan_layer(image, source, index, progress.clone());
+                if result.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut scans = Vec::with_capacity(count);
+    let mut first_error = None;
+    for r in results {
+        match r {
+            Some(Ok(scan)) => scans.push(scan),
+            Some(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            None => {}
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(scans),
+    }
+}

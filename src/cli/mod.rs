@@ -1,0 +1,111 @@
+//! The command line: argument parsing (clap) and the glue from arguments to the library. Every
+//! subcommand lives in its own module; this one holds the options they share.
+
+pub mod progress;
+pub mod report;
+
+use std::io::Read;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::{Error, ExitCode, Result};
+use crate::report::Format;
+use crate::source::platform::Platform;
+use crate::source::registry::RegistryOptions;
+use crate::source::SourceOptions;
+
+const AFTER_HELP: &str = "\
+Image references:
+  oci:DIR[:TAG]                 OCI image layout directory
+  oci-archive:FILE[:TAG]        OCI layout in a tar archive
+  docker-archive:FILE[:REF]     `docker save` output
+  docker://REGISTRY/REPO:TAG    image in a registry (also @sha256:...)
+  PATH or REGISTRY/REPO:TAG     detected automatically
+
+Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 registry or network error.";
+
+/// strata: find out why container images are big, and make deploys ship only what changed.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Explain every layer of an image: sizes, contents, dependencies, caches, dead bytes, fixes.
+    Report(report::ReportArgs),
+}
+
+/// How to reach an image: platform and registry options shared by every command that reads one.
+#[derive(Debug, Args, Clone)]
+pub struct ImageOptions {
+    /// Platform to pick from multi-platform images, os/arch[/variant] (default: this machine's).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Registry user name (with --password-stdin); otherwise ~/.docker/config.json is used.
+    #[arg(long, requires = "password_stdin")]
+    pub username: Option<String>,
+    /// Read the registry password from standard input.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// Use plain HTTP and accept any TLS certificate (loopback registries are always plain HTTP).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl ImageOptions {
+    /// Turns the flags into source options, reading the password from stdin when asked.
+    pub fn source_options(&self) -> Result<SourceOptions> {
+        let platform = match &self.platform {
+            Some(p) => Platform::parse(p)?,
+            None => Platform::host(),
+        };
+        let credentials = match (&self.username, self.password_stdin) {
+            (Some(user), true) => {
+                let mut password = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut password)
+                    .map_err(|e| Error::usage(format!("reading the password from stdin: {e}")))?;
+                let password = password.trim_end_matches(['\r', '\n']).to_string();
+                if password.is_empty() {
+                    return Err(Error::usage("--password-stdin: standard input was empty"));
+                }
+                Some((user.clone(), password))
+            }
+            _ => None,
+        };
+        Ok(SourceOptions {
+            platform,
+            registry: RegistryOptions {
+                insecure: self.insecure,
+                credentials,
+            },
+        })
+    }
+}
+
+/// Output options shared by the reporting commands.
+#[derive(Debug, Args, Clone)]
+pub struct OutputOptions {
+    /// Output format: table, json or markdown.
+    #[arg(long, short = 'f', default_value = "table", value_parser = parse_format)]
+    pub format: Format,
+    /// Never draw progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+fn parse_format(s: &str) -> std::result::Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Report(args) => report::run(&args),
+    }
+}

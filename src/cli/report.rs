@@ -1,0 +1,119 @@
+//! `strata report IMAGE`: analyze one image and print the report.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::analysis::{analyze, AnalyzeOptions, BaseLayers};
+use crate::cli::progress::Bar;
+use crate::cli::{ImageOptions, OutputOptions};
+use crate::error::{Error, ExitCode, Result};
+use crate::report::{json, markdown, table, Format};
+use crate::source::reference::ImageRef;
+use crate::source::{open, SourceOptions};
+
+const EXAMPLES: &str = "\
+Examples:
+  strata report oci:./build/layout:latest
+  strata report docker-archive:app.tar --format json > report.json
+  docker save myapp:1.2 -o app.tar && strata report app.tar --base debian:bookworm-slim
+  strata report docker://registry.example.com/team/app:1.2 --platform linux/arm64
+  strata report localhost:5000/app:dev --format markdown >> \"$GITHUB_STEP_SUMMARY\"";
+
+/// Arguments of `strata report`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct ReportArgs {
+    /// The image to analyze (see `strata --help` for reference forms).
+    pub image: String,
+    /// The base image: its layers are reported as `base`, the rest as `app`. Defaults to the base
+    /// named by the image's org.opencontainers.image.base.* annotations, when present.
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
+    /// How many entries ranked lists keep (largest paths per layer, packages, dead files).
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Image access options.
+    #[command(flatten)]
+    pub image_options: ImageOptions,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputOptions,
+}
+
+const BASE_NAME: &str = "org.opencontainers.image.base.name";
+const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
+
+fn base_layers(reference: &str, opts: &SourceOptions) -> Result<BaseLayers> {
+    let opened = open(&ImageRef::parse(reference)?, opts)
+        .map_err(|e| e.context(format!("base image {reference}")))?;
+    Ok(BaseLayers {
+        reference: reference.to_string(),
+        diff_ids: opened
+            .image
+            .config
+            .diff_ids
+            .iter()
+            .cloned()
+            .collect::<HashSet<_>>(),
+    })
+}
+
+/// Runs `strata report`.
+pub fn run(args: &ReportArgs) -> Result<ExitCode> {
+    let opts = args.image_options.source_options()?;
+    let reference = ImageRef::parse(&args.image)?;
+    let opened = open(&reference, &opts)?;
+    let base = match &args.base {
+        Some(b) => Some(base_layers(b, &opts)?),
+        None => match (
+            opened.image.annotations.get(BASE_NAME),
+            opened.image.annotations.get(BASE_DIGEST),
+        ) {
+            (Some(name), digest) => {
+                let name = match digest {
+                    Some(d) => format!("{}@{d}", name.split('@').next().unwrap_or(name)),
+                    None => name.clone(),
+                };
+                match base_layers(&name, &opts) {
+                    Ok(b) => Some(b),
+                    Err(e) => {
+                        eprintln!("strata: warning: cannot read the annotated base image ({e}); every layer counts as app");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        },
+    };
+    let total: u64 = opened.image.layers.iter().filter_map(|l| l.size).sum();
+    let bar = Arc::new(Bar::bytes(
+        total,
+        "reading layers",
+        !args.output.no_progress,
+    ));
+    let analysis = analyze(
+        &opened,
+        &AnalyzeOptions {
+            top: args.top,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            base,
+            progress: bar.clone(),
+        },
+    );
+    bar.finish();
+    let analysis = analysis?;
+    let rendered = match args.output.format {
+        Format::Table => table::render(&analysis),
+        Format::Json => json::render(&analysis)?,
+        Format::Markdown => markdown::render(&analysis),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(rendered.as_bytes())
+        .and_then(|_| stdout.flush())
+        .map_err(|e| Error::io("stdout", e))?;
+    Ok(ExitCode::Ok)
+}

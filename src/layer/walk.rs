@@ -1,0 +1,224 @@
+//! Streaming walk over the entries of a layer tar.
+//!
+//! Only headers are decoded; file contents are skipped, never buffered. Tars that end without the two
+//! end-of-archive blocks (umoci writes them) end cleanly, as with GNU tar; a corrupt header is an error
+//! that names the offset where it sits.
+
+use std::io::Read;
+
+use crate::error::{Error, Result};
+use crate::layer::compression::describe_read_error;
+
+/// What an entry is, with OCI whiteouts recognized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A regular file (its size counts as content).
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// A hard link to an earlier entry.
+    Hardlink,
+    /// `.wh.NAME`: deletes `NAME` from the layers below. The entry's path is the deleted path.
+    Whiteout,
+    /// `.wh..wh..opq`: hides everything below the directory in lower layers. The path is the directory.
+    Opaque,
+    /// Devices, FIFOs and other `.wh..wh.*` markers that carry no content.
+    Other,
+}
+
+/// One tar entry as analysis needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Path relative to the root, cleaned (`usr/bin/ls`; `""` is the root itself). For whiteouts and
+    /// opaque markers, the path they act on.
+    pub path: String,
+    /// The kind of entry.
+    pub kind: EntryKind,
+    /// The size recorded in the header (bytes of content for regular files).
+    pub size: u64,
+    /// Permission and special bits from the header.
+    pub mode: u32,
+}
+
+const WHITEOUT_PREFIX: &str = ".wh.";
+const OPAQUE_MARKER: &str = ".wh..wh..opq";
+
+/// Cleans a tar entry name the way Go's `path.Clean` does on a rooted path, and returns it without
+/// the leading slash: `./a//b/../c/` → `a/c`. `..` never climbs above the root, so no entry can
+/// name a path outside the image.
+pub fn clean_path(name: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+fn classify(path: String, entry_type: tar::EntryType) -> (String, EntryKind) {
+    let (dir, base) = match path.rsplit_once('/') {
+        Some((d, b)) => (d, b),
+        None => ("", path.as_str()),
+    };
+    if base == OPAQUE_MARKER {
+        return (dir.to_string(), EntryKind::Opaque);
+    }
+    if base.starts_with(".wh..wh.") {
+        return (path, EntryKind::Other);
+    }
+    if let Some(target) = base.strip_prefix(WHITEOUT_PREFIX) {
+        let deleted = if dir.is_empty() {
+            target.to_string()
+        } else {
+            format!("{dir}/{target}")
+        };
+        return (deleted, EntryKind::Whiteout);
+    }
+    let kind = match entry_type {
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            EntryKind::File
+        }
+        tar::EntryType::Directory => EntryKind::Dir,
+        tar::EntryType::Symlink => EntryKind::Symlink,
+        tar::EntryType::Link => EntryKind::Hardlink,
+        _ => EntryKind::Other,
+    };
+    (path, kind)
+}
+
+/// Walks every entry of the tar stream `reader`, calling `on_entry` for each, and returns the reader
+/// positioned after the last entry (the caller drains it so digests cover the whole stream).
+pub fn walk<R: Read>(reader: R, mut on_entry: impl FnMut(Entry)) -> Result<R> {
+    let mut archive = tar::Archive::new(reader);
+    let mut next_header_at: u64 = 0;
+    {
+        let entries = archive
+            .entries()
+            .map_err(|e| Error::invalid(format!("reading tar: {e}")))?;
+        for entry in entries {
+            let corrupt = |e: std::io::Error| {
+                Error::invalid(format!(
+                    "corrupt tar at offset {next_header_at}: {}",
+                    describe_read_error(&e)
+                ))
+            };
+            let entry = entry.map_err(corrupt)?;
+            let header = entry.header();
+            let entry_type = header.entry_type();
+            if matches!(
+                entry_type,
+                tar::EntryType::XGlobalHeader | tar::EntryType::XHeader
+            ) {
+                next_header_at = entry.raw_file_position() + padded(entry.size());
+                continue;
+            }
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let (path, kind) = classify(clean_path(&name), entry_type);
+            let mode = header.mode().unwrap_or(0);
+            let size = entry.size();
+            next_header_at = entry.raw_file_position() + padded(size);
+            on_entry(Entry {
+                path,
+                kind,
+                size,
+                mode,
+            });
+        }
+    }
+    Ok(archive.into_inner())
+}
+
+fn padded(size: u64) -> u64 {
+    size.div_ceil(512) * 512
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, ty, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*ty);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn walk_all(data: &[u8]) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        walk(data, |e| out.push(e))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn cleans_paths_like_go_path_clean() {
+        assert_eq!(clean_path("./usr//bin/../lib/"), "usr/lib");
+        assert_eq!(clean_path("/../../etc/passwd"), "etc/passwd");
+        assert_eq!(clean_path("./"), "");
+    }
+
+    #[test]
+    fn recognizes_whiteouts_and_opaque_markers() {
+        let data = tar_of(&[
+            ("a/.wh.gone", tar::EntryType::Regular, b""),
+            ("d/.wh..wh..opq", tar::EntryType::Regular, b""),
+            ("f.txt", tar::EntryType::Regular, b"hello"),
+            (".wh..wh..plnk/x", tar::EntryType::Regular, b""),
+        ]);
+        let kinds: Vec<_> = walk_all(&data)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.path, e.kind, e.size))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("a/gone".into(), EntryKind::Whiteout, 0),
+                ("d".into(), EntryKind::Opaque, 0),
+                ("f.txt".into(), EntryKind::File, 5),
+                (".wh..wh..plnk/x".into(), EntryKind::File, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn accepts_a_tar_without_end_of_archive_blocks() {
+        let mut data = tar_of(&[("f", tar::EntryType::Regular, b"abc")]);
+        data.truncate(1024); // header + one data block, no trailing zero blocks
+        assert_eq!(walk_all(&data).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn corrupt_header_names_its_offset() {
+        let mut data = tar_of(&[
+            ("f", tar::EntryType::Regular, b"abc"),
+            ("g", tar::EntryType::Regular, b"def"),
+        ]);
+        data[1024 + 100] ^= 0xff; // damage the second header (at offset 1024)
+        let err = walk_all(&data).unwrap_err().to_string();
+        assert!(err.contains("offset 1024"), "{err}");
+    }
+
+    #[test]
+    fn a_header_claiming_more_than_the_stream_holds_is_an_error() {
+        let mut h = tar::Header::new_gnu();
+        h.set_path("huge").unwrap();
+        h.set_size(10 << 30);
+        h.set_cksum();
+        let mut data = h.as_bytes().to_vec();
+        data.extend_from_slice(&[0u8; 512]);
+        assert!(walk_all(&data).is_err());
+    }
+}

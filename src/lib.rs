@@ -1,0 +1,15 @@
+//! strata: make container images cheap to ship.
+//!
+//! The crate is organized the way data flows: [`source`] resolves an image reference to the
+//! [`model`] and streams its layers; [`layer`] decodes and walks them; [`analysis`] turns the walk
+//! into sizes, findings and advice; [`report`] renders the result. The `strata` binary is a thin
+//! command line over these ([`cli`]).
+
+pub mod analysis;
+pub mod cli;
+pub mod error;
+pub mod layer;
+pub mod model;
+pub mod report;
+pub mod source;
+pub mod units;

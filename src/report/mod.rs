@@ -1,0 +1,62 @@
+//! Renderers of an [`Analysis`](crate::analysis::Analysis): a terminal table, a stable JSON
+//! document, and Markdown for PR comments and `$GITHUB_STEP_SUMMARY`.
+
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// Output formats every command offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human tables (default).
+    Table,
+    /// The versioned JSON document.
+    Json,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "table" => Ok(Format::Table),
+            "json" => Ok(Format::Json),
+            "markdown" | "md" => Ok(Format::Markdown),
+            other => Err(Error::usage(format!(
+                "unknown format {other:?}: expected table, json or markdown"
+            ))),
+        }
+    }
+}
+
+/// Shortens a digest for tables: `sha256:2c26b46b68ff`.
+pub fn short_digest(d: &impl std::fmt::Display) -> String {
+    let s = d.to_string();
+    s.chars().take(19).collect()
+}
+
+/// Shortens a history command for tables: `/bin/sh -c` and `#(nop)` prefixes dropped, one line,
+/// at most `max` characters.
+pub fn short_command(cmd: Option<&str>, max: usize) -> String {
+    let Some(cmd) = cmd else {
+        return "(missing)".into();
+    };
+    let cmd = cmd
+        .trim_start_matches("/bin/sh -c ")
+        .trim_start_matches("#(nop) ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if cmd.chars().count() > max {
+        let cut: String = cmd.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        cmd
+    }
+}

@@ -1,0 +1,123 @@
+//! The terminal report: one screen that says which layers are big, what is inside them, and what
+//! to do about it.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, Table};
+
+use crate::analysis::{Analysis, Role};
+use crate::report::short_command;
+use crate::units::{human_bytes, percent};
+
+fn new_table(header: Vec<&str>) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(header);
+    t
+}
+
+fn align_right(t: &mut Table, columns: &[usize]) {
+    for &c in columns {
+        if let Some(col) = t.column_mut(c) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// Renders the analysis as text tables.
+pub fn render(a: &Analysis) -> String {
+    let mut out = String::new();
+    let img = &a.image;
+    out.push_str(&format!("Image      {}\n", img.reference));
+    if let Some(d) = &img.manifest_digest {
+        out.push_str(&format!("Manifest   {d}\n"));
+    }
+    out.push_str(&format!(
+        "Platform   {}   Layers {}   Compressed {}   Uncompressed {}   Content {}\n",
+        img.platform,
+        a.layers.len(),
+        human_bytes(img.compressed_bytes),
+        human_bytes(img.uncompressed_bytes),
+        human_bytes(img.content_bytes)
+    ));
+    out.push_str(&format!(
+        "Dead bytes {} in {} files   dive: efficiency {}, wasted {}, user wasted {}\n",
+        human_bytes(a.dead_bytes.total),
+        a.dead_bytes.files,
+        percent(a.dive.efficiency),
+        human_bytes(a.dive.wasted_bytes),
+        percent(a.dive.user_wasted_percent)
+    ));
+    if let Some(base) = &img.base {
+        out.push_str(&format!("Base       {base}\n"));
+    }
+    out.push('\n');
+
+    let mut layers = new_table(vec![
+        "#",
+        "Role",
+        "Compressed",
+        "Share",
+        "Uncompressed",
+        "Content",
+        "Files",
+        "Created by",
+        "Largest paths",
+    ]);
+    for l in &a.layers {
+        let top: Vec<String> = l
+            .top_paths
+            .iter()
+            .take(3)
+            .map(|t| format!("{} {}", t.path, human_bytes(t.bytes)))
+            .collect();
+        layers.add_row(vec![
+            l.index.to_string(),
+            match l.role {
+                Role::Base => "base".into(),
+                Role::App => "app".into(),
+            },
+            human_bytes(l.compressed_bytes),
+            percent(l.share),
+            human_bytes(l.uncompressed_bytes),
+            human_bytes(l.content_bytes),
+            l.files.to_string(),
+            short_command(l.created_by.as_deref(), 40),
+            top.join("\n"),
+        ]);
+    }
+    align_right(&mut layers, &[0, 2, 3, 4, 5, 6]);
+    out.push_str(&layers.to_string());
+    out.push('\n');
+
+    if !a.findings.is_empty() {
+        out.push_str("\nFindings\n");
+        let mut t = new_table(vec!["Layer", "Kind", "Path", "Bytes", "Detail"]);
+        for f in &a.findings {
+            t.add_row(vec![
+                f.layer.to_string(),
+                f.rule.clone(),
+                f.path.clone(),
+                human_bytes(f.bytes),
+                f.message.clone(),
+            ]);
+        }
+        align_right(&mut t, &[0, 3]);
+        out.push_str(&t.to_string());
+        out.push('\n');
+    }
+
+    if a.advice.is_empty() {
+        out.push_str("\nNo advice: nothing large to move or remove.\n");
+    } else {
+        out.push_str("\nAdvice (estimated compressed bytes saved per deploy)\n");
+        for (i, adv) in a.advice.iter().enumerate() {
+            out.push_str(&format!(
+                "{:>2}. [{}] {}\n",
+                i + 1,
+                human_bytes(adv.bytes_saved_per_deploy),
+                adv.action
+            ));
+        }
+    }
+    out
+}

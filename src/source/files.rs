@@ -1,0 +1,216 @@
+//! Random access to the files that hold an image: a directory (OCI layout) or a tar archive
+//! (`docker save`, OCI archive) indexed once by its headers, so any blob inside can be streamed
+//! without extracting the archive.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::layer::walk::clean_path;
+
+/// Manifests, indexes and configs above this size are refused: they are JSON documents of a few KB,
+/// and a bogus size must not make strata allocate gigabytes.
+pub const MAX_METADATA_BYTES: u64 = 32 << 20;
+
+/// A set of named files an image lives in.
+pub trait Files: Send + Sync {
+    /// Opens `path` (relative, `/`-separated) for streaming, with its size; `None` if absent.
+    fn open(&self, path: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>>;
+
+    /// A short description for error messages (`archive.tar`, `dir/`).
+    fn describe(&self) -> String;
+
+    /// Reads a small metadata file whole; `None` if absent.
+    fn read_small(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        let Some((reader, size)) = self.open(path)? else {
+            return Ok(None);
+        };
+        if size > MAX_METADATA_BYTES {
+            return Err(Error::invalid(format!(
+                "{}: {path} claims {size} bytes, too large for image metadata",
+                self.describe()
+            )));
+        }
+        let mut buf = Vec::with_capacity(size as usize);
+        reader
+            .take(MAX_METADATA_BYTES)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(format!("{}: {path}", self.describe()), e))?;
+        Ok(Some(buf))
+    }
+}
+
+/// A directory on disk, such as an OCI image layout.
+pub struct DirFiles {
+    root: PathBuf,
+}
+
+impl DirFiles {
+    /// Serves files below `root`.
+    pub fn new(root: &Path) -> Self {
+        DirFiles {
+            root: root.to_path_buf(),
+        }
+    }
+}
+
+impl Files for DirFiles {
+    fn open(&self, path: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>> {
+        let full = self.root.join(clean_path(path));
+        match File::open(&full) {
+            Ok(f) => {
+                let size = f
+                    .metadata()
+                    .map_err(|e| Error::io(full.display(), e))?
+                    .len();
+                Ok(Some((Box::new(f), size)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(full.display(), e)),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Member {
+    Data { offset: u64, size: u64 },
+    Link { target: String },
+}
+
+/// A tar archive indexed by member name. Symlinked and hard-linked members (some `docker save`
+/// writers link identical layers) resolve to the data they point at.
+pub struct TarFiles {
+    path: PathBuf,
+    members: HashMap<String, Member>,
+}
+
+impl TarFiles {
+    /// Reads every header of the archive at `path` once, seeking over the contents.
+    pub fn index(path: &Path) -> Result<TarFiles> {
+        let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        let mut archive = tar::Archive::new(file);
+        let mut members = HashMap::new();
+        let entries = archive
+            .entries_with_seek()
+            .map_err(|e| Error::invalid(format!("{}: not a tar archive: {e}", path.display())))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| {
+                Error::invalid(format!(
+                    "{}: not a readable tar archive: {e}",
+                    path.display()
+                ))
+            })?;
+            let name = clean_path(&String::from_utf8_lossy(&entry.path_bytes()));
+            let header = entry.header();
+            let member = match header.entry_type() {
+                tar::EntryType::Symlink => {
+                    let target = link_target(&entry);
+                    let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                    let joined = if target.starts_with('/') {
+                        target
+                    } else {
+                        format!("{dir}/{target}")
+                    };
+                    Member::Link {
+                        target: clean_path(&joined),
+                    }
+                }
+                tar::EntryType::Link => Member::Link {
+                    target: clean_path(&link_target(&entry)),
+                },
+                tar::EntryType::Regular | tar::EntryType::Continuous => Member::Data {
+                    offset: entry.raw_file_position(),
+                    size: entry.size(),
+                },
+                _ => continue,
+            };
+            members.insert(name, member);
+        }
+        let file_len = std::fs::metadata(path)
+            .map_err(|e| Error::io(path.display(), e))?
+            .len();
+        for (name, m) in &members {
+            if let Member::Data { offset, size } = m {
+                if offset.saturating_add(*size) > file_len {
+                    return Err(Error::invalid(format!(
+                        "{}: member {name} extends past the end of the archive (truncated file?)",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        Ok(TarFiles {
+            path: path.to_path_buf(),
+            members,
+        })
+    }
+
+    fn resolve(&self, name: &str) -> Option<(u64, u64)> {
+        let mut name = clean_path(name);
+        for _ in 0..16 {
+            match self.members.get(&name)? {
+                Member::Data { offset, size } => return Some((*offset, *size)),
+                Member::Link { target } => name = target.clone(),
+            }
+        }
+        None
+    }
+}
+
+fn link_target<R: Read>(entry: &tar::Entry<'_, R>) -> String {
+    entry
+        .link_name_bytes()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+impl Files for TarFiles {
+    fn open(&self, path: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>> {
+        let Some((offset, size)) = self.resolve(path) else {
+            return Ok(None);
+        };
+        let mut f = File::open(&self.path).map_err(|e| Error::io(self.path.display(), e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io(self.path.display(), e))?;
+        Ok(Some((Box::new(f.take(size)), size)))
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_symlinked_members_relative_to_their_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        let mut b = tar::Builder::new(File::create(&path).unwrap());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(5);
+        b.append_data(&mut h, "one/layer.tar", &b"hello"[..])
+            .unwrap();
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Symlink);
+        l.set_size(0);
+        b.append_link(&mut l, "two/layer.tar", "../one/layer.tar")
+            .unwrap();
+        b.finish().unwrap();
+        drop(b);
+        let files = TarFiles::index(&path).unwrap();
+        assert_eq!(
+            files.read_small("two/layer.tar").unwrap().unwrap(),
+            b"hello"
+        );
+        assert!(files.open("three").unwrap().is_none());
+    }
+}

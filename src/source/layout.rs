@@ -1,0 +1,156 @@
+//! OCI image layouts (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`), in a directory or inside an
+//! archive: picks the image by tag (`org.opencontainers.image.ref.name`) and platform, following
+//! nested indexes, and refuses to guess when several images fit.
+
+use oci_spec::image::Descriptor;
+
+use crate::error::{Error, Result};
+use crate::layer::digest::Digest;
+use crate::model::Image;
+use crate::source::files::Files;
+use crate::source::manifest::{
+    choose_from_index, digest_of, image_from_manifest, parse_document, verify_blob, Document,
+};
+use crate::source::platform::Platform;
+
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
+const MAX_INDEX_DEPTH: usize = 8;
+
+/// Reads the blob `digest` from the layout and verifies it.
+pub fn read_blob(
+    files: &dyn Files,
+    digest: &Digest,
+    size: Option<u64>,
+    what: &str,
+) -> Result<Vec<u8>> {
+    let bytes = files.read_small(&digest.layout_path())?.ok_or_else(|| {
+        Error::invalid(format!(
+            "{}: missing blob {digest} ({what})",
+            files.describe()
+        ))
+    })?;
+    verify_blob(&bytes, digest, size, what)?;
+    Ok(bytes)
+}
+
+fn tag_of(d: &Descriptor) -> Option<&str> {
+    d.annotations()
+        .as_ref()
+        .and_then(|a| a.get(REF_NAME))
+        .map(String::as_str)
+}
+
+fn top_index(files: &dyn Files) -> Result<oci_spec::image::ImageIndex> {
+    let index_bytes = files.read_small("index.json")?.ok_or_else(|| {
+        Error::invalid(format!(
+            "{} is not an OCI image layout: no index.json",
+            files.describe()
+        ))
+    })?;
+    match parse_document(&index_bytes, "index.json")? {
+        Document::Index(top) => Ok(top),
+        Document::Manifest(_) => Err(Error::invalid("index.json is not an image index")),
+    }
+}
+
+/// Finds the image of the layout whose config is `config_digest` (Docker 25+ archives list the
+/// same image in `manifest.json` and `index.json`); `None` when no entry resolves to it.
+pub fn open_layout_by_config(
+    files: &dyn Files,
+    config_digest: &Digest,
+    platform: &Platform,
+    reference: String,
+) -> Option<Image> {
+    let top = top_index(files).ok()?;
+    top.manifests().iter().find_map(|d| {
+        resolve_descriptor(files, d, platform, reference.clone(), 0)
+            .ok()
+            .filter(|image| &image.config_digest == config_digest)
+    })
+}
+
+/// Resolves `tag` (or the only image) in the layout to an image manifest and builds the model.
+pub fn open_layout(
+    files: &dyn Files,
+    tag: Option<&str>,
+    platform: &Platform,
+    reference: String,
+) -> Result<Image> {
+    let top = top_index(files)?;
+    let descriptor: &Descriptor = match tag {
+        Some(tag) => top
+            .manifests()
+            .iter()
+            .find(|d| tag_of(d) == Some(tag) || digest_of(d).is_ok_and(|g| g.to_string() == tag))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{} has no image tagged {tag:?} (tags: {})",
+                    files.describe(),
+                    list_tags(top.manifests())
+                ))
+            })?,
+        None => {
+            let tagged: Vec<&Descriptor> = top.manifests().iter().collect();
+            match tagged.as_slice() {
+                [] => {
+                    return Err(Error::invalid(format!(
+                        "{}: index.json lists no images",
+                        files.describe()
+                    )))
+                }
+                [only] => only,
+                many if many.iter().all(|d| d.platform().is_some()) => {
+                    choose_from_index(&top, platform, "index.json")?
+                }
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "{} holds {} images; pick one with oci:DIR:TAG (tags: {})",
+                        files.describe(),
+                        tagged.len(),
+                        list_tags(top.manifests())
+                    )))
+                }
+            }
+        }
+    };
+    resolve_descriptor(files, descriptor, platform, reference, 0)
+}
+
+fn list_tags(ds: &[Descriptor]) -> String {
+    let tags: Vec<&str> = ds.iter().filter_map(tag_of).collect();
+    if tags.is_empty() {
+        "none".into()
+    } else {
+        tags.join(", ")
+    }
+}
+
+fn resolve_descriptor(
+    files: &dyn Files,
+    descriptor: &Descriptor,
+    platform: &Platform,
+    reference: String,
+    depth: usize,
+) -> Result<Image> {
+    if depth > MAX_INDEX_DEPTH {
+        return Err(Error::invalid("image indexes nested too deeply"));
+    }
+    let digest = digest_of(descriptor)?;
+    let bytes = read_blob(files, &digest, Some(descriptor.size()), "manifest")?;
+    match parse_document(&bytes, &format!("manifest {digest}"))? {
+        Document::Manifest(manifest) => {
+            let config_digest = digest_of(manifest.config())?;
+            let config = read_blob(
+                files,
+                &config_digest,
+                Some(manifest.config().size()),
+                "config",
+            )?;
+            image_from_manifest(reference, Some(digest), &manifest, &config)
+        }
+        Document::Index(index) => {
+            let child = choose_from_index(&index, platform, &format!("index {digest}"))?;
+            resolve_descriptor(files, child, platform, reference, depth + 1)
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Manifests and indexes, shared by every source: telling them apart, choosing one manifest from an
+//! index by platform, and assembling the [`Image`] model from a manifest and its config.
+
+use std::collections::BTreeMap;
+
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+
+use crate::error::{Error, Result};
+use crate::layer::compression::Compression;
+use crate::layer::digest::{Digest, Hasher};
+use crate::model::{Image, ImageConfig, LayerDescriptor};
+use crate::source::platform::Platform;
+
+/// The media types strata asks registries for, manifests and indexes of both families.
+pub const ACCEPTED_MANIFEST_TYPES: &[&str] = &[
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+/// Config media types of container images (anything else is an artifact: Helm charts, WASM, ...).
+const IMAGE_CONFIG_TYPES: &[&str] = &[
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
+
+/// A manifest-level document: one image, or an index of them.
+pub enum Document {
+    /// An image manifest (OCI or Docker v2 schema 2).
+    Manifest(Box<ImageManifest>),
+    /// An image index or Docker manifest list.
+    Index(ImageIndex),
+}
+
+/// Parses a manifest or an index, deciding by content (descriptors' media types are not always
+/// truthful: some layouts label manifests `application/vnd.oci.descriptor.v1+json`).
+pub fn parse_document(bytes: &[u8], what: &str) -> Result<Document> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::invalid(format!("{what} is not valid JSON: {e}")))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| Error::invalid(format!("{what} is not a JSON object")))?;
+    if obj.get("schemaVersion").and_then(|v| v.as_u64()) == Some(1) {
+        return Err(Error::invalid(format!(
+            "{what} is a Docker schema 1 manifest, which is deprecated and not supported"
+        )));
+    }
+    if obj.contains_key("manifests") {
+        let index = ImageIndex::from_reader(bytes)
+            .map_err(|e| Error::invalid(format!("{what}: invalid image index: {e}")))?;
+        Ok(Document::Index(index))
+    } else if obj.contains_key("layers") {
+        let manifest = ImageManifest::from_reader(bytes)
+            .map_err(|e| Error::invalid(format!("{what}: invalid image manifest: {e}")))?;
+        Ok(Document::Manifest(Box::new(manifest)))
+    } else {
+        Err(Error::invalid(format!(
+            "{what} is neither an image manifest nor an index"
+        )))
+    }
+}
+
+/// Converts an oci-spec digest into strata's validated [`Digest`].
+pub fn digest_of(descriptor: &Descriptor) -> Result<Digest> {
+    Digest::parse(&descriptor.digest().to_string())
+}
+
+fn is_attestation(d: &Descriptor) -> bool {
+    d.annotations()
+        .as_ref()
+        .is_some_and(|a| a.contains_key("vnd.docker.reference.type"))
+}
+
+fn describe_platform(d: &Descriptor) -> String {
+    match d.platform() {
+        Some(p) => {
+            let mut s = format!("{}/{}", p.os(), p.architecture());
+            if let Some(v) = p.variant() {
+                s.push('/');
+                s.push_str(v);
+            }
+            s
+        }
+        None => "unknown".into(),
+    }
+}
+
+/// Picks the entry of an index that runs on `platform`. An index with a single entry (ignoring
+/// attestations) is taken as it is.
+pub fn choose_from_index<'a>(
+    index: &'a ImageIndex,
+    platform: &Platform,
+    what: &str,
+) -> Result<&'a Descriptor> {
+    let candidates: Vec<&Descriptor> = index
+        .manifests()
+        .iter()
+        .filter(|d| !is_attestation(d))
+        .collect();
+    if let [only] = candidates.as_slice() {
+        if only.platform().is_none() {
+            return Ok(only);
+        }
+    }
+    let chosen = candidates.iter().find(|d| {
+        d.platform().as_ref().is_some_and(|p| {
+            platform.matches(
+                &p.os().to_string(),
+                &p.architecture().to_string(),
+                p.variant().as_deref(),
+            )
+        })
+    });
+    match chosen {
+        Some(d) => Ok(d),
+        None => {
+            let available: Vec<String> = candidates.iter().map(|d| describe_platform(d)).collect();
+            Err(Error::invalid(format!(
+                "{what} has no image for platform {platform} (available: {}); choose one with --platform",
+                if available.is_empty() { "none".to_string() } else { available.join(", ") }
+            )))
+        }
+    }
+}
+
+/// Checks that `bytes` are what `descriptor` names: size and digest.
+pub fn verify_blob(bytes: &[u8], expected: &Digest, size: Option<u64>, what: &str) -> Result<()> {
+    if let Some(size) = size {
+        if bytes.len() as u64 != size {
+            return Err(Error::invalid(format!(
+                "{what} {expected}: descriptor says {size} bytes, blob has {}",
+                bytes.len()
+            )));
+        }
+    }
+    let mut hasher = Hasher::new(expected.algorithm());
+    hasher.update(bytes);
+    expected.verify(&hasher.finish(), what)
+}
+
+/// Assembles the image model from a manifest and its (already verified) config bytes.
+pub fn image_from_manifest(
+    reference: String,
+    manifest_digest: Option<Digest>,
+    manifest: &ImageManifest,
+    config_bytes: &[u8],
+) -> Result<Image> {
+    let config_type = manifest.config().media_type().to_string();
+    if !IMAGE_CONFIG_TYPES.contains(&config_type.as_str()) {
+        return Err(Error::invalid(format!(
+            "{reference} is an OCI artifact (config media type {config_type}), not a container image"
+        )));
+    }
+    let config = ImageConfig::parse(config_bytes)?;
+    let layers = manifest
+        .layers()
+        .iter()
+        .map(|d| {
+            let media_type = d.media_type().to_string();
+            Ok(LayerDescriptor {
+                digest: Some(digest_of(d)?),
+                compression: Compression::from_media_type(&media_type),
+                media_type,
+                size: Some(d.size()),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let annotations: BTreeMap<String, String> = manifest
+        .annotations()
+        .as_ref()
+        .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let image = Image {
+        reference,
+        manifest_digest,
+        config_digest: digest_of(manifest.config())?,
+        annotations,
+        layers,
+        config,
+    };
+    image.validate()?;
+    Ok(image)
+}

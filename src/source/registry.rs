@@ -1,0 +1,262 @@
+//! Images in a registry, through the `oci-client` crate: manifests (following indexes by platform),
+//! the config, and layers streamed straight into the analysis, never written to disk.
+//! Authentication comes from `--username/--password-stdin` or `~/.docker/config.json` (`auths` and
+//! credential helpers); `localhost`/`127.0.0.1` and `--insecure` registries are spoken to over plain
+//! HTTP. Transient failures (5xx, resets, timeouts) are retried with backoff.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::time::Duration;
+
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::manifest::OciDescriptor;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+
+use crate::error::{Error, Result};
+use crate::layer::digest::Digest;
+use crate::layer::readahead::ChunkReader;
+use crate::model::Image;
+use crate::source::manifest::{
+    choose_from_index, digest_of, image_from_manifest, parse_document, verify_blob, Document,
+    ACCEPTED_MANIFEST_TYPES,
+};
+use crate::source::platform::Platform;
+use crate::source::LayerSource;
+
+const ATTEMPTS: u32 = 4;
+const MAX_INDEX_DEPTH: usize = 8;
+
+/// How to reach and authenticate to registries.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// Use plain HTTP (and accept any certificate) for every registry, not just loopback ones.
+    pub insecure: bool,
+    /// Explicit credentials, which win over `~/.docker/config.json`.
+    pub credentials: Option<(String, String)>,
+}
+
+/// A connection to one repository of one registry.
+struct Remote {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    reference: Reference,
+    auth: RegistryAuth,
+}
+
+fn is_loopback(registry: &str) -> bool {
+    let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.starts_with("127.")
+}
+
+fn resolve_auth(reference: &Reference, opts: &RegistryOptions) -> RegistryAuth {
+    if let Some((user, pass)) = &opts.credentials {
+        return RegistryAuth::Basic(user.clone(), pass.clone());
+    }
+    let server = match reference.resolve_registry() {
+        "index.docker.io" | "registry-1.docker.io" | "docker.io" => "https://index.docker.io/v1/",
+        other => other,
+    };
+    match docker_credential::get_credential(server) {
+        Ok(docker_credential::DockerCredential::UsernamePassword(user, pass)) => {
+            RegistryAuth::Basic(user, pass)
+        }
+        Ok(docker_credential::DockerCredential::IdentityToken(token)) => {
+            RegistryAuth::Basic("<token>".into(), token)
+        }
+        Err(_) => RegistryAuth::Anonymous,
+    }
+}
+
+/// Describes a registry failure in one line, without credentials, and says whether trying again
+/// may help.
+fn describe(e: &OciDistributionError) -> (String, bool) {
+    match e {
+        OciDistributionError::ImageManifestNotFoundError(m) => (format!("not found (404): {m}"), false),
+        OciDistributionError::AuthenticationFailure(m) => (
+            format!("authentication failed (401): {m}; check `docker login` or --username/--password-stdin"),
+            false,
+        ),
+        OciDistributionError::UnauthorizedError { url } => (
+            format!("unauthorized (401) at {url}; check `docker login` or --username/--password-stdin"),
+            false,
+        ),
+        OciDistributionError::ServerError { code, url, message } => (
+            format!("server error {code} at {url}: {message}"),
+            *code >= 500 || *code == 429,
+        ),
+        OciDistributionError::RegistryError { envelope, url } => {
+            (format!("registry error at {url}: {envelope}"), false)
+        }
+        OciDistributionError::RequestError(r) => {
+            let transient = r.is_timeout() || r.is_connect() || r.is_request() || r.is_body();
+            (format!("cannot reach registry: {r}"), transient)
+        }
+        other => (other.to_string(), false),
+    }
+}
+
+impl Remote {
+    fn connect(reference: &str, opts: &RegistryOptions) -> Result<Remote> {
+        let reference: Reference = reference
+            .parse()
+            .map_err(|e| Error::usage(format!("invalid image reference {reference:?}: {e}")))?;
+        let registry = reference.resolve_registry().to_string();
+        let protocol = if opts.insecure || is_loopback(&registry) {
+            ClientProtocol::HttpsExcept(vec![registry.clone(), reference.registry().to_string()])
+        } else {
+            ClientProtocol::Https
+        };
+        let config = ClientConfig {
+            protocol,
+            accept_invalid_certificates: opts.insecure,
+            connect_timeout: Some(Duration::from_secs(10)),
+            read_timeout: Some(Duration::from_secs(60)),
+            ..Default::default()
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Registry(format!("cannot start the network runtime: {e}")))?;
+        let auth = resolve_auth(&reference, opts);
+        Ok(Remote {
+            runtime,
+            client: Client::new(config),
+            reference,
+            auth,
+        })
+    }
+
+    /// Runs `op` until it succeeds, fails for good, or runs out of attempts.
+    fn retry<T, Fut>(&self, what: &str, op: impl Fn() -> Fut) -> Result<T>
+    where
+        Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
+    {
+        let mut delay = Duration::from_millis(250);
+        for attempt in 1..=ATTEMPTS {
+            match self.runtime.block_on(op()) {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let (msg, transient) = describe(&e);
+                    if !transient || attempt == ATTEMPTS {
+                        return Err(Error::Registry(format!(
+                            "{}: {what}: {msg}",
+                            self.reference
+                        )));
+                    }
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Digest)> {
+        let (bytes, digest) = self.retry("fetching manifest", || {
+            self.client
+                .pull_manifest_raw(reference, &self.auth, ACCEPTED_MANIFEST_TYPES)
+        })?;
+        let computed = Digest::sha256_of(&bytes);
+        if let Some(pinned) = reference.digest() {
+            Digest::parse(pinned)?.verify(&computed, "manifest")?;
+        } else if let Ok(claimed) = Digest::parse(&digest) {
+            claimed.verify(&computed, "manifest")?;
+        }
+        Ok((bytes.to_vec(), computed))
+    }
+
+    fn small_blob(&self, digest: &Digest, size: u64, what: &str) -> Result<Vec<u8>> {
+        if size > crate::source::files::MAX_METADATA_BYTES {
+            return Err(Error::invalid(format!(
+                "{what} {digest} claims {size} bytes, too large"
+            )));
+        }
+        let descriptor = OciDescriptor {
+            digest: digest.to_string(),
+            size: size as i64,
+            ..Default::default()
+        };
+        let bytes = self.retry(&format!("fetching {what}"), || async {
+            let mut out = Vec::new();
+            self.client
+                .pull_blob(&self.reference, &descriptor, &mut out)
+                .await
+                .map(|_| out)
+        })?;
+        verify_blob(&bytes, digest, Some(size), what)?;
+        Ok(bytes)
+    }
+}
+
+/// Resolves a registry reference to an image (manifests and config only) and a layer source.
+pub fn open_registry(
+    reference: &str,
+    platform: &Platform,
+    opts: &RegistryOptions,
+) -> Result<(Image, Box<dyn LayerSource>)> {
+    let remote = Remote::connect(reference, opts)?;
+    let mut current = remote.reference.clone();
+    for _ in 0..MAX_INDEX_DEPTH {
+        let (bytes, digest) = remote.manifest(&current)?;
+        match parse_document(&bytes, &format!("manifest of {reference}"))? {
+            Document::Index(index) => {
+                let child = choose_from_index(&index, platform, reference)?;
+                current = current.clone_with_digest(digest_of(child)?.to_string());
+            }
+            Document::Manifest(manifest) => {
+                let config_digest = digest_of(manifest.config())?;
+                let config =
+                    remote.small_blob(&config_digest, manifest.config().size(), "config")?;
+                let image =
+                    image_from_manifest(reference.to_string(), Some(digest), &manifest, &config)?;
+                let layers = RegistryLayers {
+                    remote: Arc::new(remote),
+                    digests: image.layers.iter().map(|l| l.digest.clone()).collect(),
+                };
+                return Ok((image, Box::new(layers)));
+            }
+        }
+    }
+    Err(Error::invalid(format!(
+        "{reference}: image indexes nested too deeply"
+    )))
+}
+
+struct RegistryLayers {
+    remote: Arc<Remote>,
+    digests: Vec<Option<Digest>>,
+}
+
+impl LayerSource for RegistryLayers {
+    fn open_layer(&self, index: usize) -> Result<Box<dyn Read + Send>> {
+        let digest = self.digests[index]
+            .clone()
+            .ok_or_else(|| Error::invalid("registry layer without a digest"))?;
+        let descriptor = OciDescriptor {
+            digest: digest.to_string(),
+            ..Default::default()
+        };
+        let remote = &self.remote;
+        let stream = remote.retry(&format!("fetching layer {digest}"), || {
+            remote
+                .client
+                .pull_blob_stream(&remote.reference, &descriptor)
+        })?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Vec<u8>>>(8);
+        remote.runtime.spawn(async move {
+            use futures_util::StreamExt;
+            let mut stream = stream.stream;
+            while let Some(chunk) = stream.next().await {
+                let item = chunk.map(|b| b.to_vec()).map_err(io::Error::other);
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Box::new(ChunkReader::new(move || rx.blocking_recv())))
+    }
+}
