@@ -40,7 +40,7 @@ fn tag_of(d: &Descriptor) -> Option<&str> {
         .map(String::as_str)
 }
 
-fn top_index(files: &dyn Files) -> Result<oci_spec::image::ImageIndex> {
+fn top_index(files: &dyn Files) -> Result<Box<oci_spec::image::ImageIndex>> {
     let index_bytes = files.read_small("index.json")?.ok_or_else(|| {
         Error::invalid(format!(
             "{} is not an OCI image layout: no index.json",

@@ -30,7 +30,7 @@ pub enum Document {
     /// An image manifest (OCI or Docker v2 schema 2).
     Manifest(Box<ImageManifest>),
     /// An image index or Docker manifest list.
-    Index(ImageIndex),
+    Index(Box<ImageIndex>),
 }
 
 /// Parses a manifest or an index, deciding by content (descriptors' media types are not always
@@ -49,7 +49,7 @@ pub fn parse_document(bytes: &[u8], what: &str) -> Result<Document> {
     if obj.contains_key("manifests") {
         let index = ImageIndex::from_reader(bytes)
             .map_err(|e| Error::invalid(format!("{what}: invalid image index: {e}")))?;
-        Ok(Document::Index(index))
+        Ok(Document::Index(Box::new(index)))
     } else if obj.contains_key("layers") {
         let manifest = ImageManifest::from_reader(bytes)
             .map_err(|e| Error::invalid(format!("{what}: invalid image manifest: {e}")))?;
@@ -63,7 +63,7 @@ pub fn parse_document(bytes: &[u8], what: &str) -> Result<Document> {
 
 /// Converts an oci-spec digest into strata's validated [`Digest`].
 pub fn digest_of(descriptor: &Descriptor) -> Result<Digest> {
-    Digest::parse(&descriptor.digest().to_string())
+    Digest::parse(descriptor.digest().as_ref())
 }
 
 fn is_attestation(d: &Descriptor) -> bool {
