@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
 use crate::model::{Image, ImageConfig, LayerDescriptor};
 use crate::source::files::Files;
@@ -19,6 +20,16 @@ struct ArchiveEntry {
     #[serde(default)]
     repo_tags: Option<Vec<String>>,
     layers: Vec<String>,
+    /// Docker 25+: the descriptor of each layer, keyed by diff_id.
+    #[serde(default)]
+    layer_sources: Option<std::collections::HashMap<String, LayerSource>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LayerSource {
+    media_type: String,
+    digest: String,
 }
 
 /// An image found in an archive, with the archive member holding each layer.
@@ -77,7 +88,7 @@ pub fn open_archive(
     }
     let config = ImageConfig::parse(&config_bytes)?;
     let mut layers = Vec::with_capacity(entry.layers.len());
-    for path in &entry.layers {
+    for (index, path) in entry.layers.iter().enumerate() {
         let size = files
             .open(path)?
             .ok_or_else(|| {
@@ -87,11 +98,22 @@ pub fn open_archive(
                 ))
             })?
             .1;
+        // Docker 25+ archives record each stored blob's media type; older archives describe the
+        // registry's blob there (not the bytes stored), so the entry counts only when it names the
+        // very blob the archive holds.
+        let digest = digest_named_by(path);
+        let media_type = config
+            .diff_ids
+            .get(index)
+            .and_then(|d| entry.layer_sources.as_ref()?.get(&d.to_string()))
+            .filter(|s| digest.as_ref().is_some_and(|d| d.to_string() == s.digest))
+            .map(|s| s.media_type.clone())
+            .unwrap_or_default();
         layers.push(LayerDescriptor {
-            digest: digest_named_by(path),
-            media_type: String::new(),
+            digest,
+            compression: Compression::from_media_type(&media_type),
+            media_type,
             size: Some(size),
-            compression: None,
         });
     }
     let image = Image {

@@ -1,0 +1,129 @@
+//! Shared helpers for the integration tests: running the `strata` binary, locating third-party
+//! fixtures, and deciding between "skip" (developer machine) and "fail" (CI=true) when an external
+//! part is missing.
+
+#![allow(dead_code)] // each test crate uses a different subset
+
+pub mod layout;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// True when running in CI, where a missing fixture or tool is a failure, not a skip.
+pub fn in_ci() -> bool {
+    matches!(std::env::var("CI").as_deref(), Ok("true") | Ok("1") | Ok("yes"))
+}
+
+/// Handles a missing prerequisite: panics in CI, prints a clear skip notice elsewhere. Returns
+/// false so callers can `if !require(...) { return; }`.
+pub fn require(available: bool, what: &str) -> bool {
+    if available {
+        return true;
+    }
+    if in_ci() {
+        panic!("{what} is required in CI but missing");
+    }
+    eprintln!("SKIPPED: {what} is missing on this machine (it is required when CI=true)");
+    false
+}
+
+/// `../shared/fixtures/<rel>` next to the project checkout, if present (skips or fails otherwise).
+pub fn shared_fixture(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(rel);
+    require(path.exists(), &format!("fixture ../shared/fixtures/{rel}")).then_some(path)
+}
+
+/// Whether a command exists on PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The result of running strata.
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Parses stdout as JSON, panicking with stderr when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}); exit {}; stderr: {}",
+                self.code, self.stderr
+            )
+        })
+    }
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs the strata binary with `args`.
+pub fn strata(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run strata");
+    finish(out)
+}
+
+/// Runs the strata binary with `stdin` as standard input.
+pub fn strata_with_stdin(args: &[&str], stdin: &str) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run strata");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    finish(child.wait_with_output().expect("wait strata"))
+}
+
+/// `strata report REF --format json`, asserting success.
+pub fn report_json(reference: &str) -> serde_json::Value {
+    let run = strata(&["report", reference, "--format", "json"]);
+    assert_eq!(run.code, 0, "strata report {reference} failed: {}", run.stderr);
+    run.json()
+}
+
+/// Runs a shell command, panicking with its output when it fails.
+pub fn sh(cmd: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
