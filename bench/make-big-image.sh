@@ -54,25 +54,108 @@ BENCH_CACHE="$(cd "$BENCH_CACHE" && pwd)"
 OUTDIR="$(cd "$OUTDIR" && pwd)"
 START_SECONDS=$SECONDS
 
-# The Python packages of the app's venv. Top-level pins; their dependencies are
-# resolved once by `pip download` and then frozen by the wheel cache.
-REQUIREMENTS="$(cat <<'EOF'
-numpy==2.2.6
-pandas==2.2.3
-scipy==1.15.3
-pyarrow==20.0.0
-scikit-learn==1.6.1
-matplotlib==3.10.3
-sqlalchemy==2.0.41
-polars==1.30.0
-duckdb==1.3.0
-numba==0.61.2
-sympy==1.14.0
+# The Python packages of the app's venv. Top level: numpy, pandas, scipy,
+# pyarrow, scikit-learn, matplotlib, sqlalchemy, polars, duckdb, numba, sympy,
+# boto3, opencv-python-headless; the rest are their dependencies. Everything is
+# pinned so every machine builds the same venv.
+REQUIREMENTS="$(cat <<'REQ'
 boto3==1.38.23
+botocore==1.38.46
+cloudpickle==3.1.2
+contourpy==1.3.3
+cycler==0.12.1
+duckdb==1.3.0
+fonttools==4.68.0
+greenlet==3.5.6
+jmespath==1.1.0
+joblib==1.6.0
+kiwisolver==1.5.1
+llvmlite==0.44.0
+matplotlib==3.10.3
+mpmath==1.3.0
+numba==0.61.2
+numpy==2.2.6
 opencv-python-headless==4.11.0.86
-EOF
+packaging==26.3
+pandas==2.2.3
+pillow==13.0.0
+polars==1.30.0
+pyarrow==20.0.0
+pyparsing==3.3.3
+python-dateutil==2.9.0.post0
+pytz==2026.6
+s3transfer==0.13.1
+scikit-learn==1.6.1
+scipy==1.15.3
+six==1.17.0
+sqlalchemy==2.0.41
+sympy==1.14.0
+threadpoolctl==3.8.0
+typing_extensions==4.16.0
+tzdata==2026.6
+urllib3==2.8.0
+REQ
 )"
 REQ_HASH="$(printf '%s\n' "$REQUIREMENTS" | sha256sum | cut -c1-16)"
+
+# The app's sources, written into the build context at /app/src.
+APP_INIT_PY='"""Tiny demo app for strata'"'"'s benchmark image."""
+__version__ = "0.1.0"'
+APP_MAIN_PY="$(cat <<'PY'
+"""Summarise a random table with pandas and exit."""
+import numpy as np
+import pandas as pd
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(1000, 4)), columns=list("abcd"))
+    print(frame.describe().round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
+PY
+)"
+APP_PYPROJECT="$(cat <<'TOML'
+[project]
+name = "strata-demo"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["numpy", "pandas"]
+TOML
+)"
+
+# The app image. The base layer already carries ~50 MB of apt lists that
+# debootstrap left behind (a classic leftover).
+DOCKERFILE="$(cat <<'DOCKER'
+FROM strata-bench/base:latest
+ENV PATH=/app/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PYTHONPATH=/app/src
+# The fat layer: a ready-made virtualenv.
+COPY app/.venv /app/.venv
+COPY app/src /app/src
+# A "build step" that leaves a cache behind: 64 MiB of incompressible bytes
+# (seeded, so every build makes the same bytes) and a copy of /usr/share/doc.
+RUN mkdir -p /tmp/build-cache \
+ && python3 -c "import random; random.seed(42); open('/tmp/build-cache/wheels.bin', 'wb').write(random.randbytes(64 << 20))" \
+ && cp -a /usr/share/doc /tmp/build-cache/doc \
+ && python3 -m compileall -q /app/src
+# A system user: rewrites /etc/passwd, /etc/group, /etc/shadow of the base layer.
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app
+# Clean-up in a later layer: the bytes above stay in the image (whiteouts).
+RUN rm -rf /tmp/build-cache
+WORKDIR /app
+USER app
+CMD ["python", "-m", "strata_demo"]
+DOCKER
+)"
+
+# One hash over everything that defines the final image: a change rebuilds
+# the image and the outputs instead of reusing stale ones.
+RECIPE_HASH="$(printf '%s\n' "$SUITE" "$REQUIREMENTS" "$APP_INIT_PY" "$APP_MAIN_PY" \
+    "$APP_PYPROJECT" "$DOCKERFILE" | sha256sum | cut -c1-16)"
+RECIPE_LABEL="strata.bench.recipe"
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -228,75 +311,40 @@ ensure_venv() {
 }
 
 # ---------------------------------------------------------------------------
-# Step 5: the tiny app source and the Dockerfile.
+# Step 5: the tiny app source and the Dockerfile (contents defined at the top).
 # ---------------------------------------------------------------------------
+# Write a file only when its content differs, so mtimes stay put between runs.
+write_if_changed() {
+    if [ ! -f "$1" ] || [ "$(cat "$1")" != "$2" ]; then
+        printf '%s\n' "$2" >"$1"
+    fi
+}
+
 write_context() {
     local ctx="$BENCH_CACHE/context"
-    local src="$ctx/app/src/strata_demo"
-    mkdir -p "$src"
-    # Written only when missing, so mtimes stay put between runs.
-    [ -f "$src/__init__.py" ] || cat >"$src/__init__.py" <<'EOF'
-"""Tiny demo app for strata's benchmark image."""
-__version__ = "0.1.0"
-EOF
-    [ -f "$src/__main__.py" ] || cat >"$src/__main__.py" <<'EOF'
-"""Summarise a random table with pandas and exit."""
-import numpy as np
-import pandas as pd
-
-
-def main() -> None:
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(1000, 4)), columns=list("abcd"))
-    print(frame.describe().round(3).to_string())
-
-
-if __name__ == "__main__":
-    main()
-EOF
-    [ -f "$ctx/app/src/pyproject.toml" ] || cat >"$ctx/app/src/pyproject.toml" <<'EOF'
-[project]
-name = "strata-demo"
-version = "0.1.0"
-requires-python = ">=3.11"
-dependencies = ["numpy", "pandas"]
-EOF
-    cat >"$ctx/Dockerfile" <<'EOF'
-FROM strata-bench/base:latest
-ENV PATH=/app/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    PYTHONPATH=/app/src
-# The fat layer: a ready-made virtualenv.
-COPY app/.venv /app/.venv
-COPY app/src /app/src
-# A "build step" that leaves a cache behind: 64 MiB of incompressible bytes
-# (seeded, so every build makes the same bytes) and a copy of /usr/share/doc.
-RUN mkdir -p /tmp/build-cache \
- && python3 -c "import random; random.seed(42); open('/tmp/build-cache/wheels.bin', 'wb').write(random.randbytes(64 << 20))" \
- && cp -a /usr/share/doc /tmp/build-cache/doc \
- && python3 -m compileall -q /app/src
-# A system user: rewrites /etc/passwd, /etc/group, /etc/shadow of the base layer.
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app
-# Clean-up in a later layer: the bytes above stay in the image (whiteouts).
-RUN rm -rf /tmp/build-cache
-WORKDIR /app
-USER app
-CMD ["python", "-m", "strata_demo"]
-EOF
+    mkdir -p "$ctx/app/src/strata_demo"
+    write_if_changed "$ctx/app/src/strata_demo/__init__.py" "$APP_INIT_PY"
+    write_if_changed "$ctx/app/src/strata_demo/__main__.py" "$APP_MAIN_PY"
+    write_if_changed "$ctx/app/src/pyproject.toml" "$APP_PYPROJECT"
+    write_if_changed "$ctx/Dockerfile" "$DOCKERFILE"
 }
 
 # ---------------------------------------------------------------------------
 # Step 6: docker build -> strata-bench/big:latest
 # ---------------------------------------------------------------------------
 ensure_big_image() {
-    if image_exists "$BIG_IMAGE"; then
-        log "big: image $BIG_IMAGE exists"
+    local have
+    have="$(docker image inspect -f "{{index .Config.Labels \"$RECIPE_LABEL\"}}" "$BIG_IMAGE" 2>/dev/null || true)"
+    if [ "$have" = "$RECIPE_HASH" ]; then
+        log "big: image $BIG_IMAGE exists (recipe $RECIPE_HASH)"
         return
     fi
     ensure_base_image
     ensure_venv
     write_context
     log "big: docker build -> $BIG_IMAGE"
-    docker build --network none -t "$BIG_IMAGE" "$BENCH_CACHE/context" \
+    docker build --network none --label "$RECIPE_LABEL=$RECIPE_HASH" \
+        -t "$BIG_IMAGE" "$BENCH_CACHE/context" \
         >"$BENCH_CACHE/docker-build.log" 2>&1 \
         || die "docker build failed; see $BENCH_CACHE/docker-build.log"
     log "big: smoke test (the venv works inside the image)"
@@ -305,8 +353,13 @@ ensure_big_image() {
 }
 
 # ---------------------------------------------------------------------------
-# Step 7: outputs.
+# Step 7: outputs. OUTDIR/.recipe names the recipe they were made from; any
+# other recipe (or none) means they are stale and are made again.
 # ---------------------------------------------------------------------------
+if [ "$(cat "$OUTDIR/.recipe" 2>/dev/null || true)" != "$RECIPE_HASH" ]; then
+    rm -rf "$OUTDIR/.recipe" "$OUTDIR/big.docker.tar" "$OUTDIR/big-oci"
+fi
+
 if [ -f "$OUTDIR/big.docker.tar" ]; then
     log "out: $OUTDIR/big.docker.tar exists"
 else
@@ -314,6 +367,7 @@ else
     log "out: docker save -> $OUTDIR/big.docker.tar"
     rm -f "$OUTDIR/big.docker.tar.tmp"
     docker save -o "$OUTDIR/big.docker.tar.tmp" "$BIG_IMAGE"
+    chmod 0644 "$OUTDIR/big.docker.tar.tmp"
     mv "$OUTDIR/big.docker.tar.tmp" "$OUTDIR/big.docker.tar"
 fi
 
@@ -326,6 +380,7 @@ else
         "docker-archive:$OUTDIR/big.docker.tar" "oci:$OUTDIR/big-oci.tmp:latest"
     mv "$OUTDIR/big-oci.tmp" "$OUTDIR/big-oci"
 fi
+printf '%s\n' "$RECIPE_HASH" >"$OUTDIR/.recipe"
 
 # ---------------------------------------------------------------------------
 # Summary: walk the OCI layout's layers (read-only) and print sizes and counts.
