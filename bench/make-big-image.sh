@@ -20,7 +20,10 @@
 #   rootfs.tar   the debootstrapped rootfs
 #   wheels/      wheels downloaded from PyPI on the host
 #   context/     docker build context (Dockerfile, app/.venv, app/src)
-# Delete a cached item (or `docker rmi` an image) to redo that step.
+# Delete a cached item (or `docker rmi` an image) to redo that step. The final
+# image and the outputs also carry a hash of the recipe (pins, app sources,
+# Dockerfile): editing any of them in this script rebuilds them.
+# Not pinned: the Debian packages (whatever the mirror serves for bookworm).
 #
 # Network: only the Debian mirror configured in /etc/apt/sources.list* (for
 # debootstrap) and PyPI (for `pip download`, on the host) are used. The venv is
@@ -339,6 +342,8 @@ ensure_big_image() {
         log "big: image $BIG_IMAGE exists (recipe $RECIPE_HASH)"
         return
     fi
+    local old_id
+    old_id="$(docker image inspect -f '{{.Id}}' "$BIG_IMAGE" 2>/dev/null || true)"
     ensure_base_image
     ensure_venv
     write_context
@@ -350,6 +355,10 @@ ensure_big_image() {
     log "big: smoke test (the venv works inside the image)"
     docker run --rm --network none "$BIG_IMAGE" >/dev/null \
         || die "the built image does not run its app"
+    # Drop the image this build replaced (only that one, and only if unused).
+    if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$BIG_IMAGE")" ]; then
+        docker rmi "$old_id" >/dev/null 2>&1 || true
+    fi
 }
 
 # ---------------------------------------------------------------------------

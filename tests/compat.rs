@@ -20,7 +20,9 @@ fn dive_of(v: &Value) -> (f64, u64, u64, u64, Value) {
 
 #[test]
 fn dive_test_docker_image_matches_dives_own_assertions() {
-    let Some(path) = shared_fixture("dive/test-docker-image.tar") else { return };
+    let Some(path) = shared_fixture("dive/test-docker-image.tar") else {
+        return;
+    };
     let v = report_json(path.to_str().unwrap());
     let (eff, size, user, wasted, pct) = dive_of(&v);
     assert_eq!(eff, 0.9844212134184309);
@@ -42,7 +44,12 @@ fn dive_test_docker_image_matches_dives_own_assertions() {
         .unwrap()
         .iter()
         .filter(|p| p["bytes"].as_u64().unwrap() > 0)
-        .map(|p| (p["path"].as_str().unwrap().to_string(), p["bytes"].as_u64().unwrap()))
+        .map(|p| {
+            (
+                p["path"].as_str().unwrap().to_string(),
+                p["bytes"].as_u64().unwrap(),
+            )
+        })
         .collect();
     paths.sort();
     assert_eq!(
@@ -77,7 +84,9 @@ fn dive_test_docker_image_matches_dives_own_assertions() {
 
 #[test]
 fn kaniko_archive_with_gzip_layers_reads_the_same_filesystem() {
-    let Some(kaniko) = shared_fixture("dive/test-kaniko-image.tar") else { return };
+    let Some(kaniko) = shared_fixture("dive/test-kaniko-image.tar") else {
+        return;
+    };
     let v = report_json(kaniko.to_str().unwrap());
     let layers = v["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 14);
@@ -111,7 +120,10 @@ fn dive_oci_archives_in_every_compression() {
         assert_eq!(v["image"]["platform"], "linux/arm64", "{name}");
         let layer = &v["layers"][0];
         assert_eq!(layer["compression"], compression, "{name}");
-        assert_eq!(layer["content_bytes"], 11189, "{name}: README.md is 11,189 bytes");
+        assert_eq!(
+            layer["content_bytes"], 11189,
+            "{name}: README.md is 11,189 bytes"
+        );
         assert_eq!(v["dive"]["efficiency"], 1.0);
         assert_eq!(v["dive"]["wasted_bytes"], 0);
         assert!(v["dive"]["user_wasted_percent"].is_null(), "NaN is null");
@@ -121,7 +133,9 @@ fn dive_oci_archives_in_every_compression() {
 #[test]
 fn rootfs_tars_are_not_images() {
     for name in ["uncompressed", "gzip", "zstd", "estargz"] {
-        let Some(path) = shared_fixture(&format!("dive/test-{name}-image.tar")) else { return };
+        let Some(path) = shared_fixture(&format!("dive/test-{name}-image.tar")) else {
+            return;
+        };
         let run = strata(&["report", path.to_str().unwrap()]);
         assert_eq!(run.code, 2, "{name}: {}", run.stderr);
         assert!(run.stderr.contains("not an image"), "{}", run.stderr);
@@ -132,22 +146,37 @@ fn rootfs_tars_are_not_images() {
 
 #[test]
 fn ggcr_whiteouts_and_overwrites() {
-    let Some(wi) = shared_fixture("ggcr/whiteout_image.tar") else { return };
+    let Some(wi) = shared_fixture("ggcr/whiteout_image.tar") else {
+        return;
+    };
     let v = report_json(wi.to_str().unwrap());
     assert_eq!(v["dive"]["layer_sizes"], serde_json::json!([8, 0, 0]));
-    assert_eq!((v["dive"]["wasted_bytes"].as_u64(), v["dive"]["efficiency"].as_f64()), (Some(4), Some(0.5)));
-    assert!(v["dive"]["user_wasted_percent"].is_null(), "+Inf is null in JSON");
+    assert_eq!(
+        (
+            v["dive"]["wasted_bytes"].as_u64(),
+            v["dive"]["efficiency"].as_f64()
+        ),
+        (Some(4), Some(0.5))
+    );
+    assert!(
+        v["dive"]["user_wasted_percent"].is_null(),
+        "+Inf is null in JSON"
+    );
     assert_eq!(v["dead_bytes"]["top"][0]["path"], "/foo.txt");
     assert_eq!(v["image"]["visible_files"], 1);
 
-    let Some(ow) = shared_fixture("ggcr/overwritten_file.tar") else { return };
+    let Some(ow) = shared_fixture("ggcr/overwritten_file.tar") else {
+        return;
+    };
     let v = report_json(ow.to_str().unwrap());
     assert_eq!(v["dive"]["wasted_bytes"], 4);
     assert_eq!(v["dive"]["efficiency"], 0.5);
     assert_eq!(v["dive"]["user_wasted_percent"], 1.0);
     assert_eq!(v["dead_bytes"]["top"][0]["cause"], "overwritten");
 
-    let Some(wd) = shared_fixture("ggcr/whiteout_dir.tar") else { return };
+    let Some(wd) = shared_fixture("ggcr/whiteout_dir.tar") else {
+        return;
+    };
     let v = report_json(wd.to_str().unwrap());
     assert_eq!(v["layers"].as_array().unwrap().len(), 4);
     // a/foo is deleted with its directory; a/baz is added afterwards and survives.
@@ -159,30 +188,49 @@ fn ggcr_whiteouts_and_overwrites() {
 fn ggcr_docker25_archive_reads_its_layer_sources() {
     // This Docker 25 archive's index.json lists no manifests ("manifests": null), so the image
     // comes from manifest.json, with media types from its LayerSources.
-    let Some(path) = shared_fixture("ggcr/hello-world-v25.tar") else { return };
+    let Some(path) = shared_fixture("ggcr/hello-world-v25.tar") else {
+        return;
+    };
     let v = report_json(path.to_str().unwrap());
     assert!(v["image"]["manifest_digest"].is_null());
     assert_eq!(v["image"]["platform"], "linux/arm64");
-    assert_eq!(v["layers"][0]["media_type"], "application/vnd.oci.image.layer.v1.tar");
+    assert_eq!(
+        v["layers"][0]["media_type"],
+        "application/vnd.oci.image.layer.v1.tar"
+    );
     assert_eq!(v["layers"][0]["compressed_bytes"], 10752);
     assert_eq!(v["layers"][0]["created_by"], "COPY hello / # buildkit");
 }
 
 #[test]
 fn ggcr_bundles_need_a_tag_and_links_resolve() {
-    let Some(bundle) = shared_fixture("ggcr/test_bundle.tar") else { return };
+    let Some(bundle) = shared_fixture("ggcr/test_bundle.tar") else {
+        return;
+    };
     let run = strata(&["report", bundle.to_str().unwrap()]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("test_image_1") && run.stderr.contains("test_image_2"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("test_image_1") && run.stderr.contains("test_image_2"),
+        "{}",
+        run.stderr
+    );
     let v = report_json(&format!("docker-archive:{}:test_image_2", bundle.display()));
     assert_eq!(v["layers"].as_array().unwrap().len(), 1);
 
-    let Some(link) = shared_fixture("ggcr/test_link.tar") else { return };
-    for tag in ["bazel/v1/tarball:test_image_1", "bazel/v1/tarball:test_image_3"] {
+    let Some(link) = shared_fixture("ggcr/test_link.tar") else {
+        return;
+    };
+    for tag in [
+        "bazel/v1/tarball:test_image_1",
+        "bazel/v1/tarball:test_image_3",
+    ] {
         let v = report_json(&format!("docker-archive:{}:{tag}", link.display()));
         assert!(!v["layers"].as_array().unwrap().is_empty(), "{tag}");
     }
-    let run = strata(&["report", &format!("docker-archive:{}:nope:latest", link.display())]);
+    let run = strata(&[
+        "report",
+        &format!("docker-archive:{}:nope:latest", link.display()),
+    ]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("no image tagged"), "{}", run.stderr);
 }
@@ -190,7 +238,9 @@ fn ggcr_bundles_need_a_tag_and_links_resolve() {
 #[test]
 fn ggcr_broken_archives_fail_cleanly() {
     for name in ["no_manifest.tar", "null_manifest.tar"] {
-        let Some(path) = shared_fixture(&format!("ggcr/{name}")) else { return };
+        let Some(path) = shared_fixture(&format!("ggcr/{name}")) else {
+            return;
+        };
         let run = strata(&["report", path.to_str().unwrap()]);
         assert_eq!(run.code, 2, "{name}");
         assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
@@ -199,21 +249,36 @@ fn ggcr_broken_archives_fail_cleanly() {
 
 #[test]
 fn ggcr_layout_tags_and_nested_indexes() {
-    let Some(dir) = shared_fixture("ggcr/layout/test_index") else { return };
+    let Some(dir) = shared_fixture("ggcr/layout/test_index") else {
+        return;
+    };
     let run = strata(&["report", dir.to_str().unwrap()]);
     assert_eq!(run.code, 2, "several images: must ask which");
     assert!(run.stderr.contains("tags: 1, 2, 3, 4"), "{}", run.stderr);
     // image_test.go: tag 1 is manifest eebff607…, config 6e0b0504…; 3 is a nested index of it.
     for tag in ["1", "3"] {
         let v = report_json(&format!("oci:{}:{tag}", dir.display()));
-        assert!(v["image"]["manifest_digest"].as_str().unwrap().starts_with("sha256:eebff607"));
-        assert!(v["image"]["config_digest"].as_str().unwrap().starts_with("sha256:6e0b0504"));
+        assert!(v["image"]["manifest_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:eebff607"));
+        assert!(v["image"]["config_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:6e0b0504"));
     }
-    let Some(one) = shared_fixture("ggcr/layout/test_index_one_image") else { return };
+    let Some(one) = shared_fixture("ggcr/layout/test_index_one_image") else {
+        return;
+    };
     let v = report_json(one.to_str().unwrap());
-    assert_eq!(v["layers"][0]["content_bytes"], 5, "one file `test` of 5 bytes");
+    assert_eq!(
+        v["layers"][0]["content_bytes"], 5,
+        "one file `test` of 5 bytes"
+    );
 
-    let Some(helm) = shared_fixture("ggcr/layout/test_index_media_type") else { return };
+    let Some(helm) = shared_fixture("ggcr/layout/test_index_media_type") else {
+        return;
+    };
     let run = strata(&["report", helm.to_str().unwrap()]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("OCI artifact"), "{}", run.stderr);
@@ -221,7 +286,9 @@ fn ggcr_layout_tags_and_nested_indexes() {
 
 #[test]
 fn containers_image_fixtures() {
-    let Some(empty) = shared_fixture("containers-image/almostempty.tar") else { return };
+    let Some(empty) = shared_fixture("containers-image/almostempty.tar") else {
+        return;
+    };
     let v = report_json(empty.to_str().unwrap());
     assert_eq!(v["layers"][0]["files"], 1);
     assert_eq!(v["layers"][0]["content_bytes"], 0);

@@ -18,8 +18,17 @@ fn fails_cleanly(reference: &str, expected: &str) {
     let run = strata(&["report", reference, "--format", "json"]);
     assert_eq!(run.code, 2, "exit code; stderr: {}", run.stderr);
     assert!(run.stdout.is_empty(), "no partial JSON: {}", run.stdout);
-    assert_eq!(run.stderr.trim().lines().count(), 1, "one line: {}", run.stderr);
-    assert!(run.stderr.contains(expected), "expected {expected:?} in: {}", run.stderr);
+    assert_eq!(
+        run.stderr.trim().lines().count(),
+        1,
+        "one line: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(expected),
+        "expected {expected:?} in: {}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
 
@@ -31,7 +40,10 @@ fn sample_layers() -> Vec<(Vec<u8>, Comp)> {
             Comp::Gzip,
         ),
         (
-            tar_bytes(&[Item::File("tmp/big.bin", &big), Item::File("app/main.py", b"print(1)\n")]),
+            tar_bytes(&[
+                Item::File("tmp/big.bin", &big),
+                Item::File("app/main.py", b"print(1)\n"),
+            ]),
             Comp::Zstd,
         ),
         (tar_bytes(&[Item::Whiteout("tmp/big.bin")]), Comp::None),
@@ -61,7 +73,12 @@ fn sizes_and_digests_are_exact_in_every_compression() {
         assert_eq!(l["created_by"], format!("layer {i}"));
     }
     assert_eq!(v["image"]["compressed_bytes"], total);
-    let compressions: Vec<_> = v["layers"].as_array().unwrap().iter().map(|l| l["compression"].clone()).collect();
+    let compressions: Vec<_> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["compression"].clone())
+        .collect();
     assert_eq!(compressions, ["gzip", "zstd", "none"]);
     assert_eq!(v["layers"][1]["content_bytes"], 70_000 + 9);
     assert_eq!(v["dead_bytes"]["total"], 70_000);
@@ -82,12 +99,25 @@ fn the_motivating_case_venv_in_the_app_layer() {
     let pandas = vec![9u8; 200_000];
     let app_tar = tar_bytes(&[
         Item::File("app/.venv/pyvenv.cfg", b"home = /usr/bin\n"),
-        Item::File("app/.venv/lib/python3.11/site-packages/numpy/core.so", &numpy),
-        Item::File("app/.venv/lib/python3.11/site-packages/numpy-2.1.0.dist-info/RECORD", b"r"),
-        Item::File("app/.venv/lib/python3.11/site-packages/pandas/frame.py", &pandas),
+        Item::File(
+            "app/.venv/lib/python3.11/site-packages/numpy/core.so",
+            &numpy,
+        ),
+        Item::File(
+            "app/.venv/lib/python3.11/site-packages/numpy-2.1.0.dist-info/RECORD",
+            b"r",
+        ),
+        Item::File(
+            "app/.venv/lib/python3.11/site-packages/pandas/frame.py",
+            &pandas,
+        ),
         Item::File("app/src/main.py", b"import numpy\n"),
     ]);
-    write_layout(&dir.path().join("base"), "1", &[(base_tar.clone(), Comp::Gzip)]);
+    write_layout(
+        &dir.path().join("base"),
+        "1",
+        &[(base_tar.clone(), Comp::Gzip)],
+    );
     write_layout(
         &dir.path().join("app"),
         "1",
@@ -119,11 +149,18 @@ fn the_motivating_case_venv_in_the_app_layer() {
     assert_eq!(dep["packages"][0]["bytes"], 300_001);
     assert_eq!(dep["packages"][1]["name"], "pandas");
     let advice = v["advice"][0]["action"].as_str().unwrap();
-    assert!(advice.starts_with("move /app/.venv into a dependency layer"), "{advice}");
+    assert!(
+        advice.starts_with("move /app/.venv into a dependency layer"),
+        "{advice}"
+    );
     assert!(v["advice"][0]["bytes_saved_per_deploy"].as_u64().unwrap() > 0);
     // Without a base, nothing is base and the python in layer 0 is not reported (no site-packages).
     let v = report_json(&oci(&dir.path().join("app"), "1"));
-    assert!(v["layers"].as_array().unwrap().iter().all(|l| l["role"] == "app"));
+    assert!(v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["role"] == "app"));
 }
 
 #[test]
@@ -175,7 +212,10 @@ fn layer_count_must_match_diff_ids() {
     write_layout_with(dir.path(), "t", &sample_layers(), |c| {
         c["rootfs"]["diff_ids"].as_array_mut().unwrap().pop();
     });
-    fails_cleanly(&oci(dir.path(), "t"), "3 layers but the config has 2 diff_ids");
+    fails_cleanly(
+        &oci(dir.path(), "t"),
+        "3 layers but the config has 2 diff_ids",
+    );
 }
 
 #[test]
@@ -225,9 +265,10 @@ fn unknown_layer_media_types_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let written = write_layout(dir.path(), "t", &sample_layers());
     let path = blob_path(dir.path(), &written.manifest_digest);
-    let manifest = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("application/vnd.oci.image.layer.v1.tar+zstd", "application/x-made-up");
+    let manifest = std::fs::read_to_string(&path).unwrap().replace(
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+        "application/x-made-up",
+    );
     // Rewrite the manifest under its new digest so only the media type is wrong.
     let digest = support::layout::sha256(manifest.as_bytes());
     std::fs::write(blob_path(dir.path(), &digest), &manifest).unwrap();

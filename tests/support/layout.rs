@@ -75,7 +75,10 @@ fn compress(tar: &[u8], comp: Comp) -> (Vec<u8>, &'static str) {
         Comp::Gzip => {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             e.write_all(tar).expect("gzip");
-            (e.finish().expect("gzip"), "application/vnd.oci.image.layer.v1.tar+gzip")
+            (
+                e.finish().expect("gzip"),
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+            )
         }
         Comp::Zstd => (
             zstd::encode_all(tar, 3).expect("zstd"),
@@ -114,7 +117,8 @@ pub fn write_layout_with(
     tweak_config: impl FnOnce(&mut serde_json::Value),
 ) -> Written {
     std::fs::create_dir_all(dir).expect("mkdir");
-    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).expect("oci-layout");
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
+        .expect("oci-layout");
     let mut descriptors = Vec::new();
     let mut diff_ids = Vec::new();
     let mut layer_digests = Vec::new();
@@ -123,7 +127,9 @@ pub fn write_layout_with(
         let digest = put_blob(dir, &blob);
         diff_ids.push(sha256(tar));
         layer_digests.push(digest.clone());
-        descriptors.push(serde_json::json!({"mediaType": media_type, "digest": digest, "size": blob.len()}));
+        descriptors.push(
+            serde_json::json!({"mediaType": media_type, "digest": digest, "size": blob.len()}),
+        );
     }
     let history: Vec<_> = (0..layers.len())
         .map(|i| serde_json::json!({"created_by": format!("layer {i}")}))
@@ -153,7 +159,11 @@ pub fn write_layout_with(
             "annotations": {"org.opencontainers.image.ref.name": tag},
         }],
     });
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).expect("index")).expect("index");
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&index).expect("index"),
+    )
+    .expect("index");
     Written {
         manifest_digest,
         layer_digests,

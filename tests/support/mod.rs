@@ -5,13 +5,17 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod layout;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// True when running in CI, where a missing fixture or tool is a failure, not a skip.
 pub fn in_ci() -> bool {
-    matches!(std::env::var("CI").as_deref(), Ok("true") | Ok("1") | Ok("yes"))
+    matches!(
+        std::env::var("CI").as_deref(),
+        Ok("true") | Ok("1") | Ok("yes")
+    )
 }
 
 /// Handles a missing prerequisite: panics in CI, prints a clear skip notice elsewhere. Returns
@@ -108,7 +112,11 @@ pub fn strata_with_stdin(args: &[&str], stdin: &str) -> Run {
 /// `strata report REF --format json`, asserting success.
 pub fn report_json(reference: &str) -> serde_json::Value {
     let run = strata(&["report", reference, "--format", "json"]);
-    assert_eq!(run.code, 0, "strata report {reference} failed: {}", run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "strata report {reference} failed: {}",
+        run.stderr
+    );
     run.json()
 }
 

@@ -1,0 +1,204 @@
+//! Registry sources against a real registry (Debian's docker-registry on loopback): the report of a
+//! pushed image equals the report of the layout it came from, skopeo agrees on digests and sizes,
+//! auth works from flags and from a docker config, and failures exit 3 with a one-line reason that
+//! never contains the password.
+
+mod support;
+
+use support::layout::{tar_bytes, write_layout, Comp, Item};
+use support::registry::Registry;
+use support::{have, report_json, require, sh, strata, strata_with_stdin};
+
+fn sample(dir: &std::path::Path) {
+    let venv = vec![3u8; 120_000];
+    write_layout(
+        dir,
+        "v1",
+        &[
+            (
+                tar_bytes(&[Item::File("etc/hostname", b"base\n")]),
+                Comp::Gzip,
+            ),
+            (
+                tar_bytes(&[
+                    Item::File("app/.venv/lib/python3.11/site-packages/numpy/x.so", &venv),
+                    Item::File("app/main.py", b"print('hi')\n"),
+                ]),
+                Comp::Zstd,
+            ),
+        ],
+    );
+}
+
+fn skopeo_ok() -> bool {
+    require(have("skopeo"), "skopeo (Debian package)")
+}
+
+#[test]
+fn a_pushed_image_reports_like_its_layout_and_skopeo_agrees() {
+    if !skopeo_ok() {
+        return;
+    }
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let local = format!("oci:{}:v1", dir.path().display());
+    let pushed = registry.push(&local, "team/app:v1", None);
+    let from_layout = report_json(&local);
+    for reference in [format!("docker://{pushed}"), pushed.clone()] {
+        let remote = report_json(&reference);
+        assert_eq!(
+            remote["image"]["manifest_digest"],
+            from_layout["image"]["manifest_digest"]
+        );
+        assert_eq!(remote["layers"], from_layout["layers"]);
+        assert_eq!(
+            remote["dive"]["efficiency"],
+            from_layout["dive"]["efficiency"]
+        );
+        assert_eq!(remote["findings"], from_layout["findings"]);
+    }
+    // skopeo's view of the same image: digests and compressed sizes agree.
+    let inspect: serde_json::Value = serde_json::from_str(&sh(&format!(
+        "skopeo inspect --tls-verify=false docker://{pushed}"
+    )))
+    .unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&sh(&format!(
+        "skopeo inspect --raw --tls-verify=false docker://{pushed}"
+    )))
+    .unwrap();
+    let remote = report_json(&pushed);
+    assert_eq!(inspect["Digest"], remote["image"]["manifest_digest"]);
+    let layers = raw["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    for (i, l) in layers.iter().enumerate() {
+        assert_eq!(inspect["Layers"][i], remote["layers"][i]["digest"]);
+        assert_eq!(l["digest"], remote["layers"][i]["digest"]);
+        assert_eq!(l["size"], remote["layers"][i]["compressed_bytes"]);
+    }
+    // By digest too.
+    let digest = remote["image"]["manifest_digest"].as_str().unwrap();
+    let by_digest = report_json(&format!("{}/team/app@{digest}", registry.host));
+    assert_eq!(by_digest["layers"], remote["layers"]);
+}
+
+#[test]
+fn a_docker_archive_pushed_by_skopeo_keeps_its_history() {
+    if !skopeo_ok() {
+        return;
+    }
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let Some(archive) = support::shared_fixture("dive/test-docker-image.tar") else {
+        return;
+    };
+    let pushed = registry.push(
+        &format!("docker-archive:{}", archive.display()),
+        "dive/test:latest",
+        None,
+    );
+    let v = report_json(&format!("docker://{pushed}"));
+    // skopeo compresses the layers on push; the uncompressed view (and so dive's) is unchanged.
+    assert!(v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["compression"] == "gzip"));
+    assert_eq!(v["dive"]["efficiency"], 0.9844212134184309);
+    assert_eq!(v["dive"]["wasted_bytes"], 32025);
+    assert_eq!(
+        v["layers"][13]["created_by"],
+        "/bin/sh -c chmod +x /root/saved.txt"
+    );
+}
+
+#[test]
+fn missing_images_and_dead_registries_exit_3() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let run = strata(&["report", &format!("{}/nope/nothing:v9", registry.host)]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("nope/nothing"), "{}", run.stderr);
+    drop(registry);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = strata(&["report", &format!("docker://127.0.0.1:{port}/x:y")]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
+}
+
+#[test]
+fn basic_auth_from_flags_and_docker_config_never_printed() {
+    if !skopeo_ok() || !require(have("htpasswd"), "htpasswd (apache2-utils)") {
+        return;
+    }
+    let (user, password) = ("ci-user", "s3cret-Passw0rd");
+    let Some(registry) = Registry::start(Some((user, password))) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let pushed = registry.push(
+        &format!("oci:{}:v1", dir.path().display()),
+        "private/app:v1",
+        Some((user, password)),
+    );
+    // Anonymous: 401, exit 3.
+    let config_dir = tempfile::tempdir().unwrap();
+    let anon = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["report", &pushed])
+        .env("DOCKER_CONFIG", config_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(anon.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&anon.stderr).contains("401"));
+    // Flags.
+    let run = strata_with_stdin(
+        &[
+            "report",
+            &pushed,
+            "--username",
+            user,
+            "--password-stdin",
+            "--format",
+            "json",
+        ],
+        &format!("{password}\n"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["layers"].as_array().unwrap().len(), 2);
+    // A wrong password fails without echoing either password.
+    let run = strata_with_stdin(
+        &["report", &pushed, "--username", user, "--password-stdin"],
+        "wrong-Passw0rd-123",
+    );
+    assert_eq!(run.code, 3);
+    assert!(!run.stderr.contains("wrong-Passw0rd-123") && !run.stderr.contains(password));
+    // ~/.docker/config.json `auths`.
+    let auth = sh(&format!("printf '%s' '{user}:{password}' | base64 -w0"));
+    std::fs::write(
+        config_dir.path().join("config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["report", &pushed, "--format", "json"])
+        .env("DOCKER_CONFIG", config_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(password));
+}

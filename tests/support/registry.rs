@@ -1,0 +1,81 @@
+//! A real registry for tests: Debian's `docker-registry` (distribution v2) on a free loopback port,
+//! with its storage in a temp dir, optionally behind htpasswd basic auth. Stopped on drop.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running registry.
+pub struct Registry {
+    child: Child,
+    _dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`.
+    pub host: String,
+}
+
+impl Registry {
+    /// Starts a registry, or returns `None` (skip, or panic under CI) when it is not installed.
+    /// With `credentials`, every request needs basic auth with that user and password.
+    pub fn start(credentials: Option<(&str, &str)>) -> Option<Registry> {
+        let bin = "/usr/bin/docker-registry";
+        if !super::require(Path::new(bin).exists(), "docker-registry (Debian package)") {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, password)) = credentials {
+            let line = super::sh(&format!("htpasswd -Bbn '{user}' '{password}'"));
+            std::fs::write(dir.path().join("htpasswd"), line.trim()).expect("htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: strata-test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("config");
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry {
+            child,
+            _dir: dir,
+            host,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(&registry.host).is_err() {
+            assert!(Instant::now() < deadline, "registry did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(registry)
+    }
+
+    /// Copies `src` (any skopeo reference) to `repo:tag` in this registry with skopeo.
+    pub fn push(&self, src: &str, repo_tag: &str, creds: Option<(&str, &str)>) -> String {
+        let creds = creds.map_or(String::new(), |(u, p)| format!("--dest-creds '{u}:{p}'"));
+        super::sh(&format!(
+            "skopeo copy --quiet --dest-tls-verify=false {creds} {src} docker://{}/{repo_tag}",
+            self.host
+        ));
+        format!("{}/{repo_tag}", self.host)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
