@@ -20,6 +20,9 @@ pub struct CacheFinding {
     pub files: u64,
     /// How to keep it out of the image.
     pub fix: &'static str,
+    /// Indices of its files in the layer's entries.
+    #[serde(skip)]
+    pub members: Vec<usize>,
 }
 
 struct Rule {
@@ -121,8 +124,11 @@ const RULES: &[Rule] = &[
 
 /// Finds the caches in one layer's entries, largest first.
 pub fn find_caches(entries: &[Entry]) -> Vec<CacheFinding> {
-    let mut found: BTreeMap<(usize, String), (u64, u64)> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.kind == EntryKind::File) {
+    let mut found: BTreeMap<(usize, String), (u64, Vec<usize>)> = BTreeMap::new();
+    for (index, e) in entries.iter().enumerate() {
+        if e.kind != EntryKind::File {
+            continue;
+        }
         if let Some((rule, path)) = RULES
             .iter()
             .enumerate()
@@ -130,17 +136,18 @@ pub fn find_caches(entries: &[Entry]) -> Vec<CacheFinding> {
         {
             let slot = found.entry((rule, path)).or_default();
             slot.0 += e.size;
-            slot.1 += 1;
+            slot.1.push(index);
         }
     }
     let mut out: Vec<CacheFinding> = found
         .into_iter()
-        .map(|((rule, path), (bytes, files))| CacheFinding {
+        .map(|((rule, path), (bytes, members))| CacheFinding {
             kind: RULES[rule].kind,
             path,
             bytes,
-            files,
+            files: members.len() as u64,
             fix: RULES[rule].fix,
+            members,
         })
         .collect();
     out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));

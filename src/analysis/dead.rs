@@ -32,6 +32,9 @@ pub struct DeadFile {
     pub bytes: u64,
     /// Overwritten or deleted.
     pub cause: DeadCause,
+    /// Index of the entry in its layer's entries.
+    #[serde(skip)]
+    pub entry: usize,
 }
 
 /// The result of stacking the layers.
@@ -48,6 +51,7 @@ pub struct Stacked {
 #[derive(Clone, Copy)]
 struct Live {
     layer: usize,
+    entry: usize,
     size: u64,
     is_dir: bool,
     is_file: bool,
@@ -67,6 +71,7 @@ impl Stack {
                 hidden_by,
                 bytes: entry.size,
                 cause,
+                entry: entry.entry,
             });
         }
     }
@@ -136,7 +141,7 @@ pub fn stack_layers(layers: &[&[Entry]]) -> Stacked {
                 _ => {}
             }
         }
-        for e in entries.iter() {
+        for (entry, e) in entries.iter().enumerate() {
             if matches!(e.kind, EntryKind::Whiteout | EntryKind::Opaque) || e.path.is_empty() {
                 continue;
             }
@@ -144,6 +149,7 @@ pub fn stack_layers(layers: &[&[Entry]]) -> Stacked {
                 &e.path,
                 Live {
                     layer: index,
+                    entry,
                     size: e.size,
                     is_dir: e.kind == EntryKind::Dir,
                     is_file: e.kind == EntryKind::File,

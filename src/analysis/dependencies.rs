@@ -59,6 +59,9 @@ pub struct DependencyRoot {
     pub files: u64,
     /// Packages by bytes, largest first.
     pub packages: Vec<PackageBytes>,
+    /// Indices of its files in the layer's entries.
+    #[serde(skip)]
+    pub members: Vec<usize>,
 }
 
 /// Where a path sits in an ecosystem: the root directory and the package, if one is named.
@@ -162,13 +165,18 @@ pub fn find_dependencies(entries: &[Entry]) -> Vec<DependencyRoot> {
         bytes: u64,
         files: u64,
         packages: HashMap<String, u64>,
+        members: Vec<usize>,
     }
     let mut roots: BTreeMap<(Ecosystem, String), Acc> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.kind == EntryKind::File) {
+    for (index, e) in entries.iter().enumerate() {
+        if e.kind != EntryKind::File {
+            continue;
+        }
         if let Some((eco, root, package)) = classify(&e.path) {
             let acc = roots.entry((eco, root)).or_default();
             acc.bytes += e.size;
             acc.files += 1;
+            acc.members.push(index);
             if let Some(p) = package {
                 *acc.packages.entry(p).or_default() += e.size;
             }
@@ -189,6 +197,7 @@ pub fn find_dependencies(entries: &[Entry]) -> Vec<DependencyRoot> {
                 bytes: acc.bytes,
                 files: acc.files,
                 packages,
+                members: acc.members,
             }
         })
         .collect();

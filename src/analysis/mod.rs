@@ -2,10 +2,12 @@
 //! (compressed, uncompressed, content), where the bytes are, dependencies in app layers, caches,
 //! dead bytes, dive's efficiency figures, and a ranked list of fixes with the bytes each saves.
 
+pub mod advice;
 pub mod caches;
 pub mod dead;
 pub mod dependencies;
 pub mod dive;
+pub mod findings;
 pub mod scan;
 pub mod top_paths;
 
@@ -19,11 +21,10 @@ use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
 use crate::layer::walk::{Entry, EntryKind};
 use crate::source::OpenedImage;
-use crate::units::human_bytes;
-use caches::find_caches;
+use advice::Advice;
 use dead::{stack_layers, DeadFile};
-use dependencies::{find_dependencies, Ecosystem, PackageBytes};
 use dive::{dive_figures, DiveFigures};
+use findings::Finding;
 use scan::{scan_all, ScanProgress};
 use top_paths::{top_paths, TopPath};
 
@@ -132,51 +133,6 @@ pub struct DeadBytes {
     pub top: Vec<DeadFile>,
 }
 
-/// What a finding is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    /// Third-party dependencies inside an app layer.
-    Dependencies,
-    /// A cache or junk directory.
-    Cache,
-    /// A file shipped but hidden by a later layer.
-    DeadBytes,
-}
-
-/// Something worth fixing, located and sized.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// What it is.
-    pub kind: FindingKind,
-    /// A finer identifier (`apt-lists`, `python`, `deleted`, ...).
-    pub rule: String,
-    /// The layer that ships the bytes.
-    pub layer: usize,
-    /// The path.
-    pub path: String,
-    /// The ecosystem, for dependencies.
-    pub ecosystem: Option<Ecosystem>,
-    /// Bytes (uncompressed content).
-    pub bytes: u64,
-    /// One line for people.
-    pub message: String,
-    /// Largest packages, for dependencies.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub packages: Vec<PackageBytes>,
-}
-
-/// A concrete action and what it saves.
-#[derive(Debug, Clone, Serialize)]
-pub struct Advice {
-    /// What to do.
-    pub action: String,
-    /// The layer it concerns.
-    pub layer: usize,
-    /// Estimated compressed bytes each deploy would no longer download.
-    pub bytes_saved_per_deploy: u64,
-}
-
 /// Everything `strata report` says about an image.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
@@ -259,130 +215,8 @@ pub fn analyze(opened: &OpenedImage, opts: &AnalyzeOptions) -> Result<Analysis> 
         });
     }
 
-    let mut findings = Vec::new();
-    let mut advice = Vec::new();
-    for (layer, scan) in layers.iter().zip(&scans) {
-        let saved = |bytes: u64| compressed_share(layer, bytes);
-        if layer.role == Role::App {
-            for dep in find_dependencies(&scan.entries) {
-                let packages: Vec<String> = dep
-                    .packages
-                    .iter()
-                    .take(3)
-                    .map(|p| format!("{} {}", p.name, human_bytes(p.bytes)))
-                    .collect();
-                let share = dep.bytes as f64 / layer.content_bytes.max(1) as f64;
-                findings.push(Finding {
-                    kind: FindingKind::Dependencies,
-                    rule: format!("{:?}", dep.ecosystem).to_lowercase(),
-                    layer: layer.index,
-                    path: dep.path.clone(),
-                    ecosystem: Some(dep.ecosystem),
-                    bytes: dep.bytes,
-                    message: format!(
-                        "{} of {:?} dependencies ({:.0} % of app layer {}){}",
-                        human_bytes(dep.bytes),
-                        dep.ecosystem,
-                        share * 100.0,
-                        layer.index,
-                        if packages.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {}", packages.join(", "))
-                        }
-                    ),
-                    packages: dep.packages.iter().take(opts.top).cloned().collect(),
-                });
-                let saving = saved(dep.bytes);
-                advice.push(Advice {
-                    action: format!(
-                        "move {} into a dependency layer keyed by the lockfile ({}): a code-only deploy drops from {} to about {}",
-                        dep.path,
-                        dep.ecosystem.lockfiles(),
-                        human_bytes(layer.compressed_bytes),
-                        human_bytes(layer.compressed_bytes.saturating_sub(saving))
-                    ),
-                    layer: layer.index,
-                    bytes_saved_per_deploy: saving,
-                });
-            }
-        }
-        for cache in find_caches(&scan.entries) {
-            findings.push(Finding {
-                kind: FindingKind::Cache,
-                rule: cache.kind.to_string(),
-                layer: layer.index,
-                path: cache.path.clone(),
-                ecosystem: None,
-                bytes: cache.bytes,
-                message: format!(
-                    "{} of {} ({} files) in {} layer {}",
-                    human_bytes(cache.bytes),
-                    cache.kind,
-                    cache.files,
-                    if layer.role == Role::Base {
-                        "base"
-                    } else {
-                        "app"
-                    },
-                    layer.index
-                ),
-                packages: Vec::new(),
-            });
-            if layer.role == Role::App {
-                advice.push(Advice {
-                    action: format!("{}: {}", cache.path, cache.fix),
-                    layer: layer.index,
-                    bytes_saved_per_deploy: saved(cache.bytes),
-                });
-            }
-        }
-        if layer.dead_bytes > 0 {
-            let largest = stacked
-                .dead
-                .iter()
-                .find(|d| d.layer == layer.index)
-                .map(|d| d.path.clone())
-                .unwrap_or_default();
-            advice.push(Advice {
-                action: format!(
-                    "layer {} ships {} that later layers delete or overwrite (largest: {largest}): remove files in the same RUN that creates them, or copy only the results from a build stage",
-                    layer.index,
-                    human_bytes(layer.dead_bytes)
-                ),
-                layer: layer.index,
-                bytes_saved_per_deploy: saved(layer.dead_bytes),
-            });
-        }
-    }
-    for dead in stacked.dead.iter().take(opts.top) {
-        findings.push(Finding {
-            kind: FindingKind::DeadBytes,
-            rule: format!("{:?}", dead.cause).to_lowercase(),
-            layer: dead.layer,
-            path: dead.path.clone(),
-            ecosystem: None,
-            bytes: dead.bytes,
-            message: format!(
-                "{} shipped in layer {} but {} by layer {}",
-                human_bytes(dead.bytes),
-                dead.layer,
-                match dead.cause {
-                    dead::DeadCause::Overwritten => "overwritten",
-                    dead::DeadCause::Deleted => "deleted",
-                },
-                dead.hidden_by
-            ),
-            packages: Vec::new(),
-        });
-    }
-    findings.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
-    advice.retain(|a| a.bytes_saved_per_deploy > 0);
-    advice.sort_by(|a, b| {
-        b.bytes_saved_per_deploy
-            .cmp(&a.bytes_saved_per_deploy)
-            .then_with(|| a.layer.cmp(&b.layer))
-    });
+    let (findings, candidates) = findings::find(&layers, &entries, &stacked, opts.top);
+    let advice = advice::rank(candidates, &layers, &entries);
 
     let platform = match &image.config.variant {
         Some(v) => format!("{}/{}/{v}", image.config.os, image.config.architecture),
@@ -412,13 +246,4 @@ pub fn analyze(opened: &OpenedImage, opts: &AnalyzeOptions) -> Result<Analysis> 
         findings,
         advice,
     })
-}
-
-/// The compressed bytes `content` bytes of a layer account for, at the layer's own ratio.
-fn compressed_share(layer: &LayerReport, content: u64) -> u64 {
-    if layer.content_bytes == 0 {
-        return 0;
-    }
-    let share = (content as f64 / layer.content_bytes as f64).min(1.0);
-    (layer.compressed_bytes as f64 * share).round() as u64
 }

@@ -31,6 +31,8 @@ const STOP_AT: &[&str] = &[
     ".m2",
     ".git",
     "__pycache__",
+    ".cache",
+    ".npm",
 ];
 
 /// The `n` largest directories of a layer, each at its sensible depth.
