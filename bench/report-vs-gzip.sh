@@ -84,7 +84,10 @@ if ! /usr/bin/time -v -o "$TMP/time.txt" \
     cat "$TMP/stderr.txt" >&2
     die "'$STRATA report $IMAGE_REF --format json' failed (see its stderr above)"
 fi
-jq -e . "$TMP/report.json" >/dev/null 2>&1 || die "strata report --format json did not print valid JSON"
+# (jq accepts empty input, so check for output first.)
+[ -s "$TMP/report.json" ] || die "strata report --format json printed nothing"
+jq -e 'type == "object" or type == "array"' "$TMP/report.json" >/dev/null 2>&1 \
+    || die "strata report --format json did not print a JSON object or array"
 rss_kb="$(awk -F': *' '/Maximum resident set size/ { print $2 }' "$TMP/time.txt")"
 [ -n "$rss_kb" ] || die "could not read peak RSS from /usr/bin/time -v"
 

@@ -198,7 +198,13 @@ pub fn analyze(opened: &OpenedImage, opts: &AnalyzeOptions) -> Result<Analysis> 
             content_bytes: files.clone().map(|e| e.size).sum(),
             files: files.count() as u64,
             entries: scan.entries.len() as u64,
-            created_by: history[index].and_then(|h| h.created_by.clone()),
+            created_by: history[index].and_then(|h| {
+                // `docker import` leaves created_by empty and says what happened in the comment.
+                h.created_by
+                    .clone()
+                    .filter(|c| !c.is_empty())
+                    .or_else(|| h.comment.clone())
+            }),
             role,
             share: if total_compressed == 0 {
                 0.0

@@ -65,7 +65,8 @@ fn base_layers(reference: &str, opts: &SourceOptions) -> Result<BaseLayers> {
 pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     let opts = args.image_options.source_options()?;
     let reference = ImageRef::parse(&args.image)?;
-    let opened = open(&reference, &opts)?;
+    let mut opened = open(&reference, &opts)?;
+    opened.image.reference = args.image.clone();
     let base = match &args.base {
         Some(b) => Some(base_layers(b, &opts)?),
         None => match (

@@ -1,0 +1,53 @@
+# strata — developer entry points. The README names two: `make demo` and `make test`.
+
+CARGO ?= cargo
+# Debian packages the tests drive for real: a registry, independent image tools, htpasswd for the
+# auth tests, a static busybox for the Docker Engine tests.
+TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static
+
+.PHONY: demo test deps lint fmt bench fuzz sample release
+
+## demo: report on the embedded sample image (an app layer that carries its .venv).
+demo:
+	$(CARGO) run --release --quiet -- report oci:fixtures/sample-app:latest --base oci:fixtures/sample-app:base
+
+## test: install the Debian tools the tests need (when root), then run every test.
+test: deps
+	$(CARGO) test --all-targets --locked
+	$(CARGO) test --doc --locked
+
+## deps: install missing Debian test tools (root only; elsewhere say what is missing).
+deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "missing Debian packages:$$missing (run 'make deps' as root); tests that need them will say SKIPPED"; \
+	fi
+
+## lint: formatting and clippy, warnings are errors.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## release: optimized binary in target/release/strata.
+release:
+	$(CARGO) build --release --locked
+
+## bench: generate the >= 1 GB benchmark image (cached) and time strata against gzip -dc.
+bench: release
+	bench/make-big-image.sh $${BENCH_OUT:-/var/tmp/strata-bench/out}
+	bench/report-vs-gzip.sh $${BENCH_OUT:-/var/tmp/strata-bench/out} target/release/strata
+
+## fuzz: run every cargo-fuzz target for FUZZ_SECONDS (default 60) each.
+fuzz:
+	fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+## sample: regenerate fixtures/sample-app (deterministic: same digests every time).
+sample:
+	python3 fixtures/make-sample.py
