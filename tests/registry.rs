@@ -202,3 +202,49 @@ fn basic_auth_from_flags_and_docker_config_never_printed() {
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains(password));
 }
+
+#[test]
+fn transient_registry_failures_are_retried_and_persistent_ones_reported() {
+    use std::sync::atomic::Ordering;
+    use support::faulty_proxy::{start, Fault};
+    if !skopeo_ok() {
+        return;
+    }
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    registry.push(&format!("oci:{}:v1", dir.path().display()), "app:v1", None);
+
+    let flaky = start(&registry.host, Fault::First503(2));
+    let v = report_json(&format!("{}/app:v1", flaky.host));
+    assert_eq!(v["layers"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        flaky.faults.load(Ordering::SeqCst),
+        2,
+        "both 503s were served, then retried"
+    );
+
+    let down = start(&registry.host, Fault::Always503);
+    let run = strata(&["report", &format!("{}/app:v1", down.host)]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("503"), "{}", run.stderr);
+    assert!(
+        down.faults.load(Ordering::SeqCst) >= 4,
+        "retried before giving up"
+    );
+
+    let silent = start(&registry.host, Fault::Silent);
+    let started = std::time::Instant::now();
+    let run = strata(&[
+        "report",
+        &format!("{}/app:v1", silent.host),
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    assert!(started.elapsed().as_secs() < 30, "timeouts bound the wait");
+}

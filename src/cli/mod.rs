@@ -55,6 +55,10 @@ pub struct ImageOptions {
     /// Use plain HTTP and accept any TLS certificate (loopback registries are always plain HTTP).
     #[arg(long)]
     pub insecure: bool,
+    /// Seconds to wait for a registry to connect or to send more data, per attempt (transient
+    /// failures are retried 3 times with backoff).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
 }
 
 impl ImageOptions {
@@ -82,6 +86,7 @@ impl ImageOptions {
             platform,
             registry: RegistryOptions {
                 insecure: self.insecure,
+                timeout: std::time::Duration::from_secs(self.timeout.max(1)),
                 credentials,
             },
         })

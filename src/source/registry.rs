@@ -29,12 +29,24 @@ const ATTEMPTS: u32 = 4;
 const MAX_INDEX_DEPTH: usize = 8;
 
 /// How to reach and authenticate to registries.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RegistryOptions {
     /// Use plain HTTP (and accept any certificate) for every registry, not just loopback ones.
     pub insecure: bool,
+    /// How long to wait for a connection, or for the next bytes of a response.
+    pub timeout: Duration,
     /// Explicit credentials, which win over `~/.docker/config.json`.
     pub credentials: Option<(String, String)>,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            insecure: false,
+            timeout: Duration::from_secs(60),
+            credentials: None,
+        }
+    }
 }
 
 /// A connection to one repository of one registry.
@@ -91,7 +103,13 @@ fn describe(e: &OciDistributionError) -> (String, bool) {
         }
         OciDistributionError::RequestError(r) => {
             let transient = r.is_timeout() || r.is_connect() || r.is_request() || r.is_body();
-            (format!("cannot reach registry: {r}"), transient)
+            // reqwest's own message names only the URL; the cause is at the end of the chain.
+            let mut cause: &dyn std::error::Error = r;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            let what = if r.is_timeout() { "timed out" } else { "cannot reach registry" };
+            (format!("{what}: {r}: {cause}"), transient)
         }
         other => (other.to_string(), false),
     }
@@ -111,8 +129,8 @@ impl Remote {
         let config = ClientConfig {
             protocol,
             accept_invalid_certificates: opts.insecure,
-            connect_timeout: Some(Duration::from_secs(10)),
-            read_timeout: Some(Duration::from_secs(60)),
+            connect_timeout: Some(opts.timeout.min(Duration::from_secs(10))),
+            read_timeout: Some(opts.timeout),
             ..Default::default()
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
