@@ -248,3 +248,68 @@ fn transient_registry_failures_are_retried_and_persistent_ones_reported() {
     assert!(run.stderr.contains("timed out"), "{}", run.stderr);
     assert!(started.elapsed().as_secs() < 30, "timeouts bound the wait");
 }
+
+#[test]
+fn multi_platform_images_resolve_by_platform_locally_and_remotely() {
+    use support::layout::{write_layout_with, write_platform_index};
+    let dir = tempfile::tempdir().unwrap();
+    let image = |arch: &'static str, size: usize| {
+        let data = vec![1u8; size];
+        write_layout_with(
+            dir.path(),
+            arch,
+            &[(tar_bytes(&[Item::File("bin/app", &data)]), Comp::Gzip)],
+            |c| c["architecture"] = arch.into(),
+        )
+    };
+    let amd64 = image("amd64", 1000);
+    let arm64 = image("arm64", 2000);
+    write_platform_index(
+        dir.path(),
+        "multi",
+        &[("linux/amd64", &amd64), ("linux/arm64/v8", &arm64)],
+    );
+    let local = format!("oci:{}:multi", dir.path().display());
+    let check = |reference: &str| {
+        for (platform, manifest, bytes) in [
+            ("linux/amd64", &amd64.manifest_digest, 1000),
+            ("linux/arm64", &arm64.manifest_digest, 2000),
+            ("linux/arm64/v8", &arm64.manifest_digest, 2000),
+        ] {
+            let run = strata(&[
+                "report",
+                reference,
+                "--platform",
+                platform,
+                "--format",
+                "json",
+            ]);
+            assert_eq!(run.code, 0, "{platform}: {}", run.stderr);
+            let v = run.json();
+            assert_eq!(&v["image"]["manifest_digest"], manifest, "{platform}");
+            assert_eq!(v["image"]["content_bytes"], bytes);
+        }
+        let run = strata(&["report", reference, "--platform", "linux/s390x"]);
+        assert_eq!(run.code, 2);
+        assert!(
+            run.stderr.contains("linux/amd64, linux/arm64/v8"),
+            "{}",
+            run.stderr
+        );
+    };
+    check(&local);
+    if !skopeo_ok() {
+        return;
+    }
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let pushed = {
+        sh(&format!(
+            "skopeo copy --quiet --all --dest-tls-verify=false {local} docker://{}/multi:v1",
+            registry.host
+        ));
+        format!("{}/multi:v1", registry.host)
+    };
+    check(&pushed);
+}

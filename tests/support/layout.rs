@@ -181,3 +181,46 @@ pub fn write_layout(dir: &Path, tag: &str, layers: &[(Vec<u8>, Comp)]) -> Writte
 pub fn blob_path(dir: &Path, digest: &str) -> std::path::PathBuf {
     dir.join("blobs/sha256").join(&digest["sha256:".len()..])
 }
+
+/// Makes `tag` in the layout an image index over already written images, one per platform
+/// (`"linux/arm64/v8"`), as multi-platform builds publish them.
+pub fn write_platform_index(dir: &Path, tag: &str, images: &[(&str, &Written)]) -> String {
+    let manifests: Vec<_> = images
+        .iter()
+        .map(|(platform, written)| {
+            let parts: Vec<&str> = platform.split('/').collect();
+            let mut p = serde_json::json!({"os": parts[0], "architecture": parts[1]});
+            if let Some(v) = parts.get(2) {
+                p["variant"] = (*v).into();
+            }
+            let size = std::fs::metadata(blob_path(dir, &written.manifest_digest))
+                .expect("manifest")
+                .len();
+            serde_json::json!({
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": written.manifest_digest, "size": size, "platform": p,
+            })
+        })
+        .collect();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    });
+    let bytes = serde_json::to_vec(&index).expect("index");
+    let digest = put_blob(dir, &bytes);
+    let top = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest, "size": bytes.len(),
+            "annotations": {"org.opencontainers.image.ref.name": tag},
+        }],
+    });
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&top).expect("index"),
+    )
+    .expect("index");
+    digest
+}
