@@ -34,19 +34,26 @@ fn skopeo_ok() -> bool {
     require(have("skopeo"), "skopeo (Debian package)")
 }
 
+/// A registry (with `creds`, if given) holding the sample image at `repo_tag`; `None` = skipped.
+fn registry_with_sample(creds: Option<(&str, &str)>, repo_tag: &str) -> Option<(Registry, String)> {
+    if !skopeo_ok() {
+        return None;
+    }
+    let registry = Registry::start(creds)?;
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let pushed = registry.push(&format!("oci:{}:v1", dir.path().display()), repo_tag, creds);
+    Some((registry, pushed))
+}
+
 #[test]
 fn a_pushed_image_reports_like_its_layout_and_skopeo_agrees() {
-    if !skopeo_ok() {
-        return;
-    }
-    let Some(registry) = Registry::start(None) else {
+    let Some((registry, pushed)) = registry_with_sample(None, "team/app:v1") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     sample(dir.path());
-    let local = format!("oci:{}:v1", dir.path().display());
-    let pushed = registry.push(&local, "team/app:v1", None);
-    let from_layout = report_json(&local);
+    let from_layout = report_json(&format!("oci:{}:v1", dir.path().display()));
     for reference in [format!("docker://{pushed}"), pushed.clone()] {
         let remote = report_json(&reference);
         assert_eq!(
@@ -141,16 +148,10 @@ fn basic_auth_from_flags_and_docker_config_never_printed() {
         return;
     }
     let (user, password) = ("ci-user", "s3cret-Passw0rd");
-    let Some(registry) = Registry::start(Some((user, password))) else {
+    let Some((registry, pushed)) = registry_with_sample(Some((user, password)), "private/app:v1")
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    sample(dir.path());
-    let pushed = registry.push(
-        &format!("oci:{}:v1", dir.path().display()),
-        "private/app:v1",
-        Some((user, password)),
-    );
     // Anonymous: 401, exit 3.
     let config_dir = tempfile::tempdir().unwrap();
     let anon = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
@@ -207,15 +208,9 @@ fn basic_auth_from_flags_and_docker_config_never_printed() {
 fn transient_registry_failures_are_retried_and_persistent_ones_reported() {
     use std::sync::atomic::Ordering;
     use support::faulty_proxy::{start, Fault};
-    if !skopeo_ok() {
-        return;
-    }
-    let Some(registry) = Registry::start(None) else {
+    let Some((registry, _)) = registry_with_sample(None, "app:v1") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    sample(dir.path());
-    registry.push(&format!("oci:{}:v1", dir.path().display()), "app:v1", None);
 
     let flaky = start(&registry.host, Fault::First503(2));
     let v = report_json(&format!("{}/app:v1", flaky.host));

@@ -46,13 +46,6 @@ pub struct Finding {
     pub packages: Vec<PackageBytes>,
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Base => "base",
-        Role::App => "app",
-    }
-}
-
 /// Finds everything worth fixing in the layers; returns the findings (largest first) and the
 /// advice candidates.
 pub fn find(
@@ -125,7 +118,7 @@ pub fn find(
                     human_bytes(cache.bytes),
                     cache.kind,
                     cache.files,
-                    role_name(layer.role),
+                    layer.role.as_str(),
                 ),
                 packages: Vec::new(),
             });

@@ -62,6 +62,16 @@ pub enum Role {
     App,
 }
 
+impl Role {
+    /// `base` or `app`, as reports print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Base => "base",
+            Role::App => "app",
+        }
+    }
+}
+
 /// Image-wide totals.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageSummary {

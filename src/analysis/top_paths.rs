@@ -107,12 +107,7 @@ mod tests {
     use super::*;
 
     fn f(path: &str, size: u64) -> Entry {
-        Entry {
-            path: path.into(),
-            kind: EntryKind::File,
-            size,
-            mode: 0o644,
-        }
+        Entry::test_file(path, size)
     }
 
     #[test]

@@ -43,6 +43,19 @@ pub struct Entry {
     pub mode: u32,
 }
 
+impl Entry {
+    /// A regular file entry, for unit tests of the analyses.
+    #[cfg(test)]
+    pub(crate) fn test_file(path: &str, size: u64) -> Entry {
+        Entry {
+            path: path.into(),
+            kind: EntryKind::File,
+            size,
+            mode: 0o644,
+        }
+    }
+}
+
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
 

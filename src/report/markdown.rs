@@ -1,7 +1,7 @@
 //! Markdown for pull-request comments and `$GITHUB_STEP_SUMMARY`: the same facts as the table,
 //! in GitHub-flavoured tables.
 
-use crate::analysis::{Analysis, Role};
+use crate::analysis::Analysis;
 use crate::report::{short_command, short_digest};
 use crate::units::{human_bytes, percent};
 
@@ -32,10 +32,7 @@ pub fn render(a: &Analysis) -> String {
         out.push_str(&format!(
             "| {} | {} | `{}` | {} | {} | {} | {} | `{}` | {} |\n",
             l.index,
-            match l.role {
-                Role::Base => "base",
-                Role::App => "app",
-            },
+            l.role.as_str(),
             short_digest(&l.digest),
             human_bytes(l.compressed_bytes),
             human_bytes(l.uncompressed_bytes),

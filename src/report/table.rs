@@ -4,7 +4,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
-use crate::analysis::{Analysis, Role};
+use crate::analysis::Analysis;
 use crate::report::short_command;
 use crate::units::{human_bytes, percent};
 
@@ -72,10 +72,7 @@ pub fn render(a: &Analysis) -> String {
             .collect();
         layers.add_row(vec![
             l.index.to_string(),
-            match l.role {
-                Role::Base => "base".into(),
-                Role::App => "app".into(),
-            },
+            l.role.as_str().into(),
             human_bytes(l.compressed_bytes),
             percent(l.share),
             human_bytes(l.uncompressed_bytes),
