@@ -303,3 +303,38 @@ fn table_and_markdown_formats() {
     assert!(md.stdout.starts_with("### strata report"));
     assert!(md.stdout.contains("|--:|"));
 }
+
+#[test]
+fn a_docker25_style_archive_uses_its_oci_manifest() {
+    // Docker 25+ `docker save`: an OCI layout plus a manifest.json naming the same blobs.
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let written = write_layout(&layout, "v1", &sample_layers());
+    let hex = |d: &str| d["sha256:".len()..].to_string();
+    let manifest = serde_json::json!([{
+        "Config": format!("blobs/sha256/{}", hex(&written.config_digest)),
+        "RepoTags": ["app:v1"],
+        "Layers": written.layer_digests.iter().map(|d| format!("blobs/sha256/{}", hex(d))).collect::<Vec<_>>(),
+    }]);
+    std::fs::write(layout.join("manifest.json"), manifest.to_string()).unwrap();
+    let archive = dir.path().join("docker25.tar");
+    support::sh(&format!(
+        "tar -C {} -cf {} .",
+        layout.display(),
+        archive.display()
+    ));
+    for reference in [
+        archive.display().to_string(),
+        format!("docker-archive:{}:app:v1", archive.display()),
+    ] {
+        let v = report_json(&reference);
+        assert_eq!(
+            v["image"]["manifest_digest"], written.manifest_digest,
+            "{reference}"
+        );
+        assert_eq!(
+            v["layers"][1]["media_type"],
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+        );
+    }
+}

@@ -308,3 +308,46 @@ fn multi_platform_images_resolve_by_platform_locally_and_remotely() {
     };
     check(&pushed);
 }
+
+#[test]
+fn credentials_from_a_docker_credential_helper() {
+    if !require(have("htpasswd"), "htpasswd (apache2-utils)") {
+        return;
+    }
+    let (user, password) = ("helper-user", "helper-Passw0rd");
+    let Some((registry, pushed)) = registry_with_sample(Some((user, password)), "helped/app:v1")
+    else {
+        return;
+    };
+    // A credential helper is a program `docker-credential-NAME get` that answers JSON.
+    let home = tempfile::tempdir().unwrap();
+    let helper = home.path().join("docker-credential-strata-test");
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\nread server\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"{user}\",\"Secret\":\"{password}\"}}'\n"),
+    )
+    .unwrap();
+    sh(&format!("chmod +x {}", helper.display()));
+    std::fs::write(
+        home.path().join("config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"strata-test"}}}}"#, registry.host),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        home.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["report", &pushed, "--format", "json"])
+        .env("DOCKER_CONFIG", home.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
