@@ -43,6 +43,7 @@ release:
 bench: release
 	bench/make-big-image.sh $${BENCH_OUT:-/var/tmp/strata-bench/out}
 	bench/report-vs-gzip.sh $${BENCH_OUT:-/var/tmp/strata-bench/out} target/release/strata
+	bench/report-registry.sh $${BENCH_OUT:-/var/tmp/strata-bench/out} target/release/strata
 
 ## fuzz: run every cargo-fuzz target for FUZZ_SECONDS (default 60) each.
 fuzz:
