@@ -182,6 +182,8 @@ mod tests {
             kind,
             size,
             mode: 0o644,
+            link: None,
+            content: None,
         }
     }
 

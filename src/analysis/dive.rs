@@ -277,6 +277,8 @@ mod tests {
             kind: EntryKind::Whiteout,
             size: 0,
             mode: 0,
+            link: None,
+            content: None,
         }
     }
 

@@ -12,7 +12,6 @@ pub mod scan;
 pub mod top_paths;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -25,7 +24,7 @@ use advice::Advice;
 use dead::{stack_layers, DeadFile};
 use dive::{dive_figures, DiveFigures};
 use findings::Finding;
-use scan::{scan_all, ScanProgress};
+use scan::{scan_layers, ScanOptions};
 use top_paths::{top_paths, TopPath};
 
 /// The version of the JSON document; bumped only on incompatible changes.
@@ -44,12 +43,10 @@ pub struct BaseLayers {
 pub struct AnalyzeOptions {
     /// How many entries to keep in ranked lists (top paths, packages, dead files).
     pub top: usize,
-    /// Threads that scan layers.
-    pub threads: usize,
     /// The base image's layers, when known.
     pub base: Option<BaseLayers>,
-    /// Progress reporting.
-    pub progress: Arc<dyn ScanProgress>,
+    /// How layers are scanned.
+    pub scan: ScanOptions,
 }
 
 /// Whether a layer belongs to the base image or was added on top of it.
@@ -173,12 +170,8 @@ fn docker_media_type(c: Compression) -> &'static str {
 /// Scans and analyzes an opened image.
 pub fn analyze(opened: &OpenedImage, opts: &AnalyzeOptions) -> Result<Analysis> {
     let image = &opened.image;
-    let scans = scan_all(
-        image,
-        opened.layers.as_ref(),
-        opts.threads,
-        opts.progress.clone(),
-    )?;
+    let all: Vec<usize> = (0..image.layers.len()).collect();
+    let scans = scan_layers(image, opened.layers.as_ref(), &all, &opts.scan)?;
     let entries: Vec<&[Entry]> = scans.iter().map(|s| s.entries.as_slice()).collect();
     let stacked = stack_layers(&entries);
     let dive = dive_figures(&entries);

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::layer::compression::{decompress, describe_read_error, Compression};
 use crate::layer::digest::{Algorithm, Digest, Hasher, HashingReader};
 use crate::layer::readahead::ReadAhead;
-use crate::layer::walk::{walk, Entry};
+use crate::layer::walk::{walk, Contents, Entry};
 use crate::model::Image;
 use crate::source::LayerSource;
 
@@ -67,13 +67,25 @@ fn layer_name(image: &Image, index: usize) -> String {
     }
 }
 
+/// How to scan: what to record, on how many threads, reporting progress where.
+#[derive(Clone)]
+pub struct ScanOptions {
+    /// Headers only, or content digests too.
+    pub contents: Contents,
+    /// Threads that scan layers in parallel.
+    pub threads: usize,
+    /// Receives compressed byte counts.
+    pub progress: Arc<dyn ScanProgress>,
+}
+
 /// Scans layer `index`, verifying its digest, size and diff_id.
 pub fn scan_layer(
     image: &Image,
     source: &dyn LayerSource,
     index: usize,
-    progress: Arc<dyn ScanProgress>,
+    opts: &ScanOptions,
 ) -> Result<LayerScan> {
+    let (contents, progress) = (opts.contents, opts.progress.clone());
     let name = layer_name(image, index);
     let descriptor = &image.layers[index];
     let expected_diff_id = &image.config.diff_ids[index];
@@ -91,7 +103,7 @@ pub fn scan_layer(
         decompress(tap, descriptor.compression).map_err(|e| e.context(&name))?;
     let uncompressed = HashingReader::new(ReadAhead::spawn(decoder), expected_diff_id.algorithm());
     let mut entries = Vec::new();
-    let rest = walk(uncompressed, |e| entries.push(e)).map_err(|e| e.context(&name))?;
+    let rest = walk(uncompressed, contents, |e| entries.push(e)).map_err(|e| e.context(&name))?;
     let (diff_id, uncompressed_bytes) = rest.finish().map_err(|e| {
         Error::invalid(format!(
             "{name}: reading layer: {}",
@@ -124,23 +136,24 @@ pub fn scan_layer(
     })
 }
 
-/// Scans every layer on up to `threads` threads (largest blobs first, so the work balances) and
-/// returns the scans in layer order. The first failure stops the remaining work and is returned.
-pub fn scan_all(
+/// Scans the layers `which` (indices into the image's layers) on up to `opts.threads` threads,
+/// largest blobs first so the work balances, and returns the scans in the order of `which`. The
+/// first failure stops the remaining work and is returned.
+pub fn scan_layers(
     image: &Image,
     source: &dyn LayerSource,
-    threads: usize,
-    progress: Arc<dyn ScanProgress>,
+    which: &[usize],
+    opts: &ScanOptions,
 ) -> Result<Vec<LayerScan>> {
-    let count = image.layers.len();
+    let count = which.len();
     let mut order: Vec<usize> = (0..count).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size.unwrap_or(0)));
+    order.sort_by_key(|&i| std::cmp::Reverse(image.layers[which[i]].size.unwrap_or(0)));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<Result<LayerScan>>>> =
         Mutex::new((0..count).map(|_| None).collect());
     std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, count.max(1)) {
+        for _ in 0..opts.threads.clamp(1, count.max(1)) {
             scope.spawn(|| loop {
                 if failed.load(Ordering::Relaxed) {
                     return;
@@ -149,7 +162,7 @@ pub fn scan_all(
                 let Some(&index) = order.get(slot) else {
                     return;
                 };
-                let result = scan_layer(image, source, index, progress.clone());
+                let result = scan_layer(image, source, which[index], opts);
                 if result.is_err() {
                     failed.store(true, Ordering::Relaxed);
                 }

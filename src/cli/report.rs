@@ -6,10 +6,13 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use crate::analysis::scan::ScanOptions;
 use crate::analysis::{analyze, AnalyzeOptions, BaseLayers};
+use crate::cli::default_threads;
 use crate::cli::progress::Bar;
 use crate::cli::{ImageOptions, OutputOptions};
 use crate::error::{Error, ExitCode, Result};
+use crate::layer::walk::Contents;
 use crate::report::{json, markdown, table, Format};
 use crate::source::reference::ImageRef;
 use crate::source::{open, SourceOptions};
@@ -99,9 +102,12 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         &opened,
         &AnalyzeOptions {
             top: args.top,
-            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             base,
-            progress: bar.clone(),
+            scan: ScanOptions {
+                contents: Contents::Skip,
+                threads: default_threads(),
+                progress: bar.clone(),
+            },
         },
     );
     bar.finish();

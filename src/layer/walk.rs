@@ -6,6 +6,8 @@
 
 use std::io::Read;
 
+use sha2::{Digest as _, Sha256};
+
 use crate::error::{Error, Result};
 use crate::layer::compression::describe_read_error;
 
@@ -41,6 +43,10 @@ pub struct Entry {
     pub size: u64,
     /// Permission and special bits from the header.
     pub mode: u32,
+    /// The target of a symbolic or hard link.
+    pub link: Option<Box<str>>,
+    /// SHA-256 of a regular file's content, when the walk was asked to hash contents.
+    pub content: Option<[u8; 32]>,
 }
 
 impl Entry {
@@ -52,6 +58,8 @@ impl Entry {
             kind: EntryKind::File,
             size,
             mode: 0o644,
+            link: None,
+            content: None,
         }
     }
 }
@@ -107,23 +115,33 @@ fn classify(path: String, entry_type: tar::EntryType) -> (String, EntryKind) {
     (path, kind)
 }
 
+/// What a walk records beyond headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Contents {
+    /// Headers only; file contents are skipped (the fast path of `strata report`).
+    #[default]
+    Skip,
+    /// Also hash each regular file's content (to tell identical files from changed ones).
+    Hash,
+}
+
 /// Walks every entry of the tar stream `reader`, calling `on_entry` for each, and returns the reader
 /// positioned after the last entry (the caller drains it so digests cover the whole stream).
-pub fn walk<R: Read>(reader: R, mut on_entry: impl FnMut(Entry)) -> Result<R> {
+pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Entry)) -> Result<R> {
     let mut archive = tar::Archive::new(reader);
     let mut next_header_at: u64 = 0;
     {
         let entries = archive
             .entries()
             .map_err(|e| Error::invalid(format!("reading tar: {e}")))?;
+        let corrupt = |at: u64, e: std::io::Error| {
+            Error::invalid(format!(
+                "corrupt tar at offset {at}: {}",
+                describe_read_error(&e)
+            ))
+        };
         for entry in entries {
-            let corrupt = |e: std::io::Error| {
-                Error::invalid(format!(
-                    "corrupt tar at offset {next_header_at}: {}",
-                    describe_read_error(&e)
-                ))
-            };
-            let entry = entry.map_err(corrupt)?;
+            let mut entry = entry.map_err(|e| corrupt(next_header_at, e))?;
             let header = entry.header();
             let entry_type = header.entry_type();
             if matches!(
@@ -137,16 +155,47 @@ pub fn walk<R: Read>(reader: R, mut on_entry: impl FnMut(Entry)) -> Result<R> {
             let (path, kind) = classify(clean_path(&name), entry_type);
             let mode = header.mode().unwrap_or(0);
             let size = entry.size();
-            next_header_at = entry.raw_file_position() + padded(size);
+            let link = match kind {
+                EntryKind::Symlink | EntryKind::Hardlink => entry
+                    .link_name_bytes()
+                    .map(|l| String::from_utf8_lossy(&l).into()),
+                _ => None,
+            };
+            let data_at = entry.raw_file_position();
+            next_header_at = data_at + padded(size);
+            let content = if contents == Contents::Hash && kind == EntryKind::File {
+                let mut hasher = Sha256::new();
+                std::io::copy(&mut entry, &mut HashWriter(&mut hasher))
+                    .map_err(|e| corrupt(data_at, e))?;
+                Some(hasher.finalize().into())
+            } else {
+                None
+            };
             on_entry(Entry {
                 path,
                 kind,
                 size,
                 mode,
+                link,
+                content,
             });
         }
     }
     Ok(archive.into_inner())
+}
+
+/// Adapts a hasher to `io::Write` so file contents can be copied into it.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn padded(size: u64) -> u64 {
@@ -171,7 +220,7 @@ mod tests {
 
     fn walk_all(data: &[u8]) -> Result<Vec<Entry>> {
         let mut out = Vec::new();
-        walk(data, |e| out.push(e))?;
+        walk(data, Contents::Hash, |e| out.push(e))?;
         Ok(out)
     }
 
@@ -204,6 +253,24 @@ mod tests {
                 (".wh..wh..plnk/x".into(), EntryKind::File, 0),
             ]
         );
+    }
+
+    #[test]
+    fn hashes_contents_and_keeps_link_targets() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(5);
+        b.append_data(&mut h, "f", &b"hello"[..]).unwrap();
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Symlink);
+        l.set_size(0);
+        b.append_link(&mut l, "l", "f").unwrap();
+        let entries = walk_all(&b.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            entries[0].content.map(hex::encode).as_deref(),
+            Some("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+        );
+        assert_eq!(entries[1].link.as_deref(), Some("f"));
     }
 
     #[test]
