@@ -63,6 +63,9 @@ pub struct RuntimeConfig {
     /// Labels.
     #[serde(default)]
     pub labels: Option<BTreeMap<String, String>>,
+    /// Exposed ports (`"80/tcp": {}`).
+    #[serde(default)]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -146,6 +149,10 @@ pub struct Image {
     pub manifest_digest: Option<Digest>,
     /// The digest of the config blob.
     pub config_digest: Digest,
+    /// Bytes of the config blob.
+    pub config_size: u64,
+    /// Bytes of the manifest, when the image has one.
+    pub manifest_size: Option<u64>,
     /// The manifest's annotations (base image name/digest live here).
     pub annotations: BTreeMap<String, String>,
     /// The layers, bottom first.

@@ -46,6 +46,9 @@ pub struct Stacked {
     pub visible_bytes: u64,
     /// Regular files visible in the final filesystem.
     pub visible_files: u64,
+    /// Every path of the final filesystem and the entry that provides it, as (layer, index in
+    /// that layer's entries).
+    pub visible: BTreeMap<String, (usize, usize)>,
 }
 
 #[derive(Clone, Copy)]
@@ -169,6 +172,11 @@ pub fn stack_layers(layers: &[&[Entry]]) -> Stacked {
         visible_bytes: files.clone().map(|l| l.size).sum(),
         visible_files: files.count() as u64,
         dead,
+        visible: stack
+            .live
+            .into_iter()
+            .map(|(path, l)| (path, (l.layer, l.entry)))
+            .collect(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod advice;
 pub mod caches;
 pub mod dead;
 pub mod dependencies;
+pub mod diff;
 pub mod dive;
 pub mod findings;
 pub mod scan;
@@ -24,7 +25,7 @@ use advice::Advice;
 use dead::{stack_layers, DeadFile};
 use dive::{dive_figures, DiveFigures};
 use findings::Finding;
-use scan::{scan_layers, ScanOptions};
+use scan::{scan_layers, LayerScan, ScanOptions};
 use top_paths::{top_paths, TopPath};
 
 /// The version of the JSON document; bumped only on incompatible changes.
@@ -169,6 +170,14 @@ fn docker_media_type(c: Compression) -> &'static str {
 
 /// Scans and analyzes an opened image.
 pub fn analyze(opened: &OpenedImage, opts: &AnalyzeOptions) -> Result<Analysis> {
+    analyze_keeping_scans(opened, opts).map(|(analysis, _)| analysis)
+}
+
+/// [`analyze`], also returning the layer scans (for gates that look at every path).
+pub fn analyze_keeping_scans(
+    opened: &OpenedImage,
+    opts: &AnalyzeOptions,
+) -> Result<(Analysis, Vec<LayerScan>)> {
     let image = &opened.image;
     let all: Vec<usize> = (0..image.layers.len()).collect();
     let scans = scan_layers(image, opened.layers.as_ref(), &all, &opts.scan)?;
@@ -231,7 +240,7 @@ pub fn analyze(opened: &OpenedImage, opts: &AnalyzeOptions) -> Result<Analysis> 
         Some(v) => format!("{}/{}/{v}", image.config.os, image.config.architecture),
         None => format!("{}/{}", image.config.os, image.config.architecture),
     };
-    Ok(Analysis {
+    let analysis = Analysis {
         schema_version: SCHEMA_VERSION,
         image: ImageSummary {
             reference: image.reference.clone(),
@@ -254,5 +263,6 @@ pub fn analyze(opened: &OpenedImage, opts: &AnalyzeOptions) -> Result<Analysis> 
         dive,
         findings,
         advice,
-    })
+    };
+    Ok((analysis, scans))
 }

@@ -54,6 +54,11 @@ pub fn top_paths(entries: &[Entry], n: usize) -> Vec<TopPath> {
     }
     let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
     for &prefix in bytes.keys() {
+        // The root (a file entry named `.` or `/` cleans to "") is nobody's child: listed under
+        // itself, the descent below would loop forever.
+        if prefix.is_empty() {
+            continue;
+        }
         let parent = prefix.rsplit_once('/').map_or("", |(p, _)| p);
         children.entry(parent).or_default().push(prefix);
     }

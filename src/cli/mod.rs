@@ -1,6 +1,8 @@
 //! The command line: argument parsing (clap) and the glue from arguments to the library. Every
 //! subcommand lives in its own module; this one holds the options they share.
 
+pub mod check;
+pub mod diff;
 pub mod progress;
 pub mod report;
 
@@ -38,6 +40,10 @@ pub struct Cli {
 pub enum Command {
     /// Explain every layer of an image: sizes, contents, dependencies, caches, dead bytes, fixes.
     Report(report::ReportArgs),
+    /// Compare two images: what a deploy of NEW downloads where OLD is, and what changed.
+    Diff(diff::DiffArgs),
+    /// Gate an image in CI: size budgets, dependencies and caches in app layers, dive's rules.
+    Check(Box<check::CheckArgs>),
 }
 
 /// How to reach an image: platform and registry options shared by every command that reads one.
@@ -108,6 +114,16 @@ fn parse_format(s: &str) -> std::result::Result<Format, String> {
     s.parse::<Format>().map_err(|e| e.to_string())
 }
 
+/// Writes a rendered document to stdout in one piece.
+pub fn write_stdout(rendered: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(rendered.as_bytes())
+        .and_then(|_| stdout.flush())
+        .map_err(|e| Error::io("stdout", e))
+}
+
 /// Threads for layer scans: one per core.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -117,5 +133,7 @@ pub fn default_threads() -> usize {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Report(args) => report::run(&args),
+        Command::Diff(args) => diff::run(&args),
+        Command::Check(args) => check::run(&args),
     }
 }

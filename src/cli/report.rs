@@ -1,18 +1,18 @@
 //! `strata report IMAGE`: analyze one image and print the report.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::sync::Arc;
 
 use clap::Args;
 
 use crate::analysis::scan::ScanOptions;
 use crate::analysis::{analyze, AnalyzeOptions, BaseLayers};
-use crate::cli::default_threads;
 use crate::cli::progress::Bar;
+use crate::cli::{default_threads, write_stdout};
 use crate::cli::{ImageOptions, OutputOptions};
-use crate::error::{Error, ExitCode, Result};
+use crate::error::{ExitCode, Result};
 use crate::layer::walk::Contents;
+use crate::model::Image;
 use crate::report::{json, markdown, table, Format};
 use crate::source::reference::ImageRef;
 use crate::source::{open, SourceOptions};
@@ -64,24 +64,25 @@ fn base_layers(reference: &str, opts: &SourceOptions) -> Result<BaseLayers> {
     })
 }
 
-/// Runs `strata report`.
-pub fn run(args: &ReportArgs) -> Result<ExitCode> {
-    let opts = args.image_options.source_options()?;
-    let reference = ImageRef::parse(&args.image)?;
-    let mut opened = open(&reference, &opts)?;
-    opened.image.reference = args.image.clone();
-    let base = match &args.base {
-        Some(b) => Some(base_layers(b, &opts)?),
+/// The base image for roles: `explicit` (`--base`), else the one the image's
+/// `org.opencontainers.image.base.*` annotations name (a warning, not an error, if unreadable).
+pub fn resolve_base(
+    explicit: Option<&str>,
+    image: &Image,
+    opts: &SourceOptions,
+) -> Result<Option<BaseLayers>> {
+    Ok(match explicit {
+        Some(b) => Some(base_layers(b, opts)?),
         None => match (
-            opened.image.annotations.get(BASE_NAME),
-            opened.image.annotations.get(BASE_DIGEST),
+            image.annotations.get(BASE_NAME),
+            image.annotations.get(BASE_DIGEST),
         ) {
             (Some(name), digest) => {
                 let name = match digest {
                     Some(d) => format!("{}@{d}", name.split('@').next().unwrap_or(name)),
                     None => name.clone(),
                 };
-                match base_layers(&name, &opts) {
+                match base_layers(&name, opts) {
                     Ok(b) => Some(b),
                     Err(e) => {
                         eprintln!("strata: warning: cannot read the annotated base image ({e}); every layer counts as app");
@@ -91,7 +92,16 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
             }
             _ => None,
         },
-    };
+    })
+}
+
+/// Runs `strata report`.
+pub fn run(args: &ReportArgs) -> Result<ExitCode> {
+    let opts = args.image_options.source_options()?;
+    let reference = ImageRef::parse(&args.image)?;
+    let mut opened = open(&reference, &opts)?;
+    opened.image.reference = args.image.clone();
+    let base = resolve_base(args.base.as_deref(), &opened.image, &opts)?;
     let total: u64 = opened.image.layers.iter().filter_map(|l| l.size).sum();
     let bar = Arc::new(Bar::bytes(
         total,
@@ -117,10 +127,6 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         Format::Json => json::render(&analysis)?,
         Format::Markdown => markdown::render(&analysis),
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(rendered.as_bytes())
-        .and_then(|_| stdout.flush())
-        .map_err(|e| Error::io("stdout", e))?;
+    write_stdout(&rendered)?;
     Ok(ExitCode::Ok)
 }

@@ -1,6 +1,8 @@
 //! Renderers of an [`Analysis`](crate::analysis::Analysis): a terminal table, a stable JSON
 //! document, and Markdown for PR comments and `$GITHUB_STEP_SUMMARY`.
 
+pub mod check;
+pub mod diff;
 pub mod json;
 pub mod markdown;
 pub mod table;

@@ -10,6 +10,7 @@ use crate::model::Image;
 use crate::source::files::Files;
 use crate::source::manifest::{
     choose_from_index, digest_of, image_from_manifest, parse_document, verify_blob, Document,
+    FetchedManifest,
 };
 use crate::source::platform::Platform;
 
@@ -146,7 +147,12 @@ fn resolve_descriptor(
                 Some(manifest.config().size()),
                 "config",
             )?;
-            image_from_manifest(reference, Some(digest), &manifest, &config)
+            let fetched = FetchedManifest {
+                digest,
+                size: bytes.len() as u64,
+                manifest: &manifest,
+            };
+            image_from_manifest(reference, fetched, &config)
         }
         Document::Index(index) => {
             let child = choose_from_index(&index, platform, &format!("index {digest}"))?;

@@ -139,13 +139,23 @@ pub fn verify_blob(bytes: &[u8], expected: &Digest, size: Option<u64>, what: &st
     expected.verify(&hasher.finish(), what)
 }
 
+/// A manifest as fetched: its digest and size, and the parsed document.
+pub struct FetchedManifest<'a> {
+    /// Digest of the manifest bytes.
+    pub digest: Digest,
+    /// Length of the manifest bytes.
+    pub size: u64,
+    /// The parsed manifest.
+    pub manifest: &'a ImageManifest,
+}
+
 /// Assembles the image model from a manifest and its (already verified) config bytes.
 pub fn image_from_manifest(
     reference: String,
-    manifest_digest: Option<Digest>,
-    manifest: &ImageManifest,
+    fetched: FetchedManifest<'_>,
     config_bytes: &[u8],
 ) -> Result<Image> {
+    let manifest = fetched.manifest;
     let config_type = manifest.config().media_type().to_string();
     if !IMAGE_CONFIG_TYPES.contains(&config_type.as_str()) {
         return Err(Error::invalid(format!(
@@ -173,8 +183,10 @@ pub fn image_from_manifest(
         .unwrap_or_default();
     let image = Image {
         reference,
-        manifest_digest,
+        manifest_digest: Some(fetched.digest),
+        manifest_size: Some(fetched.size),
         config_digest: digest_of(manifest.config())?,
+        config_size: config_bytes.len() as u64,
         annotations,
         layers,
         config,

@@ -25,6 +25,11 @@ use registry::RegistryOptions;
 pub trait LayerSource: Send + Sync {
     /// Opens layer `index` (compressed bytes, exactly as stored).
     fn open_layer(&self, index: usize) -> Result<Box<dyn Read + Send>>;
+
+    /// Whether reading a layer means downloading it (commands avoid that when they can).
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 /// How to open images: the platform to pick from indexes, and registry settings.

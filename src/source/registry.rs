@@ -20,7 +20,7 @@ use crate::layer::readahead::ChunkReader;
 use crate::model::Image;
 use crate::source::manifest::{
     choose_from_index, digest_of, image_from_manifest, parse_document, verify_blob, Document,
-    ACCEPTED_MANIFEST_TYPES,
+    FetchedManifest, ACCEPTED_MANIFEST_TYPES,
 };
 use crate::source::platform::Platform;
 use crate::source::LayerSource;
@@ -228,8 +228,12 @@ pub fn open_registry(
                 let config_digest = digest_of(manifest.config())?;
                 let config =
                     remote.small_blob(&config_digest, manifest.config().size(), "config")?;
-                let image =
-                    image_from_manifest(reference.to_string(), Some(digest), &manifest, &config)?;
+                let fetched = FetchedManifest {
+                    digest,
+                    size: bytes.len() as u64,
+                    manifest: &manifest,
+                };
+                let image = image_from_manifest(reference.to_string(), fetched, &config)?;
                 let layers = RegistryLayers {
                     remote: Arc::new(remote),
                     digests: image.layers.iter().map(|l| l.digest.clone()).collect(),
@@ -249,6 +253,10 @@ struct RegistryLayers {
 }
 
 impl LayerSource for RegistryLayers {
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn open_layer(&self, index: usize) -> Result<Box<dyn Read + Send>> {
         let digest = self.digests[index]
             .clone()

@@ -1,0 +1,373 @@
+//! `strata diff OLD NEW`: what a deploy of NEW costs a host or registry that has OLD. Layers are
+//! matched by compressed digest; the headline figures are the bytes a pull must download and a push
+//! must upload. Layers rebuilt with identical content under a new digest (a non-reproducible
+//! build) are caught by diff_id, then by file content. Against registries only manifests and
+//! configs are fetched unless the file-level change set is asked for, and shared layers are never
+//! downloaded.
+
+pub mod config;
+pub mod files;
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::analysis::dead::stack_layers;
+use crate::analysis::scan::{scan_layers, LayerScan, ScanOptions};
+use crate::error::Result;
+use crate::layer::digest::{Digest, HashingReader};
+use crate::layer::walk::Entry;
+use crate::source::OpenedImage;
+use config::{config_changes, ConfigChange};
+use files::{file_changes, layer_fingerprint, FileChange};
+
+/// The version of the diff JSON document.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Knobs of a comparison.
+pub struct DiffOptions {
+    /// Compute the file-level change set (reads the layers that differ, even from registries).
+    pub files: bool,
+    /// How many file changes to keep.
+    pub top: usize,
+    /// How layers are scanned when they are read.
+    pub scan: ScanOptions,
+}
+
+/// One side of the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageSide {
+    /// The reference.
+    pub reference: String,
+    /// The manifest digest, when there is one.
+    pub manifest_digest: Option<Digest>,
+    /// The config digest.
+    pub config_digest: Digest,
+    /// Sum of the layer blobs.
+    pub compressed_bytes: u64,
+    /// Number of layers.
+    pub layers: usize,
+}
+
+/// A layer in the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerInfo {
+    /// Position in its image (the new image for shared and added layers, the old for removed).
+    pub index: usize,
+    /// Compressed digest.
+    pub digest: Digest,
+    /// Uncompressed digest.
+    pub diff_id: Digest,
+    /// Bytes of the blob.
+    pub compressed_bytes: u64,
+    /// Bytes of the tar, when the layer was read.
+    pub uncompressed_bytes: Option<u64>,
+    /// History command.
+    pub created_by: Option<String>,
+}
+
+/// A new layer whose content an old layer already had.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebuiltLayer {
+    /// Index in the old image.
+    pub old_index: usize,
+    /// Index in the new image.
+    pub new_index: usize,
+    /// The old layer's digest.
+    pub old_digest: Digest,
+    /// The new layer's digest.
+    pub new_digest: Digest,
+    /// `same_tar` (same diff_id: only the compression differs) or `same_files` (same paths,
+    /// contents and modes: timestamps or tar layout differ).
+    pub evidence: &'static str,
+    /// Bytes every deploy downloads for nothing.
+    pub wasted_bytes: u64,
+}
+
+/// The comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diff {
+    /// See [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The old image.
+    pub old: ImageSide,
+    /// The new image.
+    pub new: ImageSide,
+    /// Compressed bytes a host that has OLD downloads to run NEW (NEW's missing blobs, once each).
+    pub pull_bytes: u64,
+    /// Bytes a push of NEW uploads to a registry that has OLD: the missing blobs, plus the config
+    /// and manifest when they changed.
+    pub push_bytes: u64,
+    /// Uncompressed bytes of the layers pulled; `null` when those layers were not read (registry
+    /// sources without `--files`).
+    pub pull_uncompressed_bytes: Option<u64>,
+    /// Layers of NEW that OLD has.
+    pub shared_layers: Vec<LayerInfo>,
+    /// Layers of NEW that OLD lacks.
+    pub added_layers: Vec<LayerInfo>,
+    /// Layers of OLD that NEW no longer uses.
+    pub removed_layers: Vec<LayerInfo>,
+    /// Added layers whose content OLD already had under another digest.
+    pub rebuilt_identical_layers: Vec<RebuiltLayer>,
+    /// Changed runtime settings.
+    pub config_changes: Vec<ConfigChange>,
+    /// The file-level change set (with `--files`), most bytes first, capped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileChange>>,
+    /// Changed paths before the cap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_total: Option<usize>,
+    /// Whether shared layers were read for the change set (never from registries); when false,
+    /// paths only the shared layers provide are taken as unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_layers_read: Option<bool>,
+}
+
+/// The compressed digest of every layer: from the manifest, or (legacy archives) by hashing the
+/// local blob.
+fn layer_digests(image: &OpenedImage) -> Result<Vec<Digest>> {
+    image
+        .image
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match &l.digest {
+            Some(d) => Ok(d.clone()),
+            None => {
+                let reader = image.layers.open_layer(i)?;
+                let hashed = HashingReader::new(reader, crate::layer::digest::Algorithm::Sha256);
+                let (digest, _) = hashed
+                    .finish()
+                    .map_err(|e| crate::error::Error::io(format!("layer {i}"), e))?;
+                Ok(digest)
+            }
+        })
+        .collect()
+}
+
+fn side(image: &OpenedImage) -> ImageSide {
+    let i = &image.image;
+    ImageSide {
+        reference: i.reference.clone(),
+        manifest_digest: i.manifest_digest.clone(),
+        config_digest: i.config_digest.clone(),
+        compressed_bytes: i.layers.iter().filter_map(|l| l.size).sum(),
+        layers: i.layers.len(),
+    }
+}
+
+/// Reads `which` layers of `image` and returns them keyed by layer index.
+fn read(
+    image: &OpenedImage,
+    which: Vec<usize>,
+    scan: &ScanOptions,
+) -> Result<HashMap<usize, LayerScan>> {
+    let scans = scan_layers(&image.image, image.layers.as_ref(), &which, scan)?;
+    Ok(which.into_iter().zip(scans).collect())
+}
+
+/// Compares two opened images.
+pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Result<Diff> {
+    let (old_digests, new_digests) = (layer_digests(old)?, layer_digests(new)?);
+    let old_set: HashSet<&Digest> = old_digests.iter().collect();
+    let new_set: HashSet<&Digest> = new_digests.iter().collect();
+    let info = |opened: &OpenedImage,
+                digests: &[Digest],
+                index: usize,
+                scans: &HashMap<usize, LayerScan>| {
+        let image = &opened.image;
+        LayerInfo {
+            index,
+            digest: digests[index].clone(),
+            diff_id: image.config.diff_ids[index].clone(),
+            compressed_bytes: image.layers[index].size.unwrap_or(0),
+            uncompressed_bytes: scans.get(&index).map(|s| s.uncompressed_bytes),
+            created_by: image.config.layer_history(image.layers.len())[index]
+                .and_then(|h| h.created_by.clone()),
+        }
+    };
+
+    // Which layers differ, each distinct blob once.
+    let mut seen = HashSet::new();
+    let added: Vec<usize> = (0..new_digests.len())
+        .filter(|&i| !old_set.contains(&new_digests[i]) && seen.insert(&new_digests[i]))
+        .collect();
+    let mut seen = HashSet::new();
+    let removed: Vec<usize> = (0..old_digests.len())
+        .filter(|&i| !new_set.contains(&old_digests[i]) && seen.insert(&old_digests[i]))
+        .collect();
+
+    // Read what may be read: local layers that differ always (cheap, and it tells identical
+    // rebuilds from real changes), registry layers only for --files.
+    let read_new = opts.files || !new.layers.is_remote();
+    let read_old = opts.files || !old.layers.is_remote();
+    let new_scans = if read_new {
+        read(new, added.clone(), &opts.scan)?
+    } else {
+        HashMap::new()
+    };
+    let old_scans = if read_old {
+        read(old, removed.clone(), &opts.scan)?
+    } else {
+        HashMap::new()
+    };
+
+    let mut rebuilt = Vec::new();
+    for &n in &added {
+        let new_diff_id = &new.image.config.diff_ids[n];
+        let by_tar = removed
+            .iter()
+            .find(|&&o| &old.image.config.diff_ids[o] == new_diff_id)
+            .map(|&o| (o, "same_tar"));
+        let by_files = || {
+            let fp = layer_fingerprint(&new_scans.get(&n)?.entries);
+            removed
+                .iter()
+                .find(|&&o| {
+                    old_scans
+                        .get(&o)
+                        .is_some_and(|s| layer_fingerprint(&s.entries) == fp)
+                })
+                .map(|&o| (o, "same_files"))
+        };
+        if let Some((o, evidence)) = by_tar.or_else(by_files) {
+            rebuilt.push(RebuiltLayer {
+                old_index: o,
+                new_index: n,
+                old_digest: old_digests[o].clone(),
+                new_digest: new_digests[n].clone(),
+                evidence,
+                wasted_bytes: new.image.layers[n].size.unwrap_or(0),
+            });
+        }
+    }
+
+    let pull_bytes: u64 = added
+        .iter()
+        .map(|&i| new.image.layers[i].size.unwrap_or(0))
+        .sum();
+    let config_changed = old.image.config_digest != new.image.config_digest;
+    let manifest_changed = old.image.manifest_digest != new.image.manifest_digest;
+    let push_bytes = pull_bytes
+        + if config_changed {
+            new.image.config_size
+        } else {
+            0
+        }
+        + if manifest_changed {
+            new.image.manifest_size.unwrap_or(0)
+        } else {
+            0
+        };
+    let pull_uncompressed_bytes = read_new.then(|| {
+        added
+            .iter()
+            .map(|i| new_scans.get(i).map_or(0, |s| s.uncompressed_bytes))
+            .sum()
+    });
+
+    let (files, files_total, shared_layers_read) = if opts.files {
+        let (changes, shared_read) = changed_files(
+            old,
+            new,
+            &old_digests,
+            &new_digests,
+            &old_scans,
+            &new_scans,
+            opts,
+        )?;
+        let total = changes.len();
+        (
+            Some(changes.into_iter().take(opts.top).collect()),
+            Some(total),
+            Some(shared_read),
+        )
+    } else {
+        (None, None, None)
+    };
+
+    Ok(Diff {
+        schema_version: SCHEMA_VERSION,
+        old: side(old),
+        new: side(new),
+        pull_bytes,
+        push_bytes,
+        pull_uncompressed_bytes,
+        shared_layers: (0..new_digests.len())
+            .filter(|&i| old_set.contains(&new_digests[i]))
+            .map(|i| info(new, &new_digests, i, &HashMap::new()))
+            .collect(),
+        added_layers: added
+            .iter()
+            .map(|&i| info(new, &new_digests, i, &new_scans))
+            .collect(),
+        removed_layers: removed
+            .iter()
+            .map(|&i| info(old, &old_digests, i, &old_scans))
+            .collect(),
+        rebuilt_identical_layers: rebuilt,
+        config_changes: config_changes(&old.image, &new.image),
+        files,
+        files_total,
+        shared_layers_read,
+    })
+}
+
+/// The file-level change set. Shared layers are read once, from a local side when there is one;
+/// with two registry sides they are not read at all (and so count as unchanged).
+#[allow(clippy::too_many_arguments)]
+fn changed_files(
+    old: &OpenedImage,
+    new: &OpenedImage,
+    old_digests: &[Digest],
+    new_digests: &[Digest],
+    old_scans: &HashMap<usize, LayerScan>,
+    new_scans: &HashMap<usize, LayerScan>,
+    opts: &DiffOptions,
+) -> Result<(Vec<FileChange>, bool)> {
+    let old_set: HashSet<&Digest> = old_digests.iter().collect();
+    let shared_in_new: Vec<usize> = (0..new_digests.len())
+        .filter(|&i| old_set.contains(&new_digests[i]))
+        .collect();
+    let (shared_scans, from_new, shared_read) = if !new.layers.is_remote() {
+        (read(new, shared_in_new, &opts.scan)?, true, true)
+    } else if !old.layers.is_remote() {
+        let new_set: HashSet<&Digest> = new_digests.iter().collect();
+        let shared_in_old = (0..old_digests.len())
+            .filter(|&i| new_set.contains(&old_digests[i]))
+            .collect();
+        (read(old, shared_in_old, &opts.scan)?, false, true)
+    } else {
+        (HashMap::new(), true, false)
+    };
+    // Every distinct blob was scanned once: find each layer's entries by its digest.
+    let mut by_digest: HashMap<&Digest, &[Entry]> = HashMap::new();
+    for (&i, scan) in &shared_scans {
+        let d = if from_new {
+            &new_digests[i]
+        } else {
+            &old_digests[i]
+        };
+        by_digest.insert(d, &scan.entries);
+    }
+    for (&i, scan) in old_scans {
+        by_digest.insert(&old_digests[i], &scan.entries);
+    }
+    for (&i, scan) in new_scans {
+        by_digest.insert(&new_digests[i], &scan.entries);
+    }
+    let layers_of = |digests: &[Digest]| -> Vec<&[Entry]> {
+        digests
+            .iter()
+            .map(|d| by_digest.get(d).copied().unwrap_or(&[]))
+            .collect()
+    };
+    let (old_layers, new_layers) = (layers_of(old_digests), layers_of(new_digests));
+    let changes = file_changes(
+        &stack_layers(&old_layers),
+        &old_layers,
+        &stack_layers(&new_layers),
+        &new_layers,
+    );
+    Ok((changes, shared_read))
+}

@@ -1,0 +1,171 @@
+//! Renderers of `strata check` results: a table for people, JSON (results plus the full report),
+//! Markdown for `$GITHUB_STEP_SUMMARY`, JUnit XML (one test case per rule) for GitLab and Jenkins,
+//! and GitHub Actions `::error` annotations.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::Table;
+use serde::Serialize;
+
+use crate::analysis::diff::Diff;
+use crate::analysis::Analysis;
+use crate::policy::rules::{RuleResult, Status};
+
+/// Everything one `strata check` run found: the verdict, each rule, and the report it was
+/// computed from.
+#[derive(Debug, Serialize)]
+pub struct CheckReport<'a> {
+    /// JSON schema version.
+    pub schema_version: u32,
+    /// The image checked.
+    pub image: &'a str,
+    /// True when no rule failed.
+    pub passed: bool,
+    /// Every configured rule.
+    pub rules: &'a [RuleResult],
+    /// The full analysis.
+    pub report: &'a Analysis,
+    /// The comparison with the deployed image, when `--against` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<&'a Diff>,
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+        Status::Skip => "SKIP",
+    }
+}
+
+fn summary(rules: &[RuleResult]) -> String {
+    let count = |s: Status| rules.iter().filter(|r| r.status == s).count();
+    let (pass, fail, skip) = (
+        count(Status::Pass),
+        count(Status::Fail),
+        count(Status::Skip),
+    );
+    let mut parts = vec![format!("pass:{pass}")];
+    if fail > 0 {
+        parts.push(format!("fail:{fail}"));
+    }
+    if skip > 0 {
+        parts.push(format!("skip:{skip}"));
+    }
+    format!(
+        "{} [{}]",
+        if fail > 0 { "FAIL" } else { "PASS" },
+        parts.join(" ")
+    )
+}
+
+/// Text table of the rule results.
+pub fn table(c: &CheckReport) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec!["Status", "Rule", "Result", "Fix"]);
+    for r in c.rules {
+        t.add_row(vec![
+            status_word(r.status).to_string(),
+            r.rule.clone(),
+            r.message.clone(),
+            r.fix.clone().unwrap_or_default(),
+        ]);
+    }
+    format!("strata check {}\n{t}\n{}\n", c.image, summary(c.rules))
+}
+
+/// Markdown of the rule results.
+pub fn markdown(c: &CheckReport) -> String {
+    let mut out = format!(
+        "### strata check: `{}` — {}\n\n| Status | Rule | Result | Fix |\n|---|---|---|---|\n",
+        c.image,
+        summary(c.rules)
+    );
+    for r in c.rules {
+        let icon = match r.status {
+            Status::Pass => "✅",
+            Status::Fail => "❌",
+            Status::Skip => "⏭️",
+        };
+        out.push_str(&format!(
+            "| {icon} {} | `{}` | {} | {} |\n",
+            status_word(r.status),
+            r.rule,
+            r.message.replace('|', "\\|"),
+            r.fix.clone().unwrap_or_default().replace('|', "\\|")
+        ));
+    }
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&apos;".to_string(),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => " ".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// JUnit XML: one test case per rule, failures with their message and fix.
+pub fn junit(c: &CheckReport) -> String {
+    let failures = c.rules.iter().filter(|r| r.status == Status::Fail).count();
+    let skipped = c.rules.iter().filter(|r| r.status == Status::Skip).count();
+    let name = xml_escape(&format!("strata check {}", c.image));
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"strata check\" tests=\"{n}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  <testsuite name=\"{name}\" tests=\"{n}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
+        n = c.rules.len()
+    );
+    for r in c.rules {
+        let case = format!(
+            "    <testcase classname=\"strata.check\" name=\"{}\"",
+            xml_escape(&r.rule)
+        );
+        match r.status {
+            Status::Pass => out.push_str(&format!("{case}/>\n")),
+            Status::Skip => out.push_str(&format!("{case}>\n      <skipped/>\n    </testcase>\n")),
+            Status::Fail => out.push_str(&format!(
+                "{case}>\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                xml_escape(&r.message),
+                xml_escape(&format!(
+                    "{}\nfix: {}",
+                    r.message,
+                    r.fix.clone().unwrap_or_default()
+                ))
+            )),
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// GitHub Actions workflow commands: one `::error` per failed rule.
+pub fn github_annotations(c: &CheckReport) -> String {
+    let escape = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    c.rules
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .map(|r| {
+            let fix = r
+                .fix
+                .as_deref()
+                .map(|f| format!(" — fix: {f}"))
+                .unwrap_or_default();
+            format!(
+                "::error title=strata check {}::{}{}\n",
+                escape(&r.rule).replace([':', ','], " "),
+                escape(&r.message),
+                escape(&fix)
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! Renderers of a [`Diff`]: the deploy cost first, then the layers, identical rebuilds, config
+//! changes and (with `--files`) the changed files.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::Table;
+
+use crate::analysis::diff::files::Change;
+use crate::analysis::diff::{Diff, LayerInfo};
+use crate::report::{short_command, short_digest};
+use crate::units::human_bytes;
+
+fn opt_bytes(b: Option<u64>) -> String {
+    b.map_or_else(|| "-".to_string(), human_bytes)
+}
+
+fn change_name(c: Change) -> &'static str {
+    match c {
+        Change::Added => "added",
+        Change::Removed => "removed",
+        Change::Modified => "modified",
+        Change::MetadataOnly => "metadata",
+    }
+}
+
+fn headline(d: &Diff) -> String {
+    format!(
+        "Pull {} ({} new layer{}) · push {} · uncompressed {} · {} shared, {} removed",
+        human_bytes(d.pull_bytes),
+        d.added_layers.len(),
+        if d.added_layers.len() == 1 { "" } else { "s" },
+        human_bytes(d.push_bytes),
+        opt_bytes(d.pull_uncompressed_bytes),
+        d.shared_layers.len(),
+        d.removed_layers.len()
+    )
+}
+
+fn layer_rows(d: &Diff) -> impl Iterator<Item = (&'static str, &LayerInfo)> {
+    d.shared_layers
+        .iter()
+        .map(|l| ("shared", l))
+        .chain(d.added_layers.iter().map(|l| ("added", l)))
+        .chain(d.removed_layers.iter().map(|l| ("removed", l)))
+}
+
+/// Renders the comparison as text tables.
+pub fn table(d: &Diff) -> String {
+    let mut out = format!(
+        "Old  {}\nNew  {}\n{}\n\n",
+        d.old.reference,
+        d.new.reference,
+        headline(d)
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "Layer",
+        "#",
+        "Digest",
+        "Compressed",
+        "Uncompressed",
+        "Created by",
+    ]);
+    for (status, l) in layer_rows(d) {
+        t.add_row(vec![
+            status.to_string(),
+            l.index.to_string(),
+            short_digest(&l.digest),
+            human_bytes(l.compressed_bytes),
+            opt_bytes(l.uncompressed_bytes),
+            short_command(l.created_by.as_deref(), 50),
+        ]);
+    }
+    out.push_str(&t.to_string());
+    out.push('\n');
+    for r in &d.rebuilt_identical_layers {
+        out.push_str(&format!(
+            "\nwarning: new layer {} has the same content as old layer {} ({}) under a new digest: every deploy downloads {} for nothing; make the build reproducible (fixed mtimes, pinned compressor)\n",
+            r.new_index,
+            r.old_index,
+            r.evidence.replace('_', " "),
+            human_bytes(r.wasted_bytes)
+        ));
+    }
+    if !d.config_changes.is_empty() {
+        out.push_str("\nConfig changes\n");
+        for c in &d.config_changes {
+            out.push_str(&format!("  {}: {} → {}\n", c.field, c.old, c.new));
+        }
+    }
+    if let Some(files) = &d.files {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED);
+        t.set_header(vec!["Change", "Path", "Old", "New"]);
+        for f in files {
+            t.add_row(vec![
+                change_name(f.change).to_string(),
+                f.path.clone(),
+                opt_bytes(f.old_bytes),
+                opt_bytes(f.new_bytes),
+            ]);
+        }
+        out.push_str(&format!(
+            "\nChanged files ({} of {})\n{t}\n",
+            files.len(),
+            d.files_total.unwrap_or(files.len())
+        ));
+    }
+    out
+}
+
+/// Renders the comparison as Markdown.
+pub fn markdown(d: &Diff) -> String {
+    let mut out = format!(
+        "### strata diff\n\n`{}` → `{}`\n\n**{}**\n\n| Layer | # | Digest | Compressed | Uncompressed | Created by |\n|---|--:|---|--:|--:|---|\n",
+        d.old.reference,
+        d.new.reference,
+        headline(d)
+    );
+    for (status, l) in layer_rows(d) {
+        out.push_str(&format!(
+            "| {status} | {} | `{}` | {} | {} | `{}` |\n",
+            l.index,
+            short_digest(&l.digest),
+            human_bytes(l.compressed_bytes),
+            opt_bytes(l.uncompressed_bytes),
+            short_command(l.created_by.as_deref(), 50).replace('|', "\\|")
+        ));
+    }
+    for r in &d.rebuilt_identical_layers {
+        out.push_str(&format!(
+            "\n> ⚠️ new layer {} is old layer {} rebuilt with identical content ({}): {} per deploy for nothing\n",
+            r.new_index,
+            r.old_index,
+            r.evidence.replace('_', " "),
+            human_bytes(r.wasted_bytes)
+        ));
+    }
+    if !d.config_changes.is_empty() {
+        out.push_str("\n| Config | Old | New |\n|---|---|---|\n");
+        for c in &d.config_changes {
+            out.push_str(&format!("| `{}` | `{}` | `{}` |\n", c.field, c.old, c.new));
+        }
+    }
+    if let Some(files) = &d.files {
+        out.push_str("\n| Change | Path | Old | New |\n|---|---|--:|--:|\n");
+        for f in files {
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} |\n",
+                change_name(f.change),
+                f.path.replace('|', "\\|"),
+                opt_bytes(f.old_bytes),
+                opt_bytes(f.new_bytes)
+            ));
+        }
+    }
+    out
+}
