@@ -9,21 +9,22 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (number, unit) = (&s[..split], s[split..].trim());
-    let multiplier: u64 =
-        match unit.to_ascii_lowercase().as_str() {
-            "" | "b" => 1,
-            "k" | "kb" => 1_000,
-            "m" | "mb" => 1_000_000,
-            "g" | "gb" => 1_000_000_000,
-            "t" | "tb" => 1_000_000_000_000,
-            "ki" | "kib" => 1 << 10,
-            "mi" | "mib" => 1 << 20,
-            "gi" | "gib" => 1 << 30,
-            "ti" | "tib" => 1 << 40,
-            _ => return Err(format!(
+    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "ki" | "kib" => 1 << 10,
+        "mi" | "mib" => 1 << 20,
+        "gi" | "gib" => 1 << 30,
+        "ti" | "tib" => 1 << 40,
+        _ => {
+            return Err(format!(
                 "invalid size {text:?}: unknown unit {unit:?} (use B, kB, MB, GB, KiB, MiB, GiB)"
-            )),
-        };
+            ))
+        }
+    };
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
         return Err(format!(

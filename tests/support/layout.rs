@@ -8,6 +8,7 @@ use std::path::Path;
 use sha2::{Digest as _, Sha256};
 
 /// One entry of a test layer.
+#[derive(Clone, Copy)]
 pub enum Item<'a> {
     /// A regular file.
     File(&'a str, &'a [u8]),
@@ -24,18 +25,25 @@ pub enum Item<'a> {
 pub enum Comp {
     /// Plain tar.
     None,
-    /// gzip.
+    /// gzip at the default level.
     Gzip,
+    /// gzip at the fastest level (the same tar compresses to other bytes).
+    GzipFast,
     /// zstd.
     Zstd,
 }
 
-/// The tar bytes of `items`.
+/// The tar bytes of `items`, every entry with mtime 1.
 pub fn tar_bytes(items: &[Item]) -> Vec<u8> {
+    tar_bytes_at(items, 1)
+}
+
+/// The tar bytes of `items` with every entry's mtime set to `mtime` (a rebuild at another time).
+pub fn tar_bytes_at(items: &[Item], mtime: u64) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for item in items {
         let mut h = tar::Header::new_gnu();
-        h.set_mtime(1);
+        h.set_mtime(mtime);
         let (path, data): (String, &[u8]) = match item {
             Item::File(p, d) => {
                 h.set_entry_type(tar::EntryType::Regular);
@@ -74,6 +82,14 @@ fn compress(tar: &[u8], comp: Comp) -> (Vec<u8>, &'static str) {
         Comp::None => (tar.to_vec(), "application/vnd.oci.image.layer.v1.tar"),
         Comp::Gzip => {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(tar).expect("gzip");
+            (
+                e.finish().expect("gzip"),
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+            )
+        }
+        Comp::GzipFast => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             e.write_all(tar).expect("gzip");
             (
                 e.finish().expect("gzip"),

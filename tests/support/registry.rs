@@ -3,13 +3,13 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// A running registry.
 pub struct Registry {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     /// `127.0.0.1:PORT`.
     pub host: String,
 }
@@ -29,7 +29,7 @@ impl Registry {
             .port();
         let host = format!("127.0.0.1:{port}");
         let mut config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+            "version: 0.1\nlog:\n  level: error\n  formatter: text\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
             dir.path().join("data").display()
         );
         if let Some((user, password)) = credentials {
@@ -42,18 +42,15 @@ impl Registry {
         }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("config");
+        let log = std::fs::File::create(dir.path().join("access.log")).expect("log");
         let child = Command::new(bin)
             .arg("serve")
             .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry {
-            child,
-            _dir: dir,
-            host,
-        };
+        let registry = Registry { child, dir, host };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(&registry.host).is_err() {
             assert!(Instant::now() < deadline, "registry did not start");
@@ -70,6 +67,18 @@ impl Registry {
             self.host
         ));
         format!("{}/{repo_tag}", self.host)
+    }
+}
+
+impl Registry {
+    /// Lines of the access log that fetched a blob (`GET /v2/<repo>/blobs/...`) so far; HEAD
+    /// requests and manifest fetches are not counted.
+    pub fn blob_gets(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.contains("\"GET /v2/") && l.contains("/blobs/"))
+            .map(str::to_string)
+            .collect()
     }
 }
 
