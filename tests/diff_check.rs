@@ -66,13 +66,13 @@ fn seed(split: bool) -> Seed {
         let layers = if split {
             vec![
                 (base.clone(), Comp::Gzip),
-                (tar_bytes(&[deps_item.clone()]), Comp::Gzip),
+                (tar_bytes(&[deps_item]), Comp::Gzip),
                 (tar_bytes(&[code]), Comp::Gzip),
             ]
         } else {
             vec![
                 (base.clone(), Comp::Gzip),
-                (tar_bytes(&[deps_item.clone(), code]), Comp::Gzip),
+                (tar_bytes(&[deps_item, code]), Comp::Gzip),
             ]
         };
         write_layout_with(&dir.path().join(tag), tag, &layers, |c| {
