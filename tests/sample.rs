@@ -54,3 +54,25 @@ fn the_demo_shows_the_venv_in_the_app_layer() {
         );
     }
 }
+
+#[test]
+fn the_readme_strata_toml_example_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml example in the README");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("strata.toml"), block).unwrap();
+    std::fs::write(
+        dir.path().join(".dive-ci"),
+        "rules:\n  lowestEfficiency: 0.9\n",
+    )
+    .unwrap();
+    let rules = strata::policy::config::load(&dir.path().join("strata.toml")).unwrap();
+    assert_eq!(rules.max_total, Some(500_000_000));
+    assert_eq!(rules.max_total_uncompressed, Some(1_500_000_000));
+    assert!(rules.dive.is_some() && rules.no_caches);
+}
