@@ -11,7 +11,7 @@ use support::layout::{
     blob_path, tar_bytes, tar_bytes_at, write_layout, write_layout_with, Comp, Item, Written,
 };
 use support::registry::Registry;
-use support::{have, report_json, require, shared_fixture, strata};
+use support::{have, report_json, require, shared_fixture, strata, strata_in};
 
 fn oci(dir: &Path, tag: &str) -> String {
     format!("oci:{}:{tag}", dir.display())
@@ -341,19 +341,13 @@ fn check_gates_with_strata_toml_found_upwards_and_writes_every_report() {
     .unwrap();
     let junit = project.path().join("junit.xml");
     let summary = project.path().join("summary.md");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["check", &v2, "--junit", junit.to_str().unwrap(), "--github"])
-        .current_dir(&nested)
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = strata_in(
+        &["check", &v2, "--junit", junit.to_str().unwrap(), "--github"],
+        &[("GITHUB_STEP_SUMMARY", summary.as_path())],
+        Some(&nested),
     );
+    let stdout = &out.stdout;
+    assert_eq!(out.code, 1, "{stdout}{}", out.stderr);
     // max_delta fails (the whole app layer re-ships) and so does the dependency rule; the .so is
     // allowed; size and count pass.
     assert!(

@@ -7,7 +7,7 @@ mod support;
 
 use support::layout::{tar_bytes, write_layout, Comp, Item};
 use support::registry::Registry;
-use support::{have, report_json, require, sh, strata, strata_with_stdin};
+use support::{have, report_json, require, sh, strata, strata_in, strata_with_stdin};
 
 fn sample(dir: &std::path::Path) {
     let venv = vec![3u8; 120_000];
@@ -154,13 +154,10 @@ fn basic_auth_from_flags_and_docker_config_never_printed() {
     };
     // Anonymous: 401, exit 3.
     let config_dir = tempfile::tempdir().unwrap();
-    let anon = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["report", &pushed])
-        .env("DOCKER_CONFIG", config_dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(anon.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&anon.stderr).contains("401"));
+    let docker_config = [("DOCKER_CONFIG", config_dir.path())];
+    let anon = strata_in(&["report", &pushed], &docker_config, None);
+    assert_eq!(anon.code, 3);
+    assert!(anon.stderr.contains("401"), "{}", anon.stderr);
     // Flags.
     let run = strata_with_stdin(
         &[
@@ -190,18 +187,13 @@ fn basic_auth_from_flags_and_docker_config_never_printed() {
         format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["report", &pushed, "--format", "json"])
-        .env("DOCKER_CONFIG", config_dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = strata_in(
+        &["report", &pushed, "--format", "json"],
+        &docker_config,
+        None,
     );
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(password));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains(password));
 }
 
 #[test]
@@ -333,21 +325,12 @@ fn credentials_from_a_docker_credential_helper() {
         format!(r#"{{"credHelpers":{{"{}":"strata-test"}}}}"#, registry.host),
     )
     .unwrap();
-    let path = format!(
+    let path = std::path::PathBuf::from(format!(
         "{}:{}",
         home.path().display(),
         std::env::var("PATH").unwrap()
-    );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["report", &pushed, "--format", "json"])
-        .env("DOCKER_CONFIG", home.path())
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
+    let env = [("DOCKER_CONFIG", home.path()), ("PATH", path.as_path())];
+    let out = strata_in(&["report", &pushed, "--format", "json"], &env, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }

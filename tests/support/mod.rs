@@ -82,13 +82,21 @@ fn finish(out: Output) -> Run {
 
 /// Runs the strata binary with `args`.
 pub fn strata(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run strata");
-    finish(out)
+    strata_in(args, &[], None)
+}
+
+/// Runs the strata binary with `args`, extra environment variables, and optionally another
+/// working directory.
+pub fn strata_in(args: &[&str], env: &[(&str, &Path)], dir: Option<&Path>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.args(args).env("NO_COLOR", "1").stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    finish(cmd.output().expect("run strata"))
 }
 
 /// Runs the strata binary with `stdin` as standard input.
