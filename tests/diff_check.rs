@@ -433,3 +433,33 @@ fn check_passes_exit_0_and_config_errors_exit_2() {
     assert_eq!(run.code, 2, "max_delta without --against");
     let _ = report_json(&v2);
 }
+
+#[test]
+fn colours_only_on_a_terminal_and_never_with_no_color() {
+    if !require(have("script"), "script (util-linux)") {
+        return;
+    }
+    let s = seed(true);
+    let image = oci(&s.dir.path().join("v2"), "v2");
+    let bin = env!("CARGO_BIN_EXE_strata");
+    let on_tty = |env: &str| {
+        support::sh(&format!(
+            "{env} script -qec '{bin} check {image} --max-total 1kB --no-progress' /dev/null || true"
+        ))
+    };
+    assert!(
+        on_tty("NO_COLOR=").contains("\u{1b}[38;5;9m"),
+        "red FAIL on a terminal"
+    );
+    assert!(
+        !on_tty("NO_COLOR=1").contains("\u{1b}["),
+        "no escape codes with NO_COLOR"
+    );
+    let piped = support::sh(&format!(
+        "NO_COLOR= {bin} check {image} --max-total 1kB || true"
+    ));
+    assert!(
+        piped.contains("FAIL") && !piped.contains('\u{1b}'),
+        "no escape codes in a pipe"
+    );
+}

@@ -2,13 +2,13 @@
 //! Markdown for `$GITHUB_STEP_SUMMARY`, JUnit XML (one test case per rule) for GitLab and Jenkins,
 //! and GitHub Actions `::error` annotations.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::Table;
+use comfy_table::{Attribute, Cell, Color};
 use serde::Serialize;
 
 use crate::analysis::diff::Diff;
 use crate::analysis::Analysis;
 use crate::policy::rules::{RuleResult, Status};
+use crate::report::new_table;
 
 /// Everything one `strata check` run found: the verdict, each rule, and the report it was
 /// computed from.
@@ -60,15 +60,20 @@ fn summary(rules: &[RuleResult]) -> String {
 
 /// Text table of the rule results.
 pub fn table(c: &CheckReport) -> String {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(vec!["Status", "Rule", "Result", "Fix"]);
+    let mut t = new_table(vec!["Status", "Rule", "Result", "Fix"]);
     for r in c.rules {
+        let color = match r.status {
+            Status::Pass => Color::Green,
+            Status::Fail => Color::Red,
+            Status::Skip => Color::Yellow,
+        };
         t.add_row(vec![
-            status_word(r.status).to_string(),
-            r.rule.clone(),
-            r.message.clone(),
-            r.fix.clone().unwrap_or_default(),
+            Cell::new(status_word(r.status))
+                .fg(color)
+                .add_attribute(Attribute::Bold),
+            Cell::new(&r.rule),
+            Cell::new(&r.message),
+            Cell::new(r.fix.as_deref().unwrap_or_default()),
         ]);
     }
     format!("strata check {}\n{t}\n{}\n", c.image, summary(c.rules))

@@ -1,12 +1,9 @@
 //! Renderers of a [`Diff`]: the deploy cost first, then the layers, identical rebuilds, config
 //! changes and (with `--files`) the changed files.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::Table;
-
 use crate::analysis::diff::files::Change;
 use crate::analysis::diff::{Diff, LayerInfo};
-use crate::report::{short_command, short_digest};
+use crate::report::{new_table, short_command, short_digest};
 use crate::units::human_bytes;
 
 fn opt_bytes(b: Option<u64>) -> String {
@@ -51,9 +48,7 @@ pub fn table(d: &Diff) -> String {
         d.new.reference,
         headline(d)
     );
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(vec![
+    let mut t = new_table(vec![
         "Layer",
         "#",
         "Digest",
@@ -89,9 +84,7 @@ pub fn table(d: &Diff) -> String {
         }
     }
     if let Some(files) = &d.files {
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED);
-        t.set_header(vec!["Change", "Path", "Old", "New"]);
+        let mut t = new_table(vec!["Change", "Path", "Old", "New"]);
         for f in files {
             t.add_row(vec![
                 change_name(f.change).to_string(),

@@ -9,7 +9,22 @@ pub mod table;
 
 use std::str::FromStr;
 
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::Table;
+
 use crate::error::Error;
+
+/// A table in strata's style. Cells may carry colours; comfy-table draws them only when stdout is a
+/// terminal, and never when `NO_COLOR` is set.
+pub fn new_table(header: Vec<&str>) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        t.force_no_tty();
+    }
+    t.set_header(header);
+    t
+}
 
 /// Output formats every command offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,19 +1,11 @@
 //! The terminal report: one screen that says which layers are big, what is inside them, and what
 //! to do about it.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
 use crate::analysis::Analysis;
-use crate::report::short_command;
+use crate::report::{new_table, short_command};
 use crate::units::{human_bytes, percent};
-
-fn new_table(header: Vec<&str>) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(header);
-    t
-}
 
 fn align_right(t: &mut Table, columns: &[usize]) {
     for &c in columns {
