@@ -12,5 +12,6 @@ pub mod layer;
 pub mod model;
 pub mod policy;
 pub mod report;
+pub mod sink;
 pub mod source;
 pub mod units;

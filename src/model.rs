@@ -140,6 +140,15 @@ impl ImageConfig {
     }
 }
 
+/// A manifest's exact bytes and media type: copies push these bytes, so digests are preserved.
+#[derive(Debug, Clone)]
+pub struct RawManifest {
+    /// The bytes that hash to the manifest digest.
+    pub bytes: Vec<u8>,
+    /// Its media type (OCI or Docker v2 schema 2).
+    pub media_type: String,
+}
+
 /// An image resolved to one manifest: what strata reports on.
 #[derive(Debug, Clone)]
 pub struct Image {
@@ -149,10 +158,10 @@ pub struct Image {
     pub manifest_digest: Option<Digest>,
     /// The digest of the config blob.
     pub config_digest: Digest,
-    /// Bytes of the config blob.
-    pub config_size: u64,
-    /// Bytes of the manifest, when the image has one.
-    pub manifest_size: Option<u64>,
+    /// The config blob, exactly as stored (small; kept so copies preserve its digest).
+    pub config_bytes: Vec<u8>,
+    /// The manifest exactly as stored, when the image has one (legacy docker archives do not).
+    pub raw_manifest: Option<RawManifest>,
     /// The manifest's annotations (base image name/digest live here).
     pub annotations: BTreeMap<String, String>,
     /// The layers, bottom first.
@@ -162,6 +171,16 @@ pub struct Image {
 }
 
 impl Image {
+    /// Bytes of the config blob.
+    pub fn config_size(&self) -> u64 {
+        self.config_bytes.len() as u64
+    }
+
+    /// Bytes of the manifest, when the image has one.
+    pub fn manifest_size(&self) -> Option<u64> {
+        self.raw_manifest.as_ref().map(|m| m.bytes.len() as u64)
+    }
+
     /// Checks the invariants analysis relies on: one diff_id per layer.
     pub fn validate(&self) -> Result<()> {
         if self.layers.len() != self.config.diff_ids.len() {

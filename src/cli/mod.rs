@@ -2,6 +2,7 @@
 //! subcommand lives in its own module; this one holds the options they share.
 
 pub mod check;
+pub mod copy;
 pub mod diff;
 pub mod progress;
 pub mod report;
@@ -44,6 +45,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Gate an image in CI: size budgets, dependencies and caches in app layers, dive's rules.
     Check(Box<check::CheckArgs>),
+    /// Copy an image between layouts, archives and registries, sending only missing blobs.
+    Copy(copy::CopyArgs),
 }
 
 /// How to reach an image: platform and registry options shared by every command that reads one.
@@ -135,5 +138,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Copy(args) => copy::run(&args),
     }
 }

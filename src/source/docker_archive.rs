@@ -119,8 +119,8 @@ pub fn open_archive(
     let image = Image {
         reference,
         manifest_digest: None,
-        manifest_size: None,
-        config_size: config_bytes.len() as u64,
+        raw_manifest: None,
+        config_bytes,
         config_digest,
         annotations: Default::default(),
         layers,

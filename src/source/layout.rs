@@ -149,7 +149,7 @@ fn resolve_descriptor(
             )?;
             let fetched = FetchedManifest {
                 digest,
-                size: bytes.len() as u64,
+                bytes: &bytes,
                 manifest: &manifest,
             };
             image_from_manifest(reference, fetched, &config)

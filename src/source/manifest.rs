@@ -8,8 +8,11 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use crate::error::{Error, Result};
 use crate::layer::compression::Compression;
 use crate::layer::digest::{Digest, Hasher};
-use crate::model::{Image, ImageConfig, LayerDescriptor};
+use crate::model::{Image, ImageConfig, LayerDescriptor, RawManifest};
 use crate::source::platform::Platform;
+
+/// The OCI image manifest media type (the default when a manifest does not say).
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// The media types strata asks registries for, manifests and indexes of both families.
 pub const ACCEPTED_MANIFEST_TYPES: &[&str] = &[
@@ -139,12 +142,12 @@ pub fn verify_blob(bytes: &[u8], expected: &Digest, size: Option<u64>, what: &st
     expected.verify(&hasher.finish(), what)
 }
 
-/// A manifest as fetched: its digest and size, and the parsed document.
+/// A manifest as fetched: its digest and bytes, and the parsed document.
 pub struct FetchedManifest<'a> {
     /// Digest of the manifest bytes.
     pub digest: Digest,
-    /// Length of the manifest bytes.
-    pub size: u64,
+    /// The manifest bytes.
+    pub bytes: &'a [u8],
     /// The parsed manifest.
     pub manifest: &'a ImageManifest,
 }
@@ -184,9 +187,15 @@ pub fn image_from_manifest(
     let image = Image {
         reference,
         manifest_digest: Some(fetched.digest),
-        manifest_size: Some(fetched.size),
+        raw_manifest: Some(RawManifest {
+            bytes: fetched.bytes.to_vec(),
+            media_type: manifest
+                .media_type()
+                .as_ref()
+                .map_or(OCI_MANIFEST.to_string(), |m| m.to_string()),
+        }),
         config_digest: digest_of(manifest.config())?,
-        config_size: config_bytes.len() as u64,
+        config_bytes: config_bytes.to_vec(),
         annotations,
         layers,
         config,

@@ -14,6 +14,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::layer::digest::{Algorithm, Digest, HashingReader};
 use crate::model::Image;
 use files::{DirFiles, Files, TarFiles};
 use platform::Platform;
@@ -56,6 +57,28 @@ pub struct OpenedImage {
     pub image: Image,
     /// Where the layer bytes come from.
     pub layers: Box<dyn LayerSource>,
+}
+
+impl OpenedImage {
+    /// The compressed digest of every layer: from the manifest, or (legacy archives, whose
+    /// layers are local files) by hashing the blob.
+    pub fn layer_digests(&self) -> Result<Vec<Digest>> {
+        self.image
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match &l.digest {
+                Some(d) => Ok(d.clone()),
+                None => {
+                    let reader = HashingReader::new(self.layers.open_layer(i)?, Algorithm::Sha256);
+                    let (digest, _) = reader
+                        .finish()
+                        .map_err(|e| Error::io(format!("layer {i}"), e))?;
+                    Ok(digest)
+                }
+            })
+            .collect()
+    }
 }
 
 /// Layers stored as named files (layout blobs or archive members).

@@ -49,12 +49,12 @@ impl Default for RegistryOptions {
     }
 }
 
-/// A connection to one repository of one registry.
-struct Remote {
-    runtime: tokio::runtime::Runtime,
-    client: Client,
-    reference: Reference,
-    auth: RegistryAuth,
+/// A connection to one repository of one registry (shared by the registry source and sink).
+pub(crate) struct Remote {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) client: Client,
+    pub(crate) reference: Reference,
+    pub(crate) auth: RegistryAuth,
 }
 
 fn is_loopback(registry: &str) -> bool {
@@ -116,7 +116,8 @@ fn describe(e: &OciDistributionError) -> (String, bool) {
 }
 
 impl Remote {
-    fn connect(reference: &str, opts: &RegistryOptions) -> Result<Remote> {
+    /// Connects to the registry of `reference` (nothing is sent until the first request).
+    pub(crate) fn connect(reference: &str, opts: &RegistryOptions) -> Result<Remote> {
         let reference: Reference = reference
             .parse()
             .map_err(|e| Error::usage(format!("invalid image reference {reference:?}: {e}")))?;
@@ -131,6 +132,8 @@ impl Remote {
             accept_invalid_certificates: opts.insecure,
             connect_timeout: Some(opts.timeout.min(Duration::from_secs(10))),
             read_timeout: Some(opts.timeout),
+            // Blobs are uploaded in one streamed request, never in 4 MiB chunks.
+            use_monolithic_push: true,
             ..Default::default()
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -148,7 +151,7 @@ impl Remote {
     }
 
     /// Runs `op` until it succeeds, fails for good, or runs out of attempts.
-    fn retry<T, Fut>(&self, what: &str, op: impl Fn() -> Fut) -> Result<T>
+    pub(crate) fn retry<T, Fut>(&self, what: &str, op: impl Fn() -> Fut) -> Result<T>
     where
         Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
     {
@@ -230,7 +233,7 @@ pub fn open_registry(
                     remote.small_blob(&config_digest, manifest.config().size(), "config")?;
                 let fetched = FetchedManifest {
                     digest,
-                    size: bytes.len() as u64,
+                    bytes: &bytes,
                     manifest: &manifest,
                 };
                 let image = image_from_manifest(reference.to_string(), fetched, &config)?;

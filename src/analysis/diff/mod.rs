@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::analysis::dead::stack_layers;
 use crate::analysis::scan::{scan_layers, LayerScan, ScanOptions};
 use crate::error::Result;
-use crate::layer::digest::{Digest, HashingReader};
+use crate::layer::digest::Digest;
 use crate::layer::walk::Entry;
 use crate::source::OpenedImage;
 use config::{config_changes, ConfigChange};
@@ -123,28 +123,6 @@ pub struct Diff {
     pub shared_layers_read: Option<bool>,
 }
 
-/// The compressed digest of every layer: from the manifest, or (legacy archives) by hashing the
-/// local blob.
-fn layer_digests(image: &OpenedImage) -> Result<Vec<Digest>> {
-    image
-        .image
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| match &l.digest {
-            Some(d) => Ok(d.clone()),
-            None => {
-                let reader = image.layers.open_layer(i)?;
-                let hashed = HashingReader::new(reader, crate::layer::digest::Algorithm::Sha256);
-                let (digest, _) = hashed
-                    .finish()
-                    .map_err(|e| crate::error::Error::io(format!("layer {i}"), e))?;
-                Ok(digest)
-            }
-        })
-        .collect()
-}
-
 fn side(image: &OpenedImage) -> ImageSide {
     let i = &image.image;
     ImageSide {
@@ -168,7 +146,7 @@ fn read(
 
 /// Compares two opened images.
 pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Result<Diff> {
-    let (old_digests, new_digests) = (layer_digests(old)?, layer_digests(new)?);
+    let (old_digests, new_digests) = (old.layer_digests()?, new.layer_digests()?);
     let old_set: HashSet<&Digest> = old_digests.iter().collect();
     let new_set: HashSet<&Digest> = new_digests.iter().collect();
     let info = |opened: &OpenedImage,
@@ -250,12 +228,12 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
     let manifest_changed = old.image.manifest_digest != new.image.manifest_digest;
     let push_bytes = pull_bytes
         + if config_changed {
-            new.image.config_size
+            new.image.config_size()
         } else {
             0
         }
         + if manifest_changed {
-            new.image.manifest_size.unwrap_or(0)
+            new.image.manifest_size().unwrap_or(0)
         } else {
             0
         };

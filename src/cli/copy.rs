@@ -1,0 +1,58 @@
+//! `strata copy SRC DEST`: copy an image between any two of an OCI layout, an archive and a
+//! registry, sending only the blobs the destination lacks.
+
+use clap::Args;
+
+use crate::cli::{write_stdout, ImageOptions, OutputOptions};
+use crate::error::{ExitCode, Result};
+use crate::report::{json, Format};
+use crate::sink::copy::copy_image;
+use crate::sink::open_sink;
+use crate::source::open;
+use crate::source::reference::ImageRef;
+use crate::units::human_bytes;
+
+const EXAMPLES: &str = "\
+Examples:
+  strata copy docker-archive:app.tar docker://registry.example.com/team/app:1.5
+  strata copy registry.example.com/team/app:1.5 oci:./mirror:1.5
+  strata copy oci:./build:latest docker-archive:app.tar:app:latest && docker load -i app.tar";
+
+/// Arguments of `strata copy`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct CopyArgs {
+    /// The image to copy (any reference strata reads).
+    pub source: String,
+    /// Where to: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
+    /// docker://REF, or a path / registry reference.
+    pub destination: String,
+    /// Image access options (credentials apply to both ends).
+    #[command(flatten)]
+    pub image_options: ImageOptions,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputOptions,
+}
+
+/// Runs `strata copy`.
+pub fn run(args: &CopyArgs) -> Result<ExitCode> {
+    let opts = args.image_options.source_options()?;
+    let source = open(&ImageRef::parse(&args.source)?, &opts)?;
+    let mut sink = open_sink(&args.destination, &args.source, &opts.registry)?;
+    let stats = copy_image(&source, sink.as_mut())?;
+    let rendered = match args.output.format {
+        Format::Json => json::render(&stats)?,
+        _ => format!(
+            "copied {} to {}: {} blobs sent ({}), {} already there, {} mounted\n",
+            stats.manifest_digest,
+            stats.destination,
+            stats.uploaded,
+            human_bytes(stats.uploaded_bytes),
+            stats.skipped,
+            stats.mounted
+        ),
+    };
+    write_stdout(&rendered)?;
+    Ok(ExitCode::Ok)
+}

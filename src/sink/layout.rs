@@ -1,0 +1,163 @@
+//! Writing an OCI image layout: blobs first (temp file, digest verified, then renamed into
+//! `blobs/<alg>/<hex>`), then `index.json` last, rewritten atomically under a lock so several tags
+//! (and several writers) share one layout and a crash leaves the old index intact.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::layer::digest::{Digest, HashingReader};
+use crate::sink::{Opener, Sink};
+
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// An OCI layout directory being written, and the tag the manifest gets.
+pub struct LayoutSink {
+    dir: PathBuf,
+    tag: Option<String>,
+}
+
+/// Writes `bytes` to `path` atomically: a temp file beside it, flushed, then renamed over it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_beside(path);
+    let result = File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .and_then(|_| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(|e| Error::io(path.display(), e))
+}
+
+fn temp_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or("blob".into(), |n| n.to_string_lossy());
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+impl LayoutSink {
+    /// Opens (or creates) the layout at `dir`; refuses a non-empty directory that is not a layout.
+    pub fn open(dir: &Path, tag: Option<String>) -> Result<LayoutSink> {
+        if dir.exists() && !dir.join("oci-layout").is_file() {
+            let empty = fs::read_dir(dir)
+                .map_err(|e| Error::io(dir.display(), e))?
+                .next()
+                .is_none();
+            if !empty {
+                return Err(Error::usage(format!(
+                    "{} exists and is not an OCI image layout; refusing to write into it",
+                    dir.display()
+                )));
+            }
+        }
+        fs::create_dir_all(dir.join("blobs/sha256")).map_err(|e| Error::io(dir.display(), e))?;
+        if !dir.join("oci-layout").is_file() {
+            write_atomically(
+                &dir.join("oci-layout"),
+                br#"{"imageLayoutVersion":"1.0.0"}"#,
+            )?;
+        }
+        Ok(LayoutSink {
+            dir: dir.to_path_buf(),
+            tag,
+        })
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.dir.join(digest.layout_path())
+    }
+
+    /// Adds `descriptor` to `index.json` under the tag (replacing the tag's old entry), holding
+    /// an exclusive lock so concurrent writers do not lose each other's tags.
+    fn update_index(&self, descriptor: Value) -> Result<()> {
+        let lock_path = self.dir.join("index.json.lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(lock_path.display(), e))?;
+        lock.lock().map_err(|e| Error::io(lock_path.display(), e))?;
+        let index_path = self.dir.join("index.json");
+        let mut index: Value = match fs::read(&index_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::invalid(format!("{}: invalid index.json: {e}", self.dir.display()))
+            })?,
+            Err(_) => {
+                json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []})
+            }
+        };
+        let manifests = index["manifests"]
+            .as_array_mut()
+            .ok_or_else(|| Error::invalid("index.json has no manifests list"))?;
+        let tag = descriptor["annotations"][REF_NAME].clone();
+        manifests.retain(|d| tag.is_null() || d["annotations"][REF_NAME] != tag);
+        manifests.retain(|d| !(tag.is_null() && d["digest"] == descriptor["digest"]));
+        manifests.push(descriptor);
+        let bytes = serde_json::to_vec(&index).map_err(|e| Error::invalid(e.to_string()))?;
+        let result = write_atomically(&index_path, &bytes);
+        let _ = lock.unlock();
+        result
+    }
+}
+
+impl Sink for LayoutSink {
+    fn has_blob(&mut self, digest: &Digest) -> Result<bool> {
+        Ok(self.blob_path(digest).is_file())
+    }
+
+    fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()> {
+        let reader = open()?;
+        let path = self.blob_path(digest);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+        }
+        let tmp = temp_beside(&path);
+        let written = (|| {
+            let mut file = File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
+            let mut hashed = HashingReader::new(reader, digest.algorithm());
+            std::io::copy(&mut hashed, &mut file).map_err(|e| Error::io(tmp.display(), e))?;
+            let (actual, bytes) = hashed.finish().map_err(|e| Error::io(tmp.display(), e))?;
+            digest.verify(&actual, "blob being written")?;
+            if bytes != size {
+                return Err(Error::invalid(format!(
+                    "blob {digest}: expected {size} bytes, got {bytes}"
+                )));
+            }
+            file.sync_all().map_err(|e| Error::io(tmp.display(), e))?;
+            fs::rename(&tmp, &path).map_err(|e| Error::io(path.display(), e))
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
+        let digest = Digest::sha256_of(bytes);
+        if !self.has_blob(&digest)? {
+            let owned = bytes.to_vec();
+            self.put_blob(&digest, bytes.len() as u64, &mut || {
+                Ok(Box::new(std::io::Cursor::new(owned.clone())))
+            })?;
+        }
+        let mut descriptor =
+            json!({"mediaType": media_type, "digest": digest.to_string(), "size": bytes.len()});
+        if let Some(tag) = &self.tag {
+            descriptor["annotations"] = json!({ REF_NAME: tag });
+        }
+        self.update_index(descriptor)?;
+        Ok(digest)
+    }
+
+    fn describe(&self) -> String {
+        match &self.tag {
+            Some(t) => format!("oci:{}:{t}", self.dir.display()),
+            None => format!("oci:{}", self.dir.display()),
+        }
+    }
+}

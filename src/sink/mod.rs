@@ -1,0 +1,96 @@
+//! Sinks: where images are written — an OCI layout directory, a `docker load`-able archive that is
+//! also an OCI layout, or a registry — behind one small interface, so copying (and later building)
+//! is written once. Every sink skips blobs it already has, verifies every blob it receives, and
+//! writes the manifest last, so an interrupted write never leaves a tag pointing at missing data.
+
+pub mod archive;
+pub mod copy;
+pub mod layout;
+pub mod registry;
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::layer::digest::Digest;
+use crate::source::registry::RegistryOptions;
+
+/// Opens a blob's bytes from the start (again, when a sink retries).
+pub type Opener<'a> = dyn FnMut() -> Result<Box<dyn Read + Send>> + 'a;
+
+/// A destination for blobs and one tagged manifest.
+pub trait Sink {
+    /// Whether the destination already has this blob (then it is neither read nor sent).
+    fn has_blob(&mut self, digest: &Digest) -> Result<bool>;
+
+    /// Tries to obtain the blob without sending its bytes (a registry's cross-repository mount);
+    /// true when that worked.
+    fn mount_blob(&mut self, _digest: &Digest) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Stores a blob of exactly `size` bytes, failing on a digest or size mismatch. `open` yields
+    /// the bytes; a sink may call it again to retry after a transient failure.
+    fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()>;
+
+    /// Stores the manifest (these exact bytes) and points the tag at it; called last.
+    fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest>;
+
+    /// Describes the destination for messages.
+    fn describe(&self) -> String;
+}
+
+/// Splits `PATH[:TAG]` at the first colon (as skopeo does).
+fn path_and_tag(s: &str) -> (&str, Option<String>) {
+    match s.split_once(':') {
+        Some((p, t)) if !t.is_empty() => (p, Some(t.to_string())),
+        Some((p, _)) => (p, None),
+        None => (s, None),
+    }
+}
+
+/// Opens the destination `dest` names: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
+/// `docker-archive:FILE[:REF]`, `docker://REF`, a path (a `.tar` file is an archive, a directory a
+/// layout) or a registry reference. `source` is the reference being copied (registry sinks mount
+/// blobs from it when it lives on the same registry).
+pub fn open_sink(dest: &str, source: &str, opts: &RegistryOptions) -> Result<Box<dyn Sink>> {
+    if let Some(rest) = dest.strip_prefix("oci:") {
+        let (dir, tag) = path_and_tag(rest);
+        return Ok(Box::new(layout::LayoutSink::open(Path::new(dir), tag)?));
+    }
+    for prefix in ["oci-archive:", "docker-archive:"] {
+        if let Some(rest) = dest.strip_prefix(prefix) {
+            let (file, tag) = path_and_tag(rest);
+            return Ok(Box::new(archive::ArchiveSink::create(
+                Path::new(file),
+                tag,
+            )?));
+        }
+    }
+    if let Some(rest) = dest.strip_prefix("docker://") {
+        return Ok(Box::new(registry::RegistrySink::connect(
+            rest,
+            Some(source),
+            opts,
+        )?));
+    }
+    if dest.ends_with(".tar") {
+        return Ok(Box::new(archive::ArchiveSink::create(
+            Path::new(dest),
+            None,
+        )?));
+    }
+    if Path::new(dest).is_dir() || dest.starts_with('/') || dest.starts_with('.') {
+        return Ok(Box::new(layout::LayoutSink::open(Path::new(dest), None)?));
+    }
+    if dest.parse::<oci_client::Reference>().is_err() {
+        return Err(Error::usage(format!(
+            "cannot tell what destination {dest:?} is: use oci:, docker-archive: or docker://"
+        )));
+    }
+    Ok(Box::new(registry::RegistrySink::connect(
+        dest,
+        Some(source),
+        opts,
+    )?))
+}

@@ -1,0 +1,144 @@
+//! Pushing to a registry without waste: each blob is HEAD-checked and skipped when present, else
+//! mounted from the source repository when both live on the same registry (a `202` answer falls back
+//! to an upload), else streamed in one monolithic request; the manifest goes last, as the exact
+//! bytes that were hashed. Transient failures are retried with backoff, re-reading the blob.
+
+use std::io::Read;
+
+use oci_client::errors::OciDistributionError;
+use oci_client::{Reference, RegistryOperation};
+
+use crate::error::{Error, Result};
+use crate::layer::digest::Digest;
+use crate::sink::{Opener, Sink};
+use crate::source::registry::{RegistryOptions, Remote};
+
+const CHUNK: usize = 1 << 20;
+const ATTEMPTS: u32 = 3;
+
+/// A registry repository being pushed to.
+pub struct RegistrySink {
+    remote: Remote,
+    /// The source repository on the same registry, to mount blobs from.
+    mount_from: Option<Reference>,
+}
+
+impl RegistrySink {
+    /// Connects to `reference`'s registry and authenticates for pushing. `source`, when it is a
+    /// repository of the same registry, is where blobs are mounted from.
+    pub fn connect(
+        reference: &str,
+        source: Option<&str>,
+        opts: &RegistryOptions,
+    ) -> Result<RegistrySink> {
+        let remote = Remote::connect(reference, opts)?;
+        remote.retry("authenticating to push", || {
+            remote
+                .client
+                .auth(&remote.reference, &remote.auth, RegistryOperation::Push)
+        })?;
+        let mount_from = source
+            .and_then(|s| s.trim_start_matches("docker://").parse::<Reference>().ok())
+            .filter(|s| {
+                s.resolve_registry() == remote.reference.resolve_registry()
+                    && s.repository() != remote.reference.repository()
+            });
+        Ok(RegistrySink { remote, mount_from })
+    }
+}
+
+/// Streams a reader as the body of an upload, read on a helper thread in 1 MiB chunks.
+fn body(
+    mut reader: Box<dyn Read + Send>,
+) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, OciDistributionError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    std::thread::spawn(move || loop {
+        let mut buf = vec![0u8; CHUNK];
+        let item = match reader.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                buf.truncate(n);
+                Ok(bytes::Bytes::from(buf))
+            }
+            Err(e) => Err(OciDistributionError::IoError(e)),
+        };
+        let failed = item.is_err();
+        if tx.blocking_send(item).is_err() || failed {
+            return;
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
+
+impl Sink for RegistrySink {
+    fn has_blob(&mut self, digest: &Digest) -> Result<bool> {
+        let remote = &self.remote;
+        let digest = digest.to_string();
+        remote.retry(&format!("checking blob {digest}"), || {
+            remote.client.blob_exists(&remote.reference, &digest)
+        })
+    }
+
+    fn mount_blob(&mut self, digest: &Digest) -> Result<bool> {
+        let Some(from) = &self.mount_from else {
+            return Ok(false);
+        };
+        let remote = &self.remote;
+        // 201 means mounted; anything else (202 "upload instead", 404) falls back to an upload.
+        Ok(remote
+            .runtime
+            .block_on(
+                remote
+                    .client
+                    .mount_blob(&remote.reference, from, &digest.to_string()),
+            )
+            .is_ok())
+    }
+
+    fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()> {
+        let remote = &self.remote;
+        let mut delay = std::time::Duration::from_millis(250);
+        let mut attempt = 1;
+        loop {
+            let stream = body(Box::new(open()?.take(size)));
+            let pushed = remote.runtime.block_on(remote.client.push_blob_stream(
+                &remote.reference,
+                stream,
+                &digest.to_string(),
+                Some(size),
+            ));
+            match pushed {
+                Ok(_) => return Ok(()),
+                Err(_) if attempt < ATTEMPTS => {
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(Error::Registry(format!(
+                        "{}: uploading {digest}: {e}",
+                        remote.reference
+                    )))
+                }
+            }
+        }
+    }
+
+    fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
+        let remote = &self.remote;
+        let content_type = http::HeaderValue::from_str(media_type)
+            .map_err(|_| Error::invalid(format!("invalid manifest media type {media_type:?}")))?;
+        remote.retry("pushing the manifest", || {
+            remote
+                .client
+                .push_manifest_raw(&remote.reference, bytes.to_vec(), content_type.clone())
+        })?;
+        Ok(Digest::sha256_of(bytes))
+    }
+
+    fn describe(&self) -> String {
+        format!("docker://{}", self.remote.reference)
+    }
+}
