@@ -38,8 +38,9 @@ pub struct CopyArgs {
 /// Runs `strata copy`.
 pub fn run(args: &CopyArgs) -> Result<ExitCode> {
     let opts = args.image_options.source_options()?;
-    let source = open(&ImageRef::parse(&args.source)?, &opts)?;
-    let mut sink = open_sink(&args.destination, &args.source, &opts.registry)?;
+    let mut source = open(&ImageRef::parse(&args.source)?, &opts)?;
+    source.image.reference = args.source.clone();
+    let mut sink = open_sink(&args.destination, &opts.registry)?;
     let stats = copy_image(&source, sink.as_mut())?;
     let rendered = match args.output.format {
         Format::Json => json::render(&stats)?,

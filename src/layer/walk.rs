@@ -95,7 +95,10 @@ fn classify(path: String, entry_type: tar::EntryType) -> (String, EntryKind) {
     if base.starts_with(".wh..wh.") {
         return (path, EntryKind::Other);
     }
-    if let Some(target) = base.strip_prefix(WHITEOUT_PREFIX) {
+    if let Some(target) = base
+        .strip_prefix(WHITEOUT_PREFIX)
+        .filter(|t| !matches!(*t, "" | "." | ".."))
+    {
         let deleted = if dir.is_empty() {
             target.to_string()
         } else {
@@ -238,6 +241,7 @@ mod tests {
             ("d/.wh..wh..opq", tar::EntryType::Regular, b""),
             ("f.txt", tar::EntryType::Regular, b"hello"),
             (".wh..wh..plnk/x", tar::EntryType::Regular, b""),
+            ("d/.wh..", tar::EntryType::Regular, b""),
         ]);
         let kinds: Vec<_> = walk_all(&data)
             .unwrap()
@@ -251,6 +255,7 @@ mod tests {
                 ("d".into(), EntryKind::Opaque, 0),
                 ("f.txt".into(), EntryKind::File, 5),
                 (".wh..wh..plnk/x".into(), EntryKind::File, 0),
+                ("d/.wh..".into(), EntryKind::File, 0),
             ]
         );
     }

@@ -8,7 +8,9 @@ use std::io::{Cursor, Read};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::Result;
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
 use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
 use crate::sink::Sink;
@@ -40,8 +42,49 @@ fn oci_layer_type(c: Compression) -> &'static str {
     }
 }
 
-/// An OCI manifest for an image that has none (legacy archives): layer types come from the bytes.
-fn synthesize_manifest(src: &OpenedImage, digests: &[Digest]) -> Result<Vec<u8>> {
+/// A blob to write: its digest and size, where it lives (a registry reference blobs can be mounted
+/// from), and how to read it (again, when a sink retries).
+pub struct Blob<'a> {
+    /// The digest.
+    pub digest: Digest,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The registry repository that holds it, if any.
+    pub origin: Option<String>,
+    /// Opens its bytes from the start.
+    pub open: Box<dyn Fn() -> Result<Box<dyn Read + Send>> + 'a>,
+}
+
+/// The layers of an opened image as blobs (`digests` from [`OpenedImage::layer_digests`]), from
+/// index `from` on.
+pub fn layer_blobs<'a>(src: &'a OpenedImage, digests: &[Digest], from: usize) -> Vec<Blob<'a>> {
+    let origin = src.layers.is_remote().then(|| src.image.reference.clone());
+    (from..digests.len())
+        .map(|i| Blob {
+            digest: digests[i].clone(),
+            size: src.image.layers[i].size.unwrap_or(0),
+            origin: origin.clone(),
+            open: Box::new(move || src.layers.open_layer(i)),
+        })
+        .collect()
+}
+
+/// A small in-memory blob (a config).
+pub fn bytes_blob<'a>(bytes: Vec<u8>) -> Blob<'a> {
+    Blob {
+        digest: Digest::sha256_of(&bytes),
+        size: bytes.len() as u64,
+        origin: None,
+        open: Box::new(move || Ok(Box::new(Cursor::new(bytes.clone())))),
+    }
+}
+
+/// The manifest of an opened image as JSON, with its media type: the stored one, or (legacy
+/// archives) an OCI manifest made for it with layer types read from the bytes.
+pub fn manifest_of(src: &OpenedImage, digests: &[Digest]) -> Result<(Vec<u8>, String)> {
+    if let Some(raw) = &src.image.raw_manifest {
+        return Ok((raw.bytes.clone(), raw.media_type.clone()));
+    }
     let mut layers = Vec::new();
     for (i, digest) in digests.iter().enumerate() {
         let mut magic = Vec::with_capacity(4);
@@ -49,7 +92,7 @@ fn synthesize_manifest(src: &OpenedImage, digests: &[Digest]) -> Result<Vec<u8>>
             .open_layer(i)?
             .take(4)
             .read_to_end(&mut magic)
-            .map_err(|e| crate::error::Error::io(format!("layer {i}"), e))?;
+            .map_err(|e| Error::io(format!("layer {i}"), e))?;
         layers.push(json!({
             "mediaType": oci_layer_type(Compression::sniff(&magic)),
             "digest": digest.to_string(),
@@ -66,58 +109,50 @@ fn synthesize_manifest(src: &OpenedImage, digests: &[Digest]) -> Result<Vec<u8>>
         },
         "layers": layers,
     });
-    serde_json::to_vec(&manifest).map_err(|e| crate::error::Error::invalid(e.to_string()))
+    let bytes = serde_json::to_vec(&manifest).map_err(|e| Error::invalid(e.to_string()))?;
+    Ok((bytes, OCI_MANIFEST.to_string()))
 }
 
-/// Copies `src` into `sink`.
-pub fn copy_image(src: &OpenedImage, sink: &mut dyn Sink) -> Result<CopyStats> {
-    let digests = src.layer_digests()?;
-    let (manifest, media_type) = match &src.image.raw_manifest {
-        Some(raw) => (raw.bytes.clone(), raw.media_type.clone()),
-        None => (
-            synthesize_manifest(src, &digests)?,
-            OCI_MANIFEST.to_string(),
-        ),
-    };
+/// Writes `blobs` (each once, skipping or mounting what the sink can get without bytes), then
+/// the manifest.
+pub fn write_image(
+    sink: &mut dyn Sink,
+    blobs: Vec<Blob<'_>>,
+    manifest: &[u8],
+    media_type: &str,
+) -> Result<CopyStats> {
     let mut stats = CopyStats {
-        manifest_digest: Digest::sha256_of(&manifest),
+        manifest_digest: Digest::sha256_of(manifest),
         destination: sink.describe(),
         uploaded: 0,
         uploaded_bytes: 0,
         skipped: 0,
         mounted: 0,
     };
-    let mut done = std::collections::HashSet::new();
-    let config = src.image.config_bytes.clone();
-    let blobs = digests
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.clone(), src.image.layers[i].size.unwrap_or(0), Some(i)))
-        .chain(std::iter::once((
-            src.image.config_digest.clone(),
-            src.image.config_size(),
-            None,
-        )));
-    for (digest, size, layer) in blobs {
-        if !done.insert(digest.clone()) {
+    let mut done = HashSet::new();
+    for blob in blobs {
+        if !done.insert(blob.digest.clone()) {
             continue;
         }
-        if sink.has_blob(&digest)? {
+        if sink.has_blob(&blob.digest)? {
             stats.skipped += 1;
-        } else if sink.mount_blob(&digest)? {
+        } else if sink.mount_blob(&blob.digest, blob.origin.as_deref())? {
             stats.mounted += 1;
         } else {
-            let mut open = || -> Result<Box<dyn Read + Send>> {
-                match layer {
-                    Some(i) => src.layers.open_layer(i),
-                    None => Ok(Box::new(Cursor::new(config.clone()))),
-                }
-            };
-            sink.put_blob(&digest, size, &mut open)?;
+            sink.put_blob(&blob.digest, blob.size, &mut || (blob.open)())?;
             stats.uploaded += 1;
-            stats.uploaded_bytes += size;
+            stats.uploaded_bytes += blob.size;
         }
     }
-    sink.put_manifest(&manifest, &media_type)?;
+    sink.put_manifest(manifest, media_type)?;
     Ok(stats)
+}
+
+/// Copies `src` into `sink`.
+pub fn copy_image(src: &OpenedImage, sink: &mut dyn Sink) -> Result<CopyStats> {
+    let digests = src.layer_digests()?;
+    let (manifest, media_type) = manifest_of(src, &digests)?;
+    let mut blobs = layer_blobs(src, &digests, 0);
+    blobs.push(bytes_blob(src.image.config_bytes.clone()));
+    write_image(sink, blobs, &manifest, &media_type)
 }

@@ -23,9 +23,9 @@ pub trait Sink {
     /// Whether the destination already has this blob (then it is neither read nor sent).
     fn has_blob(&mut self, digest: &Digest) -> Result<bool>;
 
-    /// Tries to obtain the blob without sending its bytes (a registry's cross-repository mount);
-    /// true when that worked.
-    fn mount_blob(&mut self, _digest: &Digest) -> Result<bool> {
+    /// Tries to obtain the blob without sending its bytes (a registry's cross-repository mount
+    /// from `origin`, the registry reference that holds it); true when that worked.
+    fn mount_blob(&mut self, _digest: &Digest, _origin: Option<&str>) -> Result<bool> {
         Ok(false)
     }
 
@@ -51,9 +51,8 @@ fn path_and_tag(s: &str) -> (&str, Option<String>) {
 
 /// Opens the destination `dest` names: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
 /// `docker-archive:FILE[:REF]`, `docker://REF`, a path (a `.tar` file is an archive, a directory a
-/// layout) or a registry reference. `source` is the reference being copied (registry sinks mount
-/// blobs from it when it lives on the same registry).
-pub fn open_sink(dest: &str, source: &str, opts: &RegistryOptions) -> Result<Box<dyn Sink>> {
+/// layout) or a registry reference.
+pub fn open_sink(dest: &str, opts: &RegistryOptions) -> Result<Box<dyn Sink>> {
     if let Some(rest) = dest.strip_prefix("oci:") {
         let (dir, tag) = path_and_tag(rest);
         return Ok(Box::new(layout::LayoutSink::open(Path::new(dir), tag)?));
@@ -68,11 +67,7 @@ pub fn open_sink(dest: &str, source: &str, opts: &RegistryOptions) -> Result<Box
         }
     }
     if let Some(rest) = dest.strip_prefix("docker://") {
-        return Ok(Box::new(registry::RegistrySink::connect(
-            rest,
-            Some(source),
-            opts,
-        )?));
+        return Ok(Box::new(registry::RegistrySink::connect(rest, opts)?));
     }
     if dest.ends_with(".tar") {
         return Ok(Box::new(archive::ArchiveSink::create(
@@ -88,9 +83,5 @@ pub fn open_sink(dest: &str, source: &str, opts: &RegistryOptions) -> Result<Box
             "cannot tell what destination {dest:?} is: use oci:, docker-archive: or docker://"
         )));
     }
-    Ok(Box::new(registry::RegistrySink::connect(
-        dest,
-        Some(source),
-        opts,
-    )?))
+    Ok(Box::new(registry::RegistrySink::connect(dest, opts)?))
 }

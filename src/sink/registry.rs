@@ -19,31 +19,18 @@ const ATTEMPTS: u32 = 3;
 /// A registry repository being pushed to.
 pub struct RegistrySink {
     remote: Remote,
-    /// The source repository on the same registry, to mount blobs from.
-    mount_from: Option<Reference>,
 }
 
 impl RegistrySink {
-    /// Connects to `reference`'s registry and authenticates for pushing. `source`, when it is a
-    /// repository of the same registry, is where blobs are mounted from.
-    pub fn connect(
-        reference: &str,
-        source: Option<&str>,
-        opts: &RegistryOptions,
-    ) -> Result<RegistrySink> {
+    /// Connects to `reference`'s registry and authenticates for pushing.
+    pub fn connect(reference: &str, opts: &RegistryOptions) -> Result<RegistrySink> {
         let remote = Remote::connect(reference, opts)?;
         remote.retry("authenticating to push", || {
             remote
                 .client
                 .auth(&remote.reference, &remote.auth, RegistryOperation::Push)
         })?;
-        let mount_from = source
-            .and_then(|s| s.trim_start_matches("docker://").parse::<Reference>().ok())
-            .filter(|s| {
-                s.resolve_registry() == remote.reference.resolve_registry()
-                    && s.repository() != remote.reference.repository()
-            });
-        Ok(RegistrySink { remote, mount_from })
+        Ok(RegistrySink { remote })
     }
 }
 
@@ -81,18 +68,25 @@ impl Sink for RegistrySink {
         })
     }
 
-    fn mount_blob(&mut self, digest: &Digest) -> Result<bool> {
-        let Some(from) = &self.mount_from else {
+    fn mount_blob(&mut self, digest: &Digest, origin: Option<&str>) -> Result<bool> {
+        let remote = &self.remote;
+        // Only a repository of the same registry can lend a blob.
+        let from = origin
+            .and_then(|s| s.trim_start_matches("docker://").parse::<Reference>().ok())
+            .filter(|s| {
+                s.resolve_registry() == remote.reference.resolve_registry()
+                    && s.repository() != remote.reference.repository()
+            });
+        let Some(from) = from else {
             return Ok(false);
         };
-        let remote = &self.remote;
         // 201 means mounted; anything else (202 "upload instead", 404) falls back to an upload.
         Ok(remote
             .runtime
             .block_on(
                 remote
                     .client
-                    .mount_blob(&remote.reference, from, &digest.to_string()),
+                    .mount_blob(&remote.reference, &from, &digest.to_string()),
             )
             .is_ok())
     }
