@@ -10,6 +10,7 @@ pub mod cli;
 pub mod error;
 pub mod layer;
 pub mod model;
+pub mod mutate;
 pub mod policy;
 pub mod report;
 pub mod sink;

@@ -5,6 +5,7 @@ pub mod check;
 pub mod copy;
 pub mod diff;
 pub mod progress;
+pub mod rebase;
 pub mod report;
 
 use std::io::Read;
@@ -47,6 +48,8 @@ pub enum Command {
     Check(Box<check::CheckArgs>),
     /// Copy an image between layouts, archives and registries, sending only missing blobs.
     Copy(copy::CopyArgs),
+    /// Move an image's own layers onto a new base image, without downloading or rebuilding them.
+    Rebase(rebase::RebaseArgs),
 }
 
 /// How to reach an image: platform and registry options shared by every command that reads one.
@@ -139,5 +142,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff(args) => diff::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Copy(args) => copy::run(&args),
+        Command::Rebase(args) => rebase::run(&args),
     }
 }

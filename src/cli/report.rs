@@ -14,7 +14,7 @@ use crate::error::{ExitCode, Result};
 use crate::layer::walk::Contents;
 use crate::model::Image;
 use crate::report::{json, markdown, table, Format};
-use crate::source::reference::ImageRef;
+use crate::source::reference::{pinned_base, ImageRef};
 use crate::source::{open, SourceOptions};
 
 const EXAMPLES: &str = "\
@@ -78,10 +78,7 @@ pub fn resolve_base(
             image.annotations.get(BASE_DIGEST),
         ) {
             (Some(name), digest) => {
-                let name = match digest {
-                    Some(d) => format!("{}@{d}", name.split('@').next().unwrap_or(name)),
-                    None => name.clone(),
-                };
+                let name = pinned_base(name, digest.map(String::as_str));
                 match base_layers(&name, opts) {
                     Ok(b) => Some(b),
                     Err(e) => {

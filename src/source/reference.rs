@@ -69,6 +69,19 @@ impl ImageRef {
     }
 }
 
+/// The reference an image's `org.opencontainers.image.base.name`/`.digest` annotations denote:
+/// a registry name pinned to the digest (`name:tag@sha256:…`), or a local name as it is (local
+/// layouts and archives are found by tag, not digest).
+pub fn pinned_base(name: &str, digest: Option<&str>) -> String {
+    let local = ["oci:", "oci-archive:", "docker-archive:", "/", "."]
+        .iter()
+        .any(|p| name.starts_with(p));
+    match digest {
+        Some(d) if !local && !name.contains('@') => format!("{name}@{d}"),
+        _ => name.to_string(),
+    }
+}
+
 fn registry(s: &str) -> Result<ImageRef> {
     s.parse::<oci_client::Reference>()
         .map_err(|e| Error::usage(format!("invalid image reference {s:?}: {e}")))?;
@@ -132,6 +145,17 @@ mod tests {
             ImageRef::parse("127.0.0.1:5000/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae").unwrap(),
             ImageRef::Registry("127.0.0.1:5000/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae".into())
         );
+    }
+
+    #[test]
+    fn base_annotations_pin_registry_names_only() {
+        let d = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+        assert_eq!(
+            pinned_base("localhost:5000/base:1", Some(d)),
+            format!("localhost:5000/base:1@{d}")
+        );
+        assert_eq!(pinned_base("oci:/bases:old", Some(d)), "oci:/bases:old");
+        assert_eq!(pinned_base("debian:12", None), "debian:12");
     }
 
     #[test]
