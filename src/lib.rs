@@ -6,6 +6,7 @@
 //! command line over these ([`cli`]).
 
 pub mod analysis;
+pub mod build;
 pub mod cli;
 pub mod error;
 pub mod layer;

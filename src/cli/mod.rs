@@ -1,6 +1,7 @@
 //! The command line: argument parsing (clap) and the glue from arguments to the library. Every
 //! subcommand lives in its own module; this one holds the options they share.
 
+pub mod build;
 pub mod check;
 pub mod copy;
 pub mod diff;
@@ -50,6 +51,10 @@ pub enum Command {
     Copy(copy::CopyArgs),
     /// Move an image's own layers onto a new base image, without downloading or rebuilding them.
     Rebase(rebase::RebaseArgs),
+    /// Build an image without a daemon: base, dependency layer, app layer, reproducibly.
+    Build(Box<build::BuildArgs>),
+    /// Manage the layer cache of `strata build`.
+    Cache(build::CacheArgs),
 }
 
 /// How to reach an image: platform and registry options shared by every command that reads one.
@@ -143,5 +148,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check::run(&args),
         Command::Copy(args) => copy::run(&args),
         Command::Rebase(args) => rebase::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Cache(args) => build::run_cache(&args),
     }
 }

@@ -1,6 +1,7 @@
-//! Reading layers: compression, digests, and the streaming tar walk.
+//! Layers: compression, digests, the streaming tar walk (reading) and the reproducible writer.
 
 pub mod compression;
 pub mod digest;
 pub mod readahead;
 pub mod walk;
+pub mod writer;

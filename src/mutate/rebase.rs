@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::sink::copy::{bytes_blob, layer_blobs, manifest_of, write_image, CopyStats};
 use crate::sink::Sink;
+use crate::source::manifest::layer_type_in;
 use crate::source::OpenedImage;
 
 const BASE_NAME: &str = "org.opencontainers.image.base.name";
@@ -37,26 +38,6 @@ fn history_prefix_len(history: &[Value], layers: usize) -> usize {
         }
     }
     history.len()
-}
-
-/// Docker v2 schema 2 manifests carry Docker layer types; registries reject mixing families.
-fn layer_type_for(manifest_type: &str, layer_type: &str) -> String {
-    let docker = manifest_type.contains("docker");
-    match (docker, layer_type) {
-        (true, "application/vnd.oci.image.layer.v1.tar+gzip") => {
-            "application/vnd.docker.image.rootfs.diff.tar.gzip".into()
-        }
-        (true, "application/vnd.oci.image.layer.v1.tar") => {
-            "application/vnd.docker.image.rootfs.diff.tar".into()
-        }
-        (false, "application/vnd.docker.image.rootfs.diff.tar.gzip") => {
-            "application/vnd.oci.image.layer.v1.tar+gzip".into()
-        }
-        (false, "application/vnd.docker.image.rootfs.diff.tar") => {
-            "application/vnd.oci.image.layer.v1.tar".into()
-        }
-        (_, other) => other.into(),
-    }
 }
 
 /// Rebases `image` from `old_base` onto `new_base` (named `new_base_name` in the annotations) and
@@ -93,7 +74,7 @@ pub fn rebase(
         .unwrap_or_default();
     for layer in &mut layers {
         let t = layer["mediaType"].as_str().unwrap_or_default().to_string();
-        layer["mediaType"] = json!(layer_type_for(&media_type, &t));
+        layer["mediaType"] = json!(layer_type_in(&media_type, &t));
     }
     layers.extend(own_layers);
 
@@ -171,23 +152,5 @@ mod tests {
         assert_eq!(history_prefix_len(&h, 1), 1);
         assert_eq!(history_prefix_len(&h, 2), 3);
         assert_eq!(history_prefix_len(&h, 3), 4);
-    }
-
-    #[test]
-    fn layer_types_follow_the_manifest_family() {
-        assert_eq!(
-            layer_type_for(
-                "application/vnd.docker.distribution.manifest.v2+json",
-                "application/vnd.oci.image.layer.v1.tar+gzip"
-            ),
-            "application/vnd.docker.image.rootfs.diff.tar.gzip"
-        );
-        assert_eq!(
-            layer_type_for(
-                "application/vnd.oci.image.manifest.v1+json",
-                "application/vnd.oci.image.layer.v1.tar+zstd"
-            ),
-            "application/vnd.oci.image.layer.v1.tar+zstd"
-        );
     }
 }

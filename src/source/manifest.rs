@@ -127,6 +127,28 @@ pub fn choose_from_index<'a>(
     }
 }
 
+/// The media type a layer gets in a manifest of `manifest_type`: Docker v2 schema 2 manifests
+/// carry Docker layer types, OCI manifests OCI ones (registries reject mixed families); the bytes
+/// are the same.
+pub fn layer_type_in(manifest_type: &str, layer_type: &str) -> String {
+    let docker = manifest_type.contains("docker");
+    match (docker, layer_type) {
+        (true, "application/vnd.oci.image.layer.v1.tar+gzip") => {
+            "application/vnd.docker.image.rootfs.diff.tar.gzip".into()
+        }
+        (true, "application/vnd.oci.image.layer.v1.tar") => {
+            "application/vnd.docker.image.rootfs.diff.tar".into()
+        }
+        (false, "application/vnd.docker.image.rootfs.diff.tar.gzip") => {
+            "application/vnd.oci.image.layer.v1.tar+gzip".into()
+        }
+        (false, "application/vnd.docker.image.rootfs.diff.tar") => {
+            "application/vnd.oci.image.layer.v1.tar".into()
+        }
+        (_, other) => other.into(),
+    }
+}
+
 /// Checks that `bytes` are what `descriptor` names: size and digest.
 pub fn verify_blob(bytes: &[u8], expected: &Digest, size: Option<u64>, what: &str) -> Result<()> {
     if let Some(size) = size {
@@ -202,4 +224,28 @@ pub fn image_from_manifest(
     };
     image.validate()?;
     Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_types_follow_the_manifest_family() {
+        assert_eq!(
+            layer_type_in(
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.oci.image.layer.v1.tar+gzip"
+            ),
+            "application/vnd.docker.image.rootfs.diff.tar.gzip"
+        );
+        assert_eq!(
+            layer_type_in(OCI_MANIFEST, "application/vnd.docker.image.rootfs.diff.tar"),
+            "application/vnd.oci.image.layer.v1.tar"
+        );
+        assert_eq!(
+            layer_type_in(OCI_MANIFEST, "application/vnd.oci.image.layer.v1.tar+zstd"),
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+        );
+    }
 }

@@ -1,0 +1,212 @@
+//! Collecting a layer's entries from the project: directories are walked (sorted, symlinks kept as
+//! links and never followed), globs expanded, excludes applied, and every destination checked so no
+//! entry can land outside the layer's `to` directory.
+
+use std::fs;
+use std::path::{Component, Path};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::build::plan::LayerSpec;
+use crate::error::{Error, Result};
+use crate::layer::writer::{Content, LayerEntry};
+
+/// The destination directory without its leading slash; `..` and relative paths are refused.
+fn destination(spec: &LayerSpec) -> Result<String> {
+    let to = Path::new(&spec.to);
+    let bad = |why: &str| Error::usage(format!("layer {}: `to` {:?} {why}", spec.name, spec.to));
+    if !to.is_absolute() {
+        return Err(bad("must be an absolute path"));
+    }
+    let mut parts = Vec::new();
+    for c in to.components() {
+        match c {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            _ => return Err(bad("must not contain ..")),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+fn globs(patterns: &[String], layer: &str) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        b.add(
+            Glob::new(p)
+                .map_err(|e| Error::usage(format!("layer {layer}: invalid glob {p:?}: {e}")))?,
+        );
+    }
+    b.build()
+        .map_err(|e| Error::usage(format!("layer {layer}: {e}")))
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Adds `path` (found at `source`) and, for directories, everything below it.
+fn add_tree(
+    source: &Path,
+    dest: &str,
+    rel: &str,
+    exclude: &GlobSet,
+    out: &mut Vec<LayerEntry>,
+) -> Result<()> {
+    if !rel.is_empty() && exclude.is_match(rel) {
+        return Ok(());
+    }
+    let meta = fs::symlink_metadata(source).map_err(|e| Error::io(source.display(), e))?;
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        let target = fs::read_link(source).map_err(|e| Error::io(source.display(), e))?;
+        out.push(LayerEntry {
+            path: dest.to_string(),
+            content: Content::Symlink(target.to_string_lossy().into_owned()),
+            executable: false,
+        });
+    } else if kind.is_dir() {
+        if !dest.is_empty() {
+            out.push(LayerEntry {
+                path: dest.to_string(),
+                content: Content::Dir,
+                executable: true,
+            });
+        }
+        let mut names: Vec<_> = fs::read_dir(source)
+            .map_err(|e| Error::io(source.display(), e))?
+            .map(|d| d.map(|d| d.file_name()))
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| Error::io(source.display(), e))?;
+        names.sort();
+        for name in names {
+            let name = name.to_string_lossy().into_owned();
+            add_tree(
+                &source.join(&name),
+                &join(dest, &name),
+                &join(rel, &name),
+                exclude,
+                out,
+            )?;
+        }
+    } else if kind.is_file() {
+        use std::os::unix::fs::PermissionsExt;
+        // Fail now, not halfway through writing the layer.
+        fs::File::open(source).map_err(|e| Error::io(source.display(), e))?;
+        out.push(LayerEntry {
+            path: dest.to_string(),
+            content: Content::File(source.to_path_buf()),
+            executable: meta.permissions().mode() & 0o111 != 0,
+        });
+    } else {
+        return Err(Error::usage(format!(
+            "{}: only files, directories and symlinks can go into a layer",
+            source.display()
+        )));
+    }
+    Ok(())
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Every entry of the layer `spec`, with sources relative to `root`.
+pub fn collect(spec: &LayerSpec, root: &Path) -> Result<Vec<LayerEntry>> {
+    let to = destination(spec)?;
+    let exclude = globs(&spec.exclude, &spec.name)?;
+    let mut out = Vec::new();
+    for from in &spec.from {
+        if is_glob(from) {
+            let set = globs(std::slice::from_ref(from), &spec.name)?;
+            let mut all = Vec::new();
+            add_tree(root, "", "", &GlobSet::empty(), &mut all)?;
+            let mut matched = false;
+            for e in all.into_iter().filter(|e| set.is_match(&e.path)) {
+                matched = true;
+                let name = e.path.rsplit('/').next().unwrap_or(&e.path).to_string();
+                add_tree(
+                    &root.join(&e.path),
+                    &join(&to, &name),
+                    &name,
+                    &exclude,
+                    &mut out,
+                )?;
+            }
+            if !matched {
+                return Err(Error::usage(format!(
+                    "layer {}: {from:?} matches nothing in {}",
+                    spec.name,
+                    root.display()
+                )));
+            }
+            continue;
+        }
+        let source = root.join(from);
+        let meta = fs::symlink_metadata(&source).map_err(|_| {
+            Error::usage(format!(
+                "layer {}: source {} does not exist",
+                spec.name,
+                source.display()
+            ))
+        })?;
+        if meta.is_dir() {
+            add_tree(&source, &to, "", &exclude, &mut out)?;
+        } else {
+            let name = source
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| Error::usage(format!("layer {}: bad source {from:?}", spec.name)))?;
+            add_tree(&source, &join(&to, &name), &name, &exclude, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(from: &[&str], to: &str, exclude: &[&str]) -> LayerSpec {
+        LayerSpec {
+            name: "t".into(),
+            from: from.iter().map(|s| s.to_string()).collect(),
+            to: to.into(),
+            exclude: exclude.iter().map(|s| s.to_string()).collect(),
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn walks_sorted_keeps_symlinks_and_excludes() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("pkg/__pycache__")).unwrap();
+        fs::write(src.join("b.py"), "b").unwrap();
+        fs::write(src.join("a.py"), "a").unwrap();
+        fs::write(src.join("pkg/__pycache__/x.pyc"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", src.join("link")).unwrap();
+        let entries = collect(&spec(&["src"], "/app", &["**/__pycache__"]), dir.path()).unwrap();
+        let paths: Vec<_> = entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["app", "app/a.py", "app/b.py", "app/link", "app/pkg"]
+        );
+        assert_eq!(entries[3].content, Content::Symlink("/etc/passwd".into()));
+    }
+
+    #[test]
+    fn refuses_escapes_and_missing_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(collect(&spec(&["x"], "/app/../etc", &[]), dir.path()).is_err());
+        assert!(collect(&spec(&["x"], "app", &[]), dir.path()).is_err());
+        let e = collect(&spec(&["missing"], "/app", &[]), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not exist"), "{e}");
+    }
+}

@@ -1,0 +1,350 @@
+//! `strata build`: a daemonless, reproducible image from a plan — the base image untouched, then
+//! each declared layer (dependencies first, code last), each cached by its inputs, then a config and
+//! manifest in canonical JSON. Writing goes through the sinks, so base layers are never downloaded
+//! to push to a registry that has them.
+
+pub mod cache;
+pub mod files;
+pub mod plan;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::layer::digest::Digest;
+use crate::layer::writer::{normalize_entries, Normalization, WrittenLayer};
+use crate::sink::copy::{bytes_blob, layer_blobs, manifest_of, Blob};
+use crate::source::manifest::{layer_type_in, OCI_MANIFEST};
+use crate::source::reference::ImageRef;
+use crate::source::{open, OpenedImage, SourceOptions};
+use cache::LayerCache;
+use plan::{parse_owner, Plan};
+
+/// One built layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuiltLayer {
+    /// Its name in the plan.
+    pub name: String,
+    /// Its sources.
+    pub from: Vec<String>,
+    /// Its destination.
+    pub to: String,
+    /// Entries (files, directories, links).
+    pub entries: usize,
+    /// Bytes of file content.
+    pub content_bytes: u64,
+    /// Whether the cache had it (no tar, no compression).
+    pub cache_hit: bool,
+    /// The layer's identity.
+    pub layer: WrittenLayer,
+}
+
+/// The built image, ready to be written to sinks.
+pub struct Built {
+    /// The base image, unless `scratch`.
+    pub base: Option<OpenedImage>,
+    /// The base's layer digests.
+    pub base_digests: Vec<Digest>,
+    /// The new layers.
+    pub layers: Vec<BuiltLayer>,
+    /// Canonical config JSON.
+    pub config: Vec<u8>,
+    /// Canonical manifest JSON.
+    pub manifest: Vec<u8>,
+}
+
+impl Built {
+    /// Every blob the image needs, base layers first (with their origin, for mounts).
+    pub fn blobs<'a>(&'a self, cache: &'a LayerCache) -> Result<Vec<Blob<'a>>> {
+        let mut blobs = match &self.base {
+            Some(base) => layer_blobs(base, &self.base_digests, 0),
+            None => Vec::new(),
+        };
+        for l in &self.layers {
+            let path = cache.blob_path(&l.layer.digest)?;
+            blobs.push(Blob {
+                digest: Digest::parse(&l.layer.digest)?,
+                size: l.layer.size,
+                origin: None,
+                open: Box::new(move || {
+                    let f = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
+                    Ok(Box::new(f) as Box<dyn std::io::Read + Send>)
+                }),
+            });
+        }
+        blobs.push(bytes_blob(self.config.clone()));
+        Ok(blobs)
+    }
+}
+
+/// The fixed time of files and history: `SOURCE_DATE_EPOCH`, else 1 s after the epoch for files
+/// (some tools take 0 as "missing") and the epoch for the image.
+pub fn source_date_epoch() -> Result<Option<u64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
+            Error::usage(format!(
+                "SOURCE_DATE_EPOCH={v:?} is not a whole number of seconds"
+            ))
+        }),
+        Err(_) => Ok(None),
+    }
+}
+
+/// RFC 3339 UTC for seconds since the epoch.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn base_image(plan: &Plan, opts: &SourceOptions) -> Result<Option<OpenedImage>> {
+    match plan.image.base.as_deref() {
+        None => Err(Error::usage(
+            "no base image: set [image] base in strata.toml or --base (\"scratch\" for none)",
+        )),
+        Some("scratch") => Ok(None),
+        Some(name) => {
+            let mut opened = open(&ImageRef::parse(name)?, opts)
+                .map_err(|e| e.context(format!("base image {name}")))?;
+            opened.image.reference = name.to_string();
+            Ok(Some(opened))
+        }
+    }
+}
+
+/// Builds the plan's layers (through the cache) and the config and manifest; `dry_run` only
+/// computes what would be built and whether the cache has it.
+pub fn build(
+    plan: &Plan,
+    opts: &SourceOptions,
+    cache: &LayerCache,
+    dry_run: bool,
+) -> Result<(Built, Vec<BuiltLayer>)> {
+    let base = base_image(plan, opts)?;
+    let epoch = source_date_epoch()?;
+    let mut layers = Vec::new();
+    for spec in &plan.layers {
+        let entries = normalize_entries(files::collect(spec, &plan.root)?);
+        let (uid, gid) = spec
+            .owner
+            .as_deref()
+            .map(parse_owner)
+            .transpose()?
+            .unwrap_or((0, 0));
+        let n = Normalization {
+            uid,
+            gid,
+            mtime: epoch.unwrap_or(1),
+        };
+        let selector = LayerCache::selector(&entries, &n, plan.compression)?;
+        let content_bytes = entries
+            .iter()
+            .filter_map(|e| match &e.content {
+                crate::layer::writer::Content::File(p) => {
+                    std::fs::metadata(p).ok().map(|m| m.len())
+                }
+                _ => None,
+            })
+            .sum();
+        let (layer, cache_hit) = match cache.lookup(&selector) {
+            Some(l) => (l, true),
+            None if dry_run => (
+                WrittenLayer {
+                    digest: String::new(),
+                    diff_id: String::new(),
+                    size: 0,
+                    media_type: plan.compression.media_type().into(),
+                },
+                false,
+            ),
+            None => (
+                cache.store(&selector, &entries, &n, plan.compression)?,
+                false,
+            ),
+        };
+        layers.push(BuiltLayer {
+            name: spec.name.clone(),
+            from: spec.from.clone(),
+            to: spec.to.clone(),
+            entries: entries.len(),
+            content_bytes,
+            cache_hit,
+            layer,
+        });
+    }
+    if dry_run {
+        let built = Built {
+            base,
+            base_digests: Vec::new(),
+            layers: Vec::new(),
+            config: Vec::new(),
+            manifest: Vec::new(),
+        };
+        return Ok((built, layers));
+    }
+    let base_digests = match &base {
+        Some(b) => b.layer_digests()?,
+        None => Vec::new(),
+    };
+    let created = rfc3339(epoch.unwrap_or(0));
+    let config = config_json(plan, base.as_ref(), &layers, &created)?;
+    let config_bytes = serde_json::to_vec(&config).map_err(|e| Error::invalid(e.to_string()))?;
+    let manifest = manifest_json(base.as_ref(), &base_digests, &layers, &config_bytes)?;
+    let built = Built {
+        base,
+        base_digests,
+        layers: layers.clone(),
+        config: config_bytes,
+        manifest: serde_json::to_vec(&manifest).map_err(|e| Error::invalid(e.to_string()))?,
+    };
+    Ok((built, layers))
+}
+
+fn config_json(
+    plan: &Plan,
+    base: Option<&OpenedImage>,
+    layers: &[BuiltLayer],
+    created: &str,
+) -> Result<Value> {
+    let mut config = match base {
+        Some(b) => serde_json::from_slice(&b.image.config_bytes)
+            .map_err(|e| Error::invalid(format!("base config: {e}")))?,
+        None => {
+            let host = crate::source::platform::Platform::host();
+            json!({"architecture": host.architecture, "os": host.os, "config": {}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []})
+        }
+    };
+    let spec = &plan.image;
+    let runtime = config["config"]
+        .as_object_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut runtime = Value::Object(runtime);
+    if let Some(e) = &spec.entrypoint {
+        runtime["Entrypoint"] = json!(e);
+        if spec.cmd.is_none() {
+            runtime["Cmd"] = Value::Null;
+        }
+    }
+    if let Some(c) = &spec.cmd {
+        runtime["Cmd"] = json!(c);
+    }
+    if !spec.env.is_empty() {
+        let mut env: Vec<String> = runtime["Env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .filter(|kv| !spec.env.contains_key(kv.split('=').next().unwrap_or(kv)))
+            .map(str::to_string)
+            .collect();
+        env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
+        runtime["Env"] = json!(env);
+    }
+    if let Some(w) = &spec.workdir {
+        runtime["WorkingDir"] = json!(w);
+    }
+    if let Some(u) = &spec.user {
+        runtime["User"] = json!(u);
+    }
+    for (k, v) in &spec.labels {
+        if !runtime["Labels"].is_object() {
+            runtime["Labels"] = json!({});
+        }
+        runtime["Labels"][k] = json!(v);
+    }
+    for p in &spec.exposed_ports {
+        if !runtime["ExposedPorts"].is_object() {
+            runtime["ExposedPorts"] = json!({});
+        }
+        runtime["ExposedPorts"][p] = json!({});
+    }
+    config["config"] = runtime;
+    config["created"] = json!(created);
+    let mut diff_ids: Vec<Value> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut history: Vec<Value> = config["history"].as_array().cloned().unwrap_or_default();
+    for l in layers {
+        diff_ids.push(json!(l.layer.diff_id));
+        history.push(json!({
+            "created": created,
+            "created_by": format!("strata build: layer {} ({} -> {})", l.name, l.from.join(", "), l.to),
+        }));
+    }
+    config["rootfs"] = json!({"type": "layers", "diff_ids": diff_ids});
+    config["history"] = json!(history);
+    Ok(config)
+}
+
+fn manifest_json(
+    base: Option<&OpenedImage>,
+    base_digests: &[Digest],
+    layers: &[BuiltLayer],
+    config: &[u8],
+) -> Result<Value> {
+    let mut descriptors: Vec<Value> = Vec::new();
+    let mut annotations = serde_json::Map::new();
+    if let Some(b) = base {
+        let (bytes, media_type) = manifest_of(b, base_digests)?;
+        let m: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::invalid(format!("base manifest: {e}")))?;
+        for mut l in m["layers"].as_array().cloned().unwrap_or_default() {
+            let t = l["mediaType"].as_str().unwrap_or_default().to_string();
+            l["mediaType"] = json!(layer_type_in(OCI_MANIFEST, &t));
+            descriptors.push(l);
+        }
+        let _ = media_type;
+        annotations.insert(
+            "org.opencontainers.image.base.name".into(),
+            json!(b.image.reference),
+        );
+        if let Some(d) = &b.image.manifest_digest {
+            annotations.insert(
+                "org.opencontainers.image.base.digest".into(),
+                json!(d.to_string()),
+            );
+        }
+    }
+    for l in layers {
+        descriptors.push(json!({"mediaType": l.layer.media_type, "digest": l.layer.digest, "size": l.layer.size}));
+    }
+    let mut manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": Digest::sha256_of(config).to_string(), "size": config.len()},
+        "layers": descriptors,
+    });
+    if !annotations.is_empty() {
+        manifest["annotations"] = Value::Object(annotations);
+    }
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,262 @@
+//! `strata build`: build an image from `strata.toml` and flags, with no daemon, and write it to
+//! layouts, archives or registries; `strata cache prune` tidies the layer cache.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::build::cache::{default_dir, LayerCache};
+use crate::build::plan::Plan;
+use crate::build::{build, BuiltLayer};
+use crate::cli::{write_stdout, ImageOptions, OutputOptions};
+use crate::error::{Error, ExitCode, Result};
+use crate::policy::config::find_config;
+use crate::report::{json, new_table, Format};
+use crate::sink::copy::{write_image, CopyStats};
+use crate::sink::open_sink;
+use crate::units::human_bytes;
+
+const EXAMPLES: &str = "\
+Examples:
+  strata build --plan
+  strata build --output oci:./out:v1
+  strata build --base oci:./base:latest --layer deps=.venv:/app/.venv --layer app=src:/app/src \\
+      --entrypoint /app/.venv/bin/python --cmd -m --cmd app --push registry.example.com/team/app:v2
+  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) strata build --output docker-archive:app.tar:app:latest
+
+strata.toml:
+  [image]
+  base = \"registry.example.com/base/python:3.12\"   # or \"scratch\"
+  entrypoint = [\"/app/.venv/bin/python\", \"-m\", \"app\"]
+  env = { PYTHONUNBUFFERED = \"1\" }
+  [[layer]]
+  name = \"deps\"
+  from = [\".venv\"]
+  to = \"/app/.venv\"
+  exclude = [\"**/__pycache__\"]
+  [[layer]]
+  name = \"app\"
+  from = [\"src\"]
+  to = \"/app/src\"";
+
+/// Arguments of `strata build`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct BuildArgs {
+    /// Config file (default: strata.toml here or in the nearest parent; its directory is the root
+    /// sources are relative to).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Base image (any reference strata reads), or `scratch`.
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
+    /// A layer NAME=SRC[,SRC...]:DEST (repeatable; replaces a layer of the same name).
+    #[arg(long = "layer", value_name = "NAME=SRC:DEST")]
+    pub layers: Vec<String>,
+    /// Entrypoint (repeat for each argument).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub entrypoint: Vec<String>,
+    /// Default command (repeat for each argument).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub cmd: Vec<String>,
+    /// Environment variable KEY=VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory.
+    #[arg(long)]
+    pub workdir: Option<String>,
+    /// User to run as.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Compress new layers with zstd instead of gzip.
+    #[arg(long)]
+    pub zstd: bool,
+    /// Where to write the image (repeatable): oci:DIR:TAG, docker-archive:FILE:NAME:TAG, docker://REF.
+    #[arg(long = "output", short = 'o', value_name = "DEST")]
+    pub outputs: Vec<String>,
+    /// Push to a registry (same as --output docker://REF).
+    #[arg(long, value_name = "REF")]
+    pub push: Vec<String>,
+    /// Print the layer plan (sources, destination, files, bytes, cache hit or miss) and stop.
+    #[arg(long)]
+    pub plan: bool,
+    /// Layer cache directory (default: $XDG_CACHE_HOME/strata).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Image access options.
+    #[command(flatten)]
+    pub image_options: ImageOptions,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputOptions,
+}
+
+/// `strata cache ...`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
+
+/// Cache subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove layers unused for some days, and blobs nothing refers to.
+    Prune {
+        /// Keep layers used within this many days.
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+        /// Layer cache directory (default: $XDG_CACHE_HOME/strata).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+}
+
+impl BuildArgs {
+    fn plan(&self) -> Result<Plan> {
+        let file = match &self.config {
+            Some(f) if !f.is_file() => {
+                return Err(Error::usage(format!(
+                    "{}: no such config file",
+                    f.display()
+                )))
+            }
+            Some(f) => Some(f.clone()),
+            None => std::env::current_dir().ok().and_then(|d| find_config(&d)),
+        };
+        let root = match &file {
+            Some(f) => f.parent().map(PathBuf::from).unwrap_or_default(),
+            None => std::env::current_dir().map_err(|e| Error::io(".", e))?,
+        };
+        let root = if root.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            root
+        };
+        let mut plan = Plan::load(file.as_deref(), &root)?;
+        if let Some(b) = &self.base {
+            plan.image.base = Some(b.clone());
+        }
+        for l in &self.layers {
+            plan.add_layer_flag(l)?;
+        }
+        if !self.entrypoint.is_empty() {
+            plan.image.entrypoint = Some(self.entrypoint.clone());
+        }
+        if !self.cmd.is_empty() {
+            plan.image.cmd = Some(self.cmd.clone());
+        }
+        for kv in &self.env {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| Error::usage(format!("--env {kv:?}: expected KEY=VALUE")))?;
+            plan.image.env.insert(k.to_string(), v.to_string());
+        }
+        if self.workdir.is_some() {
+            plan.image.workdir = self.workdir.clone();
+        }
+        if self.user.is_some() {
+            plan.image.user = self.user.clone();
+        }
+        if self.zstd {
+            plan.set_compression(Some("zstd"))?;
+        }
+        if plan.layers.is_empty() {
+            return Err(Error::usage("nothing to build: declare [[layer]] tables in strata.toml or pass --layer NAME=SRC:DEST"));
+        }
+        Ok(plan)
+    }
+}
+
+fn plan_table(layers: &[BuiltLayer]) -> String {
+    let mut t = new_table(vec!["Layer", "From", "To", "Entries", "Bytes", "Cache"]);
+    for l in layers {
+        t.add_row(vec![
+            l.name.clone(),
+            l.from.join(", "),
+            l.to.clone(),
+            l.entries.to_string(),
+            human_bytes(l.content_bytes),
+            if l.cache_hit {
+                "hit".into()
+            } else {
+                "miss".into()
+            },
+        ]);
+    }
+    format!("{t}\n")
+}
+
+/// Runs `strata build`.
+pub fn run(args: &BuildArgs) -> Result<ExitCode> {
+    let plan = args.plan()?;
+    let opts = args.image_options.source_options()?;
+    let cache = LayerCache::open(&args.cache_dir.clone().unwrap_or_else(default_dir))?;
+    let mut outputs = args.outputs.clone();
+    outputs.extend(
+        args.push
+            .iter()
+            .map(|r| format!("docker://{}", r.trim_start_matches("docker://"))),
+    );
+    if outputs.is_empty() && !args.plan {
+        return Err(Error::usage(
+            "no destination: pass --output DEST or --push REF (or --plan to preview)",
+        ));
+    }
+    let (built, layers) = build(&plan, &opts, &cache, args.plan)?;
+    if args.plan {
+        let rendered = match args.output.format {
+            Format::Json => json::render(&layers)?,
+            _ => plan_table(&layers),
+        };
+        write_stdout(&rendered)?;
+        return Ok(ExitCode::Ok);
+    }
+    let mut results: Vec<CopyStats> = Vec::new();
+    for dest in &outputs {
+        let mut sink = open_sink(dest, &opts.registry)?;
+        let stats = write_image(
+            sink.as_mut(),
+            built.blobs(&cache)?,
+            &built.manifest,
+            crate::source::manifest::OCI_MANIFEST,
+        )?;
+        results.push(stats);
+    }
+    let rendered = match args.output.format {
+        Format::Json => json::render(&serde_json::json!({"layers": layers, "outputs": results}))?,
+        _ => {
+            let mut out = plan_table(&layers);
+            for s in &results {
+                out.push_str(&format!(
+                    "{} {}: {} blobs sent ({}), {} already there, {} mounted\n",
+                    s.destination,
+                    s.manifest_digest,
+                    s.uploaded,
+                    human_bytes(s.uploaded_bytes),
+                    s.skipped,
+                    s.mounted
+                ));
+            }
+            out
+        }
+    };
+    write_stdout(&rendered)?;
+    Ok(ExitCode::Ok)
+}
+
+/// Runs `strata cache`.
+pub fn run_cache(args: &CacheArgs) -> Result<ExitCode> {
+    match &args.command {
+        CacheCommand::Prune { days, cache_dir } => {
+            let cache = LayerCache::open(&cache_dir.clone().unwrap_or_else(default_dir))?;
+            let (entries, bytes) = cache.prune(std::time::Duration::from_secs(days * 86_400))?;
+            write_stdout(&format!(
+                "removed {entries} cache entries and {} of blobs\n",
+                human_bytes(bytes)
+            ))?;
+            Ok(ExitCode::Ok)
+        }
+    }
+}

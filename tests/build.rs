@@ -1,0 +1,276 @@
+//! `strata build` end to end: reproducible digests across directories and file times, a one-line
+//! change that re-ships only the app layer, the layer cache, outputs read by skopeo, umoci and the
+//! Docker Engine (`docker run` of a strata-built image), registry pushes that skip what is there,
+//! and bad input that fails cleanly without writing anything.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::registry::Registry;
+use support::{have, report_json, require, sh, strata_in};
+
+/// A project: a static busybox rootfs (to run), a fake virtualenv, and app code.
+fn project(dir: &Path) -> PathBuf {
+    let p = dir.join("project");
+    std::fs::create_dir_all(p.join("rootfs/bin")).unwrap();
+    std::fs::create_dir_all(p.join(".venv/lib/site-packages/dep")).unwrap();
+    std::fs::create_dir_all(p.join("src")).unwrap();
+    if Path::new("/bin/busybox").is_file() {
+        std::fs::copy("/bin/busybox", p.join("rootfs/bin/busybox")).unwrap();
+        std::os::unix::fs::symlink("busybox", p.join("rootfs/bin/sh")).unwrap();
+    }
+    let dep: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(p.join(".venv/lib/site-packages/dep/core.so"), dep).unwrap();
+    std::fs::write(p.join("src/run.sh"), "echo hello from a strata build\n").unwrap();
+    std::fs::write(
+        p.join("strata.toml"),
+        "[image]\nbase = \"scratch\"\nentrypoint = [\"/bin/sh\", \"/app/src/run.sh\"]\nenv = { APP = \"demo\" }\n\n[[layer]]\nname = \"rootfs\"\nfrom = [\"rootfs\"]\nto = \"/\"\n\n[[layer]]\nname = \"deps\"\nfrom = [\".venv\"]\nto = \"/app/.venv\"\n\n[[layer]]\nname = \"app\"\nfrom = [\"src\"]\nto = \"/app/src\"\n",
+    )
+    .unwrap();
+    p
+}
+
+fn build(project: &Path, cache: &Path, extra: &[&str]) -> serde_json::Value {
+    let cache_arg = cache.display().to_string();
+    let mut args = vec!["build", "--cache-dir", &cache_arg, "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = strata_in(&args, &[], Some(project));
+    assert_eq!(run.code, 0, "build {extra:?}: {}", run.stderr);
+    run.json()
+}
+
+fn digest_of(built: &serde_json::Value, output: usize) -> String {
+    built["outputs"][output]["manifest_digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn builds_are_reproducible_across_directories_times_and_caches() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let (pa, pb) = (project(a.path()), project(b.path()));
+    sh(&format!(
+        "touch -d '2001-01-01' {}/src/run.sh",
+        pb.display()
+    ));
+    let out_a = a.path().join("out");
+    let first = build(
+        &pa,
+        &a.path().join("cache"),
+        &["--output", &format!("oci:{}:v1", out_a.display())],
+    );
+    let second = build(
+        &pb,
+        &b.path().join("cache"),
+        &[
+            "--output",
+            &format!("oci:{}:v1", b.path().join("out").display()),
+        ],
+    );
+    assert_eq!(
+        digest_of(&first, 0),
+        digest_of(&second, 0),
+        "same inputs, same digest"
+    );
+    assert!(first["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["cache_hit"] == false));
+    let again = build(
+        &pa,
+        &a.path().join("cache"),
+        &["--output", &format!("oci:{}:v2", out_a.display())],
+    );
+    assert!(
+        again["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["cache_hit"] == true),
+        "{again}"
+    );
+    assert_eq!(digest_of(&again, 0), digest_of(&first, 0));
+    assert_eq!(
+        again["outputs"][0]["uploaded"], 0,
+        "everything already in the layout"
+    );
+    // SOURCE_DATE_EPOCH is part of the bytes.
+    let epoch = strata_in(
+        &[
+            "build",
+            "--cache-dir",
+            &a.path().join("cache").display().to_string(),
+            "--format",
+            "json",
+            "--output",
+            &format!("oci:{}:v3", out_a.display()),
+        ],
+        &[("SOURCE_DATE_EPOCH", Path::new("1700000000"))],
+        Some(&pa),
+    );
+    assert_eq!(epoch.code, 0, "{}", epoch.stderr);
+    assert_ne!(digest_of(&epoch.json(), 0), digest_of(&first, 0));
+    // Independent readers.
+    let report = report_json(&format!("oci:{}:v1", out_a.display()));
+    assert_eq!(report["layers"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        report["layers"][2]["created_by"],
+        "strata build: layer app (src -> /app/src)"
+    );
+    if require(have("skopeo"), "skopeo") {
+        sh(&format!("skopeo inspect oci:{}:v1", out_a.display()));
+    }
+    if require(have("umoci"), "umoci") {
+        let bundle = a.path().join("bundle");
+        sh(&format!(
+            "umoci unpack --rootless --image {}:v1 {}",
+            out_a.display(),
+            bundle.display()
+        ));
+        assert!(bundle.join("rootfs/app/src/run.sh").is_file());
+        assert!(bundle
+            .join("rootfs/app/.venv/lib/site-packages/dep/core.so")
+            .is_file());
+    }
+}
+
+#[test]
+fn a_code_change_reships_only_the_app_layer_and_docker_runs_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    let cache = dir.path().join("cache");
+    let archive = dir.path().join("app.tar");
+    let tag = format!("strata-test/built:{}", std::process::id());
+    let v1 = build(
+        &p,
+        &cache,
+        &[
+            "--output",
+            &format!("docker-archive:{}:{tag}", archive.display()),
+            "--output",
+            &format!("oci:{}:v1", dir.path().join("out").display()),
+        ],
+    );
+    std::fs::write(p.join("src/run.sh"), "echo hello from a strata build, v2\n").unwrap();
+    let v2 = build(
+        &p,
+        &cache,
+        &[
+            "--output",
+            &format!("oci:{}:v2", dir.path().join("out").display()),
+        ],
+    );
+    let hits: Vec<bool> = v2["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["cache_hit"].as_bool().unwrap())
+        .collect();
+    assert_eq!(hits, [true, true, false], "only the app layer is rebuilt");
+    assert_eq!(
+        v2["outputs"][0]["uploaded"], 2,
+        "the new app layer and config"
+    );
+    let diff = strata_in(
+        &[
+            "diff",
+            &format!("oci:{}:v1", dir.path().join("out").display()),
+            &format!("oci:{}:v2", dir.path().join("out").display()),
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .json();
+    assert!(diff["pull_bytes"].as_u64().unwrap() < 1000, "{diff}");
+    assert_eq!(diff["shared_layers"].as_array().unwrap().len(), 2);
+    let _ = v1;
+    let docker = have("docker")
+        && std::process::Command::new("docker")
+            .arg("info")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !require(
+        docker && Path::new("/bin/busybox").is_file(),
+        "a running Docker Engine and busybox-static",
+    ) {
+        return;
+    }
+    sh(&format!("docker load -i {}", archive.display()));
+    let out = sh(&format!("docker run --rm {tag}"));
+    let _ = sh(&format!("docker rmi {tag}"));
+    assert_eq!(out.trim(), "hello from a strata build");
+}
+
+#[test]
+fn pushes_send_only_what_the_registry_lacks() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    let cache = dir.path().join("cache");
+    let target = format!("{}/team/built:v1", registry.host);
+    let first = build(&p, &cache, &["--push", &target]);
+    assert_eq!(
+        first["outputs"][0]["uploaded"], 4,
+        "three layers and the config"
+    );
+    std::fs::write(p.join("src/run.sh"), "echo changed\n").unwrap();
+    let second = build(
+        &p,
+        &cache,
+        &["--push", &format!("{}/team/built:v2", registry.host)],
+    );
+    assert_eq!(
+        second["outputs"][0]["uploaded"], 2,
+        "the app layer and the config"
+    );
+    assert_eq!(second["outputs"][0]["skipped"], 2);
+    assert!(second["outputs"][0]["uploaded_bytes"].as_u64().unwrap() < 100_000);
+    let v = report_json(&format!("{}/team/built:v2", registry.host));
+    assert_eq!(v["layers"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn bad_input_fails_cleanly_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    let out = dir.path().join("out");
+    let cache = dir.path().join("cache").display().to_string();
+    let dest = format!("oci:{}:v1", out.display());
+    for (extra, expected) in [
+        (vec!["--layer", "x=missing:/x"], "does not exist"),
+        (
+            vec!["--layer", "x=src:/app/../../etc"],
+            "must not contain ..",
+        ),
+        (
+            vec!["--base", "oci:/nonexistent/base:1"],
+            "no such directory",
+        ),
+    ] {
+        let mut args = vec!["build", "--cache-dir", &cache, "--output", &dest];
+        args.extend(extra.iter().copied());
+        let run = strata_in(&args, &[], Some(&p));
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+        assert!(
+            !out.join("index.json").exists(),
+            "nothing written for {extra:?}"
+        );
+    }
+    let prune = strata_in(
+        &["cache", "prune", "--days", "0", "--cache-dir", &cache],
+        &[],
+        None,
+    );
+    assert_eq!(prune.code, 0, "{}", prune.stderr);
+}
