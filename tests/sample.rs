@@ -76,3 +76,20 @@ fn the_readme_strata_toml_example_is_valid() {
     assert_eq!(rules.max_total_uncompressed, Some(1_500_000_000));
     assert!(rules.dive.is_some() && rules.no_caches);
 }
+
+#[test]
+fn the_readme_build_example_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = readme
+        .split("```toml\n")
+        .nth(2)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a second toml example (strata build) in the README");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("strata.toml"), block).unwrap();
+    let plan = strata::build::plan::Plan::load(Some(&dir.path().join("strata.toml")), dir.path()).unwrap();
+    assert_eq!(plan.layers.len(), 2);
+    assert_eq!(plan.layers[0].to, "/app/.venv");
+    assert_eq!(plan.image.user.as_deref(), Some("65532"));
+}
