@@ -274,3 +274,120 @@ fn bad_input_fails_cleanly_and_writes_nothing() {
     );
     assert_eq!(prune.code, 0, "{}", prune.stderr);
 }
+
+/// Every cache entry names a blob that exists and hashes to its digest.
+fn assert_cache_consistent(cache: &Path) {
+    let selectors = cache.join("selectors");
+    for entry in std::fs::read_dir(&selectors).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let layer: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let digest = layer["digest"].as_str().unwrap();
+        let blob = cache.join("blobs/sha256").join(&digest["sha256:".len()..]);
+        let bytes = std::fs::read(&blob)
+            .unwrap_or_else(|_| panic!("{} names a missing blob", path.display()));
+        assert_eq!(
+            support::layout::sha256(&bytes),
+            digest,
+            "blob content matches its name"
+        );
+    }
+}
+
+#[test]
+fn killed_builds_leave_layout_and_cache_consistent_and_concurrent_builds_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    // A bigger dependency layer so a build takes long enough to be killed midway.
+    let big: Vec<u8> = (0..8_000_000u32)
+        .map(|i| (i.wrapping_mul(2246822519) >> 11) as u8)
+        .collect();
+    std::fs::write(p.join(".venv/lib/site-packages/dep/big.bin"), big).unwrap();
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("out");
+    build(
+        &p,
+        &cache,
+        &["--output", &format!("oci:{}:v0", out.display())],
+    );
+    let bin = env!("CARGO_BIN_EXE_strata");
+    for (round, delay_ms) in [5u64, 30, 80, 200, 450].into_iter().enumerate() {
+        // A new input each round, so the build really writes a layer when it is killed.
+        std::fs::write(p.join("src/round.txt"), format!("{round}")).unwrap();
+        std::fs::write(
+            p.join(".venv/lib/site-packages/dep/round.txt"),
+            format!("{round}"),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(bin)
+            .args([
+                "build",
+                "--cache-dir",
+                &cache.display().to_string(),
+                "--output",
+                &format!("oci:{}:v{}", out.display(), round + 1),
+            ])
+            .current_dir(&p)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_cache_consistent(&cache);
+        let old = report_json(&format!("oci:{}:v0", out.display()));
+        assert_eq!(
+            old["layers"].as_array().unwrap().len(),
+            3,
+            "the old tag survives a kill at {delay_ms} ms"
+        );
+    }
+    // The rerun completes.
+    build(
+        &p,
+        &cache,
+        &["--output", &format!("oci:{}:after", out.display())],
+    );
+    assert_cache_consistent(&cache);
+    if require(have("skopeo"), "skopeo") {
+        sh(&format!("skopeo inspect oci:{}:after", out.display()));
+        sh(&format!("skopeo inspect oci:{}:v0", out.display()));
+    }
+    // Two builds at once, same cache, same layout, different tags: both succeed.
+    std::fs::write(p.join("src/round.txt"), "concurrent").unwrap();
+    let spawn = |tag: &str| {
+        std::process::Command::new(bin)
+            .args([
+                "build",
+                "--cache-dir",
+                &cache.display().to_string(),
+                "--output",
+                &format!("oci:{}:{tag}", out.display()),
+            ])
+            .current_dir(&p)
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("left"));
+        let b = s.spawn(|| spawn("right"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let left = report_json(&format!("oci:{}:left", out.display()));
+    let right = report_json(&format!("oci:{}:right", out.display()));
+    assert_eq!(
+        left["image"]["manifest_digest"],
+        right["image"]["manifest_digest"]
+    );
+    assert_cache_consistent(&cache);
+}

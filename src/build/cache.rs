@@ -4,6 +4,7 @@
 //! Writes are atomic (temp file, then rename; the selector only after its blob), so two builds can
 //! share the cache and a killed build never leaves an entry whose blob is missing.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,78 @@ use crate::sink::layout::write_atomically;
 /// A layer cache directory.
 pub struct LayerCache {
     dir: PathBuf,
+}
+
+/// What identifies a file's content without reading it: if all of these are unchanged (ctime
+/// changes on every write, even one that restores the mtime), so is the content.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Stamp {
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    inode: (u64, u64),
+    digest: String,
+}
+
+/// Content digests of source files, remembered across builds (`file-digests.json` in the cache),
+/// so an unchanged 1 GB dependency tree is not read again to compute its layer's selector.
+pub struct FileDigests {
+    path: PathBuf,
+    known: HashMap<PathBuf, Stamp>,
+    changed: bool,
+}
+
+impl FileDigests {
+    /// The SHA-256 (hex) of `source`'s content: remembered, or read now.
+    pub fn digest(&mut self, source: &Path) -> Result<String> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(source).map_err(|e| Error::io(source.display(), e))?;
+        let (size, mtime, ctime, inode) = (
+            meta.len(),
+            (meta.mtime(), meta.mtime_nsec()),
+            (meta.ctime(), meta.ctime_nsec()),
+            (meta.dev(), meta.ino()),
+        );
+        if let Some(s) = self.known.get(source) {
+            if (s.size, s.mtime, s.ctime, s.inode) == (size, mtime, ctime, inode) {
+                return Ok(s.digest.clone());
+            }
+        }
+        let mut file = File::open(source).map_err(|e| Error::io(source.display(), e))?;
+        let mut content = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = file
+                .read(&mut buf)
+                .map_err(|e| Error::io(source.display(), e))?;
+            if n == 0 {
+                break;
+            }
+            content.update(&buf[..n]);
+        }
+        let digest = hex::encode(content.finalize());
+        self.known.insert(
+            source.to_path_buf(),
+            Stamp {
+                size,
+                mtime,
+                ctime,
+                inode,
+                digest: digest.clone(),
+            },
+        );
+        self.changed = true;
+        Ok(digest)
+    }
+
+    /// Remembers what was learnt (atomically; a concurrent build's record may win, which is fine).
+    pub fn save(&self) -> Result<()> {
+        if !self.changed {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(&self.known).map_err(|e| Error::invalid(e.to_string()))?;
+        write_atomically(&self.path, &bytes)
+    }
 }
 
 /// The default cache directory: `$XDG_CACHE_HOME/strata`, else `~/.cache/strata`.
@@ -50,8 +123,10 @@ impl LayerCache {
         })
     }
 
-    /// The selector of a layer: a digest of everything that decides its bytes.
+    /// The selector of a layer: a digest of everything that decides its bytes. File contents
+    /// come from `memo`, which re-reads a file only when its size, times or inode changed.
     pub fn selector(
+        memo: &mut FileDigests,
         entries: &[LayerEntry],
         n: &Normalization,
         compression: LayerCompression,
@@ -75,25 +150,26 @@ impl LayerCache {
                 }
                 Content::File(source) => {
                     h.update(if e.executable { b"\0x" } else { b"\0f" });
-                    let mut file =
-                        File::open(source).map_err(|err| Error::io(source.display(), err))?;
-                    let mut content = Sha256::new();
-                    let mut buf = vec![0u8; 256 * 1024];
-                    loop {
-                        let n = file
-                            .read(&mut buf)
-                            .map_err(|err| Error::io(source.display(), err))?;
-                        if n == 0 {
-                            break;
-                        }
-                        content.update(&buf[..n]);
-                    }
-                    h.update(content.finalize());
+                    h.update(memo.digest(source)?.as_bytes());
                     h.update(b"\n");
                 }
             }
         }
         Ok(hex::encode(h.finalize()))
+    }
+
+    /// The remembered file digests of this cache.
+    pub fn file_digests(&self) -> FileDigests {
+        let path = self.dir.join("file-digests.json");
+        let known = fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        FileDigests {
+            path,
+            known,
+            changed: false,
+        }
     }
 
     fn selector_path(&self, selector: &str) -> PathBuf {

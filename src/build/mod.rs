@@ -138,6 +138,7 @@ pub fn build(
     let base = base_image(plan, opts)?;
     let epoch = source_date_epoch()?;
     let mut layers = Vec::new();
+    let mut memo = cache.file_digests();
     for spec in &plan.layers {
         let entries = normalize_entries(files::collect(spec, &plan.root)?);
         let (uid, gid) = spec
@@ -151,7 +152,7 @@ pub fn build(
             gid,
             mtime: epoch.unwrap_or(1),
         };
-        let selector = LayerCache::selector(&entries, &n, plan.compression)?;
+        let selector = LayerCache::selector(&mut memo, &entries, &n, plan.compression)?;
         let content_bytes = entries
             .iter()
             .filter_map(|e| match &e.content {
@@ -187,6 +188,7 @@ pub fn build(
             layer,
         });
     }
+    memo.save()?;
     if dry_run {
         let built = Built {
             base,

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# build-seed.sh [STRATA] — the seed scenario end to end with real PyPI wheels: `strata build` of
+# the benchmark app (Debian+Python base, a 1.2 GB .venv as the dependency layer, the code as the app
+# layer) pushed to a loopback registry; then one changed line, rebuilt and pushed again. Compared
+# with `umoci insert` of the same directories into the same base. Needs the output of
+# make-big-image.sh (the base image in Docker and the build context), docker-registry, skopeo,
+# umoci, hyperfine-free timing via /usr/bin/time. Prints markdown table rows.
+set -euo pipefail
+
+die() { printf '[build-seed] ERROR: %s\n' "$*" >&2; exit 1; }
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STRATA="${1:-$REPO/target/release/strata}"
+CACHE="${BENCH_CACHE:-/var/tmp/strata-bench}"
+VENV="$CACHE/context/app/.venv"
+[ -x "$STRATA" ] || die "strata binary not found at $STRATA"
+[ -d "$VENV" ] || die "$VENV missing: run bench/make-big-image.sh first"
+docker image inspect strata-bench/base:latest >/dev/null 2>&1 || die "strata-bench/base:latest missing: run bench/make-big-image.sh"
+for t in docker-registry skopeo umoci; do command -v "$t" >/dev/null || die "$t not found"; done
+
+work="$(mktemp -d /var/tmp/strata-build-seed.XXXXXX)"
+trap 'kill ${registry_pid:-0} 2>/dev/null; rm -rf "$work"' EXIT
+skopeo copy --quiet docker-daemon:strata-bench/base:latest "oci:$work/base:latest"
+cp -a "$CACHE/context/app/src" "$work/src"
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s/registry}}\nhttp: {addr: 127.0.0.1:%s}\n' "$work" "$port" > "$work/registry.yml"
+docker-registry serve "$work/registry.yml" >/dev/null 2>&1 &
+registry_pid=$!
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+ref="127.0.0.1:$port/bench/app"
+
+# timed CMD... : prints "seconds max_rss_kb" of CMD (its stdout goes to $work/last.json).
+timed() { /usr/bin/time -f '%e %M' -o "$work/time" "$@" > "$work/last.json"; cat "$work/time"; }
+build() {
+    timed "$STRATA" build --base "oci:$work/base:latest" \
+        --layer "deps=$VENV:/app/.venv" --layer "app=$work/src:/app/src" \
+        --entrypoint /app/.venv/bin/python --cmd -m --cmd strata_demo \
+        --cache-dir "$work/cache" --push "$ref:$1" --format json --no-progress
+}
+uploaded() { python3 -c 'import json,sys; o=json.load(open(sys.argv[1]))["outputs"][0]; print(o["uploaded_bytes"], o["uploaded"], o["skipped"])' "$work/last.json"; }
+
+read -r full_s full_rss <<<"$(build v1)"
+read -r full_bytes full_blobs _ <<<"$(uploaded)"
+echo "# changed line" >> "$(find "$work/src" -name '*.py' | head -1)"
+read -r code_s code_rss <<<"$(build v2)"
+read -r code_bytes code_blobs code_skipped <<<"$(uploaded)"
+
+# umoci insert of the same two directories into the same base (its own layout copy).
+skopeo copy --quiet docker-daemon:strata-bench/base:latest "oci:$work/umoci:latest"
+start=$(date +%s.%N)
+umoci insert --rootless --image "$work/umoci:latest" "$VENV" /app/.venv
+umoci insert --rootless --image "$work/umoci:latest" "$work/src" /app/src
+umoci_s=$(python3 -c "import time; print('%.2f' % (time.time() - $start))")
+
+python3 - "$full_s" "$code_s" "$umoci_s" <<'PY' > "$work/ratios"
+import sys
+full, code, umoci = map(float, sys.argv[1:])
+print("%.1f %% %.2f" % (100 * code / full, full / umoci))
+PY
+read -r code_pct umoci_ratio < "$work/ratios"
+echo "| full build + push (s) | peak RSS (MB) | bytes pushed | code-only rebuild + push (s) | bytes pushed (blobs sent / skipped) | code-only / full | umoci insert (s) | full build / umoci |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| $full_s | $((full_rss / 1024)) | $full_bytes | $code_s | $code_bytes ($code_blobs / $code_skipped) | $code_pct | $umoci_s | $umoci_ratio |"
