@@ -55,9 +55,9 @@ umoci_s=$(python3 -c "import time; print('%.2f' % (time.time() - $start))")
 python3 - "$full_s" "$code_s" "$umoci_s" <<'PY' > "$work/ratios"
 import sys
 full, code, umoci = map(float, sys.argv[1:])
-print("%.1f %% %.2f" % (100 * code / full, full / umoci))
+print("%.1f %.2f" % (100 * code / full, full / umoci))
 PY
 read -r code_pct umoci_ratio < "$work/ratios"
 echo "| full build + push (s) | peak RSS (MB) | bytes pushed | code-only rebuild + push (s) | bytes pushed (blobs sent / skipped) | code-only / full | umoci insert (s) | full build / umoci |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
-echo "| $full_s | $((full_rss / 1024)) | $full_bytes | $code_s | $code_bytes ($code_blobs / $code_skipped) | $code_pct | $umoci_s | $umoci_ratio |"
+echo "| $full_s | $((full_rss / 1024)) | $full_bytes | $code_s | $code_bytes ($code_blobs / $code_skipped) | $code_pct % | $umoci_s | $umoci_ratio |"
