@@ -391,3 +391,98 @@ fn killed_builds_leave_layout_and_cache_consistent_and_concurrent_builds_succeed
     );
     assert_cache_consistent(&cache);
 }
+
+fn docker_available() -> bool {
+    have("docker")
+        && std::process::Command::new("docker")
+            .arg("info")
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn docker_pulls_a_pushed_build_and_builds_from_it() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    if !require(
+        docker_available() && Path::new("/bin/busybox").is_file(),
+        "a running Docker Engine and busybox-static",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    let image = format!(
+        "{}/strata-test/pulled:{}",
+        registry.host,
+        std::process::id()
+    );
+    build(&p, &dir.path().join("cache"), &["--push", &image]);
+    // Docker treats 127.0.0.0/8 registries as insecure (plain HTTP) by default.
+    sh(&format!("docker pull -q {image}"));
+    assert_eq!(
+        sh(&format!("docker run --rm {image}")).trim(),
+        "hello from a strata build"
+    );
+    // A strata image as a FROM.
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), format!("FROM {image}\nRUN echo built-on-strata > /marker\nCMD [\"/bin/sh\", \"-c\", \"cat /marker\"]\n")).unwrap();
+    let derived = format!("strata-test/derived:{}", std::process::id());
+    sh(&format!(
+        "DOCKER_BUILDKIT=0 docker build -q -t {derived} {}",
+        ctx.display()
+    ));
+    let out = sh(&format!(
+        "docker run --rm --entrypoint /bin/sh {derived} -c 'cat /marker'"
+    ));
+    let _ = sh(&format!("docker rmi {derived} {image}"));
+    assert_eq!(out.trim(), "built-on-strata");
+}
+
+#[test]
+fn pushes_survive_transient_registry_failures() {
+    use support::faulty_proxy::{start, Fault};
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    let cache = dir.path().join("cache");
+    // The first connections get 503: HEADs, uploads and the manifest are retried with backoff.
+    let flaky = start(&registry.host, Fault::First503(3));
+    build(
+        &p,
+        &cache,
+        &["--push", &format!("{}/team/flaky:v1", flaky.host)],
+    );
+    let v = report_json(&format!("{}/team/flaky:v1", registry.host));
+    assert_eq!(v["layers"].as_array().unwrap().len(), 3);
+    // A registry that keeps failing: a clear error and exit 3, and a later push completes.
+    let down = start(&registry.host, Fault::Always503);
+    let cache_arg = cache.display().to_string();
+    let run = strata_in(
+        &[
+            "build",
+            "--cache-dir",
+            &cache_arg,
+            "--push",
+            &format!("{}/team/down:v1", down.host),
+        ],
+        &[],
+        Some(&p),
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    let again = build(
+        &p,
+        &cache,
+        &["--push", &format!("{}/team/down:v1", registry.host)],
+    );
+    assert_eq!(
+        again["outputs"][0]["skipped"].as_u64().unwrap()
+            + again["outputs"][0]["uploaded"].as_u64().unwrap(),
+        4
+    );
+}

@@ -102,13 +102,21 @@ fn describe(e: &OciDistributionError) -> (String, bool) {
             (format!("registry error at {url}: {envelope}"), false)
         }
         OciDistributionError::RequestError(r) => {
+            if let Some(status) = r.status() {
+                let transient = status.is_server_error() || status.as_u16() == 429;
+                return (format!("registry answered {status}"), transient);
+            }
             let transient = r.is_timeout() || r.is_connect() || r.is_request() || r.is_body();
             // reqwest's own message names only the URL; the cause is at the end of the chain.
             let mut cause: &dyn std::error::Error = r;
             while let Some(next) = cause.source() {
                 cause = next;
             }
-            let what = if r.is_timeout() { "timed out" } else { "cannot reach registry" };
+            let what = if r.is_timeout() {
+                "timed out"
+            } else {
+                "cannot reach registry"
+            };
             (format!("{what}: {r}: {cause}"), transient)
         }
         other => (other.to_string(), false),
