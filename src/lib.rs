@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod build;
+pub mod cargo;
 pub mod cli;
 pub mod error;
 pub mod layer;

@@ -3,10 +3,13 @@
 
 pub mod build;
 pub mod check;
+pub mod cook;
 pub mod copy;
 pub mod diff;
+pub mod fingerprint;
 pub mod progress;
 pub mod rebase;
+pub mod recipe;
 pub mod report;
 
 use std::io::Read;
@@ -55,6 +58,13 @@ pub enum Command {
     Build(Box<build::BuildArgs>),
     /// Manage the layer cache of `strata build`.
     Cache(build::CacheArgs),
+    /// Write a Cargo workspace's dependency recipe (cargo-chef's recipe.json; alias: prepare).
+    #[command(alias = "prepare")]
+    Recipe(recipe::RecipeArgs),
+    /// Write a recipe's skeleton and compile only the dependencies (cargo-chef's cook).
+    Cook(Box<cook::CookArgs>),
+    /// Print deps-<hash>, a short stable name for a workspace's dependencies.
+    Fingerprint(fingerprint::FingerprintArgs),
 }
 
 /// How to reach an image: platform and registry options shared by every command that reads one.
@@ -146,6 +156,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Recipe(args) => recipe::run(&args),
+        Command::Cook(args) => cook::run(&args),
+        Command::Fingerprint(args) => fingerprint::run(&args),
         Command::Copy(args) => copy::run(&args),
         Command::Rebase(args) => rebase::run(&args),
         Command::Build(args) => build::run(&args),

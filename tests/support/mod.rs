@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod cargo;
 pub mod faulty_proxy;
 pub mod layout;
 pub mod registry;

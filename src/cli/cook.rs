@@ -1,0 +1,181 @@
+//! `strata cook`: write a recipe's skeleton in the current directory and compile only the
+//! dependencies, with cargo-chef's cook flags.
+//!
+//! When cargo fails, its diagnostics are already on stderr; strata adds one line naming cargo's
+//! exit status and exits 2 (bad input), since strata's exit codes are fixed (README, "Exit
+//! codes").
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args};
+
+use crate::cargo::cook::{cook, CookOptions, Cooked};
+use crate::cargo::invoke::{BuildOptions, Subcommand};
+use crate::cargo::recipe::Recipe;
+use crate::error::{Error, ExitCode, Result};
+
+const EXAMPLES: &str = "\
+Examples:
+  strata cook --release --recipe-path recipe.json
+  strata cook --recipe-path recipe.json --tests --locked
+  strata cook --recipe-path recipe.json --target x86_64-unknown-linux-musl --bin server
+  strata cook --recipe-path recipe.json --no-build      # write the skeleton only";
+
+/// Arguments of `strata cook` (cargo-chef's, plus repeatable `--bin` and `--example NAME`).
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct CookArgs {
+    /// The recipe to cook.
+    #[arg(long, value_name = "PATH", default_value = "recipe.json")]
+    pub recipe_path: PathBuf,
+    /// Build with the release profile.
+    #[arg(long, conflicts_with = "profile")]
+    pub release: bool,
+    /// Build with this profile (`dev` and `release` map to cargo's defaults).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Target triple or target JSON file; repeatable.
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// cargo's target directory.
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+    /// Features to enable (comma- or space-separated); repeatable.
+    #[arg(long, short = 'F', value_name = "FEATURES")]
+    pub features: Vec<String>,
+    /// Do not enable the default features.
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Enable every feature.
+    #[arg(long)]
+    pub all_features: bool,
+    /// Build only this package; repeatable.
+    #[arg(long = "package", short = 'p', value_name = "SPEC")]
+    pub packages: Vec<String>,
+    /// Build every workspace member.
+    #[arg(long)]
+    pub workspace: bool,
+    /// Build this binary's dependencies; repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub bin: Vec<String>,
+    /// Build every binary.
+    #[arg(long)]
+    pub bins: bool,
+    /// Build this example's dependencies; repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub example: Vec<String>,
+    /// Build every example.
+    #[arg(long)]
+    pub examples: bool,
+    /// Build every test target (dev-dependencies included).
+    #[arg(long)]
+    pub tests: bool,
+    /// Build every bench target.
+    #[arg(long)]
+    pub benches: bool,
+    /// Build every target.
+    #[arg(long)]
+    pub all_targets: bool,
+    /// Run `cargo check` instead of `cargo build`.
+    #[arg(long, conflicts_with_all = ["clippy", "no_build"])]
+    pub check: bool,
+    /// Run `cargo clippy` instead of `cargo build`.
+    #[arg(long, conflicts_with = "no_build")]
+    pub clippy: bool,
+    /// Write the skeleton and stop.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Require Cargo.lock to be up to date.
+    #[arg(long)]
+    pub locked: bool,
+    /// Require Cargo.lock and the cache to be up to date (no network).
+    #[arg(long)]
+    pub frozen: bool,
+    /// Run without accessing the network.
+    #[arg(long)]
+    pub offline: bool,
+    /// The Cargo.toml cargo builds (the skeleton is still written in the current directory).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Parallel jobs.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<u32>,
+    /// Verbose cargo output (-vv for very verbose).
+    #[arg(long, short = 'v', action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Write cargo's build timings report.
+    #[arg(long)]
+    pub timings: bool,
+    /// Write `#![no_std]` stubs.
+    #[arg(long)]
+    pub no_std: bool,
+    /// Write the skeleton even over real sources.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl CookArgs {
+    fn options(&self) -> CookOptions {
+        let subcommand = if self.check {
+            Subcommand::Check
+        } else if self.clippy {
+            Subcommand::Clippy
+        } else {
+            Subcommand::Build
+        };
+        CookOptions {
+            no_std: self.no_std,
+            force: self.force,
+            build: (!self.no_build).then(|| BuildOptions {
+                subcommand,
+                release: self.release,
+                profile: self.profile.clone(),
+                targets: self.targets.clone(),
+                target_dir: self.target_dir.clone(),
+                features: self.features.clone(),
+                no_default_features: self.no_default_features,
+                all_features: self.all_features,
+                packages: self.packages.clone(),
+                workspace: self.workspace,
+                bins: self.bin.clone(),
+                all_bins: self.bins,
+                examples: self.example.clone(),
+                all_examples: self.examples,
+                tests: self.tests,
+                benches: self.benches,
+                all_targets: self.all_targets,
+                locked: self.locked,
+                frozen: self.frozen,
+                offline: self.offline,
+                manifest_path: self.manifest_path.clone(),
+                jobs: self.jobs,
+                verbose: self.verbose,
+                timings: self.timings,
+            }),
+        }
+    }
+}
+
+/// Runs `strata cook`.
+pub fn run(args: &CookArgs) -> Result<ExitCode> {
+    let recipe = Recipe::read(&args.recipe_path)?;
+    let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+    match cook(&recipe, &dir, &args.options())? {
+        Cooked::SkeletonOnly => {
+            eprintln!("strata: skeleton written (--no-build: nothing compiled)");
+            Ok(ExitCode::Ok)
+        }
+        Cooked::Built { removed } => {
+            eprintln!("strata: dependencies cooked; removed {removed} local stub outputs and fingerprints");
+            Ok(ExitCode::Ok)
+        }
+        Cooked::CargoFailed { code } => {
+            let status = code.map_or_else(
+                || "killed by a signal".to_string(),
+                |c| format!("exit status {c}"),
+            );
+            eprintln!("strata: error: cargo failed while cooking ({status}); its errors are above");
+            Ok(ExitCode::BadInput)
+        }
+    }
+}
