@@ -133,7 +133,7 @@ impl LayerCache {
     ) -> Result<String> {
         let mut h = Sha256::new();
         h.update(format!(
-            "strata-layer-v1 {} {} {} {}\n",
+            "strata-layer-v1 {} {} {} {:?}\n",
             compression.cache_id(),
             n.uid,
             n.gid,
@@ -141,6 +141,9 @@ impl LayerCache {
         ));
         for e in entries {
             h.update(e.path.as_bytes());
+            if n.mtime.is_none() {
+                h.update(e.mtime.to_le_bytes());
+            }
             match &e.content {
                 Content::Dir => h.update(b"\0d\n"),
                 Content::Symlink(t) => {

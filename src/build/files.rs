@@ -62,12 +62,17 @@ fn add_tree(
     }
     let meta = fs::symlink_metadata(source).map_err(|e| Error::io(source.display(), e))?;
     let kind = meta.file_type();
+    let mtime = {
+        use std::os::unix::fs::MetadataExt;
+        meta.mtime().max(0) as u64
+    };
     if kind.is_symlink() {
         let target = fs::read_link(source).map_err(|e| Error::io(source.display(), e))?;
         out.push(LayerEntry {
             path: dest.to_string(),
             content: Content::Symlink(target.to_string_lossy().into_owned()),
             executable: false,
+            mtime,
         });
     } else if kind.is_dir() {
         if !dest.is_empty() {
@@ -75,6 +80,7 @@ fn add_tree(
                 path: dest.to_string(),
                 content: Content::Dir,
                 executable: true,
+                mtime,
             });
         }
         let mut names: Vec<_> = fs::read_dir(source)
@@ -101,6 +107,7 @@ fn add_tree(
             path: dest.to_string(),
             content: Content::File(source.to_path_buf()),
             executable: meta.permissions().mode() & 0o111 != 0,
+            mtime,
         });
     } else {
         return Err(Error::usage(format!(

@@ -150,7 +150,7 @@ pub fn build(
         let n = Normalization {
             uid,
             gid,
-            mtime: epoch.unwrap_or(1),
+            mtime: Some(epoch.unwrap_or(1)),
         };
         let selector = LayerCache::selector(&mut memo, &entries, &n, plan.compression)?;
         let content_bytes = entries

@@ -10,6 +10,7 @@
 //! trace of the local stub units ([`cleanup`]) so the real sources always rebuild.
 //! [`fingerprint`] names a recipe with a short stable hash.
 
+pub mod artifact;
 pub mod cleanup;
 pub mod cook;
 pub mod fingerprint;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args};
 
+use crate::cargo::artifact::{cache_tag, push_cache, restore_cache};
 use crate::cargo::cook::{cook, CookOptions, Cooked};
 use crate::cargo::invoke::{BuildOptions, Subcommand};
 use crate::cargo::recipe::Recipe;
@@ -112,6 +113,17 @@ pub struct CookArgs {
     /// Write the skeleton even over real sources.
     #[arg(long)]
     pub force: bool,
+    /// Before cooking, restore the dependency build stored at this repository (oci:DIR or a
+    /// registry repository, without a tag: the tag is the fingerprint of dependencies, toolchain,
+    /// targets, profile and features).
+    #[arg(long, value_name = "REPOSITORY")]
+    pub cache_from: Option<String>,
+    /// After cooking, store the dependency build at this repository (same tag scheme).
+    #[arg(long, value_name = "REPOSITORY")]
+    pub cache_to: Option<String>,
+    /// Registry access for --cache-from/--cache-to.
+    #[command(flatten)]
+    pub image_options: crate::cli::ImageOptions,
 }
 
 impl CookArgs {
@@ -160,7 +172,43 @@ impl CookArgs {
 pub fn run(args: &CookArgs) -> Result<ExitCode> {
     let recipe = Recipe::read(&args.recipe_path)?;
     let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
-    match cook(&recipe, &dir, &args.options())? {
+    let options = args.options();
+    let target = dir.join(
+        args.target_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("target")),
+    );
+    let cache = match (&args.cache_from, &args.cache_to, &options.build) {
+        (None, None, _) => None,
+        (_, _, None) => {
+            return Err(Error::usage(
+                "--cache-from/--cache-to need a build (not --no-build)",
+            ))
+        }
+        (_, _, Some(build)) => Some((
+            cache_tag(&recipe, build)?,
+            args.image_options.source_options()?,
+        )),
+    };
+    if let (Some(repo), Some((tag, opts))) = (&args.cache_from, &cache) {
+        let reference = format!("{repo}:{tag}");
+        if restore_cache(&target, &reference, opts)? {
+            eprintln!("strata: restored the dependency build from {reference}");
+        } else {
+            eprintln!("strata: no dependency build at {reference} yet; cooking from scratch");
+        }
+    }
+    let cooked = cook(&recipe, &dir, &options)?;
+    if let (Some(repo), Some((tag, opts)), Cooked::Built { .. }) = (&args.cache_to, &cache, &cooked)
+    {
+        let reference = format!("{repo}:{tag}");
+        let stats = push_cache(&target, &reference, opts)?;
+        eprintln!(
+            "strata: stored the dependency build at {reference} ({} blobs sent, {} already there)",
+            stats.uploaded, stats.skipped
+        );
+    }
+    match cooked {
         Cooked::SkeletonOnly => {
             eprintln!("strata: skeleton written (--no-build: nothing compiled)");
             Ok(ExitCode::Ok)

@@ -63,6 +63,8 @@ pub struct LayerEntry {
     pub content: Content,
     /// Whether any execute bit was set at the source (files: 0755 instead of 0644).
     pub executable: bool,
+    /// The source's modification time (used only when the normalization keeps mtimes).
+    pub mtime: u64,
 }
 
 /// Ownership and permissions applied to every entry of a layer.
@@ -72,8 +74,9 @@ pub struct Normalization {
     pub uid: u64,
     /// Group id.
     pub gid: u64,
-    /// Modification time of every entry (SOURCE_DATE_EPOCH, else 1 s after the epoch).
-    pub mtime: u64,
+    /// Modification time of every entry (SOURCE_DATE_EPOCH, else 1 s after the epoch); `None`
+    /// keeps each source's own (for caches of build outputs, where tools compare times).
+    pub mtime: Option<u64>,
 }
 
 /// The identity of a written layer.
@@ -120,6 +123,7 @@ pub fn normalize_entries(entries: Vec<LayerEntry>) -> Vec<LayerEntry> {
                 path: p.to_string(),
                 content: Content::Dir,
                 executable: true,
+                mtime: 0,
             });
             parent = p;
         }
@@ -132,7 +136,7 @@ fn header(e: &LayerEntry, n: &Normalization) -> tar::Header {
     let mut h = tar::Header::new_ustar();
     h.set_uid(n.uid);
     h.set_gid(n.gid);
-    h.set_mtime(n.mtime);
+    h.set_mtime(n.mtime.unwrap_or(e.mtime));
     let (kind, mode) = match &e.content {
         Content::Dir => (tar::EntryType::Directory, 0o755),
         Content::File(_) => (
@@ -283,11 +287,13 @@ mod tests {
                     path: "app/src/main.py".into(),
                     content: Content::File(src.clone()),
                     executable: false,
+                    mtime: 0,
                 },
                 LayerEntry {
                     path: "app/bin".into(),
                     content: Content::Symlink("../src/main.py".into()),
                     executable: false,
+                    mtime: 0,
                 },
             ]
         };

@@ -1,0 +1,141 @@
+//! The cooked dependency build as a shareable artifact, without Docker: `cook --cache-to REF`
+//! pushes the target directory (local units already removed) as a one-layer image tagged by the
+//! dependency fingerprint plus everything else that decides the outputs (toolchain, targets,
+//! profile, features, subcommand); `cook --cache-from REF` restores it on a fresh runner, so
+//! `cargo build` compiles only the workspace's own crates. File times are kept: cargo compares them
+//! for build scripts' `rerun-if-changed`.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use crate::build::files::collect;
+use crate::build::plan::LayerSpec;
+use crate::cargo::fingerprint::fingerprint;
+use crate::cargo::invoke::BuildOptions;
+use crate::cargo::recipe::Recipe;
+use crate::error::{Error, Result};
+use crate::layer::compression::decompress;
+use crate::layer::digest::Digest;
+use crate::layer::writer::{normalize_entries, write_layer, LayerCompression, Normalization};
+use crate::sink::copy::{bytes_blob, write_image, Blob, CopyStats};
+use crate::sink::open_sink;
+use crate::source::reference::ImageRef;
+use crate::source::{open, SourceOptions};
+
+/// The tag a cooked build is stored under: `deps-<fingerprint>-<build key>`.
+pub fn cache_tag(recipe: &Recipe, build: &BuildOptions) -> Result<String> {
+    let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-vV")
+        .output()
+        .map_err(|e| Error::usage(format!("running rustc -vV: {e}")))?;
+    let mut h = Sha256::new();
+    h.update(&rustc.stdout);
+    for arg in build.args() {
+        h.update(arg.as_bytes());
+        h.update(b"\0");
+    }
+    let key = hex::encode(h.finalize());
+    Ok(format!("{}-{}", fingerprint(recipe)?, &key[..12]))
+}
+
+/// Pushes the target directory `target` as the image `reference`.
+pub fn push_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Result<CopyStats> {
+    let spec = LayerSpec {
+        name: "cargo-target".into(),
+        from: vec![target.display().to_string()],
+        to: "/".into(),
+        exclude: Vec::new(),
+        owner: None,
+    };
+    let entries = normalize_entries(collect(&spec, Path::new("/"))?);
+    let blob_path =
+        std::env::temp_dir().join(format!("strata-cook-cache-{}.layer", std::process::id()));
+    let file = std::fs::File::create(&blob_path).map_err(|e| Error::io(blob_path.display(), e))?;
+    let written = write_and_push(&entries, file, &blob_path, reference, opts);
+    let _ = std::fs::remove_file(&blob_path);
+    written
+}
+
+fn write_and_push(
+    entries: &[crate::layer::writer::LayerEntry],
+    file: std::fs::File,
+    blob_path: &Path,
+    reference: &str,
+    opts: &SourceOptions,
+) -> Result<CopyStats> {
+    let n = Normalization {
+        uid: 0,
+        gid: 0,
+        mtime: None,
+    };
+    let layer = write_layer(entries, &n, LayerCompression::Zstd, file)?;
+    let host = crate::source::platform::Platform::host();
+    let config = json!({
+        "architecture": host.architecture, "os": host.os, "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "strata cook --cache-to"}],
+    });
+    let config = serde_json::to_vec(&config).map_err(|e| Error::invalid(e.to_string()))?;
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": crate::source::manifest::OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": Digest::sha256_of(&config).to_string(), "size": config.len()},
+        "layers": [{"mediaType": layer.media_type, "digest": layer.digest, "size": layer.size}],
+    });
+    let manifest = serde_json::to_vec(&manifest).map_err(|e| Error::invalid(e.to_string()))?;
+    let path = blob_path.to_path_buf();
+    let blobs = vec![
+        Blob {
+            digest: Digest::parse(&layer.digest)?,
+            size: layer.size,
+            origin: None,
+            open: Box::new(move || {
+                let f = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
+                Ok(Box::new(f) as Box<dyn std::io::Read + Send>)
+            }),
+        },
+        bytes_blob(config),
+    ];
+    let mut sink = open_sink(reference, &opts.registry)?;
+    write_image(
+        sink.as_mut(),
+        blobs,
+        &manifest,
+        crate::source::manifest::OCI_MANIFEST,
+    )
+}
+
+/// Restores the image `reference` into `target`; `Ok(false)` when there is no such image yet.
+pub fn restore_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Result<bool> {
+    let opened = match open(&ImageRef::parse(reference)?, opts) {
+        Ok(o) => o,
+        Err(Error::Registry(m))
+            if m.contains("404") || m.contains("not found") || m.contains("MANIFEST_UNKNOWN") =>
+        {
+            return Ok(false)
+        }
+        Err(Error::Invalid(m))
+            if m.contains("has no image tagged") || m.contains("no index.json") =>
+        {
+            return Ok(false)
+        }
+        Err(Error::Usage(m)) if m.contains("no such directory") => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    std::fs::create_dir_all(target).map_err(|e| Error::io(target.display(), e))?;
+    for (i, layer) in opened.image.layers.iter().enumerate() {
+        let (_, reader) = decompress(opened.layers.open_layer(i)?, layer.compression)?;
+        let mut archive = tar::Archive::new(reader);
+        archive.set_preserve_mtime(true);
+        archive.set_overwrite(true);
+        // `unpack` keeps every entry inside `target` (no `..`, no absolute paths, no writing
+        // through symlinks that point outside).
+        archive
+            .unpack(target)
+            .map_err(|e| Error::invalid(format!("restoring {reference}: {e}")))?;
+    }
+    Ok(true)
+}
