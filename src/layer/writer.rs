@@ -265,7 +265,7 @@ mod tests {
         let n = Normalization {
             uid: 0,
             gid: 0,
-            mtime,
+            mtime: Some(mtime),
         };
         write_layer(
             &normalize_entries(entries),

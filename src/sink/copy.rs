@@ -153,6 +153,8 @@ pub fn copy_image(src: &OpenedImage, sink: &mut dyn Sink) -> Result<CopyStats> {
     let digests = src.layer_digests()?;
     let (manifest, media_type) = manifest_of(src, &digests)?;
     let mut blobs = layer_blobs(src, &digests, 0);
-    blobs.push(bytes_blob(src.image.config_bytes.clone()));
+    let mut config = bytes_blob(src.image.config_bytes.clone());
+    config.origin = src.layers.is_remote().then(|| src.image.reference.clone());
+    blobs.push(config);
     write_image(sink, blobs, &manifest, &media_type)
 }
