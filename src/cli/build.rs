@@ -10,7 +10,7 @@ use crate::build::plan::Plan;
 use crate::build::{build, BuiltLayer};
 use crate::cli::{write_stdout, ImageOptions, OutputOptions};
 use crate::error::{Error, ExitCode, Result};
-use crate::policy::config::find_config;
+use crate::policy::config::locate;
 use crate::report::{json, new_table, Format};
 use crate::sink::copy::{write_image, CopyStats};
 use crate::sink::open_sink;
@@ -115,16 +115,7 @@ pub enum CacheCommand {
 
 impl BuildArgs {
     fn plan(&self) -> Result<Plan> {
-        let file = match &self.config {
-            Some(f) if !f.is_file() => {
-                return Err(Error::usage(format!(
-                    "{}: no such config file",
-                    f.display()
-                )))
-            }
-            Some(f) => Some(f.clone()),
-            None => std::env::current_dir().ok().and_then(|d| find_config(&d)),
-        };
+        let file = locate(self.config.as_deref())?;
         let root = match &file {
             Some(f) => f.parent().map(PathBuf::from).unwrap_or_default(),
             None => std::env::current_dir().map_err(|e| Error::io(".", e))?,
@@ -229,15 +220,8 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         _ => {
             let mut out = plan_table(&layers);
             for s in &results {
-                out.push_str(&format!(
-                    "{} {}: {} blobs sent ({}), {} already there, {} mounted\n",
-                    s.destination,
-                    s.manifest_digest,
-                    s.uploaded,
-                    human_bytes(s.uploaded_bytes),
-                    s.skipped,
-                    s.mounted
-                ));
+                out.push_str(&s.summary());
+                out.push('\n');
             }
             out
         }

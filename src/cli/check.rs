@@ -14,7 +14,7 @@ use crate::cli::report::resolve_base;
 use crate::cli::{default_threads, write_stdout, ImageOptions, OutputOptions};
 use crate::error::{Error, ExitCode, Result};
 use crate::layer::walk::{Contents, Entry};
-use crate::policy::config::{find_config, load, CheckRules};
+use crate::policy::config::{load, locate, CheckRules};
 use crate::policy::rules::{evaluate, Status};
 use crate::policy::units::{parse_ratio, parse_size};
 use crate::report::check::{github_annotations, junit, markdown, table, CheckReport};
@@ -118,16 +118,7 @@ pub struct CheckArgs {
 impl CheckArgs {
     /// The rules: the config file first, then every flag given on top.
     fn rules(&self) -> Result<CheckRules> {
-        let file = match &self.config {
-            Some(f) if !f.is_file() => {
-                return Err(Error::usage(format!(
-                    "{}: no such config file",
-                    f.display()
-                )))
-            }
-            Some(f) => Some(f.clone()),
-            None => std::env::current_dir().ok().and_then(|d| find_config(&d)),
-        };
+        let file = locate(self.config.as_deref())?;
         let mut r = match file {
             Some(f) => load(&f)?,
             None => CheckRules::default(),

@@ -10,7 +10,6 @@ use crate::sink::copy::copy_image;
 use crate::sink::open_sink;
 use crate::source::open;
 use crate::source::reference::ImageRef;
-use crate::units::human_bytes;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -44,15 +43,7 @@ pub fn run(args: &CopyArgs) -> Result<ExitCode> {
     let stats = copy_image(&source, sink.as_mut())?;
     let rendered = match args.output.format {
         Format::Json => json::render(&stats)?,
-        _ => format!(
-            "copied {} to {}: {} blobs sent ({}), {} already there, {} mounted\n",
-            stats.manifest_digest,
-            stats.destination,
-            stats.uploaded,
-            human_bytes(stats.uploaded_bytes),
-            stats.skipped,
-            stats.mounted
-        ),
+        _ => format!("copied {}\n", stats.summary()),
     };
     write_stdout(&rendered)?;
     Ok(ExitCode::Ok)

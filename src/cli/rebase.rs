@@ -10,7 +10,6 @@ use crate::report::{json, Format};
 use crate::sink::open_sink;
 use crate::source::reference::{pinned_base, ImageRef};
 use crate::source::{open, OpenedImage, SourceOptions};
-use crate::units::human_bytes;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -79,15 +78,10 @@ pub fn run(args: &RebaseArgs) -> Result<ExitCode> {
     let rendered = match args.output_options.format {
         Format::Json => json::render(&stats)?,
         _ => format!(
-            "rebased {} onto {}: {} at {} ({} blobs sent, {}, {} already there, {} mounted)\n",
+            "rebased {} onto {}: {}\n",
             args.image,
             args.new_base,
-            stats.manifest_digest,
-            stats.destination,
-            stats.uploaded,
-            human_bytes(stats.uploaded_bytes),
-            stats.skipped,
-            stats.mounted
+            stats.summary()
         ),
     };
     write_stdout(&rendered)?;

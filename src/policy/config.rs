@@ -80,6 +80,19 @@ struct RawFile {
     check: Option<RawCheck>,
 }
 
+/// The config file to use: `explicit` (which must exist), else `strata.toml` in the working
+/// directory or its nearest ancestor, else none.
+pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>> {
+    match explicit {
+        Some(f) if !f.is_file() => Err(Error::usage(format!(
+            "{}: no such config file",
+            f.display()
+        ))),
+        Some(f) => Ok(Some(f.to_path_buf())),
+        None => Ok(std::env::current_dir().ok().and_then(|d| find_config(&d))),
+    }
+}
+
 /// Finds `strata.toml` in `dir` or its ancestors.
 pub fn find_config(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()

@@ -125,13 +125,7 @@ impl Sink for ArchiveSink {
     }
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
-        let digest = Digest::sha256_of(bytes);
-        if !self.has_blob(&digest)? {
-            let owned = bytes.to_vec();
-            self.put_blob(&digest, bytes.len() as u64, &mut || {
-                Ok(Box::new(std::io::Cursor::new(owned.clone())))
-            })?;
-        }
+        let digest = self.put_small(bytes)?;
         let manifest: Value =
             serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("manifest: {e}")))?;
         let path_of = |d: &Value| -> Result<String> {

@@ -34,6 +34,21 @@ pub struct CopyStats {
     pub mounted: usize,
 }
 
+impl CopyStats {
+    /// One line for people: where the image went and what was sent.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} at {}: {} blobs sent ({}), {} already there, {} mounted",
+            self.manifest_digest,
+            self.destination,
+            self.uploaded,
+            crate::units::human_bytes(self.uploaded_bytes),
+            self.skipped,
+            self.mounted
+        )
+    }
+}
+
 fn oci_layer_type(c: Compression) -> &'static str {
     match c {
         Compression::None => "application/vnd.oci.image.layer.v1.tar",

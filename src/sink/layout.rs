@@ -138,13 +138,7 @@ impl Sink for LayoutSink {
     }
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
-        let digest = Digest::sha256_of(bytes);
-        if !self.has_blob(&digest)? {
-            let owned = bytes.to_vec();
-            self.put_blob(&digest, bytes.len() as u64, &mut || {
-                Ok(Box::new(std::io::Cursor::new(owned.clone())))
-            })?;
-        }
+        let digest = self.put_small(bytes)?;
         let mut descriptor =
             json!({"mediaType": media_type, "digest": digest.to_string(), "size": bytes.len()});
         if let Some(tag) = &self.tag {

@@ -33,6 +33,18 @@ pub trait Sink {
     /// the bytes; a sink may call it again to retry after a transient failure.
     fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()>;
 
+    /// Stores a small in-memory blob (a manifest, a config) unless it is already there.
+    fn put_small(&mut self, bytes: &[u8]) -> Result<Digest> {
+        let digest = Digest::sha256_of(bytes);
+        if !self.has_blob(&digest)? {
+            let owned = bytes.to_vec();
+            self.put_blob(&digest, bytes.len() as u64, &mut || {
+                Ok(Box::new(std::io::Cursor::new(owned.clone())))
+            })?;
+        }
+        Ok(digest)
+    }
+
     /// Stores the manifest (these exact bytes) and points the tag at it; called last.
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest>;
 
