@@ -8,14 +8,29 @@ use std::fmt;
 /// The documented process exit codes, so scripts and CI can tell failures apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
-    /// Everything worked and every check passed.
-    Ok = 0,
-    /// The command ran but a check failed (used by `strata check`).
-    CheckFailed = 1,
-    /// Bad input: a usage error, an unreadable or invalid image, a digest mismatch.
-    BadInput = 2,
-    /// The registry or the network failed: 401/404/5xx, timeouts, refused connections.
-    Registry = 3,
+    /// Everything worked and every check passed (0).
+    Ok,
+    /// The command ran but a check failed (1, `strata check`).
+    CheckFailed,
+    /// Bad input: a usage error, an unreadable or invalid image, a digest mismatch (2).
+    BadInput,
+    /// The registry or the network failed: 401/404/5xx, timeouts, refused connections (3).
+    Registry,
+    /// A tool strata ran failed with this code, passed through (`strata cook`: cargo's).
+    Tool(i32),
+}
+
+impl ExitCode {
+    /// The number the process exits with.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitCode::Ok => 0,
+            ExitCode::CheckFailed => 1,
+            ExitCode::BadInput => 2,
+            ExitCode::Registry => 3,
+            ExitCode::Tool(code) => code,
+        }
+    }
 }
 
 /// What went wrong, grouped by what the user can do about it.

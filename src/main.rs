@@ -11,5 +11,5 @@ fn main() {
             e.exit_code()
         }
     };
-    std::process::exit(code as i32);
+    std::process::exit(code.code());
 }

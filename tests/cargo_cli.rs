@@ -214,7 +214,7 @@ fn cargo_failure_is_reported_with_its_status_and_stderr() {
     let recipe = p.recipe_json(&[]);
     let out = Project::new();
     let run = cook(out.path(), &recipe, &["--offline"]);
-    assert_eq!(run.code, 2);
+    assert_eq!(run.code, 101, "cargo's exit code passes through");
     assert!(
         run.stderr.contains("no-such-crate-for-strata-tests"),
         "cargo's stderr: {}",

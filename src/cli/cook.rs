@@ -2,8 +2,7 @@
 //! dependencies, with cargo-chef's cook flags.
 //!
 //! When cargo fails, its diagnostics are already on stderr; strata adds one line naming cargo's
-//! exit status and exits 2 (bad input), since strata's exit codes are fixed (README, "Exit
-//! codes").
+//! exit status and exits with cargo's exit code (README, "Exit codes").
 
 use std::path::PathBuf;
 
@@ -223,7 +222,8 @@ pub fn run(args: &CookArgs) -> Result<ExitCode> {
                 |c| format!("exit status {c}"),
             );
             eprintln!("strata: error: cargo failed while cooking ({status}); its errors are above");
-            Ok(ExitCode::BadInput)
+            // cargo's own exit code, so scripts see what cargo said; 2 when it was killed.
+            Ok(code.map_or(ExitCode::BadInput, ExitCode::Tool))
         }
     }
 }

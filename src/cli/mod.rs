@@ -30,7 +30,8 @@ Image references:
   docker://REGISTRY/REPO:TAG    image in a registry (also @sha256:...)
   PATH or REGISTRY/REPO:TAG     detected automatically
 
-Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 registry or network error.";
+Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 registry or network error;
+strata cook passes cargo's own exit code through when cargo fails.";
 
 /// strata: find out why container images are big, and make deploys ship only what changed.
 #[derive(Debug, Parser)]
