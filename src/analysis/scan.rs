@@ -13,6 +13,7 @@ use crate::layer::digest::{Algorithm, Digest, Hasher, HashingReader};
 use crate::layer::readahead::ReadAhead;
 use crate::layer::walk::{walk, Contents, Entry};
 use crate::model::Image;
+use crate::progress::Progress;
 use crate::source::LayerSource;
 
 /// What one pass over a layer found.
@@ -32,21 +33,11 @@ pub struct LayerScan {
     pub entries: Vec<Entry>,
 }
 
-/// Receives byte counts as compressed data is read (drives progress bars).
-pub trait ScanProgress: Send + Sync {
-    /// `n` more compressed bytes were read.
-    fn advance(&self, n: u64);
-}
-
-impl ScanProgress for () {
-    fn advance(&self, _: u64) {}
-}
-
 /// Hashes and counts the compressed bytes on their way into the decoder.
 struct Tap<R> {
     inner: R,
     state: Arc<Mutex<(Hasher, u64)>>,
-    progress: Arc<dyn ScanProgress>,
+    progress: Arc<dyn Progress>,
 }
 
 impl<R: Read> Read for Tap<R> {
@@ -75,7 +66,7 @@ pub struct ScanOptions {
     /// Threads that scan layers in parallel.
     pub threads: usize,
     /// Receives compressed byte counts.
-    pub progress: Arc<dyn ScanProgress>,
+    pub progress: Arc<dyn Progress>,
 }
 
 /// Scans layer `index`, verifying its digest, size and diff_id.

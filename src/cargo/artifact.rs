@@ -105,6 +105,7 @@ fn write_and_push(
         blobs,
         &manifest,
         crate::source::manifest::OCI_MANIFEST,
+        std::sync::Arc::new(()),
     )
 }
 

@@ -8,6 +8,9 @@ use clap::{Args, Subcommand};
 use crate::build::cache::{default_dir, LayerCache};
 use crate::build::plan::Plan;
 use crate::build::{build, BuiltLayer};
+use std::sync::Arc;
+
+use crate::cli::progress::Bar;
 use crate::cli::{write_stdout, ImageOptions, OutputOptions};
 use crate::error::{Error, ExitCode, Result};
 use crate::policy::config::locate;
@@ -206,13 +209,20 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
     }
     let mut results: Vec<CopyStats> = Vec::new();
     for dest in &outputs {
+        let bar = Arc::new(Bar::bytes(
+            0,
+            &format!("writing {dest}"),
+            !args.output.no_progress,
+        ));
         let mut sink = open_sink(dest, &opts.registry)?;
         let stats = write_image(
             sink.as_mut(),
             built.blobs(&cache)?,
             &built.manifest,
             crate::source::manifest::OCI_MANIFEST,
+            bar.clone(),
         )?;
+        bar.finish();
         results.push(stats);
     }
     let rendered = match args.output.format {

@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use crate::cli::progress::Bar;
 use crate::cli::{write_stdout, ImageOptions, OutputOptions};
 use crate::error::{ExitCode, Result};
 use crate::report::{json, Format};
@@ -40,7 +41,10 @@ pub fn run(args: &CopyArgs) -> Result<ExitCode> {
     let mut source = open(&ImageRef::parse(&args.source)?, &opts)?;
     source.image.reference = args.source.clone();
     let mut sink = open_sink(&args.destination, &opts.registry)?;
-    let stats = copy_image(&source, sink.as_mut())?;
+    let bar = std::sync::Arc::new(Bar::bytes(0, "copying", !args.output.no_progress));
+    let stats = copy_image(&source, sink.as_mut(), bar.clone());
+    bar.finish();
+    let stats = stats?;
     let rendered = match args.output.format {
         Format::Json => json::render(&stats)?,
         _ => format!("copied {}\n", stats.summary()),

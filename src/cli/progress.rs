@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::analysis::scan::ScanProgress;
+use crate::progress::Progress;
 
 /// A byte-counting bar for layer reads.
 pub struct Bar(ProgressBar);
@@ -34,7 +34,11 @@ impl Bar {
     }
 }
 
-impl ScanProgress for Bar {
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+
     fn advance(&self, n: u64) {
         self.0.inc(n);
     }

@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use crate::cli::progress::Bar;
 use crate::cli::{write_stdout, ImageOptions, OutputOptions};
 use crate::error::{Error, ExitCode, Result};
 use crate::mutate::rebase::rebase;
@@ -74,7 +75,17 @@ pub fn run(args: &RebaseArgs) -> Result<ExitCode> {
     let new_base = open_named(&args.new_base, &opts)?;
     let dest = args.output.clone().unwrap_or_else(|| args.image.clone());
     let mut sink = open_sink(&dest, &opts.registry)?;
-    let stats = rebase(&image, &old_base, &new_base, &args.new_base, sink.as_mut())?;
+    let bar = std::sync::Arc::new(Bar::bytes(0, "writing", !args.output_options.no_progress));
+    let stats = rebase(
+        &image,
+        &old_base,
+        &new_base,
+        &args.new_base,
+        sink.as_mut(),
+        bar.clone(),
+    );
+    bar.finish();
+    let stats = stats?;
     let rendered = match args.output_options.format {
         Format::Json => json::render(&stats)?,
         _ => format!(

@@ -48,6 +48,7 @@ pub fn rebase(
     new_base: &OpenedImage,
     new_base_name: &str,
     sink: &mut dyn Sink,
+    progress: std::sync::Arc<dyn crate::progress::Progress>,
 ) -> Result<CopyStats> {
     let (image_digests, old_digests, new_digests) = (
         image.layer_digests()?,
@@ -134,7 +135,7 @@ pub fn rebase(
     let mut blobs = layer_blobs(new_base, &new_digests, 0);
     blobs.extend(layer_blobs(image, &image_digests, keep));
     blobs.push(config_blob);
-    write_image(sink, blobs, &manifest_bytes, &media_type)
+    write_image(sink, blobs, &manifest_bytes, &media_type, progress)
 }
 
 #[cfg(test)]

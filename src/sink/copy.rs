@@ -9,10 +9,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
+use crate::progress::Progress;
 use crate::sink::Sink;
 use crate::source::manifest::OCI_MANIFEST;
 use crate::source::OpenedImage;
@@ -128,14 +130,30 @@ pub fn manifest_of(src: &OpenedImage, digests: &[Digest]) -> Result<(Vec<u8>, St
     Ok((bytes, OCI_MANIFEST.to_string()))
 }
 
+/// Counts the bytes read through it for a progress bar.
+struct Counted {
+    inner: Box<dyn Read + Send>,
+    progress: Arc<dyn Progress>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
 /// Writes `blobs` (each once, skipping or mounting what the sink can get without bytes), then
-/// the manifest.
+/// the manifest, reporting bytes to `progress`.
 pub fn write_image(
     sink: &mut dyn Sink,
     blobs: Vec<Blob<'_>>,
     manifest: &[u8],
     media_type: &str,
+    progress: Arc<dyn Progress>,
 ) -> Result<CopyStats> {
+    progress.start(blobs.iter().map(|b| b.size).sum());
     let mut stats = CopyStats {
         manifest_digest: Digest::sha256_of(manifest),
         destination: sink.describe(),
@@ -151,10 +169,18 @@ pub fn write_image(
         }
         if sink.has_blob(&blob.digest)? {
             stats.skipped += 1;
+            progress.advance(blob.size);
         } else if sink.mount_blob(&blob.digest, blob.origin.as_deref())? {
             stats.mounted += 1;
+            progress.advance(blob.size);
         } else {
-            sink.put_blob(&blob.digest, blob.size, &mut || (blob.open)())?;
+            let counted = progress.clone();
+            sink.put_blob(&blob.digest, blob.size, &mut || {
+                Ok(Box::new(Counted {
+                    inner: (blob.open)()?,
+                    progress: counted.clone(),
+                }) as Box<dyn Read + Send>)
+            })?;
             stats.uploaded += 1;
             stats.uploaded_bytes += blob.size;
         }
@@ -164,12 +190,16 @@ pub fn write_image(
 }
 
 /// Copies `src` into `sink`.
-pub fn copy_image(src: &OpenedImage, sink: &mut dyn Sink) -> Result<CopyStats> {
+pub fn copy_image(
+    src: &OpenedImage,
+    sink: &mut dyn Sink,
+    progress: Arc<dyn Progress>,
+) -> Result<CopyStats> {
     let digests = src.layer_digests()?;
     let (manifest, media_type) = manifest_of(src, &digests)?;
     let mut blobs = layer_blobs(src, &digests, 0);
     let mut config = bytes_blob(src.image.config_bytes.clone());
     config.origin = src.layers.is_remote().then(|| src.image.reference.clone());
     blobs.push(config);
-    write_image(sink, blobs, &manifest, &media_type)
+    write_image(sink, blobs, &manifest, &media_type, progress)
 }
