@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 use std::time::SystemTime;
 
-use support::cargo::{build, cook, cook_ok, copy_sources, package, warm, Project};
+use support::cargo::{build, cook, cook_ok, copy_sources, package, stdout_of, warm, Project};
 use support::registry::Registry;
 
 fn project() -> Project {
@@ -79,10 +79,10 @@ fn travel(repo: &str) {
     }
     copy_sources(p.path(), second.path(), true);
     build(second.path(), &[]).assert_deps_fresh();
-    let out = std::process::Command::new(second.path().join("target/debug/cached"))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n");
+    assert_eq!(
+        stdout_of(&second.path().join("target/debug/cached")),
+        "42\n"
+    );
 }
 
 #[test]

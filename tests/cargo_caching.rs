@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use support::cargo::{
-    build, cargo_ok, cook_ok, copy_sources, package, warm, Build, Project, ITOA_NEW, ITOA_OLD,
+    build, cargo_ok, cook_ok, copy_sources, package, stdout_of, warm, Build, Project, ITOA_NEW,
+    ITOA_OLD,
 };
 
 /// A workspace root listing `members`, then `extra` (e.g. `[workspace.dependencies]`).
@@ -547,17 +548,14 @@ fn real_sources_with_old_mtimes_always_replace_the_stubs() {
     copy_sources(p.path(), out.path(), true);
     let result = build(out.path(), &["--all-targets"]);
     result.assert_deps_fresh();
-    let run = std::process::Command::new(out.path().join("target/debug/stale"))
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&run.stdout),
+        stdout_of(&out.path().join("target/debug/stale")),
         "real real-build-script\n"
     );
-    let demo = std::process::Command::new(out.path().join("target/debug/examples/demo"))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&demo.stdout), "real-lib\n");
+    assert_eq!(
+        stdout_of(&out.path().join("target/debug/examples/demo")),
+        "real-lib\n"
+    );
     assert!(
         left.is_empty(),
         "local fingerprints left after cook: {left:?}"
@@ -591,10 +589,7 @@ fn cleanup_follows_the_target_dir_and_target_of_the_cargo_config() {
     let left = local_fingerprints(&dir, &["cfgapp"]);
     copy_sources(p.path(), out.path(), true);
     build(out.path(), &[]).assert_deps_fresh();
-    let run = std::process::Command::new(dir.join(&host).join("debug/cfgapp"))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&run.stdout), "real\n");
+    assert_eq!(stdout_of(&dir.join(&host).join("debug/cfgapp")), "real\n");
     assert!(
         left.is_empty(),
         "local fingerprints left after cook: {left:?}"
@@ -694,8 +689,5 @@ fn serde_derive_proc_macro_and_build_script_deps_stay_fresh() {
             result.units
         );
     }
-    let run = std::process::Command::new(out.path().join("target/debug/app"))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&run.stdout), "7 42\n");
+    assert_eq!(stdout_of(&out.path().join("target/debug/app")), "7 42\n");
 }

@@ -252,6 +252,14 @@ fn package_name(message: &serde_json::Value) -> String {
     }
 }
 
+/// What the program at `path` prints when run without arguments.
+pub fn stdout_of(path: &Path) -> String {
+    let out = Command::new(path)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", path.display()));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `strata cook ARGS` in `dir` with `recipe` written to `dir/recipe.json`.
 pub fn cook(dir: &Path, recipe: &str, args: &[&str]) -> Run {
     write(&dir.join("recipe.json"), recipe);
