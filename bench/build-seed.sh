@@ -22,12 +22,10 @@ trap 'kill ${registry_pid:-0} 2>/dev/null; rm -rf "$work"' EXIT
 skopeo copy --quiet docker-daemon:strata-bench/base:latest "oci:$work/base:latest"
 cp -a "$CACHE/context/app/src" "$work/src"
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s/registry}}\nhttp: {addr: 127.0.0.1:%s}\n' "$work" "$port" > "$work/registry.yml"
-docker-registry serve "$work/registry.yml" >/dev/null 2>&1 &
-registry_pid=$!
-for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
-ref="127.0.0.1:$port/bench/app"
+# shellcheck source=bench/registry.sh
+. "$REPO/bench/registry.sh"
+start_registry "$work"
+ref="$registry_host/bench/app"
 
 # timed CMD... : prints "seconds max_rss_kb" of CMD (its stdout goes to $work/last.json).
 timed() { /usr/bin/time -f '%e %M' -o "$work/time" "$@" > "$work/last.json"; cat "$work/time"; }

@@ -57,17 +57,10 @@ open(f"{dst}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
 PY
 tag="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0].get("annotations",{}).get("org.opencontainers.image.ref.name","latest"))' "$work/v2/index.json")"
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-cat > "$work/config.yml" <<YAML
-version: 0.1
-log: {level: error, formatter: text}
-storage: {filesystem: {rootdirectory: $work/data}}
-http: {addr: 127.0.0.1:$port}
-YAML
-docker-registry serve "$work/config.yml" >"$work/access.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
-host="127.0.0.1:$port"
+# shellcheck source=bench/registry.sh
+. "$REPO/bench/registry.sh"
+start_registry "$work" "$work/access.log"
+host="$registry_host"
 skopeo copy --quiet --dest-tls-verify=false "oci:$OUTDIR/big-oci:latest" "docker://$host/bench/app:v1"
 skopeo copy --quiet --dest-tls-verify=false "oci:$work/v2:$tag" "docker://$host/bench/app:v2"
 

@@ -20,19 +20,12 @@ for tool in docker-registry skopeo hyperfine; do
 done
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-cat > "$work/config.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/data}}
-http: {addr: 127.0.0.1:$port}
-YAML
-docker-registry serve "$work/config.yml" >/dev/null 2>&1 &
-registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+trap 'kill ${registry_pid:-0} 2>/dev/null; rm -rf "$work"' EXIT
+# shellcheck source=bench/registry.sh
+. "$REPO/bench/registry.sh"
+start_registry "$work"
 
-ref="127.0.0.1:$port/bench/big:latest"
+ref="$registry_host/bench/big:latest"
 skopeo copy --quiet --dest-tls-verify=false "oci:$OUTDIR/big-oci:latest" "docker://$ref"
 
 rss_kb="$(/usr/bin/time -f '%M' "$STRATA" report "$ref" --format json --no-progress 2>&1 >/dev/null | tail -1)"

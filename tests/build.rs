@@ -147,7 +147,7 @@ fn a_code_change_reships_only_the_app_layer_and_docker_runs_the_image() {
     let cache = dir.path().join("cache");
     let archive = dir.path().join("app.tar");
     let tag = format!("strata-test/built:{}", std::process::id());
-    let v1 = build(
+    build(
         &p,
         &cache,
         &[
@@ -191,7 +191,6 @@ fn a_code_change_reships_only_the_app_layer_and_docker_runs_the_image() {
     .json();
     assert!(diff["pull_bytes"].as_u64().unwrap() < 1000, "{diff}");
     assert_eq!(diff["shared_layers"].as_array().unwrap().len(), 2);
-    let _ = v1;
     let docker = have("docker")
         && std::process::Command::new("docker")
             .arg("info")

@@ -11,7 +11,7 @@ use support::layout::{
     blob_path, tar_bytes, tar_bytes_at, write_layout, write_layout_with, Comp, Item, Written,
 };
 use support::registry::Registry;
-use support::{have, report_json, require, shared_fixture, strata, strata_in};
+use support::{have, require, shared_fixture, strata, strata_in};
 
 fn oci(dir: &Path, tag: &str) -> String {
     format!("oci:{}:{tag}", dir.display())
@@ -431,7 +431,6 @@ fn check_passes_exit_0_and_config_errors_exit_2() {
     assert_eq!(run.code, 2);
     let run = strata(&["check", &v2, "--max-delta", "1MB"]);
     assert_eq!(run.code, 2, "max_delta without --against");
-    let _ = report_json(&v2);
 }
 
 #[test]

@@ -304,7 +304,7 @@ fn manifest_json(
     let mut descriptors: Vec<Value> = Vec::new();
     let mut annotations = serde_json::Map::new();
     if let Some(b) = base {
-        let (bytes, media_type) = manifest_of(b, base_digests)?;
+        let (bytes, _) = manifest_of(b, base_digests)?;
         let m: Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::invalid(format!("base manifest: {e}")))?;
         for mut l in m["layers"].as_array().cloned().unwrap_or_default() {
@@ -312,7 +312,6 @@ fn manifest_json(
             l["mediaType"] = json!(layer_type_in(OCI_MANIFEST, &t));
             descriptors.push(l);
         }
-        let _ = media_type;
         annotations.insert(
             "org.opencontainers.image.base.name".into(),
             json!(b.image.reference),
