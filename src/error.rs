@@ -63,6 +63,14 @@ pub enum Error {
     /// The registry refused, failed, or could not be reached.
     #[error("registry: {0}")]
     Registry(String),
+    /// A tool strata ran (cargo) failed; its own diagnostics are already on stderr.
+    #[error("{what}")]
+    Tool {
+        /// What failed, in one line.
+        what: String,
+        /// The tool's exit code, passed through.
+        code: i32,
+    },
 }
 
 impl Error {
@@ -70,6 +78,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Registry(_) => ExitCode::Registry,
+            Error::Tool { code, .. } => ExitCode::Tool(*code),
             _ => ExitCode::BadInput,
         }
     }
@@ -108,6 +117,10 @@ impl Error {
                 actual,
             },
             Error::Io { path, source } => Error::Invalid(format!("{ctx}: {path}: {source}")),
+            Error::Tool { what, code } => Error::Tool {
+                what: format!("{ctx}: {what}"),
+                code,
+            },
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod layer;
 pub mod model;
 pub mod mutate;
 pub mod policy;
+pub mod preset;
 pub mod progress;
 pub mod report;
 pub mod sink;

@@ -118,6 +118,29 @@ fn add_tree(
     Ok(())
 }
 
+/// Adds the top-level entries of the directory `source` that the layer's `include` names, with
+/// everything below them.
+fn add_included(
+    source: &Path,
+    to: &str,
+    spec: &LayerSpec,
+    exclude: &GlobSet,
+    out: &mut Vec<LayerEntry>,
+) -> Result<()> {
+    let include = globs(&spec.include, &spec.name)?;
+    let mut names: Vec<String> = fs::read_dir(source)
+        .map_err(|e| Error::io(source.display(), e))?
+        .map(|d| d.map(|d| d.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io(source.display(), e))?;
+    names.retain(|n| include.is_match(n));
+    names.sort();
+    for name in names {
+        add_tree(&source.join(&name), &join(to, &name), &name, exclude, out)?;
+    }
+    Ok(())
+}
+
 fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
@@ -161,7 +184,9 @@ pub fn collect(spec: &LayerSpec, root: &Path) -> Result<Vec<LayerEntry>> {
                 source.display()
             ))
         })?;
-        if meta.is_dir() {
+        if meta.is_dir() && !spec.include.is_empty() {
+            add_included(&source, &to, spec, &exclude, &mut out)?;
+        } else if meta.is_dir() {
             add_tree(&source, &to, "", &exclude, &mut out)?;
         } else {
             let name = source
@@ -184,6 +209,7 @@ mod tests {
             from: from.iter().map(|s| s.to_string()).collect(),
             to: to.into(),
             exclude: exclude.iter().map(|s| s.to_string()).collect(),
+            include: Vec::new(),
             owner: None,
         }
     }
@@ -204,6 +230,30 @@ mod tests {
             ["app", "app/a.py", "app/b.py", "app/link", "app/pkg"]
         );
         assert_eq!(entries[3].content, Content::Symlink("/etc/passwd".into()));
+    }
+
+    #[test]
+    fn include_takes_only_the_named_top_level_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let sp = dir.path().join("sp");
+        for d in ["numpy/core", "numpy-2.1.0.dist-info", "pandas"] {
+            fs::create_dir_all(sp.join(d)).unwrap();
+        }
+        fs::write(sp.join("numpy/core/x.py"), "x").unwrap();
+        fs::write(sp.join("pandas/y.py"), "y").unwrap();
+        let mut s = spec(&["sp"], "/site", &[]);
+        s.include = vec!["numpy".into(), "numpy-*.dist-info".into()];
+        let entries = collect(&s, dir.path()).unwrap();
+        let paths: Vec<_> = entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "site/numpy",
+                "site/numpy/core",
+                "site/numpy/core/x.py",
+                "site/numpy-2.1.0.dist-info"
+            ]
+        );
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub struct LayerSpec {
     /// Globs (relative to each source) left out.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Names or globs of the top-level entries of each source directory to take (all when
+    /// empty): how one site-packages directory is split into per-distribution layers.
+    #[serde(default)]
+    pub include: Vec<String>,
     /// `uid:gid` owning every entry (default 0:0).
     #[serde(default)]
     pub owner: Option<String>,
@@ -61,6 +65,32 @@ pub struct ImageSpec {
 struct RawFile {
     image: Option<ImageSpec>,
     layer: Option<Vec<LayerSpec>>,
+    preset: Option<PresetSpec>,
+}
+
+/// The `[preset]` table: which project preset plans the layers (the layers of `[[layer]]` tables
+/// come after the preset's), and its settings. Absent from `strata.toml`, `strata build` detects
+/// the project; `strata init` writes the detected table for editing.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PresetSpec {
+    /// `python` or `rust`.
+    pub kind: String,
+    /// Python: the virtual environment whose site-packages become the dependency layer(s).
+    pub venv: Option<String>,
+    /// Python: how many layers the dependencies are split into (largest distributions first).
+    pub deps_layers: Option<usize>,
+    /// Rust: the binary to package (`--bin`).
+    pub bin: Option<String>,
+    /// Rust: cargo profile (default `release`).
+    pub profile: Option<String>,
+    /// Rust: target triple.
+    pub target: Option<String>,
+    /// Rust: features to enable.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Rust: package this existing binary instead of running cargo.
+    pub binary: Option<String>,
 }
 
 /// A complete build plan.
@@ -74,25 +104,32 @@ pub struct Plan {
     pub layers: Vec<LayerSpec>,
     /// Compressor of new layers.
     pub compression: LayerCompression,
+    /// The project preset that plans layers below the declared ones, if any.
+    pub preset: Option<PresetSpec>,
 }
 
 impl Plan {
     /// Reads `strata.toml` (when present) at `file`; `root` is where sources are looked up.
     pub fn load(file: Option<&Path>, root: &Path) -> Result<Plan> {
-        let (image, layers) = match file {
+        let (image, layers, preset) = match file {
             Some(f) => {
                 let text = std::fs::read_to_string(f).map_err(|e| Error::io(f.display(), e))?;
                 let raw: RawFile = toml::from_str(&text)
                     .map_err(|e| Error::usage(format!("{}: {}", f.display(), e.message())))?;
-                (raw.image.unwrap_or_default(), raw.layer.unwrap_or_default())
+                (
+                    raw.image.unwrap_or_default(),
+                    raw.layer.unwrap_or_default(),
+                    raw.preset,
+                )
             }
-            None => (ImageSpec::default(), Vec::new()),
+            None => (ImageSpec::default(), Vec::new(), None),
         };
         let mut plan = Plan {
             root: root.to_path_buf(),
             image,
             layers,
             compression: LayerCompression::Gzip,
+            preset,
         };
         plan.set_compression(plan.image.compression.clone().as_deref())?;
         Ok(plan)
@@ -125,6 +162,7 @@ impl Plan {
             from: sources.split(',').map(str::to_string).collect(),
             to: to.to_string(),
             exclude: Vec::new(),
+            include: Vec::new(),
             owner: None,
         };
         match self.layers.iter_mut().find(|l| l.name == spec.name) {

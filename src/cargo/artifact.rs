@@ -48,6 +48,7 @@ pub fn push_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Resul
         from: vec![target.display().to_string()],
         to: "/".into(),
         exclude: Vec::new(),
+        include: Vec::new(),
         owner: None,
     };
     let entries = normalize_entries(collect(&spec, Path::new("/"))?);

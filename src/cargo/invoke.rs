@@ -155,6 +155,8 @@ pub struct Artifact {
     pub manifest_path: Option<PathBuf>,
     /// Output files, and the `OUT_DIR` of a build-script run.
     pub paths: Vec<PathBuf>,
+    /// The executable a binary target produced (also among `paths`).
+    pub executable: Option<PathBuf>,
 }
 
 /// How the cargo run ended and what it produced.
@@ -218,6 +220,7 @@ pub fn run(dir: &Path, options: &BuildOptions) -> Result<BuildReport> {
 
 fn artifact(message: Message) -> Option<Artifact> {
     let package_id = message.package_id?;
+    let executable = message.executable.clone();
     let paths: Vec<PathBuf> = match message.reason.as_str() {
         "compiler-artifact" => message
             .filenames
@@ -231,6 +234,7 @@ fn artifact(message: Message) -> Option<Artifact> {
         package_id,
         manifest_path: message.manifest_path,
         paths,
+        executable,
     })
 }
 

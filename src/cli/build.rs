@@ -1,7 +1,7 @@
 //! `strata build`: build an image from `strata.toml` and flags, with no daemon, and write it to
 //! layouts, archives or registries; `strata cache prune` tidies the layer cache.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
@@ -11,7 +11,10 @@ use crate::build::{build, BuiltLayer};
 use std::sync::Arc;
 
 use crate::cli::progress::Bar;
-use crate::cli::{write_stdout, ImageOptions, OutputOptions};
+use crate::cli::{default_threads, write_stdout, ImageOptions, OutputOptions};
+use crate::preset::{expand, BaseInfo};
+use crate::source::reference::ImageRef;
+use crate::source::{open, SourceOptions};
 use crate::error::{Error, ExitCode, Result};
 use crate::policy::config::locate;
 use crate::report::{json, new_table, Format};
@@ -86,12 +89,91 @@ pub struct BuildArgs {
     /// Layer cache directory (default: $XDG_CACHE_HOME/strata).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Project preset settings (used when strata.toml declares no layers).
+    #[command(flatten)]
+    pub preset: PresetArgs,
     /// Image access options.
     #[command(flatten)]
     pub image_options: ImageOptions,
     /// Output options.
     #[command(flatten)]
     pub output: OutputOptions,
+}
+
+/// The project preset flags shared by `strata build` and `strata init`.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Project presets (no [[layer]] tables: Python or Rust detected)")]
+pub struct PresetArgs {
+    /// Which preset plans the layers: python, rust, or none (default: detected).
+    #[arg(long, value_name = "KIND")]
+    pub preset: Option<String>,
+    /// Python: the virtual environment to package (default: $VIRTUAL_ENV, .venv, venv).
+    #[arg(long, value_name = "DIR")]
+    pub venv: Option<String>,
+    /// Python: split the dependencies into N layers, largest distributions in their own.
+    #[arg(long, value_name = "N")]
+    pub deps_layers: Option<usize>,
+    /// Rust: the binary target to build and package.
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+    /// Rust: cargo profile (default: release).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Rust: target triple (e.g. x86_64-unknown-linux-musl for a static binary on scratch).
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+    /// Rust: features to enable (repeatable).
+    #[arg(long = "features", short = 'F', value_name = "FEATURES")]
+    pub features: Vec<String>,
+    /// Rust: do not run cargo; package the binary given with --binary.
+    #[arg(long, requires = "binary")]
+    pub no_cargo: bool,
+    /// Rust: the existing binary to package (with --no-cargo).
+    #[arg(long, value_name = "PATH", requires = "no_cargo")]
+    pub binary: Option<String>,
+}
+
+impl PresetArgs {
+    /// Applies the flags to the plan: an explicit or detected preset when the plan has none and
+    /// declares no layers, then the flags over the preset's settings.
+    pub fn apply(&self, plan: &mut Plan) -> Result<()> {
+        match self.preset.as_deref() {
+            Some("none") => plan.preset = None,
+            Some(kind @ ("python" | "rust")) => {
+                let spec = plan.preset.get_or_insert_with(Default::default);
+                spec.kind = kind.to_string();
+            }
+            Some(other) => {
+                return Err(Error::usage(format!(
+                    "--preset {other:?}: expected python, rust or none"
+                )))
+            }
+            None if plan.preset.is_none() && plan.layers.is_empty() => {
+                plan.preset = crate::preset::detect(&plan.root);
+            }
+            None => {}
+        }
+        let Some(spec) = plan.preset.as_mut() else {
+            return Ok(());
+        };
+        let set = |slot: &mut Option<String>, v: &Option<String>| {
+            if v.is_some() {
+                slot.clone_from(v);
+            }
+        };
+        set(&mut spec.venv, &self.venv);
+        set(&mut spec.bin, &self.bin);
+        set(&mut spec.profile, &self.profile);
+        set(&mut spec.target, &self.target);
+        set(&mut spec.binary, &self.binary);
+        if self.deps_layers.is_some() {
+            spec.deps_layers = self.deps_layers;
+        }
+        if !self.features.is_empty() {
+            spec.features.clone_from(&self.features);
+        }
+        Ok(())
+    }
 }
 
 /// `strata cache ...`.
@@ -156,8 +238,9 @@ impl BuildArgs {
         if self.zstd {
             plan.set_compression(Some("zstd"))?;
         }
-        if plan.layers.is_empty() {
-            return Err(Error::usage("nothing to build: declare [[layer]] tables in strata.toml or pass --layer NAME=SRC:DEST"));
+        self.preset.apply(&mut plan)?;
+        if plan.layers.is_empty() && plan.preset.is_none() {
+            return Err(Error::usage("nothing to build: no Python or Rust project here; declare [[layer]] tables in strata.toml or pass --layer NAME=SRC:DEST"));
         }
         Ok(plan)
     }
@@ -182,11 +265,40 @@ fn plan_table(layers: &[BuiltLayer]) -> String {
     format!("{t}\n")
 }
 
+/// Runs the plan's preset (if any), printing what it chose on stderr.
+pub fn expand_preset(
+    plan: &mut Plan,
+    opts: &SourceOptions,
+    cache_dir: &Path,
+    no_progress: bool,
+) -> Result<()> {
+    let Some(spec) = &plan.preset else {
+        return Ok(());
+    };
+    let base = match plan.image.base.as_deref() {
+        None | Some("scratch") => None,
+        Some(name) => Some(
+            open(&ImageRef::parse(name)?, opts)
+                .map_err(|e| e.context(format!("base image {name}")))?,
+        ),
+    };
+    let with_files = crate::preset::needs_base_files(spec);
+    let bar = Arc::new(Bar::bytes(0, "reading the base's file list", !no_progress));
+    let info = BaseInfo::read(base.as_ref(), with_files, default_threads(), bar.clone())?;
+    bar.finish();
+    for note in expand(plan, &info, &cache_dir.join("staging"))? {
+        eprintln!("strata: {note}");
+    }
+    Ok(())
+}
+
 /// Runs `strata build`.
 pub fn run(args: &BuildArgs) -> Result<ExitCode> {
-    let plan = args.plan()?;
+    let mut plan = args.plan()?;
     let opts = args.image_options.source_options()?;
-    let cache = LayerCache::open(&args.cache_dir.clone().unwrap_or_else(default_dir))?;
+    let cache_dir = args.cache_dir.clone().unwrap_or_else(default_dir);
+    let cache = LayerCache::open(&cache_dir)?;
+    expand_preset(&mut plan, &opts, &cache_dir, args.output.no_progress)?;
     let mut outputs = args.outputs.clone();
     outputs.extend(
         args.push

@@ -7,6 +7,7 @@ pub mod cook;
 pub mod copy;
 pub mod diff;
 pub mod fingerprint;
+pub mod init;
 pub mod progress;
 pub mod rebase;
 pub mod recipe;
@@ -59,6 +60,8 @@ pub enum Command {
     Build(Box<build::BuildArgs>),
     /// Manage the layer cache of `strata build`.
     Cache(build::CacheArgs),
+    /// Detect the project (Python or Rust) and write the build plan as a commented strata.toml.
+    Init(Box<init::InitArgs>),
     /// Write a Cargo workspace's dependency recipe (cargo-chef's recipe.json; alias: prepare).
     #[command(alias = "prepare")]
     Recipe(recipe::RecipeArgs),
@@ -164,5 +167,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rebase(args) => rebase::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Cache(args) => build::run_cache(&args),
+        Command::Init(args) => init::run(&args),
     }
 }

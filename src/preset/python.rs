@@ -1,0 +1,429 @@
+//! The Python preset: a project with a virtual environment becomes base → dependency layer(s)
+//! (the venv's site-packages, without the project's own package and without bytecode) → a small
+//! venv layer (pyvenv.cfg, `bin/python` pointing at the base's interpreter, console-script
+//! launchers) → the app layer (the project's code). The venv sits at `/app/.venv` in the image,
+//! the code at `/app`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::build::plan::{ImageSpec, LayerSpec, PresetSpec};
+use crate::error::{Error, Result};
+use crate::preset::base_fs::BaseFs;
+use crate::preset::site_packages::{normalize_name, split, Distribution, Venv};
+use crate::preset::{BaseInfo, Planned};
+
+/// Where the project's code goes in the image.
+pub const APP_DIR: &str = "/app";
+/// Where the virtual environment goes in the image.
+pub const VENV_DIR: &str = "/app/.venv";
+
+/// Bytecode never goes into layers: it embeds source mtimes, and the interpreter would rewrite it.
+const BYTECODE: [&str; 2] = ["**/__pycache__", "**/*.pyc"];
+
+/// What the app layer leaves out besides the venv: VCS data, tool caches, build outputs.
+const NOT_CODE: [&str; 12] = [
+    ".git",
+    ".hg",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    ".nox",
+    "dist",
+    "build",
+    "*.egg-info",
+    "**/__pycache__",
+    "**/*.pyc",
+];
+
+#[derive(Debug, Default, Deserialize)]
+struct PyProject {
+    project: Option<ProjectTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ProjectTable {
+    name: Option<String>,
+    #[serde(default)]
+    scripts: BTreeMap<String, String>,
+}
+
+/// The parts of `pyproject.toml` the preset uses.
+#[derive(Debug, Default)]
+struct Project {
+    name: Option<String>,
+    scripts: BTreeMap<String, String>,
+}
+
+fn read_pyproject(root: &Path) -> Result<Project> {
+    let path = root.join("pyproject.toml");
+    let Ok(text) = fs::read_to_string(&path) else {
+        return Ok(Project::default());
+    };
+    let parsed: PyProject = toml::from_str(&text)
+        .map_err(|e| Error::usage(format!("{}: {}", path.display(), e.message())))?;
+    let table = parsed.project.unwrap_or_default();
+    Ok(Project {
+        name: table.name,
+        scripts: table.scripts,
+    })
+}
+
+/// Whether `root` looks like a Python project.
+pub fn detect(root: &Path) -> bool {
+    [
+        "pyproject.toml",
+        "uv.lock",
+        "poetry.lock",
+        "pylock.toml",
+        "requirements.txt",
+        "setup.py",
+    ]
+    .iter()
+    .any(|f| root.join(f).is_file())
+}
+
+/// The virtual environment to package: `venv` (from the preset or `--venv`), else `$VIRTUAL_ENV`,
+/// else `.venv` or `venv` in the project.
+pub fn find_venv(root: &Path, spec: &PresetSpec) -> Result<PathBuf> {
+    if let Some(v) = &spec.venv {
+        return Ok(root.join(v));
+    }
+    if let Some(v) = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(v));
+    }
+    [".venv", "venv"]
+        .iter()
+        .map(|d| root.join(d))
+        .find(|d| d.join("pyvenv.cfg").is_file())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{}: no virtual environment found (.venv, venv or $VIRTUAL_ENV); create one \
+                 (`uv sync`, or `python3 -m venv .venv && .venv/bin/pip install -r requirements.txt`) \
+                 or pass --venv DIR",
+                root.display()
+            ))
+        })
+}
+
+/// The interpreter of the base that matches the venv's `X.Y`, as an absolute path.
+fn base_python(base: &BaseFs, venv: &Venv, notes: &mut Vec<String>) -> Result<String> {
+    let dirs = ["/usr/local/bin", "/usr/bin"];
+    for dir in dirs {
+        let exact = format!("{dir}/python{}", venv.python);
+        if base.exists(&exact) {
+            return Ok(exact);
+        }
+    }
+    let mut found: Vec<String> = dirs
+        .iter()
+        .flat_map(|d| {
+            base.list(d)
+                .into_iter()
+                .filter(|n| n.strip_prefix("python3.").is_some_and(|v| v.parse::<u32>().is_ok()))
+                .map(move |n| format!("{d}/{n}"))
+        })
+        .collect();
+    found.sort();
+    match found.pop() {
+        Some(other) => {
+            notes.push(format!(
+                "warning: the venv was made by python {} but the base has {other}; compiled \
+                 packages may not import",
+                venv.python_full.as_deref().unwrap_or(&venv.python)
+            ));
+            Ok(other)
+        }
+        None => Err(Error::usage(format!(
+            "the base image has no python3 interpreter (looked for python{} in /usr/local/bin and \
+             /usr/bin); pick a base with Python",
+            venv.python
+        ))),
+    }
+}
+
+/// A console-script launcher, as pip writes them, for `module:object.attr`.
+fn launcher(target: &str) -> Result<String> {
+    let (module, object) = target.split_once(':').ok_or_else(|| {
+        Error::usage(format!(
+            "[project.scripts] entry {target:?}: expected module:function"
+        ))
+    })?;
+    let (module, object) = (module.trim(), object.trim());
+    let import = object.split('.').next().unwrap_or(object);
+    Ok(format!(
+        "#!{VENV_DIR}/bin/python\nimport sys\nfrom {module} import {import}\n\nif __name__ == \"__main__\":\n    sys.exit({object}())\n"
+    ))
+}
+
+/// Writes the venv layer's files (pyvenv.cfg, interpreter links, launchers) under `staging`,
+/// in a directory named by their content, created atomically; returns it.
+fn write_venv_shell(
+    staging: &Path,
+    venv: &Venv,
+    python: &str,
+    scripts: &BTreeMap<String, String>,
+) -> Result<PathBuf> {
+    let home = Path::new(python)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "/usr/bin".into());
+    let version = venv.python_full.as_deref().unwrap_or(&venv.python);
+    let cfg = format!(
+        "home = {home}\ninclude-system-site-packages = false\nversion = {version}\n"
+    );
+    let mut files: Vec<(String, String)> = vec![("pyvenv.cfg".into(), cfg)];
+    for (name, target) in scripts {
+        files.push((format!("bin/{name}"), launcher(target)?));
+    }
+    let links = [
+        ("bin/python", python.to_string()),
+        ("bin/python3", "python".to_string()),
+        (&*format!("bin/python{}", venv.python), "python".to_string()),
+    ]
+    .map(|(p, t)| (p.to_string(), t));
+    let key = crate::layer::digest::Digest::sha256_of(format!("{files:?}{links:?}").as_bytes());
+    let dir = staging.join(format!("python-venv-{}", &key.hex()[..16]));
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let tmp = staging.join(format!(".tmp-venv-{}-{}", std::process::id(), &key.hex()[..16]));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(tmp.join("bin")).map_err(|e| Error::io(tmp.display(), e))?;
+    for (rel, text) in &files {
+        let path = tmp.join(rel);
+        fs::write(&path, text).map_err(|e| Error::io(path.display(), e))?;
+        if rel.starts_with("bin/") {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+                .map_err(|e| Error::io(path.display(), e))?;
+        }
+    }
+    for (rel, target) in &links {
+        let path = tmp.join(rel);
+        std::os::unix::fs::symlink(target, &path).map_err(|e| Error::io(path.display(), e))?;
+    }
+    match fs::rename(&tmp, &dir) {
+        Ok(()) => Ok(dir),
+        // Another build made the same directory first: same content, keep theirs.
+        Err(_) if dir.is_dir() => {
+            let _ = fs::remove_dir_all(&tmp);
+            Ok(dir)
+        }
+        Err(e) => Err(Error::io(dir.display(), e)),
+    }
+}
+
+/// The command the image runs: the project's console script (the one named like the project,
+/// else the only one), else `python -m PACKAGE` for a package with `__main__.py`, else
+/// `python main.py` / `app.py`.
+fn default_entrypoint(root: &Path, project: &Project) -> Result<Vec<String>> {
+    let python = format!("{VENV_DIR}/bin/python");
+    let scripts = &project.scripts;
+    let own = project
+        .name
+        .as_deref()
+        .and_then(|n| scripts.keys().find(|s| normalize_name(s) == normalize_name(n)));
+    if let Some(name) = own.or(if scripts.len() == 1 {
+        scripts.keys().next()
+    } else {
+        None
+    }) {
+        return Ok(vec![format!("{VENV_DIR}/bin/{name}")]);
+    }
+    if !scripts.is_empty() {
+        return Err(Error::usage(format!(
+            "[project.scripts] has several entries ({}); pick one with --entrypoint",
+            scripts.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    for dir in [root.join("src"), root.to_path_buf()] {
+        let mut packages: Vec<String> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.ok())
+            .filter(|d| d.path().join("__main__.py").is_file())
+            .map(|d| d.file_name().to_string_lossy().into_owned())
+            .collect();
+        packages.sort();
+        if let Some(p) = packages.first() {
+            return Ok(vec![python, "-m".into(), p.clone()]);
+        }
+    }
+    for main in ["main.py", "app.py", "__main__.py"] {
+        if root.join(main).is_file() {
+            return Ok(vec![python, format!("{APP_DIR}/{main}")]);
+        }
+    }
+    Err(Error::usage(
+        "cannot tell how to start the app: add [project.scripts] to pyproject.toml, a package \
+         with __main__.py, or main.py, or pass --entrypoint",
+    ))
+}
+
+/// Plans the Python layers of the project at `root` and fills the image settings it leaves
+/// unset (entrypoint, environment, workdir, user).
+pub fn plan(
+    root: &Path,
+    spec: &PresetSpec,
+    image: &mut ImageSpec,
+    base: &BaseInfo,
+    staging: &Path,
+) -> Result<Planned> {
+    let mut notes = Vec::new();
+    let project = read_pyproject(root)?;
+    let venv = Venv::read(&find_venv(root, spec)?)?;
+    let python = base_python(&base.fs, &venv, &mut notes)?;
+    let own: BTreeSet<String> = project
+        .name
+        .as_deref()
+        .and_then(|n| venv.distribution(n))
+        .map(|d| d.top_level.clone())
+        .unwrap_or_default();
+    let deps: Vec<&Distribution> = venv
+        .distributions
+        .iter()
+        .filter(|d| Some(d.name.as_str()) != project.name.as_deref().map(normalize_name).as_deref())
+        .collect();
+    let sp_to = format!("{VENV_DIR}/lib/python{}/site-packages", venv.python);
+    let sp_from = venv.site_packages.display().to_string();
+    let split_layers = split(&deps, spec.deps_layers.unwrap_or(1).max(1));
+    let taken: BTreeSet<String> = split_layers
+        .iter()
+        .flat_map(|(_, names)| names.iter().cloned())
+        .collect();
+    let mut layers = Vec::new();
+    for (name, include) in split_layers {
+        let mut exclude: Vec<String> = BYTECODE.iter().map(|s| s.to_string()).collect();
+        if include.is_empty() {
+            exclude.extend(taken.iter().chain(&own).cloned());
+        }
+        layers.push(LayerSpec {
+            name,
+            from: vec![sp_from.clone()],
+            to: sp_to.clone(),
+            exclude,
+            include: include.into_iter().collect(),
+            owner: None,
+        });
+    }
+    let shell = write_venv_shell(staging, &venv, &python, &project.scripts)?;
+    layers.push(LayerSpec {
+        name: "venv".into(),
+        from: vec![shell.display().to_string()],
+        to: VENV_DIR.into(),
+        exclude: Vec::new(),
+        include: Vec::new(),
+        owner: None,
+    });
+    let mut app_exclude: Vec<String> = NOT_CODE.iter().map(|s| s.to_string()).collect();
+    if let Ok(rel) = venv.root.strip_prefix(root) {
+        app_exclude.push(rel.display().to_string());
+    }
+    layers.push(LayerSpec {
+        name: "app".into(),
+        from: vec![".".into()],
+        to: APP_DIR.into(),
+        exclude: app_exclude,
+        include: Vec::new(),
+        owner: None,
+    });
+    if image.entrypoint.is_none() {
+        image.entrypoint = Some(default_entrypoint(root, &project)?);
+    }
+    let code_path = if root.join("src").is_dir() {
+        format!("{APP_DIR}/src")
+    } else {
+        APP_DIR.to_string()
+    };
+    let path = format!("{VENV_DIR}/bin:{}", base.path_env());
+    for (k, v) in [
+        ("VIRTUAL_ENV", VENV_DIR.to_string()),
+        ("PATH", path),
+        ("PYTHONPATH", code_path),
+        ("PYTHONDONTWRITEBYTECODE", "1".into()),
+        ("PYTHONUNBUFFERED", "1".into()),
+    ] {
+        image.env.entry(k.to_string()).or_insert(v);
+    }
+    image.workdir.get_or_insert_with(|| APP_DIR.to_string());
+    if image.user.is_none() {
+        image.user = Some(base.default_user());
+    }
+    notes.push(format!(
+        "python preset: venv {} (python {}), {} distributions in {} dependency layer(s)",
+        venv.root.display(),
+        venv.python,
+        deps.len(),
+        layers.len() - 2
+    ));
+    Ok(Planned { layers, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launchers_import_the_object_and_call_it() {
+        let l = launcher("app.cli:main").unwrap();
+        assert!(l.starts_with("#!/app/.venv/bin/python\n"), "{l}");
+        assert!(l.contains("from app.cli import main\n"), "{l}");
+        assert!(l.contains("sys.exit(main())"), "{l}");
+        let l = launcher("app:cli.run").unwrap();
+        assert!(l.contains("from app import cli\n") && l.contains("sys.exit(cli.run())"), "{l}");
+        assert!(launcher("nocolon").is_err());
+    }
+
+    #[test]
+    fn entrypoint_prefers_the_project_script_then_main_modules() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut project = Project {
+            name: Some("My_App".into()),
+            scripts: BTreeMap::from([
+                ("my-app".into(), "app:main".into()),
+                ("other".into(), "app:other".into()),
+            ]),
+        };
+        assert_eq!(
+            default_entrypoint(dir.path(), &project).unwrap(),
+            ["/app/.venv/bin/my-app"]
+        );
+        project.name = Some("else".into());
+        assert!(default_entrypoint(dir.path(), &project).is_err());
+        project.scripts.clear();
+        fs::create_dir_all(dir.path().join("src/pkg")).unwrap();
+        fs::write(dir.path().join("src/pkg/__main__.py"), "").unwrap();
+        assert_eq!(
+            default_entrypoint(dir.path(), &project).unwrap(),
+            ["/app/.venv/bin/python", "-m", "pkg"]
+        );
+    }
+
+    #[test]
+    fn base_python_matches_the_venv_or_warns() {
+        let venv = Venv {
+            root: PathBuf::new(),
+            site_packages: PathBuf::new(),
+            python: "3.11".into(),
+            python_full: Some("3.11.2".into()),
+            distributions: Vec::new(),
+        };
+        let mut notes = Vec::new();
+        let fs = BaseFs::from_entries([("usr/bin/python3.11", None)]);
+        assert_eq!(base_python(&fs, &venv, &mut notes).unwrap(), "/usr/bin/python3.11");
+        assert!(notes.is_empty());
+        let fs = BaseFs::from_entries([("usr/local/bin/python3.12", None)]);
+        assert_eq!(
+            base_python(&fs, &venv, &mut notes).unwrap(),
+            "/usr/local/bin/python3.12"
+        );
+        assert!(notes[0].contains("3.11.2") && notes[0].contains("python3.12"), "{notes:?}");
+        let e = base_python(&BaseFs::default(), &venv, &mut notes).unwrap_err();
+        assert!(e.to_string().contains("no python3"), "{e}");
+    }
+}
