@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod files;
+pub mod libraries;
 pub mod plan;
 
 use serde::Serialize;
