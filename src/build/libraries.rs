@@ -10,15 +10,14 @@
 //! link in turn is not), and `ld.so.conf` is not read: every conventional library directory of
 //! the machine counts as searched.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use goblin::elf::header::{EM_386, EM_AARCH64, EM_ARM, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64};
 use goblin::elf::Elf;
 
+use crate::build::base_fs::BaseFs;
 use crate::error::{Error, Result};
-use crate::layer::compression::decompress;
-use crate::layer::walk::{clean_path, walk, Contents, Entry, EntryKind};
+use crate::layer::walk::{clean_path, Entry, EntryKind};
 use crate::source::OpenedImage;
 
 /// What the dynamic loader must find for a binary to start, read from its ELF headers.
@@ -167,153 +166,6 @@ fn runpath_dirs(needs: &BinaryNeeds, install_path: &str) -> Vec<String> {
         .collect()
 }
 
-/// What a path of the final filesystem is, for the files the check keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Node {
-    /// A regular file (or a hard link to one).
-    File,
-    /// A symbolic link and its target, as written.
-    Symlink(String),
-}
-
-/// The base image's final filesystem reduced to what the loader looks at: every symlink and every
-/// file whose name looks like a shared object or loader (contains `.so`). Directories are implied.
-#[derive(Debug, Default)]
-pub struct BaseLibraries {
-    nodes: BTreeMap<String, Node>,
-}
-
-/// Linux gives up after 40 symbolic links in one lookup (ELOOP); so does the check.
-const MAX_LINKS: usize = 40;
-
-impl BaseLibraries {
-    /// Streams every layer of `base` (headers only, file contents are skipped) and stacks them.
-    /// For a registry base this downloads its layers, so callers only scan for dynamic binaries.
-    pub fn scan(base: &OpenedImage) -> Result<BaseLibraries> {
-        let mut libraries = BaseLibraries::default();
-        for (index, layer) in base.image.layers.iter().enumerate() {
-            let context = |e: Error| e.context(format!("base layer {}", index + 1));
-            let (_, tar) =
-                decompress(base.layers.open_layer(index)?, layer.compression).map_err(context)?;
-            let mut kept = Vec::new();
-            walk(tar, Contents::Skip, |e| {
-                if matters(&e) {
-                    kept.push(e)
-                }
-            })
-            .map_err(context)?;
-            libraries.apply_layer(&kept);
-        }
-        Ok(libraries)
-    }
-
-    /// Puts one layer on top, as container runtimes extract it: its whiteouts act on the layers
-    /// below, then its entries land with their parent directory resolved through the symlinks
-    /// already there, each replacing whatever non-directory (and anything below it) held its path.
-    fn apply_layer(&mut self, entries: &[Entry]) {
-        for e in entries {
-            match e.kind {
-                EntryKind::Whiteout => {
-                    let path = self.resolve_parent(&e.path);
-                    self.remove(&path);
-                }
-                EntryKind::Opaque => {
-                    let dir = self.resolve(&e.path).unwrap_or_else(|| e.path.clone());
-                    self.clear_below(&dir);
-                }
-                _ => {}
-            }
-        }
-        for e in entries.iter().filter(|e| !e.path.is_empty()) {
-            let node = match e.kind {
-                EntryKind::File | EntryKind::Hardlink => Node::File,
-                EntryKind::Symlink => Node::Symlink(e.link.as_deref().unwrap_or("").to_string()),
-                EntryKind::Dir => {
-                    let path = self.resolve_parent(&e.path);
-                    self.nodes.remove(&path);
-                    continue;
-                }
-                _ => continue,
-            };
-            let path = self.resolve_parent(&e.path);
-            self.remove(&path);
-            self.nodes.insert(path, node);
-        }
-    }
-
-    fn remove(&mut self, path: &str) {
-        self.nodes.remove(path);
-        self.clear_below(path);
-    }
-
-    fn clear_below(&mut self, dir: &str) {
-        if dir.is_empty() {
-            self.nodes.clear();
-            return;
-        }
-        let prefix = format!("{dir}/");
-        let below: Vec<String> = self
-            .nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for path in below {
-            self.nodes.remove(&path);
-        }
-    }
-
-    /// `path` with its directory resolved through the image's symlinks (the last component is
-    /// kept as is, like `lstat`).
-    fn resolve_parent(&self, path: &str) -> String {
-        match path.rsplit_once('/') {
-            Some((dir, name)) => match self.resolve(dir) {
-                Some(dir) if !dir.is_empty() => format!("{dir}/{name}"),
-                Some(_) => name.to_string(),
-                None => path.to_string(),
-            },
-            None => path.to_string(),
-        }
-    }
-
-    /// Where `path` leads once every symlink on the way is followed inside the image (`..` stops
-    /// at the root, absolute targets start again from it); `None` on a symlink loop.
-    fn resolve(&self, path: &str) -> Option<String> {
-        let mut pending: Vec<String> = path.rsplit('/').map(str::to_string).collect();
-        let mut resolved: Vec<String> = Vec::new();
-        let mut links = 0;
-        while let Some(part) = pending.pop() {
-            match part.as_str() {
-                "" | "." => continue,
-                ".." => {
-                    resolved.pop();
-                    continue;
-                }
-                _ => {}
-            }
-            resolved.push(part);
-            if let Some(Node::Symlink(target)) = self.nodes.get(&resolved.join("/")) {
-                links += 1;
-                if links > MAX_LINKS {
-                    return None;
-                }
-                resolved.pop();
-                if target.starts_with('/') {
-                    resolved.clear();
-                }
-                pending.extend(target.rsplit('/').map(str::to_string));
-            }
-        }
-        Some(resolved.join("/"))
-    }
-
-    /// Whether `path` (absolute or not) reaches a file, following symlinks.
-    fn has_file(&self, path: &str) -> bool {
-        self.resolve(path)
-            .is_some_and(|p| self.nodes.get(&p) == Some(&Node::File))
-    }
-}
-
 /// Whether an entry can matter to the loader: links and directories (they redirect or replace
 /// paths), whiteouts, and files named like shared objects.
 fn matters(e: &Entry) -> bool {
@@ -330,7 +182,7 @@ fn matters(e: &Entry) -> bool {
 /// What the loader would not find for `needs` on `base` with the binary installed at
 /// `install_path` (for `$ORIGIN`): the interpreter's path, then each missing soname, in link
 /// order. Empty means the binary can start.
-pub fn missing(needs: &BinaryNeeds, base: &BaseLibraries, install_path: &str) -> Vec<String> {
+pub fn missing(needs: &BinaryNeeds, base: &BaseFs, install_path: &str) -> Vec<String> {
     let mut missing = Vec::new();
     if let Some(interpreter) = &needs.interpreter {
         if !base.has_file(interpreter) {
@@ -378,8 +230,8 @@ pub fn check_binary(
         return Ok(Vec::new());
     }
     let libraries = match base {
-        Some(base) => BaseLibraries::scan(base)?,
-        None => BaseLibraries::default(),
+        Some(base) => BaseFs::scan(base, matters)?,
+        None => BaseFs::default(),
     };
     Ok(missing(&needs, &libraries, install_path))
 }
@@ -387,50 +239,7 @@ pub fn check_binary(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(path: &str, kind: EntryKind, link: Option<&str>) -> Entry {
-        Entry {
-            path: path.into(),
-            kind,
-            size: 0,
-            mode: 0o644,
-            link: link.map(Into::into),
-            content: None,
-        }
-    }
-
-    fn file(path: &str) -> Entry {
-        entry(path, EntryKind::File, None)
-    }
-
-    fn link(path: &str, target: &str) -> Entry {
-        entry(path, EntryKind::Symlink, Some(target))
-    }
-
-    fn stacked(layers: &[&[Entry]]) -> BaseLibraries {
-        let mut base = BaseLibraries::default();
-        for layer in layers {
-            base.apply_layer(layer);
-        }
-        base
-    }
-
-    /// A Debian-like merged-usr base: `/lib` and `/lib64` link into `/usr`.
-    fn debian() -> Vec<Entry> {
-        vec![
-            link("lib", "usr/lib"),
-            link("lib64", "usr/lib64"),
-            entry("usr/lib/x86_64-linux-gnu", EntryKind::Dir, None),
-            file("usr/lib/x86_64-linux-gnu/libc.so.6"),
-            file("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
-            link(
-                "usr/lib64/ld-linux-x86-64.so.2",
-                "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-            ),
-            file("usr/lib/x86_64-linux-gnu/libz.so.1.2.13"),
-            link("usr/lib/x86_64-linux-gnu/libz.so.1", "libz.so.1.2.13"),
-        ]
-    }
+    use crate::build::base_fs::tests::{debian, entry, file, link, stacked};
 
     fn needs(needed: &[&str], runpaths: &[&str]) -> BinaryNeeds {
         BinaryNeeds {
@@ -453,50 +262,6 @@ mod tests {
             missing(&needs(&["libz.so.1", "libssl.so.3"], &[]), &base, "/app"),
             ["libssl.so.3"]
         );
-    }
-
-    #[test]
-    fn a_symlink_loop_finds_nothing() {
-        let base = stacked(&[&[link("a", "b"), link("b", "a/x")]]);
-        assert_eq!(base.resolve("a/libc.so.6"), None);
-        assert!(!base.has_file("a/libc.so.6"));
-    }
-
-    #[test]
-    fn whiteouts_through_a_symlinked_parent_remove_the_real_file() {
-        let removed = [entry(
-            "lib/x86_64-linux-gnu/libz.so.1.2.13",
-            EntryKind::Whiteout,
-            None,
-        )];
-        let base = stacked(&[&debian(), &removed]);
-        assert!(!base.has_file("lib/x86_64-linux-gnu/libz.so.1"), "dangling");
-        assert!(base.has_file("lib/x86_64-linux-gnu/libc.so.6"));
-    }
-
-    #[test]
-    fn a_layers_whiteouts_spare_its_own_files_and_opaque_dirs_clear_lower_ones() {
-        let upper = [
-            file("usr/lib/x86_64-linux-gnu/libnew.so.1"),
-            entry("usr/lib/x86_64-linux-gnu", EntryKind::Opaque, None),
-        ];
-        let base = stacked(&[&debian(), &upper]);
-        assert!(base.has_file("usr/lib/x86_64-linux-gnu/libnew.so.1"));
-        assert!(!base.has_file("usr/lib/x86_64-linux-gnu/libc.so.6"));
-        assert!(!base.has_file("usr/lib64/ld-linux-x86-64.so.2"));
-    }
-
-    #[test]
-    fn entries_under_a_symlinked_dir_land_in_its_target_and_a_dir_replaces_a_link() {
-        let upper = [file("lib/x86_64-linux-gnu/libextra.so.2")];
-        let base = stacked(&[&debian(), &upper]);
-        assert!(base
-            .nodes
-            .contains_key("usr/lib/x86_64-linux-gnu/libextra.so.2"));
-        let unmerged = [entry("lib", EntryKind::Dir, None)];
-        let base = stacked(&[&debian(), &unmerged]);
-        assert!(!base.has_file("lib/x86_64-linux-gnu/libc.so.6"));
-        assert!(base.has_file("usr/lib/x86_64-linux-gnu/libc.so.6"));
     }
 
     #[test]

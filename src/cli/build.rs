@@ -11,15 +11,15 @@ use crate::build::{build, BuiltLayer};
 use std::sync::Arc;
 
 use crate::cli::progress::Bar;
-use crate::cli::{default_threads, write_stdout, ImageOptions, OutputOptions};
-use crate::preset::{expand, BaseInfo};
-use crate::source::reference::ImageRef;
-use crate::source::{open, SourceOptions};
+use crate::cli::{write_stdout, ImageOptions, OutputOptions};
 use crate::error::{Error, ExitCode, Result};
 use crate::policy::config::locate;
+use crate::preset::{expand, BaseInfo};
 use crate::report::{json, new_table, Format};
 use crate::sink::copy::{write_image, CopyStats};
 use crate::sink::open_sink;
+use crate::source::reference::ImageRef;
+use crate::source::{open, SourceOptions};
 use crate::units::human_bytes;
 
 const EXAMPLES: &str = "\
@@ -266,12 +266,7 @@ fn plan_table(layers: &[BuiltLayer]) -> String {
 }
 
 /// Runs the plan's preset (if any), printing what it chose on stderr.
-pub fn expand_preset(
-    plan: &mut Plan,
-    opts: &SourceOptions,
-    cache_dir: &Path,
-    no_progress: bool,
-) -> Result<()> {
+pub fn expand_preset(plan: &mut Plan, opts: &SourceOptions, cache_dir: &Path) -> Result<()> {
     let Some(spec) = &plan.preset else {
         return Ok(());
     };
@@ -282,11 +277,8 @@ pub fn expand_preset(
                 .map_err(|e| e.context(format!("base image {name}")))?,
         ),
     };
-    let with_files = crate::preset::needs_base_files(spec);
-    let bar = Arc::new(Bar::bytes(0, "reading the base's file list", !no_progress));
-    let info = BaseInfo::read(base.as_ref(), with_files, default_threads(), bar.clone())?;
-    bar.finish();
-    for note in expand(plan, &info, &cache_dir.join("staging"))? {
+    let info = BaseInfo::read(base.as_ref(), crate::preset::needs_base_files(spec))?;
+    for note in expand(plan, base.as_ref(), &info, &cache_dir.join("staging"))? {
         eprintln!("strata: {note}");
     }
     Ok(())
@@ -298,7 +290,7 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
     let opts = args.image_options.source_options()?;
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_dir);
     let cache = LayerCache::open(&cache_dir)?;
-    expand_preset(&mut plan, &opts, &cache_dir, args.output.no_progress)?;
+    expand_preset(&mut plan, &opts, &cache_dir)?;
     let mut outputs = args.outputs.clone();
     outputs.extend(
         args.push

@@ -58,19 +58,38 @@ fn preset_table(spec: &PresetSpec) -> String {
             spec.deps_layers.unwrap_or(1)
         );
     } else {
-        line(&mut t, "bin", &spec.bin, "\"server\"            # when the workspace has several binaries");
+        line(
+            &mut t,
+            "bin",
+            &spec.bin,
+            "\"server\"            # when the workspace has several binaries",
+        );
         line(&mut t, "profile", &spec.profile, "\"release\"");
-        line(&mut t, "target", &spec.target, "\"x86_64-unknown-linux-musl\"  # static: runs on scratch");
+        line(
+            &mut t,
+            "target",
+            &spec.target,
+            "\"x86_64-unknown-linux-musl\"  # static: runs on scratch",
+        );
         let _ = if spec.features.is_empty() {
             writeln!(t, "# features = [\"metrics\"]")
         } else {
             writeln!(
                 t,
                 "features = [{}]",
-                spec.features.iter().map(|f| quoted(f)).collect::<Vec<_>>().join(", ")
+                spec.features
+                    .iter()
+                    .map(|f| quoted(f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
-        line(&mut t, "binary", &spec.binary, "\"target/release/server\"  # package it without running cargo");
+        line(
+            &mut t,
+            "binary",
+            &spec.binary,
+            "\"target/release/server\"  # package it without running cargo",
+        );
     }
     t
 }
@@ -95,12 +114,19 @@ fn render(plan: &Plan, spec: &PresetSpec, resolved: Option<&Plan>) -> String {
     let _ = writeln!(
         t,
         "# entrypoint = {}",
-        shown(image.and_then(|i| i.entrypoint.as_ref()).map(|e| format!("{e:?}")))
+        shown(
+            image
+                .and_then(|i| i.entrypoint.as_ref())
+                .map(|e| format!("{e:?}"))
+        )
     );
     let _ = writeln!(t, "# cmd = []");
     match image.filter(|i| !i.env.is_empty()) {
         Some(i) => {
-            let _ = writeln!(t, "# env (set by the preset; entries here are added or override):");
+            let _ = writeln!(
+                t,
+                "# env (set by the preset; entries here are added or override):"
+            );
             for (k, v) in &i.env {
                 let _ = writeln!(t, "#   {k} = {}", quoted(v));
             }
@@ -117,7 +143,9 @@ fn render(plan: &Plan, spec: &PresetSpec, resolved: Option<&Plan>) -> String {
     );
     t.push_str(&preset_table(spec));
     if let Some(r) = resolved {
-        t.push_str("# The layers it plans, bottom first (`strata build --plan` shows files and bytes):\n");
+        t.push_str(
+            "# The layers it plans, bottom first (`strata build --plan` shows files and bytes):\n",
+        );
         for l in &r.layers {
             let _ = writeln!(t, "#   {:<24} {} -> {}", l.name, l.from.join(", "), l.to);
         }
@@ -166,7 +194,7 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
             let mut resolved = plan.clone();
             let opts = args.image_options.source_options()?;
             let staging = std::env::temp_dir().join(format!("strata-init-{}", std::process::id()));
-            let done = expand_preset(&mut resolved, &opts, &staging, true);
+            let done = expand_preset(&mut resolved, &opts, &staging);
             let _ = std::fs::remove_dir_all(&staging);
             done?;
             Some(resolved)

@@ -2,18 +2,16 @@
 //! tables. A preset turns the project into layers (dependencies apart from code) and fills the
 //! image settings the user left unset; `strata init` writes its choice down as `strata.toml`.
 
-pub mod base_fs;
 pub mod python;
+pub mod rust;
 pub mod site_packages;
 
 use std::path::Path;
-use std::sync::Arc;
 
+use crate::build::base_fs::BaseFs;
 use crate::build::plan::{LayerSpec, Plan, PresetSpec};
 use crate::error::{Error, Result};
-use crate::progress::Progress;
 use crate::source::OpenedImage;
-use base_fs::BaseFs;
 
 /// The layers a preset planned, and what it wants the user told (choices, warnings).
 #[derive(Debug, Clone)]
@@ -43,14 +41,9 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 pub const NONROOT: &str = "65532:65532";
 
 impl BaseInfo {
-    /// Reads what presets need of `base` (`None` is `scratch`): its config, and its filesystem's
-    /// headers when `with_files`.
-    pub fn read(
-        base: Option<&OpenedImage>,
-        with_files: bool,
-        threads: usize,
-        progress: Arc<dyn Progress>,
-    ) -> Result<BaseInfo> {
+    /// Reads what presets need of `base` (`None` is `scratch`): its config, and, when
+    /// `with_files`, which interpreters its `bin` directories hold.
+    pub fn read(base: Option<&OpenedImage>, with_files: bool) -> Result<BaseInfo> {
         let Some(base) = base else {
             return Ok(BaseInfo::default());
         };
@@ -61,7 +54,10 @@ impl BaseInfo {
             .flatten()
             .find_map(|kv| kv.strip_prefix("PATH=").map(str::to_string));
         let fs = if with_files {
-            BaseFs::scan(base, threads, progress)?
+            BaseFs::scan(base, |e| {
+                let (dir, name) = e.path.rsplit_once('/').unwrap_or(("", &e.path));
+                dir.ends_with("bin") && name.starts_with("python")
+            })?
         } else {
             BaseFs::default()
         };
@@ -102,19 +98,27 @@ pub fn detect(root: &Path) -> Option<PresetSpec> {
     })
 }
 
-/// Whether the preset needs the base's file list (to find its interpreter or libraries).
+/// Whether the preset needs the base's file list (Python: to find its interpreter; Rust reads
+/// the base's libraries itself, and only for a dynamically linked binary).
 pub fn needs_base_files(spec: &PresetSpec) -> bool {
-    matches!(spec.kind.as_str(), "python" | "rust")
+    spec.kind == "python"
 }
 
 /// Runs the plan's preset: puts its layers below the declared ones and fills unset image
-/// settings. `staging` is where generated files live (inside the layer cache).
-pub fn expand(plan: &mut Plan, base: &BaseInfo, staging: &Path) -> Result<Vec<String>> {
+/// settings. `base` is the opened base (`None`: scratch), `info` what was read of it; `staging`
+/// is where generated files live (inside the layer cache).
+pub fn expand(
+    plan: &mut Plan,
+    base: Option<&OpenedImage>,
+    info: &BaseInfo,
+    staging: &Path,
+) -> Result<Vec<String>> {
     let Some(spec) = plan.preset.clone() else {
         return Ok(Vec::new());
     };
     let planned = match spec.kind.as_str() {
-        "python" => python::plan(&plan.root, &spec, &mut plan.image, base, staging)?,
+        "python" => python::plan(&plan.root, &spec, &mut plan.image, info, staging)?,
+        "rust" => rust::plan(&plan.root, &spec, &mut plan.image, base, info)?,
         other => {
             return Err(Error::usage(format!(
                 "[preset] kind {other:?}: expected \"python\" or \"rust\""

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::build::base_fs::BaseFs;
 use crate::build::plan::{ImageSpec, LayerSpec, PresetSpec};
 use crate::error::{Error, Result};
-use crate::preset::base_fs::BaseFs;
 use crate::preset::site_packages::{normalize_name, split, Distribution, Venv};
 use crate::preset::{BaseInfo, Planned};
 
@@ -115,7 +115,7 @@ fn base_python(base: &BaseFs, venv: &Venv, notes: &mut Vec<String>) -> Result<St
     let dirs = ["/usr/local/bin", "/usr/bin"];
     for dir in dirs {
         let exact = format!("{dir}/python{}", venv.python);
-        if base.exists(&exact) {
+        if base.has_file(&exact) {
             return Ok(exact);
         }
     }
@@ -124,7 +124,10 @@ fn base_python(base: &BaseFs, venv: &Venv, notes: &mut Vec<String>) -> Result<St
         .flat_map(|d| {
             base.list(d)
                 .into_iter()
-                .filter(|n| n.strip_prefix("python3.").is_some_and(|v| v.parse::<u32>().is_ok()))
+                .filter(|n| {
+                    n.strip_prefix("python3.")
+                        .is_some_and(|v| v.parse::<u32>().is_ok())
+                })
                 .map(move |n| format!("{d}/{n}"))
         })
         .collect();
@@ -173,9 +176,7 @@ fn write_venv_shell(
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "/usr/bin".into());
     let version = venv.python_full.as_deref().unwrap_or(&venv.python);
-    let cfg = format!(
-        "home = {home}\ninclude-system-site-packages = false\nversion = {version}\n"
-    );
+    let cfg = format!("home = {home}\ninclude-system-site-packages = false\nversion = {version}\n");
     let mut files: Vec<(String, String)> = vec![("pyvenv.cfg".into(), cfg)];
     for (name, target) in scripts {
         files.push((format!("bin/{name}"), launcher(target)?));
@@ -191,7 +192,11 @@ fn write_venv_shell(
     if dir.is_dir() {
         return Ok(dir);
     }
-    let tmp = staging.join(format!(".tmp-venv-{}-{}", std::process::id(), &key.hex()[..16]));
+    let tmp = staging.join(format!(
+        ".tmp-venv-{}-{}",
+        std::process::id(),
+        &key.hex()[..16]
+    ));
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(tmp.join("bin")).map_err(|e| Error::io(tmp.display(), e))?;
     for (rel, text) in &files {
@@ -224,10 +229,11 @@ fn write_venv_shell(
 fn default_entrypoint(root: &Path, project: &Project) -> Result<Vec<String>> {
     let python = format!("{VENV_DIR}/bin/python");
     let scripts = &project.scripts;
-    let own = project
-        .name
-        .as_deref()
-        .and_then(|n| scripts.keys().find(|s| normalize_name(s) == normalize_name(n)));
+    let own = project.name.as_deref().and_then(|n| {
+        scripts
+            .keys()
+            .find(|s| normalize_name(s) == normalize_name(n))
+    });
     if let Some(name) = own.or(if scripts.len() == 1 {
         scripts.keys().next()
     } else {
@@ -275,6 +281,11 @@ pub fn plan(
     staging: &Path,
 ) -> Result<Planned> {
     let mut notes = Vec::new();
+    if image.base.is_none() {
+        return Err(Error::usage(
+            "the Python preset needs a base image with Python: pass --base IMAGE or set [image] base",
+        ));
+    }
     let project = read_pyproject(root)?;
     let venv = Venv::read(&find_venv(root, spec)?)?;
     let python = base_python(&base.fs, &venv, &mut notes)?;
@@ -375,7 +386,10 @@ mod tests {
         assert!(l.contains("from app.cli import main\n"), "{l}");
         assert!(l.contains("sys.exit(main())"), "{l}");
         let l = launcher("app:cli.run").unwrap();
-        assert!(l.contains("from app import cli\n") && l.contains("sys.exit(cli.run())"), "{l}");
+        assert!(
+            l.contains("from app import cli\n") && l.contains("sys.exit(cli.run())"),
+            "{l}"
+        );
         assert!(launcher("nocolon").is_err());
     }
 
@@ -406,6 +420,7 @@ mod tests {
 
     #[test]
     fn base_python_matches_the_venv_or_warns() {
+        use crate::build::base_fs::tests::{debian, file, stacked};
         let venv = Venv {
             root: PathBuf::new(),
             site_packages: PathBuf::new(),
@@ -414,15 +429,21 @@ mod tests {
             distributions: Vec::new(),
         };
         let mut notes = Vec::new();
-        let fs = BaseFs::from_entries([("usr/bin/python3.11", None)]);
-        assert_eq!(base_python(&fs, &venv, &mut notes).unwrap(), "/usr/bin/python3.11");
+        let fs = stacked(&[&debian()]);
+        assert_eq!(
+            base_python(&fs, &venv, &mut notes).unwrap(),
+            "/usr/bin/python3.11"
+        );
         assert!(notes.is_empty());
-        let fs = BaseFs::from_entries([("usr/local/bin/python3.12", None)]);
+        let fs = stacked(&[&[file("usr/local/bin/python3.12")]]);
         assert_eq!(
             base_python(&fs, &venv, &mut notes).unwrap(),
             "/usr/local/bin/python3.12"
         );
-        assert!(notes[0].contains("3.11.2") && notes[0].contains("python3.12"), "{notes:?}");
+        assert!(
+            notes[0].contains("3.11.2") && notes[0].contains("python3.12"),
+            "{notes:?}"
+        );
         let e = base_python(&BaseFs::default(), &venv, &mut notes).unwrap_err();
         assert!(e.to_string().contains("no python3"), "{e}");
     }

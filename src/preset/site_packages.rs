@@ -222,9 +222,18 @@ mod tests {
     fn reads_distributions_and_splits_largest_first() {
         let dir = tempfile::tempdir().unwrap();
         let venv = dir.path();
-        fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\nversion_info = 3.11.2\n").unwrap();
+        fs::write(
+            venv.join("pyvenv.cfg"),
+            "home = /usr/bin\nversion_info = 3.11.2\n",
+        )
+        .unwrap();
         let sp = venv.join("lib/python3.11/site-packages");
-        dist(&sp, "numpy", "2.1.0", &[("numpy/core.py", 5000), ("numpy.libs/x.so", 100)]);
+        dist(
+            &sp,
+            "numpy",
+            "2.1.0",
+            &[("numpy/core.py", 5000), ("numpy.libs/x.so", 100)],
+        );
         dist(&sp, "Scikit_Learn", "1.5", &[("sklearn/a.py", 3000)]);
         dist(&sp, "six", "1.16.0", &[("six.py", 10)]);
         let v = Venv::read(venv).unwrap();
@@ -236,7 +245,11 @@ mod tests {
         assert_eq!(numpy.bytes, 5100 + 10);
         assert_eq!(
             numpy.top_level,
-            BTreeSet::from(["numpy".into(), "numpy-2.1.0.dist-info".into(), "numpy.libs".into()])
+            BTreeSet::from([
+                "numpy".into(),
+                "numpy-2.1.0.dist-info".into(),
+                "numpy.libs".into()
+            ])
         );
         let deps: Vec<&Distribution> = v.distributions.iter().collect();
         let layers = split(&deps, 3);

@@ -1,0 +1,140 @@
+//! The Rust preset: `cargo build --release --locked` (profile, target, features and `--bin`
+//! passed through), or an existing binary, packaged as one layer at `/usr/local/bin/<name>` with
+//! the entrypoint set. The dependencies stay out of the image altogether: a Rust binary carries
+//! them, so the "dependency layer" of a Rust image is its base, and the dependency *build* is
+//! what is cached (`strata cook --cache-from/--cache-to`).
+
+use std::path::{Path, PathBuf};
+
+use crate::build::libraries::check_binary;
+use crate::build::plan::{ImageSpec, LayerSpec, PresetSpec};
+use crate::cargo::invoke::{run, BuildOptions};
+use crate::error::{Error, Result};
+use crate::preset::{BaseInfo, Planned};
+use crate::source::OpenedImage;
+
+/// Where the binary goes in the image.
+pub const BIN_DIR: &str = "/usr/local/bin";
+
+/// The cargo flags the preset's settings stand for.
+pub fn build_options(root: &Path, spec: &PresetSpec) -> BuildOptions {
+    let profile = spec.profile.clone().unwrap_or_else(|| "release".into());
+    BuildOptions {
+        release: profile == "release",
+        profile: (profile != "release").then_some(profile),
+        targets: spec.target.iter().cloned().collect(),
+        features: spec.features.clone(),
+        bins: spec.bin.iter().cloned().collect(),
+        locked: root.join("Cargo.lock").is_file(),
+        ..BuildOptions::default()
+    }
+}
+
+/// Builds the project with cargo and returns the binary to package.
+fn cargo_build(root: &Path, spec: &PresetSpec) -> Result<PathBuf> {
+    let report = run(root, &build_options(root, spec))?;
+    if !report.status.success() {
+        return Err(Error::Tool {
+            what: format!(
+                "cargo build failed ({}); its errors are above",
+                report.status
+            ),
+            code: report.status.code().unwrap_or(2),
+        });
+    }
+    let root = root
+        .canonicalize()
+        .map_err(|e| Error::io(root.display(), e))?;
+    let mut bins: Vec<PathBuf> = report
+        .artifacts
+        .into_iter()
+        .filter(|a| {
+            a.manifest_path
+                .as_ref()
+                .is_some_and(|m| m.starts_with(&root))
+        })
+        .filter_map(|a| a.executable)
+        .collect();
+    bins.sort();
+    bins.dedup();
+    let name = |p: &PathBuf| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    match (bins.as_slice(), &spec.bin) {
+        ([one], _) => Ok(one.clone()),
+        (_, Some(wanted)) => bins
+            .iter()
+            .find(|b| &name(b) == wanted)
+            .cloned()
+            .ok_or_else(|| Error::usage(format!("cargo built no binary named {wanted:?}"))),
+        ([], None) => Err(Error::usage(
+            "cargo built no binary: the preset packages a binary target (src/main.rs or [[bin]])",
+        )),
+        (many, None) => Err(Error::usage(format!(
+            "the workspace builds several binaries ({}); pick one with --bin",
+            many.iter().map(name).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Plans the binary layer of the Rust project at `root` (building it unless `binary` is set)
+/// and fills the entrypoint and user.
+pub fn plan(
+    root: &Path,
+    spec: &PresetSpec,
+    image: &mut ImageSpec,
+    base: Option<&OpenedImage>,
+    info: &BaseInfo,
+) -> Result<Planned> {
+    let binary = match &spec.binary {
+        Some(b) => {
+            let path = root.join(b);
+            if !path.is_file() {
+                return Err(Error::usage(format!(
+                    "--binary {}: no such file",
+                    path.display()
+                )));
+            }
+            path
+        }
+        None => cargo_build(root, spec)?,
+    };
+    let name = binary
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::usage(format!("{}: not a file name", binary.display())))?;
+    let install = format!("{BIN_DIR}/{name}");
+    let base_name = image.base.get_or_insert_with(|| "scratch".into()).clone();
+    let missing = check_binary(&binary, &install, base)?;
+    if !missing.is_empty() {
+        return Err(Error::usage(format!(
+            "{} cannot start on {base_name}: the base lacks {} (pick a base that has them, or \
+             build a static binary, e.g. --target x86_64-unknown-linux-musl)",
+            binary.display(),
+            missing.join(", ")
+        )));
+    }
+    let notes = vec![format!(
+        "rust preset: {} as {install} on {base_name} (every library it links is there)",
+        binary.display()
+    )];
+    if image.entrypoint.is_none() {
+        image.entrypoint = Some(vec![install]);
+    }
+    if image.user.is_none() {
+        image.user = Some(info.default_user());
+    }
+    Ok(Planned {
+        layers: vec![LayerSpec {
+            name: "app".into(),
+            from: vec![binary.display().to_string()],
+            to: BIN_DIR.into(),
+            exclude: Vec::new(),
+            include: Vec::new(),
+            owner: None,
+        }],
+        notes,
+    })
+}
