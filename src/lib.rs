@@ -15,6 +15,7 @@ pub mod model;
 pub mod mutate;
 pub mod policy;
 pub mod progress;
+pub mod python;
 pub mod report;
 pub mod sink;
 pub mod source;
