@@ -78,8 +78,8 @@ pub struct LockedPackage {
     pub marker: Option<String>,
     /// The artifact hashes (`sha256:<hex>`), sorted.
     pub hashes: Vec<String>,
-    /// Where it comes from (`registry=https://pypi.org/simple`, a URL, a VCS reference, a path);
-    /// `None` is the installer's default index.
+    /// Where it comes from when that is not PyPI: `index=<url>`, a URL, a VCS reference, a path
+    /// (see [`index_source`]).
     pub source: Option<String>,
 }
 
@@ -205,6 +205,16 @@ pub fn read_lockfile(path: &Path) -> Result<LockedSet> {
     ))
 }
 
+/// PyPI's simple index, which installers use when a lockfile names no other.
+const DEFAULT_INDEX: &str = "https://pypi.org/simple";
+
+/// The source text of a package index: `None` for PyPI (so a lockfile that names it and one
+/// that leaves it implicit agree), `index=<url>` for any other.
+pub fn index_source(url: &str) -> Option<String> {
+    let url = url.trim().trim_end_matches('/');
+    (url != DEFAULT_INDEX).then(|| format!("index={url}"))
+}
+
 /// The normalized `[project].name` (or Poetry's `[tool.poetry].name`) of `dir/pyproject.toml`,
 /// used to recognize the project's own entry in a lockfile.
 pub fn project_name(dir: &Path) -> Result<Option<String>> {
@@ -284,6 +294,15 @@ mod tests {
         assert_eq!(set.names(), ["a", "b"]);
         let unpinned: Vec<&str> = set.unpinned().iter().map(|p| p.name.as_str()).collect();
         assert_eq!(unpinned, ["a"]);
+    }
+
+    #[test]
+    fn pypi_is_the_implicit_index() {
+        assert_eq!(index_source("https://pypi.org/simple/"), None);
+        assert_eq!(
+            index_source("https://pypi.internal/simple/").as_deref(),
+            Some("index=https://pypi.internal/simple")
+        );
     }
 
     #[test]

@@ -10,10 +10,10 @@ use toml::{Table, Value};
 
 use crate::error::{Error, Result};
 use crate::python::toml_doc::{self, canonical, string};
-use crate::python::{pep508, LockedPackage};
+use crate::python::{index_source, pep508, LockedPackage};
 
-/// The keys that say where a package comes from.
-const SOURCES: [&str; 4] = ["index", "vcs", "directory", "archive"];
+/// The keys that name a package's own source (it is then pinned even without a version).
+const DIRECT: [&str; 3] = ["vcs", "directory", "archive"];
 
 /// The packages of a `pylock.toml`, without the project (`project`: its normalized name).
 pub fn parse(path: &Path, text: &str, project: Option<&str>) -> Result<Vec<LockedPackage>> {
@@ -45,8 +45,7 @@ pub fn parse(path: &Path, text: &str, project: Option<&str>) -> Result<Vec<Locke
         let version = string(entry, "version").unwrap_or_default().to_string();
         let source = source(entry);
         packages.push(LockedPackage {
-            pinned: !version.is_empty()
-                || source.as_deref().is_some_and(|s| !s.starts_with("index=")),
+            pinned: !version.is_empty() || DIRECT.iter().any(|key| entry.contains_key(*key)),
             name,
             version,
             extras: Vec::new(),
@@ -66,12 +65,14 @@ fn is_project(entry: &Table, name: &str, project: Option<&str>) -> bool {
     matches!(directory, Some("." | "./")) || project == Some(name)
 }
 
-/// `key=value` for each source key present, space-separated.
+/// The index as [`index_source`] spells it, then `key=value` for each direct source present;
+/// space-separated.
 fn source(entry: &Table) -> Option<String> {
-    let parts: Vec<String> = SOURCES
+    let index = string(entry, "index").and_then(index_source);
+    let direct = DIRECT
         .iter()
-        .filter_map(|key| Some(format!("{key}={}", canonical(entry.get(*key)?))))
-        .collect();
+        .filter_map(|key| Some(format!("{key}={}", canonical(entry.get(*key)?))));
+    let parts: Vec<String> = index.into_iter().chain(direct).collect();
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
@@ -139,10 +140,7 @@ vcs = { type = "git", url = "https://github.com/example/tool", commit-id = "0123
             Some("sys_platform == \"win32\"")
         );
         assert_eq!(colorama.hashes, ["sha256:0869", "sha256:4f1d"]);
-        assert_eq!(
-            colorama.source.as_deref(),
-            Some("index=https://pypi.org/simple")
-        );
+        assert_eq!(colorama.source, None, "PyPI is the default index");
         let tool = &packages[1];
         assert!(tool.pinned && tool.version.is_empty());
         assert_eq!(

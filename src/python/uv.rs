@@ -11,7 +11,7 @@ use toml::{Table, Value};
 use crate::error::{Error, Result};
 use crate::python::edges::{Edge, Edges};
 use crate::python::toml_doc::{self, canonical, string};
-use crate::python::{pep508, LockedPackage};
+use crate::python::{index_source, pep508, LockedPackage};
 
 /// The packages of a `uv.lock`, without the project (`project`: its normalized name, if known).
 pub fn parse(path: &Path, text: &str, project: Option<&str>) -> Result<Vec<LockedPackage>> {
@@ -54,10 +54,18 @@ pub fn parse(path: &Path, text: &str, project: Option<&str>) -> Result<Vec<Locke
             extras,
             marker,
             hashes: hashes(entry),
-            source: source.map(canonical),
+            source: source.and_then(source_text),
         });
     }
     Ok(packages)
+}
+
+/// A registry source as [`index_source`] spells it; a git, URL or path source canonically.
+fn source_text(source: &Value) -> Option<String> {
+    match source.get("registry").and_then(Value::as_str) {
+        Some(url) => index_source(url),
+        None => Some(canonical(source)),
+    }
 }
 
 fn is_project(source: Option<&Value>, name: &str, project: Option<&str>) -> bool {
@@ -161,7 +169,7 @@ source = { registry = "https://pypi.org/simple" }
 [[package]]
 name = "requests"
 version = "2.32.3"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "https://pypi.internal/simple/" }
 
 [package.optional-dependencies]
 socks = [{ name = "pysocks" }]
@@ -182,12 +190,13 @@ source = { git = "https://github.com/example/tool?rev=v1#0123abc" }
             Some("sys_platform == \"win32\"")
         );
         assert_eq!(colorama.hashes, ["sha256:0869", "sha256:4f1d"]);
-        assert_eq!(
-            colorama.source.as_deref(),
-            Some("{registry=https://pypi.org/simple}")
-        );
+        assert_eq!(colorama.source, None, "PyPI is the default index");
         assert_eq!(packages[2].extras, ["socks"]);
         assert_eq!(packages[2].marker, None);
+        assert_eq!(
+            packages[2].source.as_deref(),
+            Some("index=https://pypi.internal/simple")
+        );
         let tool = &packages[3];
         assert!(tool.pinned && tool.version.is_empty());
     }
