@@ -10,9 +10,13 @@ use crate::error::{Error, Result};
 /// Parses `text` (read from `path`) as a TOML document.
 pub fn parse(path: &Path, text: &str) -> Result<Table> {
     toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let line = e.span().map(|span| {
+            text.bytes()
+                .take(span.start)
+                .filter(|&b| b == b'\n')
+                .count()
+                + 1
+        });
         let message = e.message().trim().replace('\n', " ");
         match line {
             Some(line) => Error::invalid(format!("{}:{line}: {message}", path.display())),
