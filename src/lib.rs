@@ -16,6 +16,7 @@ pub mod mutate;
 pub mod policy;
 pub mod preset;
 pub mod progress;
+pub mod python;
 pub mod report;
 pub mod sink;
 pub mod source;

@@ -1,7 +1,13 @@
-//! `strata fingerprint`: print `deps-<hash>`, a short stable name for a workspace's (or a
-//! recipe's) dependency set, to tag dependency images or key a cached `target/`.
+//! `strata fingerprint`: print `deps-<hash>`, a short stable name for a project's dependency set,
+//! to tag dependency images or key a cached `target/` or virtualenv.
+//!
+//! Which project: `--recipe-path` or `--manifest-path Cargo.toml` is Cargo; `--lockfile` or
+//! `--manifest-path pyproject.toml` is Python. Otherwise the current directory decides: a
+//! `Cargo.toml` or `Cargo.lock` there means Cargo, else a Python lockfile found by
+//! [`find_lockfile`] means Python, else Cargo (which also finds a workspace from a member's
+//! directory).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -9,21 +15,41 @@ use crate::cargo::fingerprint::fingerprint;
 use crate::cargo::recipe::Recipe;
 use crate::cli::recipe::WorkspaceArgs;
 use crate::cli::write_stdout;
-use crate::error::{ExitCode, Result};
+use crate::error::{Error, ExitCode, Result};
+use crate::python::env::{abi_tag, python_version_file, PythonEnv};
+use crate::python::fingerprint::python_fingerprint;
+use crate::python::{find_lockfile, read_lockfile};
+use crate::source::platform::Platform;
 
 const EXAMPLES: &str = "\
 Examples:
   strata fingerprint                                 # deps-3f9a0c1d2b4e5f60
   strata fingerprint --recipe-path recipe.json
-  docker build -t app-deps:$(strata fingerprint) --target deps .";
+  docker build -t app-deps:$(strata fingerprint) --target deps .
+
+Python (uv.lock, pylock.toml, poetry.lock, requirements.txt; found in that order):
+  strata fingerprint --python 3.12                   # interpreter: default .python-version
+  strata fingerprint --lockfile requirements-prod.txt --platform linux/arm64";
 
 /// Arguments of `strata fingerprint`.
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct FingerprintArgs {
     /// Hash this recipe (strata's or cargo-chef's) instead of reading the workspace.
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["manifest_path", "bins"])]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["manifest_path", "bins", "lockfile"])]
     pub recipe_path: Option<PathBuf>,
+    /// Hash this Python lockfile (uv.lock, pylock.toml, poetry.lock, requirements*.txt) instead
+    /// of detecting the project.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["manifest_path", "bins"])]
+    pub lockfile: Option<PathBuf>,
+    /// Python: the interpreter the dependencies are for (3.12, 3.13t, pypy3.10, cp312); default:
+    /// the lockfile directory's .python-version, else none (the hash then ignores the interpreter).
+    #[arg(long, value_name = "VERSION")]
+    pub python: Option<String>,
+    /// Python: the platform the dependencies are for, os/arch[/variant] (default: linux and this
+    /// machine's architecture).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
     /// The workspace.
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
@@ -31,10 +57,92 @@ pub struct FingerprintArgs {
 
 /// Runs `strata fingerprint`.
 pub fn run(args: &FingerprintArgs) -> Result<ExitCode> {
+    let hash = match python_lockfile(args)? {
+        Some(lockfile) => python(args, &lockfile)?,
+        None => cargo(args)?,
+    };
+    write_stdout(&format!("{hash}\n"))?;
+    Ok(ExitCode::Ok)
+}
+
+/// The Python lockfile to hash, or `None` for a Cargo project (see the module documentation).
+fn python_lockfile(args: &FingerprintArgs) -> Result<Option<PathBuf>> {
+    if args.recipe_path.is_some() {
+        return Ok(None);
+    }
+    if let Some(lockfile) = &args.lockfile {
+        return Ok(Some(lockfile.clone()));
+    }
+    if let Some(manifest) = &args.workspace.manifest_path {
+        if manifest.file_name().is_some_and(|n| n == "pyproject.toml") {
+            let dir = manifest.parent().unwrap_or(Path::new(""));
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            return find_lockfile(dir)?.map(Some).ok_or_else(|| {
+                Error::usage(format!(
+                    "{}: no uv.lock, pylock.toml, poetry.lock or requirements*.txt next to it",
+                    manifest.display()
+                ))
+            });
+        }
+        return Ok(None);
+    }
+    let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+    if dir.join("Cargo.toml").exists() || dir.join("Cargo.lock").exists() {
+        return Ok(None);
+    }
+    find_lockfile(&dir)
+}
+
+fn python(args: &FingerprintArgs, lockfile: &Path) -> Result<String> {
+    if !args.workspace.bins.is_empty() {
+        return Err(Error::usage("--bin applies to Cargo workspaces only"));
+    }
+    let set = read_lockfile(lockfile)?;
+    let dir = lockfile.parent().unwrap_or(Path::new("."));
+    let abi = match &args.python {
+        Some(version) => Some(abi_tag(version)?),
+        None => python_version_file(dir)?,
+    };
+    if abi.is_none() {
+        eprintln!(
+            "strata: note: no --python and no .python-version; the fingerprint does not cover \
+             the interpreter"
+        );
+    }
+    let unpinned = set.unpinned();
+    if !unpinned.is_empty() {
+        let names: Vec<&str> = unpinned.iter().map(|p| p.name.as_str()).collect();
+        eprintln!(
+            "strata: warning: {} not pinned ({}); the fingerprint covers the specifiers, not the \
+             versions that will be installed",
+            set.path.display(),
+            names.join(", ")
+        );
+    }
+    let platform = match &args.platform {
+        Some(p) => Platform::parse(p)?,
+        None => Platform::host(),
+    };
+    let env = PythonEnv {
+        abi,
+        platform: platform.to_string(),
+    };
+    Ok(python_fingerprint(&set, &env))
+}
+
+fn cargo(args: &FingerprintArgs) -> Result<String> {
+    if args.python.is_some() || args.platform.is_some() {
+        return Err(Error::usage(
+            "--python and --platform apply to Python lockfiles only (this is a Cargo project)",
+        ));
+    }
     let recipe = match &args.recipe_path {
         Some(path) => Recipe::read(path)?,
         None => args.workspace.recipe()?,
     };
-    write_stdout(&format!("{}\n", fingerprint(&recipe)?))?;
-    Ok(ExitCode::Ok)
+    fingerprint(&recipe)
 }

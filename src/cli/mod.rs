@@ -67,7 +67,8 @@ pub enum Command {
     Recipe(recipe::RecipeArgs),
     /// Write a recipe's skeleton and compile only the dependencies (cargo-chef's cook).
     Cook(Box<cook::CookArgs>),
-    /// Print deps-<hash>, a short stable name for a workspace's dependencies.
+    /// Print deps-<hash>, a short stable name for a Cargo workspace's or Python lockfile's
+    /// dependencies.
     Fingerprint(fingerprint::FingerprintArgs),
 }
 
