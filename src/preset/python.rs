@@ -13,7 +13,8 @@ use serde::Deserialize;
 use crate::build::base_fs::BaseFs;
 use crate::build::plan::{ImageSpec, LayerSpec, PresetSpec};
 use crate::error::{Error, Result};
-use crate::preset::site_packages::{normalize_name, split, Distribution, Venv};
+use crate::preset::site_packages::{split, Distribution, Venv};
+use crate::python::pep508::normalize_name;
 use crate::preset::{BaseInfo, Planned};
 
 /// Where the project's code goes in the image.

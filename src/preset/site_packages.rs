@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::python::pep508::normalize_name;
 
 /// One installed distribution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,24 +33,6 @@ pub struct Venv {
     pub python_full: Option<String>,
     /// Every distribution installed, by name.
     pub distributions: Vec<Distribution>,
-}
-
-/// PEP 503 normalization: lowercase, runs of `-`, `_` and `.` become one `-`.
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
 }
 
 impl Venv {
@@ -263,7 +246,6 @@ mod tests {
     fn quoted_record_paths_and_names() {
         assert_eq!(record_line("\"a,b.py\",sha256=x,12"), ("a,b.py".into(), 12));
         assert_eq!(record_line("a.py,,"), ("a.py".into(), 0));
-        assert_eq!(normalize_name("Foo__Bar.baz"), "foo-bar-baz");
     }
 
     #[test]
