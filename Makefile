@@ -2,8 +2,9 @@
 
 CARGO ?= cargo
 # Debian packages the tests drive for real: a registry, independent image tools, htpasswd for the
-# auth tests, a static busybox for the Docker Engine tests.
-TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static
+# auth tests, a static busybox for the Docker Engine tests, debootstrap for a real Debian + Python
+# base (tests/support/debian.rs) and buildah to build FROM strata images.
+TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah debootstrap
 
 .PHONY: demo test deps lint fmt bench fuzz sample release
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod cargo;
+pub mod debian;
 pub mod faulty_proxy;
 pub mod layout;
 pub mod registry;

@@ -1,0 +1,169 @@
+//! A real Debian + Python base image for tests that must run what strata builds: Debian bookworm
+//! made by `debootstrap --variant=minbase` with python3, python3-venv and ca-certificates, trimmed
+//! of docs, translations and apt caches, and packed by umoci (ownership, modes and special files
+//! preserved) into an OCI layout that strata reads as `--base oci:DIR:TAG`.
+//!
+//! debootstrap takes about a minute and a half, so the base is made once per machine and cached
+//! under `/var/tmp/strata-test-debian/<suite>-<recipe hash>`: a file lock lets parallel test
+//! binaries share one build, and the finished directory appears by an atomic rename. The unpacked
+//! rootfs stays next to the layout so tests can chroot into a copy of it and use the base's own
+//! python (to make a virtualenv, say). Needs root, debootstrap and umoci: a test skips without them
+//! on a developer machine and fails under CI=true.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use super::{have, require, sh};
+
+/// Where made bases are kept between test runs.
+const CACHE_ROOT: &str = "/var/tmp/strata-test-debian";
+const SUITE: &str = "bookworm";
+const MIRROR: &str = "http://deb.debian.org/debian";
+const PACKAGES: &str = "python3,python3-venv,ca-certificates";
+/// Directories emptied after debootstrap: nothing at run time reads them.
+const TRIMMED: &[&str] = &[
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/info",
+    "usr/share/locale",
+    "var/lib/apt/lists",
+    "var/cache/apt",
+    "var/log",
+];
+/// The image's `PATH`, as Debian's own images set it (umoci leaves the config empty).
+const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// Bumped when the steps below change in a way the constants above do not show, so a cache made
+/// by the old steps is not reused.
+const RECIPE_VERSION: u32 = 1;
+
+/// The tag of the base image in its layout.
+pub const TAG: &str = "bookworm";
+
+/// A made Debian + Python base. Shared by every test on the machine: treat both paths as
+/// read-only (use [`DebianBase::copy_rootfs`] to change files).
+pub struct DebianBase {
+    /// The unpacked root filesystem the image was packed from.
+    pub rootfs: PathBuf,
+    /// The OCI image layout holding the image, tagged [`TAG`].
+    pub layout: PathBuf,
+    /// The base's Python version, `major.minor` (`"3.11"` for bookworm).
+    pub python: String,
+}
+
+impl DebianBase {
+    /// The base as a strata (and skopeo) reference: `oci:DIR:TAG`.
+    pub fn reference(&self) -> String {
+        format!("oci:{}:{TAG}", self.layout.display())
+    }
+
+    /// Copies the rootfs to `dest` (which must not exist) with owners, modes and device nodes
+    /// kept, for a test that changes files in it, e.g. `chroot DEST python3 -m venv /opt/venv`.
+    pub fn copy_rootfs(&self, dest: &Path) {
+        sh(&format!(
+            "cp -a --reflink=auto '{}' '{}'",
+            self.rootfs.display(),
+            dest.display()
+        ));
+    }
+}
+
+/// The machine's Debian + Python base, made on first use; `None` when root, debootstrap or umoci
+/// is missing (the caller returns: a skip, or a panic under CI=true).
+pub fn debian_python_base() -> Option<&'static DebianBase> {
+    static BASE: OnceLock<Option<DebianBase>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let root = sh("id -u").trim() == "0";
+        let ready = require(
+            root && have("debootstrap") && have("umoci"),
+            "root with debootstrap and umoci (Debian packages)",
+        );
+        ready.then(|| cached_or_made(Path::new(CACHE_ROOT)))
+    })
+    .as_ref()
+}
+
+/// `<suite>-<hash of everything that decides the base's contents>`.
+fn cache_key() -> String {
+    let recipe = format!("{RECIPE_VERSION} {SUITE} {MIRROR} {PACKAGES} {TRIMMED:?} {PATH_ENV}");
+    let digest = super::layout::sha256(recipe.as_bytes());
+    format!("{SUITE}-{}", &digest["sha256:".len()..][..12])
+}
+
+/// Returns the cached base under `cache`, making it first (under an exclusive file lock, so one
+/// process makes it while the others wait) when it is not there yet.
+fn cached_or_made(cache: &Path) -> DebianBase {
+    let key = cache_key();
+    let done = cache.join(&key);
+    std::fs::create_dir_all(cache).expect("create the Debian base cache");
+    let lock = File::create(cache.join(format!("{key}.lock"))).expect("create the lock file");
+    lock.lock().expect("lock the Debian base cache");
+    if !done.exists() {
+        let partial = cache.join(format!("{key}.partial"));
+        if partial.exists() {
+            // Left by a run that was killed while making the base.
+            std::fs::remove_dir_all(&partial).expect("remove a partial Debian base");
+        }
+        std::fs::create_dir_all(&partial).expect("create the partial Debian base");
+        make(&partial);
+        std::fs::rename(&partial, &done).expect("publish the Debian base");
+    }
+    drop(lock);
+    let rootfs = done.join("rootfs");
+    let python = python_version(&rootfs);
+    DebianBase {
+        rootfs,
+        layout: done.join("layout"),
+        python,
+    }
+}
+
+/// Makes `dir/rootfs` with debootstrap and packs it into the layout `dir/layout`.
+fn make(dir: &Path) {
+    let (rootfs, layout, bundle) = (dir.join("rootfs"), dir.join("layout"), dir.join("bundle"));
+    sh(&format!(
+        "debootstrap --variant=minbase --include={PACKAGES} {SUITE} '{}' {MIRROR}",
+        rootfs.display()
+    ));
+    let globs: Vec<String> = TRIMMED.iter().map(|d| format!("{d}/*")).collect();
+    sh(&format!(
+        "cd '{}' && rm -rf {}",
+        rootfs.display(),
+        globs.join(" ")
+    ));
+    // umoci packs a bundle's rootfs against the empty image it was unpacked from, so the rootfs
+    // goes into an unpacked empty image for the repack and comes back out afterwards.
+    let image = format!("{}:{TAG}", layout.display());
+    sh(&format!("umoci init --layout '{}'", layout.display()));
+    sh(&format!("umoci new --image '{image}'"));
+    sh(&format!(
+        "umoci unpack --image '{image}' '{}'",
+        bundle.display()
+    ));
+    let packed = bundle.join("rootfs");
+    std::fs::remove_dir(&packed).expect("empty image rootfs");
+    std::fs::rename(&rootfs, &packed).expect("move the rootfs into the bundle");
+    sh(&format!(
+        "umoci repack --image '{image}' '{}'",
+        bundle.display()
+    ));
+    std::fs::rename(&packed, &rootfs).expect("move the rootfs out of the bundle");
+    std::fs::remove_dir_all(&bundle).expect("remove the bundle");
+    sh(&format!(
+        "umoci config --image '{image}' --config.env '{PATH_ENV}' --config.cmd python3"
+    ));
+    sh(&format!("umoci gc --layout '{}'", layout.display()));
+}
+
+/// `major.minor` from the `usr/bin/python3 -> python3.X` link Debian installs.
+fn python_version(rootfs: &Path) -> String {
+    let link = rootfs.join("usr/bin/python3");
+    let target = std::fs::read_link(&link)
+        .unwrap_or_else(|e| panic!("{} is not a symlink: {e}", link.display()));
+    let target = target.to_string_lossy();
+    target
+        .strip_prefix("python")
+        .filter(|v| v.contains('.'))
+        .unwrap_or_else(|| panic!("{} points to {target}, not python3.X", link.display()))
+        .to_string()
+}
