@@ -8,7 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use support::registry::Registry;
-use support::{have, report_json, require, sh, strata_in};
+use support::{docker_ok, have, report_json, require, sh, strata_in};
 
 /// A project: a static busybox rootfs (to run), a fake virtualenv, and app code.
 fn project(dir: &Path) -> PathBuf {
@@ -391,21 +391,13 @@ fn killed_builds_leave_layout_and_cache_consistent_and_concurrent_builds_succeed
     assert_cache_consistent(&cache);
 }
 
-fn docker_available() -> bool {
-    have("docker")
-        && std::process::Command::new("docker")
-            .arg("info")
-            .output()
-            .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn docker_pulls_a_pushed_build_and_builds_from_it() {
     let Some(registry) = Registry::start(None) else {
         return;
     };
     if !require(
-        docker_available() && Path::new("/bin/busybox").is_file(),
+        docker_ok(&["info"]) && Path::new("/bin/busybox").is_file(),
         "a running Docker Engine and busybox-static",
     ) {
         return;

@@ -9,12 +9,12 @@ mod support;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
-use support::debian::{debian_python_base, DebianBase};
+use support::debian::{chroot, debian_python_base, unpack_and_run, DebianBase};
 use support::registry::Registry;
-use support::{have, report_json, require, sh, strata, strata_in};
+use support::{docker_ok, have, report_json, require, sh, strata, strata_in};
 
 /// The tag of the built app in its output layout.
 const APP_TAG: &str = "app";
@@ -92,28 +92,6 @@ fn build_app(base: &DebianBase) -> App {
     }
 }
 
-/// Runs `args` chrooted into `rootfs` with exactly `env`, returning stdout; panics with the
-/// output on failure.
-fn chroot(rootfs: &Path, args: &[&str], env: &[(String, String)]) -> String {
-    // By path: the child's PATH (the image's) decides how a bare name would be found.
-    let out = Command::new("/usr/sbin/chroot")
-        .arg(rootfs)
-        .args(args)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run /usr/sbin/chroot");
-    assert!(
-        out.status.success(),
-        "chroot {} {args:?} failed: {}{}",
-        rootfs.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// `(mode, uid, gid)` of a path, not following symlinks.
 fn owner_and_mode(path: &Path) -> (u32, u32, u32) {
     use std::os::unix::fs::MetadataExt;
@@ -128,32 +106,8 @@ fn entrypoint_runs_in_a_chroot_of_the_unpacked_image() {
         return;
     }
     let bundle = tempfile::tempdir().unwrap();
-    let bundle = bundle.path().join("bundle");
-    sh(&format!(
-        "umoci unpack --image '{}:{APP_TAG}' '{}'",
-        app.layout.display(),
-        bundle.display()
-    ));
-    // umoci turns the image config into the runtime's process: entrypoint + cmd, and env.
-    let runtime: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
-    let process = &runtime["process"];
-    let args: Vec<&str> = process["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let (args, out, rootfs) = unpack_and_run(&app.layout, APP_TAG, bundle.path());
     assert_eq!(args, ["python3", "/app/main.py"]);
-    let env: Vec<(String, String)> = process["env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|kv| kv.as_str()?.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let rootfs = bundle.join("rootfs");
-    let out = chroot(&rootfs, &args, &env);
     assert_eq!(out.trim(), app.expected);
 
     // The base layer came through strata with owners, set-id bits and group modes intact.
@@ -166,20 +120,10 @@ fn entrypoint_runs_in_a_chroot_of_the_unpacked_image() {
     }
 }
 
-fn docker_engine() -> bool {
-    have("docker")
-        && Command::new("docker")
-            .arg("info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-}
-
 #[test]
 fn docker_runs_the_loaded_archive() {
     let Some((_, app)) = app() else { return };
-    if !require(docker_engine(), "a running Docker Engine") {
+    if !require(docker_ok(&["info"]), "a running Docker Engine") {
         return;
     }
     sh(&format!("docker load -q -i '{}'", app.archive.display()));

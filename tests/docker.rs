@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use support::{report_json, require, strata};
+use support::{docker_ok, report_json, require, strata};
 
 /// Sizes of `/app/data.bin` (COPY'd in, later deleted) and of the fake package's only module.
 const DATA_BYTES: u64 = 200 * 1024;
@@ -65,15 +65,6 @@ fn docker(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn docker_ok(args: &[&str]) -> bool {
-    Command::new("docker")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 fn rootfs_layers(image: &str) -> Vec<String> {

@@ -239,7 +239,7 @@ pub fn check_binary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::base_fs::tests::{debian, entry, file, link, stacked};
+    use crate::build::base_fs::tests::{debian, file, stacked};
 
     fn needs(needed: &[&str], runpaths: &[&str]) -> BinaryNeeds {
         BinaryNeeds {

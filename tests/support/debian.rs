@@ -12,6 +12,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use super::{have, require, sh};
@@ -166,4 +167,58 @@ fn python_version(rootfs: &Path) -> String {
         .filter(|v| v.contains('.'))
         .unwrap_or_else(|| panic!("{} points to {target}, not python3.X", link.display()))
         .to_string()
+}
+
+/// Runs `args` chrooted into `rootfs` with exactly `env`, returning stdout; panics with the
+/// output on failure.
+pub fn chroot(rootfs: &Path, args: &[&str], env: &[(String, String)]) -> String {
+    // By path: the child's PATH (the image's) decides how a bare name would be found.
+    let out = Command::new("/usr/sbin/chroot")
+        .arg(rootfs)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run /usr/sbin/chroot");
+    assert!(
+        out.status.success(),
+        "chroot {} {args:?} failed: {}{}",
+        rootfs.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Unpacks `layout:tag` with umoci into `dir/bundle` and runs its process (entrypoint + cmd,
+/// with the image's env, as umoci's runtime config gives them) chrooted into the rootfs: returns
+/// the process's arguments, its stdout, and the rootfs.
+pub fn unpack_and_run(layout: &Path, tag: &str, dir: &Path) -> (Vec<String>, String, PathBuf) {
+    let bundle = dir.join("bundle");
+    sh(&format!(
+        "umoci unpack --image '{}:{tag}' '{}'",
+        layout.display(),
+        bundle.display()
+    ));
+    let runtime: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    let process = &runtime["process"];
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect()
+    };
+    let args = strings(&process["args"]);
+    let env: Vec<(String, String)> = strings(&process["env"])
+        .iter()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let rootfs = bundle.join("rootfs");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = chroot(&rootfs, &argv, &env);
+    (args, out, rootfs)
 }

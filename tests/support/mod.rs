@@ -52,6 +52,17 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Whether `docker ARGS` succeeds quietly (`["info"]`: a Docker Engine is running).
+pub fn docker_ok(args: &[&str]) -> bool {
+    have("docker")
+        && Command::new("docker")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
 /// The result of running strata.
 pub struct Run {
     /// Exit code.

@@ -1,0 +1,469 @@
+//! Project presets end to end, on the real Debian + Python base (tests/support/debian.rs):
+//!
+//! - Python: a `pyproject.toml` app depending on real PyPI packages, locked with uv (from PyPI),
+//!   exported to a pip-compile-style requirements.txt, installed into a venv made by the base's
+//!   own python in a copy of its rootfs (the project itself installed editable). `strata build`
+//!   with no strata.toml detects it; the image runs its console script in a chroot and under
+//!   `docker run`; a code change re-ships only the app layer; `uv lock --upgrade-package`
+//!   re-ships only the layer of the upgraded distribution.
+//! - Rust: a cargo project built with no configuration runs; a code change re-ships only the
+//!   binary layer; strata's own binary runs `--version` from an image; a binary linking a
+//!   library the base lacks is refused with the library's name.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+use support::debian::{chroot, debian_python_base, unpack_and_run, DebianBase};
+use support::registry::Registry;
+use support::{docker_ok, have, require, sh, strata_in, Run};
+
+/// What the Python app prints for a given idna version.
+fn greeting(idna: &str) -> String {
+    format!("hello from hello-app: idna {idna} six 1.17.0")
+}
+
+const PYPROJECT: &str = r#"[project]
+name = "hello-app"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["idna>=3.4", "six==1.17.0", "certifi>=2023.1"]
+
+[project.scripts]
+hello-app = "hello_app.cli:main"
+
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+"#;
+
+const CLI: &str = r#"import idna, six, certifi
+
+def main():
+    print("hello from hello-app: idna", idna.__version__, "six", six.__version__)
+    return 0
+"#;
+
+/// uv from PyPI, installed once per machine into a venv of the host's python.
+fn uv() -> PathBuf {
+    let dir = Path::new("/var/tmp/strata-test-tools/uv");
+    let uv = dir.join("bin/uv");
+    if !uv.exists() {
+        let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
+        sh(&format!(
+            "python3 -m venv '{0}' && '{0}/bin/pip' install -q uv && mv -T '{0}' '{1}' || test -x '{1}/bin/uv'",
+            tmp.display(),
+            dir.display()
+        ));
+    }
+    uv
+}
+
+/// Runs uv in `dir` with the machine's CA bundle (the sandbox's TLS goes through its own CA).
+fn uv_in(dir: &Path, args: &str) {
+    sh(&format!(
+        "cd '{}' && UV_NATIVE_TLS=1 SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt '{}' {args}",
+        dir.display(),
+        uv().display()
+    ));
+}
+
+/// A Python project living at `/app` of a copy of the base's rootfs, so its venv is made by the
+/// base's python at the path the image uses.
+struct PythonProject {
+    _dir: tempfile::TempDir,
+    rootfs: PathBuf,
+    app: PathBuf,
+    cache: PathBuf,
+}
+
+/// PATH inside the chroot.
+fn chroot_env() -> Vec<(String, String)> {
+    vec![
+        ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+        ("HOME".into(), "/tmp".into()),
+    ]
+}
+
+impl PythonProject {
+    fn new(base: &DebianBase) -> PythonProject {
+        let dir = tempfile::tempdir().unwrap();
+        let rootfs = dir.path().join("rootfs");
+        base.copy_rootfs(&rootfs);
+        let app = rootfs.join("app");
+        std::fs::create_dir_all(app.join("src/hello_app")).unwrap();
+        std::fs::write(app.join("pyproject.toml"), PYPROJECT).unwrap();
+        std::fs::write(app.join("src/hello_app/__init__.py"), "").unwrap();
+        std::fs::write(app.join("src/hello_app/cli.py"), CLI).unwrap();
+        uv_in(&app, "lock -q");
+        let project = PythonProject {
+            _dir: dir,
+            rootfs,
+            app,
+            cache: PathBuf::new(),
+        };
+        let cache = project.rootfs.parent().unwrap().join("cache");
+        let project = PythonProject { cache, ..project };
+        project.lock_and_install("idna==3.6");
+        chroot(
+            &project.rootfs,
+            &["/usr/bin/python3", "-m", "venv", "/app/.venv"],
+            &chroot_env(),
+        );
+        project.install();
+        chroot(
+            &project.rootfs,
+            &[
+                "/app/.venv/bin/pip",
+                "install",
+                "-q",
+                "--no-index",
+                "--no-deps",
+                "--no-build-isolation",
+                "-e",
+                "/app",
+            ],
+            &chroot_env(),
+        );
+        project
+    }
+
+    /// Pins `spec` with `uv lock --upgrade-package` and exports requirements.txt.
+    fn lock_and_install(&self, spec: &str) {
+        uv_in(&self.app, &format!("lock -q --upgrade-package '{spec}'"));
+        uv_in(
+            &self.app,
+            "export -q --format requirements-txt --no-hashes --no-emit-project -o requirements.txt",
+        );
+        // Wheels come from PyPI on the host; the chroot installs them with no network.
+        sh(&format!(
+            "pip download -q --only-binary=:all: -d '{}/wheels' -r '{}/requirements.txt' wheel",
+            self.rootfs.display(),
+            self.app.display()
+        ));
+    }
+
+    /// Installs requirements.txt (and wheel, for the editable install) into the venv.
+    fn install(&self) {
+        chroot(
+            &self.rootfs,
+            &[
+                "/app/.venv/bin/pip",
+                "install",
+                "-q",
+                "--no-index",
+                "--find-links",
+                "/wheels",
+                "-r",
+                "/app/requirements.txt",
+                "wheel",
+            ],
+            &chroot_env(),
+        );
+    }
+
+    fn build(&self, base: &DebianBase, args: &[&str]) -> Run {
+        let mut all = vec![
+            "build",
+            "--base",
+            &*Box::leak(base.reference().into_boxed_str()),
+            "--cache-dir",
+            self.cache.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-progress",
+        ];
+        all.extend_from_slice(args);
+        strata_in(&all, &[], Some(&self.app))
+    }
+}
+
+/// The shared Python project (tests that change it take the lock).
+fn python() -> Option<(&'static DebianBase, &'static Mutex<PythonProject>)> {
+    static PROJECT: OnceLock<Mutex<PythonProject>> = OnceLock::new();
+    let base = debian_python_base()?;
+    if !require(have("pip") || have("pip3"), "pip (host) to download wheels") {
+        return None;
+    }
+    Some((base, PROJECT.get_or_init(|| Mutex::new(PythonProject::new(base)))))
+}
+
+/// Layer name → digest of a build's JSON output.
+fn layer_digests(run: &Run) -> BTreeMap<String, String> {
+    assert_eq!(run.code, 0, "strata build failed: {}", run.stderr);
+    run.json()["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().to_string(),
+                l["layer"]["digest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn changed(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
+    let mut names: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|n| a.get(*n) != b.get(*n))
+        .cloned()
+        .collect();
+    names.dedup();
+    names
+}
+
+fn docker_run(archive: &Path, reference: &str, args: &[&str]) -> String {
+    sh(&format!("docker load -q -i '{}'", archive.display()));
+    let out = Command::new("docker")
+        .args(["run", "--rm", reference])
+        .args(args)
+        .output()
+        .expect("run docker");
+    let _ = Command::new("docker").args(["rmi", reference]).output();
+    assert!(
+        out.status.success(),
+        "docker run {reference} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The paths of a layer blob's entries.
+fn layer_paths(layout: &Path, digest: &str) -> Vec<String> {
+    let blob = layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
+    let tar = flate2::read::GzDecoder::new(std::fs::File::open(blob).unwrap());
+    tar::Archive::new(tar)
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect()
+}
+
+#[test]
+fn a_python_project_builds_with_zero_config_and_runs() {
+    let Some((base, project)) = python() else { return };
+    let project = project.lock().unwrap_or_else(|p| p.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let layout = out.path().join("layout");
+    let archive = out.path().join("app.tar");
+    let docker_ref = format!("strata-test/preset-python:{}", std::process::id());
+    let run = project.build(
+        base,
+        &[
+            "--output",
+            &format!("oci:{}:v1", layout.display()),
+            "--output",
+            &format!("docker-archive:{}:{docker_ref}", archive.display()),
+        ],
+    );
+    let layers = layer_digests(&run);
+    assert_eq!(
+        layers.keys().collect::<Vec<_>>(),
+        ["app", "deps", "venv"],
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("python preset"), "{}", run.stderr);
+
+    // The dependency layer: real packages, not the project itself, no bytecode.
+    let deps = layer_paths(&layout, &layers["deps"]);
+    let sp = "app/.venv/lib/python3.11/site-packages";
+    assert!(deps.iter().any(|p| p == &format!("{sp}/idna/core.py")), "{deps:?}");
+    assert!(deps.iter().any(|p| p.starts_with(&format!("{sp}/six-1.17.0.dist-info"))));
+    assert!(
+        !deps.iter().any(|p| p.contains("hello_app") || p.contains("__editable__")),
+        "the project's own package belongs with the code"
+    );
+    assert!(!deps.iter().any(|p| p.ends_with(".pyc") || p.contains("__pycache__")));
+    let app = layer_paths(&layout, &layers["app"]);
+    assert!(app.iter().any(|p| p == "app/src/hello_app/cli.py"), "{app:?}");
+    assert!(!app.iter().any(|p| p.starts_with("app/.venv")), "{app:?}");
+
+    // The image runs its console script, chrooted into umoci's unpacking.
+    if require(have("umoci"), "umoci") {
+        let (args, stdout, _) = unpack_and_run(&layout, "v1", out.path());
+        assert_eq!(args, ["/app/.venv/bin/hello-app"]);
+        assert_eq!(stdout.trim(), greeting("3.6"));
+    }
+    let config: Value = {
+        let report = support::report_json(&format!("oci:{}:v1", layout.display()));
+        report["config"].clone()
+    };
+    assert_eq!(config["user"], "65532:65532", "{config}");
+    if require(docker_ok(&["info"]), "a running Docker Engine") {
+        assert_eq!(docker_run(&archive, &docker_ref, &[]).trim(), greeting("3.6"));
+    }
+}
+
+#[test]
+fn a_code_change_reships_only_the_app_layer() {
+    let Some((base, project)) = python() else { return };
+    let Some(registry) = Registry::start(None) else { return };
+    let project = project.lock().unwrap_or_else(|p| p.into_inner());
+    let reference = format!("{}/preset/python", registry.host);
+    let v1 = project.build(base, &["--push", &format!("{reference}:v1")]);
+    let cli = project.app.join("src/hello_app/cli.py");
+    let original = std::fs::read_to_string(&cli).unwrap();
+    std::fs::write(&cli, original.replace("hello from", "hello again from")).unwrap();
+    let v2 = project.build(base, &["--push", &format!("{reference}:v2")]);
+    std::fs::write(&cli, original).unwrap();
+    assert_eq!(changed(&layer_digests(&v1), &layer_digests(&v2)), ["app"]);
+    let uploaded = v2.json()["outputs"][0]["uploaded_bytes"].as_u64().unwrap();
+    assert!(uploaded < 100_000, "a code change uploaded {uploaded} bytes");
+}
+
+#[test]
+fn upgrading_one_package_reships_only_its_layer() {
+    let Some((base, project)) = python() else { return };
+    let project = project.lock().unwrap_or_else(|p| p.into_inner());
+    let split = ["--deps-layers", "16", "--plan"];
+    let before = project.build(base, &split);
+    project.lock_and_install("idna==3.7");
+    project.install();
+    let after = project.build(base, &split);
+    project.lock_and_install("idna==3.6");
+    project.install();
+    // --plan computes no digests for layers it did not build: build for real.
+    let (before, after) = (layer_names(&before), layer_names(&after));
+    assert!(before.contains(&"deps-idna".to_string()), "{before:?}");
+    assert_eq!(before, after);
+    let out = tempfile::tempdir().unwrap();
+    let dest = format!("oci:{}:x", out.path().display());
+    let v1 = layer_digests(&project.build(base, &["--deps-layers", "16", "--output", &dest]));
+    project.lock_and_install("idna==3.7");
+    project.install();
+    let v2 = layer_digests(&project.build(base, &["--deps-layers", "16", "--output", &dest]));
+    project.lock_and_install("idna==3.6");
+    project.install();
+    assert_eq!(changed(&v1, &v2), ["deps-idna"]);
+}
+
+fn layer_names(run: &Run) -> Vec<String> {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A new cargo project printing `message`.
+fn rust_project(dir: &Path, message: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"hello-rs\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        format!("fn main() {{\n    println!(\"{message}\");\n}}\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_rust_project_builds_with_zero_config_and_runs() {
+    let Some(base) = debian_python_base() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("hello-rs");
+    rust_project(&project, "hello from rust");
+    let layout = dir.path().join("layout");
+    let cache = dir.path().join("cache");
+    let build = |tag: &str| {
+        let run = strata_in(
+            &[
+                "build",
+                "--base",
+                &base.reference(),
+                "--cache-dir",
+                cache.to_str().unwrap(),
+                "--output",
+                &format!("oci:{}:{tag}", layout.display()),
+                "--format",
+                "json",
+                "--no-progress",
+            ],
+            &[],
+            Some(&project),
+        );
+        layer_digests(&run)
+    };
+    let v1 = build("v1");
+    assert_eq!(v1.keys().collect::<Vec<_>>(), ["app"]);
+    if require(have("umoci"), "umoci") {
+        let (args, stdout, _) = unpack_and_run(&layout, "v1", dir.path());
+        assert_eq!(args, ["/usr/local/bin/hello-rs"]);
+        assert_eq!(stdout.trim(), "hello from rust");
+    }
+    rust_project(&project, "hello again from rust");
+    let v2 = build("v2");
+    assert_eq!(changed(&v1, &v2), ["app"]);
+}
+
+#[test]
+fn strata_itself_runs_from_an_image_and_a_binary_missing_libraries_is_refused() {
+    let Some(base) = debian_python_base() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("strata.tar");
+    let docker_ref = format!("strata-test/preset-strata:{}", std::process::id());
+    let strata_bin = env!("CARGO_BIN_EXE_strata");
+    let run = strata_in(
+        &[
+            "build",
+            "--preset",
+            "rust",
+            "--no-cargo",
+            "--binary",
+            strata_bin,
+            "--base",
+            &base.reference(),
+            "--cache-dir",
+            dir.path().join("cache").to_str().unwrap(),
+            "--output",
+            &format!("docker-archive:{}:{docker_ref}", archive.display()),
+        ],
+        &[],
+        Some(dir.path()),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    if require(docker_ok(&["info"]), "a running Docker Engine") {
+        let version = docker_run(&archive, &docker_ref, &["--version"]);
+        assert_eq!(version.trim(), format!("strata {}", env!("CARGO_PKG_VERSION")));
+    }
+
+    if !require(Path::new("/usr/bin/curl").is_file(), "/usr/bin/curl (links libcurl)") {
+        return;
+    }
+    let refused = strata_in(
+        &[
+            "build",
+            "--preset",
+            "rust",
+            "--no-cargo",
+            "--binary",
+            "/usr/bin/curl",
+            "--base",
+            &base.reference(),
+            "--output",
+            &format!("oci:{}:curl", dir.path().join("out").display()),
+        ],
+        &[],
+        Some(dir.path()),
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("libcurl.so.4") && refused.stderr.contains("cannot start"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!dir.path().join("out").exists(), "nothing written for a refused build");
+}
