@@ -119,11 +119,11 @@ fn server_errors_500_and_503_are_retried() {
 
 #[test]
 fn slow_responses_do_not_trip_the_timeout() {
-    // 300 ms before every answer, with a 1 s timeout: slow, but never idle for a second.
+    // 600 ms before every answer, with a 2 s timeout: slow, but never idle for that long.
     let Some(faults) = push_through(
-        Fault::Delay(std::time::Duration::from_millis(300)),
+        Fault::Delay(std::time::Duration::from_millis(600)),
         "slow/app:v1",
-        &["--timeout", "1"],
+        &["--timeout", "2"],
     ) else {
         return;
     };
