@@ -68,6 +68,7 @@ pub(crate) struct Remote {
 /// when the last one is handed over; the answer comes once they drained, assumed at no less than
 /// this many bytes per second.
 const DRAIN_RATE: u64 = 64 << 10;
+/// The most a connection is assumed to buffer (Linux's default `tcp_wmem` maximum).
 const DRAIN_BYTES: u64 = 4 << 20;
 
 /// When a request last made progress, so a timeout can bound idle time rather than total time.
