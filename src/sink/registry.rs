@@ -1,9 +1,12 @@
 //! Pushing to a registry without waste: each blob is HEAD-checked and skipped when present, else
 //! mounted from the source repository when both live on the same registry (a `202` answer falls back
 //! to an upload), else streamed in one monolithic request; the manifest goes last, as the exact
-//! bytes that were hashed. Transient failures are retried with backoff, re-reading the blob.
+//! bytes that were hashed. Transient failures (5xx, resets mid-body, timeouts) are retried with
+//! backoff in a new upload session, re-reading the blob from its start. The timeout bounds how long
+//! an upload may make no progress, never how long a steadily flowing upload may take.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use oci_client::errors::OciDistributionError;
 use oci_client::{Reference, RegistryOperation};
@@ -11,10 +14,11 @@ use oci_client::{Reference, RegistryOperation};
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::sink::{Opener, Sink};
-use crate::source::registry::{RegistryOptions, Remote};
+use crate::source::registry::{Activity, RegistryOptions, Remote};
 
-const CHUNK: usize = 1 << 20;
-const ATTEMPTS: u32 = 3;
+/// Upload chunk size: small enough that a slow but live link hands over a chunk well within the
+/// timeout (64 KiB per 60 s is 1 KiB/s), so only a stalled upload times out.
+const CHUNK: usize = 64 << 10;
 
 /// A registry repository being pushed to.
 pub struct RegistrySink {
@@ -24,7 +28,7 @@ pub struct RegistrySink {
 impl RegistrySink {
     /// Connects to `reference`'s registry and authenticates for pushing.
     pub fn connect(reference: &str, opts: &RegistryOptions) -> Result<RegistrySink> {
-        let remote = Remote::connect(reference, opts)?;
+        let remote = Remote::connect_for_push(reference, opts)?;
         remote.retry("authenticating to push", || {
             remote
                 .client
@@ -34,11 +38,16 @@ impl RegistrySink {
     }
 }
 
-/// Streams a reader as the body of an upload, read on a helper thread in 1 MiB chunks.
+/// Streams a reader as the body of an upload, read on a helper thread in 64 KiB chunks; each
+/// chunk the connection takes counts as progress on `activity`, and the end of the `size` bytes
+/// gives the registry time to receive what is still buffered.
 fn body(
-    mut reader: Box<dyn Read + Send>,
+    reader: Box<dyn Read + Send>,
+    size: u64,
+    activity: Arc<Activity>,
 ) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, OciDistributionError>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut reader = reader.take(size);
     std::thread::spawn(move || loop {
         let mut buf = vec![0u8; CHUNK];
         let item = match reader.read(&mut buf) {
@@ -54,8 +63,18 @@ fn body(
             return;
         }
     });
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+    futures_util::stream::unfold((rx, 0u64), move |(mut rx, sent)| {
+        activity.touch();
+        let activity = activity.clone();
+        async move {
+            let item = rx.recv().await?;
+            let sent = sent + item.as_ref().map_or(0, |b| b.len() as u64);
+            // The client stops asking once it has `size` bytes: the last chunk is the end.
+            if sent >= size {
+                activity.uploaded(size);
+            }
+            Some((item, (rx, sent)))
+        }
     })
 }
 
@@ -82,8 +101,7 @@ impl Sink for RegistrySink {
         };
         // 201 means mounted; anything else (202 "upload instead", 404) falls back to an upload.
         Ok(remote
-            .runtime
-            .block_on(
+            .run(
                 remote
                     .client
                     .mount_blob(&remote.reference, &from, &digest.to_string()),
@@ -93,31 +111,15 @@ impl Sink for RegistrySink {
 
     fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()> {
         let remote = &self.remote;
-        let mut delay = std::time::Duration::from_millis(250);
-        let mut attempt = 1;
-        loop {
-            let stream = body(Box::new(open()?.take(size)));
-            let pushed = remote.runtime.block_on(remote.client.push_blob_stream(
-                &remote.reference,
-                stream,
-                &digest.to_string(),
-                Some(size),
-            ));
-            match pushed {
-                Ok(_) => return Ok(()),
-                Err(_) if attempt < ATTEMPTS => {
-                    std::thread::sleep(delay);
-                    delay *= 2;
-                    attempt += 1;
-                }
-                Err(e) => {
-                    return Err(Error::Registry(format!(
-                        "{}: uploading {digest}: {e}",
-                        remote.reference
-                    )))
-                }
-            }
-        }
+        let digest = digest.to_string();
+        // Every attempt opens a new upload session and sends the blob from its first byte.
+        remote.retry_prepared(&format!("uploading {digest}"), || {
+            let stream = body(open()?, size, remote.activity.clone());
+            Ok(remote
+                .client
+                .push_blob_stream(&remote.reference, stream, &digest, Some(size)))
+        })?;
+        Ok(())
     }
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {

@@ -5,8 +5,9 @@
 //! HTTP. Transient failures (5xx, resets, timeouts) are retried with backoff.
 
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
@@ -55,6 +56,64 @@ pub(crate) struct Remote {
     pub(crate) client: Client,
     pub(crate) reference: Reference,
     pub(crate) auth: RegistryAuth,
+    /// The timeout the HTTP client does not enforce itself, so [`Remote::run`] enforces it as a
+    /// limit on idle time (pushing: reqwest's read timeout runs from the start of a request, so
+    /// it would cut off every blob upload that takes longer, however steadily its bytes flow).
+    pub(crate) idle_limit: Option<Duration>,
+    /// When the request in flight last made progress; an upload touches it for every chunk.
+    pub(crate) activity: Arc<Activity>,
+}
+
+/// Bytes handed to a connection may still sit in kernel socket buffers (a few MiB on Linux)
+/// when the last one is handed over; the answer comes once they drained, assumed at no less than
+/// this many bytes per second.
+const DRAIN_RATE: u64 = 64 << 10;
+/// The most a connection is assumed to buffer (Linux's default `tcp_wmem` maximum).
+const DRAIN_BYTES: u64 = 4 << 20;
+
+/// When a request last made progress, so a timeout can bound idle time rather than total time.
+pub(crate) struct Activity {
+    origin: Instant,
+    last_ms: AtomicU64,
+    /// Idle time allowed on top of the limit (for draining the socket buffers after an upload).
+    grace_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            origin: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            grace_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Records progress now.
+    pub(crate) fn touch(&self) {
+        let now = self.origin.elapsed().as_millis() as u64;
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// Records that an upload of `bytes` handed over its last byte: the registry answers only
+    /// once the kernel has sent what it still buffers, so waiting gets time for that.
+    pub(crate) fn uploaded(&self, bytes: u64) {
+        self.touch();
+        let drain = bytes.min(DRAIN_BYTES) * 1000 / DRAIN_RATE;
+        self.grace_ms.store(drain, Ordering::Relaxed);
+    }
+
+    fn begin(&self) {
+        self.grace_ms.store(0, Ordering::Relaxed);
+        self.touch();
+    }
+
+    /// How much longer a request may stay idle before it has stalled for `limit`.
+    fn left(&self, limit: Duration) -> Option<Duration> {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        let grace = Duration::from_millis(self.grace_ms.load(Ordering::Relaxed));
+        let idle = self.origin.elapsed().saturating_sub(last);
+        (limit + grace).checked_sub(idle).filter(|d| !d.is_zero())
+    }
 }
 
 fn is_loopback(registry: &str) -> bool {
@@ -106,6 +165,7 @@ fn describe(e: &OciDistributionError) -> (String, bool) {
                 let transient = status.is_server_error() || status.as_u16() == 429;
                 return (format!("registry answered {status}"), transient);
             }
+            // Resets and broken pipes in the middle of a request (`is_request`) are transient.
             let transient = r.is_timeout() || r.is_connect() || r.is_request() || r.is_body();
             // reqwest's own message names only the URL; the cause is at the end of the chain.
             let mut cause: &dyn std::error::Error = r;
@@ -114,18 +174,37 @@ fn describe(e: &OciDistributionError) -> (String, bool) {
             }
             let what = if r.is_timeout() {
                 "timed out"
-            } else {
+            } else if r.is_connect() {
                 "cannot reach registry"
+            } else {
+                "connection failed"
             };
-            (format!("{what}: {r}: {cause}"), transient)
+            // Upload URLs carry a long opaque session state in their query: the path suffices.
+            let url = r.url().map_or("", |u| u.as_str());
+            let url = url.split('?').next().unwrap_or(url);
+            (format!("{what}: {url}: {cause}"), transient)
+        }
+        OciDistributionError::IoError(e) if e.kind() == io::ErrorKind::TimedOut => {
+            (format!("timed out: {e}"), true)
         }
         other => (other.to_string(), false),
     }
 }
 
 impl Remote {
-    /// Connects to the registry of `reference` (nothing is sent until the first request).
+    /// Connects to the registry of `reference` to read from it (nothing is sent until the first
+    /// request).
     pub(crate) fn connect(reference: &str, opts: &RegistryOptions) -> Result<Remote> {
+        Remote::connect_with(reference, opts, false)
+    }
+
+    /// Connects to the registry of `reference` to push to it: the timeout then bounds the idle
+    /// time of each request (see [`Remote::idle_limit`]).
+    pub(crate) fn connect_for_push(reference: &str, opts: &RegistryOptions) -> Result<Remote> {
+        Remote::connect_with(reference, opts, true)
+    }
+
+    fn connect_with(reference: &str, opts: &RegistryOptions, push: bool) -> Result<Remote> {
         let reference: Reference = reference
             .parse()
             .map_err(|e| Error::usage(format!("invalid image reference {reference:?}: {e}")))?;
@@ -139,7 +218,7 @@ impl Remote {
             protocol,
             accept_invalid_certificates: opts.insecure,
             connect_timeout: Some(opts.timeout.min(Duration::from_secs(10))),
-            read_timeout: Some(opts.timeout),
+            read_timeout: (!push).then_some(opts.timeout),
             // Blobs are uploaded in one streamed request, never in 4 MiB chunks.
             use_monolithic_push: true,
             ..Default::default()
@@ -155,6 +234,34 @@ impl Remote {
             client: Client::new(config),
             reference,
             auth,
+            idle_limit: push.then_some(opts.timeout),
+            activity: Arc::new(Activity::new()),
+        })
+    }
+
+    /// Runs one request to completion; with an idle limit, fails it once it has made no
+    /// progress for that long.
+    pub(crate) fn run<T>(
+        &self,
+        request: impl std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
+    ) -> std::result::Result<T, OciDistributionError> {
+        let Some(limit) = self.idle_limit else {
+            return self.runtime.block_on(request);
+        };
+        self.activity.begin();
+        let stalled = async {
+            while let Some(left) = self.activity.left(limit) {
+                tokio::time::sleep(left).await;
+            }
+        };
+        self.runtime.block_on(async {
+            tokio::select! {
+                done = request => done,
+                () = stalled => Err(OciDistributionError::IoError(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no progress for {} s", limit.as_secs()),
+                ))),
+            }
         })
     }
 
@@ -163,9 +270,22 @@ impl Remote {
     where
         Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
     {
+        self.retry_prepared(what, || Ok(op()))
+    }
+
+    /// Like [`Remote::retry`], for requests prepared afresh for each attempt (a blob upload
+    /// re-opens its bytes from the start); a failure to prepare ends the retries.
+    pub(crate) fn retry_prepared<T, Fut>(
+        &self,
+        what: &str,
+        mut prepare: impl FnMut() -> Result<Fut>,
+    ) -> Result<T>
+    where
+        Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
+    {
         let mut delay = Duration::from_millis(250);
         for attempt in 1..=ATTEMPTS {
-            match self.runtime.block_on(op()) {
+            match self.run(prepare()?) {
                 Ok(v) => return Ok(v),
                 Err(e) => {
                     let (msg, transient) = describe(&e);

@@ -1,46 +1,225 @@
-//! A TCP proxy in front of a real registry that misbehaves on purpose: answers 503 to the first
-//! connections, to every connection, or never answers at all. Used to check retries, backoff and
-//! timeouts against real HTTP clients.
+//! An HTTP-aware TCP proxy in front of a real registry that misbehaves on purpose: it answers 503
+//! or 500, never answers, resets connections in the middle of blob uploads, turns cross-repository
+//! mounts into plain upload sessions (so the registry answers `202`), slows responses down, or
+//! trickles uploads through. Used to check retries, backoff, fallbacks and timeouts against real
+//! HTTP clients. Proxies chain: a proxy in front of another proxy adds its fault to the other's.
+//!
+//! Every request gets its own upstream connection (`Connection: close` is forced on both sides),
+//! so faults can be decided per request from its head alone; request bodies are forwarded by
+//! `Content-Length`, responses are piped until the registry closes.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Request bodies above this size are blob uploads for [`Fault::ResetUploads`].
+const UPLOAD_BYTES: usize = 64 * 1024;
+
 /// How the proxy misbehaves.
 #[derive(Clone, Copy)]
 pub enum Fault {
-    /// The first `n` connections get `503 Service Unavailable`, later ones pass through.
+    /// The first `n` requests get `503 Service Unavailable`, later ones pass through.
     First503(usize),
-    /// Every connection gets 503.
+    /// Every request gets 503.
     Always503,
+    /// The first `n` requests get `500 Internal Server Error`, later ones pass through.
+    First500(usize),
     /// Connections are accepted and never answered.
     Silent,
+    /// The first `n` blob uploads (requests with a body over 64 KiB) are cut off after the head
+    /// and half the body: both connections are reset (RST). `usize::MAX` resets every upload.
+    ResetUploads(usize),
+    /// `POST .../blobs/uploads/?mount=D&from=R` loses its query, so the registry opens a plain
+    /// upload session and answers `202` with a real `Location` instead of mounting.
+    MountAccepted,
+    /// Every response is held back this long before it is sent.
+    Delay(Duration),
+    /// Request bodies are forwarded at about this many bytes per second.
+    SlowUploads(usize),
 }
 
 /// A running proxy (its thread lives until the test process ends).
 pub struct Proxy {
     /// `127.0.0.1:PORT` to point clients at.
     pub host: String,
-    /// Connections answered with a fault so far.
+    /// Requests that met the fault so far.
     pub faults: Arc<AtomicUsize>,
 }
 
-fn read_request_head(stream: &mut TcpStream) {
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    while !seen.ends_with(b"\r\n\r\n") && seen.len() < 64 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => seen.push(byte[0]),
-            _ => return,
+/// The head of one HTTP request, as the proxy needs it.
+struct Head {
+    /// The request line and headers, without the blank line.
+    lines: Vec<String>,
+    content_length: usize,
+}
+
+impl Head {
+    fn method(&self) -> &str {
+        self.lines[0].split(' ').next().unwrap_or("")
+    }
+
+    /// The head as sent upstream: `Connection: close` instead of keep-alive.
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = String::new();
+        for line in &self.lines {
+            if !line.to_ascii_lowercase().starts_with("connection:") {
+                out.push_str(line);
+                out.push_str("\r\n");
+            }
         }
+        out.push_str("Connection: close\r\n\r\n");
+        out.into_bytes()
     }
 }
 
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    let _ = std::io::copy(&mut from, &mut to);
-    let _ = to.shutdown(std::net::Shutdown::Write);
+fn read_request_head(stream: &mut TcpStream) -> Option<Head> {
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n\r\n") {
+        if seen.len() > 64 * 1024 || stream.read(&mut byte).ok()? != 1 {
+            return None;
+        }
+        seen.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&seen[..seen.len() - 4]).into_owned();
+    let lines: Vec<String> = text.split("\r\n").map(str::to_string).collect();
+    let content_length = lines
+        .iter()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    Some(Head {
+        lines,
+        content_length,
+    })
+}
+
+/// Copies exactly `n` bytes, at about `per_sec` bytes per second when given.
+fn forward(from: &mut impl Read, to: &mut impl Write, n: usize, per_sec: Option<usize>) -> bool {
+    let mut buf = vec![0u8; per_sec.map_or(64 * 1024, |r| (r / 10).max(1))];
+    let mut left = n;
+    while left > 0 {
+        let want = left.min(buf.len());
+        let Ok(got) = from.read(&mut buf[..want]) else {
+            return false;
+        };
+        if got == 0 || to.write_all(&buf[..got]).is_err() {
+            return false;
+        }
+        left -= got;
+        if per_sec.is_some() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    true
+}
+
+/// Closes the client's socket in the middle of its request body. Closing a socket with unread
+/// bytes in its receive buffer (the rest of the body keeps arriving) makes the kernel answer with
+/// a TCP reset rather than an orderly FIN, without `SO_LINGER` (which std cannot set).
+fn reset(client: TcpStream) {
+    std::thread::sleep(Duration::from_millis(20));
+    drop(client);
+}
+
+fn answer(client: &mut TcpStream, status: &str) {
+    let _ = client.write_all(
+        format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+}
+
+/// What happens to one request.
+enum Action {
+    Pass,
+    Answer(&'static str),
+    Reset,
+}
+
+/// Shared state of one proxy.
+struct State {
+    upstream: String,
+    fault: Fault,
+    requests: AtomicUsize,
+    uploads: AtomicUsize,
+    faults: Arc<AtomicUsize>,
+}
+
+impl State {
+    /// Decides the fault for a request and rewrites its head when the fault says so.
+    fn decide(&self, head: &mut Head) -> Action {
+        let n = self.requests.fetch_add(1, Ordering::SeqCst);
+        let action = match self.fault {
+            Fault::First503(k) if n < k => Action::Answer("503 Service Unavailable"),
+            Fault::Always503 => Action::Answer("503 Service Unavailable"),
+            Fault::First500(k) if n < k => Action::Answer("500 Internal Server Error"),
+            Fault::ResetUploads(k)
+                if matches!(head.method(), "PUT" | "PATCH")
+                    && head.content_length > UPLOAD_BYTES
+                    && self.uploads.fetch_add(1, Ordering::SeqCst) < k =>
+            {
+                Action::Reset
+            }
+            Fault::MountAccepted if head.method() == "POST" && head.lines[0].contains("mount=") => {
+                let line = &head.lines[0];
+                let (path, rest) = line.split_once('?').expect("a query");
+                let version = rest.rsplit(' ').next().unwrap_or("HTTP/1.1");
+                head.lines[0] = format!("{path} {version}");
+                self.faults.fetch_add(1, Ordering::SeqCst);
+                return Action::Pass;
+            }
+            Fault::Delay(_) | Fault::SlowUploads(_) => {
+                self.faults.fetch_add(1, Ordering::SeqCst);
+                return Action::Pass;
+            }
+            _ => return Action::Pass,
+        };
+        self.faults.fetch_add(1, Ordering::SeqCst);
+        action
+    }
+
+    fn serve(&self, mut client: TcpStream) {
+        let Some(mut head) = read_request_head(&mut client) else {
+            return;
+        };
+        let action = self.decide(&mut head);
+        if let Action::Answer(status) = action {
+            // Drain the body so the client reads the answer rather than a broken pipe.
+            forward(&mut client, &mut std::io::sink(), head.content_length, None);
+            return answer(&mut client, status);
+        }
+        let Ok(mut server) = TcpStream::connect(&self.upstream) else {
+            return;
+        };
+        if server.write_all(&head.bytes()).is_err() {
+            return;
+        }
+        if let Action::Reset = action {
+            forward(&mut client, &mut server, head.content_length / 2, None);
+            drop(server);
+            return reset(client);
+        }
+        let rate = match self.fault {
+            Fault::SlowUploads(r) => Some(r),
+            _ => None,
+        };
+        if !forward(&mut client, &mut server, head.content_length, rate) {
+            return;
+        }
+        let mut first = [0u8; 1];
+        if server.read_exact(&mut first).is_err() {
+            return;
+        }
+        if let Fault::Delay(d) = self.fault {
+            std::thread::sleep(d);
+        }
+        if client.write_all(&first).is_ok() {
+            let _ = std::io::copy(&mut server, &mut client);
+        }
+        let _ = client.shutdown(Shutdown::Write);
+    }
 }
 
 /// Starts a proxy to `upstream` (`host:port`) with `fault`.
@@ -48,40 +227,26 @@ pub fn start(upstream: &str, fault: Fault) -> Proxy {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let host = listener.local_addr().expect("addr").to_string();
     let faults = Arc::new(AtomicUsize::new(0));
-    let counter = faults.clone();
-    let upstream = upstream.to_string();
+    let state = Arc::new(State {
+        upstream: upstream.to_string(),
+        fault,
+        requests: AtomicUsize::new(0),
+        uploads: AtomicUsize::new(0),
+        faults: faults.clone(),
+    });
     std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().enumerate() {
-            let Ok(mut client) = stream else { continue };
-            let faulty = match fault {
-                Fault::First503(k) => n < k,
-                Fault::Always503 => true,
-                Fault::Silent => {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    std::thread::spawn(move || {
-                        std::thread::sleep(Duration::from_secs(60));
-                        drop(client);
-                    });
-                    continue;
-                }
-            };
-            if faulty {
-                counter.fetch_add(1, Ordering::SeqCst);
-                read_request_head(&mut client);
-                let _ = client.write_all(
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
+        for stream in listener.incoming() {
+            let Ok(client) = stream else { continue };
+            if let Fault::Silent = fault {
+                state.faults.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_secs(60));
+                    drop(client);
+                });
                 continue;
             }
-            let Ok(server) = TcpStream::connect(&upstream) else {
-                continue;
-            };
-            let (c2, s2) = (
-                client.try_clone().expect("clone"),
-                server.try_clone().expect("clone"),
-            );
-            std::thread::spawn(move || pipe(client, server));
-            std::thread::spawn(move || pipe(s2, c2));
+            let state = state.clone();
+            std::thread::spawn(move || state.serve(client));
         }
     });
     Proxy { host, faults }
