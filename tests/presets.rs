@@ -189,7 +189,10 @@ fn python() -> Option<(&'static DebianBase, &'static Mutex<PythonProject>)> {
     if !require(have("pip") || have("pip3"), "pip (host) to download wheels") {
         return None;
     }
-    Some((base, PROJECT.get_or_init(|| Mutex::new(PythonProject::new(base)))))
+    Some((
+        base,
+        PROJECT.get_or_init(|| Mutex::new(PythonProject::new(base))),
+    ))
 }
 
 /// Layer name → digest of a build's JSON output.
@@ -209,14 +212,13 @@ fn layer_digests(run: &Run) -> BTreeMap<String, String> {
 }
 
 fn changed(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
-    let mut names: Vec<String> = a
+    let names: std::collections::BTreeSet<String> = a
         .keys()
         .chain(b.keys())
         .filter(|n| a.get(*n) != b.get(*n))
         .cloned()
         .collect();
-    names.dedup();
-    names
+    names.into_iter().collect()
 }
 
 fn docker_run(archive: &Path, reference: &str, args: &[&str]) -> String {
@@ -237,7 +239,9 @@ fn docker_run(archive: &Path, reference: &str, args: &[&str]) -> String {
 
 /// The paths of a layer blob's entries.
 fn layer_paths(layout: &Path, digest: &str) -> Vec<String> {
-    let blob = layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
+    let blob = layout
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
     let tar = flate2::read::GzDecoder::new(std::fs::File::open(blob).unwrap());
     tar::Archive::new(tar)
         .entries()
@@ -248,7 +252,9 @@ fn layer_paths(layout: &Path, digest: &str) -> Vec<String> {
 
 #[test]
 fn a_python_project_builds_with_zero_config_and_runs() {
-    let Some((base, project)) = python() else { return };
+    let Some((base, project)) = python() else {
+        return;
+    };
     let project = project.lock().unwrap_or_else(|p| p.into_inner());
     let out = tempfile::tempdir().unwrap();
     let layout = out.path().join("layout");
@@ -275,15 +281,27 @@ fn a_python_project_builds_with_zero_config_and_runs() {
     // The dependency layer: real packages, not the project itself, no bytecode.
     let deps = layer_paths(&layout, &layers["deps"]);
     let sp = "app/.venv/lib/python3.11/site-packages";
-    assert!(deps.iter().any(|p| p == &format!("{sp}/idna/core.py")), "{deps:?}");
-    assert!(deps.iter().any(|p| p.starts_with(&format!("{sp}/six-1.17.0.dist-info"))));
     assert!(
-        !deps.iter().any(|p| p.contains("hello_app") || p.contains("__editable__")),
+        deps.iter().any(|p| p == &format!("{sp}/idna/core.py")),
+        "{deps:?}"
+    );
+    assert!(deps
+        .iter()
+        .any(|p| p.starts_with(&format!("{sp}/six-1.17.0.dist-info"))));
+    assert!(
+        !deps
+            .iter()
+            .any(|p| p.contains("hello_app") || p.contains("__editable__")),
         "the project's own package belongs with the code"
     );
-    assert!(!deps.iter().any(|p| p.ends_with(".pyc") || p.contains("__pycache__")));
+    assert!(!deps
+        .iter()
+        .any(|p| p.ends_with(".pyc") || p.contains("__pycache__")));
     let app = layer_paths(&layout, &layers["app"]);
-    assert!(app.iter().any(|p| p == "app/src/hello_app/cli.py"), "{app:?}");
+    assert!(
+        app.iter().any(|p| p == "app/src/hello_app/cli.py"),
+        "{app:?}"
+    );
     assert!(!app.iter().any(|p| p.starts_with("app/.venv")), "{app:?}");
 
     // The image runs its console script, chrooted into umoci's unpacking.
@@ -292,20 +310,40 @@ fn a_python_project_builds_with_zero_config_and_runs() {
         assert_eq!(args, ["/app/.venv/bin/hello-app"]);
         assert_eq!(stdout.trim(), greeting("3.6"));
     }
-    let config: Value = {
-        let report = support::report_json(&format!("oci:{}:v1", layout.display()));
-        report["config"].clone()
-    };
-    assert_eq!(config["user"], "65532:65532", "{config}");
+    if require(have("skopeo"), "skopeo") {
+        let config: Value = serde_json::from_str(&sh(&format!(
+            "skopeo inspect --config oci:{}:v1",
+            layout.display()
+        )))
+        .unwrap();
+        let runtime = &config["config"];
+        assert_eq!(runtime["User"], "65532:65532", "{runtime}");
+        assert_eq!(runtime["WorkingDir"], "/app");
+        let env: Vec<&str> = runtime["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(env.contains(&"VIRTUAL_ENV=/app/.venv"), "{env:?}");
+        assert!(env.contains(&"PYTHONDONTWRITEBYTECODE=1"), "{env:?}");
+    }
     if require(docker_ok(&["info"]), "a running Docker Engine") {
-        assert_eq!(docker_run(&archive, &docker_ref, &[]).trim(), greeting("3.6"));
+        assert_eq!(
+            docker_run(&archive, &docker_ref, &[]).trim(),
+            greeting("3.6")
+        );
     }
 }
 
 #[test]
 fn a_code_change_reships_only_the_app_layer() {
-    let Some((base, project)) = python() else { return };
-    let Some(registry) = Registry::start(None) else { return };
+    let Some((base, project)) = python() else {
+        return;
+    };
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
     let project = project.lock().unwrap_or_else(|p| p.into_inner());
     let reference = format!("{}/preset/python", registry.host);
     let v1 = project.build(base, &["--push", &format!("{reference}:v1")]);
@@ -316,12 +354,17 @@ fn a_code_change_reships_only_the_app_layer() {
     std::fs::write(&cli, original).unwrap();
     assert_eq!(changed(&layer_digests(&v1), &layer_digests(&v2)), ["app"]);
     let uploaded = v2.json()["outputs"][0]["uploaded_bytes"].as_u64().unwrap();
-    assert!(uploaded < 100_000, "a code change uploaded {uploaded} bytes");
+    assert!(
+        uploaded < 100_000,
+        "a code change uploaded {uploaded} bytes"
+    );
 }
 
 #[test]
 fn upgrading_one_package_reships_only_its_layer() {
-    let Some((base, project)) = python() else { return };
+    let Some((base, project)) = python() else {
+        return;
+    };
     let project = project.lock().unwrap_or_else(|p| p.into_inner());
     let split = ["--deps-layers", "16", "--plan"];
     let before = project.build(base, &split);
@@ -372,7 +415,9 @@ fn rust_project(dir: &Path, message: &str) {
 
 #[test]
 fn a_rust_project_builds_with_zero_config_and_runs() {
-    let Some(base) = debian_python_base() else { return };
+    let Some(base) = debian_python_base() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("hello-rs");
     rust_project(&project, "hello from rust");
@@ -411,7 +456,9 @@ fn a_rust_project_builds_with_zero_config_and_runs() {
 
 #[test]
 fn strata_itself_runs_from_an_image_and_a_binary_missing_libraries_is_refused() {
-    let Some(base) = debian_python_base() else { return };
+    let Some(base) = debian_python_base() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("strata.tar");
     let docker_ref = format!("strata-test/preset-strata:{}", std::process::id());
@@ -437,10 +484,16 @@ fn strata_itself_runs_from_an_image_and_a_binary_missing_libraries_is_refused() 
     assert_eq!(run.code, 0, "{}", run.stderr);
     if require(docker_ok(&["info"]), "a running Docker Engine") {
         let version = docker_run(&archive, &docker_ref, &["--version"]);
-        assert_eq!(version.trim(), format!("strata {}", env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            version.trim(),
+            format!("strata {}", env!("CARGO_PKG_VERSION"))
+        );
     }
 
-    if !require(Path::new("/usr/bin/curl").is_file(), "/usr/bin/curl (links libcurl)") {
+    if !require(
+        Path::new("/usr/bin/curl").is_file(),
+        "/usr/bin/curl (links libcurl)",
+    ) {
         return;
     }
     let refused = strata_in(
@@ -465,5 +518,84 @@ fn strata_itself_runs_from_an_image_and_a_binary_missing_libraries_is_refused() 
         "{}",
         refused.stderr
     );
-    assert!(!dir.path().join("out").exists(), "nothing written for a refused build");
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing written for a refused build"
+    );
+}
+
+#[test]
+fn init_writes_the_detected_plan_and_build_reads_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Python project whose venv holds one distribution (no interpreter needed to plan).
+    let project = dir.path().join("py");
+    let sp = project.join(".venv/lib/python3.11/site-packages");
+    std::fs::create_dir_all(sp.join("six-1.17.0.dist-info")).unwrap();
+    std::fs::write(sp.join("six.py"), "# six\n").unwrap();
+    std::fs::write(
+        sp.join("six-1.17.0.dist-info/RECORD"),
+        "six.py,sha256=x,6\nsix-1.17.0.dist-info/RECORD,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join(".venv/pyvenv.cfg"),
+        "home = /usr/bin\nversion = 3.11.2\n",
+    )
+    .unwrap();
+    std::fs::write(project.join("pyproject.toml"), PYPROJECT).unwrap();
+    let strata_here = |args: &[&str]| strata_in(args, &[], Some(&project));
+
+    let base = match debian_python_base() {
+        Some(b) => b.reference(),
+        None => return,
+    };
+    let init = strata_here(&["init", "--base", &base]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let written = std::fs::read_to_string(project.join("strata.toml")).unwrap();
+    for expected in [
+        "[preset]",
+        "kind = \"python\"",
+        "venv = \".venv\"",
+        &format!("base = \"{base}\""),
+        "/app/.venv/bin/hello-app",
+        "#   deps ",
+    ] {
+        assert!(
+            written.contains(expected),
+            "{expected:?} missing from:\n{written}"
+        );
+    }
+    let again = strata_here(&["init", "--base", &base]);
+    assert_eq!(again.code, 2, "init must not overwrite: {}", again.stderr);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+
+    // `strata build --plan` reads it: the same layers as with no strata.toml at all.
+    let cache = dir.path().join("cache");
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["build", "--plan", "--format", "json", "--cache-dir"];
+        args.push(cache.to_str().unwrap());
+        args.extend_from_slice(extra);
+        layer_names(&strata_here(&args))
+    };
+    let from_file = plan(&[]);
+    assert_eq!(from_file, ["deps", "venv", "app"]);
+    std::fs::remove_file(project.join("strata.toml")).unwrap();
+    assert_eq!(plan(&["--base", &base]), from_file);
+
+    // A Rust project gets the rust preset; a directory with neither is told so.
+    let rust = dir.path().join("rs");
+    rust_project(&rust, "hi");
+    let init = strata_in(&["init", "--base", "scratch"], &[], Some(&rust));
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let written = std::fs::read_to_string(rust.join("strata.toml")).unwrap();
+    assert!(written.contains("kind = \"rust\""), "{written}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let none = strata_in(&["init"], &[], Some(&empty));
+    assert_eq!(none.code, 2);
+    assert!(
+        none.stderr.contains("no Python or Rust project"),
+        "{}",
+        none.stderr
+    );
 }

@@ -2,7 +2,7 @@
 //! commented `strata.toml`, to read and edit instead of starting from a blank page.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -147,7 +147,16 @@ fn render(plan: &Plan, spec: &PresetSpec, resolved: Option<&Plan>) -> String {
             "# The layers it plans, bottom first (`strata build --plan` shows files and bytes):\n",
         );
         for l in &r.layers {
-            let _ = writeln!(t, "#   {:<24} {} -> {}", l.name, l.from.join(", "), l.to);
+            let from: Vec<String> = l
+                .from
+                .iter()
+                .map(|f| match Path::new(f).strip_prefix(&plan.root) {
+                    Ok(rel) => rel.display().to_string(),
+                    Err(_) if f.contains("strata-init-") => "(generated files)".to_string(),
+                    Err(_) => f.clone(),
+                })
+                .collect();
+            let _ = writeln!(t, "#   {:<16} {} -> {}", l.name, from.join(", "), l.to);
         }
     }
     t.push_str(

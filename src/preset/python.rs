@@ -14,8 +14,8 @@ use crate::build::base_fs::BaseFs;
 use crate::build::plan::{ImageSpec, LayerSpec, PresetSpec};
 use crate::error::{Error, Result};
 use crate::preset::site_packages::{split, Distribution, Venv};
-use crate::python::pep508::normalize_name;
 use crate::preset::{BaseInfo, Planned};
+use crate::python::pep508::normalize_name;
 
 /// Where the project's code goes in the image.
 pub const APP_DIR: &str = "/app";
@@ -25,8 +25,9 @@ pub const VENV_DIR: &str = "/app/.venv";
 /// Bytecode never goes into layers: it embeds source mtimes, and the interpreter would rewrite it.
 const BYTECODE: [&str; 2] = ["**/__pycache__", "**/*.pyc"];
 
-/// What the app layer leaves out besides the venv: VCS data, tool caches, build outputs.
-const NOT_CODE: [&str; 12] = [
+/// What the app layer leaves out besides the venv: VCS data, tool caches, build outputs, and the
+/// lockfiles (they describe the dependency layers, and would re-ship the code on every upgrade).
+const NOT_CODE: [&str; 17] = [
     ".git",
     ".hg",
     ".mypy_cache",
@@ -39,6 +40,11 @@ const NOT_CODE: [&str; 12] = [
     "*.egg-info",
     "**/__pycache__",
     "**/*.pyc",
+    "uv.lock",
+    "poetry.lock",
+    "pylock.toml",
+    "pylock.*.toml",
+    "requirements*.txt",
 ];
 
 #[derive(Debug, Default, Deserialize)]
