@@ -246,12 +246,32 @@ impl BuildArgs {
     }
 }
 
-fn plan_table(layers: &[BuiltLayer]) -> String {
+/// A layer source as the plan table shows it: relative to the project, or `(generated)` for the
+/// files a preset wrote into the cache.
+pub(crate) fn shown_source(source: &str, root: &Path, cache_dir: &Path) -> String {
+    let path = Path::new(source);
+    if path.starts_with(cache_dir.join("staging")) {
+        "(generated)".into()
+    } else {
+        match path.strip_prefix(root) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => source.into(),
+        }
+    }
+}
+
+fn plan_table(layers: &[BuiltLayer], root: &Path, cache_dir: &Path) -> String {
     let mut t = new_table(vec!["Layer", "From", "To", "Entries", "Bytes", "Cache"]);
     for l in layers {
+        let from: Vec<String> = l
+            .from
+            .iter()
+            .map(|f| shown_source(f, root, cache_dir))
+            .collect();
         t.add_row(vec![
             l.name.clone(),
-            l.from.join(", "),
+            from.join(", "),
             l.to.clone(),
             l.entries.to_string(),
             human_bytes(l.content_bytes),
@@ -306,7 +326,7 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
     if args.plan {
         let rendered = match args.output.format {
             Format::Json => json::render(&layers)?,
-            _ => plan_table(&layers),
+            _ => plan_table(&layers, &plan.root, &cache_dir),
         };
         write_stdout(&rendered)?;
         return Ok(ExitCode::Ok);
@@ -332,7 +352,7 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
     let rendered = match args.output.format {
         Format::Json => json::render(&serde_json::json!({"layers": layers, "outputs": results}))?,
         _ => {
-            let mut out = plan_table(&layers);
+            let mut out = plan_table(&layers, &plan.root, &cache_dir);
             for s in &results {
                 out.push_str(&s.summary());
                 out.push('\n');

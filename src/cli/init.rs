@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::build::plan::{Plan, PresetSpec};
-use crate::cli::build::{expand_preset, PresetArgs};
+use crate::cli::build::{expand_preset, shown_source, PresetArgs};
 use crate::cli::ImageOptions;
 use crate::error::{Error, ExitCode, Result};
 use crate::policy::config::CONFIG_FILE;
@@ -96,7 +96,7 @@ fn preset_table(spec: &PresetSpec) -> String {
 
 /// The text of `strata.toml` for `plan` (its preset) and, when the preset could run, the plan it
 /// resolved to.
-fn render(plan: &Plan, spec: &PresetSpec, resolved: Option<&Plan>) -> String {
+fn render(plan: &Plan, spec: &PresetSpec, resolved: Option<&Plan>, staging: &Path) -> String {
     let mut t = format!(
         "# strata.toml: how `strata build` makes this project's image (written by `strata init` for a\n\
          # {} project). `strata build --plan` prints the layers it gives; flags override this file.\n\n[image]\n",
@@ -150,11 +150,7 @@ fn render(plan: &Plan, spec: &PresetSpec, resolved: Option<&Plan>) -> String {
             let from: Vec<String> = l
                 .from
                 .iter()
-                .map(|f| match Path::new(f).strip_prefix(&plan.root) {
-                    Ok(rel) => rel.display().to_string(),
-                    Err(_) if f.contains("strata-init-") => "(generated files)".to_string(),
-                    Err(_) => f.clone(),
-                })
+                .map(|f| shown_source(f, &plan.root, staging))
                 .collect();
             let _ = writeln!(t, "#   {:<16} {} -> {}", l.name, from.join(", "), l.to);
         }
@@ -198,11 +194,11 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         plan.preset = Some(spec.clone());
     }
     // Python can be resolved now (reading the base); Rust would have to compile first.
+    let staging = std::env::temp_dir().join(format!("strata-init-{}", std::process::id()));
     let resolved = match (&spec.kind[..], &plan.image.base) {
         ("python", Some(_)) => {
             let mut resolved = plan.clone();
             let opts = args.image_options.source_options()?;
-            let staging = std::env::temp_dir().join(format!("strata-init-{}", std::process::id()));
             let done = expand_preset(&mut resolved, &opts, &staging);
             let _ = std::fs::remove_dir_all(&staging);
             done?;
@@ -210,7 +206,7 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         }
         _ => None,
     };
-    let text = render(&plan, &spec, resolved.as_ref());
+    let text = render(&plan, &spec, resolved.as_ref(), &staging);
     let tmp = root.join(format!(".{CONFIG_FILE}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, &text).map_err(|e| Error::io(tmp.display(), e))?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::io(path.display(), e))?;
