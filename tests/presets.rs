@@ -599,3 +599,63 @@ fn init_writes_the_detected_plan_and_build_reads_it_back() {
         none.stderr
     );
 }
+
+#[test]
+fn a_rust_dependency_build_is_restored_from_its_cache_on_a_fresh_checkout() {
+    let Some(base) = debian_python_base() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache_repo = format!("oci:{}", dir.path().join("deps-cache").display());
+    let build_in = |project: &Path| {
+        let run = strata_in(
+            &[
+                "build",
+                "--cargo-cache",
+                &cache_repo,
+                "--base",
+                &base.reference(),
+                "--cache-dir",
+                dir.path().join("layers").to_str().unwrap(),
+                "--output",
+                &format!("oci:{}:app", dir.path().join("out").display()),
+            ],
+            &[],
+            Some(project),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stderr
+    };
+    let write_project = |project: &Path| {
+        rust_project(project, "unused");
+        std::fs::write(
+            project.join("Cargo.toml"),
+            "[package]\nname = \"hello-rs\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nitoa = \"1\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            project.join("src/main.rs"),
+            "fn main() {\n    println!(\"{}\", itoa::Buffer::new().format(42));\n}\n",
+        )
+        .unwrap();
+    };
+    let first = dir.path().join("first");
+    write_project(&first);
+    sh(&format!("cd '{}' && cargo generate-lockfile -q", first.display()));
+    let stderr = build_in(&first);
+    assert!(stderr.contains("Compiling itoa"), "{stderr}");
+    assert!(stderr.contains("stored the dependency build"), "{stderr}");
+
+    // A fresh checkout (no target/) restores the dependencies: only the crate itself compiles.
+    let second = dir.path().join("second");
+    write_project(&second);
+    std::fs::copy(first.join("Cargo.lock"), second.join("Cargo.lock")).unwrap();
+    let stderr = build_in(&second);
+    assert!(stderr.contains("restored the dependency build"), "{stderr}");
+    assert!(!stderr.contains("Compiling itoa"), "{stderr}");
+    assert!(stderr.contains("Compiling hello-rs"), "{stderr}");
+    if require(have("umoci"), "umoci") {
+        let (_, stdout, _) = unpack_and_run(&dir.path().join("out"), "app", dir.path());
+        assert_eq!(stdout.trim(), "42");
+    }
+}

@@ -91,6 +91,9 @@ pub struct PresetSpec {
     pub features: Vec<String>,
     /// Rust: package this existing binary instead of running cargo.
     pub binary: Option<String>,
+    /// Rust: a repository (registry or `oci:DIR`) where the dependency build is restored from
+    /// and stored to, tagged by the recipe fingerprint (as `strata cook --cache-from/--cache-to`).
+    pub cargo_cache: Option<String>,
 }
 
 /// A complete build plan.

@@ -180,8 +180,9 @@ fn write(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(path, contents).map_err(|e| Error::io(path.display(), e))
 }
 
-/// The names cleanup matches, from the written skeleton.
-fn local_units(recipe: &Recipe, dir: &Path) -> Result<LocalUnits> {
+/// The names cleanup matches: the recipe's local crates, whose manifests are under `dir` (a cooked
+/// skeleton, or the real workspace the recipe was read from).
+pub fn local_units(recipe: &Recipe, dir: &Path) -> Result<LocalUnits> {
     let mut units = LocalUnits::default();
     for manifest in &recipe.skeleton.manifests {
         let path = dir.join(&manifest.relative_path);

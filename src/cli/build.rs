@@ -131,6 +131,10 @@ pub struct PresetArgs {
     /// Rust: the existing binary to package (with --no-cargo).
     #[arg(long, value_name = "PATH", requires = "no_cargo")]
     pub binary: Option<String>,
+    /// Rust: restore the dependency build from this repository (registry or oci:DIR) before
+    /// cargo runs, and store it there after a build that compiled it (tag: recipe fingerprint).
+    #[arg(long, value_name = "REPOSITORY")]
+    pub cargo_cache: Option<String>,
 }
 
 impl PresetArgs {
@@ -166,6 +170,7 @@ impl PresetArgs {
         set(&mut spec.profile, &self.profile);
         set(&mut spec.target, &self.target);
         set(&mut spec.binary, &self.binary);
+        set(&mut spec.cargo_cache, &self.cargo_cache);
         if self.deps_layers.is_some() {
             spec.deps_layers = self.deps_layers;
         }
@@ -298,7 +303,7 @@ pub fn expand_preset(plan: &mut Plan, opts: &SourceOptions, cache_dir: &Path) ->
         ),
     };
     let info = BaseInfo::read(base.as_ref(), crate::preset::needs_base_files(spec))?;
-    for note in expand(plan, base.as_ref(), &info, &cache_dir.join("staging"))? {
+    for note in expand(plan, base.as_ref(), &info, opts, &cache_dir.join("staging"))? {
         eprintln!("strata: {note}");
     }
     Ok(())

@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::build::base_fs::BaseFs;
 use crate::build::plan::{LayerSpec, Plan, PresetSpec};
 use crate::error::{Error, Result};
-use crate::source::OpenedImage;
+use crate::source::{OpenedImage, SourceOptions};
 
 /// The layers a preset planned, and what it wants the user told (choices, warnings).
 #[derive(Debug, Clone)]
@@ -105,12 +105,14 @@ pub fn needs_base_files(spec: &PresetSpec) -> bool {
 }
 
 /// Runs the plan's preset: puts its layers below the declared ones and fills unset image
-/// settings. `base` is the opened base (`None`: scratch), `info` what was read of it; `staging`
-/// is where generated files live (inside the layer cache).
+/// settings. `base` is the opened base (`None`: scratch), `info` what was read of it, `opts` how
+/// to reach registries (Rust's dependency build cache); `staging` is where generated files live
+/// (inside the layer cache).
 pub fn expand(
     plan: &mut Plan,
     base: Option<&OpenedImage>,
     info: &BaseInfo,
+    opts: &SourceOptions,
     staging: &Path,
 ) -> Result<Vec<String>> {
     let Some(spec) = plan.preset.clone() else {
@@ -118,7 +120,15 @@ pub fn expand(
     };
     let planned = match spec.kind.as_str() {
         "python" => python::plan(&plan.root, &spec, &mut plan.image, info, staging)?,
-        "rust" => rust::plan(&plan.root, &spec, &mut plan.image, base, info)?,
+        "rust" => rust::plan(
+            &plan.root,
+            &spec,
+            &mut plan.image,
+            base,
+            info,
+            opts,
+            staging,
+        )?,
         other => {
             return Err(Error::usage(format!(
                 "[preset] kind {other:?}: expected \"python\" or \"rust\""

@@ -8,10 +8,15 @@ use std::path::{Path, PathBuf};
 
 use crate::build::libraries::check_binary;
 use crate::build::plan::{ImageSpec, LayerSpec, PresetSpec};
-use crate::cargo::invoke::{run, BuildOptions};
+use crate::cargo::artifact::{cache_tag, push_cache, restore_cache};
+use crate::cargo::cleanup::remove;
+use crate::cargo::cook::local_units;
+use crate::cargo::invoke::{run, Artifact, BuildOptions};
+use crate::cargo::prepare::{prepare, PrepareOptions};
+use crate::cargo::recipe::Recipe;
 use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
-use crate::source::OpenedImage;
+use crate::source::{OpenedImage, SourceOptions};
 
 /// Where the binary goes in the image.
 pub const BIN_DIR: &str = "/usr/local/bin";
@@ -30,8 +35,94 @@ pub fn build_options(root: &Path, spec: &PresetSpec) -> BuildOptions {
     }
 }
 
+/// The dependency build cache of a cargo run: where it lives, under which tag, and whether it
+/// was restored.
+struct DepsCache {
+    reference: String,
+    recipe: Recipe,
+    restored: bool,
+}
+
+/// cargo's target directory for the project (`CARGO_TARGET_DIR`, else `target`).
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| root.join("target"), |d| root.join(d))
+}
+
+/// Restores the dependency build from `repository` (tagged by the recipe fingerprint and the
+/// build key) into the target directory, when it is there.
+fn restore_deps(
+    root: &Path,
+    spec: &PresetSpec,
+    repository: &str,
+    opts: &SourceOptions,
+    notes: &mut Vec<String>,
+) -> Result<DepsCache> {
+    let recipe = prepare(
+        root,
+        &PrepareOptions {
+            manifest_path: None,
+            bins: spec.bin.iter().cloned().collect(),
+        },
+    )?;
+    let reference = format!(
+        "{repository}:{}",
+        cache_tag(&recipe, &build_options(root, spec))?
+    );
+    let restored = restore_cache(&target_dir(root), &reference, opts)?;
+    notes.push(if restored {
+        format!("rust preset: restored the dependency build from {reference}")
+    } else {
+        format!("rust preset: no dependency build at {reference} yet; compiling everything")
+    });
+    Ok(DepsCache {
+        reference,
+        recipe,
+        restored,
+    })
+}
+
+/// After a build that compiled the dependencies, stores them (the workspace's own units removed,
+/// as cook does) for the next runner; the binary is copied out first.
+fn store_deps(
+    root: &Path,
+    cache: &DepsCache,
+    artifacts: &[Artifact],
+    binary: &Path,
+    staging: &Path,
+    opts: &SourceOptions,
+    notes: &mut Vec<String>,
+) -> Result<PathBuf> {
+    let name = binary.file_name().unwrap_or_default();
+    let dir = staging.join("rust-bin");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+    let kept = dir.join(name);
+    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+    std::fs::copy(binary, &tmp).map_err(|e| Error::io(binary.display(), e))?;
+    std::fs::rename(&tmp, &kept).map_err(|e| Error::io(kept.display(), e))?;
+    let units = local_units(&cache.recipe, root)?;
+    remove(&units, artifacts)?;
+    let stats = push_cache(&target_dir(root), &cache.reference, opts)?;
+    notes.push(format!(
+        "rust preset: stored the dependency build at {} ({} blobs sent, {} already there)",
+        cache.reference, stats.uploaded, stats.skipped
+    ));
+    Ok(kept)
+}
+
 /// Builds the project with cargo and returns the binary to package.
-fn cargo_build(root: &Path, spec: &PresetSpec) -> Result<PathBuf> {
+fn cargo_build(
+    root: &Path,
+    spec: &PresetSpec,
+    opts: &SourceOptions,
+    staging: &Path,
+    notes: &mut Vec<String>,
+) -> Result<PathBuf> {
+    let cache = match &spec.cargo_cache {
+        Some(repository) => Some(restore_deps(root, spec, repository, opts, notes)?),
+        None => None,
+    };
     let report = run(root, &build_options(root, spec))?;
     if !report.status.success() {
         return Err(Error::Tool {
@@ -42,18 +133,18 @@ fn cargo_build(root: &Path, spec: &PresetSpec) -> Result<PathBuf> {
             code: report.status.code().unwrap_or(2),
         });
     }
-    let root = root
+    let canonical = root
         .canonicalize()
         .map_err(|e| Error::io(root.display(), e))?;
     let mut bins: Vec<PathBuf> = report
         .artifacts
-        .into_iter()
+        .iter()
         .filter(|a| {
             a.manifest_path
                 .as_ref()
-                .is_some_and(|m| m.starts_with(&root))
+                .is_some_and(|m| m.starts_with(&canonical))
         })
-        .filter_map(|a| a.executable)
+        .filter_map(|a| a.executable.clone())
         .collect();
     bins.sort();
     bins.dedup();
@@ -62,7 +153,7 @@ fn cargo_build(root: &Path, spec: &PresetSpec) -> Result<PathBuf> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     };
-    match (bins.as_slice(), &spec.bin) {
+    let binary = match (bins.as_slice(), &spec.bin) {
         ([one], _) => Ok(one.clone()),
         (_, Some(wanted)) => bins
             .iter()
@@ -76,6 +167,18 @@ fn cargo_build(root: &Path, spec: &PresetSpec) -> Result<PathBuf> {
             "the workspace builds several binaries ({}); pick one with --bin",
             many.iter().map(name).collect::<Vec<_>>().join(", ")
         ))),
+    }?;
+    match cache {
+        Some(cache) if !cache.restored => store_deps(
+            root,
+            &cache,
+            &report.artifacts,
+            &binary,
+            staging,
+            opts,
+            notes,
+        ),
+        _ => Ok(binary),
     }
 }
 
@@ -87,7 +190,10 @@ pub fn plan(
     image: &mut ImageSpec,
     base: Option<&OpenedImage>,
     info: &BaseInfo,
+    opts: &SourceOptions,
+    staging: &Path,
 ) -> Result<Planned> {
+    let mut notes = Vec::new();
     let binary = match &spec.binary {
         Some(b) => {
             let path = root.join(b);
@@ -99,7 +205,7 @@ pub fn plan(
             }
             path
         }
-        None => cargo_build(root, spec)?,
+        None => cargo_build(root, spec, opts, staging, &mut notes)?,
     };
     let name = binary
         .file_name()
@@ -116,10 +222,10 @@ pub fn plan(
             missing.join(", ")
         )));
     }
-    let notes = vec![format!(
+    notes.push(format!(
         "rust preset: {} as {install} on {base_name} (every library it links is there)",
         binary.display()
-    )];
+    ));
     if image.entrypoint.is_none() {
         image.entrypoint = Some(vec![install]);
     }
