@@ -66,7 +66,7 @@ pub fn check(dockerfile: &Path, context: &Path, stages: &[Stage]) -> Option<Hit>
             DOCKERIGNORE,
             copy.line,
             format!(
-                "the whole context is copied but {} has no .dockerignore",
+                "the whole context is copied but the context {} has no .dockerignore",
                 context.display()
             ),
             "add a .dockerignore listing .git, target/, .venv and other build output",
