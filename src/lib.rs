@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod build;
 pub mod cargo;
 pub mod cli;
+pub mod dockerfile;
 pub mod error;
 pub mod layer;
 pub mod model;

@@ -641,7 +641,10 @@ fn a_rust_dependency_build_is_restored_from_its_cache_on_a_fresh_checkout() {
     };
     let first = dir.path().join("first");
     write_project(&first);
-    sh(&format!("cd '{}' && cargo generate-lockfile -q", first.display()));
+    sh(&format!(
+        "cd '{}' && cargo generate-lockfile -q",
+        first.display()
+    ));
     let stderr = build_in(&first);
     assert!(stderr.contains("Compiling itoa"), "{stderr}");
     assert!(stderr.contains("stored the dependency build"), "{stderr}");

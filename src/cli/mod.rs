@@ -8,6 +8,7 @@ pub mod copy;
 pub mod diff;
 pub mod fingerprint;
 pub mod init;
+pub mod lint;
 pub mod progress;
 pub mod rebase;
 pub mod recipe;
@@ -62,6 +63,8 @@ pub enum Command {
     Cache(build::CacheArgs),
     /// Detect the project (Python or Rust) and write the build plan as a commented strata.toml.
     Init(Box<init::InitArgs>),
+    /// Lint Dockerfiles for layer-cache busting and image size, with a line and a fix per finding.
+    Lint(Box<lint::LintArgs>),
     /// Write a Cargo workspace's dependency recipe (cargo-chef's recipe.json; alias: prepare).
     #[command(alias = "prepare")]
     Recipe(recipe::RecipeArgs),
@@ -169,5 +172,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Build(args) => build::run(&args),
         Command::Cache(args) => build::run_cache(&args),
         Command::Init(args) => init::run(&args),
+        Command::Lint(args) => lint::run(&args),
     }
 }

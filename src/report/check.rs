@@ -103,7 +103,8 @@ pub fn markdown(c: &CheckReport) -> String {
     out
 }
 
-fn xml_escape(s: &str) -> String {
+/// Escapes text for XML attributes and content (JUnit reports).
+pub fn xml_escape(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '&' => "&amp;".to_string(),
@@ -149,13 +150,16 @@ pub fn junit(c: &CheckReport) -> String {
     out
 }
 
+/// Escapes a GitHub Actions workflow-command message (`%`, CR and LF).
+pub fn github_escape(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
 /// GitHub Actions workflow commands: one `::error` per failed rule.
 pub fn github_annotations(c: &CheckReport) -> String {
-    let escape = |s: &str| {
-        s.replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A")
-    };
+    let escape = github_escape;
     c.rules
         .iter()
         .filter(|r| r.status == Status::Fail)
