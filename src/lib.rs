@@ -10,6 +10,7 @@ pub mod build;
 pub mod cargo;
 pub mod cli;
 pub mod error;
+pub mod generate;
 pub mod layer;
 pub mod model;
 pub mod mutate;
