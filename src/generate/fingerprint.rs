@@ -2,7 +2,8 @@
 //!
 //! It covers the dependency set (the Cargo recipe's fingerprint, or the Python lockfile's for the
 //! interpreter of `.python-version` and linux on this machine's architecture) and, when there is
-//! one, the text of `Dockerfile.base`: a new runtime base, another system package or another
+//! one, the text of `Dockerfile.base` and of the `digests.env` next to it (whose images the
+//! Makefile passes as build arguments): a new runtime base, another system package or another
 //! install command makes another image, so it must get another tag. The source code is in
 //! neither, so editing it keeps the tag and the image is reused.
 
@@ -40,11 +41,19 @@ pub fn base_tag(dir: &Path, dockerfile: Option<&Path>) -> Result<String> {
     let Some(dockerfile) = dockerfile else {
         return Ok(deps);
     };
-    let text = std::fs::read(dockerfile).map_err(|e| Error::io(dockerfile.display(), e))?;
     let mut hasher = Sha256::new();
     hasher.update(SCHEME.as_bytes());
     hasher.update(deps.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(&text);
+    let digests = dockerfile.with_file_name("digests.env");
+    for (path, required) in [(dockerfile, true), (digests.as_path(), false)] {
+        match std::fs::read(path) {
+            Ok(text) => {
+                hasher.update(format!("\n{}\n", text.len()).as_bytes());
+                hasher.update(&text);
+            }
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(path.display(), e)),
+        }
+    }
     Ok(format!("deps-{}", &hex::encode(hasher.finalize())[..16]))
 }

@@ -93,7 +93,7 @@ pub fn generate(dir: &Path, options: &Options) -> Result<Vec<Generated>> {
         },
         Generated {
             path: PathBuf::from(".dockerignore"),
-            contents: support::dockerignore(),
+            contents: support::dockerignore(options),
         },
         Generated {
             path: out.join("digests.env"),
@@ -194,6 +194,16 @@ pub(crate) fn apt_install(packages: &[String]) -> String {
         "RUN apt-get update \\\n && apt-get install -y --no-install-recommends {} \\\n \
          && rm -rf /var/lib/apt/lists/*\n",
         packages.join(" ")
+    )
+}
+
+/// The comment telling how to build a generated Dockerfile: from stdin, so the Dockerfile itself
+/// stays out of the build context (Docker adds a `-f` file back even when it is ignored).
+pub(crate) fn build_hint(options: &Options, file: &str) -> String {
+    format!(
+        "# Build from the project directory with `make -f {out}/Makefile`, or\n\
+         #   docker build -f - . < {out}/{file}\n",
+        out = options.out.display()
     )
 }
 

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::generate::{
-    apt_install, healthcheck, quoted, test_stage, Dockerfiles, Options, Project, APP_USER,
+    apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Options, Project,
+    APP_USER,
 };
 use crate::python::Format;
 
@@ -36,9 +37,10 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Result<Dockerfiles> 
         .collect();
     let header = format!(
         "# Dependency image of {}: the interpreter and the locked dependencies, none of the code.\n\
-         # Tag it with `strata base IMAGE` (deps-<hash of {} and this file>).\n",
+         # Tag it with `strata base IMAGE` (deps-<hash of {} and this file>).\n{}",
         project.name,
-        lockfile.display()
+        lockfile.display(),
+        build_hint(options, "Dockerfile.base"),
     );
     let install = if uv {
         uv_dependencies(project)
@@ -96,7 +98,7 @@ fn app(project: &Project, options: &Options, uv: bool) -> String {
     let (test, after_test) = test_stage(options, "app");
     format!(
         "# App image of {name}: the dependency image at its fingerprint tag plus the source.\n\
-         ARG DEPS_IMAGE={name}-deps\n\
+         {hint}ARG DEPS_IMAGE={name}-deps\n\
          ARG DEPS_TAG=latest\n\
          FROM ${{DEPS_IMAGE}}:${{DEPS_TAG}} AS app\n\
          WORKDIR /app\n\
@@ -108,6 +110,7 @@ fn app(project: &Project, options: &Options, uv: bool) -> String {
         healthcheck(options),
         command(project),
         name = project.name,
+        hint = build_hint(options, "Dockerfile"),
     )
 }
 

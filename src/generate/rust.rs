@@ -4,7 +4,8 @@
 //! and copies the binary alone into a slim runtime stage.
 
 use crate::generate::{
-    apt_install, healthcheck, quoted, test_stage, Dockerfiles, Options, Project, APP_USER,
+    apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Options, Project,
+    APP_USER,
 };
 
 const BUILDER_BASE: &str = "rust:1-bookworm";
@@ -42,7 +43,7 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
     let base = format!(
         "# Dependency image of {name}: the toolchain, strata and the compiled dependencies.\n\
          # Tag it with `strata base IMAGE` (deps-<hash of the recipe and this file>).\n\
-         ARG BUILDER_BASE={builder}\n\
+         {hint}ARG BUILDER_BASE={builder}\n\
          FROM ${{BUILDER_BASE}} AS strata\n\
          {apt}RUN cargo install --locked --root /usr/local strata --version {version}\n\n\
          {planner}FROM strata AS deps\n\
@@ -51,6 +52,7 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
         name = project.name,
         apt = apt_install(&options.system_packages),
         version = env!("CARGO_PKG_VERSION"),
+        hint = build_hint(options, "Dockerfile.base"),
     );
     Dockerfiles {
         base,
@@ -66,7 +68,7 @@ fn app(project: &Project, options: &Options, runtime: &str) -> String {
     format!(
         "# App image of {name}: compiles the workspace's own crates on the dependency image and\n\
          # ships the binary alone.\n\
-         ARG DEPS_IMAGE={name}-deps\n\
+         {hint}ARG DEPS_IMAGE={name}-deps\n\
          ARG DEPS_TAG=latest\n\
          ARG RUNTIME_BASE={runtime}\n\
          FROM ${{DEPS_IMAGE}}:${{DEPS_TAG}} AS build\n\
@@ -80,5 +82,6 @@ fn app(project: &Project, options: &Options, runtime: &str) -> String {
         healthcheck(options),
         quoted(&binary),
         name = project.name,
+        hint = build_hint(options, "Dockerfile"),
     )
 }

@@ -5,13 +5,21 @@ use std::fmt::Write as _;
 
 use crate::generate::{Lang, Options, Project};
 
-/// What never belongs in a build context: VCS data, build output, virtualenvs and caches.
-pub fn dockerignore() -> String {
-    "# Written by strata dockerfile: what the images never need (keeps the context small and\n\
-     # the app layer free of build output, virtualenvs and caches).\n\
-     .git\n.github\ntarget/\n.venv/\nvenv/\n**/__pycache__/\n*.pyc\n.pytest_cache/\n\
-     .mypy_cache/\n.ruff_cache/\n.tox/\n.cache/\n"
-        .to_string()
+/// What never belongs in a build context: VCS data, build output, virtualenvs, caches, and the
+/// generated files themselves (but a recipe made on the host).
+pub fn dockerignore(options: &Options) -> String {
+    let out = options.out.display();
+    let keep = if options.host_recipe {
+        format!("!{out}/recipe.json\n")
+    } else {
+        String::new()
+    };
+    format!(
+        "# Written by strata dockerfile: what the images never need (keeps the context small and\n\
+         # the app layer free of build output, virtualenvs and caches).\n\
+         .git\n.github\ntarget/\n.venv/\nvenv/\n**/__pycache__/\n*.pyc\n.pytest_cache/\n\
+         .mypy_cache/\n.ruff_cache/\n.tox/\n.cache/\n{out}/\n{keep}"
+    )
 }
 
 /// `NAME=reference` per base image, for `make` and shells; images not pinned by digest say so.
@@ -58,6 +66,7 @@ pub fn makefile(
     format!(
         "# Builds the images of {name} (written by strata dockerfile). From the project directory:\n\
          #   make -f {out}/Makefile build        # the dependency image only if its tag is missing\n\
+         # Dockerfiles are read from stdin so they stay out of the build context.\n\
          # The dependency image's tag is its fingerprint: `strata base $(DEPS_IMAGE)`.\n\
          include {out}/digests.env\n\n\
          IMAGE ?= {name}\n\
@@ -69,11 +78,11 @@ pub fn makefile(
          .PHONY: build-base build push check\n\n\
          build-base:\n\
          {recipe}\
-         \t$(DOCKER) build -f {out}/Dockerfile.base{base_args} -t $(DEPS_REF) .\n\n\
+         \t$(DOCKER) build -f -{base_args} -t $(DEPS_REF) . < {out}/Dockerfile.base\n\n\
          build:\n\
          \t$(DOCKER) image inspect $(DEPS_REF) >/dev/null 2>&1 || $(MAKE) -f {out}/Makefile build-base\n\
-         \t$(DOCKER) build -f {out}/Dockerfile --build-arg DEPS_IMAGE=$(DEPS_IMAGE) \
-         --build-arg DEPS_TAG=$(DEPS_TAG){app_args} -t $(IMAGE):$(TAG) .\n\n\
+         \t$(DOCKER) build -f - --build-arg DEPS_IMAGE=$(DEPS_IMAGE) \
+         --build-arg DEPS_TAG=$(DEPS_TAG){app_args} -t $(IMAGE):$(TAG) . < {out}/Dockerfile\n\n\
          push:\n\
          \trc=0; strata base --exists $(DEPS_IMAGE) --dockerfile {out}/Dockerfile.base || rc=$$?; \\\n\
          \tif [ $$rc = 1 ]; then $(DOCKER) push $(DEPS_REF); elif [ $$rc != 0 ]; then exit $$rc; fi\n\
