@@ -70,8 +70,10 @@ pub fn run(args: &BaseArgs) -> Result<ExitCode> {
 }
 
 /// Whether a registry error says the tag (or the repository) does not exist.
+/// (Registries spell the OCI error codes `MANIFEST_UNKNOWN` or "manifest unknown".)
 fn is_missing(message: &str) -> bool {
-    ["404", "MANIFEST_UNKNOWN", "NAME_UNKNOWN", "not found"]
+    let message = message.to_ascii_lowercase().replace('_', " ");
+    ["404", "manifest unknown", "name unknown", "not found"]
         .iter()
         .any(|s| message.contains(s))
 }
