@@ -335,3 +335,275 @@ fn base_exists_asks_the_registry() {
     );
     assert_eq!(unreachable.code, 3, "{}", unreachable.stderr);
 }
+
+/// Runs `program args` in `dir` with strata's directory first on PATH (the generated Makefile
+/// calls `strata base`), panicking with the output on failure; returns stdout and stderr.
+fn tool(program: &str, args: &[&str], dir: &Path) -> String {
+    let strata_dir = Path::new(env!("CARGO_BIN_EXE_strata")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        strata_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", path)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
+    text
+}
+
+/// A build context holding the host's CA bundle and a Containerfile that puts it over the base's.
+fn ca_context(from: &str) -> tempfile::TempDir {
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        "/etc/ssl/certs/ca-certificates.crt",
+        ctx.path().join("ca-certificates.crt"),
+    )
+    .expect("the host's CA bundle");
+    write(
+        ctx.path(),
+        "Dockerfile",
+        &format!("FROM {from}\nCOPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt\n"),
+    );
+    ctx
+}
+
+/// `strata diff OLD NEW --format json`: the bytes a deploy of NEW downloads where OLD is, and how
+/// many layers the two share.
+fn deploy_bytes(old: &str, new: &str) -> (u64, usize) {
+    let out = strata_in(&["diff", old, new, "--format", "json"], &[], None);
+    let json = out.json();
+    (
+        json["pull_bytes"].as_u64().expect("pull_bytes"),
+        json["shared_layers"]
+            .as_array()
+            .expect("shared_layers")
+            .len(),
+    )
+}
+
+/// Removes the test's Docker images when the test ends, passed or not.
+struct DockerImages(Vec<String>);
+
+impl Drop for DockerImages {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .arg("rmi")
+            .arg("-f")
+            .args(&self.0)
+            .output();
+    }
+}
+
+#[test]
+fn docker_builds_reuse_the_base_and_ship_a_small_app_layer() {
+    if !require(docker_ok(&["info"]), "a running Docker Engine")
+        || !require(have("skopeo") && have("make"), "skopeo and make")
+    {
+        return;
+    }
+    let Some(debian) = debian_python_base() else {
+        return;
+    };
+    let id = std::process::id();
+    let (base, image) = (
+        format!("strata-test-dfgen-base:{id}"),
+        format!("strata-test-dfgen-{id}"),
+    );
+    let project = python_project();
+    let dir = project.path();
+    ok(
+        dir,
+        &["dockerfile", "--test-cmd", "python3 -c 'import hello'"],
+    );
+    let deps_ref = ok(dir, &["base", &format!("{image}-deps")])
+        .trim()
+        .to_string();
+    let _cleanup = DockerImages(vec![
+        format!("{base}-raw"),
+        base.clone(),
+        format!("{image}:v1"),
+        format!("{image}:v2"),
+        deps_ref.clone(),
+    ]);
+    sh(&format!(
+        "skopeo copy --quiet {} docker-daemon:{base}-raw",
+        debian.reference()
+    ));
+    let ctx = ca_context(&format!("{base}-raw"));
+    tool("docker", &["build", "-q", "-t", &base, "."], ctx.path());
+
+    let make = |tag: &str| {
+        let vars = [
+            format!("RUNTIME_BASE={base}"),
+            format!("IMAGE={image}"),
+            format!("TAG={tag}"),
+        ];
+        let mut args = vec!["-f", "container/Makefile", "build"];
+        args.extend(vars.iter().map(String::as_str));
+        tool("make", &args, dir)
+    };
+    let inspect = |r: &str| tool("docker", &["image", "inspect", "-f", "{{.Id}}", r], dir);
+    let first = make("v1");
+    assert!(first.contains("< container/Dockerfile.base"), "{first}");
+    let deps_id = inspect(&deps_ref);
+    let v1 = format!("{image}:v1");
+    let ran = tool("docker", &["run", "--rm", &v1], dir);
+    assert_eq!(ran.trim(), "hello 1.16.0");
+
+    write_source(dir, "hello again");
+    let second = make("v2");
+    assert!(
+        !second.contains("Dockerfile.base"),
+        "the dependency image is reused, not rebuilt:\n{second}"
+    );
+    assert_eq!(inspect(&deps_ref), deps_id);
+    let v2 = format!("{image}:v2");
+    let ran = tool("docker", &["run", "--rm", &v2], dir);
+    assert_eq!(ran.trim(), "hello again 1.16.0");
+
+    let out = tempfile::tempdir().unwrap();
+    let archive = |name: &str, reference: &str| -> PathBuf {
+        let path = out.path().join(name);
+        tool(
+            "docker",
+            &["save", reference, "-o", path.to_str().unwrap()],
+            dir,
+        );
+        path
+    };
+    let (old, new) = (archive("v1.tar", &v1), archive("v2.tar", &v2));
+    let (pull, shared) = deploy_bytes(
+        &format!("docker-archive:{}", old.display()),
+        &format!("docker-archive:{}", new.display()),
+    );
+    let deps_layers = tool(
+        "docker",
+        &["inspect", "-f", "{{len .RootFS.Layers}}", &deps_ref],
+        dir,
+    );
+    let deps_layers: usize = deps_layers.trim().parse().unwrap();
+    eprintln!("docker: code change ships {pull} bytes; {shared} layers shared");
+    assert!(pull < 1_000_000, "a code change ships {pull} bytes");
+    assert!(shared >= deps_layers, "{shared} shared < {deps_layers}");
+}
+
+#[test]
+fn buildah_builds_the_generated_python_dockerfiles() {
+    if !require(have("buildah"), "buildah (Debian package)") {
+        return;
+    }
+    let Some(debian) = debian_python_base() else {
+        return;
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let (root, runroot) = (storage.path().join("root"), storage.path().join("run"));
+    let buildah = |args: &[&str], dir: &Path| {
+        let mut all = vec![
+            "--root",
+            root.to_str().unwrap(),
+            "--runroot",
+            runroot.to_str().unwrap(),
+            "--storage-driver",
+            "vfs",
+        ];
+        all.extend_from_slice(args);
+        tool("buildah", &all, dir)
+    };
+    let bud = |args: &[&str], dir: &Path| {
+        let mut all = vec!["bud", "--isolation", "chroot", "--layers", "-q"];
+        all.extend_from_slice(args);
+        buildah(&all, dir)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let ctx = ca_context(&debian.reference());
+    bud(&["-t", "localhost/dfgen-base:ca", "."], ctx.path());
+
+    let project = python_project();
+    let dir = project.path();
+    ok(dir, &["dockerfile"]);
+    let deps_ref = ok(dir, &["base", "localhost/hello-deps"])
+        .trim()
+        .to_string();
+    let deps_tag = deps_ref.rsplit(':').next().unwrap().to_string();
+    let build_base = || {
+        bud(
+            &[
+                "-f",
+                "container/Dockerfile.base",
+                "--build-arg",
+                "RUNTIME_BASE=localhost/dfgen-base:ca",
+                "-t",
+                &deps_ref,
+                ".",
+            ],
+            dir,
+        )
+    };
+    let build_app = |tag: &str| {
+        bud(
+            &[
+                "-f",
+                "container/Dockerfile",
+                "--build-arg",
+                "DEPS_IMAGE=localhost/hello-deps",
+                "--build-arg",
+                &format!("DEPS_TAG={deps_tag}"),
+                "-t",
+                &format!("localhost/hello:{tag}"),
+                ".",
+            ],
+            dir,
+        )
+    };
+    let run_app = |tag: &str| {
+        let container = buildah(&["from", "-q", &format!("localhost/hello:{tag}")], dir);
+        let container = container.trim();
+        let out = buildah(
+            &["run", "--isolation", "chroot", container, "--", "hello"],
+            dir,
+        );
+        buildah(&["rm", container], dir);
+        out
+    };
+    let deps_id = build_base();
+    build_app("v1");
+    assert_eq!(run_app("v1").trim(), "hello 1.16.0");
+
+    write_source(dir, "hello again");
+    assert_eq!(ok(dir, &["base", "localhost/hello-deps"]).trim(), deps_ref);
+    assert_eq!(
+        build_base(),
+        deps_id,
+        "the dependency image comes from the layer cache"
+    );
+    build_app("v2");
+    assert_eq!(run_app("v2").trim(), "hello again 1.16.0");
+
+    let out = tempfile::tempdir().unwrap();
+    let archive = |tag: &str| {
+        let path = out.path().join(format!("{tag}.tar"));
+        let dest = format!("oci-archive:{}", path.display());
+        buildah(
+            &["push", "-q", &format!("localhost/hello:{tag}"), &dest],
+            dir,
+        );
+        dest
+    };
+    let (pull, shared) = deploy_bytes(&archive("v1"), &archive("v2"));
+    eprintln!("buildah: code change ships {pull} bytes; {shared} layers shared");
+    assert!(pull < 1_000_000, "a code change ships {pull} bytes");
+    assert!(shared >= 3, "{shared} layers shared");
+}
