@@ -11,6 +11,7 @@ pub mod cargo;
 pub mod cli;
 pub mod dockerfile;
 pub mod error;
+pub mod generate;
 pub mod layer;
 pub mod model;
 pub mod mutate;

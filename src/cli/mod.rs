@@ -1,11 +1,13 @@
 //! The command line: argument parsing (clap) and the glue from arguments to the library. Every
 //! subcommand lives in its own module; this one holds the options they share.
 
+pub mod base;
 pub mod build;
 pub mod check;
 pub mod cook;
 pub mod copy;
 pub mod diff;
+pub mod dockerfile;
 pub mod fingerprint;
 pub mod init;
 pub mod lint;
@@ -73,6 +75,11 @@ pub enum Command {
     /// Print deps-<hash>, a short stable name for a Cargo workspace's or Python lockfile's
     /// dependencies.
     Fingerprint(fingerprint::FingerprintArgs),
+    /// Write Dockerfile.base (dependencies, tagged by fingerprint), Dockerfile (the app),
+    /// .dockerignore, digests.env and a Makefile for a Python or Rust project.
+    Dockerfile(Box<dockerfile::DockerfileArgs>),
+    /// Print REF:deps-<hash>, the dependency image's name; --exists asks the registry for it.
+    Base(base::BaseArgs),
 }
 
 /// How to reach an image: platform and registry options shared by every command that reads one.
@@ -173,5 +180,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cache(args) => build::run_cache(&args),
         Command::Init(args) => init::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Dockerfile(args) => dockerfile::run(&args),
+        Command::Base(args) => base::run(&args),
     }
 }

@@ -1,0 +1,136 @@
+//! The Python Dockerfiles: a dependency image with the locked dependencies in a virtualenv
+//! (`pip install -r` into `/opt/venv`, or `uv sync --no-install-project` into `/app/.venv`), and
+//! an app image that adds the source and installs the project without dependencies.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::generate::{
+    apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Options, Project,
+    APP_USER,
+};
+use crate::python::Format;
+
+/// The uv image the uv binary is copied from (uv's documented way to install it).
+const UV_IMAGE: &str = "ghcr.io/astral-sh/uv:0.5";
+
+/// The Dockerfiles for a Python project.
+pub fn dockerfiles(project: &Project, options: &Options) -> Result<Dockerfiles> {
+    let lockfile = project
+        .lockfile
+        .as_deref()
+        .ok_or_else(|| Error::usage("a Python project needs a lockfile"))?;
+    let uv = Format::of(lockfile) == Some(Format::Uv);
+    let runtime = options.runtime_base.clone().unwrap_or_else(|| {
+        format!(
+            "python:{}-slim",
+            project.python_version.as_deref().unwrap_or("3.12")
+        )
+    });
+    let mut images = vec![("RUNTIME_BASE", runtime)];
+    if uv {
+        images.push(("UV_IMAGE", UV_IMAGE.to_string()));
+    }
+    let args: String = images
+        .iter()
+        .map(|(name, image)| format!("ARG {name}={image}\n"))
+        .collect();
+    let header = format!(
+        "# Dependency image of {}: the interpreter and the locked dependencies, none of the code.\n\
+         # Tag it with `strata base IMAGE` (deps-<hash of {} and this file>).\n{}",
+        project.name,
+        lockfile.display(),
+        build_hint(options, "Dockerfile.base"),
+    );
+    let install = if uv {
+        uv_dependencies(project)
+    } else {
+        pip_dependencies(lockfile)
+    };
+    let base = format!(
+        "{header}{args}{}FROM ${{RUNTIME_BASE}}\n{}{install}",
+        if uv { "FROM ${UV_IMAGE} AS uv\n" } else { "" },
+        apt_install(&options.system_packages),
+    );
+    Ok(Dockerfiles {
+        base,
+        app: app(project, options, uv),
+        images,
+    })
+}
+
+fn pip_dependencies(lockfile: &Path) -> String {
+    let name = lockfile.display();
+    format!(
+        "ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH \\\n    \
+         PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1\n\
+         COPY {name} /tmp/deps/{name}\n\
+         RUN python3 -m venv /opt/venv \\\n \
+         && pip install --no-cache-dir -r /tmp/deps/{name} \\\n \
+         && rm -rf /tmp/deps\n\
+         WORKDIR /app\n"
+    )
+}
+
+fn uv_dependencies(project: &Project) -> String {
+    let pyproject = if project.has_pyproject {
+        "pyproject.toml "
+    } else {
+        ""
+    };
+    format!(
+        "COPY --from=uv /uv /usr/local/bin/uv\n\
+         ENV UV_PROJECT_ENVIRONMENT=/app/.venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy \\\n    \
+         UV_PYTHON_DOWNLOADS=never UV_NATIVE_TLS=1 VIRTUAL_ENV=/app/.venv \\\n    \
+         PATH=/app/.venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1\n\
+         WORKDIR /app\n\
+         COPY {pyproject}uv.lock /app/\n\
+         RUN uv sync --frozen --no-install-project --no-dev --no-cache\n"
+    )
+}
+
+fn app(project: &Project, options: &Options, uv: bool) -> String {
+    let install = match (uv, project.has_pyproject) {
+        (true, _) => "RUN uv sync --frozen --no-dev --no-editable --no-cache\n",
+        (false, true) => "RUN pip install --no-cache-dir --no-deps /app\n",
+        (false, false) => "",
+    };
+    let (test, after_test) = test_stage(options, "app");
+    format!(
+        "# App image of {name}: the dependency image at its fingerprint tag plus the source.\n\
+         {hint}ARG DEPS_IMAGE={name}-deps\n\
+         ARG DEPS_TAG=latest\n\
+         FROM ${{DEPS_IMAGE}}:${{DEPS_TAG}} AS app\n\
+         WORKDIR /app\n\
+         COPY . /app\n\
+         {install}{test}\n\
+         FROM app\n\
+         {after_test}USER {APP_USER}\n\
+         {}CMD {}\n",
+        healthcheck(options),
+        command(project),
+        name = project.name,
+        hint = build_hint(options, "Dockerfile"),
+    )
+}
+
+/// The exec-form command: the first console script, else `main.py`/`app.py`, else the package
+/// as a module.
+fn command(project: &Project) -> String {
+    let argv: Vec<String> = if let Some(script) = &project.command {
+        vec![script.clone()]
+    } else if let Some(file) = ["main.py", "app.py"]
+        .into_iter()
+        .find(|f| project.dir.join(f).is_file())
+    {
+        vec!["python3".into(), file.into()]
+    } else {
+        vec![
+            "python3".into(),
+            "-m".into(),
+            project.name.replace('-', "_"),
+        ]
+    };
+    let quoted: Vec<String> = argv.iter().map(|a| quoted(a)).collect();
+    format!("[{}]", quoted.join(", "))
+}

@@ -1,0 +1,87 @@
+//! The Rust Dockerfiles, cargo-chef style with strata: the dependency image is a builder whose
+//! `target/` holds the compiled dependencies (`strata cook` on the workspace's recipe, made in a
+//! planner stage or on the host); the app image compiles only the workspace's own crates on it
+//! and copies the binary alone into a slim runtime stage.
+
+use crate::generate::{
+    apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Options, Project,
+    APP_USER,
+};
+
+const BUILDER_BASE: &str = "rust:1-bookworm";
+const RUNTIME_BASE: &str = "debian:bookworm-slim";
+
+/// The Dockerfiles for a Cargo project.
+pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
+    let builder = options
+        .builder_base
+        .clone()
+        .unwrap_or_else(|| BUILDER_BASE.into());
+    let runtime = options
+        .runtime_base
+        .clone()
+        .unwrap_or_else(|| RUNTIME_BASE.into());
+    let recipe = if options.host_recipe {
+        format!(
+            "# The recipe comes from the host: `strata recipe --recipe-path {}/recipe.json`.\n\
+             COPY {}/recipe.json recipe.json\n",
+            options.out.display(),
+            options.out.display()
+        )
+    } else {
+        "COPY --from=planner /app/recipe.json recipe.json\n".to_string()
+    };
+    let planner = if options.host_recipe {
+        String::new()
+    } else {
+        "# The planner reduces the workspace to its dependency recipe; the stages below are\n\
+         # cached as long as the recipe is the same (plan on the host instead: --host-recipe).\n\
+         FROM strata AS planner\nWORKDIR /app\nCOPY . .\n\
+         RUN strata recipe --recipe-path recipe.json\n\n"
+            .to_string()
+    };
+    let base = format!(
+        "# Dependency image of {name}: the toolchain, strata and the compiled dependencies.\n\
+         # Tag it with `strata base IMAGE` (deps-<hash of the recipe and this file>).\n\
+         {hint}ARG BUILDER_BASE={builder}\n\
+         FROM ${{BUILDER_BASE}} AS strata\n\
+         {apt}RUN cargo install --locked --root /usr/local strata --version {version}\n\n\
+         {planner}FROM strata AS deps\n\
+         WORKDIR /app\n\
+         {recipe}RUN strata cook --release --locked --recipe-path recipe.json\n",
+        name = project.name,
+        apt = apt_install(&options.system_packages),
+        version = env!("CARGO_PKG_VERSION"),
+        hint = build_hint(options, "Dockerfile.base"),
+    );
+    Dockerfiles {
+        base,
+        app: app(project, options, &runtime),
+        images: vec![("BUILDER_BASE", builder), ("RUNTIME_BASE", runtime)],
+    }
+}
+
+fn app(project: &Project, options: &Options, runtime: &str) -> String {
+    let bin = project.command.as_deref().unwrap_or(&project.name);
+    let (test, after_test) = test_stage(options, "build");
+    let binary = format!("/usr/local/bin/{bin}");
+    format!(
+        "# App image of {name}: compiles the workspace's own crates on the dependency image and\n\
+         # ships the binary alone.\n\
+         {hint}ARG DEPS_IMAGE={name}-deps\n\
+         ARG DEPS_TAG=latest\n\
+         ARG RUNTIME_BASE={runtime}\n\
+         FROM ${{DEPS_IMAGE}}:${{DEPS_TAG}} AS build\n\
+         WORKDIR /app\n\
+         COPY . .\n\
+         RUN cargo build --release --locked --bin {bin}\n{test}\n\
+         FROM ${{RUNTIME_BASE}}\n\
+         {after_test}COPY --from=build /app/target/release/{bin} {binary}\n\
+         USER {APP_USER}\n\
+         {}ENTRYPOINT [{}]\n",
+        healthcheck(options),
+        quoted(&binary),
+        name = project.name,
+        hint = build_hint(options, "Dockerfile"),
+    )
+}
