@@ -607,3 +607,43 @@ fn buildah_builds_the_generated_python_dockerfiles() {
     assert!(pull < 1_000_000, "a code change ships {pull} bytes");
     assert!(shared >= 3, "{shared} layers shared");
 }
+
+#[test]
+fn generated_dockerfiles_lint_clean() {
+    for (project, extra) in [
+        (python_project(), &[][..]),
+        (rust_project(), &[][..]),
+        (rust_project(), &["--host-recipe"][..]),
+    ] {
+        let dir = project.path();
+        let mut args = vec!["dockerfile"];
+        args.extend_from_slice(extra);
+        ok(dir, &args);
+        let lint = run(
+            dir,
+            &[
+                "lint",
+                "container/Dockerfile.base",
+                "container/Dockerfile",
+                "--context",
+                ".",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(
+            lint.code, 0,
+            "strata lint found something in generated files {extra:?}: {}{}",
+            lint.stdout, lint.stderr
+        );
+        // Only the reminder to pin the default bases by digest (info: the tags are placeholders
+        // until digests.env is filled in) may remain.
+        let report: serde_json::Value = serde_json::from_str(&lint.stdout).unwrap();
+        let rules: Vec<String> = report
+            .to_string()
+            .match_indices("\"SL0")
+            .map(|(i, _)| report.to_string()[i + 1..i + 6].to_string())
+            .collect();
+        assert!(rules.iter().all(|r| r == "SL006"), "{extra:?}: {rules:?}");
+    }
+}

@@ -62,8 +62,9 @@ fn is_manifest(path: &str) -> bool {
 
 /// A short label for a command that installs or builds third-party dependencies.
 fn dependency_install(c: &Command) -> Option<String> {
-    if pip_install_args(c).is_some() {
-        return Some("pip install".into());
+    if let Some(args) = pip_install_args(c) {
+        // `--no-deps` installs only what is named (the project itself, on a dependency image).
+        return (!args.iter().any(|a| a == "--no-deps")).then(|| "pip install".into());
     }
     let sub = c.subcommand();
     let has_word = |w: &str| c.words.iter().any(|x| x == w);

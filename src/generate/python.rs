@@ -48,7 +48,9 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Result<Dockerfiles> 
         pip_dependencies(lockfile)
     };
     let base = format!(
-        "{header}{args}{}FROM ${{RUNTIME_BASE}}\n{}{install}",
+        "{header}{args}{}# The app image built on this one sets the user; installs here run as root.\n\
+         # strata-ignore runs-as-root\n\
+         FROM ${{RUNTIME_BASE}}\n{}{install}",
         if uv { "FROM ${UV_IMAGE} AS uv\n" } else { "" },
         apt_install(&options.system_packages),
     );

@@ -11,6 +11,11 @@ use crate::generate::{
 const BUILDER_BASE: &str = "rust:1-bookworm";
 const RUNTIME_BASE: &str = "debian:bookworm-slim";
 
+/// The image the dependency stage takes strata from: this version's, by name.
+fn strata_image() -> String {
+    format!("strata:{}", env!("CARGO_PKG_VERSION"))
+}
+
 /// The Dockerfiles for a Cargo project.
 pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
     let builder = options
@@ -43,21 +48,31 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
     let base = format!(
         "# Dependency image of {name}: the toolchain, strata and the compiled dependencies.\n\
          # Tag it with `strata base IMAGE` (deps-<hash of the recipe and this file>).\n\
+         # strata itself comes from an image that holds it at /usr/local/bin/strata: strata packages\n\
+         # itself that way (`strata build` in its own checkout, the Rust preset).\n\
          {hint}ARG BUILDER_BASE={builder}\n\
+         ARG STRATA_IMAGE={strata_image}\n\
+         FROM ${{STRATA_IMAGE}} AS strata-tool\n\n\
          FROM ${{BUILDER_BASE}} AS strata\n\
-         {apt}RUN cargo install --locked --root /usr/local strata --version {version}\n\n\
-         {planner}FROM strata AS deps\n\
+         {apt}COPY --from=strata-tool /usr/local/bin/strata /usr/local/bin/strata\n\n\
+         {planner}# The app image built on this one runs the binary as a non-root user.\n\
+         # strata-ignore runs-as-root\n\
+         FROM strata AS deps\n\
          WORKDIR /app\n\
          {recipe}RUN strata cook --release --locked --recipe-path recipe.json\n",
         name = project.name,
         apt = apt_install(&options.system_packages),
-        version = env!("CARGO_PKG_VERSION"),
+        strata_image = strata_image(),
         hint = build_hint(options, "Dockerfile.base"),
     );
     Dockerfiles {
         base,
         app: app(project, options, &runtime),
-        images: vec![("BUILDER_BASE", builder), ("RUNTIME_BASE", runtime)],
+        images: vec![
+            ("BUILDER_BASE", builder),
+            ("RUNTIME_BASE", runtime),
+            ("STRATA_IMAGE", strata_image()),
+        ],
     }
 }
 
@@ -73,6 +88,8 @@ fn app(project: &Project, options: &Options, runtime: &str) -> String {
          ARG RUNTIME_BASE={runtime}\n\
          FROM ${{DEPS_IMAGE}}:${{DEPS_TAG}} AS build\n\
          WORKDIR /app\n\
+         # The dependencies are compiled in the dependency image: only the workspace's crates build here.\n\
+         # strata-ignore context-before-install\n\
          COPY . .\n\
          RUN cargo build --release --locked --bin {bin}\n{test}\n\
          FROM ${{RUNTIME_BASE}}\n\

@@ -112,8 +112,8 @@ pub fn github_workflow(options: &Options) -> String {
          \x20   runs-on: ubuntu-latest\n\
          \x20   steps:\n\
          \x20     - uses: actions/checkout@v4\n\
-         \x20     - name: Install strata\n\
-         \x20       run: cargo install --locked strata --version {version}\n\
+         \x20     - name: Install strata (from the git repository named by the STRATA_GIT variable)\n\
+         \x20       run: cargo install --locked --git \"${{{{ vars.STRATA_GIT }}}}\" --tag v{version} strata\n\
          \x20     - name: Log in to the registry\n\
          \x20       run: echo \"${{{{ secrets.GITHUB_TOKEN }}}}\" | docker login ghcr.io -u \"${{{{ github.actor }}}}\" --password-stdin\n\
          \x20     - name: Dependency image, only when its fingerprint tag is missing\n\
