@@ -9,7 +9,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::build::plan::LayerSpec;
 use crate::error::{Error, Result};
-use crate::layer::writer::{Content, LayerEntry};
+use crate::layer::writer::{Content, FileStamp, LayerEntry};
 
 /// The destination directory without its leading slash; `..` and relative paths are refused.
 fn destination(spec: &LayerSpec) -> Result<String> {
@@ -101,11 +101,10 @@ fn add_tree(
         }
     } else if kind.is_file() {
         use std::os::unix::fs::PermissionsExt;
-        // Fail now, not halfway through writing the layer.
-        fs::File::open(source).map_err(|e| Error::io(source.display(), e))?;
+        // Not opened here: a cache hit never reads it, and a write reports an unreadable file.
         out.push(LayerEntry {
             path: dest.to_string(),
-            content: Content::File(source.to_path_buf()),
+            content: Content::File(source.to_path_buf(), FileStamp::of(&meta)),
             executable: meta.permissions().mode() & 0o111 != 0,
             mtime,
         });

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
-use crate::layer::writer::{normalize_entries, Normalization, WrittenLayer};
+use crate::layer::writer::{normalize_entries, Content, Normalization, WrittenLayer};
 use crate::sink::copy::{bytes_blob, layer_blobs, manifest_of, Blob};
 use crate::source::manifest::{layer_type_in, OCI_MANIFEST};
 use crate::source::reference::ImageRef;
@@ -152,17 +152,20 @@ pub fn build(
             gid,
             mtime: Some(epoch.unwrap_or(1)),
         };
-        let selector = LayerCache::selector(&mut memo, &entries, &n, plan.compression)?;
+        let mut selector = LayerCache::selector(&memo, &entries, &n, plan.compression);
+        if selector.is_none() && (dry_run || memo.probably_known(&entries)) {
+            // Likely a hit (or only a question): hash the files rather than compress them.
+            memo.hash_unknown(&entries)?;
+            selector = LayerCache::selector(&memo, &entries, &n, plan.compression);
+        }
         let content_bytes = entries
             .iter()
-            .filter_map(|e| match &e.content {
-                crate::layer::writer::Content::File(p) => {
-                    std::fs::metadata(p).ok().map(|m| m.len())
-                }
-                _ => None,
+            .map(|e| match &e.content {
+                Content::File(_, stamp) => stamp.size,
+                _ => 0,
             })
             .sum();
-        let (layer, cache_hit) = match cache.lookup(&selector) {
+        let (layer, cache_hit) = match selector.as_deref().and_then(|s| cache.lookup(s)) {
             Some(l) => (l, true),
             None if dry_run => (
                 WrittenLayer {
@@ -174,7 +177,13 @@ pub fn build(
                 false,
             ),
             None => (
-                cache.store(&selector, &entries, &n, plan.compression)?,
+                cache.store(
+                    selector.as_deref(),
+                    &mut memo,
+                    &entries,
+                    &n,
+                    plan.compression,
+                )?,
                 false,
             ),
         };
