@@ -173,12 +173,19 @@ pub fn normalize_entries(entries: Vec<LayerEntry>) -> Vec<LayerEntry> {
     for e in entries {
         let mut parent = e.path.as_str();
         while let Some((p, _)) = parent.rsplit_once('/') {
-            by_path.entry(p.to_string()).or_insert(LayerEntry {
-                path: p.to_string(),
-                content: Content::Dir,
-                executable: true,
-                mtime: 0,
-            });
+            if by_path.contains_key(p) {
+                // Its own parents were added with it.
+                break;
+            }
+            by_path.insert(
+                p.to_string(),
+                LayerEntry {
+                    path: p.to_string(),
+                    content: Content::Dir,
+                    executable: true,
+                    mtime: 0,
+                },
+            );
             parent = p;
         }
         by_path.insert(e.path.clone(), e);
