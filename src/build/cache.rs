@@ -119,7 +119,7 @@ fn unique_tmp(dir: &Path) -> PathBuf {
 impl LayerCache {
     /// Opens (creating) the cache at `dir`.
     pub fn open(dir: &Path) -> Result<LayerCache> {
-        for sub in ["selectors", "blobs/sha256"] {
+        for sub in ["selectors", "stamps", "blobs/sha256"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| Error::io(dir.join(sub).display(), e))?;
         }
         Ok(LayerCache {
@@ -165,6 +165,63 @@ impl LayerCache {
         Some(hex::encode(h.finalize()))
     }
 
+    /// A digest of a layer's inputs as found on disk: the selector's inputs with each file's
+    /// stamp (path, size, times, inode) in place of its content digest. Unchanged stamps mean an
+    /// unchanged selector, so a rebuild finds it without loading the file-digest memo.
+    pub fn stamp_key(
+        entries: &[LayerEntry],
+        n: &Normalization,
+        compression: LayerCompression,
+    ) -> String {
+        let mut h = Sha256::new();
+        h.update(format!(
+            "strata-stamps-v1 {} {} {} {:?}\n",
+            compression.cache_id(),
+            n.uid,
+            n.gid,
+            n.mtime
+        ));
+        for e in entries {
+            h.update(e.path.as_bytes());
+            h.update(e.mtime.to_le_bytes());
+            match &e.content {
+                Content::Dir => h.update(b"\0d\n"),
+                Content::Symlink(t) => {
+                    h.update(b"\0l");
+                    h.update(t.as_bytes());
+                    h.update(b"\n");
+                }
+                Content::File(source, st) => {
+                    h.update(if e.executable { b"\0x" } else { b"\0f" });
+                    h.update(source.as_os_str().as_encoded_bytes());
+                    h.update(b"\0");
+                    for v in [st.mtime.0, st.mtime.1, st.ctime.0, st.ctime.1] {
+                        h.update(v.to_le_bytes());
+                    }
+                    for v in [st.size, st.inode.0, st.inode.1] {
+                        h.update(v.to_le_bytes());
+                    }
+                    h.update(b"\n");
+                }
+            }
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// The selector last found for these stamps, if any.
+    pub fn selector_by_stamps(&self, stamp_key: &str) -> Option<String> {
+        let s = fs::read_to_string(self.dir.join("stamps").join(stamp_key)).ok()?;
+        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then_some(s)
+    }
+
+    /// Remembers the selector found for these stamps.
+    pub fn remember_stamps(&self, stamp_key: &str, selector: &str) -> Result<()> {
+        write_atomically(
+            &self.dir.join("stamps").join(stamp_key),
+            selector.as_bytes(),
+        )
+    }
+
     /// The remembered file digests of this cache.
     pub fn file_digests(&self) -> FileDigests {
         let path = self.dir.join("file-digests.json");
@@ -203,8 +260,8 @@ impl LayerCache {
         Some(layer)
     }
 
-    /// Writes the layer, stores its blob, then records its selector: the one given, else the one
-    /// computed from the file digests `memo` learns while the layer is written.
+    /// Writes the layer, stores its blob, then records its selector (returned with it): the one
+    /// given, else the one computed from the file digests `memo` learns while the layer is written.
     pub fn store(
         &self,
         selector: Option<&str>,
@@ -212,7 +269,7 @@ impl LayerCache {
         entries: &[LayerEntry],
         n: &Normalization,
         compression: LayerCompression,
-    ) -> Result<WrittenLayer> {
+    ) -> Result<(WrittenLayer, String)> {
         let tmp = unique_tmp(&self.dir.join("blobs"));
         let file = File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
         let written = write_layer_learning(entries, n, compression, file, memo).and_then(|layer| {
@@ -237,7 +294,7 @@ impl LayerCache {
         };
         let record = serde_json::to_vec(&layer).map_err(|e| Error::invalid(e.to_string()))?;
         write_atomically(&self.selector_path(&selector), &record)?;
-        Ok(layer)
+        Ok((layer, selector))
     }
 
     /// Removes selectors unused for `older_than`, then blobs no selector names, and stray temp
@@ -266,6 +323,15 @@ impl LayerCache {
                     fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
                     removed.0 += 1;
                 }
+            }
+        }
+        let stamps = self.dir.join("stamps");
+        for entry in fs::read_dir(&stamps).map_err(|e| Error::io(stamps.display(), e))? {
+            let path = entry.map_err(|e| Error::io(stamps.display(), e))?.path();
+            let live =
+                fs::read_to_string(&path).is_ok_and(|s| self.selector_path(s.trim()).is_file());
+            if !live {
+                fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
             }
         }
         for dir in [self.dir.join("blobs/sha256"), self.dir.join("blobs")] {
@@ -332,7 +398,7 @@ mod tests {
             LayerCache::selector(&memo, &e, &N, LayerCompression::Gzip),
             None
         );
-        let layer = cache
+        let (layer, stored) = cache
             .store(None, &mut memo, &e, &N, LayerCompression::Gzip)
             .unwrap();
         let learnt = LayerCache::selector(&memo, &e, &N, LayerCompression::Gzip).unwrap();
@@ -345,7 +411,7 @@ mod tests {
         };
         read.hash_unknown(&e).unwrap();
         let hashed = LayerCache::selector(&read, &e, &N, LayerCompression::Gzip).unwrap();
-        assert_eq!(learnt, hashed);
+        assert_eq!((&learnt, &stored), (&hashed, &hashed));
         assert_eq!(cache.lookup(&hashed), Some(layer));
         // The next build knows every file without reading any.
         let again = cache.file_digests();

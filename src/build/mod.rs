@@ -138,7 +138,8 @@ pub fn build(
     let base = base_image(plan, opts)?;
     let epoch = source_date_epoch()?;
     let mut layers = Vec::new();
-    let mut memo = cache.file_digests();
+    // Loaded only when a layer's stamps are new: an unchanged tree never reads it.
+    let mut memo = None;
     for spec in &plan.layers {
         let entries = normalize_entries(files::collect(spec, &plan.root)?);
         let (uid, gid) = spec
@@ -152,11 +153,17 @@ pub fn build(
             gid,
             mtime: Some(epoch.unwrap_or(1)),
         };
-        let mut selector = LayerCache::selector(&memo, &entries, &n, plan.compression);
-        if selector.is_none() && (dry_run || memo.probably_known(&entries)) {
-            // Likely a hit (or only a question): hash the files rather than compress them.
-            memo.hash_unknown(&entries)?;
-            selector = LayerCache::selector(&memo, &entries, &n, plan.compression);
+        let stamps = LayerCache::stamp_key(&entries, &n, plan.compression);
+        let by_stamps = cache.selector_by_stamps(&stamps);
+        let mut selector = by_stamps.clone();
+        if selector.is_none() {
+            let memo = memo.get_or_insert_with(|| cache.file_digests());
+            selector = LayerCache::selector(memo, &entries, &n, plan.compression);
+            if selector.is_none() && (dry_run || memo.probably_known(&entries)) {
+                // Likely a hit (or only a question): hash the files rather than compress them.
+                memo.hash_unknown(&entries)?;
+                selector = LayerCache::selector(memo, &entries, &n, plan.compression);
+            }
         }
         let content_bytes = entries
             .iter()
@@ -176,17 +183,17 @@ pub fn build(
                 },
                 false,
             ),
-            None => (
-                cache.store(
-                    selector.as_deref(),
-                    &mut memo,
-                    &entries,
-                    &n,
-                    plan.compression,
-                )?,
-                false,
-            ),
+            None => {
+                let memo = memo.get_or_insert_with(|| cache.file_digests());
+                let (layer, stored) =
+                    cache.store(selector.as_deref(), memo, &entries, &n, plan.compression)?;
+                selector = Some(stored);
+                (layer, false)
+            }
         };
+        if let (Some(s), None) = (&selector, &by_stamps) {
+            cache.remember_stamps(&stamps, s)?;
+        }
         layers.push(BuiltLayer {
             name: spec.name.clone(),
             from: spec.from.clone(),
@@ -197,7 +204,9 @@ pub fn build(
             layer,
         });
     }
-    memo.save()?;
+    if let Some(memo) = memo {
+        memo.save()?;
+    }
     if dry_run {
         let built = Built {
             base,
