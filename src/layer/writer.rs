@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::parallel_gzip::{default_threads, ParallelGzip};
 
-/// The deflate level of gzip layers (see BENCHMARKS.md for the speed/size trade).
+/// The deflate level of gzip layers (see BENCHMARKS.md for the speed/size trade); it is spelled
+/// out in `LayerCompression::cache_id`, which must change with it.
 const GZIP_LEVEL: u32 = 1;
 
 /// Bytes read from a source file at a time.
