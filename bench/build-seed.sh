@@ -27,8 +27,12 @@ cp -a "$CACHE/context/app/src" "$work/src"
 start_registry "$work"
 ref="$registry_host/bench/app"
 
-# timed CMD... : prints "seconds max_rss_kb" of CMD (its stdout goes to $work/last.json).
-timed() { /usr/bin/time -f '%e %M' -o "$work/time" "$@" > "$work/last.json"; cat "$work/time"; }
+# timed CMD... : prints "seconds max_rss_kb cpu_seconds" of CMD (its stdout goes to $work/last.json);
+# CPU time (user + system) moves less than wall time on a shared machine.
+timed() {
+    /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" > "$work/last.json"
+    awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$work/time"
+}
 build() {
     timed "$STRATA" build --base "oci:$work/base:latest" \
         --layer "deps=$VENV:/app/.venv" --layer "app=$work/src:/app/src" \
@@ -37,25 +41,27 @@ build() {
 }
 uploaded() { python3 -c 'import json,sys; o=json.load(open(sys.argv[1]))["outputs"][0]; print(o["uploaded_bytes"], o["uploaded"], o["skipped"])' "$work/last.json"; }
 
-read -r full_s full_rss <<<"$(build v1)"
+read -r full_s full_rss full_cpu <<<"$(build v1)"
 read -r full_bytes full_blobs _ <<<"$(uploaded)"
 echo "# changed line" >> "$(find "$work/src" -name '*.py' | head -1)"
-read -r code_s code_rss <<<"$(build v2)"
+read -r code_s code_rss _ <<<"$(build v2)"
 read -r code_bytes code_blobs code_skipped <<<"$(uploaded)"
 
 # umoci insert of the same two directories into the same base (its own layout copy).
 skopeo copy --quiet docker-daemon:strata-bench/base:latest "oci:$work/umoci:latest"
-start=$(date +%s.%N)
-umoci insert --rootless --image "$work/umoci:latest" "$VENV" /app/.venv
-umoci insert --rootless --image "$work/umoci:latest" "$work/src" /app/src
-umoci_s=$(python3 -c "import time; print('%.2f' % (time.time() - $start))")
-
-python3 - "$full_s" "$code_s" "$umoci_s" <<'PY' > "$work/ratios"
+umoci_both() {
+    umoci insert --rootless --image "$work/umoci:latest" "$VENV" /app/.venv
+    umoci insert --rootless --image "$work/umoci:latest" "$work/src" /app/src
+}
+export -f umoci_both
+export work VENV
+read -r umoci_s _ umoci_cpu <<<"$(timed bash -c umoci_both)"
+python3 - "$full_s" "$code_s" "$umoci_s" "$full_cpu" "$umoci_cpu" <<'PY' > "$work/ratios"
 import sys
-full, code, umoci = map(float, sys.argv[1:])
-print("%.1f %.2f" % (100 * code / full, full / umoci))
+full, code, umoci, full_cpu, umoci_cpu = map(float, sys.argv[1:])
+print("%.1f %.2f %.2f" % (100 * code / full, full / umoci, full_cpu / umoci_cpu))
 PY
-read -r code_pct umoci_ratio < "$work/ratios"
-echo "| full build + push (s) | peak RSS (MB) | bytes pushed | code-only rebuild + push (s) | bytes pushed (blobs sent / skipped) | code-only / full | umoci insert (s) | full build / umoci |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
-echo "| $full_s | $((full_rss / 1024)) | $full_bytes | $code_s | $code_bytes ($code_blobs / $code_skipped) | $code_pct % | $umoci_s | $umoci_ratio |"
+read -r code_pct umoci_ratio cpu_ratio < "$work/ratios"
+echo "| full build + push (s) | peak RSS (MB) | bytes pushed | code-only rebuild + push (s) | bytes pushed (blobs sent / skipped) | code-only / full | umoci insert (s) | full build / umoci | CPU s: strata / umoci |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| $full_s | $((full_rss / 1024)) | $full_bytes | $code_s | $code_bytes ($code_blobs / $code_skipped) | $code_pct % | $umoci_s | $umoci_ratio | $full_cpu / $umoci_cpu ($cpu_ratio) |"

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -15,7 +14,8 @@ use sha2::{Digest as _, Sha256};
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::writer::{
-    write_layer, Content, LayerCompression, LayerEntry, Normalization, WrittenLayer,
+    write_layer_learning, Content, ContentDigests, FileStamp, LayerCompression, LayerEntry,
+    Normalization, WrittenLayer,
 };
 use crate::sink::layout::write_atomically;
 
@@ -24,14 +24,10 @@ pub struct LayerCache {
     dir: PathBuf,
 }
 
-/// What identifies a file's content without reading it: if all of these are unchanged (ctime
-/// changes on every write, even one that restores the mtime), so is the content.
+/// A remembered content digest and the stamp of the file it was read from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct Stamp {
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-    inode: (u64, u64),
+struct Known {
+    stamp: FileStamp,
     digest: String,
 }
 
@@ -39,51 +35,59 @@ struct Stamp {
 /// so an unchanged 1 GB dependency tree is not read again to compute its layer's selector.
 pub struct FileDigests {
     path: PathBuf,
-    known: HashMap<PathBuf, Stamp>,
+    known: HashMap<PathBuf, Known>,
     changed: bool,
 }
 
-impl FileDigests {
-    /// The SHA-256 (hex) of `source`'s content: remembered, or read now.
-    pub fn digest(&mut self, source: &Path) -> Result<String> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = fs::metadata(source).map_err(|e| Error::io(source.display(), e))?;
-        let (size, mtime, ctime, inode) = (
-            meta.len(),
-            (meta.mtime(), meta.mtime_nsec()),
-            (meta.ctime(), meta.ctime_nsec()),
-            (meta.dev(), meta.ino()),
-        );
-        if let Some(s) = self.known.get(source) {
-            if (s.size, s.mtime, s.ctime, s.inode) == (size, mtime, ctime, inode) {
-                return Ok(s.digest.clone());
-            }
-        }
-        let mut file = File::open(source).map_err(|e| Error::io(source.display(), e))?;
-        let mut content = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = file
-                .read(&mut buf)
-                .map_err(|e| Error::io(source.display(), e))?;
-            if n == 0 {
-                break;
-            }
-            content.update(&buf[..n]);
-        }
-        let digest = hex::encode(content.finalize());
-        self.known.insert(
-            source.to_path_buf(),
-            Stamp {
-                size,
-                mtime,
-                ctime,
-                inode,
-                digest: digest.clone(),
-            },
-        );
+impl ContentDigests for FileDigests {
+    fn knows(&self, source: &Path, stamp: &FileStamp) -> bool {
+        self.get(source, stamp).is_some()
+    }
+
+    fn learn(&mut self, source: &Path, stamp: FileStamp, digest: String) {
+        self.known
+            .insert(source.to_path_buf(), Known { stamp, digest });
         self.changed = true;
-        Ok(digest)
+    }
+}
+
+impl FileDigests {
+    /// The remembered SHA-256 (hex) of `source`, if it was read with this very stamp.
+    fn get(&self, source: &Path, stamp: &FileStamp) -> Option<&str> {
+        self.known
+            .get(source)
+            .filter(|k| k.stamp == *stamp)
+            .map(|k| k.digest.as_str())
+    }
+
+    /// Whether every file of `entries` whose digest is unknown looks like one that was seen: same
+    /// path, size and mtime, only its inode or ctime differ (a venv or checkout made again, as
+    /// in CI). Such a layer is probably in the cache, so hashing first beats compressing first.
+    pub fn probably_known(&self, entries: &[LayerEntry]) -> bool {
+        entries.iter().all(|e| match &e.content {
+            Content::File(source, stamp) => self
+                .known
+                .get(source)
+                .is_some_and(|k| (k.stamp.size, k.stamp.mtime) == (stamp.size, stamp.mtime)),
+            _ => true,
+        })
+    }
+
+    /// Reads and hashes every file of `entries` whose digest is unknown.
+    pub fn hash_unknown(&mut self, entries: &[LayerEntry]) -> Result<()> {
+        for e in entries {
+            let Content::File(source, stamp) = &e.content else {
+                continue;
+            };
+            if self.knows(source, stamp) {
+                continue;
+            }
+            let mut file = File::open(source).map_err(|e| Error::io(source.display(), e))?;
+            let mut content = Sha256::new();
+            std::io::copy(&mut file, &mut content).map_err(|e| Error::io(source.display(), e))?;
+            self.learn(source, *stamp, hex::encode(content.finalize()));
+        }
+        Ok(())
     }
 
     /// Remembers what was learnt (atomically; a concurrent build's record may win, which is fine).
@@ -115,7 +119,7 @@ fn unique_tmp(dir: &Path) -> PathBuf {
 impl LayerCache {
     /// Opens (creating) the cache at `dir`.
     pub fn open(dir: &Path) -> Result<LayerCache> {
-        for sub in ["selectors", "blobs/sha256"] {
+        for sub in ["selectors", "stamps", "blobs/sha256"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| Error::io(dir.join(sub).display(), e))?;
         }
         Ok(LayerCache {
@@ -123,14 +127,14 @@ impl LayerCache {
         })
     }
 
-    /// The selector of a layer: a digest of everything that decides its bytes. File contents
-    /// come from `memo`, which re-reads a file only when its size, times or inode changed.
+    /// The selector of a layer: a digest of everything that decides its bytes, or `None` while
+    /// `memo` does not know the content digest of every file (as found when collected).
     pub fn selector(
-        memo: &mut FileDigests,
+        memo: &FileDigests,
         entries: &[LayerEntry],
         n: &Normalization,
         compression: LayerCompression,
-    ) -> Result<String> {
+    ) -> Option<String> {
         let mut h = Sha256::new();
         h.update(format!(
             "strata-layer-v1 {} {} {} {:?}\n",
@@ -151,14 +155,71 @@ impl LayerCache {
                     h.update(t.as_bytes());
                     h.update(b"\n");
                 }
-                Content::File(source) => {
+                Content::File(source, stamp) => {
                     h.update(if e.executable { b"\0x" } else { b"\0f" });
-                    h.update(memo.digest(source)?.as_bytes());
+                    h.update(memo.get(source, stamp)?.as_bytes());
                     h.update(b"\n");
                 }
             }
         }
-        Ok(hex::encode(h.finalize()))
+        Some(hex::encode(h.finalize()))
+    }
+
+    /// A digest of a layer's inputs as found on disk: the selector's inputs with each file's
+    /// stamp (path, size, times, inode) in place of its content digest. Unchanged stamps mean an
+    /// unchanged selector, so a rebuild finds it without loading the file-digest memo.
+    pub fn stamp_key(
+        entries: &[LayerEntry],
+        n: &Normalization,
+        compression: LayerCompression,
+    ) -> String {
+        let mut h = Sha256::new();
+        h.update(format!(
+            "strata-stamps-v1 {} {} {} {:?}\n",
+            compression.cache_id(),
+            n.uid,
+            n.gid,
+            n.mtime
+        ));
+        for e in entries {
+            h.update(e.path.as_bytes());
+            h.update(e.mtime.to_le_bytes());
+            match &e.content {
+                Content::Dir => h.update(b"\0d\n"),
+                Content::Symlink(t) => {
+                    h.update(b"\0l");
+                    h.update(t.as_bytes());
+                    h.update(b"\n");
+                }
+                Content::File(source, st) => {
+                    h.update(if e.executable { b"\0x" } else { b"\0f" });
+                    h.update(source.as_os_str().as_encoded_bytes());
+                    h.update(b"\0");
+                    for v in [st.mtime.0, st.mtime.1, st.ctime.0, st.ctime.1] {
+                        h.update(v.to_le_bytes());
+                    }
+                    for v in [st.size, st.inode.0, st.inode.1] {
+                        h.update(v.to_le_bytes());
+                    }
+                    h.update(b"\n");
+                }
+            }
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// The selector last found for these stamps, if any.
+    pub fn selector_by_stamps(&self, stamp_key: &str) -> Option<String> {
+        let s = fs::read_to_string(self.dir.join("stamps").join(stamp_key)).ok()?;
+        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then_some(s)
+    }
+
+    /// Remembers the selector found for these stamps.
+    pub fn remember_stamps(&self, stamp_key: &str, selector: &str) -> Result<()> {
+        write_atomically(
+            &self.dir.join("stamps").join(stamp_key),
+            selector.as_bytes(),
+        )
     }
 
     /// The remembered file digests of this cache.
@@ -199,17 +260,19 @@ impl LayerCache {
         Some(layer)
     }
 
-    /// Writes the layer, stores its blob, then records the selector.
+    /// Writes the layer, stores its blob, then records its selector (returned with it): the one
+    /// given, else the one computed from the file digests `memo` learns while the layer is written.
     pub fn store(
         &self,
-        selector: &str,
+        selector: Option<&str>,
+        memo: &mut FileDigests,
         entries: &[LayerEntry],
         n: &Normalization,
         compression: LayerCompression,
-    ) -> Result<WrittenLayer> {
+    ) -> Result<(WrittenLayer, String)> {
         let tmp = unique_tmp(&self.dir.join("blobs"));
         let file = File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
-        let written = write_layer(entries, n, compression, file).and_then(|layer| {
+        let written = write_layer_learning(entries, n, compression, file, memo).and_then(|layer| {
             let blob = self.blob_path(&layer.digest)?;
             fs::rename(&tmp, &blob).map_err(|e| Error::io(blob.display(), e))?;
             Ok(layer)
@@ -221,9 +284,17 @@ impl LayerCache {
                 return Err(e);
             }
         };
+        let selector = match selector {
+            Some(s) => s.to_string(),
+            None => Self::selector(memo, entries, n, compression).ok_or_else(|| {
+                Error::invalid(
+                    "source files changed while the layer was being written; build again",
+                )
+            })?,
+        };
         let record = serde_json::to_vec(&layer).map_err(|e| Error::invalid(e.to_string()))?;
-        write_atomically(&self.selector_path(selector), &record)?;
-        Ok(layer)
+        write_atomically(&self.selector_path(&selector), &record)?;
+        Ok((layer, selector))
     }
 
     /// Removes selectors unused for `older_than`, then blobs no selector names, and stray temp
@@ -254,6 +325,15 @@ impl LayerCache {
                 }
             }
         }
+        let stamps = self.dir.join("stamps");
+        for entry in fs::read_dir(&stamps).map_err(|e| Error::io(stamps.display(), e))? {
+            let path = entry.map_err(|e| Error::io(stamps.display(), e))?.path();
+            let live =
+                fs::read_to_string(&path).is_ok_and(|s| self.selector_path(s.trim()).is_file());
+            if !live {
+                fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
+            }
+        }
         for dir in [self.dir.join("blobs/sha256"), self.dir.join("blobs")] {
             for entry in fs::read_dir(&dir).map_err(|e| Error::io(dir.display(), e))? {
                 let path = entry.map_err(|e| Error::io(dir.display(), e))?.path();
@@ -278,5 +358,97 @@ impl LayerCache {
             }
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::writer::normalize_entries;
+
+    fn entries(dir: &Path) -> Vec<LayerEntry> {
+        let file = |name: &str| {
+            let path = dir.join(name);
+            LayerEntry {
+                path: format!("app/{name}"),
+                content: Content::File(path.clone(), FileStamp::of(&fs::metadata(&path).unwrap())),
+                executable: false,
+                mtime: 0,
+            }
+        };
+        normalize_entries(vec![file("a.py"), file("big.bin")])
+    }
+
+    const N: Normalization = Normalization {
+        uid: 0,
+        gid: 0,
+        mtime: Some(1),
+    };
+
+    #[test]
+    fn a_cold_write_learns_the_digests_a_separate_read_would_give() {
+        let src = tempfile::tempdir().unwrap();
+        fs::write(src.path().join("a.py"), "print(1)\n").unwrap();
+        fs::write(src.path().join("big.bin"), vec![7u8; 3 << 20]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LayerCache::open(dir.path()).unwrap();
+        let e = entries(src.path());
+        let mut memo = cache.file_digests();
+        assert_eq!(
+            LayerCache::selector(&memo, &e, &N, LayerCompression::Gzip),
+            None
+        );
+        let (layer, stored) = cache
+            .store(None, &mut memo, &e, &N, LayerCompression::Gzip)
+            .unwrap();
+        let learnt = LayerCache::selector(&memo, &e, &N, LayerCompression::Gzip).unwrap();
+        memo.save().unwrap();
+
+        let mut read = FileDigests {
+            path: dir.path().join("unused.json"),
+            known: HashMap::new(),
+            changed: false,
+        };
+        read.hash_unknown(&e).unwrap();
+        let hashed = LayerCache::selector(&read, &e, &N, LayerCompression::Gzip).unwrap();
+        assert_eq!((&learnt, &stored), (&hashed, &hashed));
+        assert_eq!(cache.lookup(&hashed), Some(layer));
+        // The next build knows every file without reading any.
+        let again = cache.file_digests();
+        assert_eq!(
+            LayerCache::selector(&again, &e, &N, LayerCompression::Gzip),
+            Some(hashed)
+        );
+    }
+
+    #[test]
+    fn recreated_files_are_probably_known_edited_ones_are_not() {
+        let src = tempfile::tempdir().unwrap();
+        let a = src.path().join("a.py");
+        fs::write(&a, "print(1)\n").unwrap();
+        fs::write(src.path().join("big.bin"), b"data").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut memo = LayerCache::open(dir.path()).unwrap().file_digests();
+        memo.hash_unknown(&entries(src.path())).unwrap();
+
+        // Same content, size and mtime, new inode: as a venv made again.
+        let mtime = fs::metadata(&a).unwrap().modified().unwrap();
+        fs::remove_file(&a).unwrap();
+        fs::write(&a, "print(1)\n").unwrap();
+        File::options()
+            .write(true)
+            .open(&a)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let e = entries(src.path());
+        assert_eq!(
+            LayerCache::selector(&memo, &e, &N, LayerCompression::Gzip),
+            None
+        );
+        assert!(memo.probably_known(&e));
+
+        fs::write(&a, "print(2) # edited\n").unwrap();
+        assert!(!memo.probably_known(&entries(src.path())));
     }
 }

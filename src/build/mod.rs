@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
-use crate::layer::writer::{normalize_entries, Normalization, WrittenLayer};
+use crate::layer::writer::{normalize_entries, Content, Normalization, WrittenLayer};
 use crate::sink::copy::{bytes_blob, layer_blobs, manifest_of, Blob};
 use crate::source::manifest::{layer_type_in, OCI_MANIFEST};
 use crate::source::reference::ImageRef;
@@ -140,7 +140,8 @@ pub fn build(
     let base = base_image(plan, opts)?;
     let epoch = source_date_epoch()?;
     let mut layers = Vec::new();
-    let mut memo = cache.file_digests();
+    // Loaded only when a layer's stamps are new: an unchanged tree never reads it.
+    let mut memo = None;
     for spec in &plan.layers {
         let entries = normalize_entries(files::collect(spec, &plan.root)?);
         let (uid, gid) = spec
@@ -154,17 +155,26 @@ pub fn build(
             gid,
             mtime: Some(epoch.unwrap_or(1)),
         };
-        let selector = LayerCache::selector(&mut memo, &entries, &n, plan.compression)?;
+        let stamps = LayerCache::stamp_key(&entries, &n, plan.compression);
+        let by_stamps = cache.selector_by_stamps(&stamps);
+        let mut selector = by_stamps.clone();
+        if selector.is_none() {
+            let memo = memo.get_or_insert_with(|| cache.file_digests());
+            selector = LayerCache::selector(memo, &entries, &n, plan.compression);
+            if selector.is_none() && (dry_run || memo.probably_known(&entries)) {
+                // Likely a hit (or only a question): hash the files rather than compress them.
+                memo.hash_unknown(&entries)?;
+                selector = LayerCache::selector(memo, &entries, &n, plan.compression);
+            }
+        }
         let content_bytes = entries
             .iter()
-            .filter_map(|e| match &e.content {
-                crate::layer::writer::Content::File(p) => {
-                    std::fs::metadata(p).ok().map(|m| m.len())
-                }
-                _ => None,
+            .map(|e| match &e.content {
+                Content::File(_, stamp) => stamp.size,
+                _ => 0,
             })
             .sum();
-        let (layer, cache_hit) = match cache.lookup(&selector) {
+        let (layer, cache_hit) = match selector.as_deref().and_then(|s| cache.lookup(s)) {
             Some(l) => (l, true),
             None if dry_run => (
                 WrittenLayer {
@@ -175,11 +185,17 @@ pub fn build(
                 },
                 false,
             ),
-            None => (
-                cache.store(&selector, &entries, &n, plan.compression)?,
-                false,
-            ),
+            None => {
+                let memo = memo.get_or_insert_with(|| cache.file_digests());
+                let (layer, stored) =
+                    cache.store(selector.as_deref(), memo, &entries, &n, plan.compression)?;
+                selector = Some(stored);
+                (layer, false)
+            }
         };
+        if let (Some(s), None) = (&selector, &by_stamps) {
+            cache.remember_stamps(&stamps, s)?;
+        }
         layers.push(BuiltLayer {
             name: spec.name.clone(),
             from: spec.from.clone(),
@@ -190,7 +206,9 @@ pub fn build(
             layer,
         });
     }
-    memo.save()?;
+    if let Some(memo) = memo {
+        memo.save()?;
+    }
     if dry_run {
         let built = Built {
             base,

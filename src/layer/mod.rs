@@ -2,6 +2,7 @@
 
 pub mod compression;
 pub mod digest;
+pub mod parallel_gzip;
 pub mod readahead;
 pub mod walk;
 pub mod writer;

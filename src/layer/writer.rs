@@ -1,25 +1,34 @@
 //! Writing layers bit for bit reproducibly: entries sorted bytewise with explicit parent
 //! directories, uid/gid 0 (or a configured owner) and empty user names, modes normalized to
 //! 0644/0755 (execute bits kept), one fixed mtime, no atime/ctime, symlinks kept as links, and a
-//! pinned compressor (flate2 on zlib-rs at level 6, or zstd level 3), so the same inputs give the
-//! same digests on any machine. The tar is hashed (diff_id) and the compressed stream hashed and
-//! counted (digest, size) in the same single pass.
+//! pinned compressor (block-parallel gzip on zlib-rs at a fixed level and block size, or zstd level
+//! 3), so the same inputs give the same digests on any machine and any number of cores. The tar is
+//! hashed (diff_id) as it is produced and the compressed stream hashed and counted (digest, size) as
+//! it is written, in the same single pass; file contents can be hashed from that same read too.
 
-use std::fs::File;
-use std::io::{self, Write};
-use std::path::PathBuf;
+use std::fs::{File, Metadata};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
+use crate::layer::parallel_gzip::{default_threads, ParallelGzip};
+
+/// The deflate level of gzip layers (see BENCHMARKS.md for the speed/size trade); it is spelled
+/// out in `LayerCompression::cache_id`, which must change with it.
+const GZIP_LEVEL: u32 = 1;
+
+/// Bytes read from a source file at a time.
+const READ_CHUNK: usize = 256 * 1024;
 
 /// The compressor of new layers; part of every layer's cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LayerCompression {
-    /// gzip, flate2 on zlib-rs, level 6: readable everywhere.
+    /// gzip (block-parallel deflate on zlib-rs, `GZIP_LEVEL`): readable everywhere.
     Gzip,
     /// zstd level 3: smaller and faster, for runtimes that read it (containerd ≥ 1.5, Docker ≥ 23).
     Zstd,
@@ -37,10 +46,56 @@ impl LayerCompression {
     /// A stable name for cache keys (changes whenever the output bytes could).
     pub fn cache_id(self) -> &'static str {
         match self {
-            LayerCompression::Gzip => "gzip-zlib-rs-6",
+            LayerCompression::Gzip => "gzip-parallel-1MiB-dict32k-zlib-rs-1",
             LayerCompression::Zstd => "zstd-3",
         }
     }
+}
+
+/// What identifies a source file's content without reading it: if all of these are unchanged
+/// (ctime changes on every write, even one that restores the mtime), so is the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FileStamp {
+    /// Length in bytes.
+    pub size: u64,
+    /// Modification time (seconds, nanoseconds).
+    pub mtime: (i64, i64),
+    /// Status change time (seconds, nanoseconds).
+    pub ctime: (i64, i64),
+    /// Device and inode.
+    pub inode: (u64, u64),
+}
+
+impl FileStamp {
+    /// The stamp of a file from its metadata.
+    pub fn of(meta: &Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            size: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            inode: (meta.dev(), meta.ino()),
+        }
+    }
+}
+
+/// Content digests of source files that a layer write can consult and teach: a file whose digest
+/// is not known yet is hashed from the same read that puts it in the tar, not read twice.
+pub trait ContentDigests {
+    /// Whether the digest of `source` with this stamp is already known.
+    fn knows(&self, source: &Path, stamp: &FileStamp) -> bool;
+    /// Records the SHA-256 (hex) of `source`'s content as read with this stamp.
+    fn learn(&mut self, source: &Path, stamp: FileStamp, digest: String);
+}
+
+/// Knows every file: nothing extra is hashed.
+struct KnowsAll;
+
+impl ContentDigests for KnowsAll {
+    fn knows(&self, _: &Path, _: &FileStamp) -> bool {
+        true
+    }
+    fn learn(&mut self, _: &Path, _: FileStamp, _: String) {}
 }
 
 /// What an entry of a new layer is.
@@ -48,8 +103,8 @@ impl LayerCompression {
 pub enum Content {
     /// A directory.
     Dir,
-    /// A regular file, read from this source path.
-    File(PathBuf),
+    /// A regular file, read from this source path, with its stamp when it was found.
+    File(PathBuf, FileStamp),
     /// A symbolic link to this target (kept as data, never followed).
     Symlink(String),
 }
@@ -119,12 +174,19 @@ pub fn normalize_entries(entries: Vec<LayerEntry>) -> Vec<LayerEntry> {
     for e in entries {
         let mut parent = e.path.as_str();
         while let Some((p, _)) = parent.rsplit_once('/') {
-            by_path.entry(p.to_string()).or_insert(LayerEntry {
-                path: p.to_string(),
-                content: Content::Dir,
-                executable: true,
-                mtime: 0,
-            });
+            if by_path.contains_key(p) {
+                // Its own parents were added with it.
+                break;
+            }
+            by_path.insert(
+                p.to_string(),
+                LayerEntry {
+                    path: p.to_string(),
+                    content: Content::Dir,
+                    executable: true,
+                    mtime: 0,
+                },
+            );
             parent = p;
         }
         by_path.insert(e.path.clone(), e);
@@ -139,7 +201,7 @@ fn header(e: &LayerEntry, n: &Normalization) -> tar::Header {
     h.set_mtime(n.mtime.unwrap_or(e.mtime));
     let (kind, mode) = match &e.content {
         Content::Dir => (tar::EntryType::Directory, 0o755),
-        Content::File(_) => (
+        Content::File(..) => (
             tar::EntryType::Regular,
             if e.executable { 0o755 } else { 0o644 },
         ),
@@ -152,18 +214,17 @@ fn header(e: &LayerEntry, n: &Normalization) -> tar::Header {
 }
 
 /// A compressor whose output can be recovered when it finishes.
-enum Encoder<W: Write> {
-    Gzip(flate2::write::GzEncoder<W>),
+enum Encoder<W: Write + Send + 'static> {
+    Gzip(ParallelGzip<W>),
     Zstd(zstd::stream::write::Encoder<'static, W>),
 }
 
-impl<W: Write> Encoder<W> {
+impl<W: Write + Send + 'static> Encoder<W> {
     fn new(compression: LayerCompression, out: W) -> io::Result<Self> {
         Ok(match compression {
-            LayerCompression::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
-                out,
-                flate2::Compression::new(6),
-            )),
+            LayerCompression::Gzip => {
+                Encoder::Gzip(ParallelGzip::new(out, GZIP_LEVEL, default_threads()))
+            }
             LayerCompression::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(out, 3)?),
         })
     }
@@ -176,7 +237,7 @@ impl<W: Write> Encoder<W> {
     }
 }
 
-impl<W: Write> Write for Encoder<W> {
+impl<W: Write + Send + 'static> Write for Encoder<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Encoder::Gzip(e) => e.write(buf),
@@ -192,6 +253,59 @@ impl<W: Write> Write for Encoder<W> {
     }
 }
 
+/// Reads a source file for the tar, hashing its content when asked and counting what it read.
+struct SourceReader {
+    file: io::Take<File>,
+    hasher: Option<Sha256>,
+    read: u64,
+}
+
+impl Read for SourceReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Appends the file entry `name` read from `source`; its digest goes to `contents` unless known.
+fn append_file<W: Write>(
+    builder: &mut tar::Builder<W>,
+    h: &mut tar::Header,
+    name: &str,
+    source: &Path,
+    contents: &mut dyn ContentDigests,
+) -> Result<()> {
+    let file = File::open(source).map_err(|err| Error::io(source.display(), err))?;
+    let stamp = FileStamp::of(
+        &file
+            .metadata()
+            .map_err(|err| Error::io(source.display(), err))?,
+    );
+    h.set_size(stamp.size);
+    let mut reader = SourceReader {
+        file: file.take(stamp.size),
+        hasher: (!contents.knows(source, &stamp)).then(Sha256::new),
+        read: 0,
+    };
+    builder
+        .append_data(h, name, BufReader::with_capacity(READ_CHUNK, &mut reader))
+        .map_err(|err| Error::invalid(format!("writing {name}: {err}")))?;
+    if reader.read != stamp.size {
+        return Err(Error::invalid(format!(
+            "{} shrank while it was being read",
+            source.display()
+        )));
+    }
+    if let Some(hasher) = reader.hasher {
+        contents.learn(source, stamp, hex::encode(hasher.finalize()));
+    }
+    Ok(())
+}
+
 /// Writes the layer of `entries` (already normalized) to `out`, compressed with `compression`, and
 /// returns its identity. File contents stream from disk; nothing is held in memory.
 pub fn write_layer(
@@ -200,9 +314,21 @@ pub fn write_layer(
     compression: LayerCompression,
     out: File,
 ) -> Result<WrittenLayer> {
+    write_layer_learning(entries, normalization, compression, out, &mut KnowsAll)
+}
+
+/// [`write_layer`], also hashing the content of every file `contents` does not know yet (from the
+/// same read) and teaching it the digests.
+pub fn write_layer_learning(
+    entries: &[LayerEntry],
+    normalization: &Normalization,
+    compression: LayerCompression,
+    out: File,
+    contents: &mut dyn ContentDigests,
+) -> Result<WrittenLayer> {
     let io_err = |e: io::Error| Error::invalid(format!("writing layer: {e}"));
     let compressed = Counting {
-        inner: io::BufWriter::new(out),
+        inner: io::BufWriter::with_capacity(READ_CHUNK, out),
         hasher: Sha256::new(),
         bytes: 0,
     };
@@ -214,24 +340,17 @@ pub fn write_layer(
     let mut builder = tar::Builder::new(tar_side);
     for e in entries {
         let mut h = header(e, normalization);
-        let name = match e.content {
-            Content::Dir => format!("{}/", e.path),
-            _ => e.path.clone(),
-        };
         match &e.content {
-            Content::Dir => builder.append_data(&mut h, &name, io::empty()),
-            Content::Symlink(target) => builder.append_link(&mut h, &name, target),
-            Content::File(source) => {
-                let file = File::open(source).map_err(|err| Error::io(source.display(), err))?;
-                let len = file
-                    .metadata()
-                    .map_err(|err| Error::io(source.display(), err))?
-                    .len();
-                h.set_size(len);
-                builder.append_data(&mut h, &name, io::Read::take(file, len))
+            Content::Dir => builder
+                .append_data(&mut h, format!("{}/", e.path), io::empty())
+                .map_err(|err| Error::invalid(format!("writing {}: {err}", e.path))),
+            Content::Symlink(target) => builder
+                .append_link(&mut h, &e.path, target)
+                .map_err(|err| Error::invalid(format!("writing {}: {err}", e.path))),
+            Content::File(source, _) => {
+                append_file(&mut builder, &mut h, &e.path, source, contents)
             }
-        }
-        .map_err(|err| Error::invalid(format!("writing {}: {err}", e.path)))?;
+        }?;
     }
     let tar_side = builder.into_inner().map_err(io_err)?;
     let diff_id = Digest::parse(&format!(
@@ -285,7 +404,10 @@ mod tests {
             vec![
                 LayerEntry {
                     path: "app/src/main.py".into(),
-                    content: Content::File(src.clone()),
+                    content: Content::File(
+                        src.clone(),
+                        FileStamp::of(&std::fs::metadata(&src).unwrap()),
+                    ),
                     executable: false,
                     mtime: 0,
                 },
