@@ -82,6 +82,13 @@ fn builds_are_reproducible_across_directories_times_and_caches() {
         .unwrap()
         .iter()
         .all(|l| l["cache_hit"] == false));
+    // On the cache's filesystem the layout links the cache's layer blobs instead of copying them.
+    for l in first["layers"].as_array().unwrap() {
+        use std::os::unix::fs::MetadataExt;
+        let digest = l["layer"]["digest"].as_str().unwrap();
+        let blob = out_a.join("blobs/sha256").join(&digest["sha256:".len()..]);
+        assert_eq!(std::fs::metadata(&blob).unwrap().nlink(), 2, "{}", blob.display());
+    }
     let again = build(
         &pa,
         &a.path().join("cache"),

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::writer::{normalize_entries, Content, Normalization, WrittenLayer};
-use crate::sink::copy::{bytes_blob, layer_blobs, manifest_of, Blob};
+use crate::sink::copy::{bytes_blob, file_blob, layer_blobs, manifest_of, Blob};
 use crate::source::manifest::{layer_type_in, OCI_MANIFEST};
 use crate::source::reference::ImageRef;
 use crate::source::{open, OpenedImage, SourceOptions};
@@ -63,16 +63,11 @@ impl Built {
             None => Vec::new(),
         };
         for l in &self.layers {
-            let path = cache.blob_path(&l.layer.digest)?;
-            blobs.push(Blob {
-                digest: Digest::parse(&l.layer.digest)?,
-                size: l.layer.size,
-                origin: None,
-                open: Box::new(move || {
-                    let f = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
-                    Ok(Box::new(f) as Box<dyn std::io::Read + Send>)
-                }),
-            });
+            blobs.push(file_blob(
+                Digest::parse(&l.layer.digest)?,
+                l.layer.size,
+                cache.blob_path(&l.layer.digest)?,
+            ));
         }
         blobs.push(bytes_blob(self.config.clone()));
         Ok(blobs)

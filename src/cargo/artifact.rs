@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::layer::compression::decompress;
 use crate::layer::digest::Digest;
 use crate::layer::writer::{normalize_entries, write_layer, LayerCompression, Normalization};
-use crate::sink::copy::{bytes_blob, write_image, Blob, CopyStats};
+use crate::sink::copy::{bytes_blob, file_blob, write_image, CopyStats};
 use crate::sink::open_sink;
 use crate::source::reference::ImageRef;
 use crate::source::{open, SourceOptions};
@@ -89,15 +89,7 @@ fn write_and_push(
     let manifest = serde_json::to_vec(&manifest).map_err(|e| Error::invalid(e.to_string()))?;
     let path = blob_path.to_path_buf();
     let blobs = vec![
-        Blob {
-            digest: Digest::parse(&layer.digest)?,
-            size: layer.size,
-            origin: None,
-            open: Box::new(move || {
-                let f = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
-                Ok(Box::new(f) as Box<dyn std::io::Read + Send>)
-            }),
-        },
+        file_blob(Digest::parse(&layer.digest)?, layer.size, path),
         bytes_blob(config),
     ];
     let mut sink = open_sink(reference, &opts.registry)?;

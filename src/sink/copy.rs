@@ -70,6 +70,24 @@ pub struct Blob<'a> {
     pub origin: Option<String>,
     /// Opens its bytes from the start.
     pub open: Box<dyn Fn() -> Result<Box<dyn Read + Send>> + 'a>,
+    /// A local file holding exactly these bytes (a layer cache blob), which a sink on the same
+    /// filesystem may link instead of copying.
+    pub file: Option<std::path::PathBuf>,
+}
+
+/// A blob stored in a local file (the layer cache's content store).
+pub fn file_blob<'a>(digest: Digest, size: u64, path: std::path::PathBuf) -> Blob<'a> {
+    let file = Some(path.clone());
+    Blob {
+        digest,
+        size,
+        origin: None,
+        open: Box::new(move || {
+            let f = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
+            Ok(Box::new(f) as Box<dyn Read + Send>)
+        }),
+        file,
+    }
 }
 
 /// The layers of an opened image as blobs (`digests` from [`OpenedImage::layer_digests`]), from
@@ -82,6 +100,7 @@ pub fn layer_blobs<'a>(src: &'a OpenedImage, digests: &[Digest], from: usize) ->
             size: src.image.layers[i].size.unwrap_or(0),
             origin: origin.clone(),
             open: Box::new(move || src.layers.open_layer(i)),
+            file: None,
         })
         .collect()
 }
@@ -93,6 +112,7 @@ pub fn bytes_blob<'a>(bytes: Vec<u8>) -> Blob<'a> {
         size: bytes.len() as u64,
         origin: None,
         open: Box::new(move || Ok(Box::new(Cursor::new(bytes.clone())))),
+        file: None,
     }
 }
 
@@ -172,6 +192,14 @@ pub fn write_image(
             progress.advance(blob.size);
         } else if sink.mount_blob(&blob.digest, blob.origin.as_deref())? {
             stats.mounted += 1;
+            progress.advance(blob.size);
+        } else if blob
+            .file
+            .as_deref()
+            .is_some_and(|f| sink.link_blob(&blob.digest, blob.size, f))
+        {
+            stats.uploaded += 1;
+            stats.uploaded_bytes += blob.size;
             progress.advance(blob.size);
         } else {
             let counted = progress.clone();

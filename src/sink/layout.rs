@@ -137,6 +137,23 @@ impl Sink for LayoutSink {
         written
     }
 
+    fn link_blob(&mut self, digest: &Digest, size: u64, file: &std::path::Path) -> bool {
+        let path = self.blob_path(digest);
+        let linked = (|| {
+            if fs::metadata(file).ok()?.len() != size {
+                return None;
+            }
+            fs::create_dir_all(path.parent()?).ok()?;
+            let tmp = temp_beside(&path);
+            let done = fs::hard_link(file, &tmp).and_then(|()| fs::rename(&tmp, &path));
+            if done.is_err() {
+                let _ = fs::remove_file(&tmp);
+            }
+            done.ok()
+        })();
+        linked.is_some()
+    }
+
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
         let digest = self.put_small(bytes)?;
         let mut descriptor =

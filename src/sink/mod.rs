@@ -29,6 +29,12 @@ pub trait Sink {
         Ok(false)
     }
 
+    /// Stores the blob by linking `file` (which holds exactly its bytes) when the sink can, e.g. a
+    /// layout on the same filesystem as the layer cache; false means "copy it instead".
+    fn link_blob(&mut self, _digest: &Digest, _size: u64, _file: &std::path::Path) -> bool {
+        false
+    }
+
     /// Stores a blob of exactly `size` bytes, failing on a digest or size mismatch. `open` yields
     /// the bytes; a sink may call it again to retry after a transient failure.
     fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()>;
