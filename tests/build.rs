@@ -87,7 +87,12 @@ fn builds_are_reproducible_across_directories_times_and_caches() {
         use std::os::unix::fs::MetadataExt;
         let digest = l["layer"]["digest"].as_str().unwrap();
         let blob = out_a.join("blobs/sha256").join(&digest["sha256:".len()..]);
-        assert_eq!(std::fs::metadata(&blob).unwrap().nlink(), 2, "{}", blob.display());
+        assert_eq!(
+            std::fs::metadata(&blob).unwrap().nlink(),
+            2,
+            "{}",
+            blob.display()
+        );
     }
     let again = build(
         &pa,

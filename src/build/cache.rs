@@ -135,34 +135,17 @@ impl LayerCache {
         n: &Normalization,
         compression: LayerCompression,
     ) -> Option<String> {
-        let mut h = Sha256::new();
-        h.update(format!(
-            "strata-layer-v1 {} {} {} {:?}\n",
-            compression.cache_id(),
-            n.uid,
-            n.gid,
-            n.mtime
-        ));
-        for e in entries {
-            h.update(e.path.as_bytes());
-            if n.mtime.is_none() {
-                h.update(e.mtime.to_le_bytes());
-            }
-            match &e.content {
-                Content::Dir => h.update(b"\0d\n"),
-                Content::Symlink(t) => {
-                    h.update(b"\0l");
-                    h.update(t.as_bytes());
-                    h.update(b"\n");
-                }
-                Content::File(source, stamp) => {
-                    h.update(if e.executable { b"\0x" } else { b"\0f" });
-                    h.update(memo.get(source, stamp)?.as_bytes());
-                    h.update(b"\n");
-                }
-            }
-        }
-        Some(hex::encode(h.finalize()))
+        inputs_digest(
+            "strata-layer-v1",
+            entries,
+            n,
+            compression,
+            n.mtime.is_none(),
+            |h, source, stamp| {
+                h.update(memo.get(source, stamp)?.as_bytes());
+                Some(())
+            },
+        )
     }
 
     /// A digest of a layer's inputs as found on disk: the selector's inputs with each file's
@@ -173,39 +156,25 @@ impl LayerCache {
         n: &Normalization,
         compression: LayerCompression,
     ) -> String {
-        let mut h = Sha256::new();
-        h.update(format!(
-            "strata-stamps-v1 {} {} {} {:?}\n",
-            compression.cache_id(),
-            n.uid,
-            n.gid,
-            n.mtime
-        ));
-        for e in entries {
-            h.update(e.path.as_bytes());
-            h.update(e.mtime.to_le_bytes());
-            match &e.content {
-                Content::Dir => h.update(b"\0d\n"),
-                Content::Symlink(t) => {
-                    h.update(b"\0l");
-                    h.update(t.as_bytes());
-                    h.update(b"\n");
+        let digest = inputs_digest(
+            "strata-stamps-v1",
+            entries,
+            n,
+            compression,
+            true,
+            |h, source, st| {
+                h.update(source.as_os_str().as_encoded_bytes());
+                h.update(b"\0");
+                for v in [st.mtime.0, st.mtime.1, st.ctime.0, st.ctime.1] {
+                    h.update(v.to_le_bytes());
                 }
-                Content::File(source, st) => {
-                    h.update(if e.executable { b"\0x" } else { b"\0f" });
-                    h.update(source.as_os_str().as_encoded_bytes());
-                    h.update(b"\0");
-                    for v in [st.mtime.0, st.mtime.1, st.ctime.0, st.ctime.1] {
-                        h.update(v.to_le_bytes());
-                    }
-                    for v in [st.size, st.inode.0, st.inode.1] {
-                        h.update(v.to_le_bytes());
-                    }
-                    h.update(b"\n");
+                for v in [st.size, st.inode.0, st.inode.1] {
+                    h.update(v.to_le_bytes());
                 }
-            }
-        }
-        hex::encode(h.finalize())
+                Some(())
+            },
+        );
+        digest.unwrap_or_default()
     }
 
     /// The selector last found for these stamps, if any.
@@ -359,6 +328,47 @@ impl LayerCache {
         }
         Ok(removed)
     }
+}
+
+/// The digest both cache keys share: a scheme tag, the compressor and owner, then per entry its
+/// path (and mtime when `with_mtime`), kind, link target or execute bit, with `file` hashing
+/// what stands for a file's content; `None` when `file` cannot say.
+fn inputs_digest(
+    scheme: &str,
+    entries: &[LayerEntry],
+    n: &Normalization,
+    compression: LayerCompression,
+    with_mtime: bool,
+    mut file: impl FnMut(&mut Sha256, &std::path::Path, &FileStamp) -> Option<()>,
+) -> Option<String> {
+    let mut h = Sha256::new();
+    h.update(format!(
+        "{scheme} {} {} {} {:?}\n",
+        compression.cache_id(),
+        n.uid,
+        n.gid,
+        n.mtime
+    ));
+    for e in entries {
+        h.update(e.path.as_bytes());
+        if with_mtime {
+            h.update(e.mtime.to_le_bytes());
+        }
+        match &e.content {
+            Content::Dir => h.update(b"\0d\n"),
+            Content::Symlink(t) => {
+                h.update(b"\0l");
+                h.update(t.as_bytes());
+                h.update(b"\n");
+            }
+            Content::File(source, stamp) => {
+                h.update(if e.executable { b"\0x" } else { b"\0f" });
+                file(&mut h, source, stamp)?;
+                h.update(b"\n");
+            }
+        }
+    }
+    Some(hex::encode(h.finalize()))
 }
 
 #[cfg(test)]

@@ -96,29 +96,12 @@ fn add_found(
                 mtime,
             });
         }
-        let mut children: Vec<fs::DirEntry> = fs::read_dir(source)
-            .map_err(|e| Error::io(source.display(), e))?
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| Error::io(source.display(), e))?;
-        children.sort_by_key(|d| d.file_name());
-        for child in children {
+        for child in sorted_children(source)? {
             let name = child.file_name().to_string_lossy().into_owned();
             let child_rel = join(rel, &name);
-            if exclude.is_match(&child_rel) {
-                continue;
+            if !exclude.is_match(&child_rel) {
+                add_child(&child, &join(dest, &name), &child_rel, exclude, out)?;
             }
-            let child_source = child.path();
-            let child_meta = child
-                .metadata()
-                .map_err(|e| Error::io(child_source.display(), e))?;
-            add_found(
-                &child_source,
-                &child_meta,
-                &join(dest, &name),
-                &child_rel,
-                exclude,
-                out,
-            )?;
         }
     } else if kind.is_file() {
         use std::os::unix::fs::PermissionsExt;
@@ -148,17 +131,38 @@ fn add_included(
     out: &mut Vec<LayerEntry>,
 ) -> Result<()> {
     let include = globs(&spec.include, &spec.name)?;
-    let mut names: Vec<String> = fs::read_dir(source)
-        .map_err(|e| Error::io(source.display(), e))?
-        .map(|d| d.map(|d| d.file_name().to_string_lossy().into_owned()))
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| Error::io(source.display(), e))?;
-    names.retain(|n| include.is_match(n));
-    names.sort();
-    for name in names {
-        add_tree(&source.join(&name), &join(to, &name), &name, exclude, out)?;
+    for child in sorted_children(source)? {
+        let name = child.file_name().to_string_lossy().into_owned();
+        if include.is_match(&name) && !exclude.is_match(&name) {
+            add_child(&child, &join(to, &name), &name, exclude, out)?;
+        }
     }
     Ok(())
+}
+
+/// The entries of directory `source`, sorted bytewise by name.
+fn sorted_children(source: &Path) -> Result<Vec<fs::DirEntry>> {
+    let mut children: Vec<fs::DirEntry> = fs::read_dir(source)
+        .map_err(|e| Error::io(source.display(), e))?
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io(source.display(), e))?;
+    children.sort_by_key(|d| d.file_name());
+    Ok(children)
+}
+
+/// Adds a directory entry (stat-ed through its directory's handle) and what is below it.
+fn add_child(
+    child: &fs::DirEntry,
+    dest: &str,
+    rel: &str,
+    exclude: &GlobSet,
+    out: &mut Vec<LayerEntry>,
+) -> Result<()> {
+    let source = child.path();
+    let meta = child
+        .metadata()
+        .map_err(|e| Error::io(source.display(), e))?;
+    add_found(&source, &meta, dest, rel, exclude, out)
 }
 
 fn is_glob(s: &str) -> bool {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use toml::{Table, Value};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::python::edges::{Edge, Edges};
 use crate::python::toml_doc::{self, canonical, string};
 use crate::python::{pep508, LockedPackage};
@@ -17,21 +17,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>> {
     let doc = toml_doc::parse(path, text)?;
     let metadata = doc.get("metadata").and_then(Value::as_table);
     let lock_version = metadata.and_then(|m| string(m, "lock-version"));
-    match lock_version {
-        Some(v) if v.starts_with("1.") || v.starts_with("2.") => {}
-        Some(v) => {
-            return Err(Error::invalid(format!(
-                "{}: poetry.lock lock-version {v} is not supported (expected 1.x or 2.x)",
-                path.display()
-            )))
-        }
-        None => {
-            return Err(Error::invalid(format!(
-                "{}: not a poetry.lock (no [metadata] lock-version)",
-                path.display()
-            )))
-        }
-    }
+    toml_doc::check_version(
+        path,
+        "poetry.lock",
+        "[metadata] lock-version",
+        lock_version.map(str::to_string),
+        |v| v.starts_with("1.") || v.starts_with("2."),
+        "1.x or 2.x",
+    )?;
     let legacy_files = metadata
         .and_then(|m| m.get("files"))
         .and_then(Value::as_table);

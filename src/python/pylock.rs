@@ -8,7 +8,7 @@ use std::path::Path;
 
 use toml::{Table, Value};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::python::toml_doc::{self, canonical, string};
 use crate::python::{index_source, pep508, LockedPackage};
 
@@ -18,21 +18,14 @@ const DIRECT: [&str; 3] = ["vcs", "directory", "archive"];
 /// The packages of a `pylock.toml`, without the project (`project`: its normalized name).
 pub fn parse(path: &Path, text: &str, project: Option<&str>) -> Result<Vec<LockedPackage>> {
     let doc = toml_doc::parse(path, text)?;
-    match string(&doc, "lock-version") {
-        Some(v) if v.starts_with("1.") => {}
-        Some(v) => {
-            return Err(Error::invalid(format!(
-                "{}: pylock lock-version {v} is not supported (expected 1.x)",
-                path.display()
-            )))
-        }
-        None => {
-            return Err(Error::invalid(format!(
-                "{}: not a pylock.toml (no lock-version)",
-                path.display()
-            )))
-        }
-    }
+    toml_doc::check_version(
+        path,
+        "pylock.toml",
+        "lock-version",
+        string(&doc, "lock-version").map(str::to_string),
+        |v| v.starts_with("1."),
+        "1.x",
+    )?;
     let mut packages = Vec::new();
     for (i, entry) in toml_doc::tables(&doc, "packages", path)?
         .into_iter()

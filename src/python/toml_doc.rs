@@ -84,6 +84,30 @@ pub fn canonical(value: &Value) -> String {
     }
 }
 
+/// Checks a lockfile's format version: `found` (as written, `None` when the key is missing) must
+/// satisfy `supported`; the errors name the file, the format (`what`), where the version lives
+/// (`key`) and what is `expected`.
+pub fn check_version(
+    path: &Path,
+    what: &str,
+    key: &str,
+    found: Option<String>,
+    supported: impl Fn(&str) -> bool,
+    expected: &str,
+) -> Result<()> {
+    match found {
+        Some(v) if supported(&v) => Ok(()),
+        Some(v) => Err(Error::invalid(format!(
+            "{}: {what} {key} {v} is not supported (expected {expected})",
+            path.display()
+        ))),
+        None => Err(Error::invalid(format!(
+            "{}: not a {what} (no {key})",
+            path.display()
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

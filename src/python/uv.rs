@@ -16,21 +16,14 @@ use crate::python::{index_source, pep508, LockedPackage};
 /// The packages of a `uv.lock`, without the project (`project`: its normalized name, if known).
 pub fn parse(path: &Path, text: &str, project: Option<&str>) -> Result<Vec<LockedPackage>> {
     let doc = toml_doc::parse(path, text)?;
-    match doc.get("version").and_then(Value::as_integer) {
-        Some(1) => {}
-        Some(v) => {
-            return Err(Error::invalid(format!(
-                "{}: uv.lock version {v} is not supported (expected 1)",
-                path.display()
-            )))
-        }
-        None => {
-            return Err(Error::invalid(format!(
-                "{}: not a uv.lock (no `version = 1`)",
-                path.display()
-            )))
-        }
-    }
+    toml_doc::check_version(
+        path,
+        "uv.lock",
+        "version",
+        doc.get("version").map(|v| v.to_string()),
+        |v| v == "1",
+        "1",
+    )?;
     let entries = toml_doc::tables(&doc, "package", path)?;
     let mut edges = Edges::default();
     for (i, entry) in entries.iter().enumerate() {
