@@ -52,9 +52,16 @@ struct Recipe {
     packages: &'static str,
     /// The image's default command.
     cmd: &'static str,
-    /// Files added to the trimmed rootfs before packing, with a text naming exactly what they
-    /// are (it goes into the cache key, so other files make another image).
-    extra: Option<(fn(&Path), String)>,
+    /// Files added to the trimmed rootfs before packing.
+    extra: Option<Extra>,
+}
+
+/// Files a [`Recipe`] adds to the rootfs beyond Debian's packages.
+struct Extra {
+    /// Adds them to the rootfs it is given.
+    add: fn(&Path),
+    /// Names exactly what they are (it goes into the cache key: other files, another image).
+    what: String,
 }
 
 /// A made Debian image. Shared by every test on the machine: treat both paths as read-only (use
@@ -128,7 +135,10 @@ pub fn debian_rust_builder() -> Option<&'static DebianImage> {
             let recipe = Recipe {
                 packages: "gcc,libc6-dev,ca-certificates",
                 cmd: "bash",
-                extra: Some((add_rust_toolchain, sh("rustc -vV"))),
+                extra: Some(Extra {
+                    add: add_rust_toolchain,
+                    what: sh("rustc -vV"),
+                }),
             };
             made(&recipe)
         })
@@ -165,8 +175,8 @@ fn made(recipe: &Recipe) -> Option<DebianImage> {
 fn cache_key(recipe: &Recipe) -> String {
     let packages = recipe.packages;
     let mut text = format!("{RECIPE_VERSION} {SUITE} {MIRROR} {packages} {TRIMMED:?} {PATH_ENV}");
-    if let Some((_, what)) = &recipe.extra {
-        text.push_str(&format!(" cmd={} extra={what}", recipe.cmd));
+    if let Some(extra) = &recipe.extra {
+        text.push_str(&format!(" cmd={} extra={}", recipe.cmd, extra.what));
     }
     let digest = super::layout::sha256(text.as_bytes());
     format!("{SUITE}-{}", &digest["sha256:".len()..][..12])
@@ -211,8 +221,8 @@ fn make(dir: &Path, recipe: &Recipe) {
         rootfs.display(),
         globs.join(" ")
     ));
-    if let Some((add, _)) = &recipe.extra {
-        add(&rootfs);
+    if let Some(extra) = &recipe.extra {
+        (extra.add)(&rootfs);
     }
     // umoci packs a bundle's rootfs against the empty image it was unpacked from, so the rootfs
     // goes into an unpacked empty image for the repack and comes back out afterwards.
