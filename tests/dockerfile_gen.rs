@@ -102,7 +102,11 @@ fn python_files_are_written_once_and_force_overwrites() {
         assert!(out.contains(&format!("wrote {file}")), "{out}");
     }
     let base = read(dir, "container/Dockerfile.base");
-    assert!(base.contains("ARG RUNTIME_BASE=python:3.11-slim\nFROM ${RUNTIME_BASE}"));
+    assert!(
+        base.contains("ARG RUNTIME_BASE=python:3.11-slim\n"),
+        "{base}"
+    );
+    assert!(base.contains("\nFROM ${RUNTIME_BASE}\n"), "{base}");
     assert!(base.contains(
         "apt-get install -y --no-install-recommends libpq5 \\\n && rm -rf /var/lib/apt/lists/*"
     ));
@@ -436,18 +440,18 @@ struct Rebuild {
     shared: usize,
 }
 
-/// Builds `dir`'s images twice with the generated Makefile and Docker (`make_vars` name the base
-/// images): the first build makes the dependency image and the app prints `outputs[0]`; after
+/// Builds `dir`'s images twice with the generated Makefile and Docker, as `image:v1` and
+/// `image:v2` (`make_vars` name the base images): the first build makes the dependency image and the app prints `outputs[0]`; after
 /// `edit` the second reuses the dependency image (same id) and prints `outputs[1]`, and a deploy
 /// of it where the first one runs downloads less than 1 MB.
 fn docker_rebuild(
     dir: &Path,
+    image: &str,
     make_vars: &[String],
     images: &mut DockerImages,
     edit: impl FnOnce(),
     outputs: [&str; 2],
 ) -> Rebuild {
-    let image = format!("strata-test-dfgen-{}", std::process::id());
     let deps_ref = ok(dir, &["base", &format!("{image}-deps")])
         .trim()
         .to_string();
@@ -514,7 +518,8 @@ fn docker_builds_reuse_the_base_and_ship_a_small_app_layer() {
         return;
     };
     let mut images = DockerImages(Vec::new());
-    let base = format!("strata-test-dfgen-base:{}", std::process::id());
+    let id = std::process::id();
+    let base = format!("strata-test-dfgen-py-base:{id}");
     docker_image_with_ca(&debian.reference(), &base, &mut images);
     let project = python_project();
     let dir = project.path();
@@ -524,6 +529,7 @@ fn docker_builds_reuse_the_base_and_ship_a_small_app_layer() {
     );
     let rebuild = docker_rebuild(
         dir,
+        &format!("strata-test-dfgen-py-{id}"),
         &[format!("RUNTIME_BASE={base}")],
         &mut images,
         || write_source(dir, "hello again"),
@@ -605,9 +611,9 @@ fn docker_builds_the_generated_rust_dockerfiles() {
     let id = std::process::id();
     let mut images = DockerImages(Vec::new());
     let (runtime, builder_name, strata_name) = (
-        format!("strata-test-dfgen-base:{id}"),
-        format!("strata-test-dfgen-builder:{id}"),
-        format!("strata-test-dfgen-strata:{id}"),
+        format!("strata-test-dfgen-rust-base:{id}"),
+        format!("strata-test-dfgen-rust-builder:{id}"),
+        format!("strata-test-dfgen-rust-strata:{id}"),
     );
     docker_image_with_ca(&debian.reference(), &runtime, &mut images);
     docker_image_with_ca(&builder.reference(), &builder_name, &mut images);
@@ -617,6 +623,7 @@ fn docker_builds_the_generated_rust_dockerfiles() {
     ok(dir, &["dockerfile"]);
     let rebuild = docker_rebuild(
         dir,
+        &format!("strata-test-dfgen-rust-{id}"),
         &[
             format!("RUNTIME_BASE={runtime}"),
             format!("BUILDER_BASE={builder_name}"),
