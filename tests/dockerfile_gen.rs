@@ -1,19 +1,22 @@
 //! `strata dockerfile` and `strata base`: the generated files (detection, refusing to overwrite,
 //! `--force`), the dependency image's tag (stable under code edits, new with the lockfile or the
 //! base Dockerfile), `strata base --exists` against a real registry, and real builds of the
-//! generated Python Dockerfiles with Docker and with buildah: a code change reuses the dependency
-//! image and ships less than 1 MB.
+//! generated Dockerfiles: Python with Docker and with buildah, Rust with Docker. A code change
+//! reuses the dependency image and ships less than 1 MB.
 //!
-//! The real builds start from the Debian + Python base of `support::debian` carrying the host's CA
-//! bundle (Debian's pip trusts the system bundle), so `pip install` reaches PyPI through the
-//! machine's TLS proxy without anything sandbox-specific in the generated Dockerfiles.
+//! No image can be pulled, so the tests make every base themselves: the runtime base is the
+//! Debian + Python base of `support::debian`, the Rust builder its Debian + gcc + host toolchain
+//! image, and strata's own image is strata packaged by itself. Each carries the host's CA bundle
+//! (Debian's pip and cargo trust the system bundle), so `pip install` and cargo reach PyPI and
+//! crates.io through the machine's TLS proxy without anything sandbox-specific in the generated
+//! Dockerfiles.
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use support::debian::debian_python_base;
+use support::debian::{debian_python_base, debian_rust_builder};
 use support::registry::Registry;
 use support::{docker_ok, have, require, sh, strata_in, Run};
 
@@ -99,7 +102,11 @@ fn python_files_are_written_once_and_force_overwrites() {
         assert!(out.contains(&format!("wrote {file}")), "{out}");
     }
     let base = read(dir, "container/Dockerfile.base");
-    assert!(base.contains("ARG RUNTIME_BASE=python:3.11-slim\nFROM ${RUNTIME_BASE}"));
+    assert!(
+        base.contains("ARG RUNTIME_BASE=python:3.11-slim\n"),
+        "{base}"
+    );
+    assert!(base.contains("\nFROM ${RUNTIME_BASE}\n"), "{base}");
     assert!(base.contains(
         "apt-get install -y --no-install-recommends libpq5 \\\n && rm -rf /var/lib/apt/lists/*"
     ));
@@ -403,97 +410,235 @@ impl Drop for DockerImages {
     }
 }
 
-#[test]
-fn docker_builds_reuse_the_base_and_ship_a_small_app_layer() {
-    if !require(docker_ok(&["info"]), "a running Docker Engine")
-        || !require(have("skopeo") && have("make"), "skopeo and make")
-    {
-        return;
-    }
-    let Some(debian) = debian_python_base() else {
-        return;
-    };
-    let id = std::process::id();
-    let (base, image) = (
-        format!("strata-test-dfgen-base:{id}"),
-        format!("strata-test-dfgen-{id}"),
+/// `docker image inspect -f FORMAT REF`, trimmed.
+fn docker_inspect(format: &str, reference: &str) -> String {
+    let out = tool(
+        "docker",
+        &["image", "inspect", "-f", format, reference],
+        Path::new("."),
     );
-    let project = python_project();
-    let dir = project.path();
-    ok(
-        dir,
-        &["dockerfile", "--test-cmd", "python3 -c 'import hello'"],
-    );
+    out.trim().to_string()
+}
+
+/// Loads the OCI layout image `reference` into Docker as `name` with the host's CA bundle put
+/// over its own (so RUN steps reach PyPI and crates.io through the machine's TLS proxy).
+fn docker_image_with_ca(reference: &str, name: &str, images: &mut DockerImages) {
+    let raw = format!("{name}-raw");
+    images.0.extend([raw.clone(), name.to_string()]);
+    sh(&format!(
+        "skopeo copy --quiet {reference} docker-daemon:{raw}"
+    ));
+    let ctx = ca_context(&raw);
+    tool("docker", &["build", "-q", "-t", name, "."], ctx.path());
+}
+
+/// What [`docker_rebuild`] found.
+struct Rebuild {
+    /// The dependency image, `IMAGE-deps:deps-<hash>`.
+    deps_ref: String,
+    /// The layers the two app images share.
+    shared: usize,
+}
+
+/// Builds `dir`'s images twice with the generated Makefile and Docker, as `image:v1` and
+/// `image:v2` (`make_vars` name the base images): the first build makes the dependency image and the app prints `outputs[0]`; after
+/// `edit` the second reuses the dependency image (same id) and prints `outputs[1]`, and a deploy
+/// of it where the first one runs downloads less than 1 MB.
+fn docker_rebuild(
+    dir: &Path,
+    image: &str,
+    make_vars: &[String],
+    images: &mut DockerImages,
+    edit: impl FnOnce(),
+    outputs: [&str; 2],
+) -> Rebuild {
     let deps_ref = ok(dir, &["base", &format!("{image}-deps")])
         .trim()
         .to_string();
-    let _cleanup = DockerImages(vec![
-        format!("{base}-raw"),
-        base.clone(),
-        format!("{image}:v1"),
-        format!("{image}:v2"),
-        deps_ref.clone(),
-    ]);
-    sh(&format!(
-        "skopeo copy --quiet {} docker-daemon:{base}-raw",
-        debian.reference()
-    ));
-    let ctx = ca_context(&format!("{base}-raw"));
-    tool("docker", &["build", "-q", "-t", &base, "."], ctx.path());
-
+    let (v1, v2) = (format!("{image}:v1"), format!("{image}:v2"));
+    images.0.extend([v1.clone(), v2.clone(), deps_ref.clone()]);
     let make = |tag: &str| {
-        let vars = [
-            format!("RUNTIME_BASE={base}"),
-            format!("IMAGE={image}"),
-            format!("TAG={tag}"),
-        ];
+        let mut vars = vec![format!("IMAGE={image}"), format!("TAG={tag}")];
+        vars.extend_from_slice(make_vars);
         let mut args = vec!["-f", "container/Makefile", "build"];
         args.extend(vars.iter().map(String::as_str));
         tool("make", &args, dir)
     };
-    let inspect = |r: &str| tool("docker", &["image", "inspect", "-f", "{{.Id}}", r], dir);
     let first = make("v1");
     assert!(first.contains("< container/Dockerfile.base"), "{first}");
-    let deps_id = inspect(&deps_ref);
-    let v1 = format!("{image}:v1");
+    let deps_id = docker_inspect("{{.Id}}", &deps_ref);
     let ran = tool("docker", &["run", "--rm", &v1], dir);
-    assert_eq!(ran.trim(), "hello 1.16.0");
+    assert_eq!(ran.trim(), outputs[0]);
 
-    write_source(dir, "hello again");
+    edit();
     let second = make("v2");
     assert!(
         !second.contains("Dockerfile.base"),
         "the dependency image is reused, not rebuilt:\n{second}"
     );
-    assert_eq!(inspect(&deps_ref), deps_id);
-    let v2 = format!("{image}:v2");
+    assert_eq!(docker_inspect("{{.Id}}", &deps_ref), deps_id);
     let ran = tool("docker", &["run", "--rm", &v2], dir);
-    assert_eq!(ran.trim(), "hello again 1.16.0");
+    assert_eq!(ran.trim(), outputs[1]);
 
     let out = tempfile::tempdir().unwrap();
-    let archive = |name: &str, reference: &str| -> PathBuf {
+    let archive = |name: &str, reference: &str| -> String {
         let path = out.path().join(name);
         tool(
             "docker",
             &["save", reference, "-o", path.to_str().unwrap()],
             dir,
         );
-        path
+        format!("docker-archive:{}", path.display())
     };
-    let (old, new) = (archive("v1.tar", &v1), archive("v2.tar", &v2));
-    let (pull, shared) = deploy_bytes(
-        &format!("docker-archive:{}", old.display()),
-        &format!("docker-archive:{}", new.display()),
-    );
-    let deps_layers = tool(
-        "docker",
-        &["inspect", "-f", "{{len .RootFS.Layers}}", &deps_ref],
-        dir,
-    );
-    let deps_layers: usize = deps_layers.trim().parse().unwrap();
+    let (pull, shared) = deploy_bytes(&archive("v1.tar", &v1), &archive("v2.tar", &v2));
     eprintln!("docker: code change ships {pull} bytes; {shared} layers shared");
     assert!(pull < 1_000_000, "a code change ships {pull} bytes");
-    assert!(shared >= deps_layers, "{shared} shared < {deps_layers}");
+    Rebuild { deps_ref, shared }
+}
+
+/// The number of layers of a Docker image.
+fn layer_count(reference: &str) -> usize {
+    docker_inspect("{{len .RootFS.Layers}}", reference)
+        .parse()
+        .unwrap()
+}
+
+/// Whether Docker, skopeo and make are there (a skip or, under CI=true, a failure otherwise).
+fn docker_ready() -> bool {
+    require(docker_ok(&["info"]), "a running Docker Engine")
+        && require(have("skopeo") && have("make"), "skopeo and make")
+}
+
+#[test]
+fn docker_builds_reuse_the_base_and_ship_a_small_app_layer() {
+    if !docker_ready() {
+        return;
+    }
+    let Some(debian) = debian_python_base() else {
+        return;
+    };
+    let mut images = DockerImages(Vec::new());
+    let id = std::process::id();
+    let base = format!("strata-test-dfgen-py-base:{id}");
+    docker_image_with_ca(&debian.reference(), &base, &mut images);
+    let project = python_project();
+    let dir = project.path();
+    ok(
+        dir,
+        &["dockerfile", "--test-cmd", "python3 -c 'import hello'"],
+    );
+    let rebuild = docker_rebuild(
+        dir,
+        &format!("strata-test-dfgen-py-{id}"),
+        &[format!("RUNTIME_BASE={base}")],
+        &mut images,
+        || write_source(dir, "hello again"),
+        ["hello 1.16.0", "hello again 1.16.0"],
+    );
+    let deps_layers = layer_count(&rebuild.deps_ref);
+    assert!(
+        rebuild.shared >= deps_layers,
+        "{} shared < {deps_layers}",
+        rebuild.shared
+    );
+}
+
+/// A Rust project with one crates.io dependency (itoa) and its Cargo.lock, printing
+/// `GREETING 42`.
+fn rust_itoa_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "Cargo.toml",
+        "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+         [dependencies]\nitoa = \"1\"\n",
+    );
+    write_rust_source(dir.path(), "hello");
+    sh(&format!(
+        "cd '{}' && cargo generate-lockfile --quiet",
+        dir.path().display()
+    ));
+    dir
+}
+
+fn write_rust_source(dir: &Path, greeting: &str) {
+    write(
+        dir,
+        "src/main.rs",
+        &format!(
+            "fn main() {{\n    let mut buffer = itoa::Buffer::new();\n    \
+             println!(\"{greeting} {{}}\", buffer.format(42));\n}}\n"
+        ),
+    );
+}
+
+/// strata packaged by itself (the Rust preset, `--no-cargo`) on `base`, loaded into Docker as
+/// `name`: the `STRATA_IMAGE` of the generated Rust Dockerfile.
+fn docker_strata_image(base: &str, name: &str, images: &mut DockerImages) {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("strata.tar");
+    images.0.push(name.to_string());
+    let run = strata_in(
+        &[
+            "build",
+            "--preset",
+            "rust",
+            "--no-cargo",
+            "--binary",
+            env!("CARGO_BIN_EXE_strata"),
+            "--base",
+            base,
+            "--cache-dir",
+            dir.path().join("cache").to_str().unwrap(),
+            "--output",
+            &format!("docker-archive:{}:{name}", archive.display()),
+        ],
+        &[],
+        Some(dir.path()),
+    );
+    assert_eq!(run.code, 0, "strata build of strata: {}", run.stderr);
+    sh(&format!("docker load -q -i '{}'", archive.display()));
+}
+
+#[test]
+fn docker_builds_the_generated_rust_dockerfiles() {
+    if !docker_ready() {
+        return;
+    }
+    let (Some(debian), Some(builder)) = (debian_python_base(), debian_rust_builder()) else {
+        return;
+    };
+    let id = std::process::id();
+    let mut images = DockerImages(Vec::new());
+    let (runtime, builder_name, strata_name) = (
+        format!("strata-test-dfgen-rust-base:{id}"),
+        format!("strata-test-dfgen-rust-builder:{id}"),
+        format!("strata-test-dfgen-rust-strata:{id}"),
+    );
+    docker_image_with_ca(&debian.reference(), &runtime, &mut images);
+    docker_image_with_ca(&builder.reference(), &builder_name, &mut images);
+    docker_strata_image(&debian.reference(), &strata_name, &mut images);
+    let project = rust_itoa_project();
+    let dir = project.path();
+    ok(dir, &["dockerfile"]);
+    let rebuild = docker_rebuild(
+        dir,
+        &format!("strata-test-dfgen-rust-{id}"),
+        &[
+            format!("RUNTIME_BASE={runtime}"),
+            format!("BUILDER_BASE={builder_name}"),
+            format!("STRATA_IMAGE={strata_name}"),
+        ],
+        &mut images,
+        || write_rust_source(dir, "hello again"),
+        ["hello 42", "hello again 42"],
+    );
+    let runtime_layers = layer_count(&runtime);
+    assert!(
+        rebuild.shared >= runtime_layers,
+        "{} shared < {runtime_layers}",
+        rebuild.shared
+    );
 }
 
 #[test]

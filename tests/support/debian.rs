@@ -1,16 +1,22 @@
-//! A real Debian + Python base image for tests that must run what strata builds: Debian bookworm
-//! made by `debootstrap --variant=minbase` with python3, python3-venv and ca-certificates, trimmed
-//! of docs, translations and apt caches, and packed by umoci (ownership, modes and special files
-//! preserved) into an OCI layout that strata reads as `--base oci:DIR:TAG`.
+//! Real Debian images for tests that must run what strata builds, made by `debootstrap
+//! --variant=minbase`, trimmed of docs, translations and apt caches, and packed by umoci
+//! (ownership, modes and special files preserved) into an OCI layout that strata reads as
+//! `--base oci:DIR:TAG`:
+//! - [`debian_python_base`]: bookworm with python3, python3-venv and ca-certificates, the base
+//!   apps run on;
+//! - [`debian_rust_builder`]: bookworm with gcc, libc6-dev and ca-certificates plus the host's
+//!   Rust toolchain (rustc, cargo and the host target's standard library) under `/usr/local`,
+//!   the builder the generated Rust Dockerfiles compile on (no Docker Hub `rust` image needed).
 //!
-//! debootstrap takes about a minute and a half, so the base is made once per machine and cached
-//! under `/var/tmp/strata-test-debian/<suite>-<recipe hash>`: a file lock lets parallel test
-//! binaries share one build, and the finished directory appears by an atomic rename. The unpacked
-//! rootfs stays next to the layout so tests can chroot into a copy of it and use the base's own
-//! python (to make a virtualenv, say). Needs root, debootstrap and umoci: a test skips without them
-//! on a developer machine and fails under CI=true.
+//! debootstrap takes about a minute and a half, so each image is made once per machine and
+//! cached under `/var/tmp/strata-test-debian/<suite>-<recipe hash>`: a file lock lets parallel
+//! test binaries share one build, and the finished directory appears by an atomic rename. The
+//! unpacked rootfs stays next to the layout so tests can chroot into a copy of it and use the
+//! base's own python (to make a virtualenv, say). Needs root, debootstrap and umoci: a test skips
+//! without them on a developer machine and fails under CI=true.
 
 use std::fs::File;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -21,7 +27,6 @@ use super::{have, require, sh};
 const CACHE_ROOT: &str = "/var/tmp/strata-test-debian";
 const SUITE: &str = "bookworm";
 const MIRROR: &str = "http://deb.debian.org/debian";
-const PACKAGES: &str = "python3,python3-venv,ca-certificates";
 /// Directories emptied after debootstrap: nothing at run time reads them.
 const TRIMMED: &[&str] = &[
     "usr/share/doc",
@@ -41,19 +46,35 @@ const RECIPE_VERSION: u32 = 1;
 /// The tag of the base image in its layout.
 pub const TAG: &str = "bookworm";
 
-/// A made Debian + Python base. Shared by every test on the machine: treat both paths as
-/// read-only (use [`DebianBase::copy_rootfs`] to change files).
-pub struct DebianBase {
+/// What one kind of made image holds beyond minbase.
+struct Recipe {
+    /// Debian packages debootstrap installs (`--include`).
+    packages: &'static str,
+    /// The image's default command.
+    cmd: &'static str,
+    /// Files added to the trimmed rootfs before packing.
+    extra: Option<Extra>,
+}
+
+/// Files a [`Recipe`] adds to the rootfs beyond Debian's packages.
+struct Extra {
+    /// Adds them to the rootfs it is given.
+    add: fn(&Path),
+    /// Names exactly what they are (it goes into the cache key: other files, another image).
+    what: String,
+}
+
+/// A made Debian image. Shared by every test on the machine: treat both paths as read-only (use
+/// [`DebianImage::copy_rootfs`] to change files).
+pub struct DebianImage {
     /// The unpacked root filesystem the image was packed from.
     pub rootfs: PathBuf,
     /// The OCI image layout holding the image, tagged [`TAG`].
     pub layout: PathBuf,
-    /// The base's Python version, `major.minor` (`"3.11"` for bookworm).
-    pub python: String,
 }
 
-impl DebianBase {
-    /// The base as a strata (and skopeo) reference: `oci:DIR:TAG`.
+impl DebianImage {
+    /// The image as a strata (and skopeo) reference: `oci:DIR:TAG`.
     pub fn reference(&self) -> String {
         format!("oci:{}:{TAG}", self.layout.display())
     }
@@ -69,32 +90,102 @@ impl DebianBase {
     }
 }
 
+/// A made Debian + Python base: the image and its Python version.
+pub struct DebianBase {
+    image: DebianImage,
+    /// The base's Python version, `major.minor` (`"3.11"` for bookworm).
+    pub python: String,
+}
+
+impl Deref for DebianBase {
+    type Target = DebianImage;
+
+    fn deref(&self) -> &DebianImage {
+        &self.image
+    }
+}
+
 /// The machine's Debian + Python base, made on first use; `None` when root, debootstrap or umoci
 /// is missing (the caller returns: a skip, or a panic under CI=true).
 pub fn debian_python_base() -> Option<&'static DebianBase> {
     static BASE: OnceLock<Option<DebianBase>> = OnceLock::new();
     BASE.get_or_init(|| {
-        let root = sh("id -u").trim() == "0";
-        let ready = require(
-            root && have("debootstrap") && have("umoci"),
-            "root with debootstrap and umoci (Debian packages)",
-        );
-        ready.then(|| cached_or_made(Path::new(CACHE_ROOT)))
+        let recipe = Recipe {
+            packages: "python3,python3-venv,ca-certificates",
+            cmd: "python3",
+            extra: None,
+        };
+        made(&recipe).map(|image| DebianBase {
+            python: python_version(&image.rootfs),
+            image,
+        })
     })
     .as_ref()
 }
 
-/// `<suite>-<hash of everything that decides the base's contents>`.
-fn cache_key() -> String {
-    let recipe = format!("{RECIPE_VERSION} {SUITE} {MIRROR} {PACKAGES} {TRIMMED:?} {PATH_ENV}");
-    let digest = super::layout::sha256(recipe.as_bytes());
+/// The machine's Debian + gcc + host Rust toolchain builder, made on first use; `None` when
+/// root, debootstrap, umoci or the host's rustc is missing (a skip, or a panic under CI=true).
+pub fn debian_rust_builder() -> Option<&'static DebianImage> {
+    static BUILDER: OnceLock<Option<DebianImage>> = OnceLock::new();
+    BUILDER
+        .get_or_init(|| {
+            if !require(have("rustc"), "the host's Rust toolchain (rustc)") {
+                return None;
+            }
+            let recipe = Recipe {
+                packages: "gcc,libc6-dev,ca-certificates",
+                cmd: "bash",
+                extra: Some(Extra {
+                    add: add_rust_toolchain,
+                    what: sh("rustc -vV"),
+                }),
+            };
+            made(&recipe)
+        })
+        .as_ref()
+}
+
+/// The host's rustc, cargo, their libraries and the host target's standard library and linker,
+/// copied under `rootfs/usr/local` (rustc finds its sysroot next to its own binary).
+fn add_rust_toolchain(rootfs: &Path) {
+    let sysroot = sh("rustc --print sysroot");
+    let host = sh("rustc --print host-tuple");
+    let (sysroot, host, local) = (sysroot.trim(), host.trim(), rootfs.join("usr/local"));
+    let local = local.display();
+    sh(&format!(
+        "set -e; mkdir -p '{local}/bin' '{local}/lib/rustlib'
+         cp -a '{sysroot}/bin/rustc' '{sysroot}/bin/cargo' '{local}/bin/'
+         cp -a '{sysroot}'/lib/librustc_driver-*.so '{sysroot}'/lib/libLLVM* '{local}/lib/'
+         cp -a '{sysroot}/lib/rustlib/{host}' '{local}/lib/rustlib/'"
+    ));
+}
+
+/// The image of `recipe`, from the cache or made now; `None` when root, debootstrap or umoci is
+/// missing.
+fn made(recipe: &Recipe) -> Option<DebianImage> {
+    let root = sh("id -u").trim() == "0";
+    let ready = require(
+        root && have("debootstrap") && have("umoci"),
+        "root with debootstrap and umoci (Debian packages)",
+    );
+    ready.then(|| cached_or_made(Path::new(CACHE_ROOT), recipe))
+}
+
+/// `<suite>-<hash of everything that decides the image's contents>`.
+fn cache_key(recipe: &Recipe) -> String {
+    let packages = recipe.packages;
+    let mut text = format!("{RECIPE_VERSION} {SUITE} {MIRROR} {packages} {TRIMMED:?} {PATH_ENV}");
+    if let Some(extra) = &recipe.extra {
+        text.push_str(&format!(" cmd={} extra={}", recipe.cmd, extra.what));
+    }
+    let digest = super::layout::sha256(text.as_bytes());
     format!("{SUITE}-{}", &digest["sha256:".len()..][..12])
 }
 
-/// Returns the cached base under `cache`, making it first (under an exclusive file lock, so one
+/// Returns the cached image under `cache`, making it first (under an exclusive file lock, so one
 /// process makes it while the others wait) when it is not there yet.
-fn cached_or_made(cache: &Path) -> DebianBase {
-    let key = cache_key();
+fn cached_or_made(cache: &Path, recipe: &Recipe) -> DebianImage {
+    let key = cache_key(recipe);
     let done = cache.join(&key);
     std::fs::create_dir_all(cache).expect("create the Debian base cache");
     let lock = File::create(cache.join(format!("{key}.lock"))).expect("create the lock file");
@@ -102,28 +193,26 @@ fn cached_or_made(cache: &Path) -> DebianBase {
     if !done.exists() {
         let partial = cache.join(format!("{key}.partial"));
         if partial.exists() {
-            // Left by a run that was killed while making the base.
+            // Left by a run that was killed while making the image.
             std::fs::remove_dir_all(&partial).expect("remove a partial Debian base");
         }
         std::fs::create_dir_all(&partial).expect("create the partial Debian base");
-        make(&partial);
+        make(&partial, recipe);
         std::fs::rename(&partial, &done).expect("publish the Debian base");
     }
     drop(lock);
-    let rootfs = done.join("rootfs");
-    let python = python_version(&rootfs);
-    DebianBase {
-        rootfs,
+    DebianImage {
+        rootfs: done.join("rootfs"),
         layout: done.join("layout"),
-        python,
     }
 }
 
 /// Makes `dir/rootfs` with debootstrap and packs it into the layout `dir/layout`.
-fn make(dir: &Path) {
+fn make(dir: &Path, recipe: &Recipe) {
     let (rootfs, layout, bundle) = (dir.join("rootfs"), dir.join("layout"), dir.join("bundle"));
     sh(&format!(
-        "debootstrap --variant=minbase --include={PACKAGES} {SUITE} '{}' {MIRROR}",
+        "debootstrap --variant=minbase --include={} {SUITE} '{}' {MIRROR}",
+        recipe.packages,
         rootfs.display()
     ));
     let globs: Vec<String> = TRIMMED.iter().map(|d| format!("{d}/*")).collect();
@@ -132,6 +221,9 @@ fn make(dir: &Path) {
         rootfs.display(),
         globs.join(" ")
     ));
+    if let Some(extra) = &recipe.extra {
+        (extra.add)(&rootfs);
+    }
     // umoci packs a bundle's rootfs against the empty image it was unpacked from, so the rootfs
     // goes into an unpacked empty image for the repack and comes back out afterwards.
     let image = format!("{}:{TAG}", layout.display());
@@ -151,7 +243,8 @@ fn make(dir: &Path) {
     std::fs::rename(&packed, &rootfs).expect("move the rootfs out of the bundle");
     std::fs::remove_dir_all(&bundle).expect("remove the bundle");
     sh(&format!(
-        "umoci config --image '{image}' --config.env '{PATH_ENV}' --config.cmd python3"
+        "umoci config --image '{image}' --config.env '{PATH_ENV}' --config.cmd {}",
+        recipe.cmd
     ));
     sh(&format!("umoci gc --layout '{}'", layout.display()));
 }
