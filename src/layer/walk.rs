@@ -1,13 +1,15 @@
 //! Streaming walk over the entries of a layer tar.
 //!
-//! Only headers are decoded; file contents are skipped, never buffered. Tars that end without the two
-//! end-of-archive blocks (umoci writes them) end cleanly, as with GNU tar; a corrupt header is an error
+//! Only headers are decoded; file contents are skipped or hashed as they stream, and in inspection
+//! mode at most the first [`SCAN_LIMIT`] bytes of one file are held at a time. Tars that end without
+//! the two end-of-archive blocks (umoci writes them) end cleanly, as with GNU tar; a corrupt header is an error
 //! that names the offset where it sits.
 
 use std::io::Read;
 
 use sha2::{Digest as _, Sha256};
 
+use crate::analysis::secrets::{self, SecretHit, SCAN_LIMIT};
 use crate::error::{Error, Result};
 use crate::layer::compression::describe_read_error;
 
@@ -47,6 +49,9 @@ pub struct Entry {
     pub link: Option<Box<str>>,
     /// SHA-256 of a regular file's content, when the walk was asked to hash contents.
     pub content: Option<[u8; 32]>,
+    /// Secrets found in a regular file's content, when the walk was asked to inspect contents
+    /// (rule and fingerprint only, never the value).
+    pub secrets: Box<[SecretHit]>,
 }
 
 impl Entry {
@@ -60,6 +65,7 @@ impl Entry {
             mode: 0o644,
             link: None,
             content: None,
+            secrets: Box::default(),
         }
     }
 }
@@ -126,6 +132,9 @@ pub enum Contents {
     Skip,
     /// Also hash each regular file's content (to tell identical files from changed ones).
     Hash,
+    /// Hash like [`Contents::Hash`], and also look for secrets in the first [`SCAN_LIMIT`] bytes of
+    /// each regular file (see [`crate::analysis::secrets`]).
+    Inspect,
 }
 
 /// Walks every entry of the tar stream `reader`, calling `on_entry` for each, and returns the reader
@@ -133,6 +142,7 @@ pub enum Contents {
 pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Entry)) -> Result<R> {
     let mut archive = tar::Archive::new(reader);
     let mut next_header_at: u64 = 0;
+    let mut head = Vec::new();
     {
         let entries = archive
             .entries()
@@ -166,13 +176,24 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
             };
             let data_at = entry.raw_file_position();
             next_header_at = data_at + padded(size);
-            let content = if contents == Contents::Hash && kind == EntryKind::File {
-                let mut hasher = Sha256::new();
-                std::io::copy(&mut entry, &mut HashWriter(&mut hasher))
-                    .map_err(|e| corrupt(data_at, e))?;
-                Some(hasher.finalize().into())
-            } else {
-                None
+            let (content, secrets) = match (contents, kind) {
+                (Contents::Hash, EntryKind::File) => (
+                    Some(hash_rest(&mut entry, Sha256::new()).map_err(|e| corrupt(data_at, e))?),
+                    Box::default(),
+                ),
+                (Contents::Inspect, EntryKind::File) => {
+                    head.clear();
+                    (&mut entry)
+                        .take(SCAN_LIMIT as u64)
+                        .read_to_end(&mut head)
+                        .map_err(|e| corrupt(data_at, e))?;
+                    let hits = secrets::scan(&path, &head);
+                    let mut hasher = Sha256::new();
+                    hasher.update(&head);
+                    let digest = hash_rest(&mut entry, hasher).map_err(|e| corrupt(data_at, e))?;
+                    (Some(digest), hits.into_boxed_slice())
+                }
+                _ => (None, Box::default()),
             };
             on_entry(Entry {
                 path,
@@ -181,10 +202,17 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
                 mode,
                 link,
                 content,
+                secrets,
             });
         }
     }
     Ok(archive.into_inner())
+}
+
+/// Feeds the rest of `reader` into `hasher` and returns the digest.
+fn hash_rest(reader: &mut impl Read, mut hasher: Sha256) -> std::io::Result<[u8; 32]> {
+    std::io::copy(reader, &mut HashWriter(&mut hasher))?;
+    Ok(hasher.finalize().into())
 }
 
 /// Adapts a hasher to `io::Write` so file contents can be copied into it.
