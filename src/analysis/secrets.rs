@@ -4,7 +4,6 @@
 //! and a short fingerprint of the matched value, so a report can never leak the secret itself.
 
 use memchr::memmem;
-use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 /// How many leading bytes of each file are inspected (files are read in one piece up to here).
@@ -14,7 +13,7 @@ pub const SCAN_LIMIT: usize = 1 << 20;
 const TEXT_PROBE: usize = 8 << 10;
 
 /// One secret found in a file: which rule matched and a fingerprint of the value, never the value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecretHit {
     /// The rule id (`secret-private-key`, `secret-aws-key`, ...).
     pub rule: &'static str,
