@@ -1,6 +1,9 @@
-//! Findings: what in the layers is worth fixing — third-party dependencies in app layers, caches
-//! and junk, dead bytes — each located (layer, path) and sized, plus the advice candidates that fix
-//! them (ranked and de-duplicated by [`crate::analysis::advice`]).
+//! Findings: what in the layers is worth fixing — secrets, risky permissions, third-party
+//! dependencies in app layers, caches and junk, dead bytes — each located (layer, path), sized and
+//! rated, plus the advice candidates that fix the size problems (ranked and de-duplicated by
+//! [`crate::analysis::advice`]).
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -8,6 +11,8 @@ use crate::analysis::advice::Candidate;
 use crate::analysis::caches::find_caches;
 use crate::analysis::dead::{DeadCause, Stacked};
 use crate::analysis::dependencies::{find_dependencies, Ecosystem, PackageBytes};
+use crate::analysis::permissions::{find_permission_issues, runs_as_root};
+use crate::analysis::secrets;
 use crate::analysis::{LayerReport, Role};
 use crate::layer::walk::Entry;
 use crate::units::human_bytes;
@@ -22,6 +27,36 @@ pub enum FindingKind {
     Cache,
     /// A file shipped but hidden by a later layer.
     DeadBytes,
+    /// A secret (key, credential, token) in a layer, visible or not.
+    Secret,
+    /// A risky permission: setuid/setgid, world-writable, running as root.
+    Permission,
+}
+
+/// How urgent a finding is; findings are listed most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Size and layering: costs bytes, not safety.
+    Info,
+    /// Worth a look.
+    Low,
+    /// A weakness an attacker can use once inside.
+    Medium,
+    /// Leaked credentials: anyone who can pull the image has them.
+    High,
+}
+
+impl Severity {
+    /// `info`, `low`, `medium` or `high`, as reports print it (the JSON carries the same word).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
 }
 
 /// Something worth fixing, located and sized.
@@ -29,10 +64,17 @@ pub enum FindingKind {
 pub struct Finding {
     /// What it is.
     pub kind: FindingKind,
-    /// A finer identifier (`apt-lists`, `python`, `deleted`, ...).
+    /// A finer identifier (`apt-lists`, `python`, `deleted`, `secret-private-key`, `setuid`, ...),
+    /// the id `strata report --ignore` takes.
     pub rule: String,
-    /// The layer that ships the bytes.
+    /// How urgent it is.
+    pub severity: Severity,
+    /// The layer that ships the bytes (for `runs-as-root`, the top layer the config applies to).
     pub layer: usize,
+    /// The later layer that deletes or replaces the file, when it is not visible (the bytes still
+    /// ship with every pull).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_by: Option<usize>,
     /// The path.
     pub path: String,
     /// The ecosystem, for dependencies.
@@ -44,17 +86,133 @@ pub struct Finding {
     /// Largest packages, for dependencies.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<PackageBytes>,
+    /// For secrets: 8 hex digits of the SHA-256 of the value (the value itself is never kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The concrete fix, for security findings (size findings have theirs in the advice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
-/// Finds everything worth fixing in the layers; returns the findings (largest first) and the
-/// advice candidates.
+impl Finding {
+    /// A size finding (severity info, no hiding layer, fix in the advice).
+    fn sized(kind: FindingKind, rule: String, layer: usize, path: String, bytes: u64) -> Finding {
+        Finding {
+            kind,
+            rule,
+            severity: Severity::Info,
+            layer,
+            hidden_by: None,
+            path,
+            ecosystem: None,
+            bytes,
+            message: String::new(),
+            packages: Vec::new(),
+            fingerprint: None,
+            fix: None,
+        }
+    }
+}
+
+/// One finding per secret in any layer; a secret a later layer deletes or overwrites is reported
+/// with the layer that hides it, since its bytes still ship.
+fn secret_findings(entries: &[&[Entry]], stacked: &Stacked) -> Vec<Finding> {
+    let hidden_by: HashMap<(usize, usize), usize> = stacked
+        .dead
+        .iter()
+        .map(|d| ((d.layer, d.entry), d.hidden_by))
+        .collect();
+    let mut out = Vec::new();
+    for (layer, entries) in entries.iter().enumerate() {
+        for (index, e) in entries.iter().enumerate() {
+            for hit in e.secrets.iter() {
+                let (what, fix) = secrets::describe(hit.rule);
+                let hider = hidden_by.get(&(layer, index)).copied();
+                let fingerprint = hit.fingerprint_hex();
+                let message = match hider {
+                    Some(h) => format!("{what} (fingerprint {fingerprint}): present in layer {layer}, hidden by layer {h}, still downloadable"),
+                    None => format!("{what} (fingerprint {fingerprint}) in layer {layer}"),
+                };
+                out.push(Finding {
+                    severity: Severity::High,
+                    hidden_by: hider,
+                    message,
+                    fingerprint: Some(fingerprint),
+                    fix: Some(fix.to_string()),
+                    ..Finding::sized(
+                        FindingKind::Secret,
+                        hit.rule.to_string(),
+                        layer,
+                        format!("/{}", e.path),
+                        e.size,
+                    )
+                });
+            }
+        }
+    }
+    out
+}
+
+/// setuid/setgid/world-writable entries of the final filesystem, and `runs-as-root` when the
+/// config's `User` is unset or root.
+fn permission_findings(
+    entries: &[&[Entry]],
+    stacked: &Stacked,
+    user: Option<&str>,
+) -> Vec<Finding> {
+    let mut out: Vec<Finding> = find_permission_issues(entries, &stacked.visible)
+        .into_iter()
+        .map(|issue| {
+            let e = &entries[issue.layer][issue.entry];
+            let (severity, fix) = match issue.rule {
+                "setuid" => (Severity::Medium, "remove the bit (`chmod u-s`) or the binary, unless the app needs it to gain privileges"),
+                "setgid" => (Severity::Low, "remove the bit (`chmod g-s`) unless the app needs it"),
+                _ => (Severity::Medium, "`chmod o-w` it, or add the sticky bit (`chmod +t`) to a shared directory"),
+            };
+            Finding {
+                severity,
+                message: format!("{} mode {:04o} in layer {}", issue.rule, e.mode & 0o7777, issue.layer),
+                fix: Some(fix.to_string()),
+                ..Finding::sized(FindingKind::Permission, issue.rule.to_string(), issue.layer, format!("/{}", e.path), e.size)
+            }
+        })
+        .collect();
+    if runs_as_root(user) {
+        out.push(Finding {
+            severity: Severity::Medium,
+            message: match user {
+                Some(u) if !u.trim().is_empty() => {
+                    format!("the config sets User {u:?}: the container runs as root")
+                }
+                _ => "the config sets no User: the container runs as root".to_string(),
+            },
+            fix: Some(
+                "add a non-root user and `USER 65532` (or a named user) to the image config"
+                    .to_string(),
+            ),
+            ..Finding::sized(
+                FindingKind::Permission,
+                "runs-as-root".to_string(),
+                entries.len().saturating_sub(1),
+                "(config) User".to_string(),
+                0,
+            )
+        });
+    }
+    out
+}
+
+/// Finds everything worth fixing in the layers and the config's `user`; returns the findings (most
+/// severe, then largest first) and the advice candidates.
 pub fn find(
     layers: &[LayerReport],
     entries: &[&[Entry]],
     stacked: &Stacked,
+    user: Option<&str>,
     top: usize,
 ) -> (Vec<Finding>, Vec<Candidate>) {
-    let mut findings = Vec::new();
+    let mut findings = secret_findings(entries, stacked);
+    findings.extend(permission_findings(entries, stacked, user));
     let mut candidates = Vec::new();
     for (layer, entries) in layers.iter().zip(entries) {
         let index = layer.index;
@@ -68,12 +226,8 @@ pub fn find(
                     .collect();
                 let share = dep.bytes as f64 / layer.content_bytes.max(1) as f64;
                 findings.push(Finding {
-                    kind: FindingKind::Dependencies,
-                    rule: format!("{:?}", dep.ecosystem).to_lowercase(),
-                    layer: index,
-                    path: dep.path.clone(),
                     ecosystem: Some(dep.ecosystem),
-                    bytes: dep.bytes,
+                    packages: dep.packages.iter().take(top).cloned().collect(),
                     message: format!(
                         "{} of {:?} dependencies ({:.0} % of app layer {index}){}",
                         human_bytes(dep.bytes),
@@ -85,7 +239,13 @@ pub fn find(
                             format!(": {}", packages.join(", "))
                         }
                     ),
-                    packages: dep.packages.iter().take(top).cloned().collect(),
+                    ..Finding::sized(
+                        FindingKind::Dependencies,
+                        format!("{:?}", dep.ecosystem).to_lowercase(),
+                        index,
+                        dep.path.clone(),
+                        dep.bytes,
+                    )
                 });
                 let (path, lockfiles, before) = (
                     dep.path.clone(),
@@ -107,12 +267,6 @@ pub fn find(
         }
         for cache in find_caches(entries) {
             findings.push(Finding {
-                kind: FindingKind::Cache,
-                rule: cache.kind.to_string(),
-                layer: index,
-                path: cache.path.clone(),
-                ecosystem: None,
-                bytes: cache.bytes,
                 message: format!(
                     "{} of {} ({} files) in {} layer {index}",
                     human_bytes(cache.bytes),
@@ -120,7 +274,13 @@ pub fn find(
                     cache.files,
                     layer.role.as_str(),
                 ),
-                packages: Vec::new(),
+                ..Finding::sized(
+                    FindingKind::Cache,
+                    cache.kind.to_string(),
+                    index,
+                    cache.path.clone(),
+                    cache.bytes,
+                )
             });
             if layer.role == Role::App {
                 let action = format!("{}: {}", cache.path, cache.fix);
@@ -148,12 +308,6 @@ pub fn find(
     }
     for dead in stacked.dead.iter().take(top) {
         findings.push(Finding {
-            kind: FindingKind::DeadBytes,
-            rule: format!("{:?}", dead.cause).to_lowercase(),
-            layer: dead.layer,
-            path: dead.path.clone(),
-            ecosystem: None,
-            bytes: dead.bytes,
             message: format!(
                 "{} shipped in layer {} but {} by layer {}",
                 human_bytes(dead.bytes),
@@ -164,9 +318,21 @@ pub fn find(
                 },
                 dead.hidden_by
             ),
-            packages: Vec::new(),
+            hidden_by: Some(dead.hidden_by),
+            ..Finding::sized(
+                FindingKind::DeadBytes,
+                format!("{:?}", dead.cause).to_lowercase(),
+                dead.layer,
+                dead.path.clone(),
+                dead.bytes,
+            )
         });
     }
-    findings.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| b.bytes.cmp(&a.bytes))
+            .then_with(|| a.path.cmp(&b.path))
+    });
     (findings, candidates)
 }

@@ -9,7 +9,9 @@ pub mod dependencies;
 pub mod diff;
 pub mod dive;
 pub mod findings;
+pub mod permissions;
 pub mod scan;
+pub mod secrets;
 pub mod top_paths;
 
 use std::collections::HashSet;
@@ -233,7 +235,13 @@ pub fn analyze_keeping_scans(
         });
     }
 
-    let (findings, candidates) = findings::find(&layers, &entries, &stacked, opts.top);
+    let (findings, candidates) = findings::find(
+        &layers,
+        &entries,
+        &stacked,
+        image.config.runtime.user.as_deref(),
+        opts.top,
+    );
     let advice = advice::rank(candidates, &layers, &entries);
 
     let platform = match &image.config.variant {

@@ -23,7 +23,8 @@ Examples:
   strata report docker-archive:app.tar --format json > report.json
   docker save myapp:1.2 -o app.tar && strata report app.tar --base debian:bookworm-slim
   strata report docker://registry.example.com/team/app:1.2 --platform linux/arm64
-  strata report localhost:5000/app:dev --format markdown >> \"$GITHUB_STEP_SUMMARY\"";
+  strata report localhost:5000/app:dev --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  strata report oci:./build/layout:latest --ignore runs-as-root --ignore setuid";
 
 /// Arguments of `strata report`.
 #[derive(Debug, Args)]
@@ -38,6 +39,10 @@ pub struct ReportArgs {
     /// How many entries ranked lists keep (largest paths per layer, packages, dead files).
     #[arg(long, default_value_t = 5)]
     pub top: usize,
+    /// Leave out findings of this rule id (`secret-env-file`, `setuid`, `runs-as-root`, ...);
+    /// repeatable.
+    #[arg(long, value_name = "RULE")]
+    pub ignore: Vec<String>,
     /// Image access options.
     #[command(flatten)]
     pub image_options: ImageOptions,
@@ -111,14 +116,15 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
             top: args.top,
             base,
             scan: ScanOptions {
-                contents: Contents::Skip,
+                contents: Contents::Inspect,
                 threads: default_threads(),
                 progress: bar.clone(),
             },
         },
     );
     bar.finish();
-    let analysis = analysis?;
+    let mut analysis = analysis?;
+    analysis.findings.retain(|f| !args.ignore.contains(&f.rule));
     let rendered = match args.output.format {
         Format::Table => table::render(&analysis),
         Format::Json => json::render(&analysis)?,

@@ -44,16 +44,18 @@ pub fn render(a: &Analysis) -> String {
     }
     if !a.findings.is_empty() {
         out.push_str(
-            "\n#### Findings\n\n| Layer | Kind | Path | Bytes | Detail |\n|--:|---|---|--:|---|\n",
+            "\n#### Findings\n\n| Layer | Severity | Rule | Path | Bytes | Detail | Fix |\n|--:|---|---|---|--:|---|---|\n",
         );
         for f in &a.findings {
             out.push_str(&format!(
-                "| {} | {} | `{}` | {} | {} |\n",
+                "| {} | {} | {} | `{}` | {} | {} | {} |\n",
                 f.layer,
+                f.severity.as_str(),
                 f.rule,
                 escape(&f.path),
                 human_bytes(f.bytes),
-                escape(&f.message)
+                escape(&f.message),
+                escape(f.fix.as_deref().unwrap_or(""))
             ));
         }
     }

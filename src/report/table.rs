@@ -80,17 +80,21 @@ pub fn render(a: &Analysis) -> String {
 
     if !a.findings.is_empty() {
         out.push_str("\nFindings\n");
-        let mut t = new_table(vec!["Layer", "Kind", "Path", "Bytes", "Detail"]);
+        let mut t = new_table(vec!["Layer", "Severity", "Rule", "Path", "Bytes", "Detail"]);
         for f in &a.findings {
             t.add_row(vec![
                 f.layer.to_string(),
+                f.severity.as_str().into(),
                 f.rule.clone(),
                 f.path.clone(),
                 human_bytes(f.bytes),
-                f.message.clone(),
+                match &f.fix {
+                    Some(fix) => format!("{}\nfix: {fix}", f.message),
+                    None => f.message.clone(),
+                },
             ]);
         }
-        align_right(&mut t, &[0, 3]);
+        align_right(&mut t, &[0, 4]);
         out.push_str(&t.to_string());
         out.push('\n');
     }

@@ -1,0 +1,348 @@
+//! Secrets in layer files: private keys, credential files of cloud, registry and package tools,
+//! `.env` files and well-known token formats. The matchers look at a file's path and at the first
+//! [`SCAN_LIMIT`] bytes of its content while the layer streams by; what they keep is only the rule
+//! and a short fingerprint of the matched value, so a report can never leak the secret itself.
+
+use memchr::memmem;
+use sha2::{Digest as _, Sha256};
+
+/// How many leading bytes of each file are inspected (files are read in one piece up to here).
+pub const SCAN_LIMIT: usize = 1 << 20;
+
+/// How many leading bytes decide whether a file is text (a NUL byte means binary).
+const TEXT_PROBE: usize = 8 << 10;
+
+/// One secret found in a file: which rule matched and a fingerprint of the value, never the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretHit {
+    /// The rule id (`secret-private-key`, `secret-aws-key`, ...).
+    pub rule: &'static str,
+    /// The first 4 bytes of the SHA-256 of the matched value (printed as 8 hex digits), enough to
+    /// tell two secrets apart or find the same one again, useless to recover it.
+    pub fingerprint: [u8; 4],
+}
+
+impl SecretHit {
+    fn of(rule: &'static str, value: &[u8]) -> SecretHit {
+        let digest = Sha256::digest(value);
+        SecretHit {
+            rule,
+            fingerprint: [digest[0], digest[1], digest[2], digest[3]],
+        }
+    }
+
+    /// The fingerprint as 8 hex digits.
+    pub fn fingerprint_hex(&self) -> String {
+        hex::encode(self.fingerprint)
+    }
+}
+
+/// What each secret rule is called for people, and how to fix it.
+pub fn describe(rule: &str) -> (&'static str, &'static str) {
+    const ROTATE: &str = "rotate it now (it stays downloadable in every pushed copy of this layer)";
+    match rule {
+        "secret-private-key" => ("a private key", "do not COPY keys into the image: mount them at run time (secret or volume) or use a BuildKit secret mount in the build; rotate it"),
+        "secret-aws-credentials" => ("AWS credentials file", "use an IAM role or inject credentials at run time; never COPY ~/.aws; rotate the keys"),
+        "secret-docker-auth" => ("registry credentials (.docker/config.json auths)", "log in at run time or use a credential helper; add .docker to .dockerignore; rotate the password/token"),
+        "secret-npm-token" => ("an npm token (.npmrc)", "use `RUN --mount=type=secret,id=npmrc,target=/root/.npmrc` instead of copying .npmrc; revoke the token"),
+        "secret-pypi-password" => ("a PyPI password or token (.pypirc)", "pass it through a BuildKit secret mount or the environment of the upload step only; revoke the token"),
+        "secret-netrc-password" => ("a password in .netrc", "use a BuildKit secret mount for .netrc; change the password"),
+        "secret-git-credentials" => ("git credentials (.git-credentials)", "use a BuildKit secret or ssh mount to fetch; revoke the credential"),
+        "secret-env-file" => ("a .env file", "add .env* to .dockerignore and set variables at run time; rotate what it holds"),
+        "secret-aws-key" => ("an AWS access key id", ROTATE),
+        "secret-github-token" => ("a GitHub token", ROTATE),
+        "secret-gitlab-token" => ("a GitLab token", ROTATE),
+        "secret-slack-token" => ("a Slack token", ROTATE),
+        _ => ("a secret", ROTATE),
+    }
+}
+
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn parent_name(path: &str) -> &str {
+    let mut parts = path.rsplit('/');
+    parts.next();
+    parts.next().unwrap_or("")
+}
+
+/// The first line of `head` that contains `needle`, as the value to fingerprint.
+fn line_with<'a>(head: &'a [u8], needle: &[u8]) -> Option<&'a [u8]> {
+    let at = memmem::find(head, needle)?;
+    let start = head[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let end = head[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(head.len(), |i| at + i);
+    Some(&head[start..end])
+}
+
+/// Credential files recognized by name, with a marker their content must hold to count.
+fn credential_file(path: &str, head: &[u8]) -> Option<SecretHit> {
+    let (name, parent) = (base_name(path), parent_name(path));
+    let (rule, markers): (&str, &[&[u8]]) = match (parent, name) {
+        (".aws", "credentials") => ("secret-aws-credentials", &[b"aws_secret_access_key"]),
+        (".docker", "config.json") => ("secret-docker-auth", &[b"\"auth\"", b"\"identitytoken\""]),
+        (_, ".npmrc") => ("secret-npm-token", &[b"_authToken", b"_auth", b"_password"]),
+        (_, ".pypirc") => ("secret-pypi-password", &[b"password"]),
+        (_, ".netrc") => ("secret-netrc-password", &[b"password"]),
+        (_, ".git-credentials") => ("secret-git-credentials", &[b"@"]),
+        _ => return None,
+    };
+    let line = markers.iter().find_map(|m| line_with(head, m))?;
+    Some(SecretHit::of(rule, line))
+}
+
+/// `.env`, `.env.production`, ... but not the committed templates (`.env.example`).
+fn is_env_file(path: &str) -> bool {
+    let name = base_name(path);
+    name == ".env"
+        || name.strip_prefix(".env.").is_some_and(|suffix| {
+            !matches!(
+                suffix,
+                "example" | "sample" | "template" | "dist" | "defaults"
+            )
+        })
+}
+
+/// The first `-----BEGIN ... PRIVATE KEY-----` block (PEM, OpenSSH, encrypted) in `head`.
+fn private_key(head: &[u8]) -> Option<SecretHit> {
+    for at in memmem::find_iter(head, b"-----BEGIN ") {
+        let rest = &head[at..];
+        let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let line = &rest[..line_end];
+        if line.len() <= 80 && memmem::find(line, b"PRIVATE KEY-----").is_some() {
+            let end = memmem::find(rest, b"-----END ").unwrap_or(rest.len());
+            return Some(SecretHit::of("secret-private-key", &rest[..end]));
+        }
+    }
+    None
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+/// A token format: a literal prefix, then at least `min` (at most `max`) bytes accepted by `body`.
+struct TokenFormat {
+    rule: &'static str,
+    prefix: &'static [u8],
+    body: fn(u8) -> bool,
+    min: usize,
+    max: usize,
+}
+
+fn upper_alnum(b: u8) -> bool {
+    b.is_ascii_uppercase() || b.is_ascii_digit()
+}
+
+fn alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+fn alnum_underscore(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+const TOKENS: &[TokenFormat] = &[
+    TokenFormat {
+        rule: "secret-aws-key",
+        prefix: b"AKIA",
+        body: upper_alnum,
+        min: 16,
+        max: 16,
+    },
+    TokenFormat {
+        rule: "secret-aws-key",
+        prefix: b"ASIA",
+        body: upper_alnum,
+        min: 16,
+        max: 16,
+    },
+    TokenFormat {
+        rule: "secret-github-token",
+        prefix: b"ghp_",
+        body: alnum,
+        min: 36,
+        max: 36,
+    },
+    TokenFormat {
+        rule: "secret-github-token",
+        prefix: b"gho_",
+        body: alnum,
+        min: 36,
+        max: 36,
+    },
+    TokenFormat {
+        rule: "secret-github-token",
+        prefix: b"ghu_",
+        body: alnum,
+        min: 36,
+        max: 36,
+    },
+    TokenFormat {
+        rule: "secret-github-token",
+        prefix: b"ghs_",
+        body: alnum,
+        min: 36,
+        max: 36,
+    },
+    TokenFormat {
+        rule: "secret-github-token",
+        prefix: b"ghr_",
+        body: alnum,
+        min: 36,
+        max: 36,
+    },
+    TokenFormat {
+        rule: "secret-github-token",
+        prefix: b"github_pat_",
+        body: alnum_underscore,
+        min: 40,
+        max: 255,
+    },
+    TokenFormat {
+        rule: "secret-gitlab-token",
+        prefix: b"glpat-",
+        body: is_token_byte,
+        min: 20,
+        max: 64,
+    },
+    TokenFormat {
+        rule: "secret-slack-token",
+        prefix: b"xoxb-",
+        body: is_token_byte,
+        min: 10,
+        max: 255,
+    },
+    TokenFormat {
+        rule: "secret-slack-token",
+        prefix: b"xoxa-",
+        body: is_token_byte,
+        min: 10,
+        max: 255,
+    },
+    TokenFormat {
+        rule: "secret-slack-token",
+        prefix: b"xoxp-",
+        body: is_token_byte,
+        min: 10,
+        max: 255,
+    },
+    TokenFormat {
+        rule: "secret-slack-token",
+        prefix: b"xoxr-",
+        body: is_token_byte,
+        min: 10,
+        max: 255,
+    },
+    TokenFormat {
+        rule: "secret-slack-token",
+        prefix: b"xoxs-",
+        body: is_token_byte,
+        min: 10,
+        max: 255,
+    },
+];
+
+/// The first token of `format` in `head`: standing alone (no token byte right before it or right
+/// after its longest body) and not one of the documented example values.
+fn token(head: &[u8], format: &TokenFormat) -> Option<SecretHit> {
+    for at in memmem::find_iter(head, format.prefix) {
+        if at > 0 && is_token_byte(head[at - 1]) {
+            continue;
+        }
+        let body_at = at + format.prefix.len();
+        let body = head[body_at..]
+            .iter()
+            .take(format.max + 1)
+            .take_while(|&&b| (format.body)(b))
+            .count();
+        let after = head.get(body_at + body).copied();
+        if body < format.min || body > format.max || after.is_some_and(alnum) {
+            continue;
+        }
+        let value = &head[at..body_at + body];
+        if memmem::find(value, b"EXAMPLE").is_some() {
+            continue;
+        }
+        return Some(SecretHit::of(format.rule, value));
+    }
+    None
+}
+
+/// The secrets in the file `path` whose first bytes are `head`: at most one hit per rule.
+pub fn scan(path: &str, head: &[u8]) -> Vec<SecretHit> {
+    let mut hits = Vec::new();
+    if let Some(hit) = credential_file(path, head) {
+        hits.push(hit);
+    }
+    if is_env_file(path) && head.iter().any(|b| !b.is_ascii_whitespace()) {
+        hits.push(SecretHit::of("secret-env-file", head));
+    }
+    let probe = &head[..head.len().min(TEXT_PROBE)];
+    if memchr::memchr(0, probe).is_some() {
+        return hits;
+    }
+    hits.extend(private_key(head));
+    for format in TOKENS {
+        if hits.iter().any(|h| h.rule == format.rule) {
+            continue;
+        }
+        hits.extend(token(head, format));
+    }
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(path: &str, head: &str) -> Vec<&'static str> {
+        scan(path, head.as_bytes()).iter().map(|h| h.rule).collect()
+    }
+
+    #[test]
+    fn finds_keys_tokens_and_credential_files() {
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        assert_eq!(rules("root/.ssh/id_ed25519", key), ["secret-private-key"]);
+        assert_eq!(
+            rules("app/settings.py", "KEY = 'AKIAZZZZ7QWERTYUIOPA'\n"),
+            ["secret-aws-key"]
+        );
+        assert_eq!(
+            rules("app/ci.sh", &format!("T=ghp_{}\n", "a1".repeat(18))),
+            ["secret-github-token"]
+        );
+        assert_eq!(
+            rules(
+                "root/.docker/config.json",
+                r#"{"auths":{"r":{"auth":"dTpw"}}}"#
+            ),
+            ["secret-docker-auth"]
+        );
+        assert_eq!(rules("srv/.env.production", "DB=x\n"), ["secret-env-file"]);
+    }
+
+    #[test]
+    fn ignores_templates_examples_binaries_and_empty_auths() {
+        assert!(rules("srv/.env.example", "DB=\n").is_empty());
+        assert!(rules("doc/aws.md", "AKIAIOSFODNN7EXAMPLE").is_empty());
+        assert!(rules("root/.docker/config.json", r#"{"auths":{}}"#).is_empty());
+        assert!(rules("lib/x.so", "\0\0AKIAZZZZ7QWERTYUIOPA").is_empty());
+        assert!(rules("a.txt", "XAKIAZZZZ7QWERTYUIOPA").is_empty());
+        assert!(rules("a.txt", "-----BEGIN PUBLIC KEY-----\n").is_empty());
+    }
+
+    #[test]
+    fn fingerprints_tell_values_apart_without_holding_them() {
+        let a = scan("x", b"AKIAZZZZ7QWERTYUIOPA");
+        let b = scan("x", b"AKIAZZZZ7QWERTYUIOPB");
+        assert_ne!(a[0].fingerprint, b[0].fingerprint);
+        assert_eq!(a[0].fingerprint_hex().len(), 8);
+    }
+}
