@@ -16,7 +16,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::debian::{debian_python_base, debian_rust_builder};
+use support::debian::{debian_python_base, debian_rust_builder, strata_image_archive};
 use support::registry::Registry;
 use support::{docker_ok, have, require, sh, strata_in, Run};
 
@@ -578,25 +578,7 @@ fn docker_strata_image(base: &str, name: &str, images: &mut DockerImages) {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("strata.tar");
     images.0.push(name.to_string());
-    let run = strata_in(
-        &[
-            "build",
-            "--preset",
-            "rust",
-            "--no-cargo",
-            "--binary",
-            env!("CARGO_BIN_EXE_strata"),
-            "--base",
-            base,
-            "--cache-dir",
-            dir.path().join("cache").to_str().unwrap(),
-            "--output",
-            &format!("docker-archive:{}:{name}", archive.display()),
-        ],
-        &[],
-        Some(dir.path()),
-    );
-    assert_eq!(run.code, 0, "strata build of strata: {}", run.stderr);
+    strata_image_archive(base, &archive, name, dir.path());
     sh(&format!("docker load -q -i '{}'", archive.display()));
 }
 

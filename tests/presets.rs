@@ -18,7 +18,9 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
-use support::debian::{chroot, debian_python_base, unpack_and_run, DebianBase};
+use support::debian::{
+    chroot, debian_python_base, strata_image_archive, unpack_and_run, DebianBase,
+};
 use support::registry::Registry;
 use support::{docker_ok, have, require, sh, strata_in, Run};
 
@@ -462,26 +464,7 @@ fn strata_itself_runs_from_an_image_and_a_binary_missing_libraries_is_refused() 
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("strata.tar");
     let docker_ref = format!("strata-test/preset-strata:{}", std::process::id());
-    let strata_bin = env!("CARGO_BIN_EXE_strata");
-    let run = strata_in(
-        &[
-            "build",
-            "--preset",
-            "rust",
-            "--no-cargo",
-            "--binary",
-            strata_bin,
-            "--base",
-            &base.reference(),
-            "--cache-dir",
-            dir.path().join("cache").to_str().unwrap(),
-            "--output",
-            &format!("docker-archive:{}:{docker_ref}", archive.display()),
-        ],
-        &[],
-        Some(dir.path()),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    strata_image_archive(&base.reference(), &archive, &docker_ref, dir.path());
     if require(docker_ok(&["info"]), "a running Docker Engine") {
         let version = docker_run(&archive, &docker_ref, &["--version"]);
         assert_eq!(

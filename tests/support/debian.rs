@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use super::{have, require, sh};
+use super::{have, require, sh, strata_in};
 
 /// Where made bases are kept between test runs.
 const CACHE_ROOT: &str = "/var/tmp/strata-test-debian";
@@ -314,4 +314,28 @@ pub fn unpack_and_run(layout: &Path, tag: &str, dir: &Path) -> (Vec<String>, Str
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = chroot(&rootfs, &argv, &env);
     (args, out, rootfs)
+}
+
+/// strata's own binary packaged by itself (the Rust preset, `--no-cargo`) on `base` into the
+/// docker-archive `archive`, tagged `reference` (`dir` holds the layer cache).
+pub fn strata_image_archive(base: &str, archive: &Path, reference: &str, dir: &Path) {
+    let run = strata_in(
+        &[
+            "build",
+            "--preset",
+            "rust",
+            "--no-cargo",
+            "--binary",
+            env!("CARGO_BIN_EXE_strata"),
+            "--base",
+            base,
+            "--cache-dir",
+            dir.join("cache").to_str().unwrap(),
+            "--output",
+            &format!("docker-archive:{}:{reference}", archive.display()),
+        ],
+        &[],
+        Some(dir),
+    );
+    assert_eq!(run.code, 0, "strata build of strata: {}", run.stderr);
 }
