@@ -83,12 +83,7 @@ fn add_edges(entry: &Table, edges: &mut Edges) {
             other => vec![other],
         };
         for alternative in alternatives {
-            let extras = alternative
-                .get("extras")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str);
+            let extras = toml_doc::str_array(alternative.get("extras"));
             edges.add(
                 name,
                 Edge {
@@ -106,14 +101,12 @@ fn add_edges(entry: &Table, edges: &mut Edges) {
 
 /// The `hash` of every file, sorted.
 fn hashes(files: Option<&Vec<Value>>) -> Vec<String> {
-    let mut hashes: Vec<String> = files
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f.get("hash")?.as_str().map(str::to_string))
-        .collect();
-    hashes.sort();
-    hashes.dedup();
-    hashes
+    toml_doc::sorted_unique(
+        files
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.get("hash")?.as_str().map(str::to_string)),
+    )
 }
 
 #[cfg(test)]

@@ -80,17 +80,15 @@ fn hashes(entry: &Table) -> Vec<String> {
         .iter()
         .filter_map(|key| entry.get(*key))
         .chain(wheels);
-    let mut hashes: Vec<String> = artifacts
-        .filter_map(|artifact| artifact.get("hashes")?.as_table())
-        .flat_map(|table| {
-            table
-                .iter()
-                .filter_map(|(alg, hex)| Some(format!("{alg}:{}", hex.as_str()?)))
-        })
-        .collect();
-    hashes.sort();
-    hashes.dedup();
-    hashes
+    toml_doc::sorted_unique(
+        artifacts
+            .filter_map(|artifact| artifact.get("hashes")?.as_table())
+            .flat_map(|table| {
+                table
+                    .iter()
+                    .filter_map(|(alg, hex)| Some(format!("{alg}:{}", hex.as_str()?)))
+            }),
+    )
 }
 
 #[cfg(test)]

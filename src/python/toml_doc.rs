@@ -84,6 +84,23 @@ pub fn canonical(value: &Value) -> String {
     }
 }
 
+/// The strings of an array value (a missing value, or other items, give none).
+pub fn str_array(value: Option<&Value>) -> impl Iterator<Item = &str> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// `items` sorted, duplicates removed: artifact hashes compare as sets.
+pub fn sorted_unique(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut items: Vec<String> = items.collect();
+    items.sort();
+    items.dedup();
+    items
+}
+
 /// Checks a lockfile's format version: `found` (as written, `None` when the key is missing) must
 /// satisfy `supported`; the errors name the file, the format (`what`), where the version lives
 /// (`key`) and what is `expected`.

@@ -86,12 +86,7 @@ fn add_edges(entry: &Table, edges: &mut Edges) -> std::result::Result<(), String
                 .get("name")
                 .and_then(Value::as_str)
                 .ok_or("a dependency has no name")?;
-            let extras = item
-                .get("extra")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str);
+            let extras = toml_doc::str_array(item.get("extra"));
             edges.add(
                 name,
                 Edge {
@@ -119,13 +114,11 @@ fn hashes(entry: &Table) -> Vec<String> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten();
-    let mut hashes: Vec<String> = sdist
-        .chain(wheels)
-        .filter_map(|artifact| artifact.get("hash")?.as_str().map(str::to_string))
-        .collect();
-    hashes.sort();
-    hashes.dedup();
-    hashes
+    toml_doc::sorted_unique(
+        sdist
+            .chain(wheels)
+            .filter_map(|artifact| artifact.get("hash")?.as_str().map(str::to_string)),
+    )
 }
 
 #[cfg(test)]
