@@ -31,6 +31,12 @@ pub enum FindingKind {
     Secret,
     /// A risky permission: setuid/setgid, world-writable, running as root.
     Permission,
+    /// The entrypoint cannot start: a missing program, interpreter, loader, library or glibc
+    /// version (rule ids `wont-start-*`).
+    WontStart,
+    /// Bytes that serve no purpose at run time: duplicates, unstripped binaries, docs, logs,
+    /// development artifacts, toolchains, oversized layers.
+    Bloat,
 }
 
 /// How urgent a finding is; findings are listed most severe first.
@@ -92,6 +98,23 @@ pub struct Finding {
     /// The concrete fix, for security findings (size findings have theirs in the advice).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// What fixing it gives back, file by file, so the net reclaimable total counts each byte once
+    /// even when two findings cover the same file (not serialized: `bytes` is the finding's own
+    /// figure).
+    #[serde(skip)]
+    pub reclaims: Vec<Reclaim>,
+}
+
+/// Bytes a fix gives back from one file: the layer, the entry's index in that layer's entries, and
+/// how many bytes (the whole file, or what stripping it saves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reclaim {
+    /// The layer that ships the file.
+    pub layer: usize,
+    /// The entry's index in that layer.
+    pub entry: usize,
+    /// Bytes given back.
+    pub bytes: u64,
 }
 
 impl Finding {
@@ -110,6 +133,7 @@ impl Finding {
             packages: Vec::new(),
             fingerprint: None,
             fix: None,
+            reclaims: Vec::new(),
         }
     }
 }
