@@ -300,3 +300,74 @@ fn a_clean_control_image_has_no_security_findings_and_rules_can_be_ignored() {
         "{rules:?}"
     );
 }
+
+#[test]
+fn strata_toml_allows_and_check_gates_on_rule_families_and_severities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let secrets = Secrets::new();
+    let planted = write_image(&tmp.path().join("planted"), true, &secrets);
+    let clean = write_image(&tmp.path().join("clean"), false, &secrets);
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("strata.toml"),
+        "[report]\nignore = [\"setuid\"]\n[[report.allow]]\nrules = [\"secret-env-file\"]\npaths = [\"/app/.env\"]\n",
+    )
+    .unwrap();
+    let run = support::strata_in(
+        &["report", &planted, "--no-progress", "--format", "json"],
+        &[],
+        Some(&project),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rules: Vec<String> = security_findings(&run.json())
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert!(!rules
+        .iter()
+        .any(|r| r == "setuid" || r == "secret-env-file"));
+    assert!(rules.iter().any(|r| r == "secret-npm-token"), "{rules:?}");
+
+    // `check --fail-on secret` fails on the planted image, naming the secrets the config still
+    // reports, and passes on the clean one; a severity threshold gates the same way.
+    let check = |image: &str, extra: &[&str]| {
+        let mut args = vec!["check", image, "--no-progress", "--format", "json"];
+        args.extend_from_slice(extra);
+        support::strata_in(&args, &[], Some(&project))
+    };
+    let failed = check(&planted, &["--fail-on", "secret"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    let rule = &failed.json()["rules"][0];
+    assert_eq!(rule["rule"], "fail_on");
+    let offenders: Vec<String> = rule["measured"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(offenders.len(), 11, "{offenders:?}");
+    assert!(offenders.iter().all(|o| o.starts_with("secret-")));
+    assert!(!offenders.iter().any(|o| o.contains("/app/.env ")));
+    for value in secrets.all() {
+        assert!(!failed.stdout.contains(value) && !failed.stderr.contains(value));
+    }
+    assert_eq!(check(&clean, &["--fail-on", "secret"]).code, 0);
+    assert_eq!(check(&clean, &["--fail-on", "medium+"]).code, 0);
+    let root = check(&planted, &["--fail-on", "medium", "--ignore", "secret"]);
+    assert_eq!(root.code, 1, "{}", root.stderr);
+    let text = root.json()["rules"][0]["message"].to_string();
+    assert!(
+        text.contains("runs-as-root") && text.contains("world-writable"),
+        "{text}"
+    );
+
+    // A typo is a usage error (exit 2), not a gate that silently passes.
+    let typo = check(&clean, &["--fail-on", "secrets"]);
+    assert_eq!(typo.code, 2, "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("unknown rule \"secrets\""),
+        "{}",
+        typo.stderr
+    );
+}

@@ -122,6 +122,11 @@ const RULES: &[Rule] = &[
     },
 ];
 
+/// The rule id of every cache kind (`apt-lists`, `pip-cache`, ...).
+pub fn rule_ids() -> impl Iterator<Item = &'static str> {
+    RULES.iter().map(|r| r.kind)
+}
+
 /// Finds the caches in one layer's entries, largest first.
 pub fn find_caches(entries: &[Entry]) -> Vec<CacheFinding> {
     let mut found: BTreeMap<(usize, String), (u64, Vec<usize>)> = BTreeMap::new();

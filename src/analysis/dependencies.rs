@@ -25,6 +25,20 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
+    /// Every ecosystem strata recognizes.
+    pub const ALL: [Ecosystem; 5] = [
+        Ecosystem::Python,
+        Ecosystem::Node,
+        Ecosystem::Rust,
+        Ecosystem::Java,
+        Ecosystem::Go,
+    ];
+
+    /// The rule id of its findings (`python`, `node`, ...).
+    pub fn rule_id(self) -> String {
+        format!("{self:?}").to_lowercase()
+    }
+
     /// The lockfiles that should key a dependency layer of this ecosystem.
     pub fn lockfiles(self) -> &'static str {
         match self {

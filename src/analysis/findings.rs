@@ -39,6 +39,32 @@ pub enum FindingKind {
     Bloat,
 }
 
+impl FindingKind {
+    /// Every kind, for listing and for config validation.
+    pub const ALL: [FindingKind; 7] = [
+        FindingKind::Dependencies,
+        FindingKind::Cache,
+        FindingKind::DeadBytes,
+        FindingKind::Secret,
+        FindingKind::Permission,
+        FindingKind::WontStart,
+        FindingKind::Bloat,
+    ];
+
+    /// The kind as config and flags name it (`dead-bytes`, `wont-start`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::Dependencies => "dependencies",
+            FindingKind::Cache => "cache",
+            FindingKind::DeadBytes => "dead-bytes",
+            FindingKind::Secret => "secret",
+            FindingKind::Permission => "permission",
+            FindingKind::WontStart => "wont-start",
+            FindingKind::Bloat => "bloat",
+        }
+    }
+}
+
 /// How urgent a finding is; findings are listed most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,6 +80,14 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every level, least severe first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+    ];
+
     /// `info`, `low`, `medium` or `high`, as reports print it (the JSON carries the same word).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -136,6 +170,20 @@ impl Finding {
             reclaims: Vec::new(),
         }
     }
+}
+
+/// Every rule id a finding can carry, so config and flags that name a rule can be checked for
+/// typos.
+pub fn rule_ids() -> Vec<String> {
+    let mut ids: Vec<String> = secrets::RULES
+        .iter()
+        .map(|(id, _, _)| id.to_string())
+        .collect();
+    ids.extend(crate::analysis::caches::rule_ids().map(str::to_string));
+    ids.extend(Ecosystem::ALL.iter().map(|e| e.rule_id()));
+    ids.extend(["overwritten", "deleted"].map(str::to_string));
+    ids.extend(["setuid", "setgid", "world-writable", "runs-as-root"].map(str::to_string));
+    ids
 }
 
 /// One finding per secret in any layer; a secret a later layer deletes or overwrites is reported
@@ -265,7 +313,7 @@ pub fn find(
                     ),
                     ..Finding::sized(
                         FindingKind::Dependencies,
-                        format!("{:?}", dep.ecosystem).to_lowercase(),
+                        dep.ecosystem.rule_id(),
                         index,
                         dep.path.clone(),
                         dep.bytes,

@@ -37,24 +37,30 @@ impl SecretHit {
     }
 }
 
+const ROTATE: &str = "rotate it now (it stays downloadable in every pushed copy of this layer)";
+
+/// Every secret rule: its id, what it is called for people, and how to fix it.
+pub const RULES: &[(&str, &str, &str)] = &[
+    ("secret-private-key", "a private key", "do not COPY keys into the image: mount them at run time (secret or volume) or use a BuildKit secret mount in the build; rotate it"),
+    ("secret-aws-credentials", "AWS credentials file", "use an IAM role or inject credentials at run time; never COPY ~/.aws; rotate the keys"),
+    ("secret-docker-auth", "registry credentials (.docker/config.json auths)", "log in at run time or use a credential helper; add .docker to .dockerignore; rotate the password/token"),
+    ("secret-npm-token", "an npm token (.npmrc)", "use `RUN --mount=type=secret,id=npmrc,target=/root/.npmrc` instead of copying .npmrc; revoke the token"),
+    ("secret-pypi-password", "a PyPI password or token (.pypirc)", "pass it through a BuildKit secret mount or the environment of the upload step only; revoke the token"),
+    ("secret-netrc-password", "a password in .netrc", "use a BuildKit secret mount for .netrc; change the password"),
+    ("secret-git-credentials", "git credentials (.git-credentials)", "use a BuildKit secret or ssh mount to fetch; revoke the credential"),
+    ("secret-env-file", "a .env file", "add .env* to .dockerignore and set variables at run time; rotate what it holds"),
+    ("secret-aws-key", "an AWS access key id", ROTATE),
+    ("secret-github-token", "a GitHub token", ROTATE),
+    ("secret-gitlab-token", "a GitLab token", ROTATE),
+    ("secret-slack-token", "a Slack token", ROTATE),
+];
+
 /// What each secret rule is called for people, and how to fix it.
 pub fn describe(rule: &str) -> (&'static str, &'static str) {
-    const ROTATE: &str = "rotate it now (it stays downloadable in every pushed copy of this layer)";
-    match rule {
-        "secret-private-key" => ("a private key", "do not COPY keys into the image: mount them at run time (secret or volume) or use a BuildKit secret mount in the build; rotate it"),
-        "secret-aws-credentials" => ("AWS credentials file", "use an IAM role or inject credentials at run time; never COPY ~/.aws; rotate the keys"),
-        "secret-docker-auth" => ("registry credentials (.docker/config.json auths)", "log in at run time or use a credential helper; add .docker to .dockerignore; rotate the password/token"),
-        "secret-npm-token" => ("an npm token (.npmrc)", "use `RUN --mount=type=secret,id=npmrc,target=/root/.npmrc` instead of copying .npmrc; revoke the token"),
-        "secret-pypi-password" => ("a PyPI password or token (.pypirc)", "pass it through a BuildKit secret mount or the environment of the upload step only; revoke the token"),
-        "secret-netrc-password" => ("a password in .netrc", "use a BuildKit secret mount for .netrc; change the password"),
-        "secret-git-credentials" => ("git credentials (.git-credentials)", "use a BuildKit secret or ssh mount to fetch; revoke the credential"),
-        "secret-env-file" => ("a .env file", "add .env* to .dockerignore and set variables at run time; rotate what it holds"),
-        "secret-aws-key" => ("an AWS access key id", ROTATE),
-        "secret-github-token" => ("a GitHub token", ROTATE),
-        "secret-gitlab-token" => ("a GitLab token", ROTATE),
-        "secret-slack-token" => ("a Slack token", ROTATE),
-        _ => ("a secret", ROTATE),
-    }
+    RULES
+        .iter()
+        .find(|(id, _, _)| *id == rule)
+        .map_or(("a secret", ROTATE), |&(_, what, fix)| (what, fix))
 }
 
 fn base_name(path: &str) -> &str {

@@ -16,6 +16,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::layer::walk::{Contents, Entry};
 use crate::policy::config::{load, locate, CheckRules};
 use crate::policy::rules::{evaluate, Status};
+use crate::policy::selectors::finding_filter;
 use crate::policy::units::{parse_ratio, parse_size};
 use crate::report::check::{github_annotations, junit, markdown, table, CheckReport};
 use crate::report::{json, Format};
@@ -28,6 +29,7 @@ Examples:
   strata check app.tar --against registry.example.com/app:1.4 --max-delta 20MB
   strata check oci:build:latest --dive-ci .dive-ci --junit check.xml
   strata check $IMAGE --config ci/strata.toml --format markdown --output summary.md
+  strata check $IMAGE --fail-on secret --fail-on wont-start --fail-on medium+
 
 Sizes: 20MB = 20 000 000 bytes, 20MiB = 20 971 520 bytes. Exit codes: 0 all rules pass,
 1 a rule failed, 2 bad input or config, 3 registry or network error.";
@@ -94,6 +96,14 @@ pub struct CheckArgs {
     /// A glob of paths that must not ship in any layer (repeatable).
     #[arg(long = "forbid-path", value_name = "GLOB")]
     pub forbid_paths: Vec<String>,
+    /// Fail on findings of this rule id (`secret-aws-key`), family (`secret`, `wont-start`), kind
+    /// (`bloat`) or severity (`high`, `medium+` for medium and above); repeatable.
+    #[arg(long = "fail-on", value_name = "RULE")]
+    pub fail_on: Vec<String>,
+    /// Leave findings of this rule, family, kind or severity out of the report and the gates
+    /// (adds to `[report] ignore`); repeatable.
+    #[arg(long, value_name = "RULE")]
+    pub ignore: Vec<String>,
     /// A path or glob whose findings are accepted on purpose (repeatable).
     #[arg(long = "allow", value_name = "GLOB")]
     pub allow: Vec<String>,
@@ -145,6 +155,7 @@ impl CheckArgs {
         r.no_caches |= self.no_caches;
         r.forbid_paths.extend(self.forbid_paths.iter().cloned());
         r.allow.extend(self.allow.iter().cloned());
+        r.fail_on.extend(self.fail_on.iter().cloned());
         if self.base.is_some() {
             r.base = self.base.clone();
         }
@@ -165,6 +176,7 @@ fn write_file(path: &PathBuf, text: &str) -> Result<()> {
 /// Runs `strata check`.
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let rules = args.rules()?;
+    let filter = finding_filter(args.config.as_deref(), &args.ignore)?;
     let opts = args.image_options.source_options()?;
     let mut opened = open(&ImageRef::parse(&args.image)?, &opts)?;
     opened.image.reference = args.image.clone();
@@ -176,7 +188,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         !args.output_options.no_progress,
     ));
     let scan = ScanOptions {
-        contents: Contents::Skip,
+        contents: Contents::Inspect,
         threads: default_threads(),
         progress: bar.clone(),
     };
@@ -189,7 +201,8 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         },
     );
     bar.finish();
-    let (analysis, scans) = analyzed?;
+    let (mut analysis, scans) = analyzed?;
+    filter.apply(&mut analysis.findings);
     let diff = match &rules.against {
         Some(against) => {
             let mut old = open(&ImageRef::parse(against)?, &opts)?;

@@ -1,6 +1,7 @@
 //! `strata report IMAGE`: analyze one image and print the report.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
@@ -13,6 +14,7 @@ use crate::cli::{ImageOptions, OutputOptions};
 use crate::error::{ExitCode, Result};
 use crate::layer::walk::Contents;
 use crate::model::Image;
+use crate::policy::selectors::finding_filter;
 use crate::report::{json, markdown, table, Format};
 use crate::source::reference::{pinned_base, ImageRef};
 use crate::source::{open, SourceOptions};
@@ -39,10 +41,14 @@ pub struct ReportArgs {
     /// How many entries ranked lists keep (largest paths per layer, packages, dead files).
     #[arg(long, default_value_t = 5)]
     pub top: usize,
-    /// Leave out findings of this rule id (`secret-env-file`, `setuid`, `runs-as-root`, ...);
-    /// repeatable.
+    /// Leave out findings of this rule id (`secret-env-file`, `setuid`, `runs-as-root`), family
+    /// (`secret`), kind (`bloat`) or severity (`info`, `low+`); repeatable. Adds to `[report] ignore`.
     #[arg(long, value_name = "RULE")]
     pub ignore: Vec<String>,
+    /// Config file for `[report] ignore` and `[[report.allow]]` (default: strata.toml in this
+    /// directory or the nearest parent).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Image access options.
     #[command(flatten)]
     pub image_options: ImageOptions,
@@ -99,6 +105,7 @@ pub fn resolve_base(
 
 /// Runs `strata report`.
 pub fn run(args: &ReportArgs) -> Result<ExitCode> {
+    let filter = finding_filter(args.config.as_deref(), &args.ignore)?;
     let opts = args.image_options.source_options()?;
     let reference = ImageRef::parse(&args.image)?;
     let mut opened = open(&reference, &opts)?;
@@ -124,7 +131,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     );
     bar.finish();
     let mut analysis = analysis?;
-    analysis.findings.retain(|f| !args.ignore.contains(&f.rule));
+    filter.apply(&mut analysis.findings);
     let rendered = match args.output.format {
         Format::Table => table::render(&analysis),
         Format::Json => json::render(&analysis)?,

@@ -42,6 +42,9 @@ pub struct CheckRules {
     pub forbid_paths: Vec<String>,
     /// Paths (globs) whose findings are silenced on purpose.
     pub allow: Vec<String>,
+    /// Findings that fail the gate wherever they are: rule ids, families, kinds or severities
+    /// (see [`crate::policy::selectors`]).
+    pub fail_on: Vec<String>,
     /// The base image, for roles (`--base`).
     pub base: Option<String>,
     /// The image currently deployed, for `max_delta` (`--against`).
@@ -70,6 +73,8 @@ struct RawCheck {
     forbid_paths: Vec<String>,
     #[serde(default)]
     allow: Vec<String>,
+    #[serde(default)]
+    fail_on: Vec<String>,
     base: Option<String>,
     against: Option<String>,
     dive_ci: Option<String>,
@@ -154,6 +159,7 @@ pub fn load(file: &Path) -> Result<CheckRules> {
         no_caches: c.no_caches,
         forbid_paths: c.forbid_paths,
         allow: c.allow,
+        fail_on: c.fail_on,
         base: c.base,
         against: c.against,
         dive,

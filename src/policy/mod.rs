@@ -4,4 +4,5 @@
 pub mod config;
 pub mod dive_ci;
 pub mod rules;
+pub mod selectors;
 pub mod units;

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::layer::walk::{Entry, EntryKind};
 use crate::policy::config::CheckRules;
 use crate::policy::dive_ci::Limit;
+use crate::policy::selectors::Selector;
 use crate::units::{human_bytes, percent};
 
 /// The outcome of one rule.
@@ -223,6 +224,22 @@ pub fn evaluate(
             offenders(FindingKind::Cache),
             "caches in app layers",
             "see the fix of each cache in `strata report`",
+        ));
+    }
+    if !rules.fail_on.is_empty() {
+        let selectors = Selector::parse_all(&rules.fail_on, "fail_on")?;
+        let offenders: Vec<String> = analysis
+            .findings
+            .iter()
+            .filter(|f| selectors.iter().any(|s| s.matches(f)))
+            .filter(|f| !matches(&allow, &f.path))
+            .map(|f| format!("{} {} in layer {}", f.rule, f.path, f.layer))
+            .collect();
+        out.push(list_rule(
+            "fail_on",
+            offenders,
+            &format!("findings of {}", rules.fail_on.join(", ")),
+            "see the fix of each finding in `strata report`",
         ));
     }
     if !rules.forbid_paths.is_empty() {
