@@ -43,8 +43,8 @@ pub struct HistoryArgs {
     /// Show only the N newest images (figures still compare with the older ones).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub last: Option<u64>,
-    /// Also read every distinct layer once for uncompressed and content sizes (downloads the
-    /// layers from registries).
+    /// Also read each distinct layer of the images shown once, for uncompressed and content
+    /// sizes (downloads those layers from registries).
     #[arg(long)]
     pub content: bool,
     /// Output format: table, json, markdown (with a Mermaid chart) or html (one page, SVG chart).
@@ -180,13 +180,14 @@ pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
             ("images".to_string(), opened)
         }
     };
+    let last = args.last.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let shown = &opened[opened.len().saturating_sub(last.unwrap_or(usize::MAX))..];
     let contents = if args.content {
-        Some(layer_contents(&opened, args.no_progress)?)
+        Some(layer_contents(shown, args.no_progress)?)
     } else {
         None
     };
     let versions: Vec<Version> = opened.into_iter().map(|o| o.version).collect();
-    let last = args.last.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let h = history(source, &versions, contents.as_ref(), last);
     let rendered = match args.format {
         HistoryFormat::Common(Format::Table) => table(&h),

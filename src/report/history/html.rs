@@ -37,7 +37,7 @@ h1{font-size:1.3rem;word-break:break-all}
 .swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;margin-top:1rem}th,td{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 code{font-size:.85em}";
 
 /// Chart geometry: the SVG's size and the margins around the plot area.
