@@ -162,7 +162,7 @@ mod tests {
             created: created.map(String::from),
             layers: vec![],
         };
-        let mut versions = vec![
+        let mut versions = [
             version("b", Some("2024-01-02T00:00:00Z")),
             version("v10", Some("2024-01-01T00:00:00Z")),
             version("v9", Some("2024-01-01T00:00:00Z")),
