@@ -376,6 +376,12 @@ fn bad_input_fails_in_one_line() {
         .contains("expected table, json, markdown or html"));
     if let Some(registry) = Registry::start(None) {
         let missing = format!("{}/no/such-repo", registry.host);
-        check(strata(&["history", &missing]), 3);
+        let run = strata(&["history", &missing]);
+        assert!(
+            run.stderr.contains(&format!("{missing}: listing tags")),
+            "{}",
+            run.stderr
+        );
+        check(run, 3);
     }
 }

@@ -422,6 +422,14 @@ impl Repository {
             })?;
             Ok(page.tags)
         })
+        .map_err(|e| match e {
+            // Errors name the connection's reference, which carries a default tag: name the
+            // repository instead.
+            Error::Registry(m) => {
+                Error::Registry(m.replacen(&remote.reference.to_string(), &self.name, 1))
+            }
+            other => other,
+        })
     }
 
     /// Opens the image `tag` names (manifests and config only; layers stream on demand).
