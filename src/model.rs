@@ -83,6 +83,8 @@ struct RawConfig {
     #[serde(default)]
     variant: Option<String>,
     #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
     config: Option<RuntimeConfig>,
     rootfs: Option<RootFs>,
     #[serde(default)]
@@ -98,6 +100,9 @@ pub struct ImageConfig {
     pub os: String,
     /// CPU variant (`v8`), when given.
     pub variant: Option<String>,
+    /// When the image was built (RFC 3339), when the config says; `strata history` orders tags
+    /// by it.
+    pub created: Option<String>,
     /// The runtime settings.
     pub runtime: RuntimeConfig,
     /// The uncompressed digest of each layer, in order.
@@ -123,6 +128,7 @@ impl ImageConfig {
             architecture: raw.architecture.unwrap_or_default(),
             os: raw.os.unwrap_or_default(),
             variant: raw.variant,
+            created: raw.created,
             runtime: raw.config.unwrap_or_default(),
             diff_ids,
             history: raw.history.unwrap_or_default(),

@@ -9,6 +9,7 @@ pub mod dependencies;
 pub mod diff;
 pub mod dive;
 pub mod findings;
+pub mod history;
 pub mod permissions;
 pub mod scan;
 pub mod secrets;

@@ -9,6 +9,7 @@ pub mod copy;
 pub mod diff;
 pub mod dockerfile;
 pub mod fingerprint;
+pub mod history;
 pub mod init;
 pub mod lint;
 pub mod progress;
@@ -55,6 +56,9 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Gate an image in CI: size budgets, dependencies and caches in app layers, dive's rules.
     Check(Box<check::CheckArgs>),
+    /// Show how an image grew tag by tag: sizes, app bytes and what each deploy downloads, from
+    /// manifests and configs only.
+    History(Box<history::HistoryArgs>),
     /// Copy an image between layouts, archives and registries, sending only missing blobs.
     Copy(copy::CopyArgs),
     /// Move an image's own layers onto a new base image, without downloading or rebuilding them.
@@ -174,6 +178,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Recipe(args) => recipe::run(&args),
         Command::Cook(args) => cook::run(&args),
         Command::Fingerprint(args) => fingerprint::run(&args),
+        Command::History(args) => history::run(&args),
         Command::Copy(args) => copy::run(&args),
         Command::Rebase(args) => rebase::run(&args),
         Command::Build(args) => build::run(&args),

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod history;
 pub mod json;
 pub mod markdown;
 pub mod table;

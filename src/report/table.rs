@@ -7,7 +7,8 @@ use crate::analysis::Analysis;
 use crate::report::{new_table, short_command};
 use crate::units::{human_bytes, percent};
 
-fn align_right(t: &mut Table, columns: &[usize]) {
+/// Right-aligns the numeric `columns` of a table.
+pub fn align_right(t: &mut Table, columns: &[usize]) {
     for &c in columns {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);

@@ -69,15 +69,29 @@ impl OpenedImage {
             .enumerate()
             .map(|(i, l)| match &l.digest {
                 Some(d) => Ok(d.clone()),
-                None => {
-                    let reader = HashingReader::new(self.layers.open_layer(i)?, Algorithm::Sha256);
-                    let (digest, _) = reader
-                        .finish()
-                        .map_err(|e| Error::io(format!("layer {i}"), e))?;
-                    Ok(digest)
-                }
+                None => Ok(self.hash_layer(i)?.0),
             })
             .collect()
+    }
+
+    /// The compressed digest and size of every layer: from the manifest, or (legacy archives,
+    /// whose layers are local files) by hashing and counting the blob.
+    pub fn layer_blobs(&self) -> Result<Vec<(Digest, u64)>> {
+        self.image
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match (&l.digest, l.size) {
+                (Some(d), Some(size)) => Ok((d.clone(), size)),
+                _ => self.hash_layer(i),
+            })
+            .collect()
+    }
+
+    fn hash_layer(&self, index: usize) -> Result<(Digest, u64)> {
+        HashingReader::new(self.layers.open_layer(index)?, Algorithm::Sha256)
+            .finish()
+            .map_err(|e| Error::io(format!("layer {index}"), e))
     }
 }
 

@@ -340,6 +340,45 @@ impl Remote {
     }
 }
 
+impl Remote {
+    /// Resolves `reference` to one image, following indexes by `platform`: manifests and config
+    /// only, no layer. `name` is how the image is reported.
+    fn image(&self, reference: &Reference, name: &str, platform: &Platform) -> Result<Image> {
+        let mut current = reference.clone();
+        for _ in 0..MAX_INDEX_DEPTH {
+            let (bytes, digest) = self.manifest(&current)?;
+            match parse_document(&bytes, &format!("manifest of {name}"))? {
+                Document::Index(index) => {
+                    let child = choose_from_index(&index, platform, name)?;
+                    current = current.clone_with_digest(digest_of(child)?.to_string());
+                }
+                Document::Manifest(manifest) => {
+                    let config_digest = digest_of(manifest.config())?;
+                    let config =
+                        self.small_blob(&config_digest, manifest.config().size(), "config")?;
+                    let fetched = FetchedManifest {
+                        digest,
+                        bytes: &bytes,
+                        manifest: &manifest,
+                    };
+                    return image_from_manifest(name.to_string(), fetched, &config);
+                }
+            }
+        }
+        Err(Error::invalid(format!(
+            "{name}: image indexes nested too deeply"
+        )))
+    }
+}
+
+/// The layer source of `image`, streaming from `remote`.
+fn layers_of(image: &Image, remote: Arc<Remote>) -> Box<dyn LayerSource> {
+    Box::new(RegistryLayers {
+        remote,
+        digests: image.layers.iter().map(|l| l.digest.clone()).collect(),
+    })
+}
+
 /// Resolves a registry reference to an image (manifests and config only) and a layer source.
 pub fn open_registry(
     reference: &str,
@@ -347,35 +386,80 @@ pub fn open_registry(
     opts: &RegistryOptions,
 ) -> Result<(Image, Box<dyn LayerSource>)> {
     let remote = Remote::connect(reference, opts)?;
-    let mut current = remote.reference.clone();
-    for _ in 0..MAX_INDEX_DEPTH {
-        let (bytes, digest) = remote.manifest(&current)?;
-        match parse_document(&bytes, &format!("manifest of {reference}"))? {
-            Document::Index(index) => {
-                let child = choose_from_index(&index, platform, reference)?;
-                current = current.clone_with_digest(digest_of(child)?.to_string());
+    let image = remote.image(&remote.reference, reference, platform)?;
+    let layers = layers_of(&image, Arc::new(remote));
+    Ok((image, layers))
+}
+
+/// Tags asked for per page of `/v2/<name>/tags/list`.
+const TAGS_PER_PAGE: usize = 1000;
+
+/// One repository of a registry, read tag by tag over a single connection: what `strata
+/// history` walks.
+pub struct Repository {
+    remote: Arc<Remote>,
+    name: String,
+}
+
+impl Repository {
+    /// Connects to `repository` (`registry/name`, without tag or digest); nothing is sent yet.
+    pub fn connect(repository: &str, opts: &RegistryOptions) -> Result<Repository> {
+        Ok(Repository {
+            remote: Arc::new(Remote::connect(repository, opts)?),
+            name: repository.to_string(),
+        })
+    }
+
+    /// Every tag of the repository, in the registry's order, following the pagination of the
+    /// distribution API (`n` and `last`).
+    pub fn tags(&self) -> Result<Vec<String>> {
+        let remote = &self.remote;
+        collect_pages(|last| {
+            let page = remote.retry("listing tags", || {
+                remote
+                    .client
+                    .list_tags(&remote.reference, &remote.auth, Some(TAGS_PER_PAGE), last)
+            })?;
+            Ok(page.tags)
+        })
+        .map_err(|e| match e {
+            // Errors name the connection's reference, which carries a default tag: name the
+            // repository instead.
+            Error::Registry(m) => {
+                Error::Registry(m.replacen(&remote.reference.to_string(), &self.name, 1))
             }
-            Document::Manifest(manifest) => {
-                let config_digest = digest_of(manifest.config())?;
-                let config =
-                    remote.small_blob(&config_digest, manifest.config().size(), "config")?;
-                let fetched = FetchedManifest {
-                    digest,
-                    bytes: &bytes,
-                    manifest: &manifest,
-                };
-                let image = image_from_manifest(reference.to_string(), fetched, &config)?;
-                let layers = RegistryLayers {
-                    remote: Arc::new(remote),
-                    digests: image.layers.iter().map(|l| l.digest.clone()).collect(),
-                };
-                return Ok((image, Box::new(layers)));
-            }
+            other => other,
+        })
+    }
+
+    /// Opens the image `tag` names (manifests and config only; layers stream on demand).
+    pub fn open(&self, tag: &str, platform: &Platform) -> Result<(Image, Box<dyn LayerSource>)> {
+        let reference = Reference::with_tag(
+            self.remote.reference.registry().to_string(),
+            self.remote.reference.repository().to_string(),
+            tag.to_string(),
+        );
+        let image = self
+            .remote
+            .image(&reference, &format!("{}:{tag}", self.name), platform)?;
+        let layers = layers_of(&image, self.remote.clone());
+        Ok((image, layers))
+    }
+}
+
+/// Gathers a paginated list: each page is asked for after the last item of the one before, until
+/// a page is empty or brings nothing new (registries that ignore `last` repeat the first page).
+fn collect_pages(mut page: impl FnMut(Option<&str>) -> Result<Vec<String>>) -> Result<Vec<String>> {
+    let mut all: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let items = page(all.last().map(String::as_str))?;
+        let before = all.len();
+        all.extend(items.into_iter().filter(|t| seen.insert(t.clone())));
+        if all.len() == before {
+            return Ok(all);
         }
     }
-    Err(Error::invalid(format!(
-        "{reference}: image indexes nested too deeply"
-    )))
 }
 
 struct RegistryLayers {
@@ -415,5 +499,43 @@ impl LayerSource for RegistryLayers {
             }
         });
         Ok(Box::new(ChunkReader::new(move || rx.blocking_recv())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A registry holding `tags`, answering pages of at most `per_page` after `last`
+    /// (or ignoring `last` entirely).
+    fn pages(tags: &[&str], per_page: usize, honours_last: bool) -> (Vec<String>, usize) {
+        let mut requests = 0;
+        let all = collect_pages(|last| {
+            requests += 1;
+            let start = match last {
+                Some(l) if honours_last => tags.iter().position(|t| *t == l).map_or(0, |i| i + 1),
+                _ => 0,
+            };
+            Ok(tags[start..]
+                .iter()
+                .take(per_page)
+                .map(|t| t.to_string())
+                .collect())
+        })
+        .unwrap();
+        (all, requests)
+    }
+
+    #[test]
+    fn tag_pages_are_followed_to_the_end() {
+        let tags = ["a", "b", "c", "d", "e"];
+        assert_eq!(pages(&tags, 2, true), (tags.map(String::from).to_vec(), 4));
+        assert_eq!(pages(&tags, 10, true).0.len(), 5);
+        // A registry that ignores `last` repeats its first page: the walk still ends.
+        assert_eq!(
+            pages(&tags, 10, false),
+            (tags.map(String::from).to_vec(), 2)
+        );
+        assert_eq!(pages(&[], 10, true), (vec![], 1));
     }
 }

@@ -1,0 +1,182 @@
+//! Renderers of a [`History`]: a terminal table, Markdown with a Mermaid chart for pull requests,
+//! and one self-contained HTML page with an SVG chart ([`html`]). Rows are newest first; charts
+//! read left to right, oldest to newest.
+
+pub mod html;
+
+use std::str::FromStr;
+
+use crate::analysis::history::{History, TagRow};
+use crate::error::Error;
+use crate::report::table::align_right;
+use crate::report::{new_table, short_digest, Format};
+use crate::units::human_bytes;
+
+/// The formats `strata history` writes: the common ones plus HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryFormat {
+    /// One of the formats every command offers.
+    Common(Format),
+    /// One self-contained HTML page with an SVG chart.
+    Html,
+}
+
+impl FromStr for HistoryFormat {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "html" => Ok(HistoryFormat::Html),
+            other => other.parse().map(HistoryFormat::Common).map_err(|_| {
+                Error::usage(format!(
+                    "unknown format {other:?}: expected table, json, markdown or html"
+                ))
+            }),
+        }
+    }
+}
+
+/// A byte count or `-` when unknown.
+fn opt_bytes(b: Option<u64>) -> String {
+    b.map_or_else(|| "-".to_string(), human_bytes)
+}
+
+/// `2024-05-01 12:00:00` from an RFC 3339 `created`, or `-`.
+fn short_created(created: Option<&str>) -> String {
+    match created {
+        Some(c) => c.get(..19).unwrap_or(c).replacen('T', " ", 1),
+        None => "-".into(),
+    }
+}
+
+/// The delta column: bytes and blobs a deploy from the previous tag downloads.
+fn delta(row: &TagRow) -> String {
+    match (row.delta_bytes, row.delta_layers) {
+        (Some(bytes), Some(layers)) => format!(
+            "+{} ({layers} layer{})",
+            human_bytes(bytes),
+            if layers == 1 { "" } else { "s" }
+        ),
+        _ => "-".into(),
+    }
+}
+
+/// The line under the title: how many images, and what they share.
+fn headline(h: &History) -> String {
+    let shown = if h.tags.len() < h.images {
+        format!("newest {} of {} images", h.tags.len(), h.images)
+    } else {
+        format!("{} images", h.images)
+    };
+    format!(
+        "{shown} · shared by all: {} layer{}, {} · app = the other layers",
+        h.shared_layers,
+        if h.shared_layers == 1 { "" } else { "s" },
+        human_bytes(h.shared_bytes)
+    )
+}
+
+/// Renders the history as a text table.
+pub fn table(h: &History) -> String {
+    let mut out = format!("History {}\n{}\n\n", h.source, headline(h));
+    let mut t = new_table(vec![
+        "Tag",
+        "Digest",
+        "Created",
+        "Compressed",
+        "Uncompressed",
+        "Layers",
+        "App",
+        "Δ previous",
+    ]);
+    for r in &h.tags {
+        t.add_row(vec![
+            r.tag.clone(),
+            r.manifest_digest
+                .as_ref()
+                .map_or_else(|| "-".into(), short_digest),
+            short_created(r.created.as_deref()),
+            human_bytes(r.compressed_bytes),
+            opt_bytes(r.uncompressed_bytes),
+            r.layers.to_string(),
+            human_bytes(r.app_bytes),
+            delta(r),
+        ]);
+    }
+    align_right(&mut t, &[3, 4, 5, 6, 7]);
+    out.push_str(&t.to_string());
+    out.push('\n');
+    out
+}
+
+fn escape_markdown(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The unit a chart of values up to `max` bytes is drawn in: SI, like every size strata prints.
+pub fn chart_unit(max: u64) -> (&'static str, f64) {
+    match max {
+        0..1_000_000 => ("kB", 1e3),
+        1_000_000..1_000_000_000 => ("MB", 1e6),
+        _ => ("GB", 1e9),
+    }
+}
+
+/// Renders the history as Markdown: a table and a Mermaid `xychart-beta` line chart of the
+/// compressed and app bytes (GitHub renders ```mermaid blocks in comments and summaries).
+pub fn markdown(h: &History) -> String {
+    let mut out = format!(
+        "### strata history: `{}`\n\n{}\n\n",
+        escape_markdown(&h.source),
+        headline(h)
+    );
+    out.push_str(
+        "| Tag | Digest | Created | Compressed | Uncompressed | Layers | App | Δ previous |\n",
+    );
+    out.push_str("|---|---|---|--:|--:|--:|--:|--:|\n");
+    for r in &h.tags {
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {} | {} | {} | {} |\n",
+            escape_markdown(&r.tag),
+            r.manifest_digest
+                .as_ref()
+                .map_or_else(|| "-".into(), short_digest),
+            short_created(r.created.as_deref()),
+            human_bytes(r.compressed_bytes),
+            opt_bytes(r.uncompressed_bytes),
+            r.layers,
+            human_bytes(r.app_bytes),
+            delta(r)
+        ));
+    }
+    if h.tags.len() > 1 {
+        out.push('\n');
+        out.push_str(&mermaid(h));
+    }
+    out
+}
+
+/// The Mermaid chart: compressed bytes (first line) and app bytes (second), oldest first.
+fn mermaid(h: &History) -> String {
+    let max = h.tags.iter().map(|r| r.compressed_bytes).max().unwrap_or(0);
+    let (unit, scale) = chart_unit(max);
+    let oldest_first = h.tags.iter().rev();
+    let labels: Vec<String> = oldest_first
+        .clone()
+        .map(|r| format!("\"{}\"", r.tag.replace('"', "'")))
+        .collect();
+    let series = |f: fn(&TagRow) -> u64| -> String {
+        let values: Vec<String> = oldest_first
+            .clone()
+            .map(|r| format!("{:.1}", f(r) as f64 / scale))
+            .collect();
+        values.join(", ")
+    };
+    format!(
+        "```mermaid\nxychart-beta\n    title \"Size over tags: compressed (upper line) and app ({unit})\"\n    x-axis [{}]\n    y-axis \"{unit}\" 0 --> {:.1}\n    line [{}]\n    line [{}]\n```\n",
+        labels.join(", "),
+        (max as f64 / scale * 1.1).max(0.1),
+        series(|r| r.compressed_bytes),
+        series(|r| r.app_bytes)
+    )
+}
