@@ -6,11 +6,13 @@ use crate::analysis::diff::{Diff, LayerInfo};
 use crate::report::{new_table, short_command, short_digest};
 use crate::units::human_bytes;
 
-fn opt_bytes(b: Option<u64>) -> String {
+/// A size, or `-` when unknown.
+pub(crate) fn opt_bytes(b: Option<u64>) -> String {
     b.map_or_else(|| "-".to_string(), human_bytes)
 }
 
-fn change_name(c: Change) -> &'static str {
+/// The word for a change, as every format prints it.
+pub(crate) fn change_name(c: Change) -> &'static str {
     match c {
         Change::Added => "added",
         Change::Removed => "removed",
