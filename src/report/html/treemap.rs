@@ -88,7 +88,7 @@ pub(crate) fn squarify(values: &[f64], area: Area) -> Vec<Area> {
 }
 
 const WIDTH: f64 = 1000.0;
-const HEIGHT: f64 = 440.0;
+const HEIGHT: f64 = 380.0;
 const FOLDED: &str = "#c5ccd4";
 
 /// Fill colours of a treemap: directories that zoom, other directories, and files.
@@ -110,6 +110,22 @@ fn child_path(parent: &str, name: &str) -> String {
     } else {
         format!("{parent}/{name}")
     }
+}
+
+/// `name` in the top-left corner of `cell`, cut to fit, or nothing when the cell is too small.
+fn label(name: &str, cell: &Area, class: &str) -> String {
+    // About 7.5 drawing units per character at the page's label size.
+    let fits = ((cell.w - 6.0) / 7.5).floor().max(0.0) as usize;
+    if cell.h < 18.0 || fits < 4 {
+        return String::new();
+    }
+    let shown = if name.chars().count() > fits {
+        let cut: String = name.chars().take(fits - 1).collect();
+        format!("{cut}…")
+    } else {
+        name.to_string()
+    };
+    text(cell.x + 4.0, cell.y + 14.0, "start", class, &shown)
 }
 
 /// How many views a directory and those below it take.
@@ -181,22 +197,41 @@ impl Views<'_> {
                 &describe(&cpath, child),
                 "",
             ));
-            let fits = (cell.w / 7.5).floor() as usize;
-            if cell.h >= 18.0 && fits >= 4 {
-                let name: String = if child.name.chars().count() > fits {
-                    let cut: String = child.name.chars().take(fits.saturating_sub(1)).collect();
-                    format!("{cut}…")
-                } else {
-                    child.name.clone()
-                };
-                g.push_str(&text(
-                    cell.x + 4.0,
-                    cell.y + 15.0,
-                    "start",
+            if zoomable && cell.w > 30.0 && cell.h > 40.0 {
+                // The child's own children drawn inside it, under a one-line header.
+                g.push_str(&label(
+                    &format!("{} · {}", child.name, human_bytes(child.bytes)),
+                    cell,
                     label_class,
-                    &name,
                 ));
-                if cell.h >= 36.0 {
+                let inner = Area {
+                    x: cell.x + 2.0,
+                    y: cell.y + 20.0,
+                    w: cell.w - 4.0,
+                    h: cell.h - 22.0,
+                };
+                let values: Vec<f64> = child.children.iter().map(|c| c.bytes as f64).collect();
+                for (grandchild, area) in child.children.iter().zip(squarify(&values, inner)) {
+                    let fill = if grandchild.folded > 0 {
+                        FOLDED
+                    } else {
+                        self.palette.leaf
+                    };
+                    let gpath = child_path(&cpath, &grandchild.name);
+                    g.push_str(&rect(
+                        area.x,
+                        area.y,
+                        area.w,
+                        area.h,
+                        fill,
+                        &describe(&gpath, grandchild),
+                        "",
+                    ));
+                    g.push_str(&label(&grandchild.name, &area, ""));
+                }
+            } else {
+                g.push_str(&label(&child.name, cell, label_class));
+                if cell.h >= 36.0 && cell.w >= 60.0 {
                     g.push_str(&text(
                         cell.x + 4.0,
                         cell.y + 31.0,
