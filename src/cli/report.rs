@@ -55,7 +55,7 @@ pub struct ReportArgs {
 
 /// How many directory-tree nodes the HTML page draws over all layers: enough to drill three or four
 /// levels into the big directories, few enough to keep the page well under 2 MB.
-const TREE_NODES: usize = 2000;
+const TREE_NODES: usize = 1500;
 
 const BASE_NAME: &str = "org.opencontainers.image.base.name";
 const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
