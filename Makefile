@@ -3,14 +3,24 @@
 CARGO ?= cargo
 # Debian packages the tests drive for real: a registry, independent image tools, htpasswd for the
 # auth tests, a static busybox for the Docker Engine tests, debootstrap for a real Debian + Python
-# base (tests/support/debian.rs) and buildah to build FROM strata images.
-TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah debootstrap
+# base (tests/support/debian.rs), buildah to build FROM strata images and chromium to open the
+# HTML reports (tests/html.rs).
+TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah debootstrap chromium
 
-.PHONY: demo test deps lint fmt bench fuzz sample release
+.PHONY: demo test deps lint fmt bench fuzz sample release screenshot
 
 ## demo: report on the embedded sample image (an app layer that carries its .venv).
 demo:
 	$(CARGO) run --release --quiet -- report oci:fixtures/sample-app:latest --base oci:fixtures/sample-app:base
+
+## screenshot: regenerate fixtures/screenshots/report.png, the HTML report of the sample (README).
+screenshot:
+	$(CARGO) build --quiet
+	mkdir -p target/html-test fixtures/screenshots
+	target/debug/strata report oci:fixtures/sample-app:latest --base oci:fixtures/sample-app:base \
+		--format html --no-progress > target/html-test/sample-report.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,2000 \
+		--screenshot=fixtures/screenshots/report.png file://$(CURDIR)/target/html-test/sample-report.html
 
 ## test: install the Debian tools the tests need (when root), then run every test.
 test: deps

@@ -14,6 +14,7 @@ pub mod permissions;
 pub mod scan;
 pub mod secrets;
 pub mod top_paths;
+pub mod tree;
 
 use std::collections::HashSet;
 

@@ -239,6 +239,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         Format::Table => table(&report),
         Format::Json => json::render(&report)?,
         Format::Markdown => markdown(&report),
+        Format::Html => return Err(Format::html_unsupported("check")),
     };
     match &args.output {
         Some(path) => write_file(path, &rendered)?,

@@ -10,7 +10,7 @@ use crate::cli::progress::Bar;
 use crate::cli::{default_threads, write_stdout, ImageOptions, OutputOptions};
 use crate::error::{ExitCode, Result};
 use crate::layer::walk::Contents;
-use crate::report::{diff, json, Format};
+use crate::report::{diff, html, json, Format};
 use crate::source::open;
 use crate::source::reference::ImageRef;
 
@@ -18,7 +18,8 @@ const EXAMPLES: &str = "\
 Examples:
   strata diff registry.example.com/app:1.4 registry.example.com/app:1.5
   strata diff docker://localhost:5000/app:v1 oci:./build:v2 --format json
-  strata diff old.tar new.tar --files --top 20";
+  strata diff old.tar new.tar --files --top 20
+  strata diff oci:./build:v1 oci:./build:v2 --files --format html > diff.html";
 
 /// Arguments of `strata diff`.
 #[derive(Debug, Args)]
@@ -73,6 +74,7 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
         Format::Table => diff::table(&d),
         Format::Json => json::render(&d)?,
         Format::Markdown => diff::markdown(&d),
+        Format::Html => html::diff::render(&d),
     };
     write_stdout(&rendered)?;
     Ok(ExitCode::Ok)

@@ -15,7 +15,8 @@ use crate::cli::{default_threads, write_stdout, ImageOptions};
 use crate::error::{Error, ExitCode, Result};
 use crate::layer::digest::Digest;
 use crate::layer::walk::{Contents, EntryKind};
-use crate::report::history::{html, markdown, table, HistoryFormat};
+use crate::report::history::{markdown, table};
+use crate::report::html;
 use crate::report::{json, Format};
 use crate::source::reference::ImageRef;
 use crate::source::registry::Repository;
@@ -49,7 +50,7 @@ pub struct HistoryArgs {
     pub content: bool,
     /// Output format: table, json, markdown (with a Mermaid chart) or html (one page, SVG chart).
     #[arg(long, short = 'f', default_value = "table", value_parser = parse_format)]
-    pub format: HistoryFormat,
+    pub format: Format,
     /// Never draw progress bars.
     #[arg(long)]
     pub no_progress: bool,
@@ -58,8 +59,8 @@ pub struct HistoryArgs {
     pub image_options: ImageOptions,
 }
 
-fn parse_format(s: &str) -> std::result::Result<HistoryFormat, String> {
-    s.parse::<HistoryFormat>().map_err(|e| e.to_string())
+fn parse_format(s: &str) -> std::result::Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
 }
 
 /// The repository `arg` names when it is a registry reference without tag or digest.
@@ -190,10 +191,10 @@ pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
     let versions: Vec<Version> = opened.into_iter().map(|o| o.version).collect();
     let h = history(source, &versions, contents.as_ref(), last);
     let rendered = match args.format {
-        HistoryFormat::Common(Format::Table) => table(&h),
-        HistoryFormat::Common(Format::Json) => json::render(&h)?,
-        HistoryFormat::Common(Format::Markdown) => markdown(&h),
-        HistoryFormat::Html => html::render(&h),
+        Format::Table => table(&h),
+        Format::Json => json::render(&h)?,
+        Format::Markdown => markdown(&h),
+        Format::Html => html::history::render(&h),
     };
     write_stdout(&rendered)?;
     Ok(ExitCode::Ok)

@@ -87,6 +87,7 @@ pub fn run(args: &LintArgs) -> Result<ExitCode> {
         LintFormat::Common(Format::Table) => table(&report),
         LintFormat::Common(Format::Json) => json::render(&report)?,
         LintFormat::Common(Format::Markdown) => markdown(&report),
+        LintFormat::Common(Format::Html) => return Err(Format::html_unsupported("lint")),
         LintFormat::Junit => junit(&report),
         LintFormat::Github => github(&report),
     };

@@ -142,7 +142,7 @@ impl ImageOptions {
 /// Output options shared by the reporting commands.
 #[derive(Debug, Args, Clone)]
 pub struct OutputOptions {
-    /// Output format: table, json or markdown.
+    /// Output format: table, json, markdown, or html (a self-contained page; report and diff only).
     #[arg(long, short = 'f', default_value = "table", value_parser = parse_format)]
     pub format: Format,
     /// Never draw progress bars.
@@ -169,8 +169,24 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// Refuses `--format html` for the commands that draw no page, before they do any work.
+fn refuse_html(command: &Command) -> Result<()> {
+    let (name, format) = match command {
+        Command::Check(a) => ("check", a.output_options.format),
+        Command::Copy(a) => ("copy", a.output.format),
+        Command::Rebase(a) => ("rebase", a.output_options.format),
+        Command::Build(a) => ("build", a.output.format),
+        _ => return Ok(()),
+    };
+    match format {
+        Format::Html => Err(Format::html_unsupported(name)),
+        _ => Ok(()),
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    refuse_html(&cli.command)?;
     match cli.command {
         Command::Report(args) => report::run(&args),
         Command::Diff(args) => diff::run(&args),

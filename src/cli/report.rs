@@ -7,7 +7,8 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::analysis::scan::ScanOptions;
-use crate::analysis::{analyze, AnalyzeOptions, BaseLayers};
+use crate::analysis::tree::layer_trees;
+use crate::analysis::{analyze_keeping_scans, AnalyzeOptions, BaseLayers};
 use crate::cli::progress::Bar;
 use crate::cli::{default_threads, write_stdout};
 use crate::cli::{ImageOptions, OutputOptions};
@@ -15,7 +16,7 @@ use crate::error::{ExitCode, Result};
 use crate::layer::walk::Contents;
 use crate::model::Image;
 use crate::policy::selectors::finding_filter;
-use crate::report::{json, markdown, table, Format};
+use crate::report::{html, json, markdown, table, Format};
 use crate::source::reference::{pinned_base, ImageRef};
 use crate::source::{open, SourceOptions};
 
@@ -26,6 +27,7 @@ Examples:
   docker save myapp:1.2 -o app.tar && strata report app.tar --base debian:bookworm-slim
   strata report docker://registry.example.com/team/app:1.2 --platform linux/arm64
   strata report localhost:5000/app:dev --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  strata report oci:./build/layout:latest --format html > report.html
   strata report oci:./build/layout:latest --ignore runs-as-root --ignore setuid";
 
 /// Arguments of `strata report`.
@@ -56,6 +58,10 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub output: OutputOptions,
 }
+
+/// How many directory-tree nodes the HTML page draws over all layers: enough to drill three or four
+/// levels into the big directories, few enough to keep the page well under 2 MB.
+const TREE_NODES: usize = 1500;
 
 const BASE_NAME: &str = "org.opencontainers.image.base.name";
 const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
@@ -117,7 +123,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         "reading layers",
         !args.output.no_progress,
     ));
-    let analysis = analyze(
+    let analysis = analyze_keeping_scans(
         &opened,
         &AnalyzeOptions {
             top: args.top,
@@ -130,12 +136,16 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         },
     );
     bar.finish();
-    let mut analysis = analysis?;
+    let (mut analysis, scans) = analysis?;
     filter.apply(&mut analysis.findings);
     let rendered = match args.output.format {
         Format::Table => table::render(&analysis),
         Format::Json => json::render(&analysis)?,
         Format::Markdown => markdown::render(&analysis),
+        Format::Html => {
+            let entries: Vec<_> = scans.iter().map(|s| s.entries.as_slice()).collect();
+            html::report::render(&analysis, &layer_trees(&entries, TREE_NODES))
+        }
     };
     write_stdout(&rendered)?;
     Ok(ExitCode::Ok)

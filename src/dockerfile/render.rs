@@ -30,6 +30,7 @@ impl FromStr for LintFormat {
         match s {
             "junit" => Ok(LintFormat::Junit),
             "github" => Ok(LintFormat::Github),
+            "html" => Err(Format::html_unsupported("lint")),
             other => other.parse().map(LintFormat::Common).map_err(|_| {
                 Error::usage(format!(
                     "unknown format {other:?}: expected table, json, markdown, junit or github"

@@ -3,14 +3,17 @@
 
 use crate::analysis::diff::files::Change;
 use crate::analysis::diff::{Diff, LayerInfo};
+use crate::report::markdown::chart_unit;
 use crate::report::{new_table, short_command, short_digest};
 use crate::units::human_bytes;
 
-fn opt_bytes(b: Option<u64>) -> String {
+/// A size, or `-` when unknown.
+pub(crate) fn opt_bytes(b: Option<u64>) -> String {
     b.map_or_else(|| "-".to_string(), human_bytes)
 }
 
-fn change_name(c: Change) -> &'static str {
+/// The word for a change, as every format prints it.
+pub(crate) fn change_name(c: Change) -> &'static str {
     match c {
         Change::Added => "added",
         Change::Removed => "removed",
@@ -102,13 +105,33 @@ pub fn table(d: &Diff) -> String {
     out
 }
 
+/// A Mermaid pie of NEW's download: the bytes a host with OLD already has and those it pulls;
+/// empty when both are zero (Mermaid takes only positive slices, so a zero slice is left out).
+fn deploy_chart(d: &Diff) -> String {
+    let shared: u64 = d.shared_layers.iter().map(|l| l.compressed_bytes).sum();
+    let (unit, size) = chart_unit(shared.max(d.pull_bytes));
+    let slices: String = [
+        ("shared, already there", shared),
+        ("downloaded", d.pull_bytes),
+    ]
+    .iter()
+    .filter(|(_, bytes)| *bytes > 0)
+    .map(|(name, bytes)| format!("    \"{name} ({unit})\" : {:.2}\n", *bytes as f64 / size))
+    .collect();
+    if slices.is_empty() {
+        return String::new();
+    }
+    format!("```mermaid\npie title What a deploy of NEW downloads\n{slices}```\n\n")
+}
+
 /// Renders the comparison as Markdown.
 pub fn markdown(d: &Diff) -> String {
     let mut out = format!(
-        "### strata diff\n\n`{}` → `{}`\n\n**{}**\n\n| Layer | # | Digest | Compressed | Uncompressed | Created by |\n|---|--:|---|--:|--:|---|\n",
+        "### strata diff\n\n`{}` → `{}`\n\n**{}**\n\n{}| Layer | # | Digest | Compressed | Uncompressed | Created by |\n|---|--:|---|--:|--:|---|\n",
         d.old.reference,
         d.new.reference,
-        headline(d)
+        headline(d),
+        deploy_chart(d)
     );
     for (status, l) in layer_rows(d) {
         out.push_str(&format!(

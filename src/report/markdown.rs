@@ -1,12 +1,47 @@
 //! Markdown for pull-request comments and `$GITHUB_STEP_SUMMARY`: the same facts as the table,
-//! in GitHub-flavoured tables.
+//! in GitHub-flavoured tables, and a Mermaid chart of the layer sizes (GitHub draws ```mermaid
+//! blocks as pictures).
 
 use crate::analysis::Analysis;
 use crate::report::{short_command, short_digest};
 use crate::units::{human_bytes, percent};
 
-fn escape(s: &str) -> String {
+/// Makes text safe inside a Markdown table cell.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The unit a chart of values up to `max` bytes reads best in (SI, like the rest of strata's
+/// output): its name and its size in bytes.
+pub(crate) fn chart_unit(max: u64) -> (&'static str, f64) {
+    [("GB", 1e9), ("MB", 1e6), ("kB", 1e3)]
+        .into_iter()
+        .find(|(_, size)| max as f64 >= *size)
+        .unwrap_or(("bytes", 1.0))
+}
+
+/// A Mermaid `xychart-beta` bar chart of each layer's compressed size, labelled `index role`;
+/// empty for an image without layers.
+fn layer_chart(a: &Analysis) -> String {
+    let Some(max) = a.layers.iter().map(|l| l.compressed_bytes).max() else {
+        return String::new();
+    };
+    let (unit, size) = chart_unit(max);
+    let labels: Vec<String> = a
+        .layers
+        .iter()
+        .map(|l| format!("\"{} {}\"", l.index, l.role.as_str()))
+        .collect();
+    let values: Vec<String> = a
+        .layers
+        .iter()
+        .map(|l| format!("{:.2}", l.compressed_bytes as f64 / size))
+        .collect();
+    format!(
+        "```mermaid\nxychart-beta\n    title \"Compressed size per layer ({unit})\"\n    x-axis [{}]\n    y-axis \"{unit}\"\n    bar [{}]\n```\n\n",
+        labels.join(", "),
+        values.join(", ")
+    )
 }
 
 /// Renders the analysis as Markdown.
@@ -21,6 +56,7 @@ pub fn render(a: &Analysis) -> String {
         human_bytes(a.dead_bytes.total),
         percent(a.dive.efficiency)
     ));
+    out.push_str(&layer_chart(a));
     out.push_str("| # | Role | Digest | Compressed | Uncompressed | Content | Files | Created by | Largest path |\n");
     out.push_str("|--:|---|---|--:|--:|--:|--:|---|---|\n");
     for l in &a.layers {
@@ -71,4 +107,18 @@ pub fn render(a: &Analysis) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_pick_a_readable_unit() {
+        assert_eq!(chart_unit(0), ("bytes", 1.0));
+        assert_eq!(chart_unit(999), ("bytes", 1.0));
+        assert_eq!(chart_unit(1_000), ("kB", 1e3));
+        assert_eq!(chart_unit(1_630_000), ("MB", 1e6));
+        assert_eq!(chart_unit(2_000_000_000), ("GB", 1e9));
+    }
 }

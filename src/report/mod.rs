@@ -1,9 +1,11 @@
 //! Renderers of an [`Analysis`](crate::analysis::Analysis): a terminal table, a stable JSON
-//! document, and Markdown for PR comments and `$GITHUB_STEP_SUMMARY`.
+//! document, Markdown for PR comments and `$GITHUB_STEP_SUMMARY`, and (for `report` and `diff`) a
+//! self-contained HTML page.
 
 pub mod check;
 pub mod diff;
 pub mod history;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod table;
@@ -27,7 +29,7 @@ pub fn new_table(header: Vec<&str>) -> Table {
     t
 }
 
-/// Output formats every command offers.
+/// Output formats of the reporting commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Human tables (default).
@@ -36,6 +38,18 @@ pub enum Format {
     Json,
     /// GitHub-flavoured Markdown.
     Markdown,
+    /// One self-contained HTML page with charts (`strata report` and `strata diff` only).
+    Html,
+}
+
+impl Format {
+    /// The usage error of a command that draws no HTML page, so `--format html` fails before any
+    /// work is done instead of printing something else.
+    pub fn html_unsupported(command: &str) -> Error {
+        Error::usage(format!(
+            "strata {command} has no html format (only strata report and strata diff do): use table, json or markdown"
+        ))
+    }
 }
 
 impl FromStr for Format {
@@ -46,8 +60,9 @@ impl FromStr for Format {
             "table" => Ok(Format::Table),
             "json" => Ok(Format::Json),
             "markdown" | "md" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
             other => Err(Error::usage(format!(
-                "unknown format {other:?}: expected table, json or markdown"
+                "unknown format {other:?}: expected table, json, markdown or html"
             ))),
         }
     }

@@ -1,48 +1,16 @@
 //! Renderers of a [`History`]: a terminal table, Markdown with a Mermaid chart for pull requests,
-//! and one self-contained HTML page with an SVG chart ([`html`]). Rows are newest first; charts
+//! and one self-contained HTML page with an SVG chart ([`crate::report::html::history`]). Rows are newest first; charts
 //! read left to right, oldest to newest.
 
-pub mod html;
-
-use std::str::FromStr;
-
 use crate::analysis::history::{History, TagRow};
-use crate::error::Error;
+use crate::report::diff::opt_bytes;
+use crate::report::markdown::{chart_unit, escape as escape_markdown};
 use crate::report::table::align_right;
-use crate::report::{new_table, short_digest, Format};
+use crate::report::{new_table, short_digest};
 use crate::units::human_bytes;
 
-/// The formats `strata history` writes: the common ones plus HTML.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HistoryFormat {
-    /// One of the formats every command offers.
-    Common(Format),
-    /// One self-contained HTML page with an SVG chart.
-    Html,
-}
-
-impl FromStr for HistoryFormat {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "html" => Ok(HistoryFormat::Html),
-            other => other.parse().map(HistoryFormat::Common).map_err(|_| {
-                Error::usage(format!(
-                    "unknown format {other:?}: expected table, json, markdown or html"
-                ))
-            }),
-        }
-    }
-}
-
-/// A byte count or `-` when unknown.
-fn opt_bytes(b: Option<u64>) -> String {
-    b.map_or_else(|| "-".to_string(), human_bytes)
-}
-
 /// `2024-05-01 12:00:00` from an RFC 3339 `created`, or `-`.
-fn short_created(created: Option<&str>) -> String {
+pub(crate) fn short_created(created: Option<&str>) -> String {
     match created {
         Some(c) => c.get(..19).unwrap_or(c).replacen('T', " ", 1),
         None => "-".into(),
@@ -50,7 +18,7 @@ fn short_created(created: Option<&str>) -> String {
 }
 
 /// The delta column: bytes and blobs a deploy from the previous tag downloads.
-fn delta(row: &TagRow) -> String {
+pub(crate) fn delta(row: &TagRow) -> String {
     match (row.delta_bytes, row.delta_layers) {
         (Some(bytes), Some(layers)) => format!(
             "+{} ({layers} layer{})",
@@ -62,7 +30,7 @@ fn delta(row: &TagRow) -> String {
 }
 
 /// The line under the title: how many images, and what they share.
-fn headline(h: &History) -> String {
+pub(crate) fn headline(h: &History) -> String {
     let shown = if h.tags.len() < h.images {
         format!("newest {} of {} images", h.tags.len(), h.images)
     } else {
@@ -107,19 +75,6 @@ pub fn table(h: &History) -> String {
     out.push_str(&t.to_string());
     out.push('\n');
     out
-}
-
-fn escape_markdown(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-/// The unit a chart of values up to `max` bytes is drawn in: SI, like every size strata prints.
-pub fn chart_unit(max: u64) -> (&'static str, f64) {
-    match max {
-        0..1_000_000 => ("kB", 1e3),
-        1_000_000..1_000_000_000 => ("MB", 1e6),
-        _ => ("GB", 1e9),
-    }
 }
 
 /// Renders the history as Markdown: a table and a Mermaid `xychart-beta` line chart of the
