@@ -12,7 +12,9 @@ pub mod findings;
 pub mod permissions;
 pub mod scan;
 pub mod secrets;
+pub mod startup;
 pub mod top_paths;
+pub mod unstripped;
 
 use std::collections::HashSet;
 
@@ -239,7 +241,7 @@ pub fn analyze_keeping_scans(
         &layers,
         &entries,
         &stacked,
-        image.config.runtime.user.as_deref(),
+        &image.config,
         opts.top,
     );
     let advice = advice::rank(candidates, &layers, &entries);
