@@ -180,7 +180,9 @@ impl ElfFacts {
             facts.strippable = file
                 .slice(table, table_len)
                 .and_then(|b| SectionHeader::parse_from(b, 0, header.e_shnum.into(), ctx).ok())
-                .map(|shdrs| strippable(&file, &shdrs, header.e_shstrndx.into()));
+                .map(|shdrs| {
+                    strippable(&file, &shdrs, header.e_shstrndx.into(), header.e_shentsize)
+                });
         }
         Ok(Some(facts))
     }
@@ -335,8 +337,15 @@ fn headers(head: &[u8]) -> Option<(goblin::elf::Header, Ctx, Vec<ProgramHeader>)
     Some((header, ctx, phdrs))
 }
 
-/// The bytes stripping removes, from the section headers (and their names when captured).
-fn strippable(file: &Capture<'_, impl Read>, shdrs: &[SectionHeader], names_at: usize) -> Strippable {
+/// The bytes stripping removes, from the section headers (and their names when captured): the
+/// sections and their `entry_size`-byte headers.
+fn strippable(
+    file: &Capture<'_, impl Read>,
+    shdrs: &[SectionHeader],
+    names_at: usize,
+    entry_size: u16,
+) -> Strippable {
+    let header = u64::from(entry_size);
     let names = shdrs
         .get(names_at)
         .filter(|s| s.sh_type == SHT_STRTAB)
@@ -348,7 +357,7 @@ fn strippable(file: &Capture<'_, impl Read>, shdrs: &[SectionHeader], names_at: 
             let strings = shdrs
                 .get(s.sh_link as usize)
                 .filter(|t| t.sh_type == SHT_STRTAB && s.sh_link as usize != names_at);
-            out.symbols += s.sh_size + strings.map_or(0, |t| t.sh_size);
+            out.symbols += s.sh_size + header + strings.map_or(0, |t| t.sh_size + header);
         } else if s.sh_type == SHT_PROGBITS && s.sh_flags & u64::from(SHF_ALLOC) == 0 {
             let debug = match &names {
                 Some(names) => names
@@ -357,7 +366,7 @@ fn strippable(file: &Capture<'_, impl Read>, shdrs: &[SectionHeader], names_at: 
                 None => s.sh_size >= UNNAMED_DEBUG_MIN,
             };
             if debug {
-                out.debug += s.sh_size;
+                out.debug += s.sh_size + header;
             }
         }
     }
@@ -422,5 +431,169 @@ impl<'a, R: Read> Capture<'a, R> {
             self.pieces.push((start, bytes));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_tools::require_tool;
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    /// Builds `source` with gcc and `args` into `dir/name` (None when gcc is missing).
+    fn gcc(dir: &Path, name: &str, source: &str, args: &[&str]) -> Option<PathBuf> {
+        if !require_tool("gcc") {
+            return None;
+        }
+        let c = dir.join(format!("{name}.c"));
+        std::fs::write(&c, source).unwrap();
+        let out = dir.join(name);
+        let status = Command::new("gcc")
+            .arg(&c)
+            .arg("-o")
+            .arg(&out)
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "gcc {name}");
+        Some(out)
+    }
+
+    fn stripped(path: &Path) -> PathBuf {
+        let out = path.with_extension("stripped");
+        let status = Command::new("strip")
+            .arg("-o")
+            .arg(&out)
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "strip");
+        out
+    }
+
+    const HELLO: &str = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n";
+
+    #[test]
+    fn a_dynamic_executable_names_its_loader_libc_and_glibc_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(hello) = gcc(dir.path(), "hello", HELLO, &[]) else {
+            return;
+        };
+        let facts = ElfFacts::read_file(&hello).unwrap();
+        assert_eq!(facts.machine, goblin::elf::header::EM_X86_64);
+        assert!(facts.is_64 && facts.links_known);
+        let loader = facts.interpreter.as_deref().unwrap();
+        assert!(loader.starts_with('/') && loader.contains("ld-linux"), "{loader}");
+        assert_eq!(facts.needed, ["libc.so.6"]);
+        let (lib, version) = &facts.glibc_needed[0];
+        assert_eq!(lib, "libc.so.6");
+        assert!(*version >= GlibcVersion([2, 2, 5]), "{version}");
+        assert_eq!(facts.glibc_defined, None);
+        let unstripped = facts.strippable.unwrap();
+        assert!(unstripped.symbols > 0 && unstripped.debug == 0, "{unstripped:?}");
+
+        let small = ElfFacts::read_file(&stripped(&hello)).unwrap();
+        assert_eq!(small.strippable, Some(Strippable::default()));
+        assert_eq!(small.needed, facts.needed);
+    }
+
+    #[test]
+    fn debug_sections_and_symbols_add_up_to_what_strip_removes() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(debug) = gcc(dir.path(), "debug", HELLO, &["-g"]) else {
+            return;
+        };
+        let facts = ElfFacts::read_file(&debug).unwrap().strippable.unwrap();
+        assert!(facts.debug > 0 && facts.symbols > 0, "{facts:?}");
+        let saved = std::fs::metadata(&debug).unwrap().len()
+            - std::fs::metadata(stripped(&debug)).unwrap().len();
+        // strip also drops alignment padding.
+        assert!(
+            facts.total() <= saved && facts.total() * 10 >= saved * 9,
+            "{facts:?} vs {saved}"
+        );
+    }
+
+    #[test]
+    fn ranges_past_the_head_are_captured_as_the_file_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = "int hello(void) { return 42; }\n";
+        if gcc(dir.path(), "libhello.so", lib, &["-shared", "-fPIC"]).is_none() {
+            return;
+        }
+        // 3 MiB of read-only data push the dynamic section and the section headers far past the
+        // first MiB the walk reads up front.
+        let big = "const char big[3 << 20] = {1};\nint hello(void);\nint main(void) { return hello() + big[7]; }\n";
+        let program = gcc(
+            dir.path(),
+            "big",
+            big,
+            &["-L.", "-lhello", "-Wl,-rpath,$ORIGIN/../lib:/opt/x"],
+        )
+        .unwrap();
+        let facts = ElfFacts::read_file(&program).unwrap();
+        assert!(std::fs::metadata(&program).unwrap().len() > 3 << 20);
+        assert_eq!(facts.needed, ["libhello.so", "libc.so.6"]);
+        assert_eq!(facts.runpaths, ["$ORIGIN/../lib", "/opt/x"]);
+        assert!(facts.strippable.unwrap().symbols > 0);
+
+        // The same through the walk of a layer, which hands over the rest of the tar entry.
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_path_with_name(&program, "app/big").unwrap();
+        b.append_path_with_name(dir.path().join("big.c"), "app/big.c").unwrap();
+        let tar = b.into_inner().unwrap();
+        let mut seen = Vec::new();
+        crate::layer::walk::walk(tar.as_slice(), crate::layer::walk::Contents::Inspect, |e| {
+            seen.push(e)
+        })
+        .unwrap();
+        assert_eq!(seen[0].exec.as_deref(), Some(&crate::layer::exec::ExecInfo::Elf(facts)));
+        assert_eq!((seen[1].path.as_str(), seen[1].exec.is_none()), ("app/big.c", true));
+    }
+
+    #[test]
+    fn libc_defines_the_glibc_versions_readelf_lists() {
+        let libc = Path::new("/lib/x86_64-linux-gnu/libc.so.6");
+        if !libc.exists() || !require_tool("readelf") {
+            eprintln!("SKIPPED: no x86-64 glibc on this machine");
+            return;
+        }
+        let out = Command::new("readelf").arg("-V").arg(libc).output().unwrap();
+        let listed = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|w| GlibcVersion::parse(w.trim_start_matches("Name:")))
+            .max();
+        let facts = ElfFacts::read_file(libc).unwrap();
+        assert!(listed.is_some());
+        assert_eq!(facts.glibc_defined, listed);
+        assert!(facts.needed.iter().any(|n| n.starts_with("ld-linux")), "{:?}", facts.needed);
+    }
+
+    #[test]
+    fn short_or_malformed_heads_are_unknown_and_the_build_check_says_why() {
+        let mut none = io::empty();
+        assert_eq!(ElfFacts::parse(b"#!/bin/sh\n", 10, &mut none).unwrap(), None);
+        assert_eq!(ElfFacts::parse(b"\x7fELF\x02\x01", 6, &mut none).unwrap(), None);
+        let dir = tempfile::tempdir().unwrap();
+        for (bytes, says) in [
+            (&b"#!/bin/sh\necho hi\n"[..], "not an ELF binary"),
+            (&b"\x7fELF\x02\x01"[..], "malformed ELF"),
+        ] {
+            let path = dir.path().join("f");
+            std::fs::write(&path, bytes).unwrap();
+            let err = ElfFacts::read_file(&path).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
+
+    #[test]
+    fn glibc_versions_order_numerically() {
+        let v = |s| GlibcVersion::parse(s).unwrap();
+        assert!(v("GLIBC_2.38") > v("GLIBC_2.4") && v("GLIBC_2.2.5") > v("GLIBC_2.2"));
+        assert_eq!(v("GLIBC_2.2.5").to_string(), "GLIBC_2.2.5");
+        assert_eq!(GlibcVersion::parse("GLIBC_PRIVATE"), None);
+        assert_eq!(GlibcVersion::parse("GCC_3.0"), None);
     }
 }
