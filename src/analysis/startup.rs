@@ -357,3 +357,188 @@ fn glibc_finding(
         "build on a base with the same or an older glibc than the runtime image (the same Debian release), or upgrade the runtime base".into(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::base_fs::tests::{entry, link};
+    use crate::layer::elf::GlibcVersion;
+    use crate::layer::walk::EntryKind;
+    use crate::model::RuntimeConfig;
+
+    fn executable(path: &str, exec: Option<ExecInfo>) -> Entry {
+        Entry {
+            mode: 0o755,
+            exec: exec.map(Box::new),
+            ..entry(path, EntryKind::File, None)
+        }
+    }
+
+    fn elf(path: &str, needed: &[&str], glibc: Option<(&str, [u16; 3])>) -> Entry {
+        let mut facts = ElfFacts::test_dynamic(needed, &[]);
+        facts.glibc_needed = glibc
+            .map(|(lib, v)| (lib.to_string(), GlibcVersion(v)))
+            .into_iter()
+            .collect();
+        executable(path, Some(ExecInfo::Elf(facts)))
+    }
+
+    fn script(path: &str, interpreter: &str, argument: Option<&str>) -> Entry {
+        let shebang = Shebang {
+            interpreter: interpreter.into(),
+            argument: argument.map(Into::into),
+        };
+        executable(path, Some(ExecInfo::Script(shebang)))
+    }
+
+    /// A merged-usr glibc 2.36 base with sh, env and python3 (a link, as Debian has it).
+    fn base() -> Vec<Entry> {
+        let mut libc = ElfFacts::test_dynamic(&["ld-linux-x86-64.so.2"], &[]);
+        libc.interpreter = None;
+        libc.glibc_defined = Some(GlibcVersion([2, 36, 0]));
+        let mut loader = ElfFacts::test_dynamic(&[], &[]);
+        loader.interpreter = None;
+        vec![
+            link("bin", "usr/bin"),
+            link("lib", "usr/lib"),
+            link("lib64", "usr/lib64"),
+            executable("usr/lib/x86_64-linux-gnu/libc.so.6", Some(ExecInfo::Elf(libc))),
+            executable(
+                "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+                Some(ExecInfo::Elf(loader)),
+            ),
+            link(
+                "usr/lib64/ld-linux-x86-64.so.2",
+                "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            ),
+            elf("usr/bin/dash", &["libc.so.6"], Some(("libc.so.6", [2, 34, 0]))),
+            link("usr/bin/sh", "dash"),
+            elf("usr/bin/env", &["libc.so.6"], None),
+            elf("usr/bin/python3.11", &["libc.so.6", "libz.so.1"], None),
+            link("usr/bin/python3", "python3.11"),
+            elf("usr/lib/x86_64-linux-gnu/libz.so.1.2.13", &["libc.so.6"], None),
+            link("usr/lib/x86_64-linux-gnu/libz.so.1", "libz.so.1.2.13"),
+        ]
+    }
+
+    fn config(entrypoint: &[&str], cmd: &[&str], env: &[&str]) -> ImageConfig {
+        let list = |l: &[&str]| (!l.is_empty()).then(|| l.iter().map(|s| s.to_string()).collect());
+        ImageConfig {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            variant: None,
+            runtime: RuntimeConfig {
+                entrypoint: list(entrypoint),
+                cmd: list(cmd),
+                env: list(env),
+                working_dir: Some("/app".into()),
+                ..RuntimeConfig::default()
+            },
+            diff_ids: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+
+    /// The (rule, path) of each finding for `app` on top of [`base`].
+    fn check(app: &[Entry], config: &ImageConfig) -> Vec<(String, String)> {
+        let base = base();
+        startup_findings(config, &[&base, app])
+            .into_iter()
+            .map(|f| (f.rule, f.path))
+            .collect()
+    }
+
+    fn found(rule: &str, path: &str) -> Vec<(String, String)> {
+        vec![(rule.to_string(), path.to_string())]
+    }
+
+    #[test]
+    fn a_binary_whose_loader_libraries_and_glibc_are_there_starts() {
+        let app = [elf("app/server", &["libz.so.1"], Some(("libc.so.6", [2, 36, 0])))];
+        assert_eq!(check(&app, &config(&["./server"], &["--port", "80"], &[])), []);
+        assert_eq!(check(&[], &config(&[], &["python3", "-c", "1"], &[])), []);
+        let shell = config(&["/bin/sh", "-c"], &["exec python3 -m http.server"], &[]);
+        assert_eq!(check(&[], &shell), []);
+    }
+
+    #[test]
+    fn missing_programs_libraries_and_versions_are_named() {
+        let needs_ssl = [
+            elf("app/server", &["libcurl.so.4"], None),
+            elf("app/lib/libcurl.so.4", &["libssl.so.3", "libz.so.1"], None),
+        ];
+        let mut with_rpath = needs_ssl.clone();
+        if let Some(ExecInfo::Elf(f)) = with_rpath[0].exec.as_deref_mut() {
+            f.runpaths = vec!["$ORIGIN/lib".into()];
+        }
+        let server = config(&["/app/server"], &[], &[]);
+        assert_eq!(
+            check(&needs_ssl, &server),
+            found("wont-start-missing-library", "/app/server"),
+            "libcurl is not on the search path without the runpath"
+        );
+        assert_eq!(
+            check(&with_rpath, &server),
+            found("wont-start-missing-library", "/app/lib/libcurl.so.4"),
+            "found through $ORIGIN, libcurl's own libssl is missing"
+        );
+        let new_glibc = [elf("app/server", &["libc.so.6"], Some(("libc.so.6", [2, 38, 0])))];
+        let findings = startup_findings(&server, &[&base(), &new_glibc]);
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0].message.contains("GLIBC_2.38") && findings[0].message.contains("GLIBC_2.36"),
+            "{}",
+            findings[0].message
+        );
+        assert_eq!(check(&[], &server), found("wont-start-missing-program", "/app/server"));
+        assert_eq!(
+            check(&[], &config(&["gunicorn"], &[], &["PATH=/usr/bin"])),
+            found("wont-start-missing-program", "gunicorn")
+        );
+        let shell = config(&[], &["/bin/sh", "-c", "FOO=1 gunicorn app:wsgi"], &[]);
+        assert_eq!(check(&[], &shell), found("wont-start-missing-program", "gunicorn"));
+    }
+
+    #[test]
+    fn scripts_need_their_interpreter_and_env_its_program_on_path() {
+        let scripts = [
+            script("app/run.py", "/usr/bin/env", Some("python3")),
+            script("app/run.rb", "/usr/bin/env", Some("ruby")),
+            script("app/run.pl", "/usr/bin/perl", None),
+        ];
+        let run = |name: &str| check(&scripts, &config(&[name], &[], &[]));
+        assert_eq!(run("./run.py"), []);
+        assert_eq!(run("./run.rb"), found("wont-start-missing-interpreter", "/app/run.rb"));
+        assert_eq!(run("./run.pl"), found("wont-start-missing-interpreter", "/app/run.pl"));
+        let without_path = config(&["./run.py"], &[], &["PATH=/app"]);
+        assert_eq!(
+            check(&scripts, &without_path),
+            found("wont-start-missing-interpreter", "/app/run.py")
+        );
+    }
+
+    #[test]
+    fn loaders_machines_modes_and_a_missing_command() {
+        let mut musl = elf("app/server", &[], None);
+        if let Some(ExecInfo::Elf(f)) = musl.exec.as_deref_mut() {
+            f.interpreter = Some("/lib/ld-musl-x86_64.so.1".into());
+        }
+        let server = config(&["/app/server"], &[], &[]);
+        assert_eq!(check(&[musl], &server), found("wont-start-missing-loader", "/app/server"));
+        let mut arm = elf("app/server", &[], None);
+        if let Some(ExecInfo::Elf(f)) = arm.exec.as_deref_mut() {
+            f.machine = goblin::elf::header::EM_AARCH64;
+        }
+        assert_eq!(check(&[arm], &server), found("wont-start-arch", "/app/server"));
+        let plain = Entry {
+            mode: 0o644,
+            ..elf("app/server", &[], None)
+        };
+        assert_eq!(check(&[plain], &server), found("wont-start-not-executable", "/app/server"));
+        let none = startup_findings(&config(&[], &[], &[]), &[&base()]);
+        assert_eq!(
+            (none[0].rule.as_str(), none[0].severity),
+            ("wont-start-no-command", Severity::Medium)
+        );
+    }
+}
