@@ -122,7 +122,13 @@ pub struct Reclaim {
 
 impl Finding {
     /// A size finding (severity info, no hiding layer, fix in the advice).
-    pub(crate) fn sized(kind: FindingKind, rule: String, layer: usize, path: String, bytes: u64) -> Finding {
+    pub(crate) fn sized(
+        kind: FindingKind,
+        rule: String,
+        layer: usize,
+        path: String,
+        bytes: u64,
+    ) -> Finding {
         Finding {
             kind,
             rule,

@@ -237,13 +237,8 @@ pub fn analyze_keeping_scans(
         });
     }
 
-    let (findings, candidates) = findings::find(
-        &layers,
-        &entries,
-        &stacked,
-        &image.config,
-        opts.top,
-    );
+    let (findings, candidates) =
+        findings::find(&layers, &entries, &stacked, &image.config, opts.top);
     let advice = advice::rank(candidates, &layers, &entries);
 
     let platform = match &image.config.variant {

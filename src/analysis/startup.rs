@@ -34,7 +34,11 @@ const SHELL_WORDS: &[&str] = &[
 pub fn startup_findings(config: &ImageConfig, entries: &[&[Entry]]) -> Vec<Finding> {
     let runtime = &config.runtime;
     let argv: Vec<&str> = match (&runtime.entrypoint, &runtime.cmd) {
-        (Some(e), cmd) if !e.is_empty() => e.iter().chain(cmd.iter().flatten()).map(String::as_str).collect(),
+        (Some(e), cmd) if !e.is_empty() => e
+            .iter()
+            .chain(cmd.iter().flatten())
+            .map(String::as_str)
+            .collect(),
         (_, Some(cmd)) => cmd.iter().map(String::as_str).collect(),
         _ => Vec::new(),
     };
@@ -45,7 +49,8 @@ pub fn startup_findings(config: &ImageConfig, entries: &[&[Entry]]) -> Vec<Findi
             Severity::Medium,
             top,
             "(config) Entrypoint/Cmd".into(),
-            "the config sets neither Entrypoint nor Cmd: `docker run` without a command fails".into(),
+            "the config sets neither Entrypoint nor Cmd: `docker run` without a command fails"
+                .into(),
             "set ENTRYPOINT or CMD in the Dockerfile (exec form: `CMD [\"/app/server\"]`)".into(),
         )];
     };
@@ -184,13 +189,18 @@ impl Check<'_> {
                     "the {what} {path} is not executable (mode {:04o})",
                     self.entry(*origin).mode & 0o7777
                 ),
-                format!("make it executable in the build (`chmod +x {path}`, or `COPY --chmod=755`)"),
+                format!(
+                    "make it executable in the build (`chmod +x {path}`, or `COPY --chmod=755`)"
+                ),
             )),
             None => {
                 let (path, where_) = if name.contains('/') {
                     (self.absolute(name), String::new())
                 } else {
-                    (name.to_string(), format!(" on PATH {}", self.path.join(":")))
+                    (
+                        name.to_string(),
+                        format!(" on PATH {}", self.path.join(":")),
+                    )
                 };
                 out.push(finding(
                     "wont-start-missing-program",
@@ -235,7 +245,15 @@ impl Check<'_> {
                 Severity::High,
                 origin.layer,
                 script_path.clone(),
-                format!("{script_path} starts with #!{}{}: {what}", shebang.interpreter, shebang.argument.as_deref().map(|a| format!(" {a}")).unwrap_or_default()),
+                format!(
+                    "{script_path} starts with #!{}{}: {what}",
+                    shebang.interpreter,
+                    shebang
+                        .argument
+                        .as_deref()
+                        .map(|a| format!(" {a}"))
+                        .unwrap_or_default()
+                ),
                 fix,
             ));
         };
@@ -249,10 +267,15 @@ impl Check<'_> {
             return None;
         };
         let is_env = interpreter.rsplit('/').next() == Some("env");
-        let Some(program) = shebang.argument.as_deref().filter(|_| is_env).and_then(|a| {
-            a.split_whitespace()
-                .find(|w| !w.starts_with('-') && !w.contains('='))
-        }) else {
+        let Some(program) = shebang
+            .argument
+            .as_deref()
+            .filter(|_| is_env)
+            .and_then(|a| {
+                a.split_whitespace()
+                    .find(|w| !w.starts_with('-') && !w.contains('='))
+            })
+        else {
             return Some(found);
         };
         if program.contains('/') {
@@ -283,14 +306,23 @@ impl Check<'_> {
                     Severity::High,
                     origin.layer,
                     path.clone(),
-                    format!("{path} is built for {arch} but the image is for {}", self.arch),
-                    format!("build it for {} (`--platform linux/{}`), or publish the image for {arch}", self.arch, self.arch),
+                    format!(
+                        "{path} is built for {arch} but the image is for {}",
+                        self.arch
+                    ),
+                    format!(
+                        "build it for {} (`--platform linux/{}`), or publish the image for {arch}",
+                        self.arch, self.arch
+                    ),
                 ));
                 return;
             }
         }
+        let mut reported: BTreeSet<String> = BTreeSet::new();
         if let Some(loader) = &facts.interpreter {
             if self.fs.file(loader).is_none() {
+                // libc names the loader in its DT_NEEDED: one finding says it.
+                reported.insert(loader.rsplit('/').next().unwrap_or(loader).to_string());
                 out.push(finding(
                     "wont-start-missing-loader",
                     Severity::High,
@@ -302,7 +334,6 @@ impl Check<'_> {
             }
         }
         let mut seen: HashSet<Origin> = HashSet::from([origin]);
-        let mut reported: BTreeSet<String> = BTreeSet::new();
         let mut pending = vec![(path, facts)];
         while let Some((needer, facts)) = pending.pop() {
             let dirs = search_dirs(facts, &needer);
@@ -402,7 +433,10 @@ mod tests {
             link("bin", "usr/bin"),
             link("lib", "usr/lib"),
             link("lib64", "usr/lib64"),
-            executable("usr/lib/x86_64-linux-gnu/libc.so.6", Some(ExecInfo::Elf(libc))),
+            executable(
+                "usr/lib/x86_64-linux-gnu/libc.so.6",
+                Some(ExecInfo::Elf(libc)),
+            ),
             executable(
                 "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
                 Some(ExecInfo::Elf(loader)),
@@ -411,12 +445,20 @@ mod tests {
                 "usr/lib64/ld-linux-x86-64.so.2",
                 "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
             ),
-            elf("usr/bin/dash", &["libc.so.6"], Some(("libc.so.6", [2, 34, 0]))),
+            elf(
+                "usr/bin/dash",
+                &["libc.so.6"],
+                Some(("libc.so.6", [2, 34, 0])),
+            ),
             link("usr/bin/sh", "dash"),
             elf("usr/bin/env", &["libc.so.6"], None),
             elf("usr/bin/python3.11", &["libc.so.6", "libz.so.1"], None),
             link("usr/bin/python3", "python3.11"),
-            elf("usr/lib/x86_64-linux-gnu/libz.so.1.2.13", &["libc.so.6"], None),
+            elf(
+                "usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
+                &["libc.so.6"],
+                None,
+            ),
             link("usr/lib/x86_64-linux-gnu/libz.so.1", "libz.so.1.2.13"),
         ]
     }
@@ -454,8 +496,15 @@ mod tests {
 
     #[test]
     fn a_binary_whose_loader_libraries_and_glibc_are_there_starts() {
-        let app = [elf("app/server", &["libz.so.1"], Some(("libc.so.6", [2, 36, 0])))];
-        assert_eq!(check(&app, &config(&["./server"], &["--port", "80"], &[])), []);
+        let app = [elf(
+            "app/server",
+            &["libz.so.1"],
+            Some(("libc.so.6", [2, 36, 0])),
+        )];
+        assert_eq!(
+            check(&app, &config(&["./server"], &["--port", "80"], &[])),
+            []
+        );
         assert_eq!(check(&[], &config(&[], &["python3", "-c", "1"], &[])), []);
         let shell = config(&["/bin/sh", "-c"], &["exec python3 -m http.server"], &[]);
         assert_eq!(check(&[], &shell), []);
@@ -482,21 +531,32 @@ mod tests {
             found("wont-start-missing-library", "/app/lib/libcurl.so.4"),
             "found through $ORIGIN, libcurl's own libssl is missing"
         );
-        let new_glibc = [elf("app/server", &["libc.so.6"], Some(("libc.so.6", [2, 38, 0])))];
+        let new_glibc = [elf(
+            "app/server",
+            &["libc.so.6"],
+            Some(("libc.so.6", [2, 38, 0])),
+        )];
         let findings = startup_findings(&server, &[&base(), &new_glibc]);
         assert_eq!(findings.len(), 1);
         assert!(
-            findings[0].message.contains("GLIBC_2.38") && findings[0].message.contains("GLIBC_2.36"),
+            findings[0].message.contains("GLIBC_2.38")
+                && findings[0].message.contains("GLIBC_2.36"),
             "{}",
             findings[0].message
         );
-        assert_eq!(check(&[], &server), found("wont-start-missing-program", "/app/server"));
+        assert_eq!(
+            check(&[], &server),
+            found("wont-start-missing-program", "/app/server")
+        );
         assert_eq!(
             check(&[], &config(&["gunicorn"], &[], &["PATH=/usr/bin"])),
             found("wont-start-missing-program", "gunicorn")
         );
         let shell = config(&[], &["/bin/sh", "-c", "FOO=1 gunicorn app:wsgi"], &[]);
-        assert_eq!(check(&[], &shell), found("wont-start-missing-program", "gunicorn"));
+        assert_eq!(
+            check(&[], &shell),
+            found("wont-start-missing-program", "gunicorn")
+        );
     }
 
     #[test]
@@ -508,8 +568,14 @@ mod tests {
         ];
         let run = |name: &str| check(&scripts, &config(&[name], &[], &[]));
         assert_eq!(run("./run.py"), []);
-        assert_eq!(run("./run.rb"), found("wont-start-missing-interpreter", "/app/run.rb"));
-        assert_eq!(run("./run.pl"), found("wont-start-missing-interpreter", "/app/run.pl"));
+        assert_eq!(
+            run("./run.rb"),
+            found("wont-start-missing-interpreter", "/app/run.rb")
+        );
+        assert_eq!(
+            run("./run.pl"),
+            found("wont-start-missing-interpreter", "/app/run.pl")
+        );
         let without_path = config(&["./run.py"], &[], &["PATH=/app"]);
         assert_eq!(
             check(&scripts, &without_path),
@@ -524,17 +590,26 @@ mod tests {
             f.interpreter = Some("/lib/ld-musl-x86_64.so.1".into());
         }
         let server = config(&["/app/server"], &[], &[]);
-        assert_eq!(check(&[musl], &server), found("wont-start-missing-loader", "/app/server"));
+        assert_eq!(
+            check(&[musl], &server),
+            found("wont-start-missing-loader", "/app/server")
+        );
         let mut arm = elf("app/server", &[], None);
         if let Some(ExecInfo::Elf(f)) = arm.exec.as_deref_mut() {
             f.machine = goblin::elf::header::EM_AARCH64;
         }
-        assert_eq!(check(&[arm], &server), found("wont-start-arch", "/app/server"));
+        assert_eq!(
+            check(&[arm], &server),
+            found("wont-start-arch", "/app/server")
+        );
         let plain = Entry {
             mode: 0o644,
             ..elf("app/server", &[], None)
         };
-        assert_eq!(check(&[plain], &server), found("wont-start-not-executable", "/app/server"));
+        assert_eq!(
+            check(&[plain], &server),
+            found("wont-start-not-executable", "/app/server")
+        );
         let none = startup_findings(&config(&[], &[], &[]), &[&base()]);
         assert_eq!(
             (none[0].rule.as_str(), none[0].severity),

@@ -18,8 +18,7 @@ use goblin::container::Ctx;
 use goblin::elf::dynamic::{Dyn, Dynamic, DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_VERDEFNUM};
 use goblin::elf::program_header::{ProgramHeader, PT_DYNAMIC, PT_INTERP};
 use goblin::elf::section_header::{
-    SectionHeader, SHF_ALLOC, SHT_GNU_VERDEF, SHT_GNU_VERNEED, SHT_PROGBITS, SHT_STRTAB,
-    SHT_SYMTAB,
+    SectionHeader, SHF_ALLOC, SHT_GNU_VERDEF, SHT_GNU_VERNEED, SHT_PROGBITS, SHT_STRTAB, SHT_SYMTAB,
 };
 use goblin::elf::symver::{VerdefSection, VerneedSection};
 use goblin::elf::Elf;
@@ -158,10 +157,12 @@ impl ElfFacts {
         let mut facts = ElfFacts {
             machine: header.e_machine,
             is_64: ctx.is_big(),
-            interpreter: interp.and_then(|p| file.slice(p.p_offset, p.p_filesz)).map(|b| {
-                let b = b.split(|&c| c == 0).next().unwrap_or(b);
-                String::from_utf8_lossy(b).into_owned()
-            }),
+            interpreter: interp
+                .and_then(|p| file.slice(p.p_offset, p.p_filesz))
+                .map(|b| {
+                    let b = b.split(|&c| c == 0).next().unwrap_or(b);
+                    String::from_utf8_lossy(b).into_owned()
+                }),
             links_known: dynamic.is_none(),
             needed: Vec::new(),
             runpaths: Vec::new(),
@@ -220,10 +221,7 @@ impl ElfFacts {
             .find(|d| d.d_tag == DT_VERDEFNUM)
             .map_or(0, |d| d.d_val);
         let mut wanted = vec![(strtab_at, strtab_len)];
-        for (at, count) in [
-            (info.verneed, info.verneednum),
-            (info.verdef, verdef_count),
-        ] {
+        for (at, count) in [(info.verneed, info.verneednum), (info.verdef, verdef_count)] {
             if at > 0 && count > 0 {
                 wanted.push((at, VERSION_WINDOW.min(file.size.saturating_sub(at))));
             }
@@ -421,12 +419,17 @@ impl<'a, R: Read> Capture<'a, R> {
             if len > RANGE_LIMIT || start >= end || self.slice(offset, len).is_some() {
                 continue;
             }
-            self.at += io::copy(&mut (&mut *self.rest).take(start - self.at), &mut io::sink())?;
+            self.at += io::copy(
+                &mut (&mut *self.rest).take(start - self.at),
+                &mut io::sink(),
+            )?;
             if self.at < start {
                 return Ok(()); // the stream ended early
             }
             let mut bytes = Vec::with_capacity((end - start) as usize);
-            (&mut *self.rest).take(end - start).read_to_end(&mut bytes)?;
+            (&mut *self.rest)
+                .take(end - start)
+                .read_to_end(&mut bytes)?;
             self.at = start + bytes.len() as u64;
             self.pieces.push((start, bytes));
         }
@@ -485,14 +488,20 @@ mod tests {
         assert_eq!(facts.machine, goblin::elf::header::EM_X86_64);
         assert!(facts.is_64 && facts.links_known);
         let loader = facts.interpreter.as_deref().unwrap();
-        assert!(loader.starts_with('/') && loader.contains("ld-linux"), "{loader}");
+        assert!(
+            loader.starts_with('/') && loader.contains("ld-linux"),
+            "{loader}"
+        );
         assert_eq!(facts.needed, ["libc.so.6"]);
         let (lib, version) = &facts.glibc_needed[0];
         assert_eq!(lib, "libc.so.6");
         assert!(*version >= GlibcVersion([2, 2, 5]), "{version}");
         assert_eq!(facts.glibc_defined, None);
         let unstripped = facts.strippable.unwrap();
-        assert!(unstripped.symbols > 0 && unstripped.debug == 0, "{unstripped:?}");
+        assert!(
+            unstripped.symbols > 0 && unstripped.debug == 0,
+            "{unstripped:?}"
+        );
 
         let small = ElfFacts::read_file(&stripped(&hello)).unwrap();
         assert_eq!(small.strippable, Some(Strippable::default()));
@@ -542,15 +551,22 @@ mod tests {
         // The same through the walk of a layer, which hands over the rest of the tar entry.
         let mut b = tar::Builder::new(Vec::new());
         b.append_path_with_name(&program, "app/big").unwrap();
-        b.append_path_with_name(dir.path().join("big.c"), "app/big.c").unwrap();
+        b.append_path_with_name(dir.path().join("big.c"), "app/big.c")
+            .unwrap();
         let tar = b.into_inner().unwrap();
         let mut seen = Vec::new();
         crate::layer::walk::walk(tar.as_slice(), crate::layer::walk::Contents::Inspect, |e| {
             seen.push(e)
         })
         .unwrap();
-        assert_eq!(seen[0].exec.as_deref(), Some(&crate::layer::exec::ExecInfo::Elf(facts)));
-        assert_eq!((seen[1].path.as_str(), seen[1].exec.is_none()), ("app/big.c", true));
+        assert_eq!(
+            seen[0].exec.as_deref(),
+            Some(&crate::layer::exec::ExecInfo::Elf(facts))
+        );
+        assert_eq!(
+            (seen[1].path.as_str(), seen[1].exec.is_none()),
+            ("app/big.c", true)
+        );
     }
 
     #[test]
@@ -560,7 +576,11 @@ mod tests {
             eprintln!("SKIPPED: no x86-64 glibc on this machine");
             return;
         }
-        let out = Command::new("readelf").arg("-V").arg(libc).output().unwrap();
+        let out = Command::new("readelf")
+            .arg("-V")
+            .arg(libc)
+            .output()
+            .unwrap();
         let listed = String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
             .filter_map(|w| GlibcVersion::parse(w.trim_start_matches("Name:")))
@@ -568,14 +588,24 @@ mod tests {
         let facts = ElfFacts::read_file(libc).unwrap();
         assert!(listed.is_some());
         assert_eq!(facts.glibc_defined, listed);
-        assert!(facts.needed.iter().any(|n| n.starts_with("ld-linux")), "{:?}", facts.needed);
+        assert!(
+            facts.needed.iter().any(|n| n.starts_with("ld-linux")),
+            "{:?}",
+            facts.needed
+        );
     }
 
     #[test]
     fn short_or_malformed_heads_are_unknown_and_the_build_check_says_why() {
         let mut none = io::empty();
-        assert_eq!(ElfFacts::parse(b"#!/bin/sh\n", 10, &mut none).unwrap(), None);
-        assert_eq!(ElfFacts::parse(b"\x7fELF\x02\x01", 6, &mut none).unwrap(), None);
+        assert_eq!(
+            ElfFacts::parse(b"#!/bin/sh\n", 10, &mut none).unwrap(),
+            None
+        );
+        assert_eq!(
+            ElfFacts::parse(b"\x7fELF\x02\x01", 6, &mut none).unwrap(),
+            None
+        );
         let dir = tempfile::tempdir().unwrap();
         for (bytes, says) in [
             (&b"#!/bin/sh\necho hi\n"[..], "not an ELF binary"),

@@ -49,7 +49,9 @@ fn shebang(head: &[u8]) -> Option<Shebang> {
         None if short => line.len(),
         None => return None,
     };
-    let line = std::str::from_utf8(&line[..end]).ok()?.trim_matches([' ', '\t', '\r']);
+    let line = std::str::from_utf8(&line[..end])
+        .ok()?
+        .trim_matches([' ', '\t', '\r']);
     let (interpreter, argument) = match line.split_once([' ', '\t']) {
         Some((i, a)) => (i, Some(a.trim_matches([' ', '\t']).to_string())),
         None => (line, None),
@@ -86,7 +88,11 @@ mod tests {
         assert_eq!(script("#!/bin/sh"), Some(ExecInfo::Script(sh)));
         assert_eq!(script("#!\n"), None);
         let long = format!("#!/bin/{}", "x".repeat(300));
-        assert_eq!(script(&long), None, "no end of line within the kernel's buffer");
+        assert_eq!(
+            script(&long),
+            None,
+            "no end of line within the kernel's buffer"
+        );
         assert_eq!(script("echo hi\n"), None);
     }
 }

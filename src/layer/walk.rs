@@ -198,8 +198,8 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
                         .read_to_end(&mut head)
                         .map_err(|e| corrupt(data_at, e))?;
                     let secrets = secrets::scan(&path, &head).into_boxed_slice();
-                    let exec = exec::inspect(&head, size, &mut entry)
-                        .map_err(|e| corrupt(data_at, e))?;
+                    let exec =
+                        exec::inspect(&head, size, &mut entry).map_err(|e| corrupt(data_at, e))?;
                     (None, secrets, exec.map(Box::new))
                 }
                 _ => (None, Box::default(), None),
