@@ -113,7 +113,7 @@ fn shell_command<'a>(argv: &[&'a str]) -> Option<&'a str> {
 fn first_program(command: &str) -> Option<&str> {
     let word = command
         .split_whitespace()
-        .find(|w| !(w.contains('=') && !w.starts_with('=')) && *w != "exec")?;
+        .find(|w| w.split_once('=').is_none_or(|(name, _)| name.is_empty()) && *w != "exec")?;
     let plain = word
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._+-@%,".contains(c));
