@@ -22,4 +22,6 @@ pub mod python;
 pub mod report;
 pub mod sink;
 pub mod source;
+#[cfg(test)]
+mod test_tools;
 pub mod units;

@@ -193,6 +193,7 @@ mod tests {
             link: None,
             content: None,
             secrets: Box::default(),
+            exec: None,
         }
     }
 

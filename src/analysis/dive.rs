@@ -280,6 +280,7 @@ mod tests {
             link: None,
             content: None,
             secrets: Box::default(),
+            exec: None,
         }
     }
 

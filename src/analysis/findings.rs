@@ -13,8 +13,11 @@ use crate::analysis::dead::{DeadCause, Stacked};
 use crate::analysis::dependencies::{find_dependencies, Ecosystem, PackageBytes};
 use crate::analysis::permissions::{find_permission_issues, runs_as_root};
 use crate::analysis::secrets;
+use crate::analysis::startup::startup_findings;
+use crate::analysis::unstripped::unstripped_findings;
 use crate::analysis::{LayerReport, Role};
 use crate::layer::walk::Entry;
+use crate::model::ImageConfig;
 use crate::units::human_bytes;
 
 /// What a finding is about.
@@ -153,7 +156,13 @@ pub struct Reclaim {
 
 impl Finding {
     /// A size finding (severity info, no hiding layer, fix in the advice).
-    fn sized(kind: FindingKind, rule: String, layer: usize, path: String, bytes: u64) -> Finding {
+    pub(crate) fn sized(
+        kind: FindingKind,
+        rule: String,
+        layer: usize,
+        path: String,
+        bytes: u64,
+    ) -> Finding {
         Finding {
             kind,
             rule,
@@ -183,6 +192,12 @@ pub fn rule_ids() -> Vec<String> {
     ids.extend(Ecosystem::ALL.iter().map(|e| e.rule_id()));
     ids.extend(["overwritten", "deleted"].map(str::to_string));
     ids.extend(["setuid", "setgid", "world-writable", "runs-as-root"].map(str::to_string));
+    ids.extend(
+        crate::analysis::startup::RULES
+            .iter()
+            .map(|r| r.to_string()),
+    );
+    ids.push("unstripped".to_string());
     ids
 }
 
@@ -274,17 +289,24 @@ fn permission_findings(
     out
 }
 
-/// Finds everything worth fixing in the layers and the config's `user`; returns the findings (most
+/// Finds everything worth fixing in the layers and the config (its `User`, whether its
+/// entrypoint can start); returns the findings (most
 /// severe, then largest first) and the advice candidates.
 pub fn find(
     layers: &[LayerReport],
     entries: &[&[Entry]],
     stacked: &Stacked,
-    user: Option<&str>,
+    config: &ImageConfig,
     top: usize,
 ) -> (Vec<Finding>, Vec<Candidate>) {
     let mut findings = secret_findings(entries, stacked);
-    findings.extend(permission_findings(entries, stacked, user));
+    findings.extend(permission_findings(
+        entries,
+        stacked,
+        config.runtime.user.as_deref(),
+    ));
+    findings.extend(startup_findings(config, entries));
+    findings.extend(unstripped_findings(entries, stacked, top));
     let mut candidates = Vec::new();
     for (layer, entries) in layers.iter().zip(entries) {
         let index = layer.index;

@@ -13,8 +13,10 @@ pub mod history;
 pub mod permissions;
 pub mod scan;
 pub mod secrets;
+pub mod startup;
 pub mod top_paths;
 pub mod tree;
+pub mod unstripped;
 
 use std::collections::HashSet;
 
@@ -237,13 +239,8 @@ pub fn analyze_keeping_scans(
         });
     }
 
-    let (findings, candidates) = findings::find(
-        &layers,
-        &entries,
-        &stacked,
-        image.config.runtime.user.as_deref(),
-        opts.top,
-    );
+    let (findings, candidates) =
+        findings::find(&layers, &entries, &stacked, &image.config, opts.top);
     let advice = advice::rank(candidates, &layers, &entries);
 
     let platform = match &image.config.variant {

@@ -9,14 +9,24 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::layer::compression::decompress;
-use crate::layer::walk::{walk, Contents, Entry, EntryKind};
+use crate::layer::walk::{clean_path, walk, Contents, Entry, EntryKind};
 use crate::source::OpenedImage;
+
+/// Which tar entry provides a file of the final filesystem: its layer and its index in that
+/// layer's entries (a hard link is provided by the entry it links to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Origin {
+    /// The layer, bottom = 0.
+    pub layer: usize,
+    /// The index in the layer's entries.
+    pub entry: usize,
+}
 
 /// What a kept path of the final filesystem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Node {
-    /// A regular file (or a hard link to one).
-    File,
+    /// A regular file (or a hard link to one), and the entry that provides it.
+    File(Origin),
     /// A symbolic link and its target, as written.
     Symlink(String),
 }
@@ -43,26 +53,36 @@ impl BaseFs {
             let (_, tar) =
                 decompress(base.layers.open_layer(index)?, layer.compression).map_err(context)?;
             let mut kept = Vec::new();
+            let mut count = 0;
             walk(tar, Contents::Skip, |e| {
-                let always = !matches!(
-                    e.kind,
-                    EntryKind::File | EntryKind::Hardlink | EntryKind::Other
-                );
-                if always || (e.kind != EntryKind::Other && keep(&e)) {
-                    kept.push(e)
+                if Self::keeps(&e, &keep) {
+                    kept.push((count, e))
                 }
+                count += 1;
             })
             .map_err(context)?;
-            fs.apply_layer(&kept);
+            let kept: Vec<(usize, &Entry)> = kept.iter().map(|(i, e)| (*i, e)).collect();
+            fs.apply_layer(index, &kept);
         }
         Ok(fs)
     }
 
-    /// Puts one layer on top, as container runtimes extract it: its whiteouts act on the layers
-    /// below, then its entries land with their parent directory resolved through the symlinks
-    /// already there, each replacing whatever non-directory (and anything below it) held its path.
-    pub(crate) fn apply_layer(&mut self, entries: &[Entry]) {
-        for e in entries {
+    /// Whether stacking needs entry `e` when the caller keeps the files `keep` accepts: symlinks,
+    /// directories and whiteouts always (they redirect or remove paths), devices never.
+    pub(crate) fn keeps(e: &Entry, keep: impl Fn(&Entry) -> bool) -> bool {
+        match e.kind {
+            EntryKind::File | EntryKind::Hardlink => keep(e),
+            EntryKind::Other => false,
+            _ => true,
+        }
+    }
+
+    /// Puts layer `layer` on top, as container runtimes extract it: its whiteouts act on the
+    /// layers below, then its entries (each with its index in the layer) land with their parent
+    /// directory resolved through the symlinks already there, each replacing whatever
+    /// non-directory (and anything below it) held its path.
+    pub(crate) fn apply_layer(&mut self, layer: usize, entries: &[(usize, &Entry)]) {
+        for (_, e) in entries {
             match e.kind {
                 EntryKind::Whiteout => {
                     let path = self.resolve_parent(&e.path);
@@ -75,9 +95,14 @@ impl BaseFs {
                 _ => {}
             }
         }
-        for e in entries.iter().filter(|e| !e.path.is_empty()) {
+        for &(entry, e) in entries.iter().filter(|(_, e)| !e.path.is_empty()) {
+            let own = Origin { layer, entry };
             let node = match e.kind {
-                EntryKind::File | EntryKind::Hardlink => Node::File,
+                EntryKind::File => Node::File(own),
+                EntryKind::Hardlink => {
+                    let target = e.link.as_deref().map(clean_path).unwrap_or_default();
+                    Node::File(self.file(&target).unwrap_or(own))
+                }
                 EntryKind::Symlink => Node::Symlink(e.link.as_deref().unwrap_or("").to_string()),
                 EntryKind::Dir => {
                     let path = self.resolve_parent(&e.path);
@@ -160,8 +185,15 @@ impl BaseFs {
 
     /// Whether `path` (absolute or not) reaches a file, following symlinks.
     pub fn has_file(&self, path: &str) -> bool {
-        self.resolve(path)
-            .is_some_and(|p| self.nodes.get(&p) == Some(&Node::File))
+        self.file(path).is_some()
+    }
+
+    /// The entry providing the file `path` (absolute or not) reaches, following symlinks.
+    pub(crate) fn file(&self, path: &str) -> Option<Origin> {
+        match self.nodes.get(&self.resolve(path)?) {
+            Some(Node::File(origin)) => Some(*origin),
+            _ => None,
+        }
     }
 
     /// The kept names in directory `dir` (following symlinks to reach it).
@@ -198,6 +230,7 @@ pub(crate) mod tests {
             link: link.map(Into::into),
             content: None,
             secrets: Box::default(),
+            exec: None,
         }
     }
 
@@ -212,8 +245,9 @@ pub(crate) mod tests {
     /// The layers stacked, bottom first.
     pub(crate) fn stacked(layers: &[&[Entry]]) -> BaseFs {
         let mut base = BaseFs::default();
-        for layer in layers {
-            base.apply_layer(layer);
+        for (index, layer) in layers.iter().enumerate() {
+            let entries: Vec<(usize, &Entry)> = layer.iter().enumerate().collect();
+            base.apply_layer(index, &entries);
         }
         base
     }

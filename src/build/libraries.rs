@@ -8,72 +8,18 @@
 //!
 //! Only the binary's direct needs are checked (the base's libraries are not read, so what they
 //! link in turn is not), and `ld.so.conf` is not read: every conventional library directory of
-//! the machine counts as searched.
+//! the machine counts as searched. The library search itself is shared with `strata report`'s
+//! will-it-start check ([`crate::analysis::startup`]), which also follows the libraries' own needs.
 
 use std::path::Path;
 
 use goblin::elf::header::{EM_386, EM_AARCH64, EM_ARM, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64};
-use goblin::elf::Elf;
 
-use crate::build::base_fs::BaseFs;
+use crate::build::base_fs::{BaseFs, Origin};
 use crate::error::{Error, Result};
+use crate::layer::elf::ElfFacts;
 use crate::layer::walk::{clean_path, Entry, EntryKind};
 use crate::source::OpenedImage;
-
-/// What the dynamic loader must find for a binary to start, read from its ELF headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BinaryNeeds {
-    /// The dynamic loader (`PT_INTERP`, e.g. `/lib64/ld-linux-x86-64.so.2`); `None` when static.
-    pub interpreter: Option<String>,
-    /// The sonames of `DT_NEEDED`, in link order.
-    pub needed: Vec<String>,
-    /// The directories of `DT_RUNPATH` (or of `DT_RPATH` when there is no `DT_RUNPATH`, as the
-    /// loader does), as written (`$ORIGIN/../lib`).
-    pub runpaths: Vec<String>,
-    /// The ELF `e_machine` (62 = x86-64), which decides the multiarch directories.
-    pub machine: u16,
-    /// Whether the binary is 64-bit (ELFCLASS64), which decides `lib64` or `lib32`.
-    pub is_64: bool,
-}
-
-impl BinaryNeeds {
-    /// Reads the needs of the ELF file at `path`; a file that is not ELF is a clear error.
-    pub fn read(path: &Path) -> Result<BinaryNeeds> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
-        parse(&bytes).map_err(|e| e.context(path.display()))
-    }
-
-    /// Whether the binary starts without any loader or library (a static executable).
-    fn needs_nothing(&self) -> bool {
-        self.interpreter.is_none() && self.needed.is_empty()
-    }
-}
-
-fn parse(bytes: &[u8]) -> Result<BinaryNeeds> {
-    if !bytes.starts_with(b"\x7fELF") {
-        return Err(Error::invalid(
-            "not an ELF binary (no \\x7fELF magic): only Linux executables can be checked",
-        ));
-    }
-    let elf = Elf::parse(bytes).map_err(|e| Error::invalid(format!("malformed ELF: {e}")))?;
-    let runpaths = if elf.runpaths.is_empty() {
-        &elf.rpaths
-    } else {
-        &elf.runpaths
-    };
-    Ok(BinaryNeeds {
-        interpreter: elf.interpreter.map(str::to_string),
-        needed: elf.libraries.iter().map(|l| l.to_string()).collect(),
-        runpaths: runpaths
-            .iter()
-            .flat_map(|r| r.split(':'))
-            .filter(|r| !r.is_empty())
-            .map(str::to_string)
-            .collect(),
-        machine: elf.header.e_machine,
-        is_64: elf.is_64,
-    })
-}
 
 /// A machine strata knows: its OCI architecture name and Debian multiarch directories.
 struct Arch {
@@ -128,15 +74,20 @@ const ARCHES: &[Arch] = &[
     },
 ];
 
-fn arch_of(needs: &BinaryNeeds) -> Option<&'static Arch> {
+fn arch_of(needs: &ElfFacts) -> Option<&'static Arch> {
     ARCHES
         .iter()
         .find(|a| a.machine == needs.machine && a.is_64 == needs.is_64)
 }
 
+/// The OCI architecture (`amd64`, `arm64`, ...) an ELF file runs on, when strata knows its machine.
+pub(crate) fn oci_arch(needs: &ElfFacts) -> Option<&'static str> {
+    arch_of(needs).map(|a| a.oci)
+}
+
 /// The directories the loader searches when no runpath has the library (glibc's and musl's
 /// defaults plus Debian's multiarch ones), as image paths without the leading slash.
-fn default_dirs(needs: &BinaryNeeds) -> Vec<String> {
+fn default_dirs(needs: &ElfFacts) -> Vec<String> {
     let triplets = arch_of(needs).map_or(&[][..], |a| a.triplets);
     let mut dirs = Vec::new();
     for prefix in ["lib", "usr/lib", "usr/local/lib"] {
@@ -151,7 +102,7 @@ fn default_dirs(needs: &BinaryNeeds) -> Vec<String> {
 /// The runpath directories with `$ORIGIN` made the directory the binary is installed in.
 /// Entries still relative (to the working directory) or using other tokens (`$LIB`,
 /// `$PLATFORM`) cannot be known before the container runs, and are left out.
-fn runpath_dirs(needs: &BinaryNeeds, install_path: &str) -> Vec<String> {
+fn runpath_dirs(needs: &ElfFacts, install_path: &str) -> Vec<String> {
     let installed = clean_path(install_path);
     let origin = installed.rsplit_once('/').map_or("", |(dir, _)| dir);
     needs
@@ -179,25 +130,37 @@ fn matters(e: &Entry) -> bool {
     }
 }
 
+/// Where the loader looks for the libraries of `needs` installed at `install_path`: its runpaths
+/// (with `$ORIGIN` made that directory), then the default directories of its machine.
+pub(crate) fn search_dirs(needs: &ElfFacts, install_path: &str) -> Vec<String> {
+    let mut dirs = runpath_dirs(needs, install_path);
+    dirs.extend(default_dirs(needs));
+    dirs
+}
+
+/// The file the loader would load for the `DT_NEEDED` entry `name` when searching `dirs` (see
+/// [`search_dirs`]) on `fs`: a name with a slash is a path, others are looked up in each
+/// directory in turn.
+pub(crate) fn find_library(fs: &BaseFs, dirs: &[String], name: &str) -> Option<Origin> {
+    if name.contains('/') {
+        return fs.file(name);
+    }
+    dirs.iter().find_map(|d| fs.file(&format!("{d}/{name}")))
+}
+
 /// What the loader would not find for `needs` on `base` with the binary installed at
 /// `install_path` (for `$ORIGIN`): the interpreter's path, then each missing soname, in link
 /// order. Empty means the binary can start.
-pub fn missing(needs: &BinaryNeeds, base: &BaseFs, install_path: &str) -> Vec<String> {
+pub fn missing(needs: &ElfFacts, base: &BaseFs, install_path: &str) -> Vec<String> {
     let mut missing = Vec::new();
     if let Some(interpreter) = &needs.interpreter {
         if !base.has_file(interpreter) {
             missing.push(interpreter.clone());
         }
     }
-    let mut dirs = runpath_dirs(needs, install_path);
-    dirs.extend(default_dirs(needs));
+    let dirs = search_dirs(needs, install_path);
     for name in &needs.needed {
-        let found = if name.contains('/') {
-            base.has_file(name)
-        } else {
-            dirs.iter().any(|d| base.has_file(&format!("{d}/{name}")))
-        };
-        if !found {
+        if find_library(base, &dirs, name).is_none() {
             missing.push(name.clone());
         }
     }
@@ -213,20 +176,20 @@ pub fn check_binary(
     install_path: &str,
     base: Option<&OpenedImage>,
 ) -> Result<Vec<String>> {
-    let needs = BinaryNeeds::read(binary)?;
-    if let (Some(base), Some(arch)) = (base, arch_of(&needs)) {
+    let needs = ElfFacts::read_file(binary)?;
+    if let (Some(base), Some(arch)) = (base, oci_arch(&needs)) {
         let config = &base.image.config;
-        if !config.architecture.is_empty() && config.architecture != arch.oci {
+        if !config.architecture.is_empty() && config.architecture != arch {
             return Err(Error::invalid(format!(
                 "{}: built for {} but the base image is {}/{}",
                 binary.display(),
-                arch.oci,
+                arch,
                 config.os,
                 config.architecture
             )));
         }
     }
-    if needs.needs_nothing() {
+    if needs.interpreter.is_none() && needs.needed.is_empty() {
         return Ok(Vec::new());
     }
     let libraries = match base {
@@ -241,14 +204,8 @@ mod tests {
     use super::*;
     use crate::build::base_fs::tests::{debian, file, stacked};
 
-    fn needs(needed: &[&str], runpaths: &[&str]) -> BinaryNeeds {
-        BinaryNeeds {
-            interpreter: Some("/lib64/ld-linux-x86-64.so.2".into()),
-            needed: needed.iter().map(|s| s.to_string()).collect(),
-            runpaths: runpaths.iter().map(|s| s.to_string()).collect(),
-            machine: EM_X86_64,
-            is_64: true,
-        }
+    fn needs(needed: &[&str], runpaths: &[&str]) -> ElfFacts {
+        ElfFacts::test_dynamic(needed, runpaths)
     }
 
     #[test]
@@ -288,13 +245,5 @@ mod tests {
         for dir in ["lib/x86_64-linux-gnu", "usr/lib", "usr/local/lib", "lib64"] {
             assert!(dirs.iter().any(|d| d == dir), "{dir} in {dirs:?}");
         }
-    }
-
-    #[test]
-    fn non_elf_bytes_are_a_clear_error() {
-        let err = parse(b"#!/bin/sh\necho hi\n").unwrap_err().to_string();
-        assert!(err.contains("not an ELF binary"), "{err}");
-        let err = parse(b"\x7fELF\x02\x01").unwrap_err().to_string();
-        assert!(err.contains("malformed ELF"), "{err}");
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod compression;
 pub mod digest;
+pub mod elf;
+pub mod exec;
 pub mod parallel_gzip;
 pub mod readahead;
 pub mod walk;

@@ -12,6 +12,7 @@ use sha2::{Digest as _, Sha256};
 use crate::analysis::secrets::{self, SecretHit, SCAN_LIMIT};
 use crate::error::{Error, Result};
 use crate::layer::compression::describe_read_error;
+use crate::layer::exec::{self, ExecInfo};
 
 /// What an entry is, with OCI whiteouts recognized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -52,6 +53,9 @@ pub struct Entry {
     /// Secrets found in a regular file's content, when the walk was asked to inspect contents
     /// (rule and fingerprint only, never the value).
     pub secrets: Box<[SecretHit]>,
+    /// How a regular file would be executed (its `#!` interpreter, or its ELF loader, libraries
+    /// and strippable bytes), when the walk was asked to inspect contents.
+    pub exec: Option<Box<ExecInfo>>,
 }
 
 impl Entry {
@@ -66,6 +70,7 @@ impl Entry {
             link: None,
             content: None,
             secrets: Box::default(),
+            exec: None,
         }
     }
 }
@@ -133,8 +138,10 @@ pub enum Contents {
     /// Also hash each regular file's content (to tell identical files from changed ones).
     Hash,
     /// Look for secrets in the first [`SCAN_LIMIT`] bytes of each regular file (see
-    /// [`crate::analysis::secrets`]); contents are not hashed, which keeps `strata report` within
-    /// a few percent of [`Contents::Skip`] (SHA-256 of every file would cost about 25 % more CPU).
+    /// [`crate::analysis::secrets`]) and record how it would be executed (see
+    /// [`crate::layer::exec`]; ELF files also yield the few ranges their facts need from the rest
+    /// of their content); contents are not hashed, which keeps `strata report` within a few
+    /// percent of [`Contents::Skip`] (SHA-256 of every file would cost about 25 % more CPU).
     Inspect,
 }
 
@@ -177,12 +184,12 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
             };
             let data_at = entry.raw_file_position();
             next_header_at = data_at + padded(size);
-            let (content, secrets) = match (contents, kind) {
+            let (content, secrets, exec) = match (contents, kind) {
                 (Contents::Hash, EntryKind::File) => {
                     let mut hasher = Sha256::new();
                     std::io::copy(&mut entry, &mut HashWriter(&mut hasher))
                         .map_err(|e| corrupt(data_at, e))?;
-                    (Some(hasher.finalize().into()), Box::default())
+                    (Some(hasher.finalize().into()), Box::default(), None)
                 }
                 (Contents::Inspect, EntryKind::File) => {
                     head.clear();
@@ -190,9 +197,12 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
                         .take(SCAN_LIMIT as u64)
                         .read_to_end(&mut head)
                         .map_err(|e| corrupt(data_at, e))?;
-                    (None, secrets::scan(&path, &head).into_boxed_slice())
+                    let secrets = secrets::scan(&path, &head).into_boxed_slice();
+                    let exec =
+                        exec::inspect(&head, size, &mut entry).map_err(|e| corrupt(data_at, e))?;
+                    (None, secrets, exec.map(Box::new))
                 }
-                _ => (None, Box::default()),
+                _ => (None, Box::default(), None),
             };
             on_entry(Entry {
                 path,
@@ -202,6 +212,7 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
                 link,
                 content,
                 secrets,
+                exec,
             });
         }
     }
