@@ -180,7 +180,12 @@ fn write_image(dir: &Path, planted: bool, s: &Secrets) -> String {
             file("app/main.py", 0o644, "print('hi')\n"),
         ])
     } else {
-        tar_of(&[file("app/main.py", 0o644, "print('hi')\n")])
+        // The control starts: its command is a script whose interpreter the image has.
+        tar_of(&[
+            file("app/main.py", 0o644, "print('hi')\n"),
+            file("app/run.sh", 0o755, "#!/bin/sh\necho hi\n"),
+            file("bin/sh", 0o755, "a shell\n"),
+        ])
     };
     write_layout_with(
         dir,
@@ -189,6 +194,7 @@ fn write_image(dir: &Path, planted: bool, s: &Secrets) -> String {
         |config| {
             if !planted {
                 config["config"]["User"] = "65532".into();
+                config["config"]["Cmd"] = serde_json::json!(["/app/run.sh"]);
             }
         },
     );

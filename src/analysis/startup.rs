@@ -490,6 +490,7 @@ mod tests {
             },
             diff_ids: Vec::new(),
             history: Vec::new(),
+            created: None,
         }
     }
 
