@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use crate::analysis::reclaim::net_reclaimable;
 use crate::analysis::scan::ScanOptions;
 use crate::analysis::{analyze, AnalyzeOptions, BaseLayers};
 use crate::cli::progress::Bar;
@@ -125,6 +126,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     bar.finish();
     let mut analysis = analysis?;
     analysis.findings.retain(|f| !args.ignore.contains(&f.rule));
+    analysis.reclaimable = net_reclaimable(&analysis.findings);
     let rendered = match args.output.format {
         Format::Table => table::render(&analysis),
         Format::Json => json::render(&analysis)?,

@@ -8,6 +8,7 @@
 use std::io::Read;
 
 use sha2::{Digest as _, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::analysis::secrets::{self, SecretHit, SCAN_LIMIT};
 use crate::error::{Error, Result};
@@ -49,6 +50,10 @@ pub struct Entry {
     pub link: Option<Box<str>>,
     /// SHA-256 of a regular file's content, when the walk was asked to hash contents.
     pub content: Option<[u8; 32]>,
+    /// XXH3-128 of a regular file's whole content, when the walk inspects contents: a fast
+    /// non-cryptographic fingerprint that finds duplicate files without the cost of SHA-256 (a
+    /// byte array, not a `u128`, so the entry keeps an alignment of 8).
+    pub xxh3: Option<[u8; 16]>,
     /// Secrets found in a regular file's content, when the walk was asked to inspect contents
     /// (rule and fingerprint only, never the value).
     pub secrets: Box<[SecretHit]>,
@@ -65,6 +70,7 @@ impl Entry {
             mode: 0o644,
             link: None,
             content: None,
+            xxh3: None,
             secrets: Box::default(),
         }
     }
@@ -133,8 +139,9 @@ pub enum Contents {
     /// Also hash each regular file's content (to tell identical files from changed ones).
     Hash,
     /// Look for secrets in the first [`SCAN_LIMIT`] bytes of each regular file (see
-    /// [`crate::analysis::secrets`]); contents are not hashed, which keeps `strata report` within
-    /// a few percent of [`Contents::Skip`] (SHA-256 of every file would cost about 25 % more CPU).
+    /// [`crate::analysis::secrets`]) and fingerprint the whole content with XXH3-128 as it streams
+    /// past (for duplicates); no SHA-256, which keeps `strata report` close to [`Contents::Skip`]
+    /// (SHA-256 of every file would cost about 25 % more CPU).
     Inspect,
 }
 
@@ -177,12 +184,12 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
             };
             let data_at = entry.raw_file_position();
             next_header_at = data_at + padded(size);
-            let (content, secrets) = match (contents, kind) {
+            let (content, xxh3, secrets) = match (contents, kind) {
                 (Contents::Hash, EntryKind::File) => {
                     let mut hasher = Sha256::new();
-                    std::io::copy(&mut entry, &mut HashWriter(&mut hasher))
+                    std::io::copy(&mut entry, &mut Feed(|b: &[u8]| hasher.update(b)))
                         .map_err(|e| corrupt(data_at, e))?;
-                    (Some(hasher.finalize().into()), Box::default())
+                    (Some(hasher.finalize().into()), None, Box::default())
                 }
                 (Contents::Inspect, EntryKind::File) => {
                     head.clear();
@@ -190,9 +197,14 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
                         .take(SCAN_LIMIT as u64)
                         .read_to_end(&mut head)
                         .map_err(|e| corrupt(data_at, e))?;
-                    (None, secrets::scan(&path, &head).into_boxed_slice())
+                    let mut hasher = Xxh3::new();
+                    hasher.update(&head);
+                    std::io::copy(&mut entry, &mut Feed(|b: &[u8]| hasher.update(b)))
+                        .map_err(|e| corrupt(data_at, e))?;
+                    let found = secrets::scan(&path, &head).into_boxed_slice();
+                    (None, Some(hasher.digest128().to_le_bytes()), found)
                 }
-                _ => (None, Box::default()),
+                _ => (None, None, Box::default()),
             };
             on_entry(Entry {
                 path,
@@ -201,6 +213,7 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
                 mode,
                 link,
                 content,
+                xxh3,
                 secrets,
             });
         }
@@ -208,12 +221,12 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
     Ok(archive.into_inner())
 }
 
-/// Adapts a hasher to `io::Write` so file contents can be copied into it.
-struct HashWriter<'a>(&'a mut Sha256);
+/// Adapts a hasher's update function to `io::Write` so file contents can be copied into it.
+struct Feed<F: FnMut(&[u8])>(F);
 
-impl std::io::Write for HashWriter<'_> {
+impl<F: FnMut(&[u8])> std::io::Write for Feed<F> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
+        (self.0)(buf);
         Ok(buf.len())
     }
 
@@ -316,6 +329,29 @@ mod tests {
             .collect();
         assert_eq!(rules, [vec!["secret-github-token"], vec![], vec![]]);
         assert_eq!(out[2].size, 2);
+    }
+
+    #[test]
+    fn inspection_fingerprints_whole_contents_past_the_scanned_head() {
+        let big = vec![7u8; SCAN_LIMIT + 10];
+        let mut changed_tail = big.clone();
+        changed_tail[SCAN_LIMIT + 5] = 8;
+        let data = tar_of(&[
+            ("a", tar::EntryType::Regular, &big),
+            ("b", tar::EntryType::Regular, &big),
+            ("c", tar::EntryType::Regular, &changed_tail),
+            ("d", tar::EntryType::Regular, b"small"),
+            ("dir", tar::EntryType::Directory, b""),
+        ]);
+        let mut out = Vec::new();
+        walk(data.as_slice(), Contents::Inspect, |e| out.push(e)).unwrap();
+        let hashes: Vec<Option<[u8; 16]>> = out.iter().map(|e| e.xxh3).collect();
+        let of = |b: &[u8]| Some(xxhash_rust::xxh3::xxh3_128(b).to_le_bytes());
+        assert_eq!(
+            hashes,
+            [of(&big), of(&big), of(&changed_tail), of(b"small"), None]
+        );
+        assert_ne!(hashes[0], hashes[2]);
     }
 
     #[test]

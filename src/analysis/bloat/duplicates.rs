@@ -1,0 +1,123 @@
+//! `duplicate`: the same content at two or more visible paths, in one layer or across layers,
+//! found by size and the XXH3-128 fingerprint the walk computes while the file streams past (no
+//! second read, no size floor, no cap on candidates). Hard links cost no bytes and are not
+//! files here; a copy a later layer hides is dead bytes, not a duplicate. The copy in the lowest
+//! layer (then first by path) is kept; every other copy is reclaimable.
+
+use std::collections::HashMap;
+
+use crate::analysis::bloat::BloatInput;
+use crate::analysis::findings::{Finding, FindingKind, Reclaim};
+use crate::units::human_bytes;
+
+/// Copies of one content: (layer, entry index, path), the kept copy first.
+struct Group<'a> {
+    size: u64,
+    copies: Vec<(usize, usize, &'a str)>,
+}
+
+impl Group<'_> {
+    fn wasted(&self) -> u64 {
+        self.size * (self.copies.len() as u64 - 1)
+    }
+
+    fn reclaims(&self) -> impl Iterator<Item = Reclaim> + '_ {
+        self.copies[1..].iter().map(|&(layer, entry, _)| Reclaim {
+            layer,
+            entry,
+            bytes: self.size,
+        })
+    }
+}
+
+const FIX: &str = "keep one copy and make the others links (`ln -sf /KEPT /COPY`, or hard links in the same layer), or COPY the file once (from a build stage) instead of again in a later step";
+
+/// The duplicate groups of the final filesystem, most bytes wasted first.
+fn groups<'a>(input: &'a BloatInput) -> Vec<Group<'a>> {
+    let mut by_content: HashMap<(u64, [u8; 16]), Vec<(usize, usize, &str)>> = HashMap::new();
+    for (layer, index, e) in input.visible_files() {
+        if let Some(hash) = e.xxh3 {
+            by_content
+                .entry((e.size, hash))
+                .or_default()
+                .push((layer, index, &e.path));
+        }
+    }
+    let mut groups: Vec<Group> = by_content
+        .into_iter()
+        .filter(|(_, copies)| copies.len() > 1)
+        .map(|((size, _), mut copies)| {
+            copies.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(b.2)));
+            Group { size, copies }
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.wasted()
+            .cmp(&a.wasted())
+            .then_with(|| a.copies[0].2.cmp(b.copies[0].2))
+    });
+    groups
+}
+
+/// One finding per duplicate group for the `top` largest, then one for all the others, so the
+/// net reclaimable total counts every copy.
+pub fn find_duplicates(input: &BloatInput) -> Vec<Finding> {
+    let groups = groups(input);
+    let mut out: Vec<Finding> = groups
+        .iter()
+        .take(input.top)
+        .map(|g| {
+            let (kept_layer, _, kept) = g.copies[0];
+            let (layer, _, first) = g.copies[1];
+            let others: Vec<String> = g.copies[2..]
+                .iter()
+                .take(4)
+                .map(|&(l, _, p)| format!("/{p} (layer {l})"))
+                .collect();
+            let more = match g.copies.len().saturating_sub(6) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            Finding {
+                message: format!(
+                    "{} copies of {} /{kept} (layer {kept_layer}): /{first} (layer {layer}){}{}{more}; {} reclaimable",
+                    g.copies.len() - 1,
+                    human_bytes(g.size),
+                    if others.is_empty() { "" } else { ", " },
+                    others.join(", "),
+                    human_bytes(g.wasted()),
+                ),
+                fix: Some(FIX.to_string()),
+                reclaims: g.reclaims().collect(),
+                ..Finding::sized(
+                    FindingKind::Bloat,
+                    "duplicate".to_string(),
+                    layer,
+                    format!("/{first}"),
+                    g.wasted(),
+                )
+            }
+        })
+        .collect();
+    let rest = groups.get(input.top..).unwrap_or_default();
+    if let Some(largest) = rest.first() {
+        let bytes = rest.iter().map(Group::wasted).sum();
+        out.push(Finding {
+            message: format!(
+                "{} more groups of identical files, {} reclaimable",
+                rest.len(),
+                human_bytes(bytes)
+            ),
+            fix: Some(FIX.to_string()),
+            reclaims: rest.iter().flat_map(Group::reclaims).collect(),
+            ..Finding::sized(
+                FindingKind::Bloat,
+                "duplicate".to_string(),
+                largest.copies[1].0,
+                format!("({} more groups)", rest.len()),
+                bytes,
+            )
+        });
+    }
+    out
+}
