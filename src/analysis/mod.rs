@@ -26,7 +26,7 @@ use crate::layer::digest::Digest;
 use crate::layer::walk::{Entry, EntryKind};
 use crate::source::OpenedImage;
 use advice::Advice;
-use bloat::{find_bloat, BloatInput};
+use bloat::{bloat_candidates, find_bloat, BloatInput};
 use dead::{stack_layers, DeadFile};
 use dive::{dive_figures, DiveFigures};
 use findings::Finding;
@@ -241,7 +241,7 @@ pub fn analyze_keeping_scans(
         });
     }
 
-    let (mut findings, candidates) = findings::find(
+    let (mut findings, mut candidates) = findings::find(
         &layers,
         &entries,
         &stacked,
@@ -252,14 +252,16 @@ pub fn analyze_keeping_scans(
         .iter()
         .map(|h| h.and_then(|h| h.created.as_deref()))
         .collect();
-    findings.extend(find_bloat(&BloatInput {
+    let bloat = find_bloat(&BloatInput {
         layers: &layers,
         entries: &entries,
         stacked: &stacked,
         env: image.config.runtime.env.as_deref().unwrap_or_default(),
         created: &created,
         top: opts.top,
-    }));
+    });
+    candidates.extend(bloat_candidates(&bloat, &layers));
+    findings.extend(bloat);
     findings::order(&mut findings);
     let reclaimable = net_reclaimable(&findings);
     let advice = advice::rank(candidates, &layers, &entries);

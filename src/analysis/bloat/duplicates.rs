@@ -10,10 +10,13 @@ use crate::analysis::bloat::BloatInput;
 use crate::analysis::findings::{Finding, FindingKind, Reclaim};
 use crate::units::human_bytes;
 
-/// Copies of one content: (layer, entry index, path), the kept copy first.
+/// One copy: (layer, entry index, path).
+type Place<'a> = (usize, usize, &'a str);
+
+/// Copies of one content, the kept copy first.
 struct Group<'a> {
     size: u64,
-    copies: Vec<(usize, usize, &'a str)>,
+    copies: Vec<Place<'a>>,
 }
 
 impl Group<'_> {
@@ -34,7 +37,7 @@ const FIX: &str = "keep one copy and make the others links (`ln -sf /KEPT /COPY`
 
 /// The duplicate groups of the final filesystem, most bytes wasted first.
 fn groups<'a>(input: &'a BloatInput) -> Vec<Group<'a>> {
-    let mut by_content: HashMap<(u64, [u8; 16]), Vec<(usize, usize, &str)>> = HashMap::new();
+    let mut by_content: HashMap<(u64, [u8; 16]), Vec<Place>> = HashMap::new();
     for (layer, index, e) in input.visible_files() {
         if let Some(hash) = e.xxh3 {
             by_content

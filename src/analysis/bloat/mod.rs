@@ -9,9 +9,10 @@ pub mod duplicates;
 pub mod paths;
 pub mod sizes;
 
+use crate::analysis::advice::Candidate;
 use crate::analysis::dead::Stacked;
 use crate::analysis::findings::Finding;
-use crate::analysis::LayerReport;
+use crate::analysis::{LayerReport, Role};
 use crate::layer::walk::{Entry, EntryKind};
 
 /// What the bloat rules look at.
@@ -47,4 +48,26 @@ pub fn find_bloat(input: &BloatInput) -> Vec<Finding> {
     out.extend(sizes::large_recent_files(input));
     out.extend(sizes::oversized_layers(input.layers));
     out
+}
+
+/// Advice candidates for the bloat findings of app layers that remove files: the finding's files
+/// in its own layer, worded as its path and fix.
+pub fn bloat_candidates(findings: &[Finding], layers: &[LayerReport]) -> Vec<Candidate> {
+    findings
+        .iter()
+        .filter(|f| layers[f.layer].role == Role::App && !f.reclaims.is_empty())
+        .filter_map(|f| {
+            let action = format!("{}: {}", f.path, f.fix.as_deref()?);
+            Some(Candidate {
+                layer: f.layer,
+                members: f
+                    .reclaims
+                    .iter()
+                    .filter(|r| r.layer == f.layer)
+                    .map(|r| (r.layer, r.entry))
+                    .collect(),
+                action: Box::new(move |_| action.clone()),
+            })
+        })
+        .collect()
 }

@@ -438,10 +438,13 @@ fn classify(path: &str, locales: &Locales) -> Option<(usize, String)> {
         .find_map(|(i, p)| (p.matches)(path, locales).map(|g| (i, g)))
 }
 
+/// A pattern's files in one layer and reported directory: (entry index, bytes, path).
+type Files<'a> = Vec<(usize, u64, &'a str)>;
+
 /// One finding per pattern, layer and reported directory, over the visible files.
 pub fn find_path_bloat(input: &BloatInput) -> Vec<Finding> {
     let locales = Locales::from_env(input.env);
-    let mut groups: BTreeMap<(usize, usize, String), Vec<(usize, u64, &str)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(usize, usize, String), Files> = BTreeMap::new();
     for (layer, index, e) in input.visible_files() {
         if is_cache(&e.path) {
             continue;
@@ -475,10 +478,13 @@ pub fn find_path_bloat(input: &BloatInput) -> Vec<Finding> {
             };
             Finding {
                 message: format!(
-                    "{} of {}{kept} in {} files in {} layer {layer}{detail}",
+                    "{} of {}{kept} in {} in {} layer {layer}{detail}",
                     human_bytes(bytes),
                     p.what,
-                    files.len(),
+                    match files.len() {
+                        1 => "1 file".to_string(),
+                        n => format!("{n} files"),
+                    },
                     input.layers[layer].role.as_str(),
                 ),
                 fix: Some(p.fix.to_string()),
