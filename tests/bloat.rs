@@ -201,6 +201,20 @@ fn every_planted_bloat_item_is_reported_with_a_fix_and_counted_once() {
     assert_eq!(rule_bytes(&v, "duplicate"), 2 * len(&p.dup));
     assert_eq!(rule_bytes(&v, "large-recent-file"), 0);
 
+    // Bloat fixes in app layers are advice too.
+    let advice: Vec<&str> = v["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    assert!(
+        advice
+            .iter()
+            .any(|a| a.starts_with("/usr/lib/gcc: build in a separate stage")),
+        "{advice:?}"
+    );
+
     // Ignoring a rule takes its bytes out of the total.
     let ignored = report(&reference, &["--format", "json", "--ignore", "toolchain"]).json();
     assert_eq!(ignored["reclaimable"]["total"], net - len(&p.cc1));

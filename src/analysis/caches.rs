@@ -38,13 +38,20 @@ pub(crate) fn under(path: &str, dir: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// The directory ending with `marker` (a `/`-separated component sequence) inside `path`.
+/// The directory ending with `marker` (a `/`-separated component sequence) inside `path`, rooted
+/// (`/app/.git`); allocates only on a match, since every file of every layer is tested.
 pub(crate) fn component_root(path: &str, marker: &str) -> Option<String> {
-    let needle = format!("/{marker}/");
-    let padded = format!("/{path}");
-    padded
-        .find(&needle)
-        .map(|i| padded[..i + needle.len() - 1].to_string())
+    let bytes = path.as_bytes();
+    let mut from = 0;
+    while let Some(i) = path[from..].find(marker) {
+        let (start, end) = (from + i, from + i + marker.len());
+        if (start == 0 || bytes[start - 1] == b'/') && bytes.get(end) == Some(&b'/') {
+            return Some(format!("/{}", &path[..end]));
+        }
+        // Markers are ASCII, so the next byte starts a character.
+        from = start + 1;
+    }
+    None
 }
 
 const RULES: &[Rule] = &[
@@ -206,6 +213,9 @@ const TOOL_CACHES: &[&str] = &[
 
 /// RubyGems' download cache: `gems/VERSION/cache`, `.gem/ruby/VERSION/cache`, `bundle/cache`.
 fn gem_cache(path: &str) -> Option<String> {
+    if !path.contains("cache/") {
+        return None;
+    }
     if let Some(root) = component_root(path, "bundle/cache") {
         return Some(root);
     }

@@ -124,3 +124,89 @@ pub fn find_duplicates(input: &BloatInput) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::dead::stack_layers;
+    use crate::layer::walk::{Entry, EntryKind};
+
+    fn file(path: &str, content: &[u8]) -> Entry {
+        Entry {
+            xxh3: Some(xxhash_rust::xxh3::xxh3_128(content).to_le_bytes()),
+            ..Entry::test_file(path, content.len() as u64)
+        }
+    }
+
+    fn duplicates(layers: &[&[Entry]], top: usize) -> Vec<(String, usize, u64, usize)> {
+        let stacked = stack_layers(layers);
+        let input = BloatInput {
+            layers: &[],
+            entries: layers,
+            stacked: &stacked,
+            env: &[],
+            created: &[],
+            top,
+        };
+        find_duplicates(&input)
+            .into_iter()
+            .map(|f| (f.path, f.layer, f.bytes, f.reclaims.len()))
+            .collect()
+    }
+
+    #[test]
+    fn groups_identical_visible_files_across_paths_and_layers() {
+        let l0 = [file("usr/lib/libx.so", b"library"), file("a", b"aaaa")];
+        let l1 = [
+            file("app/libx.so", b"library"),
+            file("app/copy/libx.so", b"library"),
+            file("b", b"aaaa"),
+            file("c", b"other"),
+        ];
+        assert_eq!(
+            duplicates(&[&l0, &l1], 5),
+            [
+                ("/app/copy/libx.so".to_string(), 1, 14, 2),
+                ("/b".to_string(), 1, 4, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn hidden_copies_hard_links_empty_and_unfingerprinted_files_are_not_duplicates() {
+        let mut link = Entry::test_file("app/link", 0);
+        link.kind = EntryKind::Hardlink;
+        let l0 = [
+            file("old", b"same"),
+            file("e1", b""),
+            Entry::test_file("plain1", 4),
+        ];
+        let l1 = [
+            file("new", b"same"),
+            Entry::test_file("old", 9),
+            link,
+            file("e2", b""),
+            Entry::test_file("plain2", 4),
+        ];
+        assert_eq!(duplicates(&[&l0, &l1], 5), []);
+    }
+
+    #[test]
+    fn groups_past_top_are_one_finding_that_still_reclaims_them() {
+        let l0: Vec<Entry> = (0..4)
+            .flat_map(|i| {
+                let content = vec![b'x'; 10 + i];
+                [
+                    file(&format!("a{i}"), &content),
+                    file(&format!("b{i}"), &content),
+                ]
+            })
+            .collect();
+        let found = duplicates(&[&l0], 1);
+        assert_eq!(found[0], ("/b3".to_string(), 0, 13, 1));
+        assert_eq!(
+            found[1],
+            ("(3 more groups)".to_string(), 0, 10 + 11 + 12, 3)
+        );
+    }
+}

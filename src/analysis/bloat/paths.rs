@@ -164,6 +164,9 @@ fn versioned_root(path: &str, prefix: &str) -> Option<String> {
 
 /// Python's packaging tools inside `site-packages`/`dist-packages`, with their `.dist-info`.
 fn python_packaging(path: &str, _: &Locales) -> Option<String> {
+    if !path.contains("-packages/") {
+        return None;
+    }
     let parts: Vec<&str> = path.split('/').collect();
     let at = parts
         .iter()
@@ -188,6 +191,9 @@ fn python_packaging(path: &str, _: &Locales) -> Option<String> {
 /// within a package of `node_modules`/`site-packages`/`dist-packages` (a package named `test` is
 /// not one), or anywhere in Python's standard library (`lib/python3.12/test`).
 fn test_suite(path: &str, _: &Locales) -> Option<String> {
+    if !path.contains("test") {
+        return None;
+    }
     let parts: Vec<&str> = path.split('/').collect();
     let packages = parts
         .iter()
@@ -213,13 +219,14 @@ fn test_suite(path: &str, _: &Locales) -> Option<String> {
     Some(format!("/{}/**/{test}", parts[..=root].join("/")))
 }
 
+/// Everything under the system include directories, and C/C++ headers anywhere else (reported
+/// by their `include` directory, or as a pattern when they sit among sources).
 fn headers(path: &str, _: &Locales) -> Option<String> {
     rooted_under(path, &["usr/include", "usr/local/include"]).or_else(|| {
         [".h", ".hh", ".hpp", ".hxx"]
             .iter()
             .any(|ext| path.ends_with(ext))
-            .then(|| component_root(path, "include"))
-            .flatten()
+            .then(|| component_root(path, "include").unwrap_or_else(|| "**/*.{h,hpp}".to_string()))
     })
 }
 
@@ -615,6 +622,7 @@ mod tests {
             ),
             ("app/dist/main.js.map", "**/*.map"),
             ("app/target/debug/app", "/app/target/debug"),
+            ("app/src/vendor/foo.hpp", "**/*.{h,hpp}"),
         ] {
             assert_eq!(
                 claims(path),
