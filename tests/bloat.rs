@@ -215,6 +215,20 @@ fn every_planted_bloat_item_is_reported_with_a_fix_and_counted_once() {
         "{advice:?}"
     );
 
+    // Past `--top`, duplicate groups and dead files fold into one row each that still reclaims.
+    let folded = report(&reference, &["--format", "json", "--top", "0"]).json();
+    assert_eq!(folded["reclaimable"]["total"], net);
+    let paths: Vec<&str> = folded["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(
+        paths.contains(&"(1 more groups)") && paths.contains(&"(1 more files)"),
+        "{paths:?}"
+    );
+
     // Ignoring a rule takes its bytes out of the total.
     let ignored = report(&reference, &["--format", "json", "--ignore", "toolchain"]).json();
     assert_eq!(ignored["reclaimable"]["total"], net - len(&p.cc1));

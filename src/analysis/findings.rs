@@ -95,7 +95,8 @@ pub struct Finding {
     /// For secrets: 8 hex digits of the SHA-256 of the value (the value itself is never kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
-    /// The concrete fix, for security findings (size findings have theirs in the advice).
+    /// The concrete fix (security, cache and bloat findings; dependency and dead-byte findings
+    /// have theirs in the advice).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
     /// What fixing it gives back, file by file, so the net reclaimable total counts each byte once
@@ -118,7 +119,7 @@ pub struct Reclaim {
 }
 
 impl Finding {
-    /// A size finding (severity info, no hiding layer, fix in the advice).
+    /// A size finding (severity info, no hiding layer); callers add the message, fix and reclaims.
     pub(crate) fn sized(
         kind: FindingKind,
         rule: String,
