@@ -83,8 +83,11 @@ pub fn find_duplicates(input: &BloatInput) -> Vec<Finding> {
             };
             Finding {
                 message: format!(
-                    "{} copies of {} /{kept} (layer {kept_layer}): /{first} (layer {layer}){}{}{more}; {} reclaimable",
-                    g.copies.len() - 1,
+                    "{} of {} /{kept} (layer {kept_layer}): /{first} (layer {layer}){}{}{more}; {} reclaimable",
+                    match g.copies.len() - 1 {
+                        1 => "1 extra copy".to_string(),
+                        n => format!("{n} extra copies"),
+                    },
                     human_bytes(g.size),
                     if others.is_empty() { "" } else { ", " },
                     others.join(", "),
