@@ -24,4 +24,5 @@ pub mod sink;
 pub mod source;
 #[cfg(test)]
 mod test_tools;
+pub mod timestamp;
 pub mod units;

@@ -32,18 +32,26 @@ struct Rule {
     matches: fn(&str) -> Option<String>,
 }
 
-fn under(path: &str, dir: &str) -> bool {
+/// Whether `path` lies strictly below `dir` (both without the leading slash).
+pub(crate) fn under(path: &str, dir: &str) -> bool {
     path.strip_prefix(dir)
         .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// The directory ending with `marker` (a `/`-separated component sequence) inside `path`.
-fn component_root(path: &str, marker: &str) -> Option<String> {
-    let needle = format!("/{marker}/");
-    let padded = format!("/{path}");
-    padded
-        .find(&needle)
-        .map(|i| padded[..i + needle.len() - 1].to_string())
+/// The directory ending with `marker` (a `/`-separated component sequence) inside `path`, rooted
+/// (`/app/.git`); allocates only on a match, since every file of every layer is tested.
+pub(crate) fn component_root(path: &str, marker: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut from = 0;
+    while let Some(i) = path[from..].find(marker) {
+        let (start, end) = (from + i, from + i + marker.len());
+        if (start == 0 || bytes[start - 1] == b'/') && bytes.get(end) == Some(&b'/') {
+            return Some(format!("/{}", &path[..end]));
+        }
+        // Markers are ASCII, so the next byte starts a character.
+        from = start + 1;
+    }
+    None
 }
 
 const RULES: &[Rule] = &[
@@ -66,6 +74,31 @@ const RULES: &[Rule] = &[
         matches: |p| under(p, "var/cache/apk").then(|| "/var/cache/apk".to_string()),
     },
     Rule {
+        kind: "yum-cache",
+        fix: "run `yum clean all` in the same RUN that installs",
+        matches: |p| under(p, "var/cache/yum").then(|| "/var/cache/yum".to_string()),
+    },
+    Rule {
+        kind: "dnf-cache",
+        fix: "run `dnf clean all` in the same RUN that installs (or `--setopt=keepcache=0`)",
+        matches: |p| under(p, "var/cache/dnf").then(|| "/var/cache/dnf".to_string()),
+    },
+    Rule {
+        kind: "pacman-cache",
+        fix: "run `pacman -Scc --noconfirm` in the same RUN that installs",
+        matches: |p| under(p, "var/cache/pacman").then(|| "/var/cache/pacman".to_string()),
+    },
+    Rule {
+        kind: "zypper-cache",
+        fix: "run `zypper clean --all` in the same RUN that installs",
+        matches: |p| under(p, "var/cache/zypp").then(|| "/var/cache/zypp".to_string()),
+    },
+    Rule {
+        kind: "conda-cache",
+        fix: "run `conda clean --all --yes` in the same RUN that installs",
+        matches: |p| under(p, "opt/conda/pkgs").then(|| "/opt/conda/pkgs".to_string()),
+    },
+    Rule {
         kind: "pip-cache",
         fix: "use `pip install --no-cache-dir` (or a --mount=type=cache for ~/.cache/pip)",
         matches: |p| component_root(p, ".cache/pip"),
@@ -86,10 +119,52 @@ const RULES: &[Rule] = &[
         matches: |p| component_root(p, ".cache/yarn"),
     },
     Rule {
+        kind: "yarn-cache",
+        fix: "run `yarn cache clean` in the same RUN (unless the app runs with Plug'n'Play, where .yarn/cache holds the dependencies)",
+        matches: |p| component_root(p, ".yarn/cache"),
+    },
+    Rule {
         kind: "cargo-cache",
         fix: "build in a separate stage and copy only the binary, or use a --mount=type=cache for ~/.cargo/registry",
         matches: |p| {
-            component_root(p, ".cargo/registry/cache").or_else(|| component_root(p, ".cargo/git/db"))
+            [".cargo/registry", ".cargo/git", "cargo/registry", "cargo/git"]
+                .iter()
+                .find_map(|m| component_root(p, m))
+        },
+    },
+    Rule {
+        kind: "go-mod-cache",
+        fix: "build in a separate stage, or use a --mount=type=cache for /go/pkg/mod",
+        matches: |p| component_root(p, "pkg/mod/cache"),
+    },
+    Rule {
+        kind: "composer-cache",
+        fix: "use `composer install --no-cache` or `composer clear-cache` in the same RUN",
+        matches: |p| component_root(p, ".composer/cache").or_else(|| component_root(p, ".cache/composer")),
+    },
+    Rule {
+        kind: "gem-cache",
+        fix: "use `gem install --no-document` and `rm -rf \"$(gem env gemdir)\"/cache` (or `bundle install` then `rm -rf /usr/local/bundle/cache`) in the same RUN",
+        matches: gem_cache,
+    },
+    Rule {
+        kind: "maven-cache",
+        fix: "build in a separate stage and copy only the jar, or use a --mount=type=cache for ~/.m2",
+        matches: |p| component_root(p, ".m2/repository"),
+    },
+    Rule {
+        kind: "gradle-cache",
+        fix: "build in a separate stage and copy only the jar, or use a --mount=type=cache for ~/.gradle",
+        matches: |p| component_root(p, ".gradle"),
+    },
+    Rule {
+        kind: "tool-cache",
+        fix: "add the cache directory to .dockerignore, or delete it in the RUN that builds",
+        matches: |p| {
+            TOOL_CACHES
+                .iter()
+                .find_map(|m| component_root(p, m))
+                .or_else(|| p.rsplit('/').next().filter(|f| *f == ".eslintcache").map(|_| format!("/{p}")))
         },
     },
     Rule {
@@ -125,6 +200,40 @@ const RULES: &[Rule] = &[
 /// The rule id of every cache kind (`apt-lists`, `pip-cache`, ...).
 pub fn rule_ids() -> impl Iterator<Item = &'static str> {
     RULES.iter().map(|r| r.kind)
+}
+
+/// Caches of build and test tools (bundlers, test runners, type checkers, notebooks).
+const TOOL_CACHES: &[&str] = &[
+    "node_modules/.cache",
+    ".next/cache",
+    ".nuxt/cache",
+    ".angular/cache",
+    ".parcel-cache",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+    ".ipynb_checkpoints",
+];
+
+/// RubyGems' download cache: `gems/VERSION/cache`, `.gem/ruby/VERSION/cache`, `bundle/cache`.
+fn gem_cache(path: &str) -> Option<String> {
+    if !path.contains("cache/") {
+        return None;
+    }
+    if let Some(root) = component_root(path, "bundle/cache") {
+        return Some(root);
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    let at = parts.iter().position(|c| *c == "gems" || *c == ".gem")?;
+    let version = at + 1 + usize::from(parts.get(at + 1) == Some(&"ruby"));
+    (parts.get(version + 1) == Some(&"cache") && parts.len() > version + 2)
+        .then(|| format!("/{}", parts[..=version + 1].join("/")))
+}
+
+/// Whether a cache rule claims `path` (so other findings do not report its bytes twice).
+pub(crate) fn is_cache(path: &str) -> bool {
+    RULES.iter().any(|r| (r.matches)(path).is_some())
 }
 
 /// Finds the caches in one layer's entries, largest first.
@@ -194,5 +303,60 @@ mod tests {
                 ("pycache", "**/__pycache__", 11, 2),
             ]
         );
+    }
+
+    #[test]
+    fn covers_every_cache_diving_knows_and_no_runtime_file() {
+        let cached = [
+            (
+                "var/cache/yum/x86_64/7/base/packages/a.rpm",
+                "/var/cache/yum",
+            ),
+            ("var/cache/dnf/fedora.solv", "/var/cache/dnf"),
+            ("var/cache/pacman/pkg/a.pkg.tar.zst", "/var/cache/pacman"),
+            ("var/cache/zypp/raw/x", "/var/cache/zypp"),
+            ("opt/conda/pkgs/numpy.tar.bz2", "/opt/conda/pkgs"),
+            ("home/u/.npm/_cacache/index", "/home/u/.npm"),
+            ("app/.yarn/cache/lodash.zip", "/app/.yarn/cache"),
+            ("go/pkg/mod/cache/download/x.zip", "/go/pkg/mod/cache"),
+            (
+                "usr/local/cargo/registry/cache/i/serde.crate",
+                "/usr/local/cargo/registry",
+            ),
+            ("root/.cargo/git/db/x/pack", "/root/.cargo/git"),
+            ("root/.composer/cache/files/a.zip", "/root/.composer/cache"),
+            ("usr/local/bundle/cache/rack.gem", "/usr/local/bundle/cache"),
+            (
+                "usr/local/lib/ruby/gems/3.2.0/cache/rake.gem",
+                "/usr/local/lib/ruby/gems/3.2.0/cache",
+            ),
+            (
+                "root/.gem/ruby/3.2.0/cache/rake.gem",
+                "/root/.gem/ruby/3.2.0/cache",
+            ),
+            ("root/.m2/repository/org/x.jar", "/root/.m2/repository"),
+            ("root/.gradle/caches/x.bin", "/root/.gradle"),
+            (
+                "app/node_modules/.cache/babel/x.json",
+                "/app/node_modules/.cache",
+            ),
+            ("app/.next/cache/webpack/x.pack", "/app/.next/cache"),
+            ("app/.pytest_cache/v/cache/x", "/app/.pytest_cache"),
+            ("app/.eslintcache", "/app/.eslintcache"),
+        ];
+        for (path, root) in cached {
+            let found = find_caches(&[f(path, 3)]);
+            assert_eq!(found.first().map(|c| c.path.as_str()), Some(root), "{path}");
+            assert!(is_cache(path), "{path}");
+        }
+        for runtime in [
+            "app/.next/server/page.js",
+            "usr/local/lib/ruby/gems/3.2.0/gems/rake/lib/rake.rb",
+            "usr/local/cargo/bin/cargo",
+            "app/my.cache/pip/x",
+            "usr/bin/yum",
+        ] {
+            assert!(!is_cache(runtime), "{runtime}");
+        }
     }
 }

@@ -192,6 +192,7 @@ mod tests {
             mode: 0o644,
             link: None,
             content: None,
+            xxh3: None,
             secrets: Box::default(),
             exec: None,
         }

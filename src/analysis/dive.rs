@@ -279,6 +279,7 @@ mod tests {
             mode: 0,
             link: None,
             content: None,
+            xxh3: None,
             secrets: Box::default(),
             exec: None,
         }

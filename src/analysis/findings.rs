@@ -132,7 +132,8 @@ pub struct Finding {
     /// For secrets: 8 hex digits of the SHA-256 of the value (the value itself is never kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
-    /// The concrete fix, for security findings (size findings have theirs in the advice).
+    /// The concrete fix (security, cache and bloat findings; dependency and dead-byte findings
+    /// have theirs in the advice).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
     /// What fixing it gives back, file by file, so the net reclaimable total counts each byte once
@@ -155,7 +156,7 @@ pub struct Reclaim {
 }
 
 impl Finding {
-    /// A size finding (severity info, no hiding layer, fix in the advice).
+    /// A size finding (severity info, no hiding layer); callers add the message, fix and reclaims.
     pub(crate) fn sized(
         kind: FindingKind,
         rule: String,
@@ -197,7 +198,7 @@ pub fn rule_ids() -> Vec<String> {
             .iter()
             .map(|r| r.to_string()),
     );
-    ids.push("unstripped".to_string());
+    ids.extend(crate::analysis::bloat::RULES.iter().map(|r| r.to_string()));
     ids
 }
 
@@ -368,6 +369,16 @@ pub fn find(
                     cache.files,
                     layer.role.as_str(),
                 ),
+                fix: Some(cache.fix.to_string()),
+                reclaims: cache
+                    .members
+                    .iter()
+                    .map(|&entry| Reclaim {
+                        layer: index,
+                        entry,
+                        bytes: entries[entry].size,
+                    })
+                    .collect(),
                 ..Finding::sized(
                     FindingKind::Cache,
                     cache.kind.to_string(),
@@ -413,6 +424,11 @@ pub fn find(
                 dead.hidden_by
             ),
             hidden_by: Some(dead.hidden_by),
+            reclaims: vec![Reclaim {
+                layer: dead.layer,
+                entry: dead.entry,
+                bytes: dead.bytes,
+            }],
             ..Finding::sized(
                 FindingKind::DeadBytes,
                 format!("{:?}", dead.cause).to_lowercase(),
@@ -422,11 +438,58 @@ pub fn find(
             )
         });
     }
+    findings.extend(dead_tail(stacked, top));
+    order(&mut findings);
+    (findings, candidates)
+}
+
+/// Sorts findings the way reports list them: most severe, then largest first.
+pub fn order(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| b.bytes.cmp(&a.bytes))
             .then_with(|| a.path.cmp(&b.path))
     });
-    (findings, candidates)
+}
+
+/// The dead files past the `top` listed one by one, as one finding per cause, so the net
+/// reclaimable total still counts them.
+fn dead_tail(stacked: &Stacked, top: usize) -> Vec<Finding> {
+    [DeadCause::Deleted, DeadCause::Overwritten]
+        .into_iter()
+        .filter_map(|cause| {
+            let rest: Vec<_> = stacked
+                .dead
+                .iter()
+                .skip(top)
+                .filter(|d| d.cause == cause)
+                .collect();
+            let largest = rest.first()?;
+            let bytes = rest.iter().map(|d| d.bytes).sum();
+            Some(Finding {
+                message: format!(
+                    "{} more dead files ({}) shipped but {} by later layers",
+                    rest.len(),
+                    human_bytes(bytes),
+                    format!("{cause:?}").to_lowercase()
+                ),
+                reclaims: rest
+                    .iter()
+                    .map(|d| Reclaim {
+                        layer: d.layer,
+                        entry: d.entry,
+                        bytes: d.bytes,
+                    })
+                    .collect(),
+                ..Finding::sized(
+                    FindingKind::DeadBytes,
+                    format!("{cause:?}").to_lowercase(),
+                    largest.layer,
+                    format!("({} more files)", rest.len()),
+                    bytes,
+                )
+            })
+        })
+        .collect()
 }

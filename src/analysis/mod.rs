@@ -3,6 +3,7 @@
 //! dead bytes, dive's efficiency figures, and a ranked list of fixes with the bytes each saves.
 
 pub mod advice;
+pub mod bloat;
 pub mod caches;
 pub mod dead;
 pub mod dependencies;
@@ -11,6 +12,7 @@ pub mod dive;
 pub mod findings;
 pub mod history;
 pub mod permissions;
+pub mod reclaim;
 pub mod scan;
 pub mod secrets;
 pub mod startup;
@@ -28,9 +30,11 @@ use crate::layer::digest::Digest;
 use crate::layer::walk::{Entry, EntryKind};
 use crate::source::OpenedImage;
 use advice::Advice;
+use bloat::{bloat_candidates, find_bloat, BloatInput};
 use dead::{stack_layers, DeadFile};
 use dive::{dive_figures, DiveFigures};
 use findings::Finding;
+use reclaim::{net_reclaimable, Reclaimable};
 use scan::{scan_layers, LayerScan, ScanOptions};
 use top_paths::{top_paths, TopPath};
 
@@ -162,6 +166,8 @@ pub struct Analysis {
     pub dive: DiveFigures,
     /// Findings, largest first.
     pub findings: Vec<Finding>,
+    /// What fixing every finding would take out of the image, each file counted once.
+    pub reclaimable: Reclaimable,
     /// Fixes, most bytes saved first.
     pub advice: Vec<Advice>,
 }
@@ -239,8 +245,24 @@ pub fn analyze_keeping_scans(
         });
     }
 
-    let (findings, candidates) =
+    let (mut findings, mut candidates) =
         findings::find(&layers, &entries, &stacked, &image.config, opts.top);
+    let created: Vec<Option<&str>> = history
+        .iter()
+        .map(|h| h.and_then(|h| h.created.as_deref()))
+        .collect();
+    let bloat = find_bloat(&BloatInput {
+        layers: &layers,
+        entries: &entries,
+        stacked: &stacked,
+        env: image.config.runtime.env.as_deref().unwrap_or_default(),
+        created: &created,
+        top: opts.top,
+    });
+    candidates.extend(bloat_candidates(&bloat, &layers));
+    findings.extend(bloat);
+    findings::order(&mut findings);
+    let reclaimable = net_reclaimable(&findings);
     let advice = advice::rank(candidates, &layers, &entries);
 
     let platform = match &image.config.variant {
@@ -269,6 +291,7 @@ pub fn analyze_keeping_scans(
         },
         dive,
         findings,
+        reclaimable,
         advice,
     };
     Ok((analysis, scans))

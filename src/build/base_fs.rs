@@ -229,6 +229,7 @@ pub(crate) mod tests {
             mode: 0o644,
             link: link.map(Into::into),
             content: None,
+            xxh3: None,
             secrets: Box::default(),
             exec: None,
         }

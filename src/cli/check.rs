@@ -202,7 +202,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     );
     bar.finish();
     let (mut analysis, scans) = analyzed?;
-    filter.apply(&mut analysis.findings);
+    filter.apply(&mut analysis);
     let diff = match &rules.against {
         Some(against) => {
             let mut old = open(&ImageRef::parse(against)?, &opts)?;

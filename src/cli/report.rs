@@ -137,7 +137,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     );
     bar.finish();
     let (mut analysis, scans) = analysis?;
-    filter.apply(&mut analysis.findings);
+    filter.apply(&mut analysis);
     let rendered = match args.output.format {
         Format::Table => table::render(&analysis),
         Format::Json => json::render(&analysis)?,

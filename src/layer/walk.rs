@@ -8,6 +8,7 @@
 use std::io::Read;
 
 use sha2::{Digest as _, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::analysis::secrets::{self, SecretHit, SCAN_LIMIT};
 use crate::error::{Error, Result};
@@ -50,6 +51,10 @@ pub struct Entry {
     pub link: Option<Box<str>>,
     /// SHA-256 of a regular file's content, when the walk was asked to hash contents.
     pub content: Option<[u8; 32]>,
+    /// XXH3-128 of a regular file's whole content, when the walk inspects contents: a fast
+    /// non-cryptographic fingerprint that finds duplicate files without the cost of SHA-256 (a
+    /// byte array, not a `u128`, so the entry keeps an alignment of 8).
+    pub xxh3: Option<[u8; 16]>,
     /// Secrets found in a regular file's content, when the walk was asked to inspect contents
     /// (rule and fingerprint only, never the value).
     pub secrets: Box<[SecretHit]>,
@@ -69,6 +74,7 @@ impl Entry {
             mode: 0o644,
             link: None,
             content: None,
+            xxh3: None,
             secrets: Box::default(),
             exec: None,
         }
@@ -138,10 +144,11 @@ pub enum Contents {
     /// Also hash each regular file's content (to tell identical files from changed ones).
     Hash,
     /// Look for secrets in the first [`SCAN_LIMIT`] bytes of each regular file (see
-    /// [`crate::analysis::secrets`]) and record how it would be executed (see
-    /// [`crate::layer::exec`]; ELF files also yield the few ranges their facts need from the rest
-    /// of their content); contents are not hashed, which keeps `strata report` within a few
-    /// percent of [`Contents::Skip`] (SHA-256 of every file would cost about 25 % more CPU).
+    /// [`crate::analysis::secrets`]), fingerprint the whole content with XXH3-128 as it streams
+    /// past (for duplicates), and record how it would be executed (see [`crate::layer::exec`]; ELF
+    /// files also yield the few ranges their facts need from the rest of their content). No
+    /// SHA-256, which keeps `strata report` close to [`Contents::Skip`] (SHA-256 of every file
+    /// would cost about 25 % more CPU).
     Inspect,
 }
 
@@ -184,12 +191,16 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
             };
             let data_at = entry.raw_file_position();
             next_header_at = data_at + padded(size);
-            let (content, secrets, exec) = match (contents, kind) {
+            let (content, xxh3, secrets, exec) = match (contents, kind) {
                 (Contents::Hash, EntryKind::File) => {
                     let mut hasher = Sha256::new();
-                    std::io::copy(&mut entry, &mut HashWriter(&mut hasher))
+                    let mut tee = Tee {
+                        inner: &mut entry,
+                        feed: |b: &[u8]| hasher.update(b),
+                    };
+                    std::io::copy(&mut tee, &mut std::io::sink())
                         .map_err(|e| corrupt(data_at, e))?;
-                    (Some(hasher.finalize().into()), Box::default(), None)
+                    (Some(hasher.finalize().into()), None, Box::default(), None)
                 }
                 (Contents::Inspect, EntryKind::File) => {
                     head.clear();
@@ -197,12 +208,25 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
                         .take(SCAN_LIMIT as u64)
                         .read_to_end(&mut head)
                         .map_err(|e| corrupt(data_at, e))?;
-                    let secrets = secrets::scan(&path, &head).into_boxed_slice();
+                    let mut hasher = Xxh3::new();
+                    hasher.update(&head);
+                    let mut rest = Tee {
+                        inner: &mut entry,
+                        feed: |b: &[u8]| hasher.update(b),
+                    };
                     let exec =
-                        exec::inspect(&head, size, &mut entry).map_err(|e| corrupt(data_at, e))?;
-                    (None, secrets, exec.map(Box::new))
+                        exec::inspect(&head, size, &mut rest).map_err(|e| corrupt(data_at, e))?;
+                    std::io::copy(&mut rest, &mut std::io::sink())
+                        .map_err(|e| corrupt(data_at, e))?;
+                    let found = secrets::scan(&path, &head).into_boxed_slice();
+                    (
+                        None,
+                        Some(hasher.digest128().to_le_bytes()),
+                        found,
+                        exec.map(Box::new),
+                    )
                 }
-                _ => (None, Box::default(), None),
+                _ => (None, None, Box::default(), None),
             };
             on_entry(Entry {
                 path,
@@ -211,6 +235,7 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
                 mode,
                 link,
                 content,
+                xxh3,
                 secrets,
                 exec,
             });
@@ -219,17 +244,18 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
     Ok(archive.into_inner())
 }
 
-/// Adapts a hasher to `io::Write` so file contents can be copied into it.
-struct HashWriter<'a>(&'a mut Sha256);
+/// Passes every byte read from `inner` to `feed` too (a hasher's update), so the ELF reader and
+/// the fingerprint see the same single pass over a file's content.
+struct Tee<R, F> {
+    inner: R,
+    feed: F,
+}
 
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+impl<R: Read, F: FnMut(&[u8])> Read for Tee<R, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.feed)(&buf[..n]);
+        Ok(n)
     }
 }
 
@@ -327,6 +353,29 @@ mod tests {
             .collect();
         assert_eq!(rules, [vec!["secret-github-token"], vec![], vec![]]);
         assert_eq!(out[2].size, 2);
+    }
+
+    #[test]
+    fn inspection_fingerprints_whole_contents_past_the_scanned_head() {
+        let big = vec![7u8; SCAN_LIMIT + 10];
+        let mut changed_tail = big.clone();
+        changed_tail[SCAN_LIMIT + 5] = 8;
+        let data = tar_of(&[
+            ("a", tar::EntryType::Regular, &big),
+            ("b", tar::EntryType::Regular, &big),
+            ("c", tar::EntryType::Regular, &changed_tail),
+            ("d", tar::EntryType::Regular, b"small"),
+            ("dir", tar::EntryType::Directory, b""),
+        ]);
+        let mut out = Vec::new();
+        walk(data.as_slice(), Contents::Inspect, |e| out.push(e)).unwrap();
+        let hashes: Vec<Option<[u8; 16]>> = out.iter().map(|e| e.xxh3).collect();
+        let of = |b: &[u8]| Some(xxhash_rust::xxh3::xxh3_128(b).to_le_bytes());
+        assert_eq!(
+            hashes,
+            [of(&big), of(&big), of(&changed_tail), of(b"small"), None]
+        );
+        assert_ne!(hashes[0], hashes[2]);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use std::path::Path;
 
 use crate::analysis::findings::{rule_ids, Finding, FindingKind, Severity};
+use crate::analysis::reclaim::net_reclaimable;
+use crate::analysis::Analysis;
 use crate::error::{Error, Result};
 use crate::policy::config::locate;
 
@@ -127,9 +129,11 @@ impl FindingFilter {
         !self.ignore.iter().any(|s| s.matches(f)) && !self.allow.iter().any(|a| a.covers(f))
     }
 
-    /// Drops the findings the filter leaves out.
-    pub fn apply(&self, findings: &mut Vec<Finding>) {
-        findings.retain(|f| self.keeps(f));
+    /// Drops the findings the filter leaves out of `analysis`, and recounts the net reclaimable
+    /// bytes over those kept.
+    pub fn apply(&self, analysis: &mut Analysis) {
+        analysis.findings.retain(|f| self.keeps(f));
+        analysis.reclaimable = net_reclaimable(&analysis.findings);
     }
 }
 

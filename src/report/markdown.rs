@@ -3,7 +3,7 @@
 //! blocks as pictures).
 
 use crate::analysis::Analysis;
-use crate::report::{short_command, short_digest};
+use crate::report::{reclaimable_line, short_command, short_digest};
 use crate::units::{human_bytes, percent};
 
 /// Makes text safe inside a Markdown table cell.
@@ -94,6 +94,9 @@ pub fn render(a: &Analysis) -> String {
                 escape(f.fix.as_deref().unwrap_or(""))
             ));
         }
+    }
+    if let Some(line) = reclaimable_line(&a.reclaimable) {
+        out.push_str(&format!("\n**{}**\n", escape(&line)));
     }
     if !a.advice.is_empty() {
         out.push_str("\n#### Advice\n\n");

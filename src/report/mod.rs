@@ -15,7 +15,9 @@ use std::str::FromStr;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::Table;
 
+use crate::analysis::reclaim::Reclaimable;
 use crate::error::Error;
+use crate::units::human_bytes;
 
 /// A table in strata's style. Cells may carry colours; comfy-table draws them only when stdout is a
 /// terminal, and never when `NO_COLOR` is set.
@@ -92,4 +94,22 @@ pub fn short_command(cmd: Option<&str>, max: usize) -> String {
     } else {
         cmd
     }
+}
+
+/// The net reclaimable line both text formats print (`None` when nothing is reclaimable):
+/// the de-duplicated total, then each rule's own figure, largest first.
+pub fn reclaimable_line(r: &Reclaimable) -> Option<String> {
+    if r.total == 0 {
+        return None;
+    }
+    let rules: Vec<String> = r
+        .by_rule
+        .iter()
+        .map(|rule| format!("{} {}", rule.rule, human_bytes(rule.bytes)))
+        .collect();
+    Some(format!(
+        "Net reclaimable {} if every finding is fixed (each file counted once); by rule: {}",
+        human_bytes(r.total),
+        rules.join(", ")
+    ))
 }

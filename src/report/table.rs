@@ -4,7 +4,7 @@
 use comfy_table::{CellAlignment, Table};
 
 use crate::analysis::Analysis;
-use crate::report::{new_table, short_command};
+use crate::report::{new_table, reclaimable_line, short_command};
 use crate::units::{human_bytes, percent};
 
 /// Right-aligns the numeric `columns` of a table.
@@ -98,6 +98,9 @@ pub fn render(a: &Analysis) -> String {
         align_right(&mut t, &[0, 4]);
         out.push_str(&t.to_string());
         out.push('\n');
+    }
+    if let Some(line) = reclaimable_line(&a.reclaimable) {
+        out.push_str(&format!("{line}\n"));
     }
 
     if a.advice.is_empty() {

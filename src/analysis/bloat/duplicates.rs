@@ -1,0 +1,215 @@
+//! `duplicate`: the same content at two or more visible paths, in one layer or across layers,
+//! found by size and the XXH3-128 fingerprint the walk computes while the file streams past (no
+//! second read, no size floor, no cap on candidates). Hard links cost no bytes and are not
+//! files here; a copy a later layer hides is dead bytes, not a duplicate. The copy in the lowest
+//! layer (then first by path) is kept; every other copy is reclaimable.
+
+use std::collections::HashMap;
+
+use crate::analysis::bloat::BloatInput;
+use crate::analysis::findings::{Finding, FindingKind, Reclaim};
+use crate::units::human_bytes;
+
+/// One copy: (layer, entry index, path).
+type Place<'a> = (usize, usize, &'a str);
+
+/// Copies of one content, the kept copy first.
+struct Group<'a> {
+    size: u64,
+    copies: Vec<Place<'a>>,
+}
+
+impl Group<'_> {
+    fn wasted(&self) -> u64 {
+        self.size * (self.copies.len() as u64 - 1)
+    }
+
+    fn reclaims(&self) -> impl Iterator<Item = Reclaim> + '_ {
+        self.copies[1..].iter().map(|&(layer, entry, _)| Reclaim {
+            layer,
+            entry,
+            bytes: self.size,
+        })
+    }
+}
+
+const FIX: &str = "keep one copy and make the others links (`ln -sf /KEPT /COPY`, or hard links in the same layer), or COPY the file once (from a build stage) instead of again in a later step";
+
+/// The duplicate groups of the final filesystem, most bytes wasted first.
+fn groups<'a>(input: &'a BloatInput) -> Vec<Group<'a>> {
+    let mut by_content: HashMap<(u64, [u8; 16]), Vec<Place>> = HashMap::new();
+    for (layer, index, e) in input.visible_files() {
+        if let Some(hash) = e.xxh3 {
+            by_content
+                .entry((e.size, hash))
+                .or_default()
+                .push((layer, index, &e.path));
+        }
+    }
+    let mut groups: Vec<Group> = by_content
+        .into_iter()
+        .filter(|(_, copies)| copies.len() > 1)
+        .map(|((size, _), mut copies)| {
+            copies.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(b.2)));
+            Group { size, copies }
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.wasted()
+            .cmp(&a.wasted())
+            .then_with(|| a.copies[0].2.cmp(b.copies[0].2))
+    });
+    groups
+}
+
+/// One finding per duplicate group for the `top` largest, then one for all the others, so the
+/// net reclaimable total counts every copy.
+pub fn find_duplicates(input: &BloatInput) -> Vec<Finding> {
+    let groups = groups(input);
+    let mut out: Vec<Finding> = groups
+        .iter()
+        .take(input.top)
+        .map(|g| {
+            let (kept_layer, _, kept) = g.copies[0];
+            let (layer, _, first) = g.copies[1];
+            let others: Vec<String> = g.copies[2..]
+                .iter()
+                .take(4)
+                .map(|&(l, _, p)| format!("/{p} (layer {l})"))
+                .collect();
+            let more = match g.copies.len().saturating_sub(6) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            Finding {
+                message: format!(
+                    "{} of {} /{kept} (layer {kept_layer}): /{first} (layer {layer}){}{}{more}; {} reclaimable",
+                    match g.copies.len() - 1 {
+                        1 => "1 extra copy".to_string(),
+                        n => format!("{n} extra copies"),
+                    },
+                    human_bytes(g.size),
+                    if others.is_empty() { "" } else { ", " },
+                    others.join(", "),
+                    human_bytes(g.wasted()),
+                ),
+                fix: Some(FIX.to_string()),
+                reclaims: g.reclaims().collect(),
+                ..Finding::sized(
+                    FindingKind::Bloat,
+                    "duplicate".to_string(),
+                    layer,
+                    format!("/{first}"),
+                    g.wasted(),
+                )
+            }
+        })
+        .collect();
+    let rest = groups.get(input.top..).unwrap_or_default();
+    if let Some(largest) = rest.first() {
+        let bytes = rest.iter().map(Group::wasted).sum();
+        out.push(Finding {
+            message: format!(
+                "{} more groups of identical files, {} reclaimable",
+                rest.len(),
+                human_bytes(bytes)
+            ),
+            fix: Some(FIX.to_string()),
+            reclaims: rest.iter().flat_map(Group::reclaims).collect(),
+            ..Finding::sized(
+                FindingKind::Bloat,
+                "duplicate".to_string(),
+                largest.copies[1].0,
+                format!("({} more groups)", rest.len()),
+                bytes,
+            )
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::dead::stack_layers;
+    use crate::layer::walk::{Entry, EntryKind};
+
+    fn file(path: &str, content: &[u8]) -> Entry {
+        Entry {
+            xxh3: Some(xxhash_rust::xxh3::xxh3_128(content).to_le_bytes()),
+            ..Entry::test_file(path, content.len() as u64)
+        }
+    }
+
+    fn duplicates(layers: &[&[Entry]], top: usize) -> Vec<(String, usize, u64, usize)> {
+        let stacked = stack_layers(layers);
+        let input = BloatInput {
+            layers: &[],
+            entries: layers,
+            stacked: &stacked,
+            env: &[],
+            created: &[],
+            top,
+        };
+        find_duplicates(&input)
+            .into_iter()
+            .map(|f| (f.path, f.layer, f.bytes, f.reclaims.len()))
+            .collect()
+    }
+
+    #[test]
+    fn groups_identical_visible_files_across_paths_and_layers() {
+        let l0 = [file("usr/lib/libx.so", b"library"), file("a", b"aaaa")];
+        let l1 = [
+            file("app/libx.so", b"library"),
+            file("app/copy/libx.so", b"library"),
+            file("b", b"aaaa"),
+            file("c", b"other"),
+        ];
+        assert_eq!(
+            duplicates(&[&l0, &l1], 5),
+            [
+                ("/app/copy/libx.so".to_string(), 1, 14, 2),
+                ("/b".to_string(), 1, 4, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn hidden_copies_hard_links_empty_and_unfingerprinted_files_are_not_duplicates() {
+        let mut link = Entry::test_file("app/link", 0);
+        link.kind = EntryKind::Hardlink;
+        let l0 = [
+            file("old", b"same"),
+            file("e1", b""),
+            Entry::test_file("plain1", 4),
+        ];
+        let l1 = [
+            file("new", b"same"),
+            Entry::test_file("old", 9),
+            link,
+            file("e2", b""),
+            Entry::test_file("plain2", 4),
+        ];
+        assert_eq!(duplicates(&[&l0, &l1], 5), []);
+    }
+
+    #[test]
+    fn groups_past_top_are_one_finding_that_still_reclaims_them() {
+        let l0: Vec<Entry> = (0..4)
+            .flat_map(|i| {
+                let content = vec![b'x'; 10 + i];
+                [
+                    file(&format!("a{i}"), &content),
+                    file(&format!("b{i}"), &content),
+                ]
+            })
+            .collect();
+        let found = duplicates(&[&l0], 1);
+        assert_eq!(found[0], ("/b3".to_string(), 0, 13, 1));
+        assert_eq!(
+            found[1],
+            ("(3 more groups)".to_string(), 0, 10 + 11 + 12, 3)
+        );
+    }
+}
