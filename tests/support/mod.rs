@@ -7,6 +7,7 @@
 pub mod cargo;
 pub mod debian;
 pub mod faulty_proxy;
+pub mod images;
 pub mod layout;
 pub mod registry;
 
