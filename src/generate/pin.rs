@@ -20,3 +20,21 @@ pub fn pinned(image: &str, opts: &RegistryOptions) -> Result<String> {
         ImageRef::Layout { .. } | ImageRef::Archive { .. } => Ok(image.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinned_and_local_images_are_left_as_given_without_a_lookup() {
+        let opts = RegistryOptions::default();
+        let pinned_image =
+            "rust:1@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+        assert_eq!(pinned(pinned_image, &opts).unwrap(), pinned_image);
+        assert_eq!(
+            pinned("oci:/nonexistent/layout:v1", &opts).unwrap(),
+            "oci:/nonexistent/layout:v1"
+        );
+        assert!(pinned("Not An Image!", &opts).is_err());
+    }
+}

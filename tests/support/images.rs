@@ -177,14 +177,13 @@ impl Buildah {
 
     /// `buildah bud --isolation chroot --layers ARGS` in `dir`: returns the image id.
     pub fn bud(&self, args: &[&str], dir: &Path) -> String {
+        // The id is read from a file: the output mixes in what the RUN steps print.
+        let iidfile = self.root("iid");
         let mut all = vec!["bud", "--isolation", "chroot", "--layers", "-q"];
+        all.extend(["--iidfile", iidfile.to_str().unwrap()]);
         all.extend_from_slice(args);
-        self.run(&all, dir)
-            .trim()
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_string()
+        self.run(&all, dir);
+        std::fs::read_to_string(&iidfile).expect("buildah's --iidfile")
     }
 
     /// Pulls `reference` (an `oci:`, `oci-archive:` or `docker-archive:` one: no registry is
