@@ -140,5 +140,5 @@ fn docker_builds_strata_from_its_container_files() {
         .filter(|f| f["change"] != "metadata_only")
         .filter_map(|f| f["path"].as_str())
         .collect();
-    assert_eq!(changed, ["usr/local/bin/strata"], "{diff}");
+    assert_eq!(changed, ["/usr/local/bin/strata"], "{diff}");
 }
