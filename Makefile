@@ -7,7 +7,7 @@ CARGO ?= cargo
 # HTML reports (tests/html.rs).
 TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah debootstrap chromium
 
-.PHONY: demo test deps lint fmt bench fuzz sample release screenshot
+.PHONY: demo test deps lint fmt bench fuzz sample release container-test screenshot
 
 ## demo: report on the embedded sample image (an app layer that carries its .venv).
 demo:
@@ -26,6 +26,11 @@ screenshot:
 test: deps
 	$(CARGO) test --all-targets --locked
 	$(CARGO) test --doc --locked
+
+## container-test: build strata's own container/ with Docker and run it (slow: compiles every
+## dependency in release mode inside Docker; not part of `make test`).
+container-test: deps
+	STRATA_CONTAINER_BUILD=1 $(CARGO) test --locked --test container docker_builds_strata_from_its_container_files
 
 ## deps: install missing Debian test tools (root only; elsewhere say what is missing).
 deps:

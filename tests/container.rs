@@ -1,11 +1,16 @@
 //! `container/` holds strata's own Dockerfiles, written by `strata dockerfile`: they must be
 //! exactly what the generator writes today for this workspace (regenerate with
-//! `strata dockerfile --lang rust --force` after changing the generator), and lint clean.
+//! `strata dockerfile --lang rust --force` after changing the generator), lint clean, and build
+//! with Docker into an image whose `strata --version` runs and whose runtime stage adds only the
+//! binary to the runtime base.
 
 mod support;
 
 use std::path::Path;
+use std::time::Instant;
 
+use support::debian::{debian_python_base, debian_rust_builder};
+use support::images::{docker_ready, tool, DockerImages};
 use support::strata_in;
 
 /// The files `strata dockerfile` writes for a Rust project, relative to the project.
@@ -51,4 +56,90 @@ fn container_dockerfiles_lint_clean() {
         Some(root),
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+/// Builds `container/` with Docker through its Makefile, on bases the test makes: the Debian
+/// base as the runtime, Debian + gcc + the host's toolchain as the builder, strata packaged by
+/// itself as `STRATA_IMAGE`. The dependency image compiles all of strata's dependencies in
+/// release mode (26 minutes on a loaded two-core machine), more than CI's 30-minute budget
+/// allows, so it runs with `STRATA_CONTAINER_BUILD=1` (`make container-test`).
+#[test]
+fn docker_builds_strata_from_its_container_files() {
+    if std::env::var("STRATA_CONTAINER_BUILD").as_deref() != Ok("1") {
+        eprintln!("SKIPPED: the Docker build of container/ runs with STRATA_CONTAINER_BUILD=1 (make container-test)");
+        return;
+    }
+    if !docker_ready() {
+        return;
+    }
+    let (Some(debian), Some(builder)) = (debian_python_base(), debian_rust_builder()) else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let id = std::process::id();
+    let name = |what: &str| format!("strata-test-container-{what}:{id}");
+    let (runtime, builder_name, strata_image) = (name("runtime"), name("builder"), name("strata"));
+    let image = format!("strata-test-container-{id}");
+    let mut images = DockerImages::default();
+    images.load(&debian.reference(), &runtime);
+    images.load_with_ca(&builder.reference(), &builder_name);
+    images.load_strata(&debian.reference(), &strata_image);
+    let deps = strata_in(&["base", &format!("{image}-deps")], &[], Some(root));
+    assert_eq!(deps.code, 0, "{}", deps.stderr);
+    let deps_ref = deps.stdout.trim().to_string();
+    images.0.extend([deps_ref, format!("{image}:test")]);
+
+    let started = Instant::now();
+    tool(
+        "make",
+        &[
+            "-f",
+            "container/Makefile",
+            "build",
+            &format!("IMAGE={image}"),
+            "TAG=test",
+            &format!("RUNTIME_BASE={runtime}"),
+            &format!("BUILDER_BASE={builder_name}"),
+            &format!("STRATA_IMAGE={strata_image}"),
+        ],
+        root,
+    );
+    eprintln!(
+        "container/: dependency and app images built in {:?}",
+        started.elapsed()
+    );
+
+    let app = format!("{image}:test");
+    let version = tool("docker", &["run", "--rm", &app, "--version"], root);
+    assert_eq!(
+        version.trim(),
+        format!("strata {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    // The runtime stage is the runtime base plus one layer holding the binary alone.
+    let out = tempfile::tempdir().unwrap();
+    let diff = strata_in(
+        &[
+            "diff",
+            &DockerImages::save(&runtime, out.path()),
+            &DockerImages::save(&app, out.path()),
+            "--files",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    )
+    .json();
+    let count = |key: &str| diff[key].as_array().map_or(0, Vec::len);
+    assert_eq!(count("removed_layers"), 0, "{diff}");
+    assert_eq!(count("added_layers"), 1, "{diff}");
+    let changed: Vec<&str> = diff["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter(|f| f["change"] != "metadata_only")
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert_eq!(changed, ["/usr/local/bin/strata"], "{diff}");
 }

@@ -5,13 +5,17 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::cli::ImageOptions;
 use crate::error::{Error, ExitCode, Result};
+use crate::generate::pin::pinned;
 use crate::generate::{generate, write_all, Lang, Options, Project};
+use crate::source::registry::RegistryOptions;
 
 const EXAMPLES: &str = "\
 Examples:
   strata dockerfile                                  # container/Dockerfile.base, Dockerfile, ...
-  strata dockerfile --runtime-base python:3.12-slim@sha256:... --healthcheck 'curl -f localhost'
+  strata dockerfile --runtime-base python:3.12-slim  # pinned: python:3.12-slim@sha256:...
+  strata dockerfile --healthcheck 'curl -f localhost' --no-pin
   strata dockerfile --test-cmd 'python3 -m pytest -q' --ci github
   make -f container/Makefile build                   # base only when its deps-<hash> tag is new";
 
@@ -39,12 +43,16 @@ pub struct DockerfileArgs {
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
     /// The image the app runs on (Python: python:<.python-version>-slim; Rust:
-    /// debian:bookworm-slim). Give it @sha256:... to pin it.
+    /// debian:bookworm-slim). Pinned by digest: given as a tag, its registry is asked.
     #[arg(long, value_name = "IMAGE")]
     pub runtime_base: Option<String>,
-    /// Rust: the image with the toolchain (default rust:1-bookworm).
+    /// Rust: the image with the toolchain (default rust:1-bookworm), pinned like --runtime-base.
     #[arg(long, value_name = "IMAGE")]
     pub builder_base: Option<String>,
+    /// Write --runtime-base and --builder-base as given, without asking their registry for the
+    /// digest of their tag.
+    #[arg(long)]
+    pub no_pin: bool,
     /// A Debian package for the dependency image (repeatable; installed without recommends).
     #[arg(long = "system-package", value_name = "NAME")]
     pub system_packages: Vec<String>,
@@ -66,13 +74,16 @@ pub struct DockerfileArgs {
     /// Overwrite files that exist.
     #[arg(long)]
     pub force: bool,
+    /// Registry access (for pinning the bases by digest).
+    #[command(flatten)]
+    pub image_options: ImageOptions,
 }
 
 /// Runs `strata dockerfile`.
 pub fn run(args: &DockerfileArgs) -> Result<ExitCode> {
     let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+    let detected = Project::read(&dir)?.lang;
     if let Some(lang) = args.lang {
-        let detected = Project::read(&dir)?.lang;
         let wanted = match lang {
             LangArg::Rust => Lang::Rust,
             LangArg::Python => Lang::Python,
@@ -88,9 +99,23 @@ pub fn run(args: &DockerfileArgs) -> Result<ExitCode> {
             "--out must be a directory inside the project (it is part of the build context)",
         ));
     }
+    let registry = if args.no_pin {
+        None
+    } else {
+        Some(args.image_options.source_options()?.registry)
+    };
+    let pin = |image: &Option<String>| match (image, &registry) {
+        (Some(image), Some(registry)) => Some(pin_or_warn(image, registry)),
+        _ => image.clone(),
+    };
+    let builder_base = if detected == Lang::Rust {
+        pin(&args.builder_base)
+    } else {
+        args.builder_base.clone()
+    };
     let options = Options {
-        runtime_base: args.runtime_base.clone(),
-        builder_base: args.builder_base.clone(),
+        runtime_base: pin(&args.runtime_base),
+        builder_base,
         system_packages: args.system_packages.clone(),
         healthcheck: args.healthcheck.clone(),
         test_cmd: args.test_cmd.clone(),
@@ -104,4 +129,17 @@ pub fn run(args: &DockerfileArgs) -> Result<ExitCode> {
         println!("wrote {}", file.path.display());
     }
     Ok(ExitCode::Ok)
+}
+
+/// `image` pinned by digest, or as given with a warning when its registry cannot say (offline,
+/// a local-only image, no credentials): the files are still useful, and `digests.env` marks
+/// the base as not pinned.
+fn pin_or_warn(image: &str, registry: &RegistryOptions) -> String {
+    match pinned(image, registry) {
+        Ok(pinned) => pinned,
+        Err(e) => {
+            eprintln!("strata: warning: {image} left unpinned: {e} (--no-pin skips the lookup)");
+            image.to_string()
+        }
+    }
 }

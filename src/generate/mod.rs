@@ -7,7 +7,7 @@
 //! - `Dockerfile.base`: the dependency image (pinned runtime base, system packages, then the
 //!   dependencies only), tagged by [`base_tag`] (`deps-<hash>`);
 //! - `Dockerfile`: the app image, `FROM` the dependency image at that tag (`ARG DEPS_TAG`);
-//! - `digests.env`: the base images, pinned by digest where the user gave one;
+//! - `digests.env`: the base images, pinned by digest where the user named them ([`pin`]);
 //! - `Makefile`: `build-base`, `build`, `push`, `check`;
 //! - with `--ci github`: a workflow that rebuilds the dependency image only when its tag is
 //!   missing from the registry.
@@ -16,6 +16,7 @@
 //! file is written to a temporary name and renamed into place.
 
 pub mod fingerprint;
+pub mod pin;
 pub mod project;
 pub mod python;
 pub mod rust;

@@ -379,6 +379,15 @@ fn layers_of(image: &Image, remote: Arc<Remote>) -> Box<dyn LayerSource> {
     })
 }
 
+/// The digest of the manifest or index `reference` names now (a multi-platform tag resolves to its
+/// index, as `docker pull` does), verified against the bytes: what a `FROM image:tag@sha256:...`
+/// pins the tag to.
+pub fn manifest_digest(reference: &str, opts: &RegistryOptions) -> Result<Digest> {
+    let remote = Remote::connect(reference, opts)?;
+    let (_, digest) = remote.manifest(&remote.reference)?;
+    Ok(digest)
+}
+
 /// Resolves a registry reference to an image (manifests and config only) and a layer source.
 pub fn open_registry(
     reference: &str,

@@ -8,6 +8,7 @@ pub mod cargo;
 pub mod debian;
 pub mod faulty_proxy;
 pub mod host;
+pub mod images;
 pub mod layout;
 pub mod registry;
 
