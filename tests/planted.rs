@@ -217,6 +217,7 @@ fn strata_built_planted_image_reports_what_its_builder_can_plant() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     std::fs::remove_file(ctx.join("strata/model.bin")).unwrap();
+    std::fs::remove_dir_all(out.join("cache")).unwrap();
 
     let report = report_json(&image);
     let mut expected: Vec<(String, String, u64, Option<u64>)> = sorted(COMMON);
