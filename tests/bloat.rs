@@ -101,7 +101,13 @@ fn write_clean(dir: &Path, p: &Planted) -> String {
 /// `strata report` on a test image; these images have no program to start (tests/startup.rs and
 /// tests/planted.rs cover that), so the `wont-start` findings are left out.
 fn report(reference: &str, extra: &[&str]) -> support::Run {
-    let mut args = vec!["report", reference, "--no-progress", "--ignore", "wont-start"];
+    let mut args = vec![
+        "report",
+        reference,
+        "--no-progress",
+        "--ignore",
+        "wont-start",
+    ];
     args.extend_from_slice(extra);
     let run = strata(&args);
     assert_eq!(run.code, 0, "strata report failed: {}", run.stderr);

@@ -201,23 +201,10 @@ fn write_image(dir: &Path, planted: bool, s: &Secrets) -> String {
     format!("oci:{}:latest", dir.display())
 }
 
-fn security_findings(report: &serde_json::Value) -> Vec<(String, String, u64, Option<u64>)> {
-    let mut found: Vec<_> = report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| matches!(f["kind"].as_str(), Some("secret" | "permission")))
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().to_string(),
-                f["path"].as_str().unwrap().to_string(),
-                f["layer"].as_u64().unwrap(),
-                f["hidden_by"].as_u64(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
+fn security_findings(report: &serde_json::Value) -> Vec<support::FindingItem> {
+    support::finding_items(report, |f| {
+        matches!(f["kind"].as_str(), Some("secret" | "permission"))
+    })
 }
 
 fn report(reference: &str, extra: &[&str]) -> support::Run {

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use support::{docker_ok, have, report_json, require, sh, strata};
 
 /// One finding as the tests compare them: rule, path, layer, hiding layer.
-type Item = (String, String, u64, Option<u64>);
+type Item = support::FindingItem;
 
 /// The output directory of `build.sh`, run once per test binary; None when a prerequisite is
 /// missing (a panic in CI).
@@ -48,21 +48,7 @@ fn secret_values(out: &Path) -> Vec<String> {
 }
 
 fn items(report: &serde_json::Value) -> Vec<Item> {
-    let mut found: Vec<Item> = report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().to_string(),
-                f["path"].as_str().unwrap().to_string(),
-                f["layer"].as_u64().unwrap(),
-                f["hidden_by"].as_u64(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
+    support::finding_items(report, |_| true)
 }
 
 fn sorted(expected: &[(&str, &str, u64, Option<u64>)]) -> Vec<Item> {

@@ -159,3 +159,29 @@ pub fn sh(cmd: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// One finding of a JSON report as the findings tests compare them: (rule, path, layer, hidden_by).
+pub type FindingItem = (String, String, u64, Option<u64>);
+
+/// The findings of a JSON report that `keep` accepts, as sorted [`FindingItem`]s.
+pub fn finding_items(
+    report: &serde_json::Value,
+    keep: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<FindingItem> {
+    let mut found: Vec<FindingItem> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| keep(f))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["layer"].as_u64().unwrap(),
+                f["hidden_by"].as_u64(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
