@@ -226,6 +226,13 @@ fn a_wrong_diff_id_is_caught_on_the_uncompressed_stream() {
             "sha256:0000000000000000000000000000000000000000000000000000000000000000".into();
     });
     fails_cleanly(&oci(dir.path(), "t"), "diff_id");
+    // Layer 2 is stored uncompressed: its blob digest doubles as its diff_id, checked all the same.
+    let dir = tempfile::tempdir().unwrap();
+    write_layout_with(dir.path(), "t", &sample_layers(), |c| {
+        c["rootfs"]["diff_ids"][2] =
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000".into();
+    });
+    fails_cleanly(&oci(dir.path(), "t"), "diff_id");
 }
 
 #[test]

@@ -58,6 +58,41 @@ fn layer_name(image: &Image, index: usize) -> String {
     }
 }
 
+/// The uncompressed tar stream as the walk reads it: hashed for the diff_id, or only counted when
+/// the blob is the tar itself (its digest is the diff_id).
+enum Uncompressed<R> {
+    /// Hashed with the diff_id's algorithm.
+    Hashed(HashingReader<R>),
+    /// Counted only.
+    Counted(R, u64),
+}
+
+impl<R: Read> Read for Uncompressed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Uncompressed::Hashed(r) => r.read(buf),
+            Uncompressed::Counted(r, bytes) => {
+                let n = r.read(buf)?;
+                *bytes += n as u64;
+                Ok(n)
+            }
+        }
+    }
+}
+
+impl<R: Read> Uncompressed<R> {
+    /// Reads the rest of the stream; the diff_id when it was hashed here, and the byte count.
+    fn finish(self) -> io::Result<(Option<Digest>, u64)> {
+        match self {
+            Uncompressed::Hashed(r) => r.finish().map(|(d, n)| (Some(d), n)),
+            Uncompressed::Counted(mut r, bytes) => {
+                let rest = io::copy(&mut r, &mut io::sink())?;
+                Ok((None, bytes + rest))
+            }
+        }
+    }
+}
+
 /// How to scan: what to record, on how many threads, reporting progress where.
 #[derive(Clone)]
 pub struct ScanOptions {
@@ -92,10 +127,20 @@ pub fn scan_layer(
     };
     let (compression, decoder) =
         decompress(tap, descriptor.compression).map_err(|e| e.context(&name))?;
-    let uncompressed = HashingReader::new(ReadAhead::spawn(decoder), expected_diff_id.algorithm());
+    // An uncompressed layer's blob is its tar: the digest the tap computes is also its diff_id,
+    // so the same bytes are not hashed a second time on the walking thread.
+    let same_bytes = compression == Compression::None && expected_diff_id.algorithm() == algorithm;
+    let uncompressed = if same_bytes {
+        Uncompressed::Counted(ReadAhead::spawn(decoder), 0)
+    } else {
+        Uncompressed::Hashed(HashingReader::new(
+            ReadAhead::spawn(decoder),
+            expected_diff_id.algorithm(),
+        ))
+    };
     let mut entries = Vec::new();
     let rest = walk(uncompressed, contents, |e| entries.push(e)).map_err(|e| e.context(&name))?;
-    let (diff_id, uncompressed_bytes) = rest.finish().map_err(|e| {
+    let (rehashed, uncompressed_bytes) = rest.finish().map_err(|e| {
         Error::invalid(format!(
             "{name}: reading layer: {}",
             describe_read_error(&e)
@@ -106,6 +151,7 @@ pub fn scan_layer(
         std::mem::replace(&mut *guard, (Hasher::new(algorithm), 0))
     };
     let digest = hasher.finish();
+    let diff_id = rehashed.unwrap_or_else(|| digest.clone());
     if let Some(expected) = &descriptor.digest {
         expected.verify(&digest, &name)?;
     }
