@@ -54,7 +54,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Compare two images: what a deploy of NEW downloads where OLD is, and what changed.
     Diff(diff::DiffArgs),
-    /// Gate an image in CI: size budgets, dependencies and caches in app layers, dive's rules.
+    /// Gate an image in CI: size budgets, dependencies and caches in app layers, dive's rules,
+    /// findings by rule or severity.
     Check(Box<check::CheckArgs>),
     /// Show how an image grew tag by tag: sizes, app bytes and what each deploy downloads, from
     /// manifests and configs only.
