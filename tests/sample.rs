@@ -55,15 +55,32 @@ fn the_demo_shows_the_venv_in_the_app_layer() {
     }
 }
 
+/// The README's first ```toml example that starts with `table`.
+fn toml_block<'a>(readme: &'a str, table: &str) -> &'a str {
+    readme
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .find(|block| block.starts_with(table))
+        .unwrap_or_else(|| panic!("a toml example starting with {table} in the README"))
+}
+
+#[test]
+fn the_readme_report_table_example_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("strata.toml");
+    std::fs::write(&file, toml_block(&readme, "[report]")).unwrap();
+    let filter = strata::policy::selectors::load_report_filter(&file).unwrap();
+    assert_eq!((filter.ignore.len(), filter.allow.len()), (1, 1));
+}
+
 #[test]
 fn the_readme_strata_toml_example_is_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let block = readme
-        .split("```toml\n")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("a toml example in the README");
+    let block = toml_block(&readme, "[check]");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("strata.toml"), block).unwrap();
     std::fs::write(
@@ -81,11 +98,7 @@ fn the_readme_strata_toml_example_is_valid() {
 fn the_readme_build_example_is_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let block = readme
-        .split("```toml\n")
-        .nth(2)
-        .and_then(|rest| rest.split("```").next())
-        .expect("a second toml example (strata build) in the README");
+    let block = toml_block(&readme, "[image]");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("strata.toml"), block).unwrap();
     let plan =
