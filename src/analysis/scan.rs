@@ -62,7 +62,7 @@ fn layer_name(image: &Image, index: usize) -> String {
 /// the blob is the tar itself (its digest is the diff_id).
 enum Uncompressed<R> {
     /// Hashed with the diff_id's algorithm.
-    Hashed(HashingReader<R>),
+    Hashed(Box<HashingReader<R>>),
     /// Counted only.
     Counted(R, u64),
 }
@@ -133,10 +133,10 @@ pub fn scan_layer(
     let uncompressed = if same_bytes {
         Uncompressed::Counted(ReadAhead::spawn(decoder), 0)
     } else {
-        Uncompressed::Hashed(HashingReader::new(
+        Uncompressed::Hashed(Box::new(HashingReader::new(
             ReadAhead::spawn(decoder),
             expected_diff_id.algorithm(),
-        ))
+        )))
     };
     let mut entries = Vec::new();
     let rest = walk(uncompressed, contents, |e| entries.push(e)).map_err(|e| e.context(&name))?;
