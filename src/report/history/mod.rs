@@ -58,23 +58,29 @@ pub fn table(h: &History) -> String {
         "Δ previous",
     ]);
     for r in &h.tags {
-        t.add_row(vec![
-            r.tag.clone(),
-            r.manifest_digest
-                .as_ref()
-                .map_or_else(|| "-".into(), short_digest),
-            short_created(r.created.as_deref()),
-            human_bytes(r.compressed_bytes),
-            opt_bytes(r.uncompressed_bytes),
-            r.layers.to_string(),
-            human_bytes(r.app_bytes),
-            delta(r),
-        ]);
+        t.add_row(cells(r).to_vec());
     }
     align_right(&mut t, &[3, 4, 5, 6, 7]);
     out.push_str(&t.to_string());
     out.push('\n');
     out
+}
+
+/// One row's cells as people read them: tag, short digest, created, compressed, uncompressed,
+/// layers, app bytes, delta (the table and the Markdown print the same).
+fn cells(r: &TagRow) -> [String; 8] {
+    [
+        r.tag.clone(),
+        r.manifest_digest
+            .as_ref()
+            .map_or_else(|| "-".into(), short_digest),
+        short_created(r.created.as_deref()),
+        human_bytes(r.compressed_bytes),
+        opt_bytes(r.uncompressed_bytes),
+        r.layers.to_string(),
+        human_bytes(r.app_bytes),
+        delta(r),
+    ]
 }
 
 /// Renders the history as Markdown: a table and a Mermaid `xychart-beta` line chart of the
@@ -90,18 +96,10 @@ pub fn markdown(h: &History) -> String {
     );
     out.push_str("|---|---|---|--:|--:|--:|--:|--:|\n");
     for r in &h.tags {
+        let [tag, digest, rest @ ..] = cells(r).map(|c| escape_markdown(&c));
         out.push_str(&format!(
-            "| `{}` | `{}` | {} | {} | {} | {} | {} | {} |\n",
-            escape_markdown(&r.tag),
-            r.manifest_digest
-                .as_ref()
-                .map_or_else(|| "-".into(), short_digest),
-            short_created(r.created.as_deref()),
-            human_bytes(r.compressed_bytes),
-            opt_bytes(r.uncompressed_bytes),
-            r.layers,
-            human_bytes(r.app_bytes),
-            delta(r)
+            "| `{tag}` | `{digest}` | {} |\n",
+            rest.join(" | ")
         ));
     }
     if h.tags.len() > 1 {
