@@ -41,17 +41,15 @@ pub(crate) fn under(path: &str, dir: &str) -> bool {
 /// The directory ending with `marker` (a `/`-separated component sequence) inside `path`, rooted
 /// (`/app/.git`); allocates only on a match, since every file of every layer is tested.
 pub(crate) fn component_root(path: &str, marker: &str) -> Option<String> {
-    let bytes = path.as_bytes();
-    let mut from = 0;
-    while let Some(i) = path[from..].find(marker) {
-        let (start, end) = (from + i, from + i + marker.len());
-        if (start == 0 || bytes[start - 1] == b'/') && bytes.get(end) == Some(&b'/') {
-            return Some(format!("/{}", &path[..end]));
-        }
-        // Markers are ASCII, so the next byte starts a character.
-        from = start + 1;
-    }
-    None
+    // One plain pass, the first byte tested before anything else: it runs for every file and
+    // marker, and most components are rejected on their first byte.
+    let (p, m) = (path.as_bytes(), marker.as_bytes());
+    let first = *m.first()?;
+    let end = (0..p.len().saturating_sub(m.len()))
+        .filter(|&i| p[i] == first && (i == 0 || p[i - 1] == b'/'))
+        .map(|i| i + m.len())
+        .find(|&end| p[end] == b'/' && &p[end - m.len()..end] == m)?;
+    Some(format!("/{}", &path[..end]))
 }
 
 const RULES: &[Rule] = &[

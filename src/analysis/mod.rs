@@ -194,8 +194,74 @@ pub fn analyze_keeping_scans(
     let all: Vec<usize> = (0..image.layers.len()).collect();
     let scans = scan_layers(image, opened.layers.as_ref(), &all, &opts.scan)?;
     let entries: Vec<&[Entry]> = scans.iter().map(|s| s.entries.as_slice()).collect();
-    let stacked = stack_layers(&entries);
-    let dive = dive_figures(&entries);
+    // The dive figures need nothing else the analysis works out: the second core computes them
+    // while this one examines the layers.
+    let (examined, dive) = std::thread::scope(|scope| {
+        let dive = scope.spawn(|| dive_figures(&entries));
+        let examined = examine(image, opts, &scans, &entries);
+        let dive = dive
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (examined, dive)
+    });
+    let Examined {
+        stacked,
+        layers,
+        findings,
+        reclaimable,
+        advice,
+    } = examined;
+    let total_compressed: u64 = scans.iter().map(|s| s.compressed_bytes).sum();
+    let platform = match &image.config.variant {
+        Some(v) => format!("{}/{}/{v}", image.config.os, image.config.architecture),
+        None => format!("{}/{}", image.config.os, image.config.architecture),
+    };
+    let analysis = Analysis {
+        schema_version: SCHEMA_VERSION,
+        image: ImageSummary {
+            reference: image.reference.clone(),
+            manifest_digest: image.manifest_digest.clone(),
+            config_digest: image.config_digest.clone(),
+            platform,
+            compressed_bytes: total_compressed,
+            uncompressed_bytes: layers.iter().map(|l| l.uncompressed_bytes).sum(),
+            content_bytes: layers.iter().map(|l| l.content_bytes).sum(),
+            visible_bytes: stacked.visible_bytes,
+            visible_files: stacked.visible_files,
+            base: opts.base.as_ref().map(|b| b.reference.clone()),
+        },
+        layers,
+        dead_bytes: DeadBytes {
+            total: stacked.dead.iter().map(|d| d.bytes).sum(),
+            files: stacked.dead.len(),
+            top: stacked.dead.iter().take(opts.top).cloned().collect(),
+        },
+        dive,
+        findings,
+        reclaimable,
+        advice,
+    };
+    Ok((analysis, scans))
+}
+
+/// What [`examine`] finds in the scanned layers.
+struct Examined {
+    stacked: dead::Stacked,
+    layers: Vec<LayerReport>,
+    findings: Vec<Finding>,
+    reclaimable: Reclaimable,
+    advice: Vec<Advice>,
+}
+
+/// Stacks the layers and works out each layer's report, the findings, the net reclaimable bytes
+/// and the advice.
+fn examine(
+    image: &crate::model::Image,
+    opts: &AnalyzeOptions,
+    scans: &[LayerScan],
+    entries: &[&[Entry]],
+) -> Examined {
+    let stacked = stack_layers(entries);
     let history = image.config.layer_history(scans.len());
     let total_compressed: u64 = scans.iter().map(|s| s.compressed_bytes).sum();
 
@@ -246,14 +312,14 @@ pub fn analyze_keeping_scans(
     }
 
     let (mut findings, mut candidates) =
-        findings::find(&layers, &entries, &stacked, &image.config, opts.top);
+        findings::find(&layers, entries, &stacked, &image.config, opts.top);
     let created: Vec<Option<&str>> = history
         .iter()
         .map(|h| h.and_then(|h| h.created.as_deref()))
         .collect();
     let bloat = find_bloat(&BloatInput {
         layers: &layers,
-        entries: &entries,
+        entries,
         stacked: &stacked,
         env: image.config.runtime.env.as_deref().unwrap_or_default(),
         created: &created,
@@ -263,36 +329,13 @@ pub fn analyze_keeping_scans(
     findings.extend(bloat);
     findings::order(&mut findings);
     let reclaimable = net_reclaimable(&findings);
-    let advice = advice::rank(candidates, &layers, &entries);
+    let advice = advice::rank(candidates, &layers, entries);
 
-    let platform = match &image.config.variant {
-        Some(v) => format!("{}/{}/{v}", image.config.os, image.config.architecture),
-        None => format!("{}/{}", image.config.os, image.config.architecture),
-    };
-    let analysis = Analysis {
-        schema_version: SCHEMA_VERSION,
-        image: ImageSummary {
-            reference: image.reference.clone(),
-            manifest_digest: image.manifest_digest.clone(),
-            config_digest: image.config_digest.clone(),
-            platform,
-            compressed_bytes: total_compressed,
-            uncompressed_bytes: layers.iter().map(|l| l.uncompressed_bytes).sum(),
-            content_bytes: layers.iter().map(|l| l.content_bytes).sum(),
-            visible_bytes: stacked.visible_bytes,
-            visible_files: stacked.visible_files,
-            base: opts.base.as_ref().map(|b| b.reference.clone()),
-        },
+    Examined {
+        stacked,
         layers,
-        dead_bytes: DeadBytes {
-            total: stacked.dead.iter().map(|d| d.bytes).sum(),
-            files: stacked.dead.len(),
-            top: stacked.dead.iter().take(opts.top).cloned().collect(),
-        },
-        dive,
         findings,
         reclaimable,
         advice,
-    };
-    Ok((analysis, scans))
+    }
 }

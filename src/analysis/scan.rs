@@ -1,14 +1,14 @@
-//! Reading every layer once: the compressed bytes are hashed and counted as they arrive, decoded on
-//! a read-ahead thread, hashed again (the diff_id) and walked as a tar, header by header. Layers are
-//! scanned in parallel, largest first, on as many threads as there are cores; per-file records are
-//! all that is kept.
+//! Reading every layer once: the bytes are read on one thread, hashed and counted as stored on a
+//! second, decoded on a third (compressed layers), hashed again (the diff_id) and walked as a tar,
+//! header by header. Layers are scanned in parallel, largest first, on as many threads as there
+//! are cores; per-file records are all that is kept.
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::layer::compression::{decompress, describe_read_error, Compression};
+use crate::layer::compression::{decompress_buffered, describe_read_error, Compression};
 use crate::layer::digest::{Algorithm, Digest, Hasher, HashingReader};
 use crate::layer::readahead::ReadAhead;
 use crate::layer::walk::{walk, Contents, Entry};
@@ -31,24 +31,6 @@ pub struct LayerScan {
     pub compression: Compression,
     /// Every entry, in tar order.
     pub entries: Vec<Entry>,
-}
-
-/// Hashes and counts the compressed bytes on their way into the decoder.
-struct Tap<R> {
-    inner: R,
-    state: Arc<Mutex<(Hasher, u64)>>,
-    progress: Arc<dyn Progress>,
-}
-
-impl<R: Read> Read for Tap<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.0.update(&buf[..n]);
-        state.1 += n as u64;
-        self.progress.advance(n as u64);
-        Ok(n)
-    }
 }
 
 fn layer_name(image: &Image, index: usize) -> String {
@@ -120,21 +102,32 @@ pub fn scan_layer(
         .as_ref()
         .map_or(Algorithm::Sha256, Digest::algorithm);
     let state = Arc::new(Mutex::new((Hasher::new(algorithm), 0u64)));
-    let tap = Tap {
-        inner: source.open_layer(index)?,
-        state: state.clone(),
-        progress,
-    };
+    let tapped = state.clone();
+    // Three stages run at once: reading (the copy out of the page cache or the network), hashing
+    // and counting the blob as stored, and decoding + walking. The hashing of the largest layer is
+    // the critical path of the scan, so it has a thread to itself and never copies a byte.
+    let chunks = ReadAhead::spawn(source.open_layer(index)?).tap(move |chunk| {
+        let mut state = tapped.lock().unwrap_or_else(|p| p.into_inner());
+        state.0.update(chunk);
+        state.1 += chunk.len() as u64;
+        progress.advance(chunk.len() as u64);
+    });
     let (compression, decoder) =
-        decompress(tap, descriptor.compression).map_err(|e| e.context(&name))?;
+        decompress_buffered(chunks, descriptor.compression).map_err(|e| e.context(&name))?;
+    // A compressed layer is decoded on a thread of its own; an uncompressed one is walked straight
+    // from the hashed chunks.
+    let tar: Box<dyn Read + Send> = match compression {
+        Compression::None => decoder,
+        _ => Box::new(ReadAhead::spawn(decoder)),
+    };
     // An uncompressed layer's blob is its tar: the digest the tap computes is also its diff_id,
     // so the same bytes are not hashed a second time on the walking thread.
     let same_bytes = compression == Compression::None && expected_diff_id.algorithm() == algorithm;
     let uncompressed = if same_bytes {
-        Uncompressed::Counted(ReadAhead::spawn(decoder), 0)
+        Uncompressed::Counted(tar, 0)
     } else {
         Uncompressed::Hashed(Box::new(HashingReader::new(
-            ReadAhead::spawn(decoder),
+            tar,
             expected_diff_id.algorithm(),
         )))
     };

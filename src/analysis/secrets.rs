@@ -3,6 +3,9 @@
 //! [`SCAN_LIMIT`] bytes of its content while the layer streams by; what they keep is only the rule
 //! and a short fingerprint of the matched value, so a report can never leak the secret itself.
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 use sha2::{Digest as _, Sha256};
 
@@ -115,16 +118,18 @@ fn is_env_file(path: &str) -> bool {
         })
 }
 
-/// The first `-----BEGIN ... PRIVATE KEY-----` block (PEM, OpenSSH, encrypted) in `head`.
-fn private_key(head: &[u8]) -> Option<SecretHit> {
-    for at in memmem::find_iter(head, b"-----BEGIN ") {
-        let rest = &head[at..];
-        let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-        let line = &rest[..line_end];
-        if line.len() <= 80 && memmem::find(line, b"PRIVATE KEY-----").is_some() {
-            let end = memmem::find(rest, b"-----END ").unwrap_or(rest.len());
-            return Some(SecretHit::of("secret-private-key", &rest[..end]));
-        }
+/// How a PEM or OpenSSH block starts.
+const PEM_BEGIN: &[u8] = b"-----BEGIN ";
+
+/// The `-----BEGIN ... PRIVATE KEY-----` block (PEM, OpenSSH, encrypted) whose `-----BEGIN ` is at
+/// `at` in `head`, if that block is a private key.
+fn private_key_at(head: &[u8], at: usize) -> Option<SecretHit> {
+    let rest = &head[at..];
+    let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    let line = &rest[..line_end];
+    if line.len() <= 80 && memmem::find(line, b"PRIVATE KEY-----").is_some() {
+        let end = memmem::find(rest, b"-----END ").unwrap_or(rest.len());
+        return Some(SecretHit::of("secret-private-key", &rest[..end]));
     }
     None
 }
@@ -257,28 +262,57 @@ const TOKENS: &[TokenFormat] = &[
 
 /// The first token of `format` in `head`: standing alone (no token byte right before it or right
 /// after its longest body) and not one of the documented example values.
-fn token(head: &[u8], format: &TokenFormat) -> Option<SecretHit> {
-    for at in memmem::find_iter(head, format.prefix) {
-        if at > 0 && is_token_byte(head[at - 1]) {
-            continue;
-        }
-        let body_at = at + format.prefix.len();
-        let body = head[body_at..]
-            .iter()
-            .take(format.max + 1)
-            .take_while(|&&b| (format.body)(b))
-            .count();
-        let after = head.get(body_at + body).copied();
-        if body < format.min || body > format.max || after.is_some_and(alnum) {
-            continue;
-        }
-        let value = &head[at..body_at + body];
-        if memmem::find(value, b"EXAMPLE").is_some() {
-            continue;
-        }
-        return Some(SecretHit::of(format.rule, value));
+/// The token of `format` whose prefix is at `at` in `head`, if a whole token of the right length
+/// stands there (and is not an `EXAMPLE` placeholder).
+fn token_at(head: &[u8], at: usize, format: &TokenFormat) -> Option<SecretHit> {
+    if at > 0 && is_token_byte(head[at - 1]) {
+        return None;
     }
-    None
+    let body_at = at + format.prefix.len();
+    let body = head[body_at..]
+        .iter()
+        .take(format.max + 1)
+        .take_while(|&&b| (format.body)(b))
+        .count();
+    let after = head.get(body_at + body).copied();
+    if body < format.min || body > format.max || after.is_some_and(alnum) {
+        return None;
+    }
+    let value = &head[at..body_at + body];
+    if memmem::find(value, b"EXAMPLE").is_some() {
+        return None;
+    }
+    Some(SecretHit::of(format.rule, value))
+}
+
+/// One searcher for every token prefix (pattern `i` is `TOKENS[i]`) and, last, [`PEM_BEGIN`]: a
+/// text file is read once for all of them instead of once per prefix.
+static PREFIXES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let patterns = TOKENS.iter().map(|t| t.prefix).chain([PEM_BEGIN]);
+    // Leftmost-first semantics let the searcher use its SIMD (Teddy) prefilter; no prefix
+    // contains another, so no match is lost to a longer one.
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(patterns)
+        .expect("the token prefixes are a valid pattern set")
+});
+
+/// The first private key and the first token of each format in the text `head`, in one pass:
+/// `(private key, hit per TOKENS entry)`.
+fn first_hits(head: &[u8]) -> (Option<SecretHit>, Vec<Option<SecretHit>>) {
+    let mut key = None;
+    let mut tokens: Vec<Option<SecretHit>> = vec![None; TOKENS.len()];
+    for found in PREFIXES.find_iter(head) {
+        let (at, pattern) = (found.start(), found.pattern().as_usize());
+        match TOKENS.get(pattern) {
+            Some(format) if tokens[pattern].is_none() => {
+                tokens[pattern] = token_at(head, at, format);
+            }
+            None if key.is_none() => key = private_key_at(head, at),
+            _ => {}
+        }
+    }
+    (key, tokens)
 }
 
 /// The secrets in the file `path` whose first bytes are `head`: at most one hit per rule.
@@ -294,12 +328,13 @@ pub fn scan(path: &str, head: &[u8]) -> Vec<SecretHit> {
     if memchr::memchr(0, probe).is_some() {
         return hits;
     }
-    hits.extend(private_key(head));
-    for format in TOKENS {
+    let (key, tokens) = first_hits(head);
+    hits.extend(key);
+    for (format, hit) in TOKENS.iter().zip(tokens) {
         if hits.iter().any(|h| h.rule == format.rule) {
             continue;
         }
-        hits.extend(token(head, format));
+        hits.extend(hit);
     }
     hits
 }

@@ -71,7 +71,15 @@ pub fn decompress<'a, R: Read + Send + 'a>(
     reader: R,
     promised: Option<Compression>,
 ) -> Result<(Compression, Box<dyn Read + Send + 'a>)> {
-    let mut buffered = BufReader::with_capacity(256 * 1024, reader);
+    decompress_buffered(BufReader::with_capacity(256 * 1024, reader), promised)
+}
+
+/// [`decompress`] over a reader that buffers already: an uncompressed layer is then read straight
+/// from it, with no copy through another buffer.
+pub fn decompress_buffered<'a, R: BufRead + Send + 'a>(
+    mut buffered: R,
+    promised: Option<Compression>,
+) -> Result<(Compression, Box<dyn Read + Send + 'a>)> {
     let prefix = buffered
         .fill_buf()
         .map_err(|e| Error::invalid(format!("reading layer: {e}")))?;

@@ -2,8 +2,8 @@
 //! while the consumer (hash, tar walk) runs on the caller's, so one large layer uses both cores.
 //! Memory stays bounded: at most `DEPTH` chunks of `CHUNK` bytes are in flight.
 
-use std::io::{self, Read};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 use std::thread;
 
 const CHUNK: usize = 256 * 1024;
@@ -16,6 +16,9 @@ pub struct ChunkReader<F> {
     current: Vec<u8>,
     pos: usize,
     done: bool,
+    /// Where a consumed chunk goes back for reuse, so the producer neither allocates nor zeroes a
+    /// fresh buffer per chunk.
+    spent: Option<Sender<Vec<u8>>>,
 }
 
 impl<F: FnMut() -> Option<io::Result<Vec<u8>>>> ChunkReader<F> {
@@ -26,6 +29,7 @@ impl<F: FnMut() -> Option<io::Result<Vec<u8>>>> ChunkReader<F> {
             current: Vec::new(),
             pos: 0,
             done: false,
+            spent: None,
         }
     }
 }
@@ -39,8 +43,11 @@ impl ReadAhead {
     /// reader is dropped early, the producer stops at its next send.
     pub fn spawn<R: Read + Send + 'static>(mut source: R) -> ReadAhead {
         let (tx, rx) = sync_channel(DEPTH);
+        let (spent_tx, spent_rx) = channel::<Vec<u8>>();
         thread::spawn(move || loop {
-            let mut buf = vec![0u8; CHUNK];
+            // A full chunk handed back is reused as it is (its stale bytes are overwritten).
+            let mut buf = spent_rx.try_recv().unwrap_or_default();
+            buf.resize(CHUNK, 0);
             let mut filled = 0;
             // Fill the chunk (or reach the end) so the channel carries few, large messages.
             let result = loop {
@@ -77,19 +84,50 @@ impl ReadAhead {
             }
         });
         let rx: Receiver<io::Result<Vec<u8>>> = rx;
-        ChunkReader::new(Box::new(move || rx.recv().ok()))
+        let mut reader = ChunkReader::new(Box::new(move || rx.recv().ok()) as Box<_>);
+        reader.spent = Some(spent_tx);
+        reader
     }
 }
 
-impl<F: FnMut() -> Option<io::Result<Vec<u8>>>> Read for ChunkReader<F> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+impl ReadAhead {
+    /// Passes every chunk to `inspect` (a hasher) on a thread of its own before this reader yields
+    /// it: reading, inspecting and consuming then run at once, and the chunk is not copied on the
+    /// way. Call it before reading anything.
+    pub fn tap(mut self, mut inspect: impl FnMut(&[u8]) + Send + 'static) -> ReadAhead {
+        let (tx, rx) = sync_channel(DEPTH);
+        let spent = self.spent.take();
+        thread::spawn(move || {
+            while let Some(item) = (self.next)() {
+                if let Ok(chunk) = &item {
+                    inspect(chunk);
+                }
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut reader = ChunkReader::new(Box::new(move || rx.recv().ok()) as Box<_>);
+        reader.spent = spent;
+        reader
+    }
+}
+
+impl<F: FnMut() -> Option<io::Result<Vec<u8>>>> ChunkReader<F> {
+    /// Makes sure unread bytes are at hand unless the stream has ended; an error from the
+    /// producer is returned once, at its place in the stream.
+    fn refill(&mut self) -> io::Result<()> {
         while self.pos == self.current.len() {
             if self.done {
-                return Ok(0);
+                return Ok(());
             }
             match (self.next)() {
                 Some(Ok(chunk)) => {
-                    self.current = chunk;
+                    let spent = std::mem::replace(&mut self.current, chunk);
+                    if let Some(back) = &self.spent {
+                        // The producer may have finished; then the buffer is simply dropped.
+                        let _ = back.send(spent);
+                    }
                     self.pos = 0;
                 }
                 Some(Err(e)) => {
@@ -98,10 +136,28 @@ impl<F: FnMut() -> Option<io::Result<Vec<u8>>>> Read for ChunkReader<F> {
                 }
                 None => {
                     self.done = true;
-                    return Ok(0);
+                    return Ok(());
                 }
             }
         }
+        Ok(())
+    }
+}
+
+impl<F: FnMut() -> Option<io::Result<Vec<u8>>>> BufRead for ChunkReader<F> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.refill()?;
+        Ok(&self.current[self.pos..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.current.len());
+    }
+}
+
+impl<F: FnMut() -> Option<io::Result<Vec<u8>>>> Read for ChunkReader<F> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.refill()?;
         let n = out.len().min(self.current.len() - self.pos);
         out[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
         self.pos += n;
@@ -121,6 +177,20 @@ mod tests {
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, data);
+    }
+
+    #[test]
+    fn a_tap_sees_every_byte_once_in_order() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tapped = seen.clone();
+        let mut out = Vec::new();
+        ReadAhead::spawn(io::Cursor::new(data.clone()))
+            .tap(move |chunk| tapped.lock().unwrap().extend_from_slice(chunk))
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        assert_eq!(*seen.lock().unwrap(), data);
     }
 
     #[test]
