@@ -31,8 +31,9 @@ struct Known {
     digest: String,
 }
 
-/// Content digests of source files, remembered across builds (`file-digests.json` in the cache),
-/// so an unchanged 1 GB dependency tree is not read again to compute its layer's selector.
+/// Content digests of source files, remembered across builds (`file-digests/SCOPE.json` in the
+/// cache, one memo per layer source), so an unchanged 1 GB dependency tree is not read again to
+/// compute its layer's selector, and a changed app layer does not load the dependencies' memo.
 pub struct FileDigests {
     path: PathBuf,
     known: HashMap<PathBuf, Known>,
@@ -100,6 +101,17 @@ impl FileDigests {
     }
 }
 
+/// The memo scope of a layer taking `sources` (its resolved source paths and selections): the
+/// first 16 hex digits of their SHA-256, so each layer source keeps a memo of its own.
+pub fn memo_scope<'a>(sources: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hasher = Sha256::new();
+    for source in sources {
+        hasher.update(source.as_bytes());
+        hasher.update(b"\0");
+    }
+    hex::encode(&hasher.finalize()[..8])
+}
+
 /// The default cache directory: `$XDG_CACHE_HOME/strata`, else `~/.cache/strata`.
 pub fn default_dir() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME")
@@ -119,7 +131,7 @@ fn unique_tmp(dir: &Path) -> PathBuf {
 impl LayerCache {
     /// Opens (creating) the cache at `dir`.
     pub fn open(dir: &Path) -> Result<LayerCache> {
-        for sub in ["selectors", "stamps", "blobs/sha256"] {
+        for sub in ["selectors", "stamps", "file-digests", "blobs/sha256"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| Error::io(dir.join(sub).display(), e))?;
         }
         Ok(LayerCache {
@@ -191,9 +203,10 @@ impl LayerCache {
         )
     }
 
-    /// The remembered file digests of this cache.
-    pub fn file_digests(&self) -> FileDigests {
-        let path = self.dir.join("file-digests.json");
+    /// The remembered file digests of the layer source `scope` (a name without `/`, see
+    /// [`memo_scope`]).
+    pub fn file_digests(&self, scope: &str) -> FileDigests {
+        let path = self.dir.join("file-digests").join(format!("{scope}.json"));
         let known = fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -275,12 +288,7 @@ impl LayerCache {
         let selectors = self.dir.join("selectors");
         for entry in fs::read_dir(&selectors).map_err(|e| Error::io(selectors.display(), e))? {
             let path = entry.map_err(|e| Error::io(selectors.display(), e))?.path();
-            let meta = fs::metadata(&path).map_err(|e| Error::io(path.display(), e))?;
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .unwrap_or_default();
+            let age = age_of(&path, now);
             let layer: Option<WrittenLayer> = fs::read(&path)
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok());
@@ -303,6 +311,14 @@ impl LayerCache {
                 fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
             }
         }
+        // A memo unchanged for that long goes too: it only spares reading files again.
+        let memos = self.dir.join("file-digests");
+        for entry in fs::read_dir(&memos).map_err(|e| Error::io(memos.display(), e))? {
+            let path = entry.map_err(|e| Error::io(memos.display(), e))?.path();
+            if age_of(&path, now) >= older_than {
+                fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
+            }
+        }
         for dir in [self.dir.join("blobs/sha256"), self.dir.join("blobs")] {
             for entry in fs::read_dir(&dir).map_err(|e| Error::io(dir.display(), e))? {
                 let path = entry.map_err(|e| Error::io(dir.display(), e))?.path();
@@ -313,11 +329,7 @@ impl LayerCache {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let age = fs::metadata(&path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|m| now.duration_since(m).ok())
-                    .unwrap_or_default();
+                let age = age_of(&path, now);
                 // A temp file may belong to a build running right now: only stale ones go.
                 let busy = name.starts_with(".tmp-") && age < Duration::from_secs(3600);
                 if !busy && !keep.contains(&format!("sha256:{name}")) {
@@ -328,6 +340,15 @@ impl LayerCache {
         }
         Ok(removed)
     }
+}
+
+/// How long ago `path` was last modified (zero when that cannot be told).
+fn age_of(path: &Path, now: SystemTime) -> Duration {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| now.duration_since(m).ok())
+        .unwrap_or_default()
 }
 
 /// The digest both cache keys share: a scheme tag, the compressor and owner, then per entry its
@@ -403,7 +424,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = LayerCache::open(dir.path()).unwrap();
         let e = entries(src.path());
-        let mut memo = cache.file_digests();
+        let mut memo = cache.file_digests("test");
         assert_eq!(
             LayerCache::selector(&memo, &e, &N, LayerCompression::Gzip),
             None
@@ -424,7 +445,7 @@ mod tests {
         assert_eq!((&learnt, &stored), (&hashed, &hashed));
         assert_eq!(cache.lookup(&hashed), Some(layer));
         // The next build knows every file without reading any.
-        let again = cache.file_digests();
+        let again = cache.file_digests("test");
         assert_eq!(
             LayerCache::selector(&again, &e, &N, LayerCompression::Gzip),
             Some(hashed)
@@ -438,7 +459,7 @@ mod tests {
         fs::write(&a, "print(1)\n").unwrap();
         fs::write(src.path().join("big.bin"), b"data").unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let mut memo = LayerCache::open(dir.path()).unwrap().file_digests();
+        let mut memo = LayerCache::open(dir.path()).unwrap().file_digests("test");
         memo.hash_unknown(&entries(src.path())).unwrap();
 
         // Same content, size and mtime, new inode: as a venv made again.

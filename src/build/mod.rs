@@ -19,7 +19,7 @@ use crate::sink::copy::{bytes_blob, file_blob, layer_blobs, manifest_of, Blob};
 use crate::source::manifest::{layer_type_in, OCI_MANIFEST};
 use crate::source::reference::ImageRef;
 use crate::source::{open, OpenedImage, SourceOptions};
-use cache::LayerCache;
+use cache::{memo_scope, LayerCache};
 use plan::{parse_owner, Plan};
 
 /// One built layer.
@@ -135,9 +135,16 @@ pub fn build(
     let base = base_image(plan, opts)?;
     let epoch = source_date_epoch()?;
     let mut layers = Vec::new();
-    // Loaded only when a layer's stamps are new: an unchanged tree never reads it.
-    let mut memo = None;
     for spec in &plan.layers {
+        // Loaded only when the layer's stamps are new: an unchanged tree never reads it.
+        let mut memo = None;
+        let scope = || {
+            let root = plan.root.to_string_lossy();
+            let selections = spec.from.iter().chain(&spec.include).map(String::as_str);
+            cache.file_digests(&memo_scope(
+                std::iter::once(root.as_ref()).chain(selections),
+            ))
+        };
         let entries = normalize_entries(files::collect(spec, &plan.root)?);
         let (uid, gid) = spec
             .owner
@@ -154,7 +161,7 @@ pub fn build(
         let by_stamps = cache.selector_by_stamps(&stamps);
         let mut selector = by_stamps.clone();
         if selector.is_none() {
-            let memo = memo.get_or_insert_with(|| cache.file_digests());
+            let memo = memo.get_or_insert_with(scope);
             selector = LayerCache::selector(memo, &entries, &n, plan.compression);
             if selector.is_none() && (dry_run || memo.probably_known(&entries)) {
                 // Likely a hit (or only a question): hash the files rather than compress them.
@@ -181,7 +188,7 @@ pub fn build(
                 false,
             ),
             None => {
-                let memo = memo.get_or_insert_with(|| cache.file_digests());
+                let memo = memo.get_or_insert_with(scope);
                 let (layer, stored) =
                     cache.store(selector.as_deref(), memo, &entries, &n, plan.compression)?;
                 selector = Some(stored);
@@ -200,9 +207,9 @@ pub fn build(
             cache_hit,
             layer,
         });
-    }
-    if let Some(memo) = memo {
-        memo.save()?;
+        if let Some(memo) = memo {
+            memo.save()?;
+        }
     }
     if dry_run {
         let built = Built {
