@@ -14,8 +14,8 @@ use sha2::{Digest as _, Sha256};
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::writer::{
-    write_layer_learning, Content, ContentDigests, FileStamp, LayerCompression, LayerEntry,
-    Normalization, WrittenLayer,
+    content_digest, write_layer_learning, Content, ContentDigests, ContentHasher, FileStamp,
+    LayerCompression, LayerEntry, Normalization, WrittenLayer,
 };
 use crate::sink::layout::write_atomically;
 
@@ -84,9 +84,11 @@ impl FileDigests {
                 continue;
             }
             let mut file = File::open(source).map_err(|e| Error::io(source.display(), e))?;
-            let mut content = Sha256::new();
-            std::io::copy(&mut file, &mut content).map_err(|e| Error::io(source.display(), e))?;
-            self.learn(source, *stamp, hex::encode(content.finalize()));
+            let mut content = ContentHasher::new();
+            content
+                .update_reader(&mut file)
+                .map_err(|e| Error::io(source.display(), e))?;
+            self.learn(source, *stamp, content_digest(&content));
         }
         Ok(())
     }
@@ -148,7 +150,7 @@ impl LayerCache {
         compression: LayerCompression,
     ) -> Option<String> {
         inputs_digest(
-            "strata-layer-v1",
+            "strata-layer-v2",
             entries,
             n,
             compression,

@@ -146,7 +146,8 @@ fn sorted_children(source: &Path) -> Result<Vec<fs::DirEntry>> {
         .map_err(|e| Error::io(source.display(), e))?
         .collect::<std::io::Result<_>>()
         .map_err(|e| Error::io(source.display(), e))?;
-    children.sort_by_key(|d| d.file_name());
+    // Each name is fetched once, not at every comparison.
+    children.sort_by_cached_key(|d| d.file_name());
     Ok(children)
 }
 

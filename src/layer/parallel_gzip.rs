@@ -13,7 +13,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use crc32fast::Hasher as Crc;
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// Bytes of input per independently compressed block. A constant: the output must not depend on
 /// the machine.
@@ -135,7 +136,7 @@ fn write_in_order<W: Write>(
         crc.combine(&block.crc);
         total += block.input_len;
         if block.last {
-            out.write_all(&crc.sum().to_le_bytes())?;
+            out.write_all(&crc.finalize().to_le_bytes())?;
             // ISIZE is the length modulo 2^32 (RFC 1952).
             out.write_all(&(total as u32).to_le_bytes())?;
             return Ok(out);
