@@ -29,7 +29,10 @@ ref="$registry_host/bench/app"
 
 # timed CMD... : prints "seconds max_rss_kb cpu_seconds" of CMD (its stdout goes to $work/last.json);
 # CPU time (user + system) moves less than wall time on a shared machine.
+# Each timed command starts with no dirty pages left behind by the previous step (`sync`), so no
+# tool pays for another's writeback.
 timed() {
+    sync
     /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" > "$work/last.json"
     awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$work/time"
 }
