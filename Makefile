@@ -28,7 +28,7 @@ test: deps
 	$(CARGO) test --doc --locked
 
 ## container-test: build strata's own container/ with Docker and run it (slow: compiles every
-## dependency in release mode inside Docker; CI runs it as its own job, not in `make test`).
+## dependency in release mode inside Docker; `make test` skips it, `.ci/run` turns it on).
 container-test: deps
 	STRATA_CONTAINER_BUILD=1 $(CARGO) test --locked --test container docker_builds_strata_from_its_container_files
 
