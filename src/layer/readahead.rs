@@ -1,6 +1,8 @@
-//! A bounded read-ahead thread: the producer side (read, hash, decompress) runs on its own thread
-//! while the consumer (hash, tar walk) runs on the caller's, so one large layer uses both cores.
-//! Memory stays bounded: at most `DEPTH` chunks of `CHUNK` bytes are in flight.
+//! A bounded read-ahead thread: the producer side (read, or decompress) runs on its own thread
+//! while the consumer (hash, tar walk) runs on the caller's, so one large layer uses both cores; a
+//! tap adds a middle stage (the blob's hash) on a third thread, passing the same buffers along.
+//! Memory stays bounded: at most `DEPTH` chunks of `CHUNK` bytes wait in each stage's channel, and
+//! consumed chunks go back to the producer for reuse.
 
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
