@@ -28,6 +28,7 @@ use crate::error::Result;
 use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
 use crate::layer::walk::{Entry, EntryKind};
+use crate::model::Image;
 use crate::source::OpenedImage;
 use advice::Advice;
 use bloat::{bloat_candidates, find_bloat, BloatInput};
@@ -211,7 +212,6 @@ pub fn analyze_keeping_scans(
         reclaimable,
         advice,
     } = examined;
-    let total_compressed: u64 = scans.iter().map(|s| s.compressed_bytes).sum();
     let platform = match &image.config.variant {
         Some(v) => format!("{}/{}/{v}", image.config.os, image.config.architecture),
         None => format!("{}/{}", image.config.os, image.config.architecture),
@@ -223,7 +223,7 @@ pub fn analyze_keeping_scans(
             manifest_digest: image.manifest_digest.clone(),
             config_digest: image.config_digest.clone(),
             platform,
-            compressed_bytes: total_compressed,
+            compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
             uncompressed_bytes: layers.iter().map(|l| l.uncompressed_bytes).sum(),
             content_bytes: layers.iter().map(|l| l.content_bytes).sum(),
             visible_bytes: stacked.visible_bytes,
@@ -256,7 +256,7 @@ struct Examined {
 /// Stacks the layers and works out each layer's report, the findings, the net reclaimable bytes
 /// and the advice.
 fn examine(
-    image: &crate::model::Image,
+    image: &Image,
     opts: &AnalyzeOptions,
     scans: &[LayerScan],
     entries: &[&[Entry]],

@@ -260,10 +260,9 @@ const TOKENS: &[TokenFormat] = &[
     },
 ];
 
-/// The first token of `format` in `head`: standing alone (no token byte right before it or right
-/// after its longest body) and not one of the documented example values.
-/// The token of `format` whose prefix is at `at` in `head`, if a whole token of the right length
-/// stands there (and is not an `EXAMPLE` placeholder).
+/// The token of `format` whose prefix is at `at` in `head`, if one stands there alone (no token
+/// byte right before it or right after its longest body), of the right length, and is not one of
+/// the documented `EXAMPLE` values.
 fn token_at(head: &[u8], at: usize, format: &TokenFormat) -> Option<SecretHit> {
     if at > 0 && is_token_byte(head[at - 1]) {
         return None;
