@@ -6,7 +6,7 @@
 //! command line over these ([`cli`]).
 
 pub mod analysis;
-pub mod build;
+pub mod assemble;
 pub mod cargo;
 pub mod cli;
 pub mod dockerfile;

@@ -102,7 +102,8 @@ fn the_readme_build_example_is_valid() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("strata.toml"), block).unwrap();
     let plan =
-        strata::build::plan::Plan::load(Some(&dir.path().join("strata.toml")), dir.path()).unwrap();
+        strata::assemble::plan::Plan::load(Some(&dir.path().join("strata.toml")), dir.path())
+            .unwrap();
     assert_eq!(plan.layers.len(), 2);
     assert_eq!(plan.layers[0].to, "/app/.venv");
     assert_eq!(plan.image.user.as_deref(), Some("65532"));

@@ -10,8 +10,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::analysis::findings::{Finding, FindingKind, Severity};
-use crate::build::base_fs::{BaseFs, Origin};
-use crate::build::libraries::{find_library, oci_arch, search_dirs};
+use crate::assemble::base_fs::{BaseFs, Origin};
+use crate::assemble::libraries::{find_library, oci_arch, search_dirs};
 use crate::layer::elf::ElfFacts;
 use crate::layer::exec::{ExecInfo, Shebang};
 use crate::layer::walk::{clean_path, Entry};
@@ -404,7 +404,7 @@ fn glibc_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::base_fs::tests::{entry, link};
+    use crate::assemble::base_fs::tests::{entry, link};
     use crate::layer::elf::GlibcVersion;
     use crate::layer::walk::EntryKind;
     use crate::model::RuntimeConfig;

@@ -11,8 +11,8 @@ use std::process::Command;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::build::files::collect;
-use crate::build::plan::LayerSpec;
+use crate::assemble::files::collect;
+use crate::assemble::plan::LayerSpec;
 use crate::cargo::fingerprint::fingerprint;
 use crate::cargo::invoke::BuildOptions;
 use crate::cargo::recipe::Recipe;

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use crate::build::cache::{default_dir, LayerCache};
-use crate::build::plan::Plan;
-use crate::build::{build, BuiltLayer};
+use crate::assemble::cache::{default_dir, LayerCache};
+use crate::assemble::plan::Plan;
+use crate::assemble::{build, BuiltLayer};
 use std::sync::Arc;
 
 use crate::cli::progress::Bar;

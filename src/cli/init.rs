@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::build::plan::{Plan, PresetSpec};
+use crate::assemble::plan::{Plan, PresetSpec};
 use crate::cli::build::{expand_preset, shown_source, PresetArgs};
 use crate::cli::ImageOptions;
 use crate::error::{Error, ExitCode, Result};

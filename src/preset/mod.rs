@@ -8,8 +8,8 @@ pub mod site_packages;
 
 use std::path::Path;
 
-use crate::build::base_fs::BaseFs;
-use crate::build::plan::{LayerSpec, Plan, PresetSpec};
+use crate::assemble::base_fs::BaseFs;
+use crate::assemble::plan::{LayerSpec, Plan, PresetSpec};
 use crate::error::{Error, Result};
 use crate::source::{OpenedImage, SourceOptions};
 

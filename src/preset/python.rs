@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::build::base_fs::BaseFs;
-use crate::build::plan::{ImageSpec, LayerSpec, PresetSpec};
+use crate::assemble::base_fs::BaseFs;
+use crate::assemble::plan::{ImageSpec, LayerSpec, PresetSpec};
 use crate::error::{Error, Result};
 use crate::preset::site_packages::{split, Distribution, Venv};
 use crate::preset::{BaseInfo, Planned};
@@ -427,7 +427,7 @@ mod tests {
 
     #[test]
     fn base_python_matches_the_venv_or_warns() {
-        use crate::build::base_fs::tests::{debian, file, stacked};
+        use crate::assemble::base_fs::tests::{debian, file, stacked};
         let venv = Venv {
             root: PathBuf::new(),
             site_packages: PathBuf::new(),

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::build::libraries::check_binary;
-use crate::build::plan::{ImageSpec, LayerSpec, PresetSpec};
+use crate::assemble::libraries::check_binary;
+use crate::assemble::plan::{ImageSpec, LayerSpec, PresetSpec};
 use crate::cargo::artifact::{cache_tag, push_cache, restore_cache};
 use crate::cargo::cleanup::remove;
 use crate::cargo::cook::local_units;

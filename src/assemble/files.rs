@@ -7,7 +7,7 @@ use std::path::{Component, Path};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use crate::build::plan::LayerSpec;
+use crate::assemble::plan::LayerSpec;
 use crate::error::{Error, Result};
 use crate::layer::writer::{Content, FileStamp, LayerEntry};
 
