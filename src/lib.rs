@@ -3,12 +3,11 @@
 //! The crate is organized the way data flows: [`source`] resolves an image reference to the
 //! [`model`] and streams its layers; [`layer`] decodes and walks them; [`analysis`] turns the walk
 //! into sizes, findings and advice; [`report`] renders the result. The `strata` binary is a thin
-//! command line over these ([`cli`]).
+//! command line over these (private to the binary, src/cli/).
 
 pub mod analysis;
 pub mod assemble;
 pub mod cargo;
-pub mod cli;
 pub mod dockerfile;
 pub mod error;
 pub mod generate;

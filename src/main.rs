@@ -1,10 +1,13 @@
-//! The `strata` binary: parse the command line, run, map errors to documented exit codes.
+//! The `strata` binary: parse the command line, run, map errors to documented exit codes. The
+//! command line ([`cli`]) is private to the binary: the library is what other programs use.
+
+mod cli;
 
 use clap::Parser;
 
 fn main() {
-    let cli = strata::cli::Cli::parse();
-    let code = match strata::cli::run(cli) {
+    let cli = cli::Cli::parse();
+    let code = match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("strata: error: {e}");

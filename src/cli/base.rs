@@ -1,5 +1,5 @@
 //! `strata base`: name the dependency image of the project in the current directory,
-//! `REF:deps-<hash>` (see [`crate::generate::base_tag`] for what the hash covers), and with
+//! `REF:deps-<hash>` (see [`strata::generate::base_tag`] for what the hash covers), and with
 //! `--exists` ask the registry whether it is already there, so CI rebuilds it only when not.
 
 use std::path::PathBuf;
@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::{write_stdout, ImageOptions};
-use crate::error::{Error, ExitCode, Result};
-use crate::generate::base_tag;
-use crate::source::open;
-use crate::source::reference::ImageRef;
+use strata::error::{Error, ExitCode, Result};
+use strata::generate::base_tag;
+use strata::source::open;
+use strata::source::reference::ImageRef;
 
 const EXAMPLES: &str = "\
 Examples:

@@ -5,22 +5,22 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use crate::assemble::cache::{default_dir, LayerCache};
-use crate::assemble::plan::Plan;
-use crate::assemble::{build, BuiltLayer};
+use strata::assemble::cache::{default_dir, LayerCache};
+use strata::assemble::plan::Plan;
+use strata::assemble::{build, BuiltLayer};
 use std::sync::Arc;
 
 use crate::cli::progress::Bar;
 use crate::cli::{write_stdout, ImageOptions, OutputOptions};
-use crate::error::{Error, ExitCode, Result};
-use crate::policy::config::locate;
-use crate::preset::{expand, BaseInfo};
-use crate::report::{json, new_table, Format};
-use crate::sink::copy::{write_image, CopyStats};
-use crate::sink::open_sink;
-use crate::source::reference::ImageRef;
-use crate::source::{open, SourceOptions};
-use crate::units::human_bytes;
+use strata::error::{Error, ExitCode, Result};
+use strata::policy::config::locate;
+use strata::preset::{expand, BaseInfo};
+use strata::report::{json, new_table, Format};
+use strata::sink::copy::{write_image, CopyStats};
+use strata::sink::open_sink;
+use strata::source::reference::ImageRef;
+use strata::source::{open, SourceOptions};
+use strata::units::human_bytes;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -153,7 +153,7 @@ impl PresetArgs {
                 )))
             }
             None if plan.preset.is_none() && plan.layers.is_empty() => {
-                plan.preset = crate::preset::detect(&plan.root);
+                plan.preset = strata::preset::detect(&plan.root);
             }
             None => {}
         }
@@ -302,7 +302,7 @@ pub fn expand_preset(plan: &mut Plan, opts: &SourceOptions, cache_dir: &Path) ->
                 .map_err(|e| e.context(format!("base image {name}")))?,
         ),
     };
-    let info = BaseInfo::read(base.as_ref(), crate::preset::needs_base_files(spec))?;
+    let info = BaseInfo::read(base.as_ref(), strata::preset::needs_base_files(spec))?;
     for note in expand(plan, base.as_ref(), &info, opts, &cache_dir.join("staging"))? {
         eprintln!("strata: {note}");
     }
@@ -348,7 +348,7 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
             sink.as_mut(),
             built.blobs(&cache)?,
             &built.manifest,
-            crate::source::manifest::OCI_MANIFEST,
+            strata::source::manifest::OCI_MANIFEST,
             bar.clone(),
         )?;
         bar.finish();

@@ -6,22 +6,22 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::analysis::diff::{compare, DiffOptions};
-use crate::analysis::scan::ScanOptions;
-use crate::analysis::{analyze_keeping_scans, AnalyzeOptions};
+use strata::analysis::diff::{compare, DiffOptions};
+use strata::analysis::scan::ScanOptions;
+use strata::analysis::{analyze_keeping_scans, AnalyzeOptions};
 use crate::cli::progress::Bar;
 use crate::cli::report::resolve_base;
 use crate::cli::{default_threads, write_stdout, ImageOptions, OutputOptions};
-use crate::error::{Error, ExitCode, Result};
-use crate::layer::walk::{Contents, Entry};
-use crate::policy::config::{load, locate, CheckRules};
-use crate::policy::rules::{evaluate, Status};
-use crate::policy::selectors::finding_filter;
-use crate::policy::units::{parse_ratio, parse_size};
-use crate::report::check::{github_annotations, junit, markdown, table, CheckReport};
-use crate::report::{json, Format};
-use crate::source::open;
-use crate::source::reference::ImageRef;
+use strata::error::{Error, ExitCode, Result};
+use strata::layer::walk::{Contents, Entry};
+use strata::policy::config::{load, locate, CheckRules};
+use strata::policy::rules::{evaluate, Status};
+use strata::policy::selectors::finding_filter;
+use strata::policy::units::{parse_ratio, parse_size};
+use strata::report::check::{github_annotations, junit, markdown, table, CheckReport};
+use strata::report::{json, Format};
+use strata::source::open;
+use strata::source::reference::ImageRef;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -163,7 +163,7 @@ impl CheckArgs {
             r.against = self.against.clone();
         }
         if let Some(f) = &self.dive_ci {
-            r.dive = Some(crate::policy::dive_ci::load(f)?);
+            r.dive = Some(strata::policy::dive_ci::load(f)?);
         }
         Ok(r)
     }

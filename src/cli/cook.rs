@@ -8,11 +8,11 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args};
 
-use crate::cargo::artifact::{cache_tag, push_cache, restore_cache};
-use crate::cargo::cook::{cook, CookOptions, Cooked};
-use crate::cargo::invoke::{BuildOptions, Subcommand};
-use crate::cargo::recipe::Recipe;
-use crate::error::{Error, ExitCode, Result};
+use strata::cargo::artifact::{cache_tag, push_cache, restore_cache};
+use strata::cargo::cook::{cook, CookOptions, Cooked};
+use strata::cargo::invoke::{BuildOptions, Subcommand};
+use strata::cargo::recipe::Recipe;
+use strata::error::{Error, ExitCode, Result};
 
 const EXAMPLES: &str = "\
 Examples:

@@ -5,12 +5,12 @@ use clap::Args;
 
 use crate::cli::progress::Bar;
 use crate::cli::{write_stdout, ImageOptions, OutputOptions};
-use crate::error::{ExitCode, Result};
-use crate::report::{json, Format};
-use crate::sink::copy::copy_image;
-use crate::sink::open_sink;
-use crate::source::open;
-use crate::source::reference::ImageRef;
+use strata::error::{ExitCode, Result};
+use strata::report::{json, Format};
+use strata::sink::copy::copy_image;
+use strata::sink::open_sink;
+use strata::source::open;
+use strata::source::reference::ImageRef;
 
 const EXAMPLES: &str = "\
 Examples:

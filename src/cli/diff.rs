@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::analysis::diff::{compare, DiffOptions};
-use crate::analysis::scan::ScanOptions;
+use strata::analysis::diff::{compare, DiffOptions};
+use strata::analysis::scan::ScanOptions;
 use crate::cli::progress::Bar;
 use crate::cli::{default_threads, write_stdout, ImageOptions, OutputOptions};
-use crate::error::{ExitCode, Result};
-use crate::layer::walk::Contents;
-use crate::report::{diff, html, json, Format};
-use crate::source::open;
-use crate::source::reference::ImageRef;
+use strata::error::{ExitCode, Result};
+use strata::layer::walk::Contents;
+use strata::report::{diff, html, json, Format};
+use strata::source::open;
+use strata::source::reference::ImageRef;
 
 const EXAMPLES: &str = "\
 Examples:

@@ -1,15 +1,15 @@
 //! `strata dockerfile`: write a dependency image Dockerfile, an app Dockerfile and the files
-//! around them (see [`crate::generate`]) for the project in the current directory.
+//! around them (see [`strata::generate`]) for the project in the current directory.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use crate::cli::ImageOptions;
-use crate::error::{Error, ExitCode, Result};
-use crate::generate::pin::pinned;
-use crate::generate::{generate, write_all, Lang, Options, Project};
-use crate::source::registry::RegistryOptions;
+use strata::error::{Error, ExitCode, Result};
+use strata::generate::pin::pinned;
+use strata::generate::{generate, write_all, Lang, Options, Project};
+use strata::source::registry::RegistryOptions;
 
 const EXAMPLES: &str = "\
 Examples:

@@ -11,15 +11,15 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::cargo::fingerprint::fingerprint;
-use crate::cargo::recipe::Recipe;
+use strata::cargo::fingerprint::fingerprint;
+use strata::cargo::recipe::Recipe;
 use crate::cli::recipe::WorkspaceArgs;
 use crate::cli::write_stdout;
-use crate::error::{Error, ExitCode, Result};
-use crate::python::env::{abi_tag, python_version_file, PythonEnv};
-use crate::python::fingerprint::python_fingerprint;
-use crate::python::{find_lockfile, read_lockfile};
-use crate::source::platform::Platform;
+use strata::error::{Error, ExitCode, Result};
+use strata::python::env::{abi_tag, python_version_file, PythonEnv};
+use strata::python::fingerprint::python_fingerprint;
+use strata::python::{find_lockfile, read_lockfile};
+use strata::source::platform::Platform;
 
 const EXAMPLES: &str = "\
 Examples:

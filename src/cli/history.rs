@@ -7,20 +7,20 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::analysis::history::order::chronological;
-use crate::analysis::history::{history, LayerContent, Version};
-use crate::analysis::scan::{scan_layers, ScanOptions};
+use strata::analysis::history::order::chronological;
+use strata::analysis::history::{history, LayerContent, Version};
+use strata::analysis::scan::{scan_layers, ScanOptions};
 use crate::cli::progress::Bar;
 use crate::cli::{default_threads, write_stdout, ImageOptions};
-use crate::error::{Error, ExitCode, Result};
-use crate::layer::digest::Digest;
-use crate::layer::walk::{Contents, EntryKind};
-use crate::report::history::{markdown, table};
-use crate::report::html;
-use crate::report::{json, Format};
-use crate::source::reference::ImageRef;
-use crate::source::registry::Repository;
-use crate::source::{open, OpenedImage, SourceOptions};
+use strata::error::{Error, ExitCode, Result};
+use strata::layer::digest::Digest;
+use strata::layer::walk::{Contents, EntryKind};
+use strata::report::history::{markdown, table};
+use strata::report::html;
+use strata::report::{json, Format};
+use strata::source::reference::ImageRef;
+use strata::source::registry::Repository;
+use strata::source::{open, OpenedImage, SourceOptions};
 
 const EXAMPLES: &str = "\
 A single registry repository without a tag lists its tags (/v2/<name>/tags/list) and orders

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::assemble::plan::{Plan, PresetSpec};
+use strata::assemble::plan::{Plan, PresetSpec};
 use crate::cli::build::{expand_preset, shown_source, PresetArgs};
 use crate::cli::ImageOptions;
-use crate::error::{Error, ExitCode, Result};
-use crate::policy::config::CONFIG_FILE;
+use strata::error::{Error, ExitCode, Result};
+use strata::policy::config::CONFIG_FILE;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -183,7 +183,7 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         ));
     };
     if spec.kind == "python" && spec.venv.is_none() {
-        let venv = crate::preset::python::find_venv(&root, &spec)?;
+        let venv = strata::preset::python::find_venv(&root, &spec)?;
         spec.venv = Some(
             venv.strip_prefix(&root)
                 .map(PathBuf::from)

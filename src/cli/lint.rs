@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::write_stdout;
-use crate::dockerfile::lint::{config_ignores, lint_file, LintOptions};
-use crate::dockerfile::render::{github, junit, markdown, table, LintFormat, LintReport};
-use crate::dockerfile::rules::{lookup, Severity};
-use crate::error::{ExitCode, Result};
-use crate::report::{json, Format};
+use strata::dockerfile::lint::{config_ignores, lint_file, LintOptions};
+use strata::dockerfile::render::{github, junit, markdown, table, LintFormat, LintReport};
+use strata::dockerfile::rules::{lookup, Severity};
+use strata::error::{ExitCode, Result};
+use strata::report::{json, Format};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -26,7 +26,7 @@ everywhere with --ignore or `[lint] ignore = [...]` in strata.toml.
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 unreadable or invalid Dockerfile.";
 
 fn format_arg(s: &str) -> std::result::Result<LintFormat, String> {
-    s.parse().map_err(|e: crate::error::Error| e.to_string())
+    s.parse().map_err(|e: strata::error::Error| e.to_string())
 }
 
 /// Arguments of `strata lint`.

@@ -21,11 +21,11 @@ use std::io::Read;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::error::{Error, ExitCode, Result};
-use crate::report::Format;
-use crate::source::platform::Platform;
-use crate::source::registry::RegistryOptions;
-use crate::source::SourceOptions;
+use strata::error::{Error, ExitCode, Result};
+use strata::report::Format;
+use strata::source::platform::Platform;
+use strata::source::registry::RegistryOptions;
+use strata::source::SourceOptions;
 
 const AFTER_HELP: &str = "\
 Image references:

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::progress::Progress;
+use strata::progress::Progress;
 
 /// A byte-counting bar for layer reads.
 pub struct Bar(ProgressBar);

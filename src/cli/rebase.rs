@@ -5,12 +5,12 @@ use clap::Args;
 
 use crate::cli::progress::Bar;
 use crate::cli::{write_stdout, ImageOptions, OutputOptions};
-use crate::error::{Error, ExitCode, Result};
-use crate::mutate::rebase::rebase;
-use crate::report::{json, Format};
-use crate::sink::open_sink;
-use crate::source::reference::{pinned_base, ImageRef};
-use crate::source::{open, OpenedImage, SourceOptions};
+use strata::error::{Error, ExitCode, Result};
+use strata::mutate::rebase::rebase;
+use strata::report::{json, Format};
+use strata::sink::open_sink;
+use strata::source::reference::{pinned_base, ImageRef};
+use strata::source::{open, OpenedImage, SourceOptions};
 
 const EXAMPLES: &str = "\
 Examples:

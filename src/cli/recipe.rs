@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cargo::prepare::{prepare, PrepareOptions};
-use crate::cargo::recipe::Recipe;
+use strata::cargo::prepare::{prepare, PrepareOptions};
+use strata::cargo::recipe::Recipe;
 use crate::cli::write_stdout;
-use crate::error::{Error, ExitCode, Result};
+use strata::error::{Error, ExitCode, Result};
 
 const EXAMPLES: &str = "\
 Examples:

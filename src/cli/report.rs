@@ -6,19 +6,19 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::analysis::scan::ScanOptions;
-use crate::analysis::tree::layer_trees;
-use crate::analysis::{analyze_keeping_scans, AnalyzeOptions, BaseLayers};
+use strata::analysis::scan::ScanOptions;
+use strata::analysis::tree::layer_trees;
+use strata::analysis::{analyze_keeping_scans, AnalyzeOptions, BaseLayers};
 use crate::cli::progress::Bar;
 use crate::cli::{default_threads, write_stdout};
 use crate::cli::{ImageOptions, OutputOptions};
-use crate::error::{ExitCode, Result};
-use crate::layer::walk::Contents;
-use crate::model::Image;
-use crate::policy::selectors::finding_filter;
-use crate::report::{html, json, markdown, table, Format};
-use crate::source::reference::{pinned_base, ImageRef};
-use crate::source::{open, SourceOptions};
+use strata::error::{ExitCode, Result};
+use strata::layer::walk::Contents;
+use strata::model::Image;
+use strata::policy::selectors::finding_filter;
+use strata::report::{html, json, markdown, table, Format};
+use strata::source::reference::{pinned_base, ImageRef};
+use strata::source::{open, SourceOptions};
 
 const EXAMPLES: &str = "\
 Examples:
