@@ -33,7 +33,9 @@ impl ExitCode {
     }
 }
 
-/// What went wrong, grouped by what the user can do about it.
+/// What went wrong, grouped by what the user can do about it. Callers that recover from a failure
+/// match on [`Error::kind`], never on the message; [`Error::exit_code`] is the one map to the
+/// documented exit codes.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The command line or a config value is wrong.
@@ -42,6 +44,25 @@ pub enum Error {
     /// The input is not a usable image (malformed, missing blob, corrupt layer, ambiguous choice).
     #[error("{0}")]
     Invalid(String),
+    /// What was named is not there: a path, a tag of a layout or archive, or (`in_registry`) a
+    /// registry's repository, tag or blob.
+    #[error("{}{what}", origin(*.in_registry))]
+    NotFound {
+        /// What is missing, in one line.
+        what: String,
+        /// Whether a registry said so (exit 3) rather than the local filesystem (exit 2).
+        in_registry: bool,
+    },
+    /// Bytes that do not parse as what they claim to be, at a known offset.
+    #[error("{what} at offset {offset}: {detail}")]
+    Corrupt {
+        /// What was being read, e.g. `corrupt tar` (context goes in front).
+        what: String,
+        /// Where in the stream the damage was found.
+        offset: u64,
+        /// What is wrong there (never the bytes themselves).
+        detail: String,
+    },
     /// A blob's bytes do not hash to the digest that names them.
     #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
     DigestMismatch {
@@ -55,12 +76,16 @@ pub enum Error {
     /// Reading a local file failed.
     #[error("{path}: {source}")]
     Io {
-        /// The file being read.
+        /// The file being read (and any context in front of it).
         path: String,
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The registry refused, failed, or could not be reached.
+    /// The registry refused the credentials, or has none for this request (401, 403).
+    #[error("registry: {0}")]
+    Auth(String),
+    /// The registry failed or could not be reached (5xx after retries, timeouts, refused
+    /// connections, a protocol error).
     #[error("registry: {0}")]
     Registry(String),
     /// A tool strata ran (cargo) failed; its own diagnostics are already on stderr.
@@ -71,16 +96,117 @@ pub enum Error {
         /// The tool's exit code, passed through.
         code: i32,
     },
+    /// Another error, with a line that tells the user what to do about it.
+    #[error("{error}")]
+    Hinted {
+        /// The error itself (its kind and exit code are this error's).
+        error: Box<Error>,
+        /// What to do, in one line (printed as `hint: …`).
+        hint: String,
+    },
 }
 
+/// The kinds of [`Error`], for callers that recover from some of them (`strata base --exists`
+/// treats [`Kind::NotFound`] as "not built yet").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// [`Error::Usage`].
+    Usage,
+    /// [`Error::Invalid`].
+    Invalid,
+    /// [`Error::NotFound`], locally or in a registry.
+    NotFound,
+    /// [`Error::Corrupt`].
+    Corrupt,
+    /// [`Error::DigestMismatch`].
+    DigestMismatch,
+    /// [`Error::Io`].
+    Io,
+    /// [`Error::Auth`].
+    Auth,
+    /// [`Error::Registry`].
+    Registry,
+    /// [`Error::Tool`].
+    Tool,
+}
+
+/// What the `Display` of a [`Error::NotFound`] starts with: registry failures say so.
+fn origin(in_registry: bool) -> &'static str {
+    if in_registry {
+        "registry: "
+    } else {
+        ""
+    }
+}
+
+/// The hint every authentication failure gets.
+const AUTH_HINT: &str =
+    "log in with `docker login REGISTRY`, or pass --username NAME --password-stdin";
+
 impl Error {
-    /// The exit code this error maps to.
+    /// The exit code this error maps to (README, "Exit codes").
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Registry(_) => ExitCode::Registry,
+            Error::Hinted { error, .. } => error.exit_code(),
+            Error::NotFound {
+                in_registry: true, ..
+            }
+            | Error::Auth(_)
+            | Error::Registry(_) => ExitCode::Registry,
             Error::Tool { code, .. } => ExitCode::Tool(*code),
-            _ => ExitCode::BadInput,
+            Error::Usage(_)
+            | Error::Invalid(_)
+            | Error::NotFound { .. }
+            | Error::Corrupt { .. }
+            | Error::DigestMismatch { .. }
+            | Error::Io { .. } => ExitCode::BadInput,
         }
+    }
+
+    /// What kind of failure this is, whatever its hint.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::Usage(_) => Kind::Usage,
+            Error::Invalid(_) => Kind::Invalid,
+            Error::NotFound { .. } => Kind::NotFound,
+            Error::Corrupt { .. } => Kind::Corrupt,
+            Error::DigestMismatch { .. } => Kind::DigestMismatch,
+            Error::Io { .. } => Kind::Io,
+            Error::Auth(_) => Kind::Auth,
+            Error::Registry(_) => Kind::Registry,
+            Error::Tool { .. } => Kind::Tool,
+            Error::Hinted { error, .. } => error.kind(),
+        }
+    }
+
+    /// The line that tells the user what to do, when there is one.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Hinted { hint, .. } => Some(hint),
+            Error::Auth(_) => Some(AUTH_HINT),
+            _ => None,
+        }
+    }
+
+    /// The same error with `hint` as what to do about it.
+    pub fn with_hint(self, hint: impl fmt::Display) -> Self {
+        let error = match self {
+            Error::Hinted { error, .. } => error,
+            other => Box::new(other),
+        };
+        Error::Hinted {
+            error,
+            hint: hint.to_string(),
+        }
+    }
+
+    /// The message and the hint as printed to a terminal: control characters (which input bytes
+    /// echoed by a parser may hold) escaped, so an error can never drive the terminal.
+    pub fn printable(&self) -> (String, Option<String>) {
+        (
+            escape_controls(&self.to_string()),
+            self.hint().map(escape_controls),
+        )
     }
 
     /// Shorthand for [`Error::Invalid`] from anything printable.
@@ -93,6 +219,23 @@ impl Error {
         Error::Usage(msg.to_string())
     }
 
+    /// A local [`Error::NotFound`]: a missing path, or a tag a layout or archive does not have.
+    pub fn not_found(what: impl fmt::Display) -> Self {
+        Error::NotFound {
+            what: what.to_string(),
+            in_registry: false,
+        }
+    }
+
+    /// An [`Error::Corrupt`]: `what` (e.g. `corrupt tar`) is damaged at `offset`.
+    pub fn corrupt(what: impl fmt::Display, offset: u64, detail: impl fmt::Display) -> Self {
+        Error::Corrupt {
+            what: what.to_string(),
+            offset,
+            detail: detail.to_string(),
+        }
+    }
+
     /// Wraps an I/O error with the path it happened on.
     pub fn io(path: impl fmt::Display, source: std::io::Error) -> Self {
         Error::Io {
@@ -101,29 +244,148 @@ impl Error {
         }
     }
 
-    /// Adds context in front of the message, keeping the kind (and so the exit code).
+    /// Adds context in front of the message, keeping the kind (and so the exit code), the source
+    /// and the hint.
     pub fn context(self, ctx: impl fmt::Display) -> Self {
+        let prefix = |m: String| format!("{ctx}: {m}");
         match self {
-            Error::Usage(m) => Error::Usage(format!("{ctx}: {m}")),
-            Error::Invalid(m) => Error::Invalid(format!("{ctx}: {m}")),
-            Error::Registry(m) => Error::Registry(format!("{ctx}: {m}")),
+            Error::Usage(m) => Error::Usage(prefix(m)),
+            Error::Invalid(m) => Error::Invalid(prefix(m)),
+            Error::Auth(m) => Error::Auth(prefix(m)),
+            Error::Registry(m) => Error::Registry(prefix(m)),
+            Error::NotFound { what, in_registry } => Error::NotFound {
+                what: prefix(what),
+                in_registry,
+            },
+            Error::Corrupt {
+                what,
+                offset,
+                detail,
+            } => Error::Corrupt {
+                what: prefix(what),
+                offset,
+                detail,
+            },
             Error::DigestMismatch {
                 what,
                 expected,
                 actual,
             } => Error::DigestMismatch {
-                what: format!("{ctx}: {what}"),
+                what: prefix(what),
                 expected,
                 actual,
             },
-            Error::Io { path, source } => Error::Invalid(format!("{ctx}: {path}: {source}")),
+            Error::Io { path, source } => Error::Io {
+                path: prefix(path),
+                source,
+            },
             Error::Tool { what, code } => Error::Tool {
-                what: format!("{ctx}: {what}"),
+                what: prefix(what),
                 code,
+            },
+            Error::Hinted { error, hint } => Error::Hinted {
+                error: Box::new(error.context(ctx)),
+                hint,
             },
         }
     }
 }
 
+/// `s` with every control character (ESC, CR, newlines, C1 codes, …) written as an escape
+/// (`\u{1b}`), so text that came from input cannot move the cursor or change colours.
+fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The crate-wide result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_keeps_the_kind_the_source_and_the_hint() {
+        let io = Error::io("index.json", std::io::Error::other("disk on fire")).context("layout");
+        assert_eq!(io.kind(), Kind::Io);
+        assert_eq!(io.to_string(), "layout: index.json: disk on fire");
+        let source = std::error::Error::source(&io).expect("the I/O error is kept");
+        assert_eq!(source.to_string(), "disk on fire");
+
+        let hinted = Error::NotFound {
+            what: "app:v9: not found (404)".into(),
+            in_registry: true,
+        }
+        .with_hint("list the tags")
+        .context("base image");
+        assert_eq!(hinted.kind(), Kind::NotFound);
+        assert_eq!(hinted.exit_code(), ExitCode::Registry);
+        assert_eq!(
+            hinted.to_string(),
+            "registry: base image: app:v9: not found (404)"
+        );
+        assert_eq!(hinted.hint(), Some("list the tags"));
+
+        let corrupt = Error::corrupt("corrupt tar", 1024, "bad checksum").context("layer 2");
+        assert_eq!(
+            corrupt.to_string(),
+            "layer 2: corrupt tar at offset 1024: bad checksum"
+        );
+    }
+
+    #[test]
+    fn kinds_map_to_the_documented_exit_codes() {
+        let cases = [
+            (Error::usage("bad flag"), 2),
+            (Error::invalid("not an image"), 2),
+            (Error::not_found("/x: no such directory"), 2),
+            (Error::corrupt("corrupt tar", 0, "junk"), 2),
+            (Error::io("f", std::io::Error::other("x")), 2),
+            (
+                Error::NotFound {
+                    what: "404".into(),
+                    in_registry: true,
+                },
+                3,
+            ),
+            (Error::Auth("401".into()), 3),
+            (Error::Registry("503".into()), 3),
+            (
+                Error::Tool {
+                    what: "cargo".into(),
+                    code: 101,
+                },
+                101,
+            ),
+            (Error::usage("x").with_hint("y"), 2),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.exit_code().code(), code, "{error}");
+        }
+        assert!(Error::Auth("401".into())
+            .hint()
+            .unwrap()
+            .contains("docker login"));
+        assert_eq!(Error::invalid("x").hint(), None);
+    }
+
+    #[test]
+    fn printed_errors_cannot_drive_the_terminal() {
+        let e = Error::invalid("numeric field was not a number: \u{1b}[2J\u{7}\r\u{9b}31m")
+            .with_hint("\u{1b}]0;title\u{7}");
+        let (message, hint) = e.printable();
+        let hint = hint.unwrap();
+        for text in [&message, &hint] {
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
+        assert!(message.contains("\\u{1b}[2J"), "{message}");
+    }
+}

@@ -10,7 +10,11 @@ fn main() {
     let code = match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("strata: error: {e}");
+            let (message, hint) = e.printable();
+            eprintln!("strata: error: {message}");
+            if let Some(hint) = hint {
+                eprintln!("hint: {hint}");
+            }
             e.exit_code()
         }
     };

@@ -162,12 +162,8 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
         let entries = archive
             .entries()
             .map_err(|e| Error::invalid(format!("reading tar: {e}")))?;
-        let corrupt = |at: u64, e: std::io::Error| {
-            Error::invalid(format!(
-                "corrupt tar at offset {at}: {}",
-                describe_read_error(&e)
-            ))
-        };
+        let corrupt =
+            |at: u64, e: std::io::Error| Error::corrupt("corrupt tar", at, describe_read_error(&e));
         for entry in entries {
             let mut entry = entry.map_err(|e| corrupt(next_header_at, e))?;
             let header = entry.header();

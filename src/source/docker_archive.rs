@@ -194,7 +194,7 @@ fn choose_entry<'a>(
                 .iter()
                 .find(|e| tags_of(e).iter().any(|t| normalize_tag(t) == want))
                 .ok_or_else(|| {
-                    Error::invalid(format!(
+                    Error::not_found(format!(
                         "{archive} has no image tagged {tag} (tags: {})",
                         entries
                             .iter()

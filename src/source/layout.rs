@@ -43,7 +43,7 @@ fn tag_of(d: &Descriptor) -> Option<&str> {
 
 fn top_index(files: &dyn Files) -> Result<Box<oci_spec::image::ImageIndex>> {
     let index_bytes = files.read_small("index.json")?.ok_or_else(|| {
-        Error::invalid(format!(
+        Error::not_found(format!(
             "{} is not an OCI image layout: no index.json",
             files.describe()
         ))
@@ -84,7 +84,7 @@ pub fn open_layout(
             .iter()
             .find(|d| tag_of(d) == Some(tag) || digest_of(d).is_ok_and(|g| g.to_string() == tag))
             .ok_or_else(|| {
-                Error::invalid(format!(
+                Error::not_found(format!(
                     "{} has no image tagged {tag:?} (tags: {})",
                     files.describe(),
                     list_tags(top.manifests())

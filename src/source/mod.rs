@@ -120,7 +120,7 @@ pub fn open(reference: &ImageRef, opts: &SourceOptions) -> Result<OpenedImage> {
     match reference {
         ImageRef::Layout { dir, tag } => {
             if !dir.is_dir() {
-                return Err(Error::usage(format!(
+                return Err(Error::not_found(format!(
                     "{}: no such directory",
                     dir.display()
                 )));
@@ -150,7 +150,10 @@ pub fn open(reference: &ImageRef, opts: &SourceOptions) -> Result<OpenedImage> {
         }
         ImageRef::Archive { file, tag } => {
             if !file.is_file() {
-                return Err(Error::usage(format!("{}: no such file", file.display())));
+                return Err(Error::not_found(format!(
+                    "{}: no such file",
+                    file.display()
+                )));
             }
             let files: Arc<dyn Files> = Arc::new(TarFiles::index(file)?);
             let found =
