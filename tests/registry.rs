@@ -129,7 +129,10 @@ fn missing_images_and_dead_registries_exit_3() {
     };
     let run = strata(&["report", &format!("{}/nope/nothing:v9", registry.host)]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    // One error line, then the hint (tests/references.rs checks what it says).
+    let lines: Vec<&str> = run.stderr.trim().lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(lines[1].starts_with("hint: "), "{}", run.stderr);
     assert!(run.stderr.contains("nope/nothing"), "{}", run.stderr);
     drop(registry);
     let port = std::net::TcpListener::bind("127.0.0.1:0")

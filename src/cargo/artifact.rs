@@ -16,7 +16,7 @@ use crate::assemble::plan::LayerSpec;
 use crate::cargo::fingerprint::fingerprint;
 use crate::cargo::invoke::BuildOptions;
 use crate::cargo::recipe::Recipe;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::layer::compression::decompress;
 use crate::layer::digest::Digest;
 use crate::layer::writer::{normalize_entries, write_layer, LayerCompression, Normalization};
@@ -92,7 +92,7 @@ fn write_and_push(
         file_blob(Digest::parse(&layer.digest)?, layer.size, path),
         bytes_blob(config),
     ];
-    let mut sink = open_sink(reference, &opts.registry)?;
+    let mut sink = open_sink(&ImageRef::parse_destination(reference)?, &opts.registry)?;
     write_image(
         sink.as_mut(),
         blobs,
@@ -106,17 +106,7 @@ fn write_and_push(
 pub fn restore_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Result<bool> {
     let opened = match open(&ImageRef::parse(reference)?, opts) {
         Ok(o) => o,
-        Err(Error::Registry(m))
-            if m.contains("404") || m.contains("not found") || m.contains("MANIFEST_UNKNOWN") =>
-        {
-            return Ok(false)
-        }
-        Err(Error::Invalid(m))
-            if m.contains("has no image tagged") || m.contains("no index.json") =>
-        {
-            return Ok(false)
-        }
-        Err(Error::Usage(m)) if m.contains("no such directory") => return Ok(false),
+        Err(e) if e.kind() == Kind::NotFound => return Ok(false),
         Err(e) => return Err(e),
     };
     std::fs::create_dir_all(target).map_err(|e| Error::io(target.display(), e))?;

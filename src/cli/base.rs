@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::{write_stdout, ImageOptions};
-use strata::error::{Error, ExitCode, Result};
+use strata::error::{Error, ExitCode, Kind, Result};
 use strata::generate::base_tag;
 use strata::source::open;
-use strata::source::reference::ImageRef;
+use strata::source::reference::{ImageRef, Repository};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -39,21 +39,13 @@ pub struct BaseArgs {
 
 /// Runs `strata base`.
 pub fn run(args: &BaseArgs) -> Result<ExitCode> {
-    let repository = args
-        .reference
-        .strip_prefix("docker://")
-        .unwrap_or(&args.reference);
-    let last = repository.rsplit('/').next().unwrap_or(repository);
-    if repository.is_empty() || last.contains(':') || repository.contains('@') {
-        return Err(Error::usage(format!(
-            "{}: give the repository without a tag or digest (the tag is the fingerprint)",
-            args.reference
-        )));
-    }
+    let repository = Repository::parse(&args.reference).map_err(|e| {
+        e.with_hint("give REGISTRY/REPO without :TAG: strata base appends the deps-<hash> tag")
+    })?;
     let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
     let dockerfile = dir.join(&args.dockerfile);
     let tag = base_tag(&dir, dockerfile.exists().then_some(dockerfile.as_path()))?;
-    let named = format!("{repository}:{tag}");
+    let named = repository.tagged(&tag);
     write_stdout(&format!("{named}\n"))?;
     if !args.exists {
         return Ok(ExitCode::Ok);
@@ -61,19 +53,10 @@ pub fn run(args: &BaseArgs) -> Result<ExitCode> {
     let opts = args.image_options.source_options()?;
     match open(&ImageRef::Registry(named.clone()), &opts) {
         Ok(_) => Ok(ExitCode::Ok),
-        Err(Error::Registry(m)) if is_missing(&m) => {
+        Err(e) if e.kind() == Kind::NotFound => {
             eprintln!("strata: {named} is not in the registry");
             Ok(ExitCode::CheckFailed)
         }
         Err(e) => Err(e),
     }
-}
-
-/// Whether a registry error says the tag (or the repository) does not exist.
-/// (Registries spell the OCI error codes `MANIFEST_UNKNOWN` or "manifest unknown".)
-fn is_missing(message: &str) -> bool {
-    let message = message.to_ascii_lowercase().replace('_', " ");
-    ["404", "manifest unknown", "name unknown", "not found"]
-        .iter()
-        .any(|s| message.contains(s))
 }

@@ -327,6 +327,10 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
             "no destination: pass --output DEST or --push REF (or --plan to preview)",
         ));
     }
+    let destinations = outputs
+        .iter()
+        .map(|d| ImageRef::parse_destination(d))
+        .collect::<Result<Vec<_>>>()?;
     let (built, layers) = build(&plan, &opts, &cache, args.plan)?;
     if args.plan {
         let rendered = match args.output.format {
@@ -337,13 +341,13 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Ok);
     }
     let mut results: Vec<CopyStats> = Vec::new();
-    for dest in &outputs {
+    for (dest, parsed) in outputs.iter().zip(&destinations) {
         let bar = Arc::new(Bar::bytes(
             0,
             &format!("writing {dest}"),
             !args.output.no_progress,
         ));
-        let mut sink = open_sink(dest, &opts.registry)?;
+        let mut sink = open_sink(parsed, &opts.registry)?;
         let stats = write_image(
             sink.as_mut(),
             built.blobs(&cache)?,

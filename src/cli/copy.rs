@@ -25,7 +25,7 @@ pub struct CopyArgs {
     /// The image to copy (any reference strata reads).
     pub source: String,
     /// Where to: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
-    /// docker://REF, or a path / registry reference.
+    /// docker://REF, a path, or a registry reference that names its host.
     pub destination: String,
     /// Image access options (credentials apply to both ends).
     #[command(flatten)]
@@ -37,10 +37,11 @@ pub struct CopyArgs {
 
 /// Runs `strata copy`.
 pub fn run(args: &CopyArgs) -> Result<ExitCode> {
+    let destination = ImageRef::parse_destination(&args.destination)?;
     let opts = args.image_options.source_options()?;
     let mut source = open(&ImageRef::parse(&args.source)?, &opts)?;
     source.image.reference = args.source.clone();
-    let mut sink = open_sink(&args.destination, &opts.registry)?;
+    let mut sink = open_sink(&destination, &opts.registry)?;
     let bar = std::sync::Arc::new(Bar::bytes(0, "copying", !args.output.no_progress));
     let stats = copy_image(&source, sink.as_mut(), bar.clone());
     bar.finish();

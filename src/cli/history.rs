@@ -12,14 +12,14 @@ use strata::analysis::history::{history, LayerContent, Version};
 use strata::analysis::scan::{scan_layers, ScanOptions};
 use crate::cli::progress::Bar;
 use crate::cli::{default_threads, write_stdout, ImageOptions};
-use strata::error::{Error, ExitCode, Result};
+use strata::error::{Error, ExitCode, Kind, Result};
 use strata::layer::digest::Digest;
 use strata::layer::walk::{Contents, EntryKind};
 use strata::report::history::{markdown, table};
 use strata::report::html;
 use strata::report::{json, Format};
-use strata::source::reference::ImageRef;
-use strata::source::registry::Repository;
+use strata::source::reference::{ImageRef, Repository};
+use strata::source::registry::RepositoryClient;
 use strata::source::{open, OpenedImage, SourceOptions};
 
 const EXAMPLES: &str = "\
@@ -63,15 +63,13 @@ fn parse_format(s: &str) -> std::result::Result<Format, String> {
     s.parse::<Format>().map_err(|e| e.to_string())
 }
 
-/// The repository `arg` names when it is a registry reference without tag or digest.
-fn repository_name(arg: &str) -> Option<String> {
-    match ImageRef::parse(arg).ok()? {
-        ImageRef::Registry(r) => {
-            let last = r.rsplit('/').next().unwrap_or(&r);
-            (r.contains('/') && !last.contains(':') && !last.contains('@')).then_some(r)
-        }
-        _ => None,
-    }
+/// The repository `arg` names when it is a registry reference without tag or digest (a bare
+/// Docker Hub name like `ubuntu` stays the image `ubuntu:latest`).
+fn repository_name(arg: &str) -> Option<Repository> {
+    let Ok(ImageRef::Registry(_)) = ImageRef::parse(arg) else {
+        return None;
+    };
+    Repository::parse(arg).ok().filter(|r| !r.is_short_name())
 }
 
 /// One image of the history with what is needed to read its layers later.
@@ -97,15 +95,18 @@ impl Opened {
 /// Every image tag of `name`, oldest first: manifests and configs only. Tags that are not a
 /// container image for the platform (signatures, attestations, other artifacts) are skipped with
 /// a warning.
-fn open_repository(name: &str, opts: &SourceOptions) -> Result<Vec<Opened>> {
-    let repository = Repository::connect(name, &opts.registry)?;
+fn open_repository(name: &Repository, opts: &SourceOptions) -> Result<Vec<Opened>> {
+    let repository = RepositoryClient::connect(name, &opts.registry)?;
     let tags = repository.tags()?;
     let mut opened = Vec::with_capacity(tags.len());
     for tag in tags {
         match repository.open(&tag, &opts.platform) {
             Ok((image, layers)) => opened.push(Opened::new(tag, OpenedImage { image, layers })?),
-            Err(e @ Error::Invalid(_)) => {
-                eprintln!("strata: warning: skipping {name}:{tag}: {e}");
+            Err(e) if e.kind() == Kind::Invalid => {
+                eprintln!(
+                    "strata: warning: skipping {name}:{tag}: {}",
+                    e.printable().0
+                );
             }
             Err(e) => return Err(e),
         }
@@ -167,14 +168,18 @@ fn layer_contents(opened: &[Opened], no_progress: bool) -> Result<HashMap<Digest
 /// Runs `strata history`.
 pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
     let opts = args.image_options.source_options()?;
-    let (source, opened) = match args.images.as_slice() {
-        [only] if repository_name(only).is_some() => {
-            let name = repository_name(only).unwrap_or_default();
+    let repository = match args.images.as_slice() {
+        [only] => repository_name(only),
+        _ => None,
+    };
+    let (source, opened) = match repository {
+        Some(name) => {
             let opened = open_repository(&name, &opts)?;
-            (name, opened)
+            (name.to_string(), opened)
         }
-        images => {
-            let opened = images
+        None => {
+            let opened = args
+                .images
                 .iter()
                 .map(|arg| Opened::new(arg.clone(), open(&ImageRef::parse(arg)?, &opts)?))
                 .collect::<Result<Vec<_>>>()?;
@@ -206,7 +211,7 @@ mod tests {
 
     #[test]
     fn a_registry_name_without_tag_is_a_repository() {
-        let repo = |s: &str| repository_name(s);
+        let repo = |s: &str| repository_name(s).map(|r| r.to_string());
         assert_eq!(
             repo("localhost:5000/team/app").as_deref(),
             Some("localhost:5000/team/app")
@@ -218,6 +223,7 @@ mod tests {
         assert_eq!(repo("localhost:5000/team/app:v1"), None);
         assert_eq!(repo("registry.example.com/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"), None);
         assert_eq!(repo("oci:/nonexistent/layout"), None);
+        assert_eq!(repo("ubuntu"), None);
         assert_eq!(repo("Not A Reference!"), None);
     }
 }

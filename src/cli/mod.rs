@@ -33,7 +33,9 @@ Image references:
   oci-archive:FILE[:TAG]        OCI layout in a tar archive
   docker-archive:FILE[:REF]     `docker save` output
   docker://REGISTRY/REPO:TAG    image in a registry (also @sha256:...)
-  PATH or REGISTRY/REPO:TAG     detected automatically
+  PATH or REGISTRY/REPO:TAG     detected automatically; a bare name (ubuntu:24.04) is read from
+                                Docker Hub, but a destination must name its registry host
+                                (a '.', a ':' or localhost) or use docker:// or oci:
 
 Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 registry or network error;
 strata cook passes cargo's own exit code through when cargo fails.";

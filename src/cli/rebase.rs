@@ -52,6 +52,7 @@ fn open_named(reference: &str, opts: &SourceOptions) -> Result<OpenedImage> {
 
 /// Runs `strata rebase`.
 pub fn run(args: &RebaseArgs) -> Result<ExitCode> {
+    let dest = ImageRef::parse_destination(args.output.as_deref().unwrap_or(&args.image))?;
     let opts = args.image_options.source_options()?;
     let image = open_named(&args.image, &opts)?;
     let old_name = match &args.old_base {
@@ -73,7 +74,6 @@ pub fn run(args: &RebaseArgs) -> Result<ExitCode> {
     };
     let old_base = open_named(&old_name, &opts)?;
     let new_base = open_named(&args.new_base, &opts)?;
-    let dest = args.output.clone().unwrap_or_else(|| args.image.clone());
     let mut sink = open_sink(&dest, &opts.registry)?;
     let bar = std::sync::Arc::new(Bar::bytes(0, "writing", !args.output_options.no_progress));
     let stats = rebase(

@@ -9,10 +9,10 @@ pub mod layout;
 pub mod registry;
 
 use std::io::Read;
-use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::layer::digest::Digest;
+use crate::source::reference::ImageRef;
 use crate::source::registry::RegistryOptions;
 
 /// Opens a blob's bytes from the start (again, when a sink retries).
@@ -58,48 +58,16 @@ pub trait Sink {
     fn describe(&self) -> String;
 }
 
-/// Splits `PATH[:TAG]` at the first colon (as skopeo does).
-fn path_and_tag(s: &str) -> (&str, Option<String>) {
-    match s.split_once(':') {
-        Some((p, t)) if !t.is_empty() => (p, Some(t.to_string())),
-        Some((p, _)) => (p, None),
-        None => (s, None),
-    }
-}
-
-/// Opens the destination `dest` names: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
-/// `docker-archive:FILE[:REF]`, `docker://REF`, a path (a `.tar` file is an archive, a directory a
-/// layout) or a registry reference.
-pub fn open_sink(dest: &str, opts: &RegistryOptions) -> Result<Box<dyn Sink>> {
-    if let Some(rest) = dest.strip_prefix("oci:") {
-        let (dir, tag) = path_and_tag(rest);
-        return Ok(Box::new(layout::LayoutSink::open(Path::new(dir), tag)?));
-    }
-    for prefix in ["oci-archive:", "docker-archive:"] {
-        if let Some(rest) = dest.strip_prefix(prefix) {
-            let (file, tag) = path_and_tag(rest);
-            return Ok(Box::new(archive::ArchiveSink::create(
-                Path::new(file),
-                tag,
-            )?));
+/// Opens the destination `dest` names (parsed with [`ImageRef::parse_destination`], which
+/// refuses names that could only be a guess).
+pub fn open_sink(dest: &ImageRef, opts: &RegistryOptions) -> Result<Box<dyn Sink>> {
+    Ok(match dest {
+        ImageRef::Layout { dir, tag } => Box::new(layout::LayoutSink::open(dir, tag.clone())?),
+        ImageRef::Archive { file, tag } => {
+            Box::new(archive::ArchiveSink::create(file, tag.clone())?)
         }
-    }
-    if let Some(rest) = dest.strip_prefix("docker://") {
-        return Ok(Box::new(registry::RegistrySink::connect(rest, opts)?));
-    }
-    if dest.ends_with(".tar") {
-        return Ok(Box::new(archive::ArchiveSink::create(
-            Path::new(dest),
-            None,
-        )?));
-    }
-    if Path::new(dest).is_dir() || dest.starts_with('/') || dest.starts_with('.') {
-        return Ok(Box::new(layout::LayoutSink::open(Path::new(dest), None)?));
-    }
-    if dest.parse::<oci_client::Reference>().is_err() {
-        return Err(Error::usage(format!(
-            "cannot tell what destination {dest:?} is: use oci:, docker-archive: or docker://"
-        )));
-    }
-    Ok(Box::new(registry::RegistrySink::connect(dest, opts)?))
+        ImageRef::Registry(reference) => {
+            Box::new(registry::RegistrySink::connect(reference, opts)?)
+        }
+    })
 }

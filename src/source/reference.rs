@@ -1,6 +1,19 @@
-//! Image references as users write them, skopeo style: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
-//! `docker-archive:FILE[:REF]`, `docker://REF`, and plain paths or registry references detected
-//! automatically.
+//! Image references as users write them, skopeo style, for reading and for writing: one grammar.
+//!
+//! | Written | Reading (a source) | Writing (a destination) |
+//! |---|---|---|
+//! | `oci:DIR[:TAG]` | OCI image layout | the same (created if missing) |
+//! | `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF]` | tar archive | the same (created) |
+//! | `docker://REF` | registry | registry |
+//! | an existing directory / file | layout / archive | layout / archive |
+//! | `/…`, `./…`, `../…` that does not exist | refused: no such file | new layout (`….tar`: archive) |
+//! | `….tar` that does not exist | refused: no such file | new archive |
+//! | `HOST/REPO[:TAG]`, a host having `.` or `:` or being `localhost` | registry | registry |
+//! | any other name (`app`, `team/app:1`) | Docker Hub (`docker.io/library/app`) | refused: write `docker://app` or `oci:app` |
+//!
+//! A bare name is read from Docker Hub, as `docker pull` does, but never written there: a typo'd
+//! output path must not become a push to `docker.io`. [`Repository`] is a registry repository
+//! without tag or digest (`strata history`, `strata base`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -29,43 +42,164 @@ pub enum ImageRef {
 }
 
 impl ImageRef {
-    /// Parses what the user typed. A string without a transport prefix is a local path when it
-    /// exists, otherwise a registry reference.
+    /// Parses an image to read (see the module doc): a string without a transport prefix is a
+    /// local path when it exists, otherwise a registry reference (Docker Hub for a bare name).
     pub fn parse(s: &str) -> Result<ImageRef> {
-        if s.is_empty() {
-            return Err(Error::usage("empty image reference"));
+        if let Some(parsed) = with_transport(s)? {
+            return Ok(parsed);
         }
-        if let Some(rest) = s.strip_prefix("docker://") {
-            return registry(rest);
+        if let Some(local) = existing_path(s) {
+            return Ok(local);
         }
-        if let Some(rest) = s.strip_prefix("oci:") {
-            let (dir, tag) = split_path_and_tag(rest);
-            return Ok(ImageRef::Layout { dir, tag });
-        }
-        for prefix in ["oci-archive:", "docker-archive:", "docker-tar:"] {
-            if let Some(rest) = s.strip_prefix(prefix) {
-                let (file, tag) = split_path_and_tag(rest);
-                return Ok(ImageRef::Archive { file, tag });
-            }
-        }
-        let path = Path::new(s);
-        if path.is_dir() {
-            return Ok(ImageRef::Layout {
-                dir: path.to_path_buf(),
-                tag: None,
-            });
-        }
-        if path.is_file() {
-            return Ok(ImageRef::Archive {
-                file: path.to_path_buf(),
-                tag: None,
-            });
-        }
-        if s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s.ends_with(".tar")
-        {
-            return Err(Error::usage(format!("{s}: no such file or directory")));
+        if is_explicit_path(s) || s.ends_with(".tar") {
+            return Err(Error::not_found(format!("{s}: no such file or directory")));
         }
         registry(s)
+    }
+
+    /// Parses an image to write (see the module doc): without a transport prefix, an existing
+    /// path, a path that is spelled as one (`/`, `./`, `../`, `.tar`), or a reference naming its
+    /// registry host; any other name is refused, before anything is read, written or sent.
+    pub fn parse_destination(s: &str) -> Result<ImageRef> {
+        if let Some(parsed) = with_transport(s)? {
+            return Ok(parsed);
+        }
+        if let Some(local) = existing_path(s) {
+            return Ok(local);
+        }
+        if s.ends_with(".tar") {
+            return Ok(ImageRef::Archive {
+                file: s.into(),
+                tag: None,
+            });
+        }
+        if is_explicit_path(s) {
+            return Ok(ImageRef::Layout {
+                dir: s.into(),
+                tag: None,
+            });
+        }
+        if registry_host(s).is_some() {
+            return registry(s);
+        }
+        Err(Error::usage(format!(
+            "destination {s:?} is not an existing path and names no registry host"
+        ))
+        .with_hint(format!(
+            "write docker://{s} to push to Docker Hub, or oci:{s} for an OCI layout directory"
+        )))
+    }
+}
+
+/// A `transport:` reference, `None` when `s` has no transport prefix.
+fn with_transport(s: &str) -> Result<Option<ImageRef>> {
+    if s.is_empty() {
+        return Err(Error::usage("empty image reference"));
+    }
+    if let Some(rest) = s.strip_prefix("docker://") {
+        return registry(rest).map(Some);
+    }
+    if let Some(rest) = s.strip_prefix("oci:") {
+        let (dir, tag) = split_path_and_tag(rest);
+        return Ok(Some(ImageRef::Layout { dir, tag }));
+    }
+    for prefix in ["oci-archive:", "docker-archive:", "docker-tar:"] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            let (file, tag) = split_path_and_tag(rest);
+            return Ok(Some(ImageRef::Archive { file, tag }));
+        }
+    }
+    Ok(None)
+}
+
+/// The layout (a directory) or archive (a file) at `s`, when that path exists.
+fn existing_path(s: &str) -> Option<ImageRef> {
+    let path = Path::new(s);
+    if path.is_dir() {
+        Some(ImageRef::Layout {
+            dir: path.to_path_buf(),
+            tag: None,
+        })
+    } else if path.is_file() {
+        Some(ImageRef::Archive {
+            file: path.to_path_buf(),
+            tag: None,
+        })
+    } else {
+        None
+    }
+}
+
+/// Whether `s` is spelled as a path, so it can never be a registry reference.
+fn is_explicit_path(s: &str) -> bool {
+    s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s == "." || s == ".."
+}
+
+/// The registry host `reference` names, Docker's rule: the part before the first `/` when it
+/// has a `.` or a `:` or is `localhost` (`registry.example.com/app`, `127.0.0.1:5000/app`);
+/// `None` for Docker Hub's short names (`app`, `team/app:1`).
+pub fn registry_host(reference: &str) -> Option<&str> {
+    let (first, _) = reference.split_once('/')?;
+    (first.contains('.') || first.contains(':') || first == "localhost").then_some(first)
+}
+
+/// A registry repository: a registry and a path in it, without tag or digest. What `strata
+/// history` lists the tags of and `strata base` names a fingerprint tag in, parsed once here
+/// (Docker Hub's short names normalized as `docker pull` does: `app` is
+/// `docker.io/library/app`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    registry: String,
+    path: String,
+    /// As the user wrote it (without `docker://`), for messages and derived references.
+    spelled: String,
+}
+
+impl Repository {
+    /// Parses `[docker://][HOST/]PATH`; a tag or digest is refused (the caller supplies tags).
+    pub fn parse(s: &str) -> Result<Repository> {
+        let spelled = s.strip_prefix("docker://").unwrap_or(s);
+        let last = spelled.rsplit('/').next().unwrap_or(spelled);
+        if spelled.is_empty() || last.contains(':') || spelled.contains('@') {
+            return Err(Error::usage(format!(
+                "{s}: give a repository without a tag or digest"
+            )));
+        }
+        let reference: oci_client::Reference = spelled
+            .parse()
+            .map_err(|e| Error::usage(format!("invalid repository {s:?}: {e}")))?;
+        Ok(Repository {
+            registry: reference.registry().to_string(),
+            path: reference.repository().to_string(),
+            spelled: spelled.to_string(),
+        })
+    }
+
+    /// The registry host (`docker.io` for Docker Hub).
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The repository's path in its registry (`library/app` for Docker Hub's `app`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Whether the repository was written as a bare Docker Hub name (`app`, no `/`), which as a
+    /// lone `strata history` argument means the image `app:latest`, not the repository.
+    pub fn is_short_name(&self) -> bool {
+        !self.spelled.contains('/')
+    }
+
+    /// The reference of `tag` in this repository, spelled as the repository was.
+    pub fn tagged(&self, tag: &str) -> String {
+        format!("{}:{tag}", self.spelled)
+    }
+}
+
+impl fmt::Display for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.spelled)
     }
 }
 
@@ -120,32 +254,7 @@ impl fmt::Display for ImageRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn transports_are_recognized() {
-        assert_eq!(
-            ImageRef::parse("oci:/nonexistent/dir:v1").unwrap(),
-            ImageRef::Layout {
-                dir: "/nonexistent/dir".into(),
-                tag: Some("v1".into())
-            }
-        );
-        assert_eq!(
-            ImageRef::parse("docker-archive:/x/img.tar:app:latest").unwrap(),
-            ImageRef::Archive {
-                file: "/x/img.tar".into(),
-                tag: Some("app:latest".into())
-            }
-        );
-        assert_eq!(
-            ImageRef::parse("docker://localhost:5000/app:v2").unwrap(),
-            ImageRef::Registry("localhost:5000/app:v2".into())
-        );
-        assert_eq!(
-            ImageRef::parse("127.0.0.1:5000/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae").unwrap(),
-            ImageRef::Registry("127.0.0.1:5000/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae".into())
-        );
-    }
+    use crate::error::Kind;
 
     #[test]
     fn base_annotations_pin_registry_names_only() {
@@ -160,8 +269,121 @@ mod tests {
 
     #[test]
     fn missing_paths_and_garbage_are_usage_errors() {
-        assert!(ImageRef::parse("/does/not/exist.tar").is_err());
+        assert_eq!(
+            ImageRef::parse("/does/not/exist.tar").unwrap_err().kind(),
+            Kind::NotFound
+        );
         assert!(ImageRef::parse("Not A Reference!").is_err());
         assert!(ImageRef::parse("").is_err());
+        assert!(ImageRef::parse_destination("").is_err());
+    }
+
+    fn layout(dir: &str, tag: Option<&str>) -> ImageRef {
+        ImageRef::Layout {
+            dir: dir.into(),
+            tag: tag.map(String::from),
+        }
+    }
+
+    fn archive(file: &str, tag: Option<&str>) -> ImageRef {
+        ImageRef::Archive {
+            file: file.into(),
+            tag: tag.map(String::from),
+        }
+    }
+
+    /// What a reference parses to, or the kind of its refusal.
+    type Parsed = std::result::Result<ImageRef, Kind>;
+
+    /// Every row of the grammar in the module doc, read and written: `Err(kind)` is a refusal.
+    #[test]
+    fn one_grammar_for_sources_and_destinations() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("layout");
+        std::fs::create_dir(&dir).unwrap();
+        let file = tmp.path().join("saved");
+        std::fs::write(&file, b"").unwrap();
+        let (dir, file) = (dir.to_str().unwrap(), file.to_str().unwrap());
+        let registry = |s: &str| Ok(ImageRef::Registry(s.into()));
+        #[rustfmt::skip]
+        let table: Vec<(&str, Parsed, Parsed)> = vec![
+            ("oci:/new/dir:v1", Ok(layout("/new/dir", Some("v1"))), Ok(layout("/new/dir", Some("v1")))),
+            ("oci:rel", Ok(layout("rel", None)), Ok(layout("rel", None))),
+            ("oci-archive:/x/a.tar:v1", Ok(archive("/x/a.tar", Some("v1"))), Ok(archive("/x/a.tar", Some("v1")))),
+            ("docker-archive:/x/a.tar:app:1", Ok(archive("/x/a.tar", Some("app:1"))), Ok(archive("/x/a.tar", Some("app:1")))),
+            ("docker://weird", registry("weird"), registry("weird")),
+            ("docker://localhost:5000/app:v2", registry("localhost:5000/app:v2"), registry("localhost:5000/app:v2")),
+            (dir, Ok(layout(dir, None)), Ok(layout(dir, None))),
+            (file, Ok(archive(file, None)), Ok(archive(file, None))),
+            ("/new/out", Err(Kind::NotFound), Ok(layout("/new/out", None))),
+            ("./out", Err(Kind::NotFound), Ok(layout("./out", None))),
+            ("out.tar", Err(Kind::NotFound), Ok(archive("out.tar", None))),
+            ("localhost/app", registry("localhost/app"), registry("localhost/app")),
+            ("127.0.0.1:5000/app:1", registry("127.0.0.1:5000/app:1"), registry("127.0.0.1:5000/app:1")),
+            ("registry.example.com/team/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                registry("registry.example.com/team/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"),
+                registry("registry.example.com/team/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae")),
+            ("weird", registry("weird"), Err(Kind::Usage)),
+            ("weird:latest", registry("weird:latest"), Err(Kind::Usage)),
+            ("team/app:1", registry("team/app:1"), Err(Kind::Usage)),
+            ("Not A Reference!", Err(Kind::Usage), Err(Kind::Usage)),
+        ];
+        for (written, read, write) in table {
+            let kind = |r: Result<ImageRef>| r.map_err(|e| e.kind());
+            assert_eq!(kind(ImageRef::parse(written)), read, "reading {written}");
+            assert_eq!(
+                kind(ImageRef::parse_destination(written)),
+                write,
+                "writing {written}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_destination_says_how_to_write_it() {
+        let e = ImageRef::parse_destination("weird").unwrap_err();
+        assert_eq!(e.exit_code().code(), 2);
+        let hint = e.hint().expect("a hint");
+        assert!(hint.contains("docker://weird"), "{hint}");
+        assert!(hint.contains("oci:weird"), "{hint}");
+    }
+
+    #[test]
+    fn registry_hosts_follow_dockers_rule() {
+        assert_eq!(
+            registry_host("registry.example.com/app"),
+            Some("registry.example.com")
+        );
+        assert_eq!(registry_host("127.0.0.1:5000/app"), Some("127.0.0.1:5000"));
+        assert_eq!(registry_host("localhost/app"), Some("localhost"));
+        assert_eq!(registry_host("team/app"), None);
+        assert_eq!(registry_host("app.example.com"), None);
+    }
+
+    #[test]
+    fn repositories_are_parsed_once_with_docker_hub_normalized() {
+        let hub = Repository::parse("docker://app-deps").unwrap();
+        assert_eq!(
+            (hub.registry(), hub.path()),
+            ("docker.io", "library/app-deps")
+        );
+        assert!(hub.is_short_name());
+        assert_eq!(hub.tagged("deps-1"), "app-deps:deps-1");
+        let own = Repository::parse("localhost:5000/team/app").unwrap();
+        assert_eq!((own.registry(), own.path()), ("localhost:5000", "team/app"));
+        assert!(!own.is_short_name());
+        assert_eq!(own.to_string(), "localhost:5000/team/app");
+        for tagged in [
+            "localhost:5000/app:v1",
+            "app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+            "",
+            "docker://",
+        ] {
+            assert_eq!(
+                Repository::parse(tagged).unwrap_err().kind(),
+                Kind::Usage,
+                "{tagged}"
+            );
+        }
     }
 }

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
+use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::layer::digest::Digest;
 use crate::layer::readahead::ChunkReader;
 use crate::model::Image;
@@ -24,6 +24,7 @@ use crate::source::manifest::{
     FetchedManifest, ACCEPTED_MANIFEST_TYPES,
 };
 use crate::source::platform::Platform;
+use crate::source::reference::Repository;
 use crate::source::LayerSource;
 
 const ATTEMPTS: u32 = 4;
@@ -55,6 +56,8 @@ pub(crate) struct Remote {
     pub(crate) runtime: tokio::runtime::Runtime,
     pub(crate) client: Client,
     pub(crate) reference: Reference,
+    /// How errors name what was asked for (the reference, or a repository without tag).
+    label: String,
     pub(crate) auth: RegistryAuth,
     /// The timeout the HTTP client does not enforce itself, so [`Remote::run`] enforces it as a
     /// limit on idle time (pushing: reqwest's read timeout runs from the start of a request, so
@@ -140,30 +143,56 @@ fn resolve_auth(reference: &Reference, opts: &RegistryOptions) -> RegistryAuth {
     }
 }
 
-/// Describes a registry failure in one line, without credentials, and says whether trying again
-/// may help.
-fn describe(e: &OciDistributionError) -> (String, bool) {
+/// Classifies a registry failure, once, into an error kind with a one-line message (never
+/// credentials), and says whether trying again may help.
+fn classify(e: &OciDistributionError) -> (Error, bool) {
+    let not_found = |what: String| Error::NotFound {
+        what,
+        in_registry: true,
+    };
+    let by_status = |code: u16, what: String| match code {
+        404 => not_found(what),
+        401 | 403 => Error::Auth(what),
+        _ => Error::Registry(what),
+    };
     match e {
-        OciDistributionError::ImageManifestNotFoundError(m) => (format!("not found (404): {m}"), false),
+        OciDistributionError::ImageManifestNotFoundError(m) => {
+            (not_found(format!("not found (404): {m}")), false)
+        }
         OciDistributionError::AuthenticationFailure(m) => (
-            format!("authentication failed (401): {m}; check `docker login` or --username/--password-stdin"),
+            Error::Auth(format!("authentication failed (401): {m}")),
             false,
         ),
-        OciDistributionError::UnauthorizedError { url } => (
-            format!("unauthorized (401) at {url}; check `docker login` or --username/--password-stdin"),
-            false,
-        ),
+        OciDistributionError::UnauthorizedError { url } => {
+            (Error::Auth(format!("unauthorized (401) at {url}")), false)
+        }
         OciDistributionError::ServerError { code, url, message } => (
-            format!("server error {code} at {url}: {message}"),
+            by_status(*code, format!("server error {code} at {url}: {message}")),
             *code >= 500 || *code == 429,
         ),
         OciDistributionError::RegistryError { envelope, url } => {
-            (format!("registry error at {url}: {envelope}"), false)
+            let what = format!("registry error at {url}: {envelope}");
+            let code =
+                |wanted: &[OciErrorCode]| envelope.errors.iter().any(|e| wanted.contains(&e.code));
+            let error = if code(&[
+                OciErrorCode::ManifestUnknown,
+                OciErrorCode::NameUnknown,
+                OciErrorCode::BlobUnknown,
+                OciErrorCode::NotFound,
+            ]) {
+                not_found(what)
+            } else if code(&[OciErrorCode::Unauthorized, OciErrorCode::Denied]) {
+                Error::Auth(what)
+            } else {
+                Error::Registry(what)
+            };
+            (error, code(&[OciErrorCode::Toomanyrequests]))
         }
         OciDistributionError::RequestError(r) => {
             if let Some(status) = r.status() {
                 let transient = status.is_server_error() || status.as_u16() == 429;
-                return (format!("registry answered {status}"), transient);
+                let what = format!("registry answered {status}");
+                return (by_status(status.as_u16(), what), transient);
             }
             // Resets and broken pipes in the middle of a request (`is_request`) are transient.
             let transient = r.is_timeout() || r.is_connect() || r.is_request() || r.is_body();
@@ -182,13 +211,25 @@ fn describe(e: &OciDistributionError) -> (String, bool) {
             // Upload URLs carry a long opaque session state in their query: the path suffices.
             let url = r.url().map_or("", |u| u.as_str());
             let url = url.split('?').next().unwrap_or(url);
-            (format!("{what}: {url}: {cause}"), transient)
+            (
+                Error::Registry(format!("{what}: {url}: {cause}")),
+                transient,
+            )
         }
         OciDistributionError::IoError(e) if e.kind() == io::ErrorKind::TimedOut => {
-            (format!("timed out: {e}"), true)
+            (Error::Registry(format!("timed out: {e}")), true)
         }
-        other => (other.to_string(), false),
+        other => (Error::Registry(other.to_string()), false),
     }
+}
+
+/// The hint for a tag or repository the registry does not have.
+fn missing_hint(repository: &Reference) -> String {
+    format!(
+        "check the name and tag: `strata history {}/{}` lists the repository's tags",
+        repository.registry(),
+        repository.repository()
+    )
 }
 
 impl Remote {
@@ -208,6 +249,10 @@ impl Remote {
         let reference: Reference = reference
             .parse()
             .map_err(|e| Error::usage(format!("invalid image reference {reference:?}: {e}")))?;
+        Remote::connect_to(reference, opts, push)
+    }
+
+    fn connect_to(reference: Reference, opts: &RegistryOptions, push: bool) -> Result<Remote> {
         let registry = reference.resolve_registry().to_string();
         let protocol = if opts.insecure || is_loopback(&registry) {
             ClientProtocol::HttpsExcept(vec![registry.clone(), reference.registry().to_string()])
@@ -232,6 +277,7 @@ impl Remote {
         Ok(Remote {
             runtime,
             client: Client::new(config),
+            label: reference.to_string(),
             reference,
             auth,
             idle_limit: push.then_some(opts.timeout),
@@ -288,12 +334,9 @@ impl Remote {
             match self.run(prepare()?) {
                 Ok(v) => return Ok(v),
                 Err(e) => {
-                    let (msg, transient) = describe(&e);
+                    let (error, transient) = classify(&e);
                     if !transient || attempt == ATTEMPTS {
-                        return Err(Error::Registry(format!(
-                            "{}: {what}: {msg}",
-                            self.reference
-                        )));
+                        return Err(error.context(format!("{}: {what}", self.label)));
                     }
                     std::thread::sleep(delay);
                     delay *= 2;
@@ -304,10 +347,15 @@ impl Remote {
     }
 
     fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Digest)> {
-        let (bytes, digest) = self.retry("fetching manifest", || {
-            self.client
-                .pull_manifest_raw(reference, &self.auth, ACCEPTED_MANIFEST_TYPES)
-        })?;
+        let (bytes, digest) = self
+            .retry("fetching manifest", || {
+                self.client
+                    .pull_manifest_raw(reference, &self.auth, ACCEPTED_MANIFEST_TYPES)
+            })
+            .map_err(|e| match e.kind() {
+                Kind::NotFound => e.with_hint(missing_hint(reference)),
+                _ => e,
+            })?;
         let computed = Digest::sha256_of(&bytes);
         if let Some(pinned) = reference.digest() {
             Digest::parse(pinned)?.verify(&computed, "manifest")?;
@@ -405,17 +453,19 @@ const TAGS_PER_PAGE: usize = 1000;
 
 /// One repository of a registry, read tag by tag over a single connection: what `strata
 /// history` walks.
-pub struct Repository {
+pub struct RepositoryClient {
     remote: Arc<Remote>,
-    name: String,
+    repository: Repository,
 }
 
-impl Repository {
-    /// Connects to `repository` (`registry/name`, without tag or digest); nothing is sent yet.
-    pub fn connect(repository: &str, opts: &RegistryOptions) -> Result<Repository> {
-        Ok(Repository {
-            remote: Arc::new(Remote::connect(repository, opts)?),
-            name: repository.to_string(),
+impl RepositoryClient {
+    /// Connects to `repository`'s registry; nothing is sent yet.
+    pub fn connect(repository: &Repository, opts: &RegistryOptions) -> Result<RepositoryClient> {
+        let mut remote = Remote::connect_to(tag_reference(repository, "latest"), opts, false)?;
+        remote.label = repository.to_string();
+        Ok(RepositoryClient {
+            remote: Arc::new(remote),
+            repository: repository.clone(),
         })
     }
 
@@ -431,29 +481,26 @@ impl Repository {
             })?;
             Ok(page.tags)
         })
-        .map_err(|e| match e {
-            // Errors name the connection's reference, which carries a default tag: name the
-            // repository instead.
-            Error::Registry(m) => {
-                Error::Registry(m.replacen(&remote.reference.to_string(), &self.name, 1))
-            }
-            other => other,
-        })
     }
 
     /// Opens the image `tag` names (manifests and config only; layers stream on demand).
     pub fn open(&self, tag: &str, platform: &Platform) -> Result<(Image, Box<dyn LayerSource>)> {
-        let reference = Reference::with_tag(
-            self.remote.reference.registry().to_string(),
-            self.remote.reference.repository().to_string(),
-            tag.to_string(),
-        );
+        let reference = tag_reference(&self.repository, tag);
         let image = self
             .remote
-            .image(&reference, &format!("{}:{tag}", self.name), platform)?;
+            .image(&reference, &self.repository.tagged(tag), platform)?;
         let layers = layers_of(&image, self.remote.clone());
         Ok((image, layers))
     }
+}
+
+/// The reference of `tag` in `repository`.
+fn tag_reference(repository: &Repository, tag: &str) -> Reference {
+    Reference::with_tag(
+        repository.registry().to_string(),
+        repository.path().to_string(),
+        tag.to_string(),
+    )
 }
 
 /// Gathers a paginated list: each page is asked for after the last item of the one before, until
@@ -533,6 +580,90 @@ mod tests {
         })
         .unwrap();
         (all, requests)
+    }
+
+    fn envelope(code: &str) -> OciDistributionError {
+        let json = format!(r#"{{"errors":[{{"code":"{code}","message":"m"}}]}}"#);
+        OciDistributionError::RegistryError {
+            envelope: serde_json::from_str(&json).unwrap(),
+            url: "http://127.0.0.1:5000/v2/app/manifests/nope".into(),
+        }
+    }
+
+    fn server(code: u16) -> OciDistributionError {
+        OciDistributionError::ServerError {
+            code,
+            url: "http://127.0.0.1:5000/v2/app/manifests/v1".into(),
+            message: "no".into(),
+        }
+    }
+
+    /// What each failure oci-client reports becomes: kind, exit code, and whether it is retried.
+    #[test]
+    fn registry_failures_are_classified_once() {
+        let timeout = || io::Error::new(io::ErrorKind::TimedOut, "no progress for 60 s");
+        let cases: Vec<(OciDistributionError, Kind, bool)> = vec![
+            (
+                OciDistributionError::ImageManifestNotFoundError("v9".into()),
+                Kind::NotFound,
+                false,
+            ),
+            (envelope("MANIFEST_UNKNOWN"), Kind::NotFound, false),
+            (envelope("NAME_UNKNOWN"), Kind::NotFound, false),
+            (envelope("BLOB_UNKNOWN"), Kind::NotFound, false),
+            (envelope("UNAUTHORIZED"), Kind::Auth, false),
+            (envelope("DENIED"), Kind::Auth, false),
+            (envelope("TOOMANYREQUESTS"), Kind::Registry, true),
+            (envelope("MANIFEST_INVALID"), Kind::Registry, false),
+            (server(404), Kind::NotFound, false),
+            (server(401), Kind::Auth, false),
+            (server(403), Kind::Auth, false),
+            (server(429), Kind::Registry, true),
+            (server(503), Kind::Registry, true),
+            (server(400), Kind::Registry, false),
+            (
+                OciDistributionError::UnauthorizedError { url: "u".into() },
+                Kind::Auth,
+                false,
+            ),
+            (
+                OciDistributionError::AuthenticationFailure("bad token".into()),
+                Kind::Auth,
+                false,
+            ),
+            (
+                OciDistributionError::IoError(timeout()),
+                Kind::Registry,
+                true,
+            ),
+            (
+                OciDistributionError::RegistryNoDigestError,
+                Kind::Registry,
+                false,
+            ),
+        ];
+        for (failure, kind, transient) in cases {
+            let shown = failure.to_string();
+            let (error, retried) = classify(&failure);
+            assert_eq!((error.kind(), retried), (kind, transient), "{shown}");
+            assert_eq!(
+                error.exit_code(),
+                crate::error::ExitCode::Registry,
+                "{shown}"
+            );
+            assert!(error.to_string().starts_with("registry: "), "{error}");
+        }
+        let (auth, _) = classify(&server(401));
+        assert!(auth.hint().unwrap().contains("docker login"));
+    }
+
+    #[test]
+    fn a_missing_manifest_hints_at_the_tag_list() {
+        let reference: Reference = "127.0.0.1:5000/team/app:v9".parse().unwrap();
+        assert_eq!(
+            missing_hint(&reference),
+            "check the name and tag: `strata history 127.0.0.1:5000/team/app` lists the repository's tags"
+        );
     }
 
     #[test]

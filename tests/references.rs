@@ -1,0 +1,185 @@
+//! One reference grammar and typed errors, end to end: a destination that names no registry host
+//! is refused before any connection (a loopback listener set as every proxy variable sees none),
+//! a registry's missing tag is exit 3 with a hint, and a junk archive's header bytes never reach
+//! the terminal raw.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use support::layout::{tar_bytes, write_layout, Comp, Item};
+use support::registry::Registry;
+use support::{strata, strata_in, Run};
+
+/// A one-layer image in the layout `dir`, tagged `v1`.
+fn sample(dir: &Path) -> String {
+    write_layout(
+        dir,
+        "v1",
+        &[(
+            tar_bytes(&[Item::File("app/main.py", b"print(1)\n")]),
+            Comp::Gzip,
+        )],
+    );
+    format!("oci:{}:v1", dir.display())
+}
+
+/// A loopback listener that counts the connections made to it (and drops each at once, so a
+/// client fails fast instead of waiting for an answer).
+struct Listener {
+    url: String,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Listener {
+    fn start() -> Listener {
+        let socket = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", socket.local_addr().expect("addr"));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        std::thread::spawn(move || {
+            for stream in socket.incoming() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Listener { url, connections }
+    }
+
+    /// Runs strata in `dir` with every proxy variable reqwest reads pointing at this listener:
+    /// any registry request strata makes, to any host, connects here first.
+    fn strata(&self, args: &[&str], dir: &Path) -> Run {
+        let proxy = Path::new(&self.url);
+        let none = Path::new("");
+        let env = [
+            ("HTTPS_PROXY", proxy),
+            ("https_proxy", proxy),
+            ("HTTP_PROXY", proxy),
+            ("http_proxy", proxy),
+            ("ALL_PROXY", proxy),
+            ("all_proxy", proxy),
+            ("NO_PROXY", none),
+            ("no_proxy", none),
+        ];
+        strata_in(args, &env, Some(dir))
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+/// The names of the entries of `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_destination_without_registry_host_is_refused_before_any_connection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = sample(&tmp.path().join("src"));
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let listener = Listener::start();
+    for dest in ["weird", "weird:latest", "team/app:1"] {
+        let run = listener.strata(&["copy", &src, dest, "--timeout", "2"], &work);
+        assert_eq!(run.code, 2, "copy {dest}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("names no registry host"),
+            "{}",
+            run.stderr
+        );
+        let hint = run
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("hint: "))
+            .unwrap_or_else(|| panic!("no hint line: {}", run.stderr));
+        assert!(hint.contains(&format!("docker://{dest}")), "{hint}");
+        assert!(hint.contains(&format!("oci:{dest}")), "{hint}");
+        let run = listener.strata(
+            &["rebase", &src, "--new-base", &src, "--output", dest],
+            &work,
+        );
+        assert_eq!(run.code, 2, "rebase --output {dest}: {}", run.stderr);
+        assert!(run.stderr.contains("hint: "), "{}", run.stderr);
+    }
+    assert_eq!(listener.connections(), 0, "strata connected somewhere");
+    assert!(listing(&work).is_empty(), "wrote {:?}", listing(&work));
+
+    // The oracle sees connections when there are some: the same image pushed to Docker Hub
+    // explicitly goes through the proxy (and fails there, exit 3).
+    let run = listener.strata(&["copy", &src, "docker://weird", "--timeout", "2"], &work);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(listener.connections() > 0, "the listener saw no connection");
+}
+
+#[test]
+fn a_missing_tag_in_a_registry_is_exit_3_with_a_hint() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = sample(&tmp.path().join("src"));
+    let pushed = format!("docker://{}/team/app:v1", registry.host);
+    let run = strata(&["copy", &src, &pushed]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let repository = format!("{}/team/app", registry.host);
+    for missing in [
+        format!("{repository}:nope"),
+        format!("{}/never/pushed:v1", registry.host),
+    ] {
+        let run = strata(&["report", &missing]);
+        assert_eq!(run.code, 3, "{missing}: {}", run.stderr);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("strata: error: registry: ")),
+            "{}",
+            run.stderr
+        );
+        let hint = lines
+            .iter()
+            .find(|l| l.starts_with("hint: "))
+            .unwrap_or_else(|| panic!("no hint: {}", run.stderr));
+        assert!(hint.contains("strata history "), "{hint}");
+    }
+    // The tag that is there is found, and the hint's command lists it.
+    let run = strata(&["history", &repository, "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("\"v1\""), "{}", run.stdout);
+}
+
+#[test]
+fn a_junk_archive_never_prints_its_bytes_raw() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A tar header whose name field holds terminal escapes (clear the screen, set the title)
+    // and whose checksum field is not a number: the tar reader's own error quotes both.
+    let mut header = [0u8; 512];
+    let name = b"\x1b[2J\x1b]0;owned\x07\x1b[31mred\r\x9b";
+    header[..name.len()].copy_from_slice(name);
+    header[148..156].copy_from_slice(b"\x1b[5mzzz\0");
+    let junk = tmp.path().join("junk.tar");
+    std::fs::write(&junk, [&header[..], &[0u8; 1024]].concat()).unwrap();
+    let run = strata(&["report", junk.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.starts_with("strata: error: "), "{}", run.stderr);
+    let raw: Vec<char> = run
+        .stderr
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(
+        raw.is_empty(),
+        "raw control characters {raw:?} in {:?}",
+        run.stderr
+    );
+}
