@@ -3,14 +3,10 @@
 
 use clap::Args;
 
-use crate::cli::progress::Bar;
-use crate::cli::{write_stdout, ImageOptions, OutputOptions};
+use crate::cli::{print, ImageOptions, OutputOptions};
 use strata::error::{ExitCode, Result};
-use strata::report::{json, Format};
-use strata::sink::copy::copy_image;
-use strata::sink::open_sink;
-use strata::source::open;
-use strata::source::reference::ImageRef;
+use strata::ops::copy::{copy, CopyRequest};
+use strata::report::transfer::Copied;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -32,23 +28,19 @@ pub struct CopyArgs {
     pub image_options: ImageOptions,
     /// Output options.
     #[command(flatten)]
-    pub output: OutputOptions,
+    pub output: OutputOptions<Copied>,
 }
 
 /// Runs `strata copy`.
 pub fn run(args: &CopyArgs) -> Result<ExitCode> {
-    let opts = args.image_options.source_options()?;
-    let mut source = open(&ImageRef::parse(&args.source)?, &opts)?;
-    source.image.reference = args.source.clone();
-    let mut sink = open_sink(&args.destination, &opts.registry)?;
-    let bar = std::sync::Arc::new(Bar::bytes(0, "copying", !args.output.no_progress));
-    let stats = copy_image(&source, sink.as_mut(), bar.clone());
+    let bar = args.output.bar("copying");
+    let copied = copy(&CopyRequest {
+        source: args.source.clone(),
+        destination: args.destination.clone(),
+        options: args.image_options.source_options()?,
+        progress: bar.clone(),
+    });
     bar.finish();
-    let stats = stats?;
-    let rendered = match args.output.format {
-        Format::Json => json::render(&stats)?,
-        _ => format!("copied {}\n", stats.summary()),
-    };
-    write_stdout(&rendered)?;
+    print(&copied?, args.output.format())?;
     Ok(ExitCode::Ok)
 }

@@ -7,8 +7,9 @@ use serde::Serialize;
 
 use crate::analysis::diff::Diff;
 use crate::analysis::Analysis;
+use crate::error::Result;
 use crate::policy::rules::{RuleResult, Status};
-use crate::report::new_table;
+use crate::report::{json, new_table, Document, Format};
 
 /// Everything one `strata check` run found: the verdict, each rule, and the report it was
 /// computed from.
@@ -177,4 +178,26 @@ pub fn github_annotations(c: &CheckReport) -> String {
             )
         })
         .collect()
+}
+
+impl Document for CheckReport<'_> {
+    const COMMAND: &'static str = "check";
+    const FORMATS: &'static [Format] = &[
+        Format::Table,
+        Format::Json,
+        Format::Markdown,
+        Format::Junit,
+        Format::Github,
+    ];
+
+    fn draw(&self, format: Format) -> Result<String> {
+        match format {
+            Format::Table => Ok(table(self)),
+            Format::Json => json::render(self),
+            Format::Markdown => Ok(markdown(self)),
+            Format::Junit => Ok(junit(self)),
+            Format::Github => Ok(github_annotations(self)),
+            other => Err(Self::refused(other)),
+        }
+    }
 }

@@ -3,8 +3,9 @@
 
 use crate::analysis::diff::files::Change;
 use crate::analysis::diff::{Diff, LayerInfo};
+use crate::error::Result;
 use crate::report::markdown::chart_unit;
-use crate::report::{new_table, short_command, short_digest};
+use crate::report::{html, json, new_table, short_command, short_digest, Document, Format};
 use crate::units::human_bytes;
 
 /// A size, or `-` when unknown.
@@ -171,4 +172,20 @@ pub fn markdown(d: &Diff) -> String {
         }
     }
     out
+}
+
+impl Document for Diff {
+    const COMMAND: &'static str = "diff";
+    const FORMATS: &'static [Format] =
+        &[Format::Table, Format::Json, Format::Markdown, Format::Html];
+
+    fn draw(&self, format: Format) -> Result<String> {
+        match format {
+            Format::Table => Ok(table(self)),
+            Format::Json => json::render(self),
+            Format::Markdown => Ok(markdown(self)),
+            Format::Html => Ok(html::diff::render(self)),
+            other => Err(Self::refused(other)),
+        }
+    }
 }
