@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::dockerfile::rules::{Finding, Rule, Severity, ALL};
 use crate::error;
 use crate::report::check::{github_escape, xml_escape};
-use crate::report::{json, new_table, Document, Format};
+use crate::report::document::{draw_verdict, Verdict, VERDICT};
+use crate::report::{new_table, Document, Format};
 
 /// Everything one `strata lint` run found.
 #[derive(Debug, Serialize)]
@@ -174,22 +175,15 @@ pub fn github(r: &LintReport) -> String {
 
 impl Document for LintReport<'_> {
     const COMMAND: &'static str = "lint";
-    const FORMATS: &'static [Format] = &[
-        Format::Table,
-        Format::Json,
-        Format::Markdown,
-        Format::Junit,
-        Format::Github,
-    ];
+    const FORMATS: &'static [Format] = VERDICT;
 
     fn draw(&self, format: Format) -> error::Result<String> {
-        match format {
-            Format::Table => Ok(table(self)),
-            Format::Json => json::render(self),
-            Format::Markdown => Ok(markdown(self)),
-            Format::Junit => Ok(junit(self)),
-            Format::Github => Ok(github(self)),
-            other => Err(Self::refused(other)),
-        }
+        let text = Verdict {
+            table,
+            markdown,
+            junit,
+            github,
+        };
+        draw_verdict(self, format, text)
     }
 }

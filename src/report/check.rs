@@ -9,7 +9,8 @@ use crate::analysis::diff::Diff;
 use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::policy::rules::{RuleResult, Status};
-use crate::report::{json, new_table, Document, Format};
+use crate::report::document::{draw_verdict, Verdict, VERDICT};
+use crate::report::{new_table, Document, Format};
 
 /// Everything one `strata check` run found: the verdict, each rule, and the report it was
 /// computed from.
@@ -182,22 +183,15 @@ pub fn github_annotations(c: &CheckReport) -> String {
 
 impl Document for CheckReport<'_> {
     const COMMAND: &'static str = "check";
-    const FORMATS: &'static [Format] = &[
-        Format::Table,
-        Format::Json,
-        Format::Markdown,
-        Format::Junit,
-        Format::Github,
-    ];
+    const FORMATS: &'static [Format] = VERDICT;
 
     fn draw(&self, format: Format) -> Result<String> {
-        match format {
-            Format::Table => Ok(table(self)),
-            Format::Json => json::render(self),
-            Format::Markdown => Ok(markdown(self)),
-            Format::Junit => Ok(junit(self)),
-            Format::Github => Ok(github_annotations(self)),
-            other => Err(Self::refused(other)),
-        }
+        let text = Verdict {
+            table,
+            markdown,
+            junit,
+            github: github_annotations,
+        };
+        draw_verdict(self, format, text)
     }
 }

@@ -4,8 +4,9 @@
 use crate::analysis::diff::files::Change;
 use crate::analysis::diff::{Diff, LayerInfo};
 use crate::error::Result;
+use crate::report::document::{draw_page, PAGE};
 use crate::report::markdown::chart_unit;
-use crate::report::{html, json, new_table, short_command, short_digest, Document, Format};
+use crate::report::{html, new_table, short_command, short_digest, Document, Format};
 use crate::units::human_bytes;
 
 /// A size, or `-` when unknown.
@@ -176,16 +177,9 @@ pub fn markdown(d: &Diff) -> String {
 
 impl Document for Diff {
     const COMMAND: &'static str = "diff";
-    const FORMATS: &'static [Format] =
-        &[Format::Table, Format::Json, Format::Markdown, Format::Html];
+    const FORMATS: &'static [Format] = PAGE;
 
     fn draw(&self, format: Format) -> Result<String> {
-        match format {
-            Format::Table => Ok(table(self)),
-            Format::Json => json::render(self),
-            Format::Markdown => Ok(markdown(self)),
-            Format::Html => Ok(html::diff::render(self)),
-            other => Err(Self::refused(other)),
-        }
+        draw_page(self, format, table, markdown, html::diff::render)
     }
 }

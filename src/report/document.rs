@@ -6,7 +6,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::Serialize;
+
 use crate::error::{Error, Result};
+use crate::report::json;
 
 /// Every output format some command renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +98,70 @@ pub trait Document {
 pub fn render<D: Document>(doc: &D, format: Format) -> Result<String> {
     supported::<D>(format)?;
     doc.draw(format)
+}
+
+/// The formats of a document that is also a page: `report`, `diff`, `history`.
+pub const PAGE: &[Format] = &[Format::Table, Format::Json, Format::Markdown, Format::Html];
+
+/// The formats of a verdict CI reads: `check`, `lint`.
+pub const VERDICT: &[Format] = &[
+    Format::Table,
+    Format::Json,
+    Format::Markdown,
+    Format::Junit,
+    Format::Github,
+];
+
+/// [`Document::draw`] of a [`PAGE`] document: these renderers, and JSON its serialization.
+pub fn draw_page<D: Document + Serialize>(
+    doc: &D,
+    format: Format,
+    table: impl Fn(&D) -> String,
+    markdown: impl Fn(&D) -> String,
+    html: impl Fn(&D) -> String,
+) -> Result<String> {
+    match format {
+        Format::Table => Ok(table(doc)),
+        Format::Json => json::render(doc),
+        Format::Markdown => Ok(markdown(doc)),
+        Format::Html => Ok(html(doc)),
+        other => Err(D::refused(other)),
+    }
+}
+
+/// The text renderers of a [`VERDICT`] document, JSON being its serialization.
+pub struct Verdict<T, M, J, G> {
+    /// The table for people.
+    pub table: T,
+    /// Markdown for `$GITHUB_STEP_SUMMARY`.
+    pub markdown: M,
+    /// JUnit XML.
+    pub junit: J,
+    /// GitHub annotations.
+    pub github: G,
+}
+
+/// [`Document::draw`] of a [`VERDICT`] document.
+pub fn draw_verdict<D, T, M, J, G>(
+    doc: &D,
+    format: Format,
+    text: Verdict<T, M, J, G>,
+) -> Result<String>
+where
+    D: Document + Serialize,
+    T: Fn(&D) -> String,
+    M: Fn(&D) -> String,
+    J: Fn(&D) -> String,
+    G: Fn(&D) -> String,
+{
+    match format {
+        Format::Table => Ok((text.table)(doc)),
+        Format::Json => json::render(doc),
+        Format::Markdown => Ok((text.markdown)(doc)),
+        Format::Junit => Ok((text.junit)(doc)),
+        Format::Github => Ok((text.github)(doc)),
+        other => Err(D::refused(other)),
+    }
 }
 
 /// `format` when `D` renders it, else the usage error [`render`] would give.

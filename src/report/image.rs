@@ -5,6 +5,7 @@ use crate::analysis::scan::LayerScan;
 use crate::analysis::tree::layer_trees;
 use crate::analysis::Analysis;
 use crate::error::Result;
+use crate::report::document::PAGE;
 use crate::report::{html, json, markdown, table, Document, Format};
 
 /// How many directory-tree nodes the HTML page draws over all layers: enough to drill three or four
@@ -22,8 +23,7 @@ pub struct ImageReport {
 
 impl Document for ImageReport {
     const COMMAND: &'static str = "report";
-    const FORMATS: &'static [Format] =
-        &[Format::Table, Format::Json, Format::Markdown, Format::Html];
+    const FORMATS: &'static [Format] = PAGE;
 
     fn draw(&self, format: Format) -> Result<String> {
         match format {

@@ -5,9 +5,10 @@
 use crate::analysis::history::{History, TagRow};
 use crate::error::Result;
 use crate::report::diff::opt_bytes;
+use crate::report::document::{draw_page, PAGE};
 use crate::report::markdown::{chart_unit, escape as escape_markdown};
 use crate::report::table::align_right;
-use crate::report::{html, json, new_table, short_digest, Document, Format};
+use crate::report::{html, new_table, short_digest, Document, Format};
 use crate::units::human_bytes;
 
 /// `2024-05-01 12:00:00` from an RFC 3339 `created`, or `-`.
@@ -137,16 +138,9 @@ fn mermaid(h: &History) -> String {
 
 impl Document for History {
     const COMMAND: &'static str = "history";
-    const FORMATS: &'static [Format] =
-        &[Format::Table, Format::Json, Format::Markdown, Format::Html];
+    const FORMATS: &'static [Format] = PAGE;
 
     fn draw(&self, format: Format) -> Result<String> {
-        match format {
-            Format::Table => Ok(table(self)),
-            Format::Json => json::render(self),
-            Format::Markdown => Ok(markdown(self)),
-            Format::Html => Ok(html::history::render(self)),
-            other => Err(Self::refused(other)),
-        }
+        draw_page(self, format, table, markdown, html::history::render)
     }
 }
