@@ -100,3 +100,39 @@ pub fn check(req: &CheckRequest) -> Result<Checked> {
         warnings: analyzed.warnings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::tests::{reading, sample};
+
+    fn check_with(rules: CheckRules) -> Result<Checked> {
+        check(&CheckRequest {
+            image: sample("latest"),
+            rules,
+            filter: FindingFilter::default(),
+            reading: reading(),
+        })
+    }
+
+    #[test]
+    fn a_check_without_rules_is_a_usage_error() {
+        let e = check_with(CheckRules::default()).err().unwrap();
+        assert_eq!(e.exit_code().code(), 2);
+        assert!(e.to_string().starts_with("no rules to check"), "{e}");
+    }
+
+    #[test]
+    fn the_verdict_follows_the_rules() {
+        let at_most = |n| CheckRules {
+            max_layers: Some(n),
+            ..CheckRules::default()
+        };
+        let failed = check_with(at_most(2)).unwrap();
+        assert!(!failed.passed);
+        assert_eq!(failed.rules.len(), 1);
+        assert_eq!(failed.rules[0].status, Status::Fail);
+        assert!(check_with(at_most(3)).unwrap().passed);
+        assert!(!failed.document().passed);
+    }
+}

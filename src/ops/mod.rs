@@ -56,3 +56,32 @@ pub fn annotated_base(image: &Image) -> Option<String> {
 fn compressed_total(image: &Image) -> u64 {
     image.layers.iter().filter_map(|l| l.size).sum()
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A reference to the committed sample image (`base`: one layer, `latest`: it and two more).
+    pub(crate) fn sample(tag: &str) -> String {
+        format!(
+            "oci:{}/fixtures/sample-app:{tag}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    /// Local reads on two threads, no progress.
+    pub(crate) fn reading() -> Reading {
+        Reading {
+            source: SourceOptions::default(),
+            threads: 2,
+            progress: Arc::new(()),
+        }
+    }
+
+    #[test]
+    fn an_opened_image_keeps_its_name_as_given() {
+        let opened = open_image(&sample("latest"), &SourceOptions::default()).unwrap();
+        assert_eq!(opened.image.reference, sample("latest"));
+        assert_eq!(annotated_base(&opened.image), None);
+    }
+}

@@ -108,3 +108,39 @@ fn resolve_base(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::Role;
+    use crate::ops::tests::{reading, sample};
+
+    fn roles(base: Option<String>) -> Vec<Role> {
+        let analyzed = report(&ReportRequest {
+            image: sample("latest"),
+            base,
+            top: 5,
+            filter: FindingFilter::default(),
+            reading: reading(),
+        })
+        .unwrap();
+        assert!(analyzed.warnings.is_empty());
+        assert_eq!(analyzed.report.scans.len(), 3);
+        analyzed
+            .report
+            .analysis
+            .layers
+            .iter()
+            .map(|l| l.role)
+            .collect()
+    }
+
+    #[test]
+    fn the_base_given_makes_its_layers_base_and_none_makes_every_layer_app() {
+        assert_eq!(
+            roles(Some(sample("base"))),
+            [Role::Base, Role::App, Role::App]
+        );
+        assert_eq!(roles(None), [Role::App, Role::App, Role::App]);
+    }
+}
