@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::cli::recipe::WorkspaceArgs;
-use crate::cli::write_stdout;
 use strata::cargo::fingerprint::fingerprint;
 use strata::cargo::recipe::Recipe;
+use crate::cli::recipe::WorkspaceArgs;
+use crate::cli::write_stdout;
 use strata::error::{Error, ExitCode, Result};
 use strata::python::env::{abi_tag, python_version_file, PythonEnv};
 use strata::python::fingerprint::python_fingerprint;

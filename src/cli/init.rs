@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use strata::assemble::plan::{Plan, PresetSpec};
 use crate::cli::build::{expand_preset, shown_source, PresetArgs};
 use crate::cli::ImageOptions;
-use strata::assemble::plan::{Plan, PresetSpec};
 use strata::error::{Error, ExitCode, Result};
 use strata::policy::config::CONFIG_FILE;
 
