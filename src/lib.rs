@@ -2,8 +2,9 @@
 //!
 //! The crate is organized the way data flows: [`source`] resolves an image reference to the
 //! [`model`] and streams its layers; [`layer`] decodes and walks them; [`analysis`] turns the walk
-//! into sizes, findings and advice; [`report`] renders the result. The `strata` binary is a thin
-//! command line over these (private to the binary, src/cli/).
+//! into sizes, findings and advice; [`report`] renders the result. [`ops`] runs each command's
+//! pipeline as one call; the `strata` binary is a thin command line over it (private to the
+//! binary, src/cli/).
 
 pub mod analysis;
 pub mod assemble;
@@ -14,6 +15,7 @@ pub mod generate;
 pub mod layer;
 pub mod model;
 pub mod mutate;
+pub mod ops;
 pub mod policy;
 pub mod preset;
 pub mod progress;

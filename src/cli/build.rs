@@ -5,17 +5,17 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
+use std::sync::Arc;
 use strata::assemble::cache::{default_dir, LayerCache};
 use strata::assemble::plan::Plan;
 use strata::assemble::{build, BuiltLayer};
-use std::sync::Arc;
 
 use crate::cli::progress::Bar;
-use crate::cli::{write_stdout, ImageOptions, OutputOptions};
+use crate::cli::{print, write_stdout, ImageOptions, OutputOptions};
 use strata::error::{Error, ExitCode, Result};
 use strata::policy::config::locate;
 use strata::preset::{expand, BaseInfo};
-use strata::report::{json, new_table, Format};
+use strata::report::{json, new_table, Document, Format};
 use strata::sink::copy::{write_image, CopyStats};
 use strata::sink::open_sink;
 use strata::source::reference::ImageRef;
@@ -97,7 +97,7 @@ pub struct BuildArgs {
     pub image_options: ImageOptions,
     /// Output options.
     #[command(flatten)]
-    pub output: OutputOptions,
+    pub output: OutputOptions<BuildOutcome<'static>>,
 }
 
 /// The project preset flags shared by `strata build` and `strata init`.
@@ -333,11 +333,13 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>>>()?;
     let (built, layers) = build(&plan, &opts, &cache, args.plan)?;
     if args.plan {
-        let rendered = match args.output.format {
-            Format::Json => json::render(&layers)?,
-            _ => plan_table(&layers, &plan.root, &cache_dir),
+        let planned = BuildOutcome {
+            layers: &layers,
+            outputs: None,
+            root: &plan.root,
+            cache_dir: &cache_dir,
         };
-        write_stdout(&rendered)?;
+        print(&planned, args.output.format())?;
         return Ok(ExitCode::Ok);
     }
     let mut results: Vec<CopyStats> = Vec::new();
@@ -358,19 +360,51 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         bar.finish();
         results.push(stats);
     }
-    let rendered = match args.output.format {
-        Format::Json => json::render(&serde_json::json!({"layers": layers, "outputs": results}))?,
-        _ => {
-            let mut out = plan_table(&layers, &plan.root, &cache_dir);
-            for s in &results {
-                out.push_str(&s.summary());
-                out.push('\n');
-            }
-            out
-        }
+    let written = BuildOutcome {
+        layers: &layers,
+        outputs: Some(&results),
+        root: &plan.root,
+        cache_dir: &cache_dir,
     };
-    write_stdout(&rendered)?;
+    print(&written, args.output.format())?;
     Ok(ExitCode::Ok)
+}
+
+/// What `strata build` made: the layers and, unless `--plan`, where the image went. A table and
+/// JSON only: there is no Markdown form of the plan.
+#[derive(Debug)]
+pub struct BuildOutcome<'a> {
+    /// The layers, built or planned.
+    pub layers: &'a [BuiltLayer],
+    /// Where the image was written; `None` for `--plan`.
+    pub outputs: Option<&'a [CopyStats]>,
+    /// The project root sources are shown relative to.
+    pub root: &'a Path,
+    /// The layer cache, which staged sources are shown relative to.
+    pub cache_dir: &'a Path,
+}
+
+impl Document for BuildOutcome<'_> {
+    const COMMAND: &'static str = "build";
+    const FORMATS: &'static [Format] = &[Format::Table, Format::Json];
+
+    fn draw(&self, format: Format) -> Result<String> {
+        match (format, self.outputs) {
+            (Format::Table, outputs) => {
+                let mut out = plan_table(self.layers, self.root, self.cache_dir);
+                for s in outputs.unwrap_or_default() {
+                    out.push_str(&s.summary());
+                    out.push('\n');
+                }
+                Ok(out)
+            }
+            (Format::Json, None) => json::render(&self.layers),
+            (Format::Json, Some(outputs)) => {
+                json::render(&serde_json::json!({"layers": self.layers, "outputs": outputs}))
+            }
+            (other, _) => Err(Self::refused(other)),
+        }
+    }
 }
 
 /// Runs `strata cache`.

@@ -2,26 +2,17 @@
 //! `.dive-ci`, and flags (which win); one run gates and writes every report CI wants.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 
-use strata::analysis::diff::{compare, DiffOptions};
-use strata::analysis::scan::ScanOptions;
-use strata::analysis::{analyze_keeping_scans, AnalyzeOptions};
-use crate::cli::progress::Bar;
-use crate::cli::report::resolve_base;
-use crate::cli::{default_threads, write_stdout, ImageOptions, OutputOptions};
+use crate::cli::{reading, warn, write_stdout, ImageOptions, OutputOptions};
 use strata::error::{Error, ExitCode, Result};
-use strata::layer::walk::{Contents, Entry};
+use strata::ops::check::{check, CheckRequest};
 use strata::policy::config::{load, locate, CheckRules};
-use strata::policy::rules::{evaluate, Status};
 use strata::policy::selectors::finding_filter;
 use strata::policy::units::{parse_ratio, parse_size};
-use strata::report::check::{github_annotations, junit, markdown, table, CheckReport};
-use strata::report::{json, Format};
-use strata::source::open;
-use strata::source::reference::ImageRef;
+use strata::report::check::CheckReport;
+use strata::report::{render, Format};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -110,7 +101,8 @@ pub struct CheckArgs {
     /// Write the result here instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Also write JUnit XML (one test case per rule).
+    /// Also write JUnit XML (one test case per rule) to FILE, beside the main output: the same
+    /// document `--format junit` prints.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Emit GitHub annotations and append a summary to $GITHUB_STEP_SUMMARY (default when
@@ -122,7 +114,7 @@ pub struct CheckArgs {
     pub image_options: ImageOptions,
     /// Output options.
     #[command(flatten)]
-    pub output_options: OutputOptions,
+    pub output_options: OutputOptions<CheckReport<'static>>,
 }
 
 impl CheckArgs {
@@ -177,91 +169,41 @@ fn write_file(path: &PathBuf, text: &str) -> Result<()> {
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let rules = args.rules()?;
     let filter = finding_filter(args.config.as_deref(), &args.ignore)?;
-    let opts = args.image_options.source_options()?;
-    let mut opened = open(&ImageRef::parse(&args.image)?, &opts)?;
-    opened.image.reference = args.image.clone();
-    let base = resolve_base(rules.base.as_deref(), &opened.image, &opts)?;
-    let total: u64 = opened.image.layers.iter().filter_map(|l| l.size).sum();
-    let bar = Arc::new(Bar::bytes(
-        total,
-        "reading layers",
-        !args.output_options.no_progress,
-    ));
-    let scan = ScanOptions {
-        contents: Contents::Inspect,
-        threads: default_threads(),
-        progress: bar.clone(),
-    };
-    let analyzed = analyze_keeping_scans(
-        &opened,
-        &AnalyzeOptions {
-            top: 10,
-            base,
-            scan: scan.clone(),
-        },
-    );
+    let source = args.image_options.source_options()?;
+    let bar = args.output_options.bar("reading layers");
+    let checked = check(&CheckRequest {
+        image: args.image.clone(),
+        rules,
+        filter,
+        reading: reading(source, bar.clone()),
+    });
     bar.finish();
-    let (mut analysis, scans) = analyzed?;
-    filter.apply(&mut analysis);
-    let diff = match &rules.against {
-        Some(against) => {
-            let mut old = open(&ImageRef::parse(against)?, &opts)?;
-            old.image.reference = against.clone();
-            let diff_opts = DiffOptions {
-                files: false,
-                top: 0,
-                scan: ScanOptions {
-                    contents: Contents::Hash,
-                    ..scan
-                },
-            };
-            Some(compare(&old, &opened, &diff_opts)?)
-        }
-        None => None,
-    };
-    let entries: Vec<&[Entry]> = scans.iter().map(|s| s.entries.as_slice()).collect();
-    let results = evaluate(&rules, &analysis, &entries, diff.as_ref())?;
-    if results.is_empty() {
-        return Err(Error::usage(
-            "no rules to check: pass flags such as --max-total 500MB, or add a [check] table to strata.toml",
-        ));
-    }
-    let passed = results.iter().all(|r| r.status != Status::Fail);
-    let report = CheckReport {
-        schema_version: 1,
-        image: &args.image,
-        passed,
-        rules: &results,
-        report: &analysis,
-        diff: diff.as_ref(),
-    };
-    let rendered = match args.output_options.format {
-        Format::Table => table(&report),
-        Format::Json => json::render(&report)?,
-        Format::Markdown => markdown(&report),
-        Format::Html => return Err(Format::html_unsupported("check")),
-    };
+    let checked = checked?;
+    warn(&checked.warnings);
+    let report = checked.document();
+    let rendered = render(&report, args.output_options.format())?;
     match &args.output {
         Some(path) => write_file(path, &rendered)?,
         None => write_stdout(&rendered)?,
     }
     if let Some(path) = &args.junit {
-        write_file(path, &junit(&report))?;
+        write_file(path, &render(&report, Format::Junit)?)?;
     }
     let on_github = args.github || std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true");
     if on_github {
-        write_stdout(&github_annotations(&report))?;
+        write_stdout(&render(&report, Format::Github)?)?;
         if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY") {
             use std::io::Write;
+            let markdown = render(&report, Format::Markdown)?;
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&summary)
-                .and_then(|mut f| f.write_all(markdown(&report).as_bytes()))
+                .and_then(|mut f| f.write_all(markdown.as_bytes()))
                 .map_err(|e| Error::io(&summary, e))?;
         }
     }
-    Ok(if passed {
+    Ok(if checked.passed {
         ExitCode::Ok
     } else {
         ExitCode::CheckFailed

@@ -3,14 +3,10 @@
 
 use clap::Args;
 
-use crate::cli::progress::Bar;
-use crate::cli::{write_stdout, ImageOptions, OutputOptions};
+use crate::cli::{print, ImageOptions, OutputOptions};
 use strata::error::{ExitCode, Result};
-use strata::report::{json, Format};
-use strata::sink::copy::copy_image;
-use strata::sink::open_sink;
-use strata::source::open;
-use strata::source::reference::ImageRef;
+use strata::ops::copy::{copy, CopyRequest};
+use strata::report::transfer::Copied;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -25,31 +21,26 @@ pub struct CopyArgs {
     /// The image to copy (any reference strata reads).
     pub source: String,
     /// Where to: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
-    /// docker://REF, a path, or a registry reference that names its host.
+    /// docker://REF, or a path / registry reference.
     pub destination: String,
     /// Image access options (credentials apply to both ends).
     #[command(flatten)]
     pub image_options: ImageOptions,
     /// Output options.
     #[command(flatten)]
-    pub output: OutputOptions,
+    pub output: OutputOptions<Copied>,
 }
 
 /// Runs `strata copy`.
 pub fn run(args: &CopyArgs) -> Result<ExitCode> {
-    let destination = ImageRef::parse_destination(&args.destination)?;
-    let opts = args.image_options.source_options()?;
-    let mut source = open(&ImageRef::parse(&args.source)?, &opts)?;
-    source.image.reference = args.source.clone();
-    let mut sink = open_sink(&destination, &opts.registry)?;
-    let bar = std::sync::Arc::new(Bar::bytes(0, "copying", !args.output.no_progress));
-    let stats = copy_image(&source, sink.as_mut(), bar.clone());
+    let bar = args.output.bar("copying");
+    let copied = copy(&CopyRequest {
+        source: args.source.clone(),
+        destination: args.destination.clone(),
+        options: args.image_options.source_options()?,
+        progress: bar.clone(),
+    });
     bar.finish();
-    let stats = stats?;
-    let rendered = match args.output.format {
-        Format::Json => json::render(&stats)?,
-        _ => format!("copied {}\n", stats.summary()),
-    };
-    write_stdout(&rendered)?;
+    print(&copied?, args.output.format())?;
     Ok(ExitCode::Ok)
 }

@@ -1,18 +1,11 @@
 //! `strata diff OLD NEW`: the deploy cost between two images.
 
-use std::sync::Arc;
-
 use clap::Args;
 
-use strata::analysis::diff::{compare, DiffOptions};
-use strata::analysis::scan::ScanOptions;
-use crate::cli::progress::Bar;
-use crate::cli::{default_threads, write_stdout, ImageOptions, OutputOptions};
+use crate::cli::{print, reading, ImageOptions, OutputOptions};
+use strata::analysis::diff::Diff;
 use strata::error::{ExitCode, Result};
-use strata::layer::walk::Contents;
-use strata::report::{diff, html, json, Format};
-use strata::source::open;
-use strata::source::reference::ImageRef;
+use strata::ops::diff::{diff, DiffRequest};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -40,42 +33,21 @@ pub struct DiffArgs {
     pub image_options: ImageOptions,
     /// Output options.
     #[command(flatten)]
-    pub output: OutputOptions,
+    pub output: OutputOptions<Diff>,
 }
 
 /// Runs `strata diff`.
 pub fn run(args: &DiffArgs) -> Result<ExitCode> {
-    let opts = args.image_options.source_options()?;
-    let mut old = open(&ImageRef::parse(&args.old)?, &opts)?;
-    let mut new = open(&ImageRef::parse(&args.new)?, &opts)?;
-    old.image.reference = args.old.clone();
-    new.image.reference = args.new.clone();
-    let bar = Arc::new(Bar::bytes(
-        0,
-        "reading changed layers",
-        !args.output.no_progress,
-    ));
-    let result = compare(
-        &old,
-        &new,
-        &DiffOptions {
-            files: args.files,
-            top: args.top,
-            scan: ScanOptions {
-                contents: Contents::Hash,
-                threads: default_threads(),
-                progress: bar.clone(),
-            },
-        },
-    );
+    let source = args.image_options.source_options()?;
+    let bar = args.output.bar("reading changed layers");
+    let result = diff(&DiffRequest {
+        old: args.old.clone(),
+        new: args.new.clone(),
+        files: args.files,
+        top: args.top,
+        reading: reading(source, bar.clone()),
+    });
     bar.finish();
-    let d = result?;
-    let rendered = match args.output.format {
-        Format::Table => diff::table(&d),
-        Format::Json => json::render(&d)?,
-        Format::Markdown => diff::markdown(&d),
-        Format::Html => html::diff::render(&d),
-    };
-    write_stdout(&rendered)?;
+    print(&result?, args.output.format())?;
     Ok(ExitCode::Ok)
 }

@@ -2,25 +2,16 @@
 //! app bytes and what each deploy downloads. Only manifests and configs are read unless
 //! `--content` asks for the layers' uncompressed sizes.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use clap::Args;
 
-use strata::analysis::history::order::chronological;
-use strata::analysis::history::{history, LayerContent, Version};
-use strata::analysis::scan::{scan_layers, ScanOptions};
 use crate::cli::progress::Bar;
-use crate::cli::{default_threads, write_stdout, ImageOptions};
-use strata::error::{Error, ExitCode, Kind, Result};
-use strata::layer::digest::Digest;
-use strata::layer::walk::{Contents, EntryKind};
-use strata::report::history::{markdown, table};
-use strata::report::html;
-use strata::report::{json, Format};
+use crate::cli::{print, reading, warn, ImageOptions, OutputOptions};
+use strata::analysis::history::History;
+use strata::error::{ExitCode, Result};
+use strata::ops::history::{history, HistoryInput, HistoryRequest};
 use strata::source::reference::{ImageRef, Repository};
-use strata::source::registry::RepositoryClient;
-use strata::source::{open, OpenedImage, SourceOptions};
 
 const EXAMPLES: &str = "\
 A single registry repository without a tag lists its tags (/v2/<name>/tags/list) and orders
@@ -48,19 +39,12 @@ pub struct HistoryArgs {
     /// sizes (downloads those layers from registries).
     #[arg(long)]
     pub content: bool,
-    /// Output format: table, json, markdown (with a Mermaid chart) or html (one page, SVG chart).
-    #[arg(long, short = 'f', default_value = "table", value_parser = parse_format)]
-    pub format: Format,
-    /// Never draw progress bars.
-    #[arg(long)]
-    pub no_progress: bool,
+    /// Output options (markdown draws a Mermaid chart, html one page with an SVG chart).
+    #[command(flatten)]
+    pub output: OutputOptions<History>,
     /// Image access options.
     #[command(flatten)]
     pub image_options: ImageOptions,
-}
-
-fn parse_format(s: &str) -> std::result::Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
 }
 
 /// The repository `arg` names when it is a registry reference without tag or digest (a bare
@@ -72,136 +56,31 @@ fn repository_name(arg: &str) -> Option<Repository> {
     Repository::parse(arg).ok().filter(|r| !r.is_short_name())
 }
 
-/// One image of the history with what is needed to read its layers later.
-struct Opened {
-    version: Version,
-    image: OpenedImage,
-}
-
-impl Opened {
-    fn new(tag: String, image: OpenedImage) -> Result<Opened> {
-        let layers = image.layer_blobs()?;
-        let version = Version {
-            tag,
-            manifest_digest: image.image.manifest_digest.clone(),
-            config_digest: image.image.config_digest.clone(),
-            created: image.image.config.created.clone(),
-            layers,
-        };
-        Ok(Opened { version, image })
-    }
-}
-
-/// Every image tag of `name`, oldest first: manifests and configs only. Tags that are not a
-/// container image for the platform (signatures, attestations, other artifacts) are skipped with
-/// a warning.
-fn open_repository(name: &Repository, opts: &SourceOptions) -> Result<Vec<Opened>> {
-    let repository = RepositoryClient::connect(name, &opts.registry)?;
-    let tags = repository.tags()?;
-    let mut opened = Vec::with_capacity(tags.len());
-    for tag in tags {
-        match repository.open(&tag, &opts.platform) {
-            Ok((image, layers)) => opened.push(Opened::new(tag, OpenedImage { image, layers })?),
-            Err(e) if e.kind() == Kind::Invalid => {
-                eprintln!(
-                    "strata: warning: skipping {name}:{tag}: {}",
-                    e.printable().0
-                );
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    if opened.is_empty() {
-        return Err(Error::invalid(format!("{name}: no image tags")));
-    }
-    opened.sort_by(|a, b| chronological(&a.version, &b.version));
-    Ok(opened)
-}
-
-/// Reads each distinct layer once, from the first image that has it: uncompressed and content
-/// bytes by compressed digest.
-fn layer_contents(opened: &[Opened], no_progress: bool) -> Result<HashMap<Digest, LayerContent>> {
-    let mut planned: HashSet<&Digest> = HashSet::new();
-    let plan: Vec<Vec<usize>> = opened
-        .iter()
-        .map(|o| {
-            (0..o.version.layers.len())
-                .filter(|&i| planned.insert(&o.version.layers[i].0))
-                .collect()
-        })
-        .collect();
-    let total = opened
-        .iter()
-        .zip(&plan)
-        .flat_map(|(o, which)| which.iter().map(|&i| o.version.layers[i].1))
-        .sum();
-    let bar = Arc::new(Bar::bytes(total, "reading layers", !no_progress));
-    let scan = ScanOptions {
-        contents: Contents::Skip,
-        threads: default_threads(),
-        progress: bar.clone(),
-    };
-    let mut contents = HashMap::new();
-    for (o, which) in opened.iter().zip(&plan) {
-        let scans = scan_layers(&o.image.image, o.image.layers.as_ref(), which, &scan)
-            .map_err(|e| e.context(&o.version.tag))?;
-        for (&i, s) in which.iter().zip(scans) {
-            let content_bytes = s
-                .entries
-                .iter()
-                .filter(|e| e.kind == EntryKind::File)
-                .map(|e| e.size)
-                .sum();
-            contents.insert(
-                o.version.layers[i].0.clone(),
-                LayerContent {
-                    uncompressed_bytes: s.uncompressed_bytes,
-                    content_bytes,
-                },
-            );
-        }
-    }
-    bar.finish();
-    Ok(contents)
-}
-
 /// Runs `strata history`.
 pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
-    let opts = args.image_options.source_options()?;
-    let repository = match args.images.as_slice() {
-        [only] => repository_name(only),
-        _ => None,
+    let source = args.image_options.source_options()?;
+    let input = match args.images.as_slice() {
+        [only] => match repository_name(only) {
+            Some(repository) => HistoryInput::Repository(repository),
+            None => HistoryInput::Images(vec![only.clone()]),
+        },
+        images => HistoryInput::Images(images.to_vec()),
     };
-    let (source, opened) = match repository {
-        Some(name) => {
-            let opened = open_repository(&name, &opts)?;
-            (name.to_string(), opened)
-        }
-        None => {
-            let opened = args
-                .images
-                .iter()
-                .map(|arg| Opened::new(arg.clone(), open(&ImageRef::parse(arg)?, &opts)?))
-                .collect::<Result<Vec<_>>>()?;
-            ("images".to_string(), opened)
-        }
-    };
-    let last = args.last.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-    let shown = &opened[opened.len().saturating_sub(last.unwrap_or(usize::MAX))..];
-    let contents = if args.content {
-        Some(layer_contents(shown, args.no_progress)?)
-    } else {
-        None
-    };
-    let versions: Vec<Version> = opened.into_iter().map(|o| o.version).collect();
-    let h = history(source, &versions, contents.as_ref(), last);
-    let rendered = match args.format {
-        Format::Table => table(&h),
-        Format::Json => json::render(&h)?,
-        Format::Markdown => markdown(&h),
-        Format::Html => html::history::render(&h),
-    };
-    write_stdout(&rendered)?;
+    let bar = Arc::new(Bar::bytes(
+        0,
+        "reading layers",
+        args.content && !args.output.no_progress,
+    ));
+    let histories = history(&HistoryRequest {
+        input,
+        last: args.last.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        content: args.content,
+        reading: reading(source, bar.clone()),
+    });
+    bar.finish();
+    let histories = histories?;
+    warn(&histories.warnings);
+    print(&histories.history, args.output.format())?;
     Ok(ExitCode::Ok)
 }
 

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::write_stdout;
-use strata::dockerfile::lint::{config_ignores, lint_file, LintOptions};
-use strata::dockerfile::render::{github, junit, markdown, table, LintFormat, LintReport};
-use strata::dockerfile::rules::{lookup, Severity};
+use crate::cli::{print, FormatOption};
+use strata::dockerfile::render::LintReport;
+use strata::dockerfile::rules::Severity;
 use strata::error::{ExitCode, Result};
-use strata::report::{json, Format};
+use strata::ops::lint::{lint, LintRequest};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -24,10 +23,6 @@ SL008 runs-as-root, SL009 secret-in-layer, SL010 dockerignore.
 Silence one instruction with `# strata-ignore RULE[,RULE]` on the line above it, or a rule
 everywhere with --ignore or `[lint] ignore = [...]` in strata.toml.
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 unreadable or invalid Dockerfile.";
-
-fn format_arg(s: &str) -> std::result::Result<LintFormat, String> {
-    s.parse().map_err(|e: strata::error::Error| e.to_string())
-}
 
 /// Arguments of `strata lint`.
 #[derive(Debug, Args)]
@@ -45,9 +40,9 @@ pub struct LintArgs {
     /// The lowest severity that fails the run: info, warning or error.
     #[arg(long, default_value = "warning", value_parser = Severity::parse, value_name = "SEVERITY")]
     pub fail_on: Severity,
-    /// Output format: table, json, markdown, junit or github.
-    #[arg(long, short = 'f', default_value = "table", value_parser = format_arg)]
-    pub format: LintFormat,
+    /// The output format.
+    #[command(flatten)]
+    pub format: FormatOption<LintReport<'static>>,
     /// Config file for `[lint] ignore` (default: strata.toml in this directory or the nearest
     /// parent).
     #[arg(long, value_name = "FILE")]
@@ -56,43 +51,15 @@ pub struct LintArgs {
 
 /// Runs `strata lint`.
 pub fn run(args: &LintArgs) -> Result<ExitCode> {
-    let mut ignore = config_ignores(args.config.as_deref())?;
-    for key in &args.ignore {
-        ignore.push(lookup(key)?);
-    }
-    let options = LintOptions {
+    let linted = lint(&LintRequest {
+        files: args.files.clone(),
         context: args.context.clone(),
-        ignore,
-    };
-    let files = if args.files.is_empty() {
-        vec![PathBuf::from("Dockerfile")]
-    } else {
-        args.files.clone()
-    };
-    let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let mut findings = Vec::new();
-    for (file, name) in files.iter().zip(&shown) {
-        findings.extend(lint_file(file, name, &options)?);
-    }
-    let passed = findings.iter().all(|f| f.severity < args.fail_on);
-    let report = LintReport {
-        schema_version: 1,
-        passed,
+        ignore: args.ignore.clone(),
+        config: args.config.clone(),
         fail_on: args.fail_on,
-        files: &shown,
-        ignored: &options.ignore,
-        findings: &findings,
-    };
-    let rendered = match args.format {
-        LintFormat::Common(Format::Table) => table(&report),
-        LintFormat::Common(Format::Json) => json::render(&report)?,
-        LintFormat::Common(Format::Markdown) => markdown(&report),
-        LintFormat::Common(Format::Html) => return Err(Format::html_unsupported("lint")),
-        LintFormat::Junit => junit(&report),
-        LintFormat::Github => github(&report),
-    };
-    write_stdout(&rendered)?;
-    Ok(if passed {
+    })?;
+    print(&linted.document(), args.format.format)?;
+    Ok(if linted.passed {
         ExitCode::Ok
     } else {
         ExitCode::CheckFailed

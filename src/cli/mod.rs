@@ -18,11 +18,17 @@ pub mod recipe;
 pub mod report;
 
 use std::io::Read;
+use std::marker::PhantomData;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cli::progress::Bar;
+
 use strata::error::{Error, ExitCode, Result};
-use strata::report::Format;
+use strata::ops::Reading;
+use strata::progress::Progress;
+use strata::report::{document, Document, Format};
 use strata::source::platform::Platform;
 use strata::source::registry::RegistryOptions;
 use strata::source::SourceOptions;
@@ -142,19 +148,69 @@ impl ImageOptions {
     }
 }
 
-/// Output options shared by the reporting commands.
-#[derive(Debug, Args, Clone)]
-pub struct OutputOptions {
-    /// Output format: table, json, markdown, or html (a self-contained page; report and diff only).
-    #[arg(long, short = 'f', default_value = "table", value_parser = parse_format)]
+/// `--format`, offering exactly the formats command result `D` renders: the help line lists them
+/// and any other value is refused while parsing, before any work is done.
+#[derive(Debug, Args)]
+pub struct FormatOption<D: Document + 'static> {
+    /// Output format (the help text lists the command's formats).
+    #[arg(
+        long,
+        short = 'f',
+        default_value = "table",
+        value_parser = parse_format::<D>,
+        help = document::help::<D>()
+    )]
     pub format: Format,
+    #[arg(skip)]
+    document: PhantomData<fn() -> D>,
+}
+
+/// Output options shared by the commands that read or write images.
+#[derive(Debug, Args)]
+pub struct OutputOptions<D: Document + 'static> {
+    /// The output format.
+    #[command(flatten)]
+    pub format: FormatOption<D>,
     /// Never draw progress bars.
     #[arg(long)]
     pub no_progress: bool,
 }
 
-fn parse_format(s: &str) -> std::result::Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
+impl<D: Document> OutputOptions<D> {
+    /// The chosen format.
+    pub fn format(&self) -> Format {
+        self.format.format
+    }
+
+    /// A byte-counting bar for this command's reads or writes, hidden by `--no-progress`.
+    pub fn bar(&self, message: &str) -> Arc<Bar> {
+        Arc::new(Bar::bytes(0, message, !self.no_progress))
+    }
+}
+
+fn parse_format<D: Document>(s: &str) -> std::result::Result<Format, String> {
+    document::parse::<D>(s).map_err(|e| e.to_string())
+}
+
+/// Renders `doc` in `format` and writes it to stdout in one piece.
+pub fn print<D: Document>(doc: &D, format: Format) -> Result<()> {
+    write_stdout(&document::render(doc, format)?)
+}
+
+/// Prints warnings an operation returned, one line each, on stderr.
+pub fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("strata: warning: {w}");
+    }
+}
+
+/// How operations read images: these source options, a thread per core, and `progress`.
+pub fn reading(source: SourceOptions, progress: Arc<dyn Progress>) -> Reading {
+    Reading {
+        source,
+        threads: default_threads(),
+        progress,
+    }
 }
 
 /// Writes a rendered document to stdout in one piece.
@@ -172,24 +228,8 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// Refuses `--format html` for the commands that draw no page, before they do any work.
-fn refuse_html(command: &Command) -> Result<()> {
-    let (name, format) = match command {
-        Command::Check(a) => ("check", a.output_options.format),
-        Command::Copy(a) => ("copy", a.output.format),
-        Command::Rebase(a) => ("rebase", a.output_options.format),
-        Command::Build(a) => ("build", a.output.format),
-        _ => return Ok(()),
-    };
-    match format {
-        Format::Html => Err(Format::html_unsupported(name)),
-        _ => Ok(()),
-    }
-}
-
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    refuse_html(&cli.command)?;
     match cli.command {
         Command::Report(args) => report::run(&args),
         Command::Diff(args) => diff::run(&args),

@@ -3,14 +3,10 @@
 
 use clap::Args;
 
-use crate::cli::progress::Bar;
-use crate::cli::{write_stdout, ImageOptions, OutputOptions};
-use strata::error::{Error, ExitCode, Result};
-use strata::mutate::rebase::rebase;
-use strata::report::{json, Format};
-use strata::sink::open_sink;
-use strata::source::reference::{pinned_base, ImageRef};
-use strata::source::{open, OpenedImage, SourceOptions};
+use crate::cli::{print, ImageOptions, OutputOptions};
+use strata::error::{ExitCode, Result};
+use strata::ops::rebase::{rebase, RebaseRequest};
+use strata::report::transfer::Rebased;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -41,60 +37,22 @@ pub struct RebaseArgs {
     pub image_options: ImageOptions,
     /// Output options.
     #[command(flatten)]
-    pub output_options: OutputOptions,
-}
-
-fn open_named(reference: &str, opts: &SourceOptions) -> Result<OpenedImage> {
-    let mut opened = open(&ImageRef::parse(reference)?, opts)?;
-    opened.image.reference = reference.to_string();
-    Ok(opened)
+    pub output_options: OutputOptions<Rebased>,
 }
 
 /// Runs `strata rebase`.
 pub fn run(args: &RebaseArgs) -> Result<ExitCode> {
-    let dest = ImageRef::parse_destination(args.output.as_deref().unwrap_or(&args.image))?;
-    let opts = args.image_options.source_options()?;
-    let image = open_named(&args.image, &opts)?;
-    let old_name = match &args.old_base {
-        Some(b) => b.clone(),
-        None => {
-            let a = &image.image.annotations;
-            let name = a.get("org.opencontainers.image.base.name").ok_or_else(|| {
-                Error::usage(format!(
-                    "{} records no base image (org.opencontainers.image.base.name): pass --old-base",
-                    args.image
-                ))
-            })?;
-            pinned_base(
-                name,
-                a.get("org.opencontainers.image.base.digest")
-                    .map(String::as_str),
-            )
-        }
-    };
-    let old_base = open_named(&old_name, &opts)?;
-    let new_base = open_named(&args.new_base, &opts)?;
-    let mut sink = open_sink(&dest, &opts.registry)?;
-    let bar = std::sync::Arc::new(Bar::bytes(0, "writing", !args.output_options.no_progress));
-    let stats = rebase(
-        &image,
-        &old_base,
-        &new_base,
-        &args.new_base,
-        sink.as_mut(),
-        bar.clone(),
-    );
+    let options = args.image_options.source_options()?;
+    let bar = args.output_options.bar("writing");
+    let rebased = rebase(&RebaseRequest {
+        image: args.image.clone(),
+        new_base: args.new_base.clone(),
+        old_base: args.old_base.clone(),
+        destination: args.output.clone(),
+        options,
+        progress: bar.clone(),
+    });
     bar.finish();
-    let stats = stats?;
-    let rendered = match args.output_options.format {
-        Format::Json => json::render(&stats)?,
-        _ => format!(
-            "rebased {} onto {}: {}\n",
-            args.image,
-            args.new_base,
-            stats.summary()
-        ),
-    };
-    write_stdout(&rendered)?;
+    print(&rebased?, args.output_options.format())?;
     Ok(ExitCode::Ok)
 }

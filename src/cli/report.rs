@@ -1,24 +1,14 @@
 //! `strata report IMAGE`: analyze one image and print the report.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 
-use strata::analysis::scan::ScanOptions;
-use strata::analysis::tree::layer_trees;
-use strata::analysis::{analyze_keeping_scans, AnalyzeOptions, BaseLayers};
-use crate::cli::progress::Bar;
-use crate::cli::{default_threads, write_stdout};
-use crate::cli::{ImageOptions, OutputOptions};
+use crate::cli::{print, reading, warn, ImageOptions, OutputOptions};
 use strata::error::{ExitCode, Result};
-use strata::layer::walk::Contents;
-use strata::model::Image;
+use strata::ops::report::{report, ReportRequest};
 use strata::policy::selectors::finding_filter;
-use strata::report::{html, json, markdown, table, Format};
-use strata::source::reference::{pinned_base, ImageRef};
-use strata::source::{open, SourceOptions};
+use strata::report::image::ImageReport;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -56,97 +46,24 @@ pub struct ReportArgs {
     pub image_options: ImageOptions,
     /// Output options.
     #[command(flatten)]
-    pub output: OutputOptions,
-}
-
-/// How many directory-tree nodes the HTML page draws over all layers: enough to drill three or four
-/// levels into the big directories, few enough to keep the page well under 2 MB.
-const TREE_NODES: usize = 1500;
-
-const BASE_NAME: &str = "org.opencontainers.image.base.name";
-const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
-
-fn base_layers(reference: &str, opts: &SourceOptions) -> Result<BaseLayers> {
-    let opened = open(&ImageRef::parse(reference)?, opts)
-        .map_err(|e| e.context(format!("base image {reference}")))?;
-    Ok(BaseLayers {
-        reference: reference.to_string(),
-        diff_ids: opened
-            .image
-            .config
-            .diff_ids
-            .iter()
-            .cloned()
-            .collect::<HashSet<_>>(),
-    })
-}
-
-/// The base image for roles: `explicit` (`--base`), else the one the image's
-/// `org.opencontainers.image.base.*` annotations name (a warning, not an error, if unreadable).
-pub fn resolve_base(
-    explicit: Option<&str>,
-    image: &Image,
-    opts: &SourceOptions,
-) -> Result<Option<BaseLayers>> {
-    Ok(match explicit {
-        Some(b) => Some(base_layers(b, opts)?),
-        None => match (
-            image.annotations.get(BASE_NAME),
-            image.annotations.get(BASE_DIGEST),
-        ) {
-            (Some(name), digest) => {
-                let name = pinned_base(name, digest.map(String::as_str));
-                match base_layers(&name, opts) {
-                    Ok(b) => Some(b),
-                    Err(e) => {
-                        eprintln!("strata: warning: cannot read the annotated base image ({e}); every layer counts as app");
-                        None
-                    }
-                }
-            }
-            _ => None,
-        },
-    })
+    pub output: OutputOptions<ImageReport>,
 }
 
 /// Runs `strata report`.
 pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     let filter = finding_filter(args.config.as_deref(), &args.ignore)?;
-    let opts = args.image_options.source_options()?;
-    let reference = ImageRef::parse(&args.image)?;
-    let mut opened = open(&reference, &opts)?;
-    opened.image.reference = args.image.clone();
-    let base = resolve_base(args.base.as_deref(), &opened.image, &opts)?;
-    let total: u64 = opened.image.layers.iter().filter_map(|l| l.size).sum();
-    let bar = Arc::new(Bar::bytes(
-        total,
-        "reading layers",
-        !args.output.no_progress,
-    ));
-    let analysis = analyze_keeping_scans(
-        &opened,
-        &AnalyzeOptions {
-            top: args.top,
-            base,
-            scan: ScanOptions {
-                contents: Contents::Inspect,
-                threads: default_threads(),
-                progress: bar.clone(),
-            },
-        },
-    );
+    let source = args.image_options.source_options()?;
+    let bar = args.output.bar("reading layers");
+    let analyzed = report(&ReportRequest {
+        image: args.image.clone(),
+        base: args.base.clone(),
+        top: args.top,
+        filter,
+        reading: reading(source, bar.clone()),
+    });
     bar.finish();
-    let (mut analysis, scans) = analysis?;
-    filter.apply(&mut analysis);
-    let rendered = match args.output.format {
-        Format::Table => table::render(&analysis),
-        Format::Json => json::render(&analysis)?,
-        Format::Markdown => markdown::render(&analysis),
-        Format::Html => {
-            let entries: Vec<_> = scans.iter().map(|s| s.entries.as_slice()).collect();
-            html::report::render(&analysis, &layer_trees(&entries, TREE_NODES))
-        }
-    };
-    write_stdout(&rendered)?;
+    let analyzed = analyzed?;
+    warn(&analyzed.warnings);
+    print(&analyzed.report, args.output.format())?;
     Ok(ExitCode::Ok)
 }

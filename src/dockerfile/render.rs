@@ -2,43 +2,14 @@
 //! JSON, Markdown, JUnit XML (one test case per file and rule) and GitHub annotations (one per
 //! finding, on its file and line).
 
-use std::str::FromStr;
-
 use comfy_table::{Attribute, Cell, Color};
 use serde::Serialize;
 
 use crate::dockerfile::rules::{Finding, Rule, Severity, ALL};
-use crate::error::Error;
+use crate::error;
 use crate::report::check::{github_escape, xml_escape};
-use crate::report::{new_table, Format};
-
-/// Output formats of `strata lint`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LintFormat {
-    /// One of the formats every command offers.
-    Common(Format),
-    /// JUnit XML.
-    Junit,
-    /// GitHub Actions annotations.
-    Github,
-}
-
-impl FromStr for LintFormat {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "junit" => Ok(LintFormat::Junit),
-            "github" => Ok(LintFormat::Github),
-            "html" => Err(Format::html_unsupported("lint")),
-            other => other.parse().map(LintFormat::Common).map_err(|_| {
-                Error::usage(format!(
-                    "unknown format {other:?}: expected table, json, markdown, junit or github"
-                ))
-            }),
-        }
-    }
-}
+use crate::report::document::{draw_verdict, Verdict, VERDICT};
+use crate::report::{new_table, Document, Format};
 
 /// Everything one `strata lint` run found.
 #[derive(Debug, Serialize)]
@@ -200,4 +171,19 @@ pub fn github(r: &LintReport) -> String {
             )
         })
         .collect()
+}
+
+impl Document for LintReport<'_> {
+    const COMMAND: &'static str = "lint";
+    const FORMATS: &'static [Format] = VERDICT;
+
+    fn draw(&self, format: Format) -> error::Result<String> {
+        let text = Verdict {
+            table,
+            markdown,
+            junit,
+            github,
+        };
+        draw_verdict(self, format, text)
+    }
 }

@@ -7,8 +7,10 @@ use serde::Serialize;
 
 use crate::analysis::diff::Diff;
 use crate::analysis::Analysis;
+use crate::error::Result;
 use crate::policy::rules::{RuleResult, Status};
-use crate::report::new_table;
+use crate::report::document::{draw_verdict, Verdict, VERDICT};
+use crate::report::{new_table, Document, Format};
 
 /// Everything one `strata check` run found: the verdict, each rule, and the report it was
 /// computed from.
@@ -177,4 +179,19 @@ pub fn github_annotations(c: &CheckReport) -> String {
             )
         })
         .collect()
+}
+
+impl Document for CheckReport<'_> {
+    const COMMAND: &'static str = "check";
+    const FORMATS: &'static [Format] = VERDICT;
+
+    fn draw(&self, format: Format) -> Result<String> {
+        let text = Verdict {
+            table,
+            markdown,
+            junit,
+            github: github_annotations,
+        };
+        draw_verdict(self, format, text)
+    }
 }

@@ -3,8 +3,10 @@
 
 use crate::analysis::diff::files::Change;
 use crate::analysis::diff::{Diff, LayerInfo};
+use crate::error::Result;
+use crate::report::document::{draw_page, PAGE};
 use crate::report::markdown::chart_unit;
-use crate::report::{new_table, short_command, short_digest};
+use crate::report::{html, new_table, short_command, short_digest, Document, Format};
 use crate::units::human_bytes;
 
 /// A size, or `-` when unknown.
@@ -171,4 +173,13 @@ pub fn markdown(d: &Diff) -> String {
         }
     }
     out
+}
+
+impl Document for Diff {
+    const COMMAND: &'static str = "diff";
+    const FORMATS: &'static [Format] = PAGE;
+
+    fn draw(&self, format: Format) -> Result<String> {
+        draw_page(self, format, table, markdown, html::diff::render)
+    }
 }

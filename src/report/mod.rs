@@ -1,22 +1,24 @@
-//! Renderers of an [`Analysis`](crate::analysis::Analysis): a terminal table, a stable JSON
-//! document, Markdown for PR comments and `$GITHUB_STEP_SUMMARY`, and (for `report` and `diff`) a
-//! self-contained HTML page.
+//! Renderers of every command's result: a terminal table, a stable JSON document, Markdown for PR
+//! comments and `$GITHUB_STEP_SUMMARY`, self-contained HTML pages, JUnit XML and GitHub
+//! annotations. Which command renders which is declared once, by its [`Document`] impl.
 
 pub mod check;
 pub mod diff;
+pub mod document;
 pub mod history;
 pub mod html;
+pub mod image;
 pub mod json;
 pub mod markdown;
 pub mod table;
+pub mod transfer;
 
-use std::str::FromStr;
+pub use document::{render, Document, Format};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::Table;
 
 use crate::analysis::reclaim::Reclaimable;
-use crate::error::Error;
 use crate::units::human_bytes;
 
 /// A table in strata's style. Cells may carry colours; comfy-table draws them only when stdout is a
@@ -29,45 +31,6 @@ pub fn new_table(header: Vec<&str>) -> Table {
     }
     t.set_header(header);
     t
-}
-
-/// Output formats of the reporting commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Human tables (default).
-    Table,
-    /// The versioned JSON document.
-    Json,
-    /// GitHub-flavoured Markdown.
-    Markdown,
-    /// One self-contained HTML page with charts (`strata report` and `strata diff` only).
-    Html,
-}
-
-impl Format {
-    /// The usage error of a command that draws no HTML page, so `--format html` fails before any
-    /// work is done instead of printing something else.
-    pub fn html_unsupported(command: &str) -> Error {
-        Error::usage(format!(
-            "strata {command} has no html format (only strata report and strata diff do): use table, json or markdown"
-        ))
-    }
-}
-
-impl FromStr for Format {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "table" => Ok(Format::Table),
-            "json" => Ok(Format::Json),
-            "markdown" | "md" => Ok(Format::Markdown),
-            "html" => Ok(Format::Html),
-            other => Err(Error::usage(format!(
-                "unknown format {other:?}: expected table, json, markdown or html"
-            ))),
-        }
-    }
 }
 
 /// Shortens a digest for tables: `sha256:2c26b46b68ff`.

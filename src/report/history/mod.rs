@@ -3,10 +3,12 @@
 //! read left to right, oldest to newest.
 
 use crate::analysis::history::{History, TagRow};
+use crate::error::Result;
 use crate::report::diff::opt_bytes;
+use crate::report::document::{draw_page, PAGE};
 use crate::report::markdown::{chart_unit, escape as escape_markdown};
 use crate::report::table::align_right;
-use crate::report::{new_table, short_digest};
+use crate::report::{html, new_table, short_digest, Document, Format};
 use crate::units::human_bytes;
 
 /// `2024-05-01 12:00:00` from an RFC 3339 `created`, or `-`.
@@ -132,4 +134,13 @@ fn mermaid(h: &History) -> String {
         series(|r| r.compressed_bytes),
         series(|r| r.app_bytes)
     )
+}
+
+impl Document for History {
+    const COMMAND: &'static str = "history";
+    const FORMATS: &'static [Format] = PAGE;
+
+    fn draw(&self, format: Format) -> Result<String> {
+        draw_page(self, format, table, markdown, html::history::render)
+    }
 }
