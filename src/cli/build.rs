@@ -253,7 +253,11 @@ impl BuildArgs {
         }
         self.preset.apply(&mut plan)?;
         if plan.layers.is_empty() && plan.preset.is_none() {
-            return Err(Error::usage("nothing to build: no Python or Rust project here; declare [[layer]] tables in strata.toml or pass --layer NAME=SRC:DEST"));
+            return Err(Error::usage(format!(
+                "nothing to build: no {} project here; declare [[layer]] tables in strata.toml \
+                 or pass --layer NAME=SRC:DEST",
+                ecosystem::buildable_titles(" or ")
+            )));
         }
         Ok(plan)
     }

@@ -134,11 +134,12 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     plan.image.base.clone_from(&args.base);
     args.preset.apply(&mut plan)?;
     let Some(mut spec) = plan.preset.clone() else {
-        return Err(Error::usage(
-            "no Python or Rust project here (looked for pyproject.toml, uv.lock, poetry.lock, \
-             pylock.toml, requirements.txt, setup.py, Cargo.toml); write strata.toml by hand \
-             (see `strata build --help`)",
-        ));
+        return Err(Error::usage(format!(
+            "no {} project here (looked for {}); write strata.toml by hand (see `strata build \
+             --help`)",
+            strata::ecosystem::buildable_titles(" or "),
+            strata::ecosystem::markers()
+        )));
     };
     spec.preset_mut().resolve_at_init(&root)?;
     plan.preset = Some(spec.clone());

@@ -1,22 +1,18 @@
 //! Go, recognized in images: the module cache (`pkg/mod`) is a dependency tree, its
 //! `module@version` directories the packages.
 
-use crate::ecosystem::{Ecosystem, Tree};
+use crate::ecosystem::{Ecosystem, Identity, Tree};
 
 /// Go modules.
 pub struct Go;
 
 impl Ecosystem for Go {
-    fn name(&self) -> &'static str {
-        "go"
-    }
-
-    fn title(&self) -> &'static str {
-        "Go"
-    }
-
-    fn lockfiles(&self) -> &'static str {
-        "go.sum"
+    fn identity(&self) -> &'static Identity {
+        &Identity {
+            name: "go",
+            title: "Go",
+            lockfiles: "go.sum",
+        }
     }
 
     fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree> {

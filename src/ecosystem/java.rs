@@ -1,22 +1,18 @@
 //! Java (Maven, Gradle), recognized in images: a Maven repository (`.m2/repository`, packages
 //! `group/artifact`) and an application's `lib/*.jar` (outside `/usr`) are dependency trees.
 
-use crate::ecosystem::{Ecosystem, Tree};
+use crate::ecosystem::{Ecosystem, Identity, Tree};
 
 /// Java jars.
 pub struct Java;
 
 impl Ecosystem for Java {
-    fn name(&self) -> &'static str {
-        "java"
-    }
-
-    fn title(&self) -> &'static str {
-        "Java"
-    }
-
-    fn lockfiles(&self) -> &'static str {
-        "pom.xml / gradle.lockfile"
+    fn identity(&self) -> &'static Identity {
+        &Identity {
+            name: "java",
+            title: "Java",
+            lockfiles: "pom.xml / gradle.lockfile",
+        }
     }
 
     fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree> {

@@ -7,8 +7,8 @@
 //!
 //! An ecosystem strata only recognizes in images (Node, Java, Go) is a module implementing
 //! [`Ecosystem`]; one strata also builds is a folder that implements [`ProjectSupport`] too and
-//! has a `[preset]` settings type implementing [`Preset`]. Either way it is one line of the
-//! `registry!` below.
+//! has a `[preset]` settings type implementing [`Preset`]. Either way it is its `mod` line and one
+//! line of the `registry!` below.
 
 use std::fmt;
 use std::path::Path;
@@ -23,13 +23,8 @@ use crate::source::{OpenedImage, SourceOptions};
 
 /// What strata knows of an ecosystem in any image, whatever built it.
 pub trait Ecosystem: Sync {
-    /// Its name: `[preset] kind`, `--preset`, `--lang`, and the `ecosystem` and rule id of
-    /// `report`'s dependency findings (`python`).
-    fn name(&self) -> &'static str;
-    /// Its name in sentences (`Python`).
-    fn title(&self) -> &'static str;
-    /// The lockfiles that should key a dependency layer of it (`report`'s advice).
-    fn lockfiles(&self) -> &'static str;
+    /// Its names and lockfiles.
+    fn identity(&self) -> &'static Identity;
     /// Whether component `i` of a path's components (`parts`, the path split at `/`) starts one
     /// of its dependency trees (`site-packages`, `node_modules`), and where that tree's root ends.
     fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree>;
@@ -37,6 +32,30 @@ pub trait Ecosystem: Sync {
     fn project(&self) -> Option<&dyn ProjectSupport> {
         None
     }
+    /// Its name: `[preset] kind`, `--preset`, `--lang`, and the `ecosystem` and rule id of
+    /// `report`'s dependency findings (`python`).
+    fn name(&self) -> &'static str {
+        self.identity().name
+    }
+    /// Its name in sentences (`Python`).
+    fn title(&self) -> &'static str {
+        self.identity().title
+    }
+    /// The lockfiles that should key a dependency layer of it (`report`'s advice).
+    fn lockfiles(&self) -> &'static str {
+        self.identity().lockfiles
+    }
+}
+
+/// How an ecosystem is named, and which lockfiles key its dependencies.
+#[derive(Debug)]
+pub struct Identity {
+    /// See [`Ecosystem::name`].
+    pub name: &'static str,
+    /// See [`Ecosystem::title`].
+    pub title: &'static str,
+    /// See [`Ecosystem::lockfiles`].
+    pub lockfiles: &'static str,
 }
 
 /// A dependency tree found in a path: where its root ends and which package the path is in.
@@ -52,8 +71,14 @@ pub struct Tree {
 /// What strata does with a project of an ecosystem it builds: recognize it, start its preset,
 /// fingerprint its dependencies, write its Dockerfiles.
 pub trait ProjectSupport: Ecosystem {
-    /// Whether the directory is a project of this ecosystem (its manifest or lockfile is there).
-    fn detect(&self, root: &Path) -> bool;
+    /// The files whose presence makes a directory a project of it (its manifests, lockfiles).
+    fn markers(&self) -> &'static [&'static str];
+    /// Whether the directory is a project of this ecosystem: one of its [`markers`] is there.
+    ///
+    /// [`markers`]: ProjectSupport::markers
+    fn detect(&self, root: &Path) -> bool {
+        self.markers().iter().any(|f| root.join(f).is_file())
+    }
     /// The preset a detected project gets: its `[preset]` table with every setting unset.
     fn preset(&self) -> PresetSpec;
     /// `deps-<hash>` of the project's dependency set, with the defaults `strata fingerprint`
@@ -122,8 +147,6 @@ pub struct PlanContext<'a> {
 /// strata builds it (`Settings` is its `[preset]` table, the `PresetSpec` variant named `Type`).
 macro_rules! registry {
     ($($module:ident :: $ty:ident $(with $settings:ident)?),* $(,)?) => {
-        $(pub mod $module;)*
-
         /// Every ecosystem, in the one order projects are detected in and paths recognized.
         pub static ECOSYSTEMS: &[&dyn Ecosystem] = &[$(&$module::$ty),*];
 
@@ -157,6 +180,12 @@ macro_rules! registry {
     };
 }
 
+pub mod go;
+pub mod java;
+pub mod node;
+pub mod python;
+pub mod rust;
+
 registry! {
     python::Python with PythonPreset,
     node::Node,
@@ -189,6 +218,23 @@ pub fn named(name: &str) -> Option<&'static dyn ProjectSupport> {
 /// The names of the ecosystems strata builds (`python, rust`), for messages.
 pub fn buildable_names() -> String {
     buildable().map(|e| e.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// The titles of the ecosystems strata builds joined by `between` (`Python or Rust`), for
+/// messages that say no project was found.
+pub fn buildable_titles(between: &str) -> String {
+    buildable()
+        .map(|e| e.title())
+        .collect::<Vec<_>>()
+        .join(between)
+}
+
+/// Every file [`detect`] looks for, in registry order, for the same messages.
+pub fn markers() -> String {
+    buildable()
+        .flat_map(|e| e.markers().iter().copied())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A string as a TOML string, for `init` tables.
@@ -233,6 +279,8 @@ mod tests {
         let built: Vec<_> = buildable().map(|e| e.name()).collect();
         assert_eq!(built, ["python", "rust"]);
         assert_eq!(buildable_names(), "python, rust");
+        assert_eq!(buildable_titles(" or "), "Python or Rust");
+        assert!(markers().ends_with("setup.py, Cargo.toml"), "{}", markers());
         for e in buildable() {
             assert_eq!(named(e.name()).map(|n| n.name()), Some(e.name()));
             assert_eq!(e.preset().preset().ecosystem().name(), e.name());

@@ -1,22 +1,18 @@
 //! Node (npm, yarn, pnpm), recognized in images: a `node_modules` directory is a dependency tree,
 //! its entries (`lodash`, `@babel/core`) the packages.
 
-use crate::ecosystem::{Ecosystem, Tree};
+use crate::ecosystem::{Ecosystem, Identity, Tree};
 
 /// Node.js packages.
 pub struct Node;
 
 impl Ecosystem for Node {
-    fn name(&self) -> &'static str {
-        "node"
-    }
-
-    fn title(&self) -> &'static str {
-        "Node"
-    }
-
-    fn lockfiles(&self) -> &'static str {
-        "package-lock.json / yarn.lock / pnpm-lock.yaml"
+    fn identity(&self) -> &'static Identity {
+        &Identity {
+            name: "node",
+            title: "Node",
+            lockfiles: "package-lock.json / yarn.lock / pnpm-lock.yaml",
+        }
     }
 
     fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree> {

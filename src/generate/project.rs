@@ -24,8 +24,10 @@ impl Project {
     pub fn read(dir: &Path) -> Result<Project> {
         let found = ecosystem::detect(dir).ok_or_else(|| {
             Error::usage(format!(
-                "{}: neither a Python project (pyproject.toml, a lockfile) nor a Cargo project",
-                dir.display()
+                "{}: neither a {} project (looked for {})",
+                dir.display(),
+                ecosystem::buildable_titles(" project nor a "),
+                ecosystem::markers()
             ))
         })?;
         found.read_project(dir)

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::generate::project::{dir_name, read_toml};
 use crate::generate::{
     apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Options, Project,
     APP_USER,
 };
-use crate::generate::project::{dir_name, read_toml};
 use crate::python::{find_lockfile, Format};
 
 /// The uv image the uv binary is copied from (uv's documented way to install it).
@@ -149,11 +149,7 @@ fn pip_dependencies(lockfile: &Path) -> String {
 }
 
 fn uv_dependencies(has_pyproject: bool) -> String {
-    let pyproject = if has_pyproject {
-        "pyproject.toml "
-    } else {
-        ""
-    };
+    let pyproject = if has_pyproject { "pyproject.toml " } else { "" };
     format!(
         "COPY --from=uv /uv /usr/local/bin/uv\n\
          ENV UV_PROJECT_ENVIRONMENT=/app/.venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy \\\n    \

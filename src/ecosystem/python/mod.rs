@@ -8,7 +8,7 @@ pub mod site_packages;
 
 use std::path::Path;
 
-use crate::ecosystem::{Ecosystem, Fingerprint, PresetSpec, ProjectSupport, Tree};
+use crate::ecosystem::{Ecosystem, Fingerprint, Identity, PresetSpec, ProjectSupport, Tree};
 use crate::error::{Error, Result};
 use crate::generate::{Dockerfiles, Options, Project};
 use crate::python::env::{abi_tag, python_version_file, PythonEnv};
@@ -23,27 +23,13 @@ pub const NAME: &str = "python";
 /// pip / uv / poetry projects and environments.
 pub struct Python;
 
-/// The files that make a directory a Python project.
-const PROJECT_FILES: [&str; 6] = [
-    "pyproject.toml",
-    "uv.lock",
-    "poetry.lock",
-    "pylock.toml",
-    "requirements.txt",
-    "setup.py",
-];
-
 impl Ecosystem for Python {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn title(&self) -> &'static str {
-        "Python"
-    }
-
-    fn lockfiles(&self) -> &'static str {
-        "uv.lock / poetry.lock / requirements.txt"
+    fn identity(&self) -> &'static Identity {
+        &Identity {
+            name: NAME,
+            title: "Python",
+            lockfiles: "uv.lock / poetry.lock / requirements.txt",
+        }
     }
 
     /// `site-packages` (or Debian's `dist-packages`); the root is the virtualenv holding it when
@@ -52,7 +38,9 @@ impl Ecosystem for Python {
         if !matches!(parts[i], "site-packages" | "dist-packages") {
             return None;
         }
-        let venv = parts[..i].iter().rposition(|p| *p == ".venv" || *p == "venv");
+        let venv = parts[..i]
+            .iter()
+            .rposition(|p| *p == ".venv" || *p == "venv");
         Some(Tree {
             root: venv.unwrap_or(i),
             package: Some(distribution(parts[i + 1])),
@@ -65,8 +53,15 @@ impl Ecosystem for Python {
 }
 
 impl ProjectSupport for Python {
-    fn detect(&self, root: &Path) -> bool {
-        PROJECT_FILES.iter().any(|f| root.join(f).is_file())
+    fn markers(&self) -> &'static [&'static str] {
+        &[
+            "pyproject.toml",
+            "uv.lock",
+            "poetry.lock",
+            "pylock.toml",
+            "requirements.txt",
+            "setup.py",
+        ]
     }
 
     fn preset(&self) -> PresetSpec {

@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use crate::assemble::base_fs::BaseFs;
 use crate::assemble::plan::{ImageSpec, LayerSpec};
-use crate::error::{Error, Result};
 use crate::ecosystem::python::site_packages::{split, Distribution, Venv};
 use crate::ecosystem::{init_line, PlanContext, Preset, ProjectSupport};
+use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
 use crate::python::pep508::normalize_name;
 
@@ -110,7 +110,10 @@ impl Preset for PythonPreset {
     fn resolve_at_init(&mut self, root: &Path) -> Result<()> {
         if self.venv.is_none() {
             let venv = find_venv(root, self)?;
-            let shown = venv.strip_prefix(root).map(Path::to_path_buf).unwrap_or(venv);
+            let shown = venv
+                .strip_prefix(root)
+                .map(Path::to_path_buf)
+                .unwrap_or(venv);
             self.venv = Some(shown.display().to_string());
         }
         Ok(())

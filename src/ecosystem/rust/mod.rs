@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::cargo::fingerprint::fingerprint;
 use crate::cargo::prepare::{prepare, PrepareOptions};
-use crate::ecosystem::{Ecosystem, Fingerprint, PresetSpec, ProjectSupport, Tree};
+use crate::ecosystem::{Ecosystem, Fingerprint, Identity, PresetSpec, ProjectSupport, Tree};
 use crate::error::Result;
 use crate::generate::{Dockerfiles, Options, Project};
 pub use preset::RustPreset;
@@ -18,16 +18,12 @@ pub use preset::RustPreset;
 pub struct Rust;
 
 impl Ecosystem for Rust {
-    fn name(&self) -> &'static str {
-        "rust"
-    }
-
-    fn title(&self) -> &'static str {
-        "Rust"
-    }
-
-    fn lockfiles(&self) -> &'static str {
-        "Cargo.lock"
+    fn identity(&self) -> &'static Identity {
+        &Identity {
+            name: "rust",
+            title: "Rust",
+            lockfiles: "Cargo.lock",
+        }
     }
 
     /// cargo's registry (`.cargo/registry/{src,cache}/<index>/<crate-version>`, packages by
@@ -59,8 +55,8 @@ impl Ecosystem for Rust {
 }
 
 impl ProjectSupport for Rust {
-    fn detect(&self, root: &Path) -> bool {
-        root.join("Cargo.toml").is_file()
+    fn markers(&self) -> &'static [&'static str] {
+        &["Cargo.toml"]
     }
 
     fn preset(&self) -> PresetSpec {

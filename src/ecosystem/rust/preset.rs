@@ -55,7 +55,11 @@ impl Preset for RustPreset {
             self.bin.as_deref(),
             "\"server\"            # when the workspace has several binaries",
         );
-        t.push_str(&init_line("profile", self.profile.as_deref(), "\"release\""));
+        t.push_str(&init_line(
+            "profile",
+            self.profile.as_deref(),
+            "\"release\"",
+        ));
         t.push_str(&init_line(
             "target",
             self.target.as_deref(),
@@ -76,15 +80,7 @@ impl Preset for RustPreset {
     }
 
     fn plan(&self, root: &Path, image: &mut ImageSpec, ctx: &PlanContext) -> Result<Planned> {
-        plan(
-            root,
-            self,
-            image,
-            ctx.base,
-            ctx.info,
-            ctx.opts,
-            ctx.staging,
-        )
+        plan(root, self, image, ctx.base, ctx.info, ctx.opts, ctx.staging)
     }
 }
 
