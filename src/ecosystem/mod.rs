@@ -125,9 +125,8 @@ pub trait Preset: fmt::Debug {
     /// Its settings as `strata init` writes them below `kind`: set ones as keys, unset ones as
     /// commented examples.
     fn init_table(&self) -> String;
-    /// Plans the project's layers at `root` and fills the image settings left unset. `base` is
-    /// the opened base (`None`: scratch), `info` what was read of it, `opts` how to reach
-    /// registries, `staging` where generated files go.
+    /// Plans the project's layers at `root` and fills the image settings left unset, against
+    /// `ctx` (the base, registries, where generated files go).
     fn plan(&self, root: &Path, image: &mut ImageSpec, ctx: &PlanContext) -> Result<Planned>;
 }
 
@@ -144,7 +143,8 @@ pub struct PlanContext<'a> {
 }
 
 /// Declares the registry: `module::Type` per ecosystem, in detection order, `with Settings` when
-/// strata builds it (`Settings` is its `[preset]` table, the `PresetSpec` variant named `Type`).
+/// strata builds it (`Settings` is its `[preset]` table, the `PresetSpec` variant named `Type`,
+/// whose `kind` is `Type` in lowercase: the ecosystem's name, which a test checks).
 macro_rules! registry {
     ($($module:ident :: $ty:ident $(with $settings:ident)?),* $(,)?) => {
         /// Every ecosystem, in the one order projects are detected in and paths recognized.
@@ -284,6 +284,8 @@ mod tests {
         for e in buildable() {
             assert_eq!(named(e.name()).map(|n| n.name()), Some(e.name()));
             assert_eq!(e.preset().preset().ecosystem().name(), e.name());
+            let table: PresetSpec = toml::from_str(&format!("kind = {:?}", e.name())).unwrap();
+            assert_eq!(table, e.preset(), "[preset] kind = {:?}", e.name());
         }
         assert!(named("node").is_none(), "node is recognized, not built");
     }
