@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod assemble;
 pub mod cargo;
 pub mod dockerfile;
+pub mod ecosystem;
 pub mod error;
 pub mod generate;
 pub mod layer;

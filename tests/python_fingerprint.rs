@@ -572,6 +572,8 @@ fn errors_and_warnings() {
         run.stderr
     );
 
+    // A Cargo project (no Python file: with one beside Cargo.toml, Python is detected first).
+    std::fs::remove_file(dir.path().join("requirements.txt")).unwrap();
     std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
     let run = strata_in(&["fingerprint", "--python", "3.11"], &[], Some(dir.path()));
     assert_eq!(run.code, 2, "{}", run.stderr);

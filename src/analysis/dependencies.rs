@@ -1,53 +1,19 @@
-//! Third-party dependencies found in a layer: Python virtualenvs and site-packages, `node_modules`,
-//! Rust `target/` and `.cargo/registry`, Maven `.m2` and `lib/*.jar`, Go `pkg/mod`. For each root:
-//! bytes, files, and bytes per package where the layout names packages.
+//! Third-party dependencies found in a layer: the trees every ecosystem of the registry
+//! recognizes ([`Ecosystem::dependency_tree`]: Python virtualenvs and site-packages,
+//! `node_modules`, Rust `target/` and `.cargo/registry`, Maven `.m2` and `lib/*.jar`, Go
+//! `pkg/mod`). For each root: bytes, files, and bytes per package where the layout names packages.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::ecosystem::{self, Ecosystem};
 use crate::layer::walk::{Entry, EntryKind};
 
-/// A package ecosystem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Ecosystem {
-    /// pip / uv / poetry environments.
-    Python,
-    /// npm / yarn / pnpm.
-    Node,
-    /// cargo.
-    Rust,
-    /// Maven / Gradle jars.
-    Java,
-    /// Go modules.
-    Go,
-}
-
-impl Ecosystem {
-    /// Every ecosystem strata recognizes.
-    pub const ALL: [Ecosystem; 5] = [
-        Ecosystem::Python,
-        Ecosystem::Node,
-        Ecosystem::Rust,
-        Ecosystem::Java,
-        Ecosystem::Go,
-    ];
-
+impl dyn Ecosystem {
     /// The rule id of its findings (`python`, `node`, ...).
-    pub fn rule_id(self) -> String {
-        format!("{self:?}").to_lowercase()
-    }
-
-    /// The lockfiles that should key a dependency layer of this ecosystem.
-    pub fn lockfiles(self) -> &'static str {
-        match self {
-            Ecosystem::Python => "uv.lock / poetry.lock / requirements.txt",
-            Ecosystem::Node => "package-lock.json / yarn.lock / pnpm-lock.yaml",
-            Ecosystem::Rust => "Cargo.lock",
-            Ecosystem::Java => "pom.xml / gradle.lockfile",
-            Ecosystem::Go => "go.sum",
-        }
+    pub fn rule_id(&self) -> String {
+        self.name().to_string()
     }
 }
 
@@ -64,7 +30,7 @@ pub struct PackageBytes {
 #[derive(Debug, Clone, Serialize)]
 pub struct DependencyRoot {
     /// The ecosystem.
-    pub ecosystem: Ecosystem,
+    pub ecosystem: &'static dyn Ecosystem,
     /// The rooted directory (`/app/.venv`).
     pub path: String,
     /// Bytes of regular files below it in this layer.
@@ -78,98 +44,16 @@ pub struct DependencyRoot {
     pub members: Vec<usize>,
 }
 
-/// Where a path sits in an ecosystem: the root directory and the package, if one is named.
-fn classify(path: &str) -> Option<(Ecosystem, String, Option<String>)> {
+/// Where a path sits in an ecosystem: the root directory and the package, if one is named. The
+/// first component that starts a tree decides, each ecosystem asked in registry order.
+fn classify(path: &str) -> Option<(&'static dyn Ecosystem, String, Option<String>)> {
     let parts: Vec<&str> = path.split('/').collect();
-    let root = |i: usize| parts[..=i].join("/");
-    for (i, part) in parts.iter().enumerate().take(parts.len().saturating_sub(1)) {
-        match *part {
-            "site-packages" | "dist-packages" => {
-                let venv = parts[..i]
-                    .iter()
-                    .rposition(|p| *p == ".venv" || *p == "venv")
-                    .map(root);
-                let package = python_distribution(parts[i + 1]);
-                return Some((
-                    Ecosystem::Python,
-                    venv.unwrap_or_else(|| root(i)),
-                    Some(package),
-                ));
-            }
-            "node_modules" => {
-                let scope = parts[i + 1];
-                let package = match parts.get(i + 2) {
-                    Some(name) if scope.starts_with('@') => format!("{scope}/{name}"),
-                    _ => scope.to_string(),
-                };
-                return Some((Ecosystem::Node, root(i), Some(package)));
-            }
-            ".cargo" if parts.get(i + 1) == Some(&"registry") => {
-                // registry/{src,cache}/<index>/<crate-version>[.crate]
-                let package = parts.get(i + 4).map(|c| crate_name(c));
-                return Some((Ecosystem::Rust, root(i + 1), package));
-            }
-            "target"
-                if matches!(
-                    parts.get(i + 1),
-                    Some(&"release")
-                        | Some(&"debug")
-                        | Some(&"CACHEDIR.TAG")
-                        | Some(&".rustc_info.json")
-                ) =>
-            {
-                return Some((
-                    Ecosystem::Rust,
-                    root(i),
-                    parts.get(i + 1).map(|s| s.to_string()),
-                ));
-            }
-            ".m2" if parts.get(i + 1) == Some(&"repository") => {
-                let package = match (parts.get(i + 2), parts.get(i + 3)) {
-                    (Some(g), Some(a)) if i + 4 < parts.len() => Some(format!("{g}/{a}")),
-                    _ => None,
-                };
-                return Some((Ecosystem::Java, root(i + 1), package));
-            }
-            "mod" if i > 0 && parts[i - 1] == "pkg" => {
-                let module_end = parts[i + 1..].iter().position(|p| p.contains('@'));
-                let package = module_end.map(|end| parts[i + 1..=i + 1 + end].join("/"));
-                return Some((Ecosystem::Go, root(i), package));
-            }
-            "lib"
-                if i + 2 == parts.len()
-                    && parts[i + 1].ends_with(".jar")
-                    && parts.first() != Some(&"usr") =>
-            {
-                return Some((Ecosystem::Java, root(i), Some(parts[i + 1].to_string())));
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// `numpy-1.26.4.dist-info` → `numpy`, `numpy.libs` → `numpy`, `Foo_Bar` → `foo-bar`, `six.py` → `six`.
-fn python_distribution(name: &str) -> String {
-    let base = name
-        .strip_suffix(".dist-info")
-        .or_else(|| name.strip_suffix(".egg-info"))
-        .or_else(|| name.strip_suffix(".data"))
-        .map(|n| n.split('-').next().unwrap_or(n))
-        .or_else(|| name.strip_suffix(".libs"))
-        .or_else(|| name.strip_suffix(".py"))
-        .or_else(|| name.split_once(".cpython-").map(|(n, _)| n))
-        .unwrap_or(name);
-    base.to_ascii_lowercase().replace(['_', '.'], "-")
-}
-
-/// `serde-1.0.200` or `serde-1.0.200.crate` → `serde`.
-fn crate_name(dir: &str) -> String {
-    let dir = dir.strip_suffix(".crate").unwrap_or(dir);
-    match dir.rfind('-') {
-        Some(i) if dir[i + 1..].starts_with(|c: char| c.is_ascii_digit()) => dir[..i].to_string(),
-        _ => dir.to_string(),
-    }
+    (0..parts.len().saturating_sub(1)).find_map(|i| {
+        ecosystem::all().iter().find_map(|eco| {
+            let tree = eco.dependency_tree(&parts, i)?;
+            Some((*eco, parts[..=tree.root].join("/"), tree.package))
+        })
+    })
 }
 
 /// Finds the dependency roots in one layer's entries, largest first.
@@ -181,13 +65,16 @@ pub fn find_dependencies(entries: &[Entry]) -> Vec<DependencyRoot> {
         packages: HashMap<String, u64>,
         members: Vec<usize>,
     }
-    let mut roots: BTreeMap<(Ecosystem, String), Acc> = BTreeMap::new();
+    let mut roots: BTreeMap<(&'static str, String), (&'static dyn Ecosystem, Acc)> =
+        BTreeMap::new();
     for (index, e) in entries.iter().enumerate() {
         if e.kind != EntryKind::File {
             continue;
         }
         if let Some((eco, root, package)) = classify(&e.path) {
-            let acc = roots.entry((eco, root)).or_default();
+            let (_, acc) = roots
+                .entry((eco.name(), root))
+                .or_insert_with(|| (eco, Acc::default()));
             acc.bytes += e.size;
             acc.files += 1;
             acc.members.push(index);
@@ -198,7 +85,7 @@ pub fn find_dependencies(entries: &[Entry]) -> Vec<DependencyRoot> {
     }
     let mut out: Vec<DependencyRoot> = roots
         .into_iter()
-        .map(|((ecosystem, path), acc)| {
+        .map(|((_, path), (ecosystem, acc))| {
             let mut packages: Vec<PackageBytes> = acc
                 .packages
                 .into_iter()
@@ -280,7 +167,7 @@ mod tests {
             .iter()
             .map(|d| {
                 (
-                    d.ecosystem,
+                    d.ecosystem.name(),
                     d.path.as_str(),
                     d.packages.first().map(|p| p.name.as_str()),
                 )
@@ -289,15 +176,11 @@ mod tests {
         assert_eq!(
             summary,
             vec![
-                (Ecosystem::Java, "/app/lib", Some("guava-33.jar")),
-                (Ecosystem::Rust, "/build/target", Some("release")),
-                (Ecosystem::Node, "/srv/node_modules", Some("lodash")),
-                (
-                    Ecosystem::Go,
-                    "/go/pkg/mod",
-                    Some("github.com/pkg/errors@v0.9.1")
-                ),
-                (Ecosystem::Rust, "/root/.cargo/registry", Some("serde")),
+                ("java", "/app/lib", Some("guava-33.jar")),
+                ("rust", "/build/target", Some("release")),
+                ("node", "/srv/node_modules", Some("lodash")),
+                ("go", "/go/pkg/mod", Some("github.com/pkg/errors@v0.9.1")),
+                ("rust", "/root/.cargo/registry", Some("serde")),
             ]
         );
     }

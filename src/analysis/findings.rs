@@ -10,12 +10,13 @@ use serde::Serialize;
 use crate::analysis::advice::Candidate;
 use crate::analysis::caches::find_caches;
 use crate::analysis::dead::{DeadCause, Stacked};
-use crate::analysis::dependencies::{find_dependencies, Ecosystem, PackageBytes};
+use crate::analysis::dependencies::{find_dependencies, PackageBytes};
 use crate::analysis::permissions::{find_permission_issues, runs_as_root};
 use crate::analysis::secrets;
 use crate::analysis::startup::startup_findings;
 use crate::analysis::unstripped::unstripped_findings;
 use crate::analysis::{LayerReport, Role};
+use crate::ecosystem::Ecosystem;
 use crate::layer::walk::Entry;
 use crate::model::ImageConfig;
 use crate::units::human_bytes;
@@ -121,7 +122,7 @@ pub struct Finding {
     /// The path.
     pub path: String,
     /// The ecosystem, for dependencies.
-    pub ecosystem: Option<Ecosystem>,
+    pub ecosystem: Option<&'static dyn Ecosystem>,
     /// Bytes (uncompressed content).
     pub bytes: u64,
     /// One line for people.
@@ -190,7 +191,7 @@ pub fn rule_ids() -> Vec<String> {
         .map(|(id, _, _)| id.to_string())
         .collect();
     ids.extend(crate::analysis::caches::rule_ids().map(str::to_string));
-    ids.extend(Ecosystem::ALL.iter().map(|e| e.rule_id()));
+    ids.extend(crate::ecosystem::all().iter().map(|e| e.rule_id()));
     ids.extend(["overwritten", "deleted"].map(str::to_string));
     ids.extend(["setuid", "setgid", "world-writable", "runs-as-root"].map(str::to_string));
     ids.extend(

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::ecosystem::PresetSpec;
 use crate::error::{Error, Result};
 use crate::layer::writer::LayerCompression;
 
@@ -66,34 +67,6 @@ struct RawFile {
     image: Option<ImageSpec>,
     layer: Option<Vec<LayerSpec>>,
     preset: Option<PresetSpec>,
-}
-
-/// The `[preset]` table: which project preset plans the layers (the layers of `[[layer]]` tables
-/// come after the preset's), and its settings. Absent from `strata.toml`, `strata build` detects
-/// the project; `strata init` writes the detected table for editing.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct PresetSpec {
-    /// `python` or `rust`.
-    pub kind: String,
-    /// Python: the virtual environment whose site-packages become the dependency layer(s).
-    pub venv: Option<String>,
-    /// Python: how many layers the dependencies are split into (largest distributions first).
-    pub deps_layers: Option<usize>,
-    /// Rust: the binary to package (`--bin`).
-    pub bin: Option<String>,
-    /// Rust: cargo profile (default `release`).
-    pub profile: Option<String>,
-    /// Rust: target triple.
-    pub target: Option<String>,
-    /// Rust: features to enable.
-    #[serde(default)]
-    pub features: Vec<String>,
-    /// Rust: package this existing binary instead of running cargo.
-    pub binary: Option<String>,
-    /// Rust: a repository (registry or `oci:DIR`) where the dependency build is restored from
-    /// and stored to, tagged by the recipe fingerprint (as `strata cook --cache-from/--cache-to`).
-    pub cargo_cache: Option<String>,
 }
 
 /// A complete build plan.
@@ -207,5 +180,42 @@ mod tests {
         assert!(plan.add_layer_flag("nodest").is_err());
         assert_eq!(parse_owner("1000:1000").unwrap(), (1000, 1000));
         assert!(parse_owner("app:app").is_err());
+    }
+
+    #[test]
+    fn the_preset_table_is_typed_by_its_kind() {
+        use crate::ecosystem::python::PythonPreset;
+        use crate::ecosystem::rust::RustPreset;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("strata.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            Plan::load(Some(&file), dir.path()).map(|p| p.preset)
+        };
+        assert_eq!(
+            load("[preset]\nkind = \"python\"\nvenv = \".venv\"\ndeps_layers = 3\n").unwrap(),
+            Some(PresetSpec::Python(PythonPreset {
+                venv: Some(".venv".into()),
+                deps_layers: Some(3),
+            }))
+        );
+        assert_eq!(
+            load("[preset]\nkind = \"rust\"\nbin = \"server\"\nfeatures = [\"a\"]\ncargo_cache = \"oci:c\"\n")
+                .unwrap(),
+            Some(PresetSpec::Rust(RustPreset {
+                bin: Some("server".into()),
+                features: vec!["a".into()],
+                cargo_cache: Some("oci:c".into()),
+                ..RustPreset::default()
+            }))
+        );
+        for (bad, says) in [
+            ("[preset]\nkind = \"node\"\n", "node"),
+            ("[preset]\nkind = \"python\"\nbin = \"x\"\n", "bin"),
+            ("[preset]\nvenv = \".venv\"\n", "kind"),
+        ] {
+            let err = load(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 }

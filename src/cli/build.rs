@@ -12,6 +12,7 @@ use strata::assemble::{build, BuiltLayer};
 
 use crate::cli::progress::Bar;
 use crate::cli::{print, write_stdout, ImageOptions, OutputOptions};
+use strata::ecosystem::{self, PresetSpec};
 use strata::error::{Error, ExitCode, Result};
 use strata::policy::config::locate;
 use strata::preset::{expand, BaseInfo};
@@ -143,39 +144,46 @@ impl PresetArgs {
     pub fn apply(&self, plan: &mut Plan) -> Result<()> {
         match self.preset.as_deref() {
             Some("none") => plan.preset = None,
-            Some(kind @ ("python" | "rust")) => {
-                let spec = plan.preset.get_or_insert_with(Default::default);
-                spec.kind = kind.to_string();
-            }
-            Some(other) => {
-                return Err(Error::usage(format!(
-                    "--preset {other:?}: expected python, rust or none"
-                )))
+            Some(kind) => {
+                let ecosystem = ecosystem::named(kind).ok_or_else(|| {
+                    Error::usage(format!(
+                        "--preset {kind:?}: expected {} or none",
+                        ecosystem::buildable_names()
+                    ))
+                })?;
+                if plan.preset.as_ref().map(|p| p.preset().ecosystem().name()) != Some(kind) {
+                    plan.preset = Some(ecosystem.preset());
+                }
             }
             None if plan.preset.is_none() && plan.layers.is_empty() => {
-                plan.preset = strata::preset::detect(&plan.root);
+                plan.preset = ecosystem::detect(&plan.root).map(|e| e.preset());
             }
             None => {}
         }
-        let Some(spec) = plan.preset.as_mut() else {
-            return Ok(());
-        };
         let set = |slot: &mut Option<String>, v: &Option<String>| {
             if v.is_some() {
                 slot.clone_from(v);
             }
         };
-        set(&mut spec.venv, &self.venv);
-        set(&mut spec.bin, &self.bin);
-        set(&mut spec.profile, &self.profile);
-        set(&mut spec.target, &self.target);
-        set(&mut spec.binary, &self.binary);
-        set(&mut spec.cargo_cache, &self.cargo_cache);
-        if self.deps_layers.is_some() {
-            spec.deps_layers = self.deps_layers;
-        }
-        if !self.features.is_empty() {
-            spec.features.clone_from(&self.features);
+        match plan.preset.as_mut() {
+            Some(PresetSpec::Python(python)) => {
+                set(&mut python.venv, &self.venv);
+                if self.deps_layers.is_some() {
+                    python.deps_layers = self.deps_layers;
+                }
+            }
+            Some(PresetSpec::Rust(rust)) => {
+                set(&mut rust.bin, &self.bin);
+                set(&mut rust.profile, &self.profile);
+                set(&mut rust.target, &self.target);
+                set(&mut rust.binary, &self.binary);
+                set(&mut rust.cargo_cache, &self.cargo_cache);
+                if !self.features.is_empty() {
+                    rust.features.clone_from(&self.features);
+                }
+            }
+            // No preset, or one that takes no flags: the flags of other presets do not apply.
+            _ => {}
         }
         Ok(())
     }
@@ -245,7 +253,11 @@ impl BuildArgs {
         }
         self.preset.apply(&mut plan)?;
         if plan.layers.is_empty() && plan.preset.is_none() {
-            return Err(Error::usage("nothing to build: no Python or Rust project here; declare [[layer]] tables in strata.toml or pass --layer NAME=SRC:DEST"));
+            return Err(Error::usage(format!(
+                "nothing to build: no {} project here; declare [[layer]] tables in strata.toml \
+                 or pass --layer NAME=SRC:DEST",
+                ecosystem::buildable_titles(" or ")
+            )));
         }
         Ok(plan)
     }
@@ -302,7 +314,7 @@ pub fn expand_preset(plan: &mut Plan, opts: &SourceOptions, cache_dir: &Path) ->
                 .map_err(|e| e.context(format!("base image {name}")))?,
         ),
     };
-    let info = BaseInfo::read(base.as_ref(), strata::preset::needs_base_files(spec))?;
+    let info = BaseInfo::read(base.as_ref(), spec.preset().base_files())?;
     for note in expand(plan, base.as_ref(), &info, opts, &cache_dir.join("staging"))? {
         eprintln!("strata: {note}");
     }

@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Args, ValueEnum};
 
 use crate::cli::ImageOptions;
+use strata::ecosystem;
 use strata::error::{Error, ExitCode, Result};
 use strata::generate::pin::pinned;
-use strata::generate::{generate, write_all, Lang, Options, Project};
+use strata::generate::{generate, write_all, Options, Project};
 use strata::source::registry::RegistryOptions;
 
 const EXAMPLES: &str = "\
@@ -18,15 +20,6 @@ Examples:
   strata dockerfile --healthcheck 'curl -f localhost' --no-pin
   strata dockerfile --test-cmd 'python3 -m pytest -q' --ci github
   make -f container/Makefile build                   # base only when its deps-<hash> tag is new";
-
-/// The languages `--lang` accepts.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LangArg {
-    /// A Cargo project.
-    Rust,
-    /// A Python project with uv.lock or requirements*.txt.
-    Python,
-}
 
 /// The CI systems `--ci` writes a workflow for.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -39,9 +32,9 @@ pub enum CiArg {
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct DockerfileArgs {
-    /// The project's language (default: detected, Python first as `strata init` does).
-    #[arg(long, value_enum)]
-    pub lang: Option<LangArg>,
+    /// The project's language (default: detected, Python first as every command does).
+    #[arg(long, value_name = "LANG", value_parser = PossibleValuesParser::new(ecosystem::buildable().map(|e| e.name())))]
+    pub lang: Option<String>,
     /// The image the app runs on (Python: python:<.python-version>-slim; Rust:
     /// debian:bookworm-slim). Pinned by digest: given as a tag, its registry is asked.
     #[arg(long, value_name = "IMAGE")]
@@ -82,15 +75,12 @@ pub struct DockerfileArgs {
 /// Runs `strata dockerfile`.
 pub fn run(args: &DockerfileArgs) -> Result<ExitCode> {
     let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
-    let detected = Project::read(&dir)?.lang;
-    if let Some(lang) = args.lang {
-        let wanted = match lang {
-            LangArg::Rust => Lang::Rust,
-            LangArg::Python => Lang::Python,
-        };
-        if detected != wanted {
+    let detected = Project::read(&dir)?.ecosystem;
+    if let Some(lang) = &args.lang {
+        if detected.name() != lang {
             return Err(Error::usage(format!(
-                "--lang {lang:?}: this directory is a {detected:?} project"
+                "--lang {lang}: this directory is a {} project",
+                detected.title()
             )));
         }
     }
@@ -108,7 +98,7 @@ pub fn run(args: &DockerfileArgs) -> Result<ExitCode> {
         (Some(image), Some(registry)) => Some(pin_or_warn(image, registry)),
         _ => image.clone(),
     };
-    let builder_base = if detected == Lang::Rust {
+    let builder_base = if detected.has_builder() {
         pin(&args.builder_base)
     } else {
         args.builder_base.clone()

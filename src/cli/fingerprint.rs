@@ -2,24 +2,22 @@
 //! to tag dependency images or key a cached `target/` or virtualenv.
 //!
 //! Which project: `--recipe-path` or `--manifest-path Cargo.toml` is Cargo; `--lockfile` or
-//! `--manifest-path pyproject.toml` is Python. Otherwise the current directory decides: a
-//! `Cargo.toml` or `Cargo.lock` there means Cargo, else a Python lockfile found by
-//! [`find_lockfile`] means Python, else Cargo (which also finds a workspace from a member's
-//! directory).
+//! `--manifest-path pyproject.toml` is Python. Otherwise the current directory decides, as for
+//! every command ([`strata::ecosystem::detect`]: Python before Rust), else Cargo (which also
+//! finds a workspace from a member's directory). Without flags that choose, the hash is the
+//! ecosystem's [`ProjectSupport::fingerprint`], the one `strata base` tags with.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use strata::cargo::fingerprint::fingerprint;
-use strata::cargo::recipe::Recipe;
 use crate::cli::recipe::WorkspaceArgs;
 use crate::cli::write_stdout;
+use strata::cargo::fingerprint::fingerprint;
+use strata::cargo::recipe::Recipe;
+use strata::ecosystem::{self, python, Fingerprint, ProjectSupport};
 use strata::error::{Error, ExitCode, Result};
-use strata::python::env::{abi_tag, python_version_file, PythonEnv};
-use strata::python::fingerprint::python_fingerprint;
-use strata::python::{find_lockfile, read_lockfile};
-use strata::source::platform::Platform;
+use strata::python::find_lockfile;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -57,12 +55,36 @@ pub struct FingerprintArgs {
 
 /// Runs `strata fingerprint`.
 pub fn run(args: &FingerprintArgs) -> Result<ExitCode> {
-    let hash = match python_lockfile(args)? {
-        Some(lockfile) => python(args, &lockfile)?,
-        None => cargo(args)?,
+    let fingerprint = match detected_without_flags(args)? {
+        Some((found, dir)) => found.fingerprint(&dir)?,
+        None => match python_lockfile(args)? {
+            Some(lockfile) => python(args, &lockfile)?,
+            None => cargo(args)?,
+        },
     };
-    write_stdout(&format!("{hash}\n"))?;
+    for note in &fingerprint.notes {
+        eprintln!("strata: {note}");
+    }
+    write_stdout(&format!("{}\n", fingerprint.hash))?;
     Ok(ExitCode::Ok)
+}
+
+/// With no flag that names a project or what it is built for, the ecosystem of the current
+/// directory and the directory.
+fn detected_without_flags(
+    args: &FingerprintArgs,
+) -> Result<Option<(&'static dyn ProjectSupport, PathBuf)>> {
+    let flagged = args.recipe_path.is_some()
+        || args.lockfile.is_some()
+        || args.python.is_some()
+        || args.platform.is_some()
+        || args.workspace.manifest_path.is_some()
+        || !args.workspace.bins.is_empty();
+    if flagged {
+        return Ok(None);
+    }
+    let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+    Ok(ecosystem::detect(&dir).map(|found| (found, dir)))
 }
 
 /// The Python lockfile to hash, or `None` for a Cargo project (see the module documentation).
@@ -91,50 +113,20 @@ fn python_lockfile(args: &FingerprintArgs) -> Result<Option<PathBuf>> {
         return Ok(None);
     }
     let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
-    if dir.join("Cargo.toml").exists() || dir.join("Cargo.lock").exists() {
-        return Ok(None);
+    match ecosystem::detect(&dir) {
+        Some(found) if found.name() == python::NAME => find_lockfile(&dir),
+        _ => Ok(None),
     }
-    find_lockfile(&dir)
 }
 
-fn python(args: &FingerprintArgs, lockfile: &Path) -> Result<String> {
+fn python(args: &FingerprintArgs, lockfile: &Path) -> Result<Fingerprint> {
     if !args.workspace.bins.is_empty() {
         return Err(Error::usage("--bin applies to Cargo workspaces only"));
     }
-    let set = read_lockfile(lockfile)?;
-    let dir = lockfile.parent().unwrap_or(Path::new("."));
-    let abi = match &args.python {
-        Some(version) => Some(abi_tag(version)?),
-        None => python_version_file(dir)?,
-    };
-    if abi.is_none() {
-        eprintln!(
-            "strata: note: no --python and no .python-version; the fingerprint does not cover \
-             the interpreter"
-        );
-    }
-    let unpinned = set.unpinned();
-    if !unpinned.is_empty() {
-        let names: Vec<&str> = unpinned.iter().map(|p| p.name.as_str()).collect();
-        eprintln!(
-            "strata: warning: {} not pinned ({}); the fingerprint covers the specifiers, not the \
-             versions that will be installed",
-            set.path.display(),
-            names.join(", ")
-        );
-    }
-    let platform = match &args.platform {
-        Some(p) => Platform::parse(p)?,
-        None => Platform::host(),
-    };
-    let env = PythonEnv {
-        abi,
-        platform: platform.to_string(),
-    };
-    Ok(python_fingerprint(&set, &env))
+    python::fingerprint(lockfile, args.python.as_deref(), args.platform.as_deref())
 }
 
-fn cargo(args: &FingerprintArgs) -> Result<String> {
+fn cargo(args: &FingerprintArgs) -> Result<Fingerprint> {
     if args.python.is_some() || args.platform.is_some() {
         return Err(Error::usage(
             "--python and --platform apply to Python lockfiles only (this is a Cargo project)",
@@ -144,5 +136,8 @@ fn cargo(args: &FingerprintArgs) -> Result<String> {
         Some(path) => Recipe::read(path)?,
         None => args.workspace.recipe()?,
     };
-    fingerprint(&recipe)
+    Ok(Fingerprint {
+        hash: fingerprint(&recipe)?,
+        notes: Vec::new(),
+    })
 }

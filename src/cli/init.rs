@@ -2,13 +2,14 @@
 //! commented `strata.toml`, to read and edit instead of starting from a blank page.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::Args;
 
-use strata::assemble::plan::{Plan, PresetSpec};
 use crate::cli::build::{expand_preset, shown_source, PresetArgs};
 use crate::cli::ImageOptions;
+use strata::assemble::plan::Plan;
+use strata::ecosystem::PresetSpec;
 use strata::error::{Error, ExitCode, Result};
 use strata::policy::config::CONFIG_FILE;
 
@@ -41,57 +42,14 @@ fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// The `[preset]` table: `kind`, then the ecosystem's settings.
 fn preset_table(spec: &PresetSpec) -> String {
-    let mut t = String::from("[preset]\n");
-    let _ = writeln!(t, "kind = {}", quoted(&spec.kind));
-    let line = |t: &mut String, key: &str, v: &Option<String>, hint: &str| {
-        let _ = match v {
-            Some(v) => writeln!(t, "{key} = {}", quoted(v)),
-            None => writeln!(t, "# {key} = {hint}"),
-        };
-    };
-    if spec.kind == "python" {
-        line(&mut t, "venv", &spec.venv, "\".venv\"");
-        let _ = writeln!(
-            t,
-            "deps_layers = {}   # more than 1: the largest distributions get layers of their own",
-            spec.deps_layers.unwrap_or(1)
-        );
-    } else {
-        line(
-            &mut t,
-            "bin",
-            &spec.bin,
-            "\"server\"            # when the workspace has several binaries",
-        );
-        line(&mut t, "profile", &spec.profile, "\"release\"");
-        line(
-            &mut t,
-            "target",
-            &spec.target,
-            "\"x86_64-unknown-linux-musl\"  # static: runs on scratch",
-        );
-        let _ = if spec.features.is_empty() {
-            writeln!(t, "# features = [\"metrics\"]")
-        } else {
-            writeln!(
-                t,
-                "features = [{}]",
-                spec.features
-                    .iter()
-                    .map(|f| quoted(f))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        line(
-            &mut t,
-            "binary",
-            &spec.binary,
-            "\"target/release/server\"  # package it without running cargo",
-        );
-    }
-    t
+    let preset = spec.preset();
+    format!(
+        "[preset]\nkind = {}\n{}",
+        quoted(preset.ecosystem().name()),
+        preset.init_table()
+    )
 }
 
 /// The text of `strata.toml` for `plan` (its preset) and, when the preset could run, the plan it
@@ -100,7 +58,7 @@ fn render(plan: &Plan, spec: &PresetSpec, resolved: Option<&Plan>, staging: &Pat
     let mut t = format!(
         "# strata.toml: how `strata build` makes this project's image (written by `strata init` for a\n\
          # {} project). `strata build --plan` prints the layers it gives; flags override this file.\n\n[image]\n",
-        spec.kind
+        spec.preset().ecosystem().name()
     );
     let _ = match &plan.image.base {
         Some(b) => writeln!(t, "base = {}", quoted(b)),
@@ -176,27 +134,20 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     plan.image.base.clone_from(&args.base);
     args.preset.apply(&mut plan)?;
     let Some(mut spec) = plan.preset.clone() else {
-        return Err(Error::usage(
-            "no Python or Rust project here (looked for pyproject.toml, uv.lock, poetry.lock, \
-             pylock.toml, requirements.txt, setup.py, Cargo.toml); write strata.toml by hand \
-             (see `strata build --help`)",
-        ));
+        return Err(Error::usage(format!(
+            "no {} project here (looked for {}); write strata.toml by hand (see `strata build \
+             --help`)",
+            strata::ecosystem::buildable_titles(" or "),
+            strata::ecosystem::markers()
+        )));
     };
-    if spec.kind == "python" && spec.venv.is_none() {
-        let venv = strata::preset::python::find_venv(&root, &spec)?;
-        spec.venv = Some(
-            venv.strip_prefix(&root)
-                .map(PathBuf::from)
-                .unwrap_or(venv)
-                .display()
-                .to_string(),
-        );
-        plan.preset = Some(spec.clone());
-    }
-    // Python can be resolved now (reading the base); Rust would have to compile first.
+    spec.preset_mut().resolve_at_init(&root)?;
+    plan.preset = Some(spec.clone());
+    // A preset that only reads files can be resolved now (reading the base); Rust's would have
+    // to compile first.
     let staging = std::env::temp_dir().join(format!("strata-init-{}", std::process::id()));
-    let resolved = match (&spec.kind[..], &plan.image.base) {
-        ("python", Some(_)) => {
+    let resolved = match &plan.image.base {
+        Some(_) if spec.preset().plans_at_init() => {
             let mut resolved = plan.clone();
             let opts = args.image_options.source_options()?;
             let done = expand_preset(&mut resolved, &opts, &staging);
@@ -210,6 +161,10 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     let tmp = root.join(format!(".{CONFIG_FILE}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, &text).map_err(|e| Error::io(tmp.display(), e))?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::io(path.display(), e))?;
-    eprintln!("strata: wrote {} ({} preset)", path.display(), spec.kind);
+    eprintln!(
+        "strata: wrote {} ({} preset)",
+        path.display(),
+        spec.preset().ecosystem().name()
+    );
     Ok(ExitCode::Ok)
 }

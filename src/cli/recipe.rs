@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::cli::write_stdout;
 use strata::cargo::prepare::{prepare, PrepareOptions};
 use strata::cargo::recipe::Recipe;
-use crate::cli::write_stdout;
 use strata::error::{Error, ExitCode, Result};
 
 const EXAMPLES: &str = "\

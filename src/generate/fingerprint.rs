@@ -11,14 +11,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::cargo::fingerprint::fingerprint;
-use crate::cargo::prepare::{prepare, PrepareOptions};
 use crate::error::{Error, Result};
-use crate::generate::{Lang, Project};
-use crate::python::env::{python_version_file, PythonEnv};
-use crate::python::fingerprint::python_fingerprint;
-use crate::python::read_lockfile;
-use crate::source::platform::Platform;
+use crate::generate::Project;
 
 /// Bumped if the combined form changes, so old and new tags never collide.
 const SCHEME: &str = "strata-base-v1\n";
@@ -27,17 +21,7 @@ const SCHEME: &str = "strata-base-v1\n";
 /// alone, which is then the same as `strata fingerprint`).
 pub fn base_tag(dir: &Path, dockerfile: Option<&Path>) -> Result<String> {
     let project = Project::read(dir)?;
-    let deps = match project.lang {
-        Lang::Rust => fingerprint(&prepare(dir, &PrepareOptions::default())?)?,
-        Lang::Python => {
-            let lockfile = dir.join(project.lockfile.as_deref().unwrap_or(Path::new("")));
-            let env = PythonEnv {
-                abi: python_version_file(dir)?,
-                platform: Platform::host().to_string(),
-            };
-            python_fingerprint(&read_lockfile(&lockfile)?, &env)
-        }
-    };
+    let deps = project.ecosystem.fingerprint(dir)?.hash;
     let Some(dockerfile) = dockerfile else {
         return Ok(deps);
     };

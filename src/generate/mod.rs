@@ -18,15 +18,13 @@
 pub mod fingerprint;
 pub mod pin;
 pub mod project;
-pub mod python;
-pub mod rust;
 pub mod support;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 pub use fingerprint::base_tag;
-pub use project::{Lang, Project};
+pub use project::Project;
 
 /// What the user chose on the command line; everything else is read from the project.
 #[derive(Debug, Clone, Default)]
@@ -58,7 +56,7 @@ pub struct Generated {
     pub contents: String,
 }
 
-/// The two Dockerfiles of a project, the part that differs between languages.
+/// The two Dockerfiles of a project, the part that differs between ecosystems.
 #[derive(Debug, Clone)]
 pub struct Dockerfiles {
     /// `Dockerfile.base`: the dependency image.
@@ -67,22 +65,17 @@ pub struct Dockerfiles {
     pub app: String,
     /// The base images the Dockerfiles name, as `ARG` name and reference (for `digests.env`).
     pub images: Vec<(&'static str, String)>,
+    /// A command the Makefile runs before building the dependency image (Rust with
+    /// `--host-recipe`: make the recipe on the host).
+    pub before_base: Option<String>,
 }
 
 /// Every file `strata dockerfile` writes for the project at `dir`.
 pub fn generate(dir: &Path, options: &Options) -> Result<Vec<Generated>> {
     let project = Project::read(dir)?;
-    let dockerfiles = match project.lang {
-        Lang::Python => python::dockerfiles(&project, options)?,
-        Lang::Rust => rust::dockerfiles(&project, options),
-    };
+    let dockerfiles = project.ecosystem.dockerfiles(&project, options)?;
     let out = &options.out;
-    let makefile = support::makefile(
-        &project,
-        options,
-        &dockerfiles.images,
-        (&dockerfiles.base, &dockerfiles.app),
-    );
+    let makefile = support::makefile(&project, options, &dockerfiles);
     let mut files = vec![
         Generated {
             path: out.join("Dockerfile.base"),

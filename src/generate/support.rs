@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::generate::{Lang, Options, Project};
+use crate::generate::{Dockerfiles, Options, Project};
 
 /// What never belongs in a build context: VCS data, build output, virtualenvs, caches, and the
 /// generated files themselves (but a recipe made on the host).
@@ -51,17 +51,11 @@ fn build_args(dockerfile: &str, images: &[(&'static str, String)]) -> String {
 
 /// The Makefile: `build-base` (only when the fingerprint tag is not there), `build`, `push`
 /// (the dependency image only when the registry lacks it), `check` (`strata check`).
-pub fn makefile(
-    project: &Project,
-    options: &Options,
-    images: &[(&'static str, String)],
-    dockerfiles: (&str, &str),
-) -> String {
+pub fn makefile(project: &Project, options: &Options, dockerfiles: &Dockerfiles) -> String {
     let out = options.out.display();
-    let recipe = if project.lang == Lang::Rust && options.host_recipe {
-        format!("\tstrata recipe --recipe-path {out}/recipe.json\n")
-    } else {
-        String::new()
+    let before_base = match &dockerfiles.before_base {
+        Some(command) => format!("\t{command}\n"),
+        None => String::new(),
     };
     format!(
         "# Builds the images of {name} (written by strata dockerfile). From the project directory:\n\
@@ -77,7 +71,7 @@ pub fn makefile(
          DEPS_TAG = $(lastword $(subst :, ,$(DEPS_REF)))\n\n\
          .PHONY: build-base build push check\n\n\
          build-base:\n\
-         {recipe}\
+         {before_base}\
          \t$(DOCKER) build -f -{base_args} -t $(DEPS_REF) . < {out}/Dockerfile.base\n\n\
          build:\n\
          \t$(DOCKER) image inspect $(DEPS_REF) >/dev/null 2>&1 || $(MAKE) -f {out}/Makefile build-base\n\
@@ -91,8 +85,8 @@ pub fn makefile(
          \ttar=$$(mktemp) && $(DOCKER) save $(IMAGE):$(TAG) -o $$tar \\\n\
          \t  && strata check docker-archive:$$tar; rc=$$?; rm -f $$tar; exit $$rc\n",
         name = project.name,
-        base_args = build_args(dockerfiles.0, images),
-        app_args = build_args(dockerfiles.1, images),
+        base_args = build_args(&dockerfiles.base, &dockerfiles.images),
+        app_args = build_args(&dockerfiles.app, &dockerfiles.images),
     )
 }
 

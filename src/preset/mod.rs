@@ -1,16 +1,14 @@
-//! Project presets: what `strata build` does in a Python or Rust project with no `[[layer]]`
-//! tables. A preset turns the project into layers (dependencies apart from code) and fills the
-//! image settings the user left unset; `strata init` writes its choice down as `strata.toml`.
-
-pub mod python;
-pub mod rust;
-pub mod site_packages;
+//! Project presets: what `strata build` does in a project with no `[[layer]]` tables. A preset
+//! (one per buildable ecosystem, [`crate::ecosystem::Preset`]) turns the project into layers
+//! (dependencies apart from code) and fills the image settings the user left unset; `strata
+//! init` writes its choice down as `strata.toml`.
 
 use std::path::Path;
 
 use crate::assemble::base_fs::BaseFs;
-use crate::assemble::plan::{LayerSpec, Plan, PresetSpec};
-use crate::error::{Error, Result};
+use crate::assemble::plan::{LayerSpec, Plan};
+use crate::ecosystem::PlanContext;
+use crate::error::Result;
 use crate::source::{OpenedImage, SourceOptions};
 
 /// The layers a preset planned, and what it wants the user told (choices, warnings).
@@ -41,9 +39,9 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 pub const NONROOT: &str = "65532:65532";
 
 impl BaseInfo {
-    /// Reads what presets need of `base` (`None` is `scratch`): its config, and, when
-    /// `with_files`, which interpreters its `bin` directories hold.
-    pub fn read(base: Option<&OpenedImage>, with_files: bool) -> Result<BaseInfo> {
+    /// Reads what presets need of `base` (`None` is `scratch`): its config, and the files whose
+    /// path `files` selects (none without it: see [`crate::ecosystem::Preset::base_files`]).
+    pub fn read(base: Option<&OpenedImage>, files: Option<fn(&str) -> bool>) -> Result<BaseInfo> {
         let Some(base) = base else {
             return Ok(BaseInfo::default());
         };
@@ -53,13 +51,9 @@ impl BaseInfo {
             .iter()
             .flatten()
             .find_map(|kv| kv.strip_prefix("PATH=").map(str::to_string));
-        let fs = if with_files {
-            BaseFs::scan(base, |e| {
-                let (dir, name) = e.path.rsplit_once('/').unwrap_or(("", &e.path));
-                dir.ends_with("bin") && name.starts_with("python")
-            })?
-        } else {
-            BaseFs::default()
+        let fs = match files {
+            Some(wanted) => BaseFs::scan(base, |e| wanted(&e.path))?,
+            None => BaseFs::default(),
         };
         Ok(BaseInfo {
             fs,
@@ -82,28 +76,6 @@ impl BaseInfo {
     }
 }
 
-/// The preset for the project at `root`, when it is one strata knows: Python when it has
-/// `pyproject.toml` or a Python lockfile, else Rust when it has `Cargo.toml`.
-pub fn detect(root: &Path) -> Option<PresetSpec> {
-    let kind = if python::detect(root) {
-        "python"
-    } else if root.join("Cargo.toml").is_file() {
-        "rust"
-    } else {
-        return None;
-    };
-    Some(PresetSpec {
-        kind: kind.into(),
-        ..PresetSpec::default()
-    })
-}
-
-/// Whether the preset needs the base's file list (Python: to find its interpreter; Rust reads
-/// the base's libraries itself, and only for a dynamically linked binary).
-pub fn needs_base_files(spec: &PresetSpec) -> bool {
-    spec.kind == "python"
-}
-
 /// Runs the plan's preset: puts its layers below the declared ones and fills unset image
 /// settings. `base` is the opened base (`None`: scratch), `info` what was read of it, `opts` how
 /// to reach registries (Rust's dependency build cache); `staging` is where generated files live
@@ -118,23 +90,13 @@ pub fn expand(
     let Some(spec) = plan.preset.clone() else {
         return Ok(Vec::new());
     };
-    let planned = match spec.kind.as_str() {
-        "python" => python::plan(&plan.root, &spec, &mut plan.image, info, staging)?,
-        "rust" => rust::plan(
-            &plan.root,
-            &spec,
-            &mut plan.image,
-            base,
-            info,
-            opts,
-            staging,
-        )?,
-        other => {
-            return Err(Error::usage(format!(
-                "[preset] kind {other:?}: expected \"python\" or \"rust\""
-            )))
-        }
+    let context = PlanContext {
+        base,
+        info,
+        opts,
+        staging,
     };
+    let planned = spec.preset().plan(&plan.root, &mut plan.image, &context)?;
     let declared = std::mem::take(&mut plan.layers);
     plan.layers = planned.layers;
     for layer in declared {

@@ -3,6 +3,10 @@
 //! planner stage or on the host); the app image compiles only the workspace's own crates on it
 //! and copies the binary alone into a slim runtime stage.
 
+use std::path::Path;
+
+use crate::error::Result;
+use crate::generate::project::{dir_name, read_toml};
 use crate::generate::{
     apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Options, Project,
     APP_USER,
@@ -14,6 +18,30 @@ const RUNTIME_BASE: &str = "debian:bookworm-slim";
 /// The image the dependency stage takes strata from: this version's, by name.
 fn strata_image() -> String {
     format!("strata:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The Cargo project at `dir` as the generator sees it: its package name, and the binary the
+/// image runs (the first `[[bin]]`, else the package's).
+pub fn read_project(dir: &Path) -> Result<Project> {
+    let manifest = read_toml(&dir.join("Cargo.toml"))?.unwrap_or_default();
+    let name = manifest
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_string);
+    let bin = manifest
+        .get("bin")
+        .and_then(|b| b.as_array())
+        .and_then(|b| b.first())
+        .and_then(|b| b.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_string);
+    Ok(Project {
+        dir: dir.to_path_buf(),
+        ecosystem: &super::Rust,
+        command: bin.or_else(|| name.clone()),
+        name: name.unwrap_or_else(|| dir_name(dir)),
+    })
 }
 
 /// The Dockerfiles for a Cargo project.
@@ -73,6 +101,12 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
             ("RUNTIME_BASE", runtime),
             ("STRATA_IMAGE", strata_image()),
         ],
+        before_base: options.host_recipe.then(|| {
+            format!(
+                "strata recipe --recipe-path {}/recipe.json",
+                options.out.display()
+            )
+        }),
     }
 }
 

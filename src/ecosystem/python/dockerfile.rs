@@ -2,29 +2,102 @@
 //! (`pip install -r` into `/opt/venv`, or `uv sync --no-install-project` into `/app/.venv`), and
 //! an app image that adds the source and installs the project without dependencies.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::generate::project::{dir_name, read_toml};
 use crate::generate::{
     apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Options, Project,
     APP_USER,
 };
-use crate::python::Format;
+use crate::python::{find_lockfile, Format};
 
 /// The uv image the uv binary is copied from (uv's documented way to install it).
 const UV_IMAGE: &str = "ghcr.io/astral-sh/uv:0.5";
 
+/// What the Python Dockerfiles need to know of a project besides its name and command.
+struct Locked {
+    /// The lockfile, relative to the project.
+    lockfile: PathBuf,
+    /// Whether there is a `pyproject.toml` to install the project from.
+    has_pyproject: bool,
+    /// `major.minor` from `.python-version`.
+    python_version: Option<String>,
+}
+
+/// The project at `dir` as the generator sees it.
+pub fn read_project(dir: &Path) -> Result<Project> {
+    read(dir).map(|(project, _)| project)
+}
+
+/// The project at `dir`: its lockfile (uv.lock or requirements*.txt, which the Dockerfiles
+/// install from), name and first console script from `pyproject.toml`, and the interpreter
+/// version of `.python-version`.
+fn read(dir: &Path) -> Result<(Project, Locked)> {
+    let lockfile = find_lockfile(dir)?.ok_or_else(|| {
+        Error::usage(format!(
+            "{}: no uv.lock or requirements*.txt to install the dependencies from",
+            dir.display()
+        ))
+    })?;
+    if !matches!(
+        Format::of(&lockfile),
+        Some(Format::Uv | Format::Requirements)
+    ) {
+        return Err(Error::usage(format!(
+            "{}: strata dockerfile installs from uv.lock or requirements*.txt; export one \
+             (poetry export -o requirements.lock, or uv export)",
+            lockfile.display()
+        )));
+    }
+    let pyproject = read_toml(&dir.join("pyproject.toml"))?;
+    let project = pyproject.as_ref().and_then(|t| t.get("project"));
+    let name = project
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(crate::python::pep508::normalize_name);
+    let command = project
+        .and_then(|p| p.get("scripts"))
+        .and_then(|s| s.as_table())
+        .and_then(|s| s.keys().next().cloned());
+    let python_version = std::fs::read_to_string(dir.join(".python-version"))
+        .ok()
+        .and_then(|v| major_minor(v.lines().next()?.trim()));
+    let project = Project {
+        dir: dir.to_path_buf(),
+        ecosystem: &super::Python,
+        name: name.unwrap_or_else(|| dir_name(dir)),
+        command,
+    };
+    let locked = Locked {
+        lockfile: lockfile
+            .strip_prefix(dir)
+            .map(Path::to_path_buf)
+            .unwrap_or(lockfile),
+        has_pyproject: pyproject.is_some(),
+        python_version,
+    };
+    Ok((project, locked))
+}
+
+/// `3.12` from `3.12`, `3.12.4` or `cpython@3.12`; `None` for anything else (`pypy3.10`).
+fn major_minor(version: &str) -> Option<String> {
+    let version = version.strip_prefix("cpython@").unwrap_or(version);
+    let mut parts = version.split('.');
+    let (major, minor) = (parts.next()?, parts.next()?);
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numeric(major) && numeric(minor)).then(|| format!("{major}.{minor}"))
+}
+
 /// The Dockerfiles for a Python project.
 pub fn dockerfiles(project: &Project, options: &Options) -> Result<Dockerfiles> {
-    let lockfile = project
-        .lockfile
-        .as_deref()
-        .ok_or_else(|| Error::usage("a Python project needs a lockfile"))?;
+    let (_, locked) = read(&project.dir)?;
+    let lockfile = locked.lockfile.as_path();
     let uv = Format::of(lockfile) == Some(Format::Uv);
     let runtime = options.runtime_base.clone().unwrap_or_else(|| {
         format!(
             "python:{}-slim",
-            project.python_version.as_deref().unwrap_or("3.12")
+            locked.python_version.as_deref().unwrap_or("3.12")
         )
     });
     let mut images = vec![("RUNTIME_BASE", runtime)];
@@ -43,7 +116,7 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Result<Dockerfiles> 
         build_hint(options, "Dockerfile.base"),
     );
     let install = if uv {
-        uv_dependencies(project)
+        uv_dependencies(locked.has_pyproject)
     } else {
         pip_dependencies(lockfile)
     };
@@ -56,8 +129,9 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Result<Dockerfiles> 
     );
     Ok(Dockerfiles {
         base,
-        app: app(project, options, uv),
+        app: app(project, options, uv, locked.has_pyproject),
         images,
+        before_base: None,
     })
 }
 
@@ -74,12 +148,8 @@ fn pip_dependencies(lockfile: &Path) -> String {
     )
 }
 
-fn uv_dependencies(project: &Project) -> String {
-    let pyproject = if project.has_pyproject {
-        "pyproject.toml "
-    } else {
-        ""
-    };
+fn uv_dependencies(has_pyproject: bool) -> String {
+    let pyproject = if has_pyproject { "pyproject.toml " } else { "" };
     format!(
         "COPY --from=uv /uv /usr/local/bin/uv\n\
          ENV UV_PROJECT_ENVIRONMENT=/app/.venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy \\\n    \
@@ -91,8 +161,8 @@ fn uv_dependencies(project: &Project) -> String {
     )
 }
 
-fn app(project: &Project, options: &Options, uv: bool) -> String {
-    let install = match (uv, project.has_pyproject) {
+fn app(project: &Project, options: &Options, uv: bool, has_pyproject: bool) -> String {
+    let install = match (uv, has_pyproject) {
         (true, _) => "RUN uv sync --frozen --no-dev --no-editable --no-cache\n",
         (false, true) => "RUN pip install --no-cache-dir --no-deps /app\n",
         (false, false) => "",
@@ -135,4 +205,17 @@ fn command(project: &Project) -> String {
     };
     let quoted: Vec<String> = argv.iter().map(|a| quoted(a)).collect();
     format!("[{}]", quoted.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_versions_reduce_to_major_minor() {
+        assert_eq!(major_minor("3.12.4").as_deref(), Some("3.12"));
+        assert_eq!(major_minor("cpython@3.11").as_deref(), Some("3.11"));
+        assert_eq!(major_minor("pypy3.10"), None);
+        assert_eq!(major_minor("3"), None);
+    }
 }

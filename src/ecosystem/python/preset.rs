@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::assemble::base_fs::BaseFs;
-use crate::assemble::plan::{ImageSpec, LayerSpec, PresetSpec};
+use crate::assemble::plan::{ImageSpec, LayerSpec};
+use crate::ecosystem::python::site_packages::{split, Distribution, Venv};
+use crate::ecosystem::{init_line, PlanContext, Preset, ProjectSupport};
 use crate::error::{Error, Result};
-use crate::preset::site_packages::{split, Distribution, Venv};
 use crate::preset::{BaseInfo, Planned};
 use crate::python::pep508::normalize_name;
 
@@ -80,23 +81,61 @@ fn read_pyproject(root: &Path) -> Result<Project> {
     })
 }
 
-/// Whether `root` looks like a Python project.
-pub fn detect(root: &Path) -> bool {
-    [
-        "pyproject.toml",
-        "uv.lock",
-        "poetry.lock",
-        "pylock.toml",
-        "requirements.txt",
-        "setup.py",
-    ]
-    .iter()
-    .any(|f| root.join(f).is_file())
+/// The settings of `[preset] kind = "python"`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PythonPreset {
+    /// The virtual environment whose site-packages become the dependency layer(s).
+    pub venv: Option<String>,
+    /// How many layers the dependencies are split into (largest distributions first).
+    pub deps_layers: Option<usize>,
+}
+
+impl Preset for PythonPreset {
+    fn ecosystem(&self) -> &'static dyn ProjectSupport {
+        &super::Python
+    }
+
+    fn base_files(&self) -> Option<fn(&str) -> bool> {
+        Some(|path| {
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            dir.ends_with("bin") && name.starts_with("python")
+        })
+    }
+
+    fn plans_at_init(&self) -> bool {
+        true
+    }
+
+    fn resolve_at_init(&mut self, root: &Path) -> Result<()> {
+        if self.venv.is_none() {
+            let venv = find_venv(root, self)?;
+            let shown = venv
+                .strip_prefix(root)
+                .map(Path::to_path_buf)
+                .unwrap_or(venv);
+            self.venv = Some(shown.display().to_string());
+        }
+        Ok(())
+    }
+
+    fn init_table(&self) -> String {
+        let mut t = init_line("venv", self.venv.as_deref(), "\".venv\"");
+        t.push_str(&format!(
+            "deps_layers = {}   # more than 1: the largest distributions get layers of their own\n",
+            self.deps_layers.unwrap_or(1)
+        ));
+        t
+    }
+
+    fn plan(&self, root: &Path, image: &mut ImageSpec, ctx: &PlanContext) -> Result<Planned> {
+        plan(root, self, image, ctx.info, ctx.staging)
+    }
 }
 
 /// The virtual environment to package: `venv` (from the preset or `--venv`), else `$VIRTUAL_ENV`,
 /// else `.venv` or `venv` in the project.
-pub fn find_venv(root: &Path, spec: &PresetSpec) -> Result<PathBuf> {
+pub fn find_venv(root: &Path, spec: &PythonPreset) -> Result<PathBuf> {
     if let Some(v) = &spec.venv {
         return Ok(root.join(v));
     }
@@ -280,9 +319,9 @@ fn default_entrypoint(root: &Path, project: &Project) -> Result<Vec<String>> {
 
 /// Plans the Python layers of the project at `root` and fills the image settings it leaves
 /// unset (entrypoint, environment, workdir, user).
-pub fn plan(
+fn plan(
     root: &Path,
-    spec: &PresetSpec,
+    spec: &PythonPreset,
     image: &mut ImageSpec,
     base: &BaseInfo,
     staging: &Path,

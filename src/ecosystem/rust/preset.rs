@@ -6,14 +6,17 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use crate::assemble::libraries::check_binary;
-use crate::assemble::plan::{ImageSpec, LayerSpec, PresetSpec};
+use crate::assemble::plan::{ImageSpec, LayerSpec};
 use crate::cargo::artifact::{cache_tag, push_cache, restore_cache};
 use crate::cargo::cleanup::remove;
 use crate::cargo::cook::local_units;
 use crate::cargo::invoke::{run, Artifact, BuildOptions};
 use crate::cargo::prepare::{prepare, PrepareOptions};
 use crate::cargo::recipe::Recipe;
+use crate::ecosystem::{init_line, toml_quoted, PlanContext, Preset, ProjectSupport};
 use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
 use crate::source::{OpenedImage, SourceOptions};
@@ -21,8 +24,68 @@ use crate::source::{OpenedImage, SourceOptions};
 /// Where the binary goes in the image.
 pub const BIN_DIR: &str = "/usr/local/bin";
 
+/// The settings of `[preset] kind = "rust"`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RustPreset {
+    /// The binary to package (`--bin`).
+    pub bin: Option<String>,
+    /// cargo profile (default `release`).
+    pub profile: Option<String>,
+    /// Target triple.
+    pub target: Option<String>,
+    /// Features to enable.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Package this existing binary instead of running cargo.
+    pub binary: Option<String>,
+    /// A repository (registry or `oci:DIR`) where the dependency build is restored from and
+    /// stored to, tagged by the recipe fingerprint (as `strata cook --cache-from/--cache-to`).
+    pub cargo_cache: Option<String>,
+}
+
+impl Preset for RustPreset {
+    fn ecosystem(&self) -> &'static dyn ProjectSupport {
+        &super::Rust
+    }
+
+    fn init_table(&self) -> String {
+        let mut t = init_line(
+            "bin",
+            self.bin.as_deref(),
+            "\"server\"            # when the workspace has several binaries",
+        );
+        t.push_str(&init_line(
+            "profile",
+            self.profile.as_deref(),
+            "\"release\"",
+        ));
+        t.push_str(&init_line(
+            "target",
+            self.target.as_deref(),
+            "\"x86_64-unknown-linux-musl\"  # static: runs on scratch",
+        ));
+        if self.features.is_empty() {
+            t.push_str("# features = [\"metrics\"]\n");
+        } else {
+            let features: Vec<String> = self.features.iter().map(|f| toml_quoted(f)).collect();
+            t.push_str(&format!("features = [{}]\n", features.join(", ")));
+        }
+        t.push_str(&init_line(
+            "binary",
+            self.binary.as_deref(),
+            "\"target/release/server\"  # package it without running cargo",
+        ));
+        t
+    }
+
+    fn plan(&self, root: &Path, image: &mut ImageSpec, ctx: &PlanContext) -> Result<Planned> {
+        plan(root, self, image, ctx.base, ctx.info, ctx.opts, ctx.staging)
+    }
+}
+
 /// The cargo flags the preset's settings stand for.
-pub fn build_options(root: &Path, spec: &PresetSpec) -> BuildOptions {
+pub fn build_options(root: &Path, spec: &RustPreset) -> BuildOptions {
     let profile = spec.profile.clone().unwrap_or_else(|| "release".into());
     BuildOptions {
         release: profile == "release",
@@ -54,7 +117,7 @@ fn target_dir(root: &Path) -> PathBuf {
 /// build key) into the target directory, when it is there.
 fn restore_deps(
     root: &Path,
-    spec: &PresetSpec,
+    spec: &RustPreset,
     repository: &str,
     opts: &SourceOptions,
     notes: &mut Vec<String>,
@@ -114,7 +177,7 @@ fn store_deps(
 /// Builds the project with cargo and returns the binary to package.
 fn cargo_build(
     root: &Path,
-    spec: &PresetSpec,
+    spec: &RustPreset,
     opts: &SourceOptions,
     staging: &Path,
     notes: &mut Vec<String>,
@@ -184,9 +247,9 @@ fn cargo_build(
 
 /// Plans the binary layer of the Rust project at `root` (building it unless `binary` is set)
 /// and fills the entrypoint and user.
-pub fn plan(
+fn plan(
     root: &Path,
-    spec: &PresetSpec,
+    spec: &RustPreset,
     image: &mut ImageSpec,
     base: Option<&OpenedImage>,
     info: &BaseInfo,

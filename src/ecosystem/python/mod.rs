@@ -1,0 +1,148 @@
+//! Python: a project with `pyproject.toml` or a lockfile. strata packages its virtualenv
+//! ([`preset`]), fingerprints its lockfile (the parsing lives in [`crate::python`]), writes its
+//! Dockerfiles ([`dockerfile`]), and recognizes `site-packages` trees in any image.
+
+pub mod dockerfile;
+pub mod preset;
+pub mod site_packages;
+
+use std::path::Path;
+
+use crate::ecosystem::{Ecosystem, Fingerprint, Identity, PresetSpec, ProjectSupport, Tree};
+use crate::error::{Error, Result};
+use crate::generate::{Dockerfiles, Options, Project};
+use crate::python::env::{abi_tag, python_version_file, PythonEnv};
+use crate::python::fingerprint::python_fingerprint;
+use crate::python::{find_lockfile, read_lockfile};
+use crate::source::platform::Platform;
+pub use preset::PythonPreset;
+
+/// Its registry name, the `kind` of its `[preset]` table.
+pub const NAME: &str = "python";
+
+/// pip / uv / poetry projects and environments.
+pub struct Python;
+
+impl Ecosystem for Python {
+    fn identity(&self) -> &'static Identity {
+        &Identity {
+            name: NAME,
+            title: "Python",
+            lockfiles: "uv.lock / poetry.lock / requirements.txt",
+        }
+    }
+
+    /// `site-packages` (or Debian's `dist-packages`); the root is the virtualenv holding it when
+    /// there is one (`.venv`, `venv`), the package its distribution.
+    fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree> {
+        if !matches!(parts[i], "site-packages" | "dist-packages") {
+            return None;
+        }
+        let venv = parts[..i]
+            .iter()
+            .rposition(|p| *p == ".venv" || *p == "venv");
+        Some(Tree {
+            root: venv.unwrap_or(i),
+            package: Some(distribution(parts[i + 1])),
+        })
+    }
+
+    fn project(&self) -> Option<&dyn ProjectSupport> {
+        Some(self)
+    }
+}
+
+impl ProjectSupport for Python {
+    fn markers(&self) -> &'static [&'static str] {
+        &[
+            "pyproject.toml",
+            "uv.lock",
+            "poetry.lock",
+            "pylock.toml",
+            "requirements.txt",
+            "setup.py",
+        ]
+    }
+
+    fn preset(&self) -> PresetSpec {
+        PresetSpec::Python(PythonPreset::default())
+    }
+
+    fn fingerprint(&self, root: &Path) -> Result<Fingerprint> {
+        let lockfile = find_lockfile(root)?.ok_or_else(|| {
+            Error::usage(format!(
+                "{}: no uv.lock, pylock.toml, poetry.lock or requirements*.txt to fingerprint",
+                root.display()
+            ))
+        })?;
+        fingerprint(&lockfile, None, None)
+    }
+
+    fn read_project(&self, root: &Path) -> Result<Project> {
+        dockerfile::read_project(root)
+    }
+
+    fn dockerfiles(&self, project: &Project, options: &Options) -> Result<Dockerfiles> {
+        dockerfile::dockerfiles(project, options)
+    }
+}
+
+/// The fingerprint of `lockfile`'s dependency set for the interpreter `python` (3.12, cp312;
+/// default: the lockfile directory's `.python-version`, else none) on `platform` (os/arch;
+/// default: linux on this machine's architecture).
+pub fn fingerprint(
+    lockfile: &Path,
+    python: Option<&str>,
+    platform: Option<&str>,
+) -> Result<Fingerprint> {
+    let set = read_lockfile(lockfile)?;
+    let dir = lockfile.parent().unwrap_or(Path::new("."));
+    let abi = match python {
+        Some(version) => Some(abi_tag(version)?),
+        None => python_version_file(dir)?,
+    };
+    let mut notes = Vec::new();
+    if abi.is_none() {
+        notes.push(
+            "note: no --python and no .python-version; the fingerprint does not cover the \
+             interpreter"
+                .to_string(),
+        );
+    }
+    let unpinned = set.unpinned();
+    if !unpinned.is_empty() {
+        let names: Vec<&str> = unpinned.iter().map(|p| p.name.as_str()).collect();
+        notes.push(format!(
+            "warning: {} not pinned ({}); the fingerprint covers the specifiers, not the \
+             versions that will be installed",
+            set.path.display(),
+            names.join(", ")
+        ));
+    }
+    let platform = match platform {
+        Some(p) => Platform::parse(p)?,
+        None => Platform::host(),
+    };
+    let env = PythonEnv {
+        abi,
+        platform: platform.to_string(),
+    };
+    Ok(Fingerprint {
+        hash: python_fingerprint(&set, &env),
+        notes,
+    })
+}
+
+/// `numpy-1.26.4.dist-info` → `numpy`, `numpy.libs` → `numpy`, `Foo_Bar` → `foo-bar`, `six.py` → `six`.
+fn distribution(name: &str) -> String {
+    let base = name
+        .strip_suffix(".dist-info")
+        .or_else(|| name.strip_suffix(".egg-info"))
+        .or_else(|| name.strip_suffix(".data"))
+        .map(|n| n.split('-').next().unwrap_or(n))
+        .or_else(|| name.strip_suffix(".libs"))
+        .or_else(|| name.strip_suffix(".py"))
+        .or_else(|| name.split_once(".cpython-").map(|(n, _)| n))
+        .unwrap_or(name);
+    base.to_ascii_lowercase().replace(['_', '.'], "-")
+}
