@@ -328,14 +328,14 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         ));
     }
     let (built, layers) = build(&plan, &opts, &cache, args.plan)?;
-    if args.plan {
+    let Some(built) = built else {
         let rendered = match args.output.format {
             Format::Json => json::render(&layers)?,
             _ => plan_table(&layers, &plan.root, &cache_dir),
         };
         write_stdout(&rendered)?;
         return Ok(ExitCode::Ok);
-    }
+    };
     let mut results: Vec<CopyStats> = Vec::new();
     for dest in &outputs {
         let bar = Arc::new(Bar::bytes(
@@ -347,8 +347,8 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         let stats = write_image(
             sink.as_mut(),
             built.blobs(&cache)?,
-            &built.manifest,
-            strata::source::manifest::OCI_MANIFEST,
+            &built.image.manifest,
+            &built.image.media_type,
             bar.clone(),
         )?;
         bar.finish();

@@ -6,6 +6,7 @@ use clap::Args;
 use crate::cli::progress::Bar;
 use crate::cli::{write_stdout, ImageOptions, OutputOptions};
 use strata::error::{Error, ExitCode, Result};
+use strata::mutate::annotation::{BASE_DIGEST, BASE_NAME};
 use strata::mutate::rebase::rebase;
 use strata::report::{json, Format};
 use strata::sink::open_sink;
@@ -58,7 +59,7 @@ pub fn run(args: &RebaseArgs) -> Result<ExitCode> {
         Some(b) => b.clone(),
         None => {
             let a = &image.image.annotations;
-            let name = a.get("org.opencontainers.image.base.name").ok_or_else(|| {
+            let name = a.get(BASE_NAME).ok_or_else(|| {
                 Error::usage(format!(
                     "{} records no base image (org.opencontainers.image.base.name): pass --old-base",
                     args.image
@@ -66,8 +67,7 @@ pub fn run(args: &RebaseArgs) -> Result<ExitCode> {
             })?;
             pinned_base(
                 name,
-                a.get("org.opencontainers.image.base.digest")
-                    .map(String::as_str),
+                a.get(BASE_DIGEST).map(String::as_str),
             )
         }
     };

@@ -15,6 +15,7 @@ use crate::cli::{ImageOptions, OutputOptions};
 use strata::error::{ExitCode, Result};
 use strata::layer::walk::Contents;
 use strata::model::Image;
+use strata::mutate::annotation::{BASE_DIGEST, BASE_NAME};
 use strata::policy::selectors::finding_filter;
 use strata::report::{html, json, markdown, table, Format};
 use strata::source::reference::{pinned_base, ImageRef};
@@ -63,8 +64,6 @@ pub struct ReportArgs {
 /// levels into the big directories, few enough to keep the page well under 2 MB.
 const TREE_NODES: usize = 1500;
 
-const BASE_NAME: &str = "org.opencontainers.image.base.name";
-const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
 
 fn base_layers(reference: &str, opts: &SourceOptions) -> Result<BaseLayers> {
     let opened = open(&ImageRef::parse(reference)?, opts)
