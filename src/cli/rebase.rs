@@ -65,10 +65,7 @@ pub fn run(args: &RebaseArgs) -> Result<ExitCode> {
                     args.image
                 ))
             })?;
-            pinned_base(
-                name,
-                a.get(BASE_DIGEST).map(String::as_str),
-            )
+            pinned_base(name, a.get(BASE_DIGEST).map(String::as_str))
         }
     };
     let old_base = open_named(&old_name, &opts)?;

@@ -64,7 +64,6 @@ pub struct ReportArgs {
 /// levels into the big directories, few enough to keep the page well under 2 MB.
 const TREE_NODES: usize = 1500;
 
-
 fn base_layers(reference: &str, opts: &SourceOptions) -> Result<BaseLayers> {
     let opened = open(&ImageRef::parse(reference)?, opts)
         .map_err(|e| e.context(format!("base image {reference}")))?;

@@ -92,7 +92,11 @@ impl<T: Serialize + DeserializeOwned> Preserved<T> {
 
     /// Parses `bytes` (a JSON object; `what` names it in errors), keeping the keys `T` drops, at
     /// the top level and inside the objects under `nested`.
-    pub fn parse(bytes: &[u8], what: &str, nested: &'static [&'static str]) -> Result<Preserved<T>> {
+    pub fn parse(
+        bytes: &[u8],
+        what: &str,
+        nested: &'static [&'static str],
+    ) -> Result<Preserved<T>> {
         let value: Value =
             serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("{what}: {e}")))?;
         Self::from_value(value, what, nested)
@@ -106,9 +110,8 @@ impl<T: Serialize + DeserializeOwned> Preserved<T> {
     ) -> Result<Preserved<T>> {
         let doc: T = serde_json::from_value(value.clone())
             .map_err(|e| Error::invalid(format!("{what}: {e}")))?;
-        let known = object(
-            serde_json::to_value(&doc).map_err(|e| Error::invalid(format!("{what}: {e}")))?,
-        );
+        let known =
+            object(serde_json::to_value(&doc).map_err(|e| Error::invalid(format!("{what}: {e}")))?);
         let rest = residue(&object(value), &known, nested);
         Ok(Preserved { doc, rest, nested })
     }

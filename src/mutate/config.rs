@@ -204,8 +204,14 @@ mod tests {
         c.set_entrypoint(&["/app/run".into()]);
         c.reset_cmd();
         let v = value(&c);
-        assert_eq!(v["config"]["Env"], serde_json::json!(["LANG=C", "PATH=/app/bin"]));
-        assert_eq!(v["config"]["Labels"], serde_json::json!({"a": "1", "b": "2"}));
+        assert_eq!(
+            v["config"]["Env"],
+            serde_json::json!(["LANG=C", "PATH=/app/bin"])
+        );
+        assert_eq!(
+            v["config"]["Labels"],
+            serde_json::json!({"a": "1", "b": "2"})
+        );
         assert_eq!(
             v["config"]["ExposedPorts"],
             serde_json::json!({"80/tcp": {}, "8080/tcp": {}})
@@ -222,7 +228,10 @@ mod tests {
             "base",
         )
         .unwrap();
-        assert!(value(&c).get("config").is_none(), "nothing added by parsing");
+        assert!(
+            value(&c).get("config").is_none(),
+            "nothing added by parsing"
+        );
         c.ensure_runtime();
         let v = value(&c);
         assert_eq!(v["config"], serde_json::json!({}));

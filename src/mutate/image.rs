@@ -187,7 +187,7 @@ impl NewImage {
     /// `descriptor` with the media type of its family matching the manifest's (registries
     /// reject Docker layer types in OCI manifests and the reverse; the bytes are the same).
     fn fit(&self, mut descriptor: Descriptor) -> Descriptor {
-        let own = layer_type_in(&self.media_type, &descriptor.media_type().to_string());
+        let own = layer_type_in(&self.media_type, descriptor.media_type().as_ref());
         descriptor.set_media_type(MediaType::from(own.as_str()));
         descriptor
     }
@@ -311,8 +311,12 @@ mod tests {
 
     fn layer(n: u8) -> Layer {
         Layer {
-            descriptor: descriptor("application/vnd.oci.image.layer.v1.tar+gzip", &digest(n), 100)
-                .unwrap(),
+            descriptor: descriptor(
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+                &digest(n),
+                100,
+            )
+            .unwrap(),
             diff_id: digest(100 + n),
         }
     }
@@ -327,7 +331,10 @@ mod tests {
     fn image_of(n: u8) -> NewImage {
         let mut image = NewImage::scratch("linux", "amd64").unwrap();
         for i in 1..=n {
-            image.append_layer(layer(i), history_entry("1970-01-01T00:00:00Z", &format!("L{i}")));
+            image.append_layer(
+                layer(i),
+                history_entry("1970-01-01T00:00:00Z", &format!("L{i}")),
+            );
             if i == 1 {
                 image.config.edit_layers(|_, h| h.push(empty("ENV A=1")));
             }
@@ -359,17 +366,17 @@ mod tests {
         let a = image_of(3).finish().unwrap();
         let (m, c) = parsed(&a);
         assert_eq!(a.media_type, OCI_MANIFEST);
-        assert_eq!(
-            layer_digests(&m),
-            [1, 2, 3].map(|i| digest(i).to_string())
-        );
+        assert_eq!(layer_digests(&m), [1, 2, 3].map(|i| digest(i).to_string()));
         assert_eq!(
             c.rootfs().diff_ids(),
             &[101, 102, 103].map(|i| digest(i).to_string())
         );
         assert_eq!(created_by(&c), ["L1", "ENV A=1", "L2", "L3"]);
         // The manifest names the config it was finished with.
-        assert_eq!(m.config().digest().to_string(), Digest::sha256_of(&a.config).to_string());
+        assert_eq!(
+            m.config().digest().to_string(),
+            Digest::sha256_of(&a.config).to_string()
+        );
         assert_eq!(m.config().size(), a.config.len() as u64);
         assert_eq!(m.config().media_type().to_string(), OCI_CONFIG);
         assert!(m.annotations().is_none(), "no annotations: no key");
@@ -512,6 +519,9 @@ mod tests {
         )
         .unwrap();
         let err = NewImage::on_base(&manifest, OCI_MANIFEST, &config).unwrap_err();
-        assert!(err.to_string().contains("1 layers but the config has 0"), "{err}");
+        assert!(
+            err.to_string().contains("1 layers but the config has 0"),
+            "{err}"
+        );
     }
 }

@@ -95,7 +95,11 @@ mod tests {
     use super::*;
 
     fn tags(index: &Index) -> Vec<Option<String>> {
-        index.manifests().iter().map(|d| tag_of(d).cloned()).collect()
+        index
+            .manifests()
+            .iter()
+            .map(|d| tag_of(d).cloned())
+            .collect()
     }
 
     #[test]
@@ -114,7 +118,9 @@ mod tests {
             "{bytes}"
         );
         assert!(
-            bytes.ends_with(r#""mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#),
+            bytes.ends_with(
+                r#""mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#
+            ),
             "{bytes}"
         );
         let again = Index::parse(bytes.as_bytes(), "index.json").unwrap();

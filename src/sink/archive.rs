@@ -140,8 +140,8 @@ impl Sink for ArchiveSink {
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
         let digest = self.put_small(bytes)?;
-        let manifest: ImageManifest = serde_json::from_slice(bytes)
-            .map_err(|e| Error::invalid(format!("manifest: {e}")))?;
+        let manifest: ImageManifest =
+            serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("manifest: {e}")))?;
         let path_of = |d: &oci_spec::image::Digest| -> Result<String> {
             Ok(Digest::parse(d.as_ref())?.layout_path())
         };
@@ -156,7 +156,10 @@ impl Sink for ArchiveSink {
         }];
         let annotations: Vec<(&str, &str)> = match &self.tag {
             Some(tag) => vec![
-                (REF_NAME, tag.rsplit_once(':').map_or(tag.as_str(), |(_, t)| t)),
+                (
+                    REF_NAME,
+                    tag.rsplit_once(':').map_or(tag.as_str(), |(_, t)| t),
+                ),
                 (CONTAINERD_IMAGE_NAME, tag.as_str()),
             ],
             None => Vec::new(),
