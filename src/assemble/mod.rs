@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::writer::{normalize_entries, Content, Normalization, WrittenLayer};
 use crate::mutate::config::Config;
-use crate::mutate::image::{descriptor, history_entry, Assembled, Layer, NewImage};
+use crate::mutate::image::{history_entry, Assembled, ManifestLayer, NewImage};
 use crate::sink::copy::{bytes_blob, file_blob, layer_blobs, manifest_of, Blob};
 use crate::source::reference::ImageRef;
 use crate::source::{open, OpenedImage, SourceOptions};
@@ -233,10 +233,7 @@ pub fn build(
             built.to
         );
         image.append_layer(
-            Layer {
-                descriptor: descriptor(&l.media_type, &l.digest, l.size)?,
-                diff_id: l.diff_id.clone(),
-            },
+            ManifestLayer::written(l)?,
             history_entry(&created, &created_by),
         );
     }

@@ -18,7 +18,7 @@ use crate::cargo::recipe::Recipe;
 use crate::error::{Error, Result};
 use crate::layer::compression::decompress;
 use crate::layer::writer::{normalize_entries, write_layer, LayerCompression, Normalization};
-use crate::mutate::image::{descriptor, history_entry, Layer, NewImage};
+use crate::mutate::image::{history_entry, ManifestLayer, NewImage};
 use crate::sink::copy::{bytes_blob, file_blob, write_image, CopyStats};
 use crate::sink::open_sink;
 use crate::source::reference::ImageRef;
@@ -75,10 +75,7 @@ fn write_and_push(
     let host = crate::source::platform::Platform::host();
     let mut image = NewImage::scratch(&host.os, &host.architecture)?;
     image.append_layer(
-        Layer {
-            descriptor: descriptor(&layer.media_type, &layer.digest, layer.size)?,
-            diff_id: layer.diff_id,
-        },
+        ManifestLayer::written(&layer)?,
         history_entry("1970-01-01T00:00:00Z", "strata cook --cache-to"),
     );
     let assembled = image.finish()?;

@@ -66,11 +66,6 @@ impl Index {
         })
     }
 
-    /// The manifests it lists.
-    pub fn manifests(&self) -> &[Descriptor] {
-        self.doc.doc.manifests()
-    }
-
     /// Adds `manifest` last. A tagged one replaces the entry that had its tag; an untagged one
     /// replaces every entry of the same digest.
     pub fn put(&mut self, manifest: Descriptor) {
@@ -96,6 +91,8 @@ mod tests {
 
     fn tags(index: &Index) -> Vec<Option<String>> {
         index
+            .doc
+            .doc
             .manifests()
             .iter()
             .map(|d| tag_of(d).cloned())

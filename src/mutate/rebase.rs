@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
-use crate::mutate::image::{Layer, NewImage};
+use crate::mutate::image::{ManifestLayer, NewImage};
 use crate::sink::copy::{bytes_blob, layer_blobs, manifest_of, write_image, CopyStats};
 use crate::sink::Sink;
 use crate::source::OpenedImage;
@@ -48,7 +48,7 @@ pub fn rebase(
         .layers()
         .iter()
         .zip(&new_base.image.config.diff_ids)
-        .map(|(d, diff_id)| Layer {
+        .map(|(d, diff_id)| ManifestLayer {
             descriptor: d.clone(),
             diff_id: diff_id.clone(),
         })
