@@ -50,11 +50,6 @@ impl Config {
         Ok(Config { doc })
     }
 
-    /// The typed config, to read.
-    pub fn doc(&self) -> &ImageConfiguration {
-        &self.doc.doc
-    }
-
     /// The layers' diff_ids, bottom first.
     pub fn diff_ids(&self) -> &[String] {
         self.doc.doc.rootfs().diff_ids()
@@ -84,7 +79,7 @@ impl Config {
     /// Takes the platform (`os`, `architecture`, `variant`, `os.version`) of `other`, dropping
     /// what `other` does not say.
     pub fn set_platform_of(&mut self, other: &Config) {
-        let (from, to) = (other.doc(), &mut self.doc.doc);
+        let (from, to) = (&other.doc.doc, &mut self.doc.doc);
         to.set_os(from.os().clone());
         to.set_architecture(from.architecture().clone());
         to.set_variant(from.variant().clone());
