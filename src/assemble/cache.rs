@@ -225,15 +225,15 @@ impl LayerCache {
     }
 
     /// Where the blob of `digest` lives in the cache.
-    pub fn blob_path(&self, digest: &str) -> Result<PathBuf> {
-        Ok(self.dir.join(Digest::parse(digest)?.layout_path()))
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.dir.join(digest.layout_path())
     }
 
     /// The cached layer for `selector`, if both its record and its blob are present.
     pub fn lookup(&self, selector: &str) -> Option<WrittenLayer> {
         let bytes = fs::read(self.selector_path(selector)).ok()?;
         let layer: WrittenLayer = serde_json::from_slice(&bytes).ok()?;
-        let blob = self.blob_path(&layer.digest).ok()?;
+        let blob = self.blob_path(&layer.digest);
         let len = fs::metadata(&blob).ok()?.len();
         if len != layer.size {
             return None;
@@ -257,7 +257,7 @@ impl LayerCache {
         let tmp = unique_tmp(&self.dir.join("blobs"));
         let file = File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
         let written = write_layer_learning(entries, n, compression, file, memo).and_then(|layer| {
-            let blob = self.blob_path(&layer.digest)?;
+            let blob = self.blob_path(&layer.digest);
             fs::rename(&tmp, &blob).map_err(|e| Error::io(blob.display(), e))?;
             Ok(layer)
         });
@@ -296,7 +296,7 @@ impl LayerCache {
                 .and_then(|b| serde_json::from_slice(&b).ok());
             match layer {
                 Some(l) if age < older_than => {
-                    keep.insert(l.digest);
+                    keep.insert(l.digest.to_string());
                 }
                 _ => {
                     fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;

@@ -10,13 +10,13 @@ pub mod libraries;
 pub mod plan;
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::writer::{normalize_entries, Content, Normalization, WrittenLayer};
+use crate::mutate::config::Config;
+use crate::mutate::image::{history_entry, Assembled, ManifestLayer, NewImage};
 use crate::sink::copy::{bytes_blob, file_blob, layer_blobs, manifest_of, Blob};
-use crate::source::manifest::{layer_type_in, OCI_MANIFEST};
 use crate::source::reference::ImageRef;
 use crate::source::{open, OpenedImage, SourceOptions};
 use cache::{memo_scope, LayerCache};
@@ -37,8 +37,8 @@ pub struct BuiltLayer {
     pub content_bytes: u64,
     /// Whether the cache had it (no tar, no compression).
     pub cache_hit: bool,
-    /// The layer's identity.
-    pub layer: WrittenLayer,
+    /// The layer's identity; `None` (`null`) for a layer a plan-only run would have to write.
+    pub layer: Option<WrittenLayer>,
 }
 
 /// The built image, ready to be written to sinks.
@@ -47,12 +47,10 @@ pub struct Built {
     pub base: Option<OpenedImage>,
     /// The base's layer digests.
     pub base_digests: Vec<Digest>,
-    /// The new layers.
-    pub layers: Vec<BuiltLayer>,
-    /// Canonical config JSON.
-    pub config: Vec<u8>,
-    /// Canonical manifest JSON.
-    pub manifest: Vec<u8>,
+    /// The new layers, as written.
+    pub layers: Vec<WrittenLayer>,
+    /// The canonical config and manifest.
+    pub image: Assembled,
 }
 
 impl Built {
@@ -64,12 +62,12 @@ impl Built {
         };
         for l in &self.layers {
             blobs.push(file_blob(
-                Digest::parse(&l.layer.digest)?,
-                l.layer.size,
-                cache.blob_path(&l.layer.digest)?,
+                l.digest.clone(),
+                l.size,
+                cache.blob_path(&l.digest),
             ));
         }
-        blobs.push(bytes_blob(self.config.clone()));
+        blobs.push(bytes_blob(self.image.config.clone()));
         Ok(blobs)
     }
 }
@@ -125,16 +123,17 @@ fn base_image(plan: &Plan, opts: &SourceOptions) -> Result<Option<OpenedImage>> 
 }
 
 /// Builds the plan's layers (through the cache) and the config and manifest; `dry_run` only
-/// computes what would be built and whether the cache has it.
+/// computes what would be built and whether the cache has it (the [`Built`] is then `None`).
 pub fn build(
     plan: &Plan,
     opts: &SourceOptions,
     cache: &LayerCache,
     dry_run: bool,
-) -> Result<(Built, Vec<BuiltLayer>)> {
+) -> Result<(Option<Built>, Vec<BuiltLayer>)> {
     let base = base_image(plan, opts)?;
     let epoch = source_date_epoch()?;
     let mut layers = Vec::new();
+    let mut written = Vec::new();
     for spec in &plan.layers {
         // Loaded only when the layer's stamps are new: an unchanged tree never reads it.
         let mut memo = None;
@@ -177,24 +176,17 @@ pub fn build(
             })
             .sum();
         let (layer, cache_hit) = match selector.as_deref().and_then(|s| cache.lookup(s)) {
-            Some(l) => (l, true),
-            None if dry_run => (
-                WrittenLayer {
-                    digest: String::new(),
-                    diff_id: String::new(),
-                    size: 0,
-                    media_type: plan.compression.media_type().into(),
-                },
-                false,
-            ),
+            Some(l) => (Some(l), true),
+            None if dry_run => (None, false),
             None => {
                 let memo = memo.get_or_insert_with(scope);
                 let (layer, stored) =
                     cache.store(selector.as_deref(), memo, &entries, &n, plan.compression)?;
                 selector = Some(stored);
-                (layer, false)
+                (Some(layer), false)
             }
         };
+        written.extend(layer.clone());
         if let (Some(s), None) = (&selector, &by_stamps) {
             cache.remember_stamps(&stamps, s)?;
         }
@@ -212,152 +204,74 @@ pub fn build(
         }
     }
     if dry_run {
-        let built = Built {
-            base,
-            base_digests: Vec::new(),
-            layers: Vec::new(),
-            config: Vec::new(),
-            manifest: Vec::new(),
-        };
-        return Ok((built, layers));
+        return Ok((None, layers));
     }
     let base_digests = match &base {
         Some(b) => b.layer_digests()?,
         None => Vec::new(),
     };
     let created = rfc3339(epoch.unwrap_or(0));
-    let config = config_json(plan, base.as_ref(), &layers, &created)?;
-    let config_bytes = serde_json::to_vec(&config).map_err(|e| Error::invalid(e.to_string()))?;
-    let manifest = manifest_json(base.as_ref(), &base_digests, &layers, &config_bytes)?;
+    let mut image = match &base {
+        Some(b) => {
+            let (manifest, media_type) = manifest_of(b, &base_digests)?;
+            let mut image = NewImage::on_base(&manifest, &media_type, &b.image.config_bytes)
+                .map_err(|e| e.context("base image"))?;
+            image.set_base(&b.image.reference, b.image.manifest_digest.as_ref());
+            image
+        }
+        None => {
+            let host = crate::source::platform::Platform::host();
+            NewImage::scratch(&host.os, &host.architecture)?
+        }
+    };
+    configure(image.config_mut(), &plan.image, &created);
+    for (built, l) in layers.iter().zip(&written) {
+        let created_by = format!(
+            "strata build: layer {} ({} -> {})",
+            built.name,
+            built.from.join(", "),
+            built.to
+        );
+        image.append_layer(
+            ManifestLayer::written(l)?,
+            history_entry(&created, &created_by),
+        );
+    }
     let built = Built {
         base,
         base_digests,
-        layers: layers.clone(),
-        config: config_bytes,
-        manifest: serde_json::to_vec(&manifest).map_err(|e| Error::invalid(e.to_string()))?,
+        layers: written,
+        image: image.finish()?,
     };
-    Ok((built, layers))
+    Ok((Some(built), layers))
 }
 
-fn config_json(
-    plan: &Plan,
-    base: Option<&OpenedImage>,
-    layers: &[BuiltLayer],
-    created: &str,
-) -> Result<Value> {
-    let mut config = match base {
-        Some(b) => serde_json::from_slice(&b.image.config_bytes)
-            .map_err(|e| Error::invalid(format!("base config: {e}")))?,
-        None => {
-            let host = crate::source::platform::Platform::host();
-            json!({"architecture": host.architecture, "os": host.os, "config": {}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []})
-        }
-    };
-    let spec = &plan.image;
-    let runtime = config["config"]
-        .as_object_mut()
-        .map(std::mem::take)
-        .unwrap_or_default();
-    let mut runtime = Value::Object(runtime);
+/// Applies the plan's `[image]` settings (merged over the base's) and the creation time.
+fn configure(config: &mut Config, spec: &plan::ImageSpec, created: &str) {
+    config.ensure_runtime();
     if let Some(e) = &spec.entrypoint {
-        runtime["Entrypoint"] = json!(e);
+        config.set_entrypoint(e);
         if spec.cmd.is_none() {
-            runtime["Cmd"] = Value::Null;
+            config.reset_cmd();
         }
     }
     if let Some(c) = &spec.cmd {
-        runtime["Cmd"] = json!(c);
+        config.set_cmd(c);
     }
-    if !spec.env.is_empty() {
-        let mut env: Vec<String> = runtime["Env"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str())
-            .filter(|kv| !spec.env.contains_key(kv.split('=').next().unwrap_or(kv)))
-            .map(str::to_string)
-            .collect();
-        env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
-        runtime["Env"] = json!(env);
-    }
+    config.merge_env(&spec.env);
     if let Some(w) = &spec.workdir {
-        runtime["WorkingDir"] = json!(w);
+        config.set_working_dir(w);
     }
     if let Some(u) = &spec.user {
-        runtime["User"] = json!(u);
+        config.set_user(u);
     }
     for (k, v) in &spec.labels {
-        if !runtime["Labels"].is_object() {
-            runtime["Labels"] = json!({});
-        }
-        runtime["Labels"][k] = json!(v);
+        config.set_label(k, v);
     }
     for p in &spec.exposed_ports {
-        if !runtime["ExposedPorts"].is_object() {
-            runtime["ExposedPorts"] = json!({});
-        }
-        runtime["ExposedPorts"][p] = json!({});
+        config.expose_port(p);
     }
-    config["config"] = runtime;
-    config["created"] = json!(created);
-    let mut diff_ids: Vec<Value> = config["rootfs"]["diff_ids"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let mut history: Vec<Value> = config["history"].as_array().cloned().unwrap_or_default();
-    for l in layers {
-        diff_ids.push(json!(l.layer.diff_id));
-        history.push(json!({
-            "created": created,
-            "created_by": format!("strata build: layer {} ({} -> {})", l.name, l.from.join(", "), l.to),
-        }));
-    }
-    config["rootfs"] = json!({"type": "layers", "diff_ids": diff_ids});
-    config["history"] = json!(history);
-    Ok(config)
-}
-
-fn manifest_json(
-    base: Option<&OpenedImage>,
-    base_digests: &[Digest],
-    layers: &[BuiltLayer],
-    config: &[u8],
-) -> Result<Value> {
-    let mut descriptors: Vec<Value> = Vec::new();
-    let mut annotations = serde_json::Map::new();
-    if let Some(b) = base {
-        let (bytes, _) = manifest_of(b, base_digests)?;
-        let m: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::invalid(format!("base manifest: {e}")))?;
-        for mut l in m["layers"].as_array().cloned().unwrap_or_default() {
-            let t = l["mediaType"].as_str().unwrap_or_default().to_string();
-            l["mediaType"] = json!(layer_type_in(OCI_MANIFEST, &t));
-            descriptors.push(l);
-        }
-        annotations.insert(
-            "org.opencontainers.image.base.name".into(),
-            json!(b.image.reference),
-        );
-        if let Some(d) = &b.image.manifest_digest {
-            annotations.insert(
-                "org.opencontainers.image.base.digest".into(),
-                json!(d.to_string()),
-            );
-        }
-    }
-    for l in layers {
-        descriptors.push(json!({"mediaType": l.layer.media_type, "digest": l.layer.digest, "size": l.layer.size}));
-    }
-    let mut manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": Digest::sha256_of(config).to_string(), "size": config.len()},
-        "layers": descriptors,
-    });
-    if !annotations.is_empty() {
-        manifest["annotations"] = Value::Object(annotations);
-    }
-    Ok(manifest)
+    config.set_created(created);
 }
 
 #[cfg(test)]

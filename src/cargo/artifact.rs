@@ -8,7 +8,6 @@
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use crate::assemble::files::collect;
@@ -18,8 +17,8 @@ use crate::cargo::invoke::BuildOptions;
 use crate::cargo::recipe::Recipe;
 use crate::error::{Error, Kind, Result};
 use crate::layer::compression::decompress;
-use crate::layer::digest::Digest;
 use crate::layer::writer::{normalize_entries, write_layer, LayerCompression, Normalization};
+use crate::mutate::image::{history_entry, ManifestLayer, NewImage};
 use crate::sink::copy::{bytes_blob, file_blob, write_image, CopyStats};
 use crate::sink::open_sink;
 use crate::source::reference::ImageRef;
@@ -74,30 +73,22 @@ fn write_and_push(
     };
     let layer = write_layer(entries, &n, LayerCompression::Zstd, file)?;
     let host = crate::source::platform::Platform::host();
-    let config = json!({
-        "architecture": host.architecture, "os": host.os, "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
-        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "strata cook --cache-to"}],
-    });
-    let config = serde_json::to_vec(&config).map_err(|e| Error::invalid(e.to_string()))?;
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": crate::source::manifest::OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": Digest::sha256_of(&config).to_string(), "size": config.len()},
-        "layers": [{"mediaType": layer.media_type, "digest": layer.digest, "size": layer.size}],
-    });
-    let manifest = serde_json::to_vec(&manifest).map_err(|e| Error::invalid(e.to_string()))?;
-    let path = blob_path.to_path_buf();
+    let mut image = NewImage::scratch(&host.os, &host.architecture)?;
+    image.append_layer(
+        ManifestLayer::written(&layer)?,
+        history_entry("1970-01-01T00:00:00Z", "strata cook --cache-to"),
+    );
+    let assembled = image.finish()?;
     let blobs = vec![
-        file_blob(Digest::parse(&layer.digest)?, layer.size, path),
-        bytes_blob(config),
+        file_blob(layer.digest, layer.size, blob_path.to_path_buf()),
+        bytes_blob(assembled.config),
     ];
     let mut sink = open_sink(&ImageRef::parse_destination(reference)?, &opts.registry)?;
     write_image(
         sink.as_mut(),
         blobs,
-        &manifest,
-        crate::source::manifest::OCI_MANIFEST,
+        &assembled.manifest,
+        &assembled.media_type,
         std::sync::Arc::new(()),
     )
 }

@@ -344,7 +344,7 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         .map(|d| ImageRef::parse_destination(d))
         .collect::<Result<Vec<_>>>()?;
     let (built, layers) = build(&plan, &opts, &cache, args.plan)?;
-    if args.plan {
+    let Some(built) = built else {
         let planned = BuildOutcome {
             layers: &layers,
             outputs: None,
@@ -353,7 +353,7 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         };
         print(&planned, args.output.format())?;
         return Ok(ExitCode::Ok);
-    }
+    };
     let mut results: Vec<CopyStats> = Vec::new();
     for (dest, parsed) in outputs.iter().zip(&destinations) {
         let bar = Arc::new(Bar::bytes(
@@ -365,8 +365,8 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         let stats = write_image(
             sink.as_mut(),
             built.blobs(&cache)?,
-            &built.manifest,
-            strata::source::manifest::OCI_MANIFEST,
+            &built.image.manifest,
+            &built.image.media_type,
             bar.clone(),
         )?;
         bar.finish();

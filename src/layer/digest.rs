@@ -120,6 +120,14 @@ impl serde::Serialize for Digest {
     }
 }
 
+/// Read back from the `alg:hex` string it serializes to (records such as the layer cache's).
+impl<'de> serde::Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Digest, D::Error> {
+        let s = String::deserialize(d)?;
+        Digest::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// An incremental hash of either algorithm, for callers that see bytes in pieces.
 pub enum Hasher {
     /// SHA-256 state.

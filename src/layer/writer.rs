@@ -134,13 +134,14 @@ pub struct Normalization {
     pub mtime: Option<u64>,
 }
 
-/// The identity of a written layer.
+/// The identity of a written layer (what a manifest and config need to list it; the layer cache
+/// records it as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct WrittenLayer {
     /// Digest of the compressed blob.
-    pub digest: String,
+    pub digest: Digest,
     /// Digest of the tar.
-    pub diff_id: String,
+    pub diff_id: Digest,
     /// Bytes of the compressed blob.
     pub size: u64,
     /// Its media type.
@@ -385,8 +386,8 @@ pub fn write_layer_learning(
         .map_err(|e| io_err(e.into_error()))?;
     file.sync_all().map_err(io_err)?;
     Ok(WrittenLayer {
-        digest: digest.to_string(),
-        diff_id: diff_id.to_string(),
+        digest,
+        diff_id,
         size: compressed.bytes,
         media_type: compression.media_type().to_string(),
     })

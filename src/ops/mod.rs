@@ -16,13 +16,10 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::model::Image;
 use crate::progress::Progress;
+use crate::mutate::annotation::{BASE_DIGEST, BASE_NAME};
 use crate::source::reference::{pinned_base, ImageRef};
 use crate::source::{open, OpenedImage, SourceOptions};
 
-/// The annotation naming the image an image was built on (OCI image spec).
-const BASE_NAME: &str = "org.opencontainers.image.base.name";
-/// The annotation pinning that base image's manifest digest.
-const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
 
 /// How an operation reaches images and reads their layers.
 #[derive(Clone)]

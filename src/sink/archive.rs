@@ -7,11 +7,25 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use oci_spec::image::ImageManifest;
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::layer::digest::{Digest, HashingReader};
+use crate::mutate::annotation::{CONTAINERD_IMAGE_NAME, REF_NAME};
+use crate::mutate::canonical::to_canonical;
+use crate::mutate::index::{manifest_descriptor, Index};
 use crate::sink::{Opener, Sink};
+
+/// An entry of `manifest.json`, the index `docker load` reads: a transport detail of this sink,
+/// not part of the image (paths are blob paths inside the archive).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerLoadEntry {
+    config: String,
+    repo_tags: Vec<String>,
+    layers: Vec<String>,
+}
 
 /// An archive being written.
 pub struct ArchiveSink {
@@ -126,38 +140,36 @@ impl Sink for ArchiveSink {
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
         let digest = self.put_small(bytes)?;
-        let manifest: Value =
+        let manifest: ImageManifest =
             serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("manifest: {e}")))?;
-        let path_of = |d: &Value| -> Result<String> {
-            let d = Digest::parse(d.as_str().unwrap_or_default())?;
-            Ok(d.layout_path())
+        let path_of = |d: &oci_spec::image::Digest| -> Result<String> {
+            Ok(Digest::parse(d.as_ref())?.layout_path())
         };
-        let layers = manifest["layers"]
-            .as_array()
-            .map(|ls| {
-                ls.iter()
-                    .map(|l| path_of(&l["digest"]))
-                    .collect::<Result<Vec<_>>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-        let docker_manifest = json!([{
-            "Config": path_of(&manifest["config"]["digest"])?,
-            "RepoTags": self.repo_tags(),
-            "Layers": layers,
-        }]);
-        let mut descriptor =
-            json!({"mediaType": media_type, "digest": digest.to_string(), "size": bytes.len()});
-        if let Some(tag) = &self.tag {
-            let ref_name = tag.rsplit_once(':').map_or(tag.as_str(), |(_, t)| t);
-            descriptor["annotations"] = json!({
-                "org.opencontainers.image.ref.name": ref_name,
-                "io.containerd.image.name": tag,
-            });
-        }
-        let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [descriptor]});
-        for (name, value) in [("index.json", index), ("manifest.json", docker_manifest)] {
-            let data = serde_json::to_vec(&value).map_err(|e| Error::invalid(e.to_string()))?;
+        let docker_manifest = [DockerLoadEntry {
+            config: path_of(manifest.config().digest())?,
+            repo_tags: self.repo_tags(),
+            layers: manifest
+                .layers()
+                .iter()
+                .map(|l| path_of(l.digest()))
+                .collect::<Result<_>>()?,
+        }];
+        let annotations: Vec<(&str, &str)> = match &self.tag {
+            Some(tag) => vec![
+                (
+                    REF_NAME,
+                    tag.rsplit_once(':').map_or(tag.as_str(), |(_, t)| t),
+                ),
+                (CONTAINERD_IMAGE_NAME, tag.as_str()),
+            ],
+            None => Vec::new(),
+        };
+        let mut index = Index::new();
+        index.put(manifest_descriptor(media_type, bytes, &annotations)?);
+        for (name, data) in [
+            ("index.json", index.to_bytes()?),
+            ("manifest.json", to_canonical(&docker_manifest)?),
+        ] {
             self.append(name, data.len() as u64, &data[..])?;
         }
         let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;

@@ -6,7 +6,6 @@
 use std::io::{Cursor, Read};
 
 use serde::Serialize;
-use serde_json::json;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
+use crate::mutate::image::{descriptor, manifest_for};
 use crate::progress::Progress;
 use crate::sink::Sink;
 use crate::source::manifest::OCI_MANIFEST;
@@ -130,23 +130,13 @@ pub fn manifest_of(src: &OpenedImage, digests: &[Digest]) -> Result<(Vec<u8>, St
             .take(4)
             .read_to_end(&mut magic)
             .map_err(|e| Error::io(format!("layer {i}"), e))?;
-        layers.push(json!({
-            "mediaType": oci_layer_type(Compression::sniff(&magic)),
-            "digest": digest.to_string(),
-            "size": src.image.layers[i].size.unwrap_or(0),
-        }));
+        layers.push(descriptor(
+            oci_layer_type(Compression::sniff(&magic)),
+            digest,
+            src.image.layers[i].size.unwrap_or(0),
+        )?);
     }
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": src.image.config_digest.to_string(),
-            "size": src.image.config_size(),
-        },
-        "layers": layers,
-    });
-    let bytes = serde_json::to_vec(&manifest).map_err(|e| Error::invalid(e.to_string()))?;
+    let bytes = manifest_for(&src.image.config_digest, src.image.config_size(), layers)?;
     Ok((bytes, OCI_MANIFEST.to_string()))
 }
 

@@ -6,13 +6,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use oci_spec::image::Descriptor;
 
 use crate::error::{Error, Result};
 use crate::layer::digest::{Digest, HashingReader};
+use crate::mutate::annotation::REF_NAME;
+use crate::mutate::index::{manifest_descriptor, Index};
 use crate::sink::{Opener, Sink};
-
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// An OCI layout directory being written, and the tag the manifest gets.
 pub struct LayoutSink {
@@ -73,7 +73,7 @@ impl LayoutSink {
 
     /// Adds `descriptor` to `index.json` under the tag (replacing the tag's old entry), holding
     /// an exclusive lock so concurrent writers do not lose each other's tags.
-    fn update_index(&self, descriptor: Value) -> Result<()> {
+    fn update_index(&self, descriptor: Descriptor) -> Result<()> {
         let lock_path = self.dir.join("index.json.lock");
         let lock = OpenOptions::new()
             .create(true)
@@ -83,23 +83,17 @@ impl LayoutSink {
             .map_err(|e| Error::io(lock_path.display(), e))?;
         lock.lock().map_err(|e| Error::io(lock_path.display(), e))?;
         let index_path = self.dir.join("index.json");
-        let mut index: Value = match fs::read(&index_path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::invalid(format!("{}: invalid index.json: {e}", self.dir.display()))
-            })?,
-            Err(_) => {
-                json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []})
-            }
+        let index = match fs::read(&index_path) {
+            Ok(bytes) => Index::parse(
+                &bytes,
+                &format!("{}: invalid index.json", self.dir.display()),
+            ),
+            Err(_) => Ok(Index::new()),
         };
-        let manifests = index["manifests"]
-            .as_array_mut()
-            .ok_or_else(|| Error::invalid("index.json has no manifests list"))?;
-        let tag = descriptor["annotations"][REF_NAME].clone();
-        manifests.retain(|d| tag.is_null() || d["annotations"][REF_NAME] != tag);
-        manifests.retain(|d| !(tag.is_null() && d["digest"] == descriptor["digest"]));
-        manifests.push(descriptor);
-        let bytes = serde_json::to_vec(&index).map_err(|e| Error::invalid(e.to_string()))?;
-        let result = write_atomically(&index_path, &bytes);
+        let result = index.and_then(|mut index| {
+            index.put(descriptor);
+            write_atomically(&index_path, &index.to_bytes()?)
+        });
         let _ = lock.unlock();
         result
     }
@@ -156,11 +150,8 @@ impl Sink for LayoutSink {
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
         let digest = self.put_small(bytes)?;
-        let mut descriptor =
-            json!({"mediaType": media_type, "digest": digest.to_string(), "size": bytes.len()});
-        if let Some(tag) = &self.tag {
-            descriptor["annotations"] = json!({ REF_NAME: tag });
-        }
+        let tag: Vec<(&str, &str)> = self.tag.iter().map(|t| (REF_NAME, t.as_str())).collect();
+        let descriptor = manifest_descriptor(media_type, bytes, &tag)?;
         self.update_index(descriptor)?;
         Ok(digest)
     }

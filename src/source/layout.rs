@@ -14,7 +14,7 @@ use crate::source::manifest::{
 };
 use crate::source::platform::Platform;
 
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
+use oci_spec::image::ANNOTATION_REF_NAME as REF_NAME;
 const MAX_INDEX_DEPTH: usize = 8;
 
 /// Reads the blob `digest` from the layout and verifies it.

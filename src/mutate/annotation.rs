@@ -1,0 +1,10 @@
+//! The annotation keys strata writes and reads, each defined once (oci-spec's where it has one).
+
+pub use oci_spec::image::{
+    ANNOTATION_BASE_IMAGE_DIGEST as BASE_DIGEST, ANNOTATION_BASE_IMAGE_NAME as BASE_NAME,
+    ANNOTATION_REF_NAME as REF_NAME,
+};
+
+/// The full image name containerd (and so `docker load` on Docker 25+) reads from an archive's
+/// `index.json`.
+pub const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
