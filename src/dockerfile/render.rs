@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::dockerfile::rules::{Finding, Rule, Severity, ALL};
 use crate::error::Error;
-use crate::report::check::{github_escape, xml_escape};
+use crate::report::escape::{github_escape, xml_escape};
 use crate::report::{new_table, Format};
 
 /// Output formats of `strata lint`.

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod escape;
 pub mod history;
 pub mod html;
 pub mod json;
