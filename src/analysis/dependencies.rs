@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::analysis::rules::{self, Rule};
 use crate::layer::walk::{Entry, EntryKind};
 
 /// A package ecosystem.
@@ -34,9 +35,15 @@ impl Ecosystem {
         Ecosystem::Go,
     ];
 
-    /// The rule id of its findings (`python`, `node`, ...).
-    pub fn rule_id(self) -> String {
-        format!("{self:?}").to_lowercase()
+    /// The rule of its findings (`python`, `node`, ...).
+    pub fn rule(self) -> &'static Rule {
+        match self {
+            Ecosystem::Python => &rules::PYTHON,
+            Ecosystem::Node => &rules::NODE,
+            Ecosystem::Rust => &rules::RUST,
+            Ecosystem::Java => &rules::JAVA,
+            Ecosystem::Go => &rules::GO,
+        }
     }
 
     /// The lockfiles that should key a dependency layer of this ecosystem.
