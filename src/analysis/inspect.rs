@@ -53,6 +53,25 @@ impl Inspected {
     pub(crate) fn set_fingerprint(&mut self, entry: usize, fingerprint: [u8; 16]) {
         set(&mut self.fingerprints, entry, fingerprint);
     }
+
+    /// Test layers whose files carry what the inspectors would have learned (`T`), split into
+    /// each layer's entries and its side table, which `learn` fills file by file.
+    #[cfg(test)]
+    pub(crate) fn split<T>(
+        layers: &[&[(Entry, T)]],
+        learn: impl Fn(&mut Inspected, usize, &T),
+    ) -> (Vec<Vec<Entry>>, Vec<Inspected>) {
+        layers
+            .iter()
+            .map(|files| {
+                let mut inspected = Inspected::default();
+                for (index, (_, learned)) in files.iter().enumerate() {
+                    learn(&mut inspected, index, learned);
+                }
+                (files.iter().map(|(e, _)| e.clone()).collect(), inspected)
+            })
+            .unzip()
+    }
 }
 
 /// Sets `table[index]`, growing the table as needed.
@@ -169,19 +188,8 @@ impl Inspector for Fingerprints {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::walk::tests::tar_of;
     use crate::layer::walk::{walk, Contents, HEAD_LIMIT};
-
-    fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
-        let mut b = tar::Builder::new(Vec::new());
-        for (name, ty, data) in entries {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(*ty);
-            h.set_size(data.len() as u64);
-            h.set_mode(0o755);
-            b.append_data(&mut h, name, *data).unwrap();
-        }
-        b.into_inner().unwrap()
-    }
 
     /// The entries of the layer `tar` and what the inspectors learned.
     fn inspect(tar: &[u8]) -> (Vec<Entry>, Inspected) {

@@ -419,22 +419,11 @@ mod tests {
 
     /// The findings for the image of `layers`.
     fn run(config: &ImageConfig, layers: &[&[File]]) -> Vec<Finding> {
-        let entries: Vec<Vec<Entry>> = layers
-            .iter()
-            .map(|l| l.iter().map(|(e, _)| e.clone()).collect())
-            .collect();
-        let inspected: Vec<Inspected> = layers
-            .iter()
-            .map(|l| {
-                let mut inspected = Inspected::default();
-                for (index, (_, exec)) in l.iter().enumerate() {
-                    if let Some(exec) = exec {
-                        inspected.set_exec(index, exec.clone());
-                    }
-                }
-                inspected
-            })
-            .collect();
+        let (entries, inspected) = Inspected::split(layers, |inspected, index, exec| {
+            if let Some(exec) = exec {
+                inspected.set_exec(index, exec.clone());
+            }
+        });
         let entries: Vec<&[Entry]> = entries.iter().map(Vec::as_slice).collect();
         let inspected: Vec<&Inspected> = inspected.iter().collect();
         startup_findings(config, &entries, &inspected)

@@ -267,10 +267,11 @@ fn padded(size: u64) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
+    /// A tar of (name, type, content) entries, mode 0644.
+    pub(crate) fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for (name, ty, data) in entries {
             let mut h = tar::Header::new_gnu();

@@ -145,23 +145,12 @@ mod tests {
     }
 
     fn duplicates(layers: &[&[File]], top: usize) -> Vec<(String, usize, u64, usize)> {
-        let entries: Vec<Vec<Entry>> = layers
-            .iter()
-            .map(|l| l.iter().map(|(e, _)| e.clone()).collect())
-            .collect();
-        let inspected: Vec<Inspected> = layers
-            .iter()
-            .map(|l| {
-                let mut inspected = Inspected::default();
-                for (index, (_, content)) in l.iter().enumerate() {
-                    if let Some(content) = content {
-                        let hash = xxhash_rust::xxh3::xxh3_128(content).to_le_bytes();
-                        inspected.set_fingerprint(index, hash);
-                    }
-                }
-                inspected
-            })
-            .collect();
+        let (entries, inspected) = Inspected::split(layers, |inspected, index, content| {
+            if let Some(content) = content {
+                let hash = xxhash_rust::xxh3::xxh3_128(content).to_le_bytes();
+                inspected.set_fingerprint(index, hash);
+            }
+        });
         let entries: Vec<&[Entry]> = entries.iter().map(Vec::as_slice).collect();
         let inspected: Vec<&Inspected> = inspected.iter().collect();
         let stacked = stack_layers(&entries);
