@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod assemble;
 pub mod cargo;
+pub mod catalog;
 pub mod dockerfile;
 pub mod ecosystem;
 pub mod error;

@@ -33,7 +33,7 @@ fn layer_with_file_named(name: &[u8], size: usize) -> Vec<u8> {
 
 fn walk_all(layer: &[u8]) -> Vec<Entry> {
     let mut entries = Vec::new();
-    walk(layer, Contents::Skip, |e| entries.push(e)).unwrap();
+    walk(layer, Contents::Skip, &mut [], |e| entries.push(e)).unwrap();
     entries
 }
 

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::analysis::rules::{self, Rule};
 use crate::layer::walk::{Entry, EntryKind};
 
 /// One kind of cache found in a layer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CacheFinding {
-    /// Stable identifier (`apt-lists`, `pip-cache`, ...).
-    pub kind: &'static str,
+    /// The rule (`apt-lists`, `pip-cache`, ...).
+    pub rule: &'static Rule,
     /// The rooted path, or a pattern when the cache is scattered (`**/__pycache__`).
     pub path: String,
     /// Bytes of regular files.
@@ -25,9 +26,11 @@ pub struct CacheFinding {
     pub members: Vec<usize>,
 }
 
-struct Rule {
-    kind: &'static str,
-    fix: &'static str,
+/// Where one cache rule looks.
+struct Matcher {
+    rule: &'static Rule,
+    /// A fix more precise than the rule's, for this place.
+    fix: Option<&'static str>,
     /// Returns the path to report if `path` belongs to this cache.
     matches: fn(&str) -> Option<String>,
 }
@@ -52,112 +55,112 @@ pub(crate) fn component_root(path: &str, marker: &str) -> Option<String> {
     Some(format!("/{}", &path[..end]))
 }
 
-const RULES: &[Rule] = &[
-    Rule {
-        kind: "apt-lists",
-        fix: "end the RUN that calls apt-get with `&& rm -rf /var/lib/apt/lists/*`",
+const MATCHERS: &[Matcher] = &[
+    Matcher {
+        rule: &rules::APT_LISTS,
+        fix: None,
         matches: |p| {
             (under(p, "var/lib/apt/lists") && !p.ends_with("/lock"))
                 .then(|| "/var/lib/apt/lists".to_string())
         },
     },
-    Rule {
-        kind: "apt-cache",
-        fix: "run `apt-get clean` in the same RUN, or use a --mount=type=cache for /var/cache/apt",
+    Matcher {
+        rule: &rules::APT_CACHE,
+        fix: None,
         matches: |p| under(p, "var/cache/apt").then(|| "/var/cache/apt".to_string()),
     },
-    Rule {
-        kind: "apk-cache",
-        fix: "use `apk add --no-cache`",
+    Matcher {
+        rule: &rules::APK_CACHE,
+        fix: None,
         matches: |p| under(p, "var/cache/apk").then(|| "/var/cache/apk".to_string()),
     },
-    Rule {
-        kind: "yum-cache",
-        fix: "run `yum clean all` in the same RUN that installs",
+    Matcher {
+        rule: &rules::YUM_CACHE,
+        fix: None,
         matches: |p| under(p, "var/cache/yum").then(|| "/var/cache/yum".to_string()),
     },
-    Rule {
-        kind: "dnf-cache",
-        fix: "run `dnf clean all` in the same RUN that installs (or `--setopt=keepcache=0`)",
+    Matcher {
+        rule: &rules::DNF_CACHE,
+        fix: None,
         matches: |p| under(p, "var/cache/dnf").then(|| "/var/cache/dnf".to_string()),
     },
-    Rule {
-        kind: "pacman-cache",
-        fix: "run `pacman -Scc --noconfirm` in the same RUN that installs",
+    Matcher {
+        rule: &rules::PACMAN_CACHE,
+        fix: None,
         matches: |p| under(p, "var/cache/pacman").then(|| "/var/cache/pacman".to_string()),
     },
-    Rule {
-        kind: "zypper-cache",
-        fix: "run `zypper clean --all` in the same RUN that installs",
+    Matcher {
+        rule: &rules::ZYPPER_CACHE,
+        fix: None,
         matches: |p| under(p, "var/cache/zypp").then(|| "/var/cache/zypp".to_string()),
     },
-    Rule {
-        kind: "conda-cache",
-        fix: "run `conda clean --all --yes` in the same RUN that installs",
+    Matcher {
+        rule: &rules::CONDA_CACHE,
+        fix: None,
         matches: |p| under(p, "opt/conda/pkgs").then(|| "/opt/conda/pkgs".to_string()),
     },
-    Rule {
-        kind: "pip-cache",
-        fix: "use `pip install --no-cache-dir` (or a --mount=type=cache for ~/.cache/pip)",
+    Matcher {
+        rule: &rules::PIP_CACHE,
+        fix: None,
         matches: |p| component_root(p, ".cache/pip"),
     },
-    Rule {
-        kind: "uv-cache",
-        fix: "set UV_NO_CACHE=1 or use a --mount=type=cache for ~/.cache/uv",
+    Matcher {
+        rule: &rules::UV_CACHE,
+        fix: None,
         matches: |p| component_root(p, ".cache/uv"),
     },
-    Rule {
-        kind: "npm-cache",
-        fix: "run `npm cache clean --force` in the same RUN, or use a --mount=type=cache for ~/.npm",
+    Matcher {
+        rule: &rules::NPM_CACHE,
+        fix: None,
         matches: |p| component_root(p, ".npm"),
     },
-    Rule {
-        kind: "yarn-cache",
-        fix: "run `yarn cache clean` in the same RUN, or use a --mount=type=cache",
+    Matcher {
+        rule: &rules::YARN_CACHE,
+        fix: None,
         matches: |p| component_root(p, ".cache/yarn"),
     },
-    Rule {
-        kind: "yarn-cache",
-        fix: "run `yarn cache clean` in the same RUN (unless the app runs with Plug'n'Play, where .yarn/cache holds the dependencies)",
+    Matcher {
+        rule: &rules::YARN_CACHE,
+        fix: Some("run `yarn cache clean` in the same RUN (unless the app runs with Plug'n'Play, where .yarn/cache holds the dependencies)"),
         matches: |p| component_root(p, ".yarn/cache"),
     },
-    Rule {
-        kind: "cargo-cache",
-        fix: "build in a separate stage and copy only the binary, or use a --mount=type=cache for ~/.cargo/registry",
+    Matcher {
+        rule: &rules::CARGO_CACHE,
+        fix: None,
         matches: |p| {
             [".cargo/registry", ".cargo/git", "cargo/registry", "cargo/git"]
                 .iter()
                 .find_map(|m| component_root(p, m))
         },
     },
-    Rule {
-        kind: "go-mod-cache",
-        fix: "build in a separate stage, or use a --mount=type=cache for /go/pkg/mod",
+    Matcher {
+        rule: &rules::GO_MOD_CACHE,
+        fix: None,
         matches: |p| component_root(p, "pkg/mod/cache"),
     },
-    Rule {
-        kind: "composer-cache",
-        fix: "use `composer install --no-cache` or `composer clear-cache` in the same RUN",
+    Matcher {
+        rule: &rules::COMPOSER_CACHE,
+        fix: None,
         matches: |p| component_root(p, ".composer/cache").or_else(|| component_root(p, ".cache/composer")),
     },
-    Rule {
-        kind: "gem-cache",
-        fix: "use `gem install --no-document` and `rm -rf \"$(gem env gemdir)\"/cache` (or `bundle install` then `rm -rf /usr/local/bundle/cache`) in the same RUN",
+    Matcher {
+        rule: &rules::GEM_CACHE,
+        fix: None,
         matches: gem_cache,
     },
-    Rule {
-        kind: "maven-cache",
-        fix: "build in a separate stage and copy only the jar, or use a --mount=type=cache for ~/.m2",
+    Matcher {
+        rule: &rules::MAVEN_CACHE,
+        fix: None,
         matches: |p| component_root(p, ".m2/repository"),
     },
-    Rule {
-        kind: "gradle-cache",
-        fix: "build in a separate stage and copy only the jar, or use a --mount=type=cache for ~/.gradle",
+    Matcher {
+        rule: &rules::GRADLE_CACHE,
+        fix: None,
         matches: |p| component_root(p, ".gradle"),
     },
-    Rule {
-        kind: "tool-cache",
-        fix: "add the cache directory to .dockerignore, or delete it in the RUN that builds",
+    Matcher {
+        rule: &rules::TOOL_CACHE,
+        fix: None,
         matches: |p| {
             TOOL_CACHES
                 .iter()
@@ -165,24 +168,24 @@ const RULES: &[Rule] = &[
                 .or_else(|| p.rsplit('/').next().filter(|f| *f == ".eslintcache").map(|_| format!("/{p}")))
         },
     },
-    Rule {
-        kind: "go-build-cache",
-        fix: "build in a separate stage, or use a --mount=type=cache for ~/.cache/go-build",
+    Matcher {
+        rule: &rules::GO_BUILD_CACHE,
+        fix: None,
         matches: |p| component_root(p, ".cache/go-build"),
     },
-    Rule {
-        kind: "pycache",
-        fix: "set PYTHONDONTWRITEBYTECODE=1 while installing, or add __pycache__ to .dockerignore",
+    Matcher {
+        rule: &rules::PYCACHE,
+        fix: None,
         matches: |p| component_root(p, "__pycache__").map(|_| "**/__pycache__".to_string()),
     },
-    Rule {
-        kind: "git",
-        fix: "add .git to .dockerignore",
+    Matcher {
+        rule: &rules::GIT,
+        fix: None,
         matches: |p| component_root(p, ".git"),
     },
-    Rule {
-        kind: "tmp",
-        fix: "delete temporary files in the same RUN that creates them",
+    Matcher {
+        rule: &rules::TMP,
+        fix: None,
         matches: |p| {
             if under(p, "tmp") {
                 Some("/tmp".into())
@@ -195,9 +198,9 @@ const RULES: &[Rule] = &[
     },
 ];
 
-/// The rule id of every cache kind (`apt-lists`, `pip-cache`, ...).
-pub fn rule_ids() -> impl Iterator<Item = &'static str> {
-    RULES.iter().map(|r| r.kind)
+/// Every rule a cache finding can carry.
+pub fn rules() -> impl Iterator<Item = &'static Rule> {
+    MATCHERS.iter().map(|m| m.rule)
 }
 
 /// Caches of build and test tools (bundlers, test runners, type checkers, notebooks).
@@ -231,7 +234,7 @@ fn gem_cache(path: &str) -> Option<String> {
 
 /// Whether a cache rule claims `path` (so other findings do not report its bytes twice).
 pub(crate) fn is_cache(path: &str) -> bool {
-    RULES.iter().any(|r| (r.matches)(path).is_some())
+    MATCHERS.iter().any(|m| (m.matches)(path).is_some())
 }
 
 /// Finds the caches in one layer's entries, largest first.
@@ -241,25 +244,28 @@ pub fn find_caches(entries: &[Entry]) -> Vec<CacheFinding> {
         if e.kind != EntryKind::File {
             continue;
         }
-        if let Some((rule, path)) = RULES
+        if let Some((matcher, path)) = MATCHERS
             .iter()
             .enumerate()
-            .find_map(|(i, r)| (r.matches)(&e.path).map(|p| (i, p)))
+            .find_map(|(i, m)| (m.matches)(&e.path).map(|p| (i, p)))
         {
-            let slot = found.entry((rule, path)).or_default();
+            let slot = found.entry((matcher, path)).or_default();
             slot.0 += e.size;
             slot.1.push(index);
         }
     }
     let mut out: Vec<CacheFinding> = found
         .into_iter()
-        .map(|((rule, path), (bytes, members))| CacheFinding {
-            kind: RULES[rule].kind,
-            path,
-            bytes,
-            files: members.len() as u64,
-            fix: RULES[rule].fix,
-            members,
+        .map(|((matcher, path), (bytes, members))| {
+            let Matcher { rule, fix, .. } = MATCHERS[matcher];
+            CacheFinding {
+                rule,
+                path,
+                bytes,
+                files: members.len() as u64,
+                fix: fix.or(rule.fix).unwrap_or_default(),
+                members,
+            }
         })
         .collect();
     out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
@@ -290,7 +296,7 @@ mod tests {
         ]);
         let summary: Vec<_> = found
             .iter()
-            .map(|c| (c.kind, c.path.as_str(), c.bytes, c.files))
+            .map(|c| (c.rule.id, c.path.as_str(), c.bytes, c.files))
             .collect();
         assert_eq!(
             summary,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::analysis::rules::{self, Rule};
 use crate::layer::walk::{Entry, EntryKind};
 
 /// Why a file's bytes are dead.
@@ -17,6 +18,16 @@ pub enum DeadCause {
     Overwritten,
     /// A whiteout or an opaque directory removed it.
     Deleted,
+}
+
+impl DeadCause {
+    /// The rule of its findings (`overwritten`, `deleted`).
+    pub fn rule(self) -> &'static Rule {
+        match self {
+            DeadCause::Overwritten => &rules::OVERWRITTEN,
+            DeadCause::Deleted => &rules::DELETED,
+        }
+    }
 }
 
 /// One file whose bytes ship but are invisible in the final filesystem.
@@ -192,9 +203,6 @@ mod tests {
             mode: 0o644,
             link: None,
             content: None,
-            xxh3: None,
-            secrets: Box::default(),
-            exec: None,
         }
     }
 

@@ -279,9 +279,6 @@ mod tests {
             mode: 0,
             link: None,
             content: None,
-            xxh3: None,
-            secrets: Box::default(),
-            exec: None,
         }
     }
 

@@ -11,8 +11,9 @@ use crate::analysis::advice::Candidate;
 use crate::analysis::caches::find_caches;
 use crate::analysis::dead::{DeadCause, Stacked};
 use crate::analysis::dependencies::{find_dependencies, PackageBytes};
+use crate::analysis::inspect::Inspected;
 use crate::analysis::permissions::{find_permission_issues, runs_as_root};
-use crate::analysis::secrets;
+use crate::analysis::rules::{self, Rule};
 use crate::analysis::startup::startup_findings;
 use crate::analysis::unstripped::unstripped_findings;
 use crate::analysis::{LayerReport, Role};
@@ -108,9 +109,9 @@ impl Severity {
 pub struct Finding {
     /// What it is.
     pub kind: FindingKind,
-    /// A finer identifier (`apt-lists`, `python`, `deleted`, `secret-private-key`, `setuid`, ...),
-    /// the id `strata report --ignore` takes.
-    pub rule: String,
+    /// The rule that found it (serialized as its id: `apt-lists`, `python`, `deleted`,
+    /// `secret-private-key`, `setuid`, ...), the id `strata report --ignore` takes.
+    pub rule: &'static Rule,
     /// How urgent it is.
     pub severity: Severity,
     /// The layer that ships the bytes (for `runs-as-root`, the top layer the config applies to).
@@ -157,18 +158,13 @@ pub struct Reclaim {
 }
 
 impl Finding {
-    /// A size finding (severity info, no hiding layer); callers add the message, fix and reclaims.
-    pub(crate) fn sized(
-        kind: FindingKind,
-        rule: String,
-        layer: usize,
-        path: String,
-        bytes: u64,
-    ) -> Finding {
+    /// A finding of `rule` (its kind, default severity and usual fix; no hiding layer); callers
+    /// add the message, a more precise fix and the reclaims.
+    pub(crate) fn sized(rule: &'static Rule, layer: usize, path: String, bytes: u64) -> Finding {
         Finding {
-            kind,
+            kind: rule.kind,
             rule,
-            severity: Severity::Info,
+            severity: rule.severity,
             layer,
             hidden_by: None,
             path,
@@ -177,35 +173,19 @@ impl Finding {
             message: String::new(),
             packages: Vec::new(),
             fingerprint: None,
-            fix: None,
+            fix: rule.fix.map(str::to_string),
             reclaims: Vec::new(),
         }
     }
 }
 
-/// Every rule id a finding can carry, so config and flags that name a rule can be checked for
-/// typos.
-pub fn rule_ids() -> Vec<String> {
-    let mut ids: Vec<String> = secrets::RULES
-        .iter()
-        .map(|(id, _, _)| id.to_string())
-        .collect();
-    ids.extend(crate::analysis::caches::rule_ids().map(str::to_string));
-    ids.extend(crate::ecosystem::all().iter().map(|e| e.rule_id()));
-    ids.extend(["overwritten", "deleted"].map(str::to_string));
-    ids.extend(["setuid", "setgid", "world-writable", "runs-as-root"].map(str::to_string));
-    ids.extend(
-        crate::analysis::startup::RULES
-            .iter()
-            .map(|r| r.to_string()),
-    );
-    ids.extend(crate::analysis::bloat::RULES.iter().map(|r| r.to_string()));
-    ids
-}
-
 /// One finding per secret in any layer; a secret a later layer deletes or overwrites is reported
 /// with the layer that hides it, since its bytes still ship.
-fn secret_findings(entries: &[&[Entry]], stacked: &Stacked) -> Vec<Finding> {
+fn secret_findings(
+    entries: &[&[Entry]],
+    inspected: &[&Inspected],
+    stacked: &Stacked,
+) -> Vec<Finding> {
     let hidden_by: HashMap<(usize, usize), usize> = stacked
         .dead
         .iter()
@@ -213,30 +193,21 @@ fn secret_findings(entries: &[&[Entry]], stacked: &Stacked) -> Vec<Finding> {
         .collect();
     let mut out = Vec::new();
     for (layer, entries) in entries.iter().enumerate() {
-        for (index, e) in entries.iter().enumerate() {
-            for hit in e.secrets.iter() {
-                let (what, fix) = secrets::describe(hit.rule);
-                let hider = hidden_by.get(&(layer, index)).copied();
-                let fingerprint = hit.fingerprint_hex();
-                let message = match hider {
-                    Some(h) => format!("{what} (fingerprint {fingerprint}): present in layer {layer}, hidden by layer {h}, still downloadable"),
-                    None => format!("{what} (fingerprint {fingerprint}) in layer {layer}"),
-                };
-                out.push(Finding {
-                    severity: Severity::High,
-                    hidden_by: hider,
-                    message,
-                    fingerprint: Some(fingerprint),
-                    fix: Some(fix.to_string()),
-                    ..Finding::sized(
-                        FindingKind::Secret,
-                        hit.rule.to_string(),
-                        layer,
-                        format!("/{}", e.path),
-                        e.size,
-                    )
-                });
-            }
+        for (index, hit) in inspected[layer].secrets() {
+            let e = &entries[index];
+            let what = hit.rule.summary;
+            let hider = hidden_by.get(&(layer, index)).copied();
+            let fingerprint = hit.fingerprint_hex();
+            let message = match hider {
+                Some(h) => format!("{what} (fingerprint {fingerprint}): present in layer {layer}, hidden by layer {h}, still downloadable"),
+                None => format!("{what} (fingerprint {fingerprint}) in layer {layer}"),
+            };
+            out.push(Finding {
+                hidden_by: hider,
+                message,
+                fingerprint: Some(fingerprint),
+                ..Finding::sized(hit.rule, layer, format!("/{}", e.path), e.size)
+            });
         }
     }
     out
@@ -253,35 +224,27 @@ fn permission_findings(
         .into_iter()
         .map(|issue| {
             let e = &entries[issue.layer][issue.entry];
-            let (severity, fix) = match issue.rule {
-                "setuid" => (Severity::Medium, "remove the bit (`chmod u-s`) or the binary, unless the app needs it to gain privileges"),
-                "setgid" => (Severity::Low, "remove the bit (`chmod g-s`) unless the app needs it"),
-                _ => (Severity::Medium, "`chmod o-w` it, or add the sticky bit (`chmod +t`) to a shared directory"),
-            };
             Finding {
-                severity,
-                message: format!("{} mode {:04o} in layer {}", issue.rule, e.mode & 0o7777, issue.layer),
-                fix: Some(fix.to_string()),
-                ..Finding::sized(FindingKind::Permission, issue.rule.to_string(), issue.layer, format!("/{}", e.path), e.size)
+                message: format!(
+                    "{} mode {:04o} in layer {}",
+                    issue.rule,
+                    e.mode & 0o7777,
+                    issue.layer
+                ),
+                ..Finding::sized(issue.rule, issue.layer, format!("/{}", e.path), e.size)
             }
         })
         .collect();
     if runs_as_root(user) {
         out.push(Finding {
-            severity: Severity::Medium,
             message: match user {
                 Some(u) if !u.trim().is_empty() => {
                     format!("the config sets User {u:?}: the container runs as root")
                 }
                 _ => "the config sets no User: the container runs as root".to_string(),
             },
-            fix: Some(
-                "add a non-root user and `USER 65532` (or a named user) to the image config"
-                    .to_string(),
-            ),
             ..Finding::sized(
-                FindingKind::Permission,
-                "runs-as-root".to_string(),
+                &rules::RUNS_AS_ROOT,
                 entries.len().saturating_sub(1),
                 "(config) User".to_string(),
                 0,
@@ -291,24 +254,25 @@ fn permission_findings(
     out
 }
 
-/// Finds everything worth fixing in the layers and the config (its `User`, whether its
-/// entrypoint can start); returns the findings (most
-/// severe, then largest first) and the advice candidates.
+/// Finds everything worth fixing in the layers (their entries and what the inspectors learned
+/// from their files) and the config (its `User`, whether its entrypoint can start); returns the
+/// findings (most severe, then largest first) and the advice candidates.
 pub fn find(
     layers: &[LayerReport],
     entries: &[&[Entry]],
+    inspected: &[&Inspected],
     stacked: &Stacked,
     config: &ImageConfig,
     top: usize,
 ) -> (Vec<Finding>, Vec<Candidate>) {
-    let mut findings = secret_findings(entries, stacked);
+    let mut findings = secret_findings(entries, inspected, stacked);
     findings.extend(permission_findings(
         entries,
         stacked,
         config.runtime.user.as_deref(),
     ));
-    findings.extend(startup_findings(config, entries));
-    findings.extend(unstripped_findings(entries, stacked, top));
+    findings.extend(startup_findings(config, entries, inspected));
+    findings.extend(unstripped_findings(entries, inspected, stacked, top));
     let mut candidates = Vec::new();
     for (layer, entries) in layers.iter().zip(entries) {
         let index = layer.index;
@@ -335,13 +299,7 @@ pub fn find(
                             format!(": {}", packages.join(", "))
                         }
                     ),
-                    ..Finding::sized(
-                        FindingKind::Dependencies,
-                        dep.ecosystem.rule_id(),
-                        index,
-                        dep.path.clone(),
-                        dep.bytes,
-                    )
+                    ..Finding::sized(dep.ecosystem.rule(), index, dep.path.clone(), dep.bytes)
                 });
                 let (path, lockfiles, before) = (
                     dep.path.clone(),
@@ -366,7 +324,7 @@ pub fn find(
                 message: format!(
                     "{} of {} ({} files) in {} layer {index}",
                     human_bytes(cache.bytes),
-                    cache.kind,
+                    cache.rule,
                     cache.files,
                     layer.role.as_str(),
                 ),
@@ -380,13 +338,7 @@ pub fn find(
                         bytes: entries[entry].size,
                     })
                     .collect(),
-                ..Finding::sized(
-                    FindingKind::Cache,
-                    cache.kind.to_string(),
-                    index,
-                    cache.path.clone(),
-                    cache.bytes,
-                )
+                ..Finding::sized(cache.rule, index, cache.path.clone(), cache.bytes)
             });
             if layer.role == Role::App {
                 let action = format!("{}: {}", cache.path, cache.fix);
@@ -418,10 +370,7 @@ pub fn find(
                 "{} shipped in layer {} but {} by layer {}",
                 human_bytes(dead.bytes),
                 dead.layer,
-                match dead.cause {
-                    DeadCause::Overwritten => "overwritten",
-                    DeadCause::Deleted => "deleted",
-                },
+                dead.cause.rule(),
                 dead.hidden_by
             ),
             hidden_by: Some(dead.hidden_by),
@@ -430,13 +379,7 @@ pub fn find(
                 entry: dead.entry,
                 bytes: dead.bytes,
             }],
-            ..Finding::sized(
-                FindingKind::DeadBytes,
-                format!("{:?}", dead.cause).to_lowercase(),
-                dead.layer,
-                dead.path.clone(),
-                dead.bytes,
-            )
+            ..Finding::sized(dead.cause.rule(), dead.layer, dead.path.clone(), dead.bytes)
         });
     }
     findings.extend(dead_tail(stacked, top));
@@ -473,7 +416,7 @@ fn dead_tail(stacked: &Stacked, top: usize) -> Vec<Finding> {
                     "{} more dead files ({}) shipped but {} by later layers",
                     rest.len(),
                     human_bytes(bytes),
-                    format!("{cause:?}").to_lowercase()
+                    cause.rule()
                 ),
                 reclaims: rest
                     .iter()
@@ -484,8 +427,7 @@ fn dead_tail(stacked: &Stacked, top: usize) -> Vec<Finding> {
                     })
                     .collect(),
                 ..Finding::sized(
-                    FindingKind::DeadBytes,
-                    format!("{cause:?}").to_lowercase(),
+                    cause.rule(),
                     largest.layer,
                     format!("({} more files)", rest.len()),
                     bytes,

@@ -11,8 +11,10 @@ pub mod diff;
 pub mod dive;
 pub mod findings;
 pub mod history;
+pub mod inspect;
 pub mod permissions;
 pub mod reclaim;
+pub mod rules;
 pub mod scan;
 pub mod secrets;
 pub mod startup;
@@ -35,6 +37,7 @@ use bloat::{bloat_candidates, find_bloat, BloatInput};
 use dead::{stack_layers, DeadFile};
 use dive::{dive_figures, DiveFigures};
 use findings::Finding;
+use inspect::Inspected;
 use reclaim::{net_reclaimable, Reclaimable};
 use scan::{scan_layers, LayerScan, ScanOptions};
 use top_paths::{top_paths, TopPath};
@@ -195,11 +198,12 @@ pub fn analyze_keeping_scans(
     let all: Vec<usize> = (0..image.layers.len()).collect();
     let scans = scan_layers(image, opened.layers.as_ref(), &all, &opts.scan)?;
     let entries: Vec<&[Entry]> = scans.iter().map(|s| s.entries.as_slice()).collect();
+    let inspected: Vec<&Inspected> = scans.iter().map(|s| &s.inspected).collect();
     // The dive figures need nothing else the analysis works out: the second core computes them
     // while this one examines the layers.
     let (examined, dive) = std::thread::scope(|scope| {
         let dive = scope.spawn(|| dive_figures(&entries));
-        let examined = examine(image, opts, &scans, &entries);
+        let examined = examine(image, opts, &scans, &entries, &inspected);
         let dive = dive
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -260,6 +264,7 @@ fn examine(
     opts: &AnalyzeOptions,
     scans: &[LayerScan],
     entries: &[&[Entry]],
+    inspected: &[&Inspected],
 ) -> Examined {
     let stacked = stack_layers(entries);
     let history = image.config.layer_history(scans.len());
@@ -311,8 +316,14 @@ fn examine(
         });
     }
 
-    let (mut findings, mut candidates) =
-        findings::find(&layers, entries, &stacked, &image.config, opts.top);
+    let (mut findings, mut candidates) = findings::find(
+        &layers,
+        entries,
+        inspected,
+        &stacked,
+        &image.config,
+        opts.top,
+    );
     let created: Vec<Option<&str>> = history
         .iter()
         .map(|h| h.and_then(|h| h.created.as_deref()))
@@ -320,6 +331,7 @@ fn examine(
     let bloat = find_bloat(&BloatInput {
         layers: &layers,
         entries,
+        inspected,
         stacked: &stacked,
         env: image.config.runtime.env.as_deref().unwrap_or_default(),
         created: &created,

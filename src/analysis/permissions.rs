@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::analysis::rules::{self, Rule};
 use crate::layer::walk::{Entry, EntryKind};
 
 const SETUID: u32 = 0o4000;
@@ -15,7 +16,7 @@ const WORLD_WRITABLE: u32 = 0o002;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermissionIssue {
     /// `setuid`, `setgid` or `world-writable`.
-    pub rule: &'static str,
+    pub rule: &'static Rule,
     /// The layer that provides the entry.
     pub layer: usize,
     /// Index of the entry in that layer's entries.
@@ -23,16 +24,16 @@ pub struct PermissionIssue {
 }
 
 /// The risky rules a visible entry breaks.
-fn rules_of(e: &Entry) -> impl Iterator<Item = &'static str> {
+fn rules_of(e: &Entry) -> impl Iterator<Item = &'static Rule> {
     let file = e.kind == EntryKind::File;
     let dir = e.kind == EntryKind::Dir;
     [
-        (file && e.mode & SETUID != 0, "setuid"),
+        (file && e.mode & SETUID != 0, &rules::SETUID),
         // setgid on a directory only makes new files inherit the group: harmless.
-        (file && e.mode & SETGID != 0, "setgid"),
+        (file && e.mode & SETGID != 0, &rules::SETGID),
         (
             (file || dir) && e.mode & WORLD_WRITABLE != 0 && e.mode & STICKY == 0,
-            "world-writable",
+            &rules::WORLD_WRITABLE,
         ),
     ]
     .into_iter()
@@ -90,7 +91,7 @@ mod tests {
         let stacked = stack_layers(&layers);
         let found: Vec<_> = find_permission_issues(&layers, &stacked.visible)
             .into_iter()
-            .map(|i| (layers[i.layer][i.entry].path.as_str(), i.rule))
+            .map(|i| (layers[i.layer][i.entry].path.as_str(), i.rule.id))
             .collect();
         assert_eq!(
             found,

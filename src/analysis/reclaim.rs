@@ -41,7 +41,7 @@ pub fn net_reclaimable(findings: &[Finding]) -> Reclaimable {
         for r in &f.reclaims {
             add(&mut all, (r.layer, r.entry), r.bytes);
             add(
-                per_rule.entry(f.rule.as_str()).or_default(),
+                per_rule.entry(f.rule.id).or_default(),
                 (r.layer, r.entry),
                 r.bytes,
             );
@@ -65,7 +65,8 @@ pub fn net_reclaimable(findings: &[Finding]) -> Reclaimable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::findings::{FindingKind, Reclaim};
+    use crate::analysis::findings::Reclaim;
+    use crate::analysis::rules;
 
     fn finding(rule: &str, reclaims: &[(usize, usize, u64)]) -> Finding {
         Finding {
@@ -77,7 +78,7 @@ mod tests {
                     bytes,
                 })
                 .collect(),
-            ..Finding::sized(FindingKind::Bloat, rule.into(), 0, "/x".into(), 0)
+            ..Finding::sized(rules::by_id(rule).unwrap(), 0, "/x".into(), 0)
         }
     }
 

@@ -7,6 +7,7 @@ use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::analysis::inspect::{Inspected, LayerInspectors};
 use crate::error::{Error, Result};
 use crate::layer::compression::{decompress_buffered, describe_read_error, Compression};
 use crate::layer::digest::{Algorithm, Digest, Hasher, HashingReader};
@@ -31,6 +32,8 @@ pub struct LayerScan {
     pub compression: Compression,
     /// Every entry, in tar order.
     pub entries: Vec<Entry>,
+    /// What the inspectors learned about the entries' content (with [`Contents::Inspect`]).
+    pub inspected: Inspected,
 }
 
 fn layer_name(image: &Image, index: usize) -> String {
@@ -132,7 +135,11 @@ pub fn scan_layer(
         )))
     };
     let mut entries = Vec::new();
-    let rest = walk(uncompressed, contents, |e| entries.push(e)).map_err(|e| e.context(&name))?;
+    let mut inspectors = LayerInspectors::default();
+    let rest = walk(uncompressed, contents, &mut inspectors.all(), |e| {
+        entries.push(e)
+    })
+    .map_err(|e| e.context(&name))?;
     let (rehashed, uncompressed_bytes) = rest.finish().map_err(|e| {
         Error::invalid(format!(
             "{name}: reading layer: {}",
@@ -163,6 +170,7 @@ pub fn scan_layer(
         uncompressed_bytes,
         compression,
         entries,
+        inspected: inspectors.finish(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Secrets in layer files: private keys, credential files of cloud, registry and package tools,
 //! `.env` files and well-known token formats. The matchers look at a file's path and at the first
-//! [`SCAN_LIMIT`] bytes of its content while the layer streams by; what they keep is only the rule
+//! [`HEAD_LIMIT`](crate::layer::walk::HEAD_LIMIT) bytes of its content while the layer streams
+//! by (see [`crate::analysis::inspect`]); what they keep is only the rule
 //! and a short fingerprint of the matched value, so a report can never leak the secret itself.
 
 use std::sync::LazyLock;
@@ -9,8 +10,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 use sha2::{Digest as _, Sha256};
 
-/// How many leading bytes of each file are inspected (files are read in one piece up to here).
-pub const SCAN_LIMIT: usize = 1 << 20;
+use crate::analysis::rules::{self, Rule};
 
 /// How many leading bytes decide whether a file is text (a NUL byte means binary).
 const TEXT_PROBE: usize = 8 << 10;
@@ -18,15 +18,15 @@ const TEXT_PROBE: usize = 8 << 10;
 /// One secret found in a file: which rule matched and a fingerprint of the value, never the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecretHit {
-    /// The rule id (`secret-private-key`, `secret-aws-key`, ...).
-    pub rule: &'static str,
+    /// The rule (`secret-private-key`, `secret-aws-key`, ...).
+    pub rule: &'static Rule,
     /// The first 4 bytes of the SHA-256 of the matched value (printed as 8 hex digits), enough to
     /// tell two secrets apart or find the same one again, useless to recover it.
     pub fingerprint: [u8; 4],
 }
 
 impl SecretHit {
-    fn of(rule: &'static str, value: &[u8]) -> SecretHit {
+    fn of(rule: &'static Rule, value: &[u8]) -> SecretHit {
         let digest = Sha256::digest(value);
         SecretHit {
             rule,
@@ -38,32 +38,6 @@ impl SecretHit {
     pub fn fingerprint_hex(&self) -> String {
         hex::encode(self.fingerprint)
     }
-}
-
-const ROTATE: &str = "rotate it now (it stays downloadable in every pushed copy of this layer)";
-
-/// Every secret rule: its id, what it is called for people, and how to fix it.
-pub const RULES: &[(&str, &str, &str)] = &[
-    ("secret-private-key", "a private key", "do not COPY keys into the image: mount them at run time (secret or volume) or use a BuildKit secret mount in the build; rotate it"),
-    ("secret-aws-credentials", "AWS credentials file", "use an IAM role or inject credentials at run time; never COPY ~/.aws; rotate the keys"),
-    ("secret-docker-auth", "registry credentials (.docker/config.json auths)", "log in at run time or use a credential helper; add .docker to .dockerignore; rotate the password/token"),
-    ("secret-npm-token", "an npm token (.npmrc)", "use `RUN --mount=type=secret,id=npmrc,target=/root/.npmrc` instead of copying .npmrc; revoke the token"),
-    ("secret-pypi-password", "a PyPI password or token (.pypirc)", "pass it through a BuildKit secret mount or the environment of the upload step only; revoke the token"),
-    ("secret-netrc-password", "a password in .netrc", "use a BuildKit secret mount for .netrc; change the password"),
-    ("secret-git-credentials", "git credentials (.git-credentials)", "use a BuildKit secret or ssh mount to fetch; revoke the credential"),
-    ("secret-env-file", "a .env file", "add .env* to .dockerignore and set variables at run time; rotate what it holds"),
-    ("secret-aws-key", "an AWS access key id", ROTATE),
-    ("secret-github-token", "a GitHub token", ROTATE),
-    ("secret-gitlab-token", "a GitLab token", ROTATE),
-    ("secret-slack-token", "a Slack token", ROTATE),
-];
-
-/// What each secret rule is called for people, and how to fix it.
-pub fn describe(rule: &str) -> (&'static str, &'static str) {
-    RULES
-        .iter()
-        .find(|(id, _, _)| *id == rule)
-        .map_or(("a secret", ROTATE), |&(_, what, fix)| (what, fix))
 }
 
 fn base_name(path: &str) -> &str {
@@ -93,13 +67,19 @@ fn line_with<'a>(head: &'a [u8], needle: &[u8]) -> Option<&'a [u8]> {
 /// Credential files recognized by name, with a marker their content must hold to count.
 fn credential_file(path: &str, head: &[u8]) -> Option<SecretHit> {
     let (name, parent) = (base_name(path), parent_name(path));
-    let (rule, markers): (&str, &[&[u8]]) = match (parent, name) {
-        (".aws", "credentials") => ("secret-aws-credentials", &[b"aws_secret_access_key"]),
-        (".docker", "config.json") => ("secret-docker-auth", &[b"\"auth\"", b"\"identitytoken\""]),
-        (_, ".npmrc") => ("secret-npm-token", &[b"_authToken", b"_auth", b"_password"]),
-        (_, ".pypirc") => ("secret-pypi-password", &[b"password"]),
-        (_, ".netrc") => ("secret-netrc-password", &[b"password"]),
-        (_, ".git-credentials") => ("secret-git-credentials", &[b"@"]),
+    let (rule, markers): (&'static Rule, &[&[u8]]) = match (parent, name) {
+        (".aws", "credentials") => (&rules::SECRET_AWS_CREDENTIALS, &[b"aws_secret_access_key"]),
+        (".docker", "config.json") => (
+            &rules::SECRET_DOCKER_AUTH,
+            &[b"\"auth\"", b"\"identitytoken\""],
+        ),
+        (_, ".npmrc") => (
+            &rules::SECRET_NPM_TOKEN,
+            &[b"_authToken", b"_auth", b"_password"],
+        ),
+        (_, ".pypirc") => (&rules::SECRET_PYPI_PASSWORD, &[b"password"]),
+        (_, ".netrc") => (&rules::SECRET_NETRC_PASSWORD, &[b"password"]),
+        (_, ".git-credentials") => (&rules::SECRET_GIT_CREDENTIALS, &[b"@"]),
         _ => return None,
     };
     let line = markers.iter().find_map(|m| line_with(head, m))?;
@@ -129,7 +109,7 @@ fn private_key_at(head: &[u8], at: usize) -> Option<SecretHit> {
     let line = &rest[..line_end];
     if line.len() <= 80 && memmem::find(line, b"PRIVATE KEY-----").is_some() {
         let end = memmem::find(rest, b"-----END ").unwrap_or(rest.len());
-        return Some(SecretHit::of("secret-private-key", &rest[..end]));
+        return Some(SecretHit::of(&rules::SECRET_PRIVATE_KEY, &rest[..end]));
     }
     None
 }
@@ -140,7 +120,7 @@ fn is_token_byte(b: u8) -> bool {
 
 /// A token format: a literal prefix, then at least `min` (at most `max`) bytes accepted by `body`.
 struct TokenFormat {
-    rule: &'static str,
+    rule: &'static Rule,
     prefix: &'static [u8],
     body: fn(u8) -> bool,
     min: usize,
@@ -161,98 +141,98 @@ fn alnum_underscore(b: u8) -> bool {
 
 const TOKENS: &[TokenFormat] = &[
     TokenFormat {
-        rule: "secret-aws-key",
+        rule: &rules::SECRET_AWS_KEY,
         prefix: b"AKIA",
         body: upper_alnum,
         min: 16,
         max: 16,
     },
     TokenFormat {
-        rule: "secret-aws-key",
+        rule: &rules::SECRET_AWS_KEY,
         prefix: b"ASIA",
         body: upper_alnum,
         min: 16,
         max: 16,
     },
     TokenFormat {
-        rule: "secret-github-token",
+        rule: &rules::SECRET_GITHUB_TOKEN,
         prefix: b"ghp_",
         body: alnum,
         min: 36,
         max: 36,
     },
     TokenFormat {
-        rule: "secret-github-token",
+        rule: &rules::SECRET_GITHUB_TOKEN,
         prefix: b"gho_",
         body: alnum,
         min: 36,
         max: 36,
     },
     TokenFormat {
-        rule: "secret-github-token",
+        rule: &rules::SECRET_GITHUB_TOKEN,
         prefix: b"ghu_",
         body: alnum,
         min: 36,
         max: 36,
     },
     TokenFormat {
-        rule: "secret-github-token",
+        rule: &rules::SECRET_GITHUB_TOKEN,
         prefix: b"ghs_",
         body: alnum,
         min: 36,
         max: 36,
     },
     TokenFormat {
-        rule: "secret-github-token",
+        rule: &rules::SECRET_GITHUB_TOKEN,
         prefix: b"ghr_",
         body: alnum,
         min: 36,
         max: 36,
     },
     TokenFormat {
-        rule: "secret-github-token",
+        rule: &rules::SECRET_GITHUB_TOKEN,
         prefix: b"github_pat_",
         body: alnum_underscore,
         min: 40,
         max: 255,
     },
     TokenFormat {
-        rule: "secret-gitlab-token",
+        rule: &rules::SECRET_GITLAB_TOKEN,
         prefix: b"glpat-",
         body: is_token_byte,
         min: 20,
         max: 64,
     },
     TokenFormat {
-        rule: "secret-slack-token",
+        rule: &rules::SECRET_SLACK_TOKEN,
         prefix: b"xoxb-",
         body: is_token_byte,
         min: 10,
         max: 255,
     },
     TokenFormat {
-        rule: "secret-slack-token",
+        rule: &rules::SECRET_SLACK_TOKEN,
         prefix: b"xoxa-",
         body: is_token_byte,
         min: 10,
         max: 255,
     },
     TokenFormat {
-        rule: "secret-slack-token",
+        rule: &rules::SECRET_SLACK_TOKEN,
         prefix: b"xoxp-",
         body: is_token_byte,
         min: 10,
         max: 255,
     },
     TokenFormat {
-        rule: "secret-slack-token",
+        rule: &rules::SECRET_SLACK_TOKEN,
         prefix: b"xoxr-",
         body: is_token_byte,
         min: 10,
         max: 255,
     },
     TokenFormat {
-        rule: "secret-slack-token",
+        rule: &rules::SECRET_SLACK_TOKEN,
         prefix: b"xoxs-",
         body: is_token_byte,
         min: 10,
@@ -321,7 +301,7 @@ pub fn scan(path: &str, head: &[u8]) -> Vec<SecretHit> {
         hits.push(hit);
     }
     if is_env_file(path) && head.iter().any(|b| !b.is_ascii_whitespace()) {
-        hits.push(SecretHit::of("secret-env-file", head));
+        hits.push(SecretHit::of(&rules::SECRET_ENV_FILE, head));
     }
     let probe = &head[..head.len().min(TEXT_PROBE)];
     if memchr::memchr(0, probe).is_some() {
@@ -343,7 +323,10 @@ mod tests {
     use super::*;
 
     fn rules(path: &str, head: &str) -> Vec<&'static str> {
-        scan(path, head.as_bytes()).iter().map(|h| h.rule).collect()
+        scan(path, head.as_bytes())
+            .iter()
+            .map(|h| h.rule.id)
+            .collect()
     }
 
     #[test]

@@ -9,25 +9,15 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::analysis::findings::{Finding, FindingKind, Severity};
+use crate::analysis::findings::Finding;
+use crate::analysis::inspect::Inspected;
+use crate::analysis::rules::{self, Rule};
 use crate::assemble::base_fs::{BaseFs, Origin};
 use crate::assemble::libraries::{find_library, oci_arch, search_dirs};
 use crate::layer::elf::ElfFacts;
 use crate::layer::exec::{ExecInfo, Shebang};
 use crate::layer::walk::{clean_path, Entry};
 use crate::model::ImageConfig;
-
-/// Every rule id this module reports, for config validation.
-pub const RULES: &[&str] = &[
-    "wont-start-no-command",
-    "wont-start-not-executable",
-    "wont-start-missing-program",
-    "wont-start-missing-interpreter",
-    "wont-start-arch",
-    "wont-start-missing-loader",
-    "wont-start-missing-library",
-    "wont-start-glibc-version",
-];
 
 /// The `PATH` Docker and containerd give a container whose config sets none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -42,8 +32,13 @@ const SHELL_WORDS: &[&str] = &[
     "trap", "true", "ulimit", "umask", "unset", "wait", "while", "{", "(", "!",
 ];
 
-/// The `wont-start-*` findings for the image whose layers' entries are `entries`.
-pub fn startup_findings(config: &ImageConfig, entries: &[&[Entry]]) -> Vec<Finding> {
+/// The `wont-start-*` findings for the image whose layers' entries are `entries` (how their files
+/// would be executed in `inspected`).
+pub fn startup_findings(
+    config: &ImageConfig,
+    entries: &[&[Entry]],
+    inspected: &[&Inspected],
+) -> Vec<Finding> {
     let runtime = &config.runtime;
     let argv: Vec<&str> = match (&runtime.entrypoint, &runtime.cmd) {
         (Some(e), cmd) if !e.is_empty() => e
@@ -57,8 +52,7 @@ pub fn startup_findings(config: &ImageConfig, entries: &[&[Entry]]) -> Vec<Findi
     let top = entries.len().saturating_sub(1);
     let Some(&program) = argv.first() else {
         return vec![finding(
-            "wont-start-no-command",
-            Severity::Medium,
+            &rules::WONT_START_NO_COMMAND,
             top,
             "(config) Entrypoint/Cmd".into(),
             "the config sets neither Entrypoint nor Cmd: `docker run` without a command fails"
@@ -76,9 +70,9 @@ pub fn startup_findings(config: &ImageConfig, entries: &[&[Entry]]) -> Vec<Findi
         let kept: Vec<(usize, &Entry)> = layer_entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| {
+            .filter(|(index, e)| {
                 BaseFs::keeps(e, |e| {
-                    e.exec.is_some()
+                    inspected[layer].exec(*index).is_some()
                         || e.mode & 0o111 != 0
                         || names.contains(e.path.rsplit('/').next().unwrap_or(&e.path))
                 })
@@ -94,6 +88,7 @@ pub fn startup_findings(config: &ImageConfig, entries: &[&[Entry]]) -> Vec<Findi
         .unwrap_or(DEFAULT_PATH);
     let check = Check {
         entries,
+        inspected,
         fs,
         path: path_var.split(':').filter(|d| !d.is_empty()).collect(),
         workdir: runtime.working_dir.as_deref().unwrap_or("/"),
@@ -134,24 +129,23 @@ fn first_program(command: &str) -> Option<&str> {
 
 /// A `wont-start-*` finding (no bytes: nothing to reclaim, the image is broken).
 fn finding(
-    rule: &str,
-    severity: Severity,
+    rule: &'static Rule,
     layer: usize,
     path: String,
     message: String,
     fix: String,
 ) -> Finding {
     Finding {
-        severity,
         message,
         fix: Some(fix),
-        ..Finding::sized(FindingKind::WontStart, rule.to_string(), layer, path, 0)
+        ..Finding::sized(rule, layer, path, 0)
     }
 }
 
 /// The final filesystem and the config values a lookup needs.
 struct Check<'a> {
     entries: &'a [&'a [Entry]],
+    inspected: &'a [&'a Inspected],
     fs: BaseFs,
     path: Vec<&'a str>,
     workdir: &'a str,
@@ -159,9 +153,14 @@ struct Check<'a> {
     top: usize,
 }
 
-impl Check<'_> {
+impl<'a> Check<'a> {
     fn entry(&self, origin: Origin) -> &Entry {
         &self.entries[origin.layer][origin.entry]
+    }
+
+    /// How the file `origin` would be executed.
+    fn exec_info(&self, origin: Origin) -> Option<&'a ExecInfo> {
+        self.inspected[origin.layer].exec(origin.entry)
     }
 
     /// `name` made an image path: absolute as is, relative to the working directory.
@@ -193,8 +192,7 @@ impl Check<'_> {
         }
         match found.first() {
             Some((path, origin)) => out.push(finding(
-                "wont-start-not-executable",
-                Severity::High,
+                &rules::WONT_START_NOT_EXECUTABLE,
                 origin.layer,
                 path.clone(),
                 format!(
@@ -215,8 +213,7 @@ impl Check<'_> {
                     )
                 };
                 out.push(finding(
-                    "wont-start-missing-program",
-                    Severity::High,
+                    &rules::WONT_START_MISSING_PROGRAM,
                     self.top,
                     path.clone(),
                     format!("the {what} {path} is not in the image{where_}"),
@@ -231,7 +228,7 @@ impl Check<'_> {
     /// ELF file's machine, loader, libraries and glibc versions. `depth` counts scripts.
     fn exec(&self, origin: Origin, depth: usize, out: &mut Vec<Finding>) {
         let entry = self.entry(origin);
-        match entry.exec.as_deref() {
+        match self.exec_info(origin) {
             Some(ExecInfo::Script(shebang)) if depth < MAX_SCRIPTS => {
                 if let Some(next) = self.interpreter(entry, origin, shebang, out) {
                     self.exec(next, depth + 1, out);
@@ -253,8 +250,7 @@ impl Check<'_> {
         let script_path = format!("/{}", script.path);
         let missing = |what: String, fix: String, out: &mut Vec<Finding>| {
             out.push(finding(
-                "wont-start-missing-interpreter",
-                Severity::High,
+                &rules::WONT_START_MISSING_INTERPRETER,
                 origin.layer,
                 script_path.clone(),
                 format!(
@@ -314,8 +310,7 @@ impl Check<'_> {
         if let Some(arch) = oci_arch(facts) {
             if !self.arch.is_empty() && arch != self.arch {
                 out.push(finding(
-                    "wont-start-arch",
-                    Severity::High,
+                    &rules::WONT_START_ARCH,
                     origin.layer,
                     path.clone(),
                     format!(
@@ -336,8 +331,7 @@ impl Check<'_> {
                 // libc names the loader in its DT_NEEDED: one finding says it.
                 reported.insert(loader.rsplit('/').next().unwrap_or(loader).to_string());
                 out.push(finding(
-                    "wont-start-missing-loader",
-                    Severity::High,
+                    &rules::WONT_START_MISSING_LOADER,
                     origin.layer,
                     path.clone(),
                     format!("{path} needs the dynamic loader {loader}, which is not in the image"),
@@ -353,8 +347,7 @@ impl Check<'_> {
                 let Some(found) = find_library(&self.fs, &dirs, name) else {
                     if reported.insert(name.clone()) {
                         out.push(finding(
-                            "wont-start-missing-library",
-                            Severity::High,
+                            &rules::WONT_START_MISSING_LIBRARY,
                             origin.layer,
                             needer.clone(),
                             format!("{needer} needs {name}, which the loader does not find in the image"),
@@ -364,7 +357,7 @@ impl Check<'_> {
                     continue;
                 };
                 let library = self.entry(found);
-                let Some(ExecInfo::Elf(lib_facts)) = library.exec.as_deref() else {
+                let Some(ExecInfo::Elf(lib_facts)) = self.exec_info(found) else {
                     continue;
                 };
                 if let Some(f) = glibc_finding(&needer, origin.layer, facts, name, lib_facts) {
@@ -392,8 +385,7 @@ fn glibc_finding(
     let defined = library.glibc_defined?;
     let (_, needed) = facts.glibc_needed.iter().find(|(lib, _)| lib == name)?;
     (*needed > defined).then(|| finding(
-        "wont-start-glibc-version",
-        Severity::High,
+        &rules::WONT_START_GLIBC_VERSION,
         layer,
         needer.to_string(),
         format!("{needer} needs {needed} from {name}, but the image's {name} defines up to {defined}"),
@@ -404,20 +396,40 @@ fn glibc_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::findings::Severity;
     use crate::assemble::base_fs::tests::{entry, link};
     use crate::layer::elf::GlibcVersion;
     use crate::layer::walk::EntryKind;
     use crate::model::RuntimeConfig;
 
-    fn executable(path: &str, exec: Option<ExecInfo>) -> Entry {
-        Entry {
+    /// A test layer's entry and how it would be executed (what the inspectors would learn).
+    type File = (Entry, Option<ExecInfo>);
+
+    fn executable(path: &str, exec: Option<ExecInfo>) -> File {
+        let entry = Entry {
             mode: 0o755,
-            exec: exec.map(Box::new),
             ..entry(path, EntryKind::File, None)
-        }
+        };
+        (entry, exec)
     }
 
-    fn elf(path: &str, needed: &[&str], glibc: Option<(&str, [u16; 3])>) -> Entry {
+    fn linked(path: &str, target: &str) -> File {
+        (link(path, target), None)
+    }
+
+    /// The findings for the image of `layers`.
+    fn run(config: &ImageConfig, layers: &[&[File]]) -> Vec<Finding> {
+        let (entries, inspected) = Inspected::split(layers, |inspected, index, exec| {
+            if let Some(exec) = exec {
+                inspected.set_exec(index, exec.clone());
+            }
+        });
+        let entries: Vec<&[Entry]> = entries.iter().map(Vec::as_slice).collect();
+        let inspected: Vec<&Inspected> = inspected.iter().collect();
+        startup_findings(config, &entries, &inspected)
+    }
+
+    fn elf(path: &str, needed: &[&str], glibc: Option<(&str, [u16; 3])>) -> File {
         let mut facts = ElfFacts::test_dynamic(needed, &[]);
         facts.glibc_needed = glibc
             .map(|(lib, v)| (lib.to_string(), GlibcVersion(v)))
@@ -426,7 +438,7 @@ mod tests {
         executable(path, Some(ExecInfo::Elf(facts)))
     }
 
-    fn script(path: &str, interpreter: &str, argument: Option<&str>) -> Entry {
+    fn script(path: &str, interpreter: &str, argument: Option<&str>) -> File {
         let shebang = Shebang {
             interpreter: interpreter.into(),
             argument: argument.map(Into::into),
@@ -435,16 +447,16 @@ mod tests {
     }
 
     /// A merged-usr glibc 2.36 base with sh, env and python3 (a link, as Debian has it).
-    fn base() -> Vec<Entry> {
+    fn base() -> Vec<File> {
         let mut libc = ElfFacts::test_dynamic(&["ld-linux-x86-64.so.2"], &[]);
         libc.interpreter = None;
         libc.glibc_defined = Some(GlibcVersion([2, 36, 0]));
         let mut loader = ElfFacts::test_dynamic(&[], &[]);
         loader.interpreter = None;
         vec![
-            link("bin", "usr/bin"),
-            link("lib", "usr/lib"),
-            link("lib64", "usr/lib64"),
+            linked("bin", "usr/bin"),
+            linked("lib", "usr/lib"),
+            linked("lib64", "usr/lib64"),
             executable(
                 "usr/lib/x86_64-linux-gnu/libc.so.6",
                 Some(ExecInfo::Elf(libc)),
@@ -453,7 +465,7 @@ mod tests {
                 "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
                 Some(ExecInfo::Elf(loader)),
             ),
-            link(
+            linked(
                 "usr/lib64/ld-linux-x86-64.so.2",
                 "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
             ),
@@ -462,16 +474,16 @@ mod tests {
                 &["libc.so.6"],
                 Some(("libc.so.6", [2, 34, 0])),
             ),
-            link("usr/bin/sh", "dash"),
+            linked("usr/bin/sh", "dash"),
             elf("usr/bin/env", &["libc.so.6"], None),
             elf("usr/bin/python3.11", &["libc.so.6", "libz.so.1"], None),
-            link("usr/bin/python3", "python3.11"),
+            linked("usr/bin/python3", "python3.11"),
             elf(
                 "usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
                 &["libc.so.6"],
                 None,
             ),
-            link("usr/lib/x86_64-linux-gnu/libz.so.1", "libz.so.1.2.13"),
+            linked("usr/lib/x86_64-linux-gnu/libz.so.1", "libz.so.1.2.13"),
         ]
     }
 
@@ -495,11 +507,10 @@ mod tests {
     }
 
     /// The (rule, path) of each finding for `app` on top of [`base`].
-    fn check(app: &[Entry], config: &ImageConfig) -> Vec<(String, String)> {
-        let base = base();
-        startup_findings(config, &[&base, app])
+    fn check(app: &[File], config: &ImageConfig) -> Vec<(String, String)> {
+        run(config, &[&base(), app])
             .into_iter()
-            .map(|f| (f.rule, f.path))
+            .map(|f| (f.rule.id.to_string(), f.path))
             .collect()
     }
 
@@ -530,7 +541,7 @@ mod tests {
             elf("app/lib/libcurl.so.4", &["libssl.so.3", "libz.so.1"], None),
         ];
         let mut with_rpath = needs_ssl.clone();
-        if let Some(ExecInfo::Elf(f)) = with_rpath[0].exec.as_deref_mut() {
+        if let Some(ExecInfo::Elf(f)) = &mut with_rpath[0].1 {
             f.runpaths = vec!["$ORIGIN/lib".into()];
         }
         let server = config(&["/app/server"], &[], &[]);
@@ -549,7 +560,7 @@ mod tests {
             &["libc.so.6"],
             Some(("libc.so.6", [2, 38, 0])),
         )];
-        let findings = startup_findings(&server, &[&base(), &new_glibc]);
+        let findings = run(&server, &[&base(), &new_glibc]);
         assert_eq!(findings.len(), 1);
         assert!(
             findings[0].message.contains("GLIBC_2.38")
@@ -599,7 +610,7 @@ mod tests {
     #[test]
     fn loaders_machines_modes_and_a_missing_command() {
         let mut musl = elf("app/server", &[], None);
-        if let Some(ExecInfo::Elf(f)) = musl.exec.as_deref_mut() {
+        if let Some(ExecInfo::Elf(f)) = &mut musl.1 {
             f.interpreter = Some("/lib/ld-musl-x86_64.so.1".into());
         }
         let server = config(&["/app/server"], &[], &[]);
@@ -608,24 +619,22 @@ mod tests {
             found("wont-start-missing-loader", "/app/server")
         );
         let mut arm = elf("app/server", &[], None);
-        if let Some(ExecInfo::Elf(f)) = arm.exec.as_deref_mut() {
+        if let Some(ExecInfo::Elf(f)) = &mut arm.1 {
             f.machine = goblin::elf::header::EM_AARCH64;
         }
         assert_eq!(
             check(&[arm], &server),
             found("wont-start-arch", "/app/server")
         );
-        let plain = Entry {
-            mode: 0o644,
-            ..elf("app/server", &[], None)
-        };
+        let mut plain = elf("app/server", &[], None);
+        plain.0.mode = 0o644;
         assert_eq!(
             check(&[plain], &server),
             found("wont-start-not-executable", "/app/server")
         );
-        let none = startup_findings(&config(&[], &[], &[]), &[&base()]);
+        let none = run(&config(&[], &[], &[]), &[&base()]);
         assert_eq!(
-            (none[0].rule.as_str(), none[0].severity),
+            (none[0].rule.id, none[0].severity),
             ("wont-start-no-command", Severity::Medium)
         );
     }

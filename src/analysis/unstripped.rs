@@ -5,22 +5,26 @@
 use std::collections::BTreeMap;
 
 use crate::analysis::dead::Stacked;
-use crate::analysis::findings::{Finding, FindingKind, Reclaim};
+use crate::analysis::findings::{Finding, Reclaim};
+use crate::analysis::inspect::Inspected;
+use crate::analysis::rules;
 use crate::layer::exec::ExecInfo;
 use crate::layer::walk::Entry;
 use crate::units::human_bytes;
 
-/// How to fix it, for every `unstripped` finding.
-const FIX: &str = "strip in the build stage (`strip --strip-unneeded FILE`, `install -s`), or for Rust set `[profile.release] strip = true`";
-
 /// One `unstripped` finding per visible unstripped ELF file, the `top` largest savings first;
 /// beyond `top`, one finding per layer totals the rest.
-pub fn unstripped_findings(entries: &[&[Entry]], stacked: &Stacked, top: usize) -> Vec<Finding> {
+pub fn unstripped_findings(
+    entries: &[&[Entry]],
+    inspected: &[&Inspected],
+    stacked: &Stacked,
+    top: usize,
+) -> Vec<Finding> {
     let mut files: Vec<(u64, usize, usize)> = stacked
         .visible
         .values()
         .filter_map(|&(layer, index)| {
-            let Some(ExecInfo::Elf(facts)) = entries[layer][index].exec.as_deref() else {
+            let Some(ExecInfo::Elf(facts)) = inspected[layer].exec(index) else {
                 return None;
             };
             let saved = facts.strippable?.total();
@@ -75,8 +79,7 @@ fn finding(layer: usize, path: String, message: String, reclaims: Vec<Reclaim>) 
     let bytes = reclaims.iter().map(|r| r.bytes).sum();
     Finding {
         message,
-        fix: Some(FIX.to_string()),
         reclaims,
-        ..Finding::sized(FindingKind::Bloat, "unstripped".into(), layer, path, bytes)
+        ..Finding::sized(&rules::UNSTRIPPED, layer, path, bytes)
     }
 }

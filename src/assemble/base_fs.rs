@@ -54,7 +54,7 @@ impl BaseFs {
                 decompress(base.layers.open_layer(index)?, layer.compression).map_err(context)?;
             let mut kept = Vec::new();
             let mut count = 0;
-            walk(tar, Contents::Skip, |e| {
+            walk(tar, Contents::Skip, &mut [], |e| {
                 if Self::keeps(&e, &keep) {
                     kept.push((count, e))
                 }
@@ -229,9 +229,6 @@ pub(crate) mod tests {
             mode: 0o644,
             link: link.map(Into::into),
             content: None,
-            xxh3: None,
-            secrets: Box::default(),
-            exec: None,
         }
     }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::dockerfile::rules::{Finding, Rule, Severity, ALL};
 use crate::error;
-use crate::report::check::{github_escape, xml_escape};
+use crate::report::escape::{github_escape, xml_escape};
 use crate::report::document::{draw_verdict, Verdict, VERDICT};
 use crate::report::{new_table, Document, Format};
 

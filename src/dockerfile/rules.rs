@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::catalog::{closest, rule_table};
 use crate::error::{Error, Result};
 
 /// How bad a finding is; `--fail-on` picks the lowest one that fails the run.
@@ -53,38 +54,37 @@ pub struct Rule {
     pub summary: &'static str,
 }
 
-macro_rules! rules {
-    ($($konst:ident = $id:literal, $name:literal, $sev:ident, $summary:literal;)*) => {
-        $(
-            #[doc = $summary]
-            pub const $konst: Rule = Rule { id: $id, name: $name, severity: Severity::$sev, summary: $summary };
-        )*
-        /// Every rule, in ID order.
-        pub const ALL: &[Rule] = &[$($konst),*];
-    };
-}
-
-rules! {
-    CONTEXT_BEFORE_INSTALL = "SL001", "context-before-install", Warning,
-        "The whole build context is copied before the dependency install, so any change re-runs it.";
-    UNLOCKED_INSTALL = "SL002", "unlocked-install", Warning,
-        "A dependency install is not keyed to a lockfile.";
-    PACKAGE_CACHE_LEFT = "SL003", "package-cache-left", Warning,
-        "apt lists or apk/dnf/yum caches are not removed in the same RUN that created them.";
-    PIP_CACHE = "SL004", "pip-cache", Warning,
-        "pip install keeps its download cache in the layer (no --no-cache-dir).";
-    INSTALL_RECOMMENDS = "SL005", "install-recommends", Warning,
-        "apt-get install without --no-install-recommends pulls in packages nobody asked for.";
-    UNPINNED_BASE = "SL006", "unpinned-base", Info,
-        "A base image is named by tag without a digest, so it changes under the build.";
-    ADD_URL = "SL007", "add-url", Warning,
-        "ADD downloads a URL: no checksum, no cache key, and the file stays in the layer.";
-    RUNS_AS_ROOT = "SL008", "runs-as-root", Warning,
-        "The final stage sets no USER (or sets root), so the container runs as root.";
-    SECRET_IN_LAYER = "SL009", "secret-in-layer", Error,
-        "A secret file (.env, id_rsa, *.pem, ...) is copied into a shipped layer.";
-    DOCKERIGNORE = "SL010", "dockerignore", Warning,
-        "The context is copied whole but .dockerignore is missing or lets target/, .venv or .git in.";
+rule_table! { Rule;
+    CONTEXT_BEFORE_INSTALL = "The whole build context is copied before the dependency install, so any change re-runs it." {
+        id: "SL001", name: "context-before-install", severity: Severity::Warning,
+    }
+    UNLOCKED_INSTALL = "A dependency install is not keyed to a lockfile." {
+        id: "SL002", name: "unlocked-install", severity: Severity::Warning,
+    }
+    PACKAGE_CACHE_LEFT = "apt lists or apk/dnf/yum caches are not removed in the same RUN that created them." {
+        id: "SL003", name: "package-cache-left", severity: Severity::Warning,
+    }
+    PIP_CACHE = "pip install keeps its download cache in the layer (no --no-cache-dir)." {
+        id: "SL004", name: "pip-cache", severity: Severity::Warning,
+    }
+    INSTALL_RECOMMENDS = "apt-get install without --no-install-recommends pulls in packages nobody asked for." {
+        id: "SL005", name: "install-recommends", severity: Severity::Warning,
+    }
+    UNPINNED_BASE = "A base image is named by tag without a digest, so it changes under the build." {
+        id: "SL006", name: "unpinned-base", severity: Severity::Info,
+    }
+    ADD_URL = "ADD downloads a URL: no checksum, no cache key, and the file stays in the layer." {
+        id: "SL007", name: "add-url", severity: Severity::Warning,
+    }
+    RUNS_AS_ROOT = "The final stage sets no USER (or sets root), so the container runs as root." {
+        id: "SL008", name: "runs-as-root", severity: Severity::Warning,
+    }
+    SECRET_IN_LAYER = "A secret file (.env, id_rsa, *.pem, ...) is copied into a shipped layer." {
+        id: "SL009", name: "secret-in-layer", severity: Severity::Error,
+    }
+    DOCKERIGNORE = "The context is copied whole but .dockerignore is missing or lets target/, .venv or .git in." {
+        id: "SL010", name: "dockerignore", severity: Severity::Warning,
+    }
 }
 
 /// Finds a rule by ID or name (case-insensitive).
@@ -93,8 +93,11 @@ pub fn lookup(key: &str) -> Result<Rule> {
         .find(|r| r.id.eq_ignore_ascii_case(key) || r.name.eq_ignore_ascii_case(key))
         .copied()
         .ok_or_else(|| {
+            let hint = closest(key, ALL.iter().map(|r| r.name))
+                .map(|name| format!("did you mean {name}? "))
+                .unwrap_or_default();
             Error::usage(format!(
-                "unknown lint rule {key:?}: expected an ID SL001-SL{:03} or a name such as {}",
+                "unknown lint rule {key:?}: {hint}expected an ID SL001-SL{:03} or a name such as {}",
                 ALL.len(),
                 ALL[0].name
             ))

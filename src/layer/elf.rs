@@ -10,6 +10,7 @@
 //! lies where that pass cannot reach is "unknown", never an error: a short or malformed file only
 //! yields fewer facts.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::Path;
@@ -25,6 +26,7 @@ use goblin::elf::Elf;
 use goblin::strtab::Strtab;
 
 use crate::error::{Error, Result};
+use crate::layer::walk::HEAD_LIMIT;
 
 /// The ELF magic every ELF file starts with.
 pub const ELF_MAGIC: &[u8] = b"\x7fELF";
@@ -118,120 +120,41 @@ impl ElfFacts {
     /// Reads the facts of the ELF file at `path` (streaming, like the walk); a file that is not
     /// ELF, or whose headers cannot be read, is a clear error.
     pub fn read_file(path: &Path) -> Result<ElfFacts> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
         let size = file
             .metadata()
             .map_err(|e| Error::io(path.display(), e))?
             .len();
-        let mut reader = io::BufReader::new(file);
         let mut head = Vec::new();
-        (&mut reader)
-            .take(crate::analysis::secrets::SCAN_LIMIT as u64)
+        (&mut file)
+            .take(HEAD_LIMIT as u64)
             .read_to_end(&mut head)
             .map_err(|e| Error::io(path.display(), e))?;
-        Self::parse(&head, size, &mut reader)
-            .map_err(|e| Error::io(path.display(), e))?
-            .ok_or_else(|| Error::invalid(format!("{}: {}", path.display(), not_readable(&head))))
-    }
-
-    /// Reads the facts of an ELF file of `size` bytes whose first bytes are `head` and whose
-    /// remaining bytes `rest` yields (only what is needed is read from it). `None` when `head`
-    /// is not ELF or its headers are malformed; errors are only `rest`'s read errors.
-    pub fn parse(head: &[u8], size: u64, rest: &mut impl Read) -> io::Result<Option<ElfFacts>> {
-        if !head.starts_with(ELF_MAGIC) {
-            return Ok(None);
-        }
-        let Some((header, ctx, phdrs)) = headers(head) else {
-            return Ok(None);
-        };
-        let mut file = Capture::new(head, size, rest);
-        let program = |kind| phdrs.iter().find(|p| p.p_type == kind);
-        let (interp, dynamic) = (program(PT_INTERP), program(PT_DYNAMIC));
-        file.fetch(
-            [interp, dynamic]
-                .into_iter()
-                .flatten()
-                .map(|p| (p.p_offset, p.p_filesz))
-                .collect(),
-        )?;
-        let mut facts = ElfFacts {
-            machine: header.e_machine,
-            is_64: ctx.is_big(),
-            interpreter: interp
-                .and_then(|p| file.slice(p.p_offset, p.p_filesz))
-                .map(|b| {
-                    let b = b.split(|&c| c == 0).next().unwrap_or(b);
-                    String::from_utf8_lossy(b).into_owned()
-                }),
-            links_known: dynamic.is_none(),
-            needed: Vec::new(),
-            runpaths: Vec::new(),
-            glibc_needed: Vec::new(),
-            glibc_defined: None,
-            strippable: None,
-        };
-        if let Some(dynamic) = dynamic {
-            facts.read_links(&mut file, &phdrs, dynamic, ctx)?;
-        }
-        let table = header.e_shoff;
-        let table_len = u64::from(header.e_shnum) * u64::from(header.e_shentsize);
-        if table > 0 && table_len > 0 {
-            let before = NAMES_WINDOW.min(table);
-            file.fetch(vec![(table - before, before + table_len)])?;
-            facts.strippable = file
-                .slice(table, table_len)
-                .and_then(|b| SectionHeader::parse_from(b, 0, header.e_shnum.into(), ctx).ok())
-                .map(|shdrs| {
-                    strippable(&file, &shdrs, header.e_shstrndx.into(), header.e_shentsize)
-                });
-        }
-        Ok(Some(facts))
-    }
-
-    /// Reads `DT_NEEDED`, the runpaths and the glibc versions through the dynamic section.
-    fn read_links(
-        &mut self,
-        file: &mut Capture<'_, impl Read>,
-        phdrs: &[ProgramHeader],
-        dynamic: &ProgramHeader,
-        ctx: Ctx,
-    ) -> io::Result<()> {
-        let Some(bytes) = file.slice(dynamic.p_offset, dynamic.p_filesz) else {
-            return Ok(());
-        };
-        // goblin reads the dynamic section at its program header's offset: point it at the copy.
-        let relocated: Vec<ProgramHeader> = phdrs
-            .iter()
-            .map(|p| match p.p_type {
-                PT_DYNAMIC => ProgramHeader {
-                    p_offset: 0,
-                    ..p.clone()
-                },
-                _ => p.clone(),
-            })
-            .collect();
-        let Ok(Some(parsed)) = Dynamic::parse(bytes, &relocated, ctx) else {
-            return Ok(());
-        };
-        let info = &parsed.info;
-        let (strtab_at, strtab_len) = (info.strtab as u64, info.strsz as u64);
-        let verdef_count = parsed
-            .dyns
-            .iter()
-            .find(|d| d.d_tag == DT_VERDEFNUM)
-            .map_or(0, |d| d.d_val);
-        let mut wanted = vec![(strtab_at, strtab_len)];
-        for (at, count) in [(info.verneed, info.verneednum), (info.verdef, verdef_count)] {
-            if at > 0 && count > 0 {
-                wanted.push((at, VERSION_WINDOW.min(file.size.saturating_sub(at))));
+        let mut reader = ElfReader::new(&head, size).ok_or_else(|| {
+            Error::invalid(format!("{}: {}", path.display(), not_readable(&head)))
+        })?;
+        let mut chunk = vec![0; 64 << 10];
+        while !reader.is_done() {
+            match file.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => reader.feed(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(path.display(), e)),
             }
         }
-        file.fetch(wanted)?;
+        Ok(reader.finish())
+    }
+
+    /// Reads `DT_NEEDED`, the runpaths and the glibc versions through the dynamic section
+    /// `parsed` (whose strings and version tables `file` was asked for).
+    fn read_links(&mut self, file: &Capture<'_>, parsed: &Dynamic, verdef_count: u64, ctx: Ctx) {
+        let info = &parsed.info;
+        let (strtab_at, strtab_len) = (info.strtab as u64, info.strsz as u64);
         let Some(strtab) = file
             .slice(strtab_at, strtab_len)
             .and_then(|b| Strtab::parse(b, 0, b.len(), 0).ok())
         else {
-            return Ok(());
+            return;
         };
         let string = |d: &Dyn| strtab.get_at(d.d_val as usize).map(str::to_string);
         let tagged = |tag| parsed.dyns.iter().filter(move |d| d.d_tag == tag);
@@ -289,7 +212,220 @@ impl ElfFacts {
                     .max();
             }
         }
-        Ok(())
+    }
+}
+
+/// Where an [`ElfReader`] stands: what it waits for from the rest of the file.
+enum Step {
+    /// `PT_INTERP` and `PT_DYNAMIC`.
+    Program,
+    /// The dynamic strings and the version tables `parsed` points to.
+    Links {
+        parsed: Box<Dynamic>,
+        verdef_count: u64,
+    },
+    /// The section header table, and the section names just before it.
+    Sections,
+    /// Nothing: every fact is known.
+    Done,
+}
+
+/// Reads an ELF file's facts in one forward pass over its content, pushed to it: the head at
+/// once, then the rest chunk by chunk. The head holds the ELF and program headers; each step
+/// asks for the ranges it found there or captured (the dynamic section, then its strings and
+/// version tables, then the section header table) and runs once the chunks have passed them.
+/// Whatever lies behind the point the stream had reached when asked for stays unknown.
+pub struct ElfReader<'a> {
+    file: Capture<'a>,
+    header: goblin::elf::Header,
+    ctx: Ctx,
+    phdrs: Vec<ProgramHeader>,
+    facts: ElfFacts,
+    step: Step,
+}
+
+impl<'a> ElfReader<'a> {
+    /// Starts on a file of `size` bytes whose first bytes are `head`; `None` when `head` is not
+    /// ELF or its headers are malformed.
+    pub fn new(head: &'a [u8], size: u64) -> Option<ElfReader<'a>> {
+        if !head.starts_with(ELF_MAGIC) {
+            return None;
+        }
+        let (header, ctx, phdrs) = headers(head)?;
+        let program = |kind| phdrs.iter().find(|p| p.p_type == kind);
+        let mut file = Capture::new(head, size);
+        file.want(
+            [program(PT_INTERP), program(PT_DYNAMIC)]
+                .into_iter()
+                .flatten()
+                .map(|p| (p.p_offset, p.p_filesz))
+                .collect(),
+        );
+        let facts = ElfFacts {
+            machine: header.e_machine,
+            is_64: ctx.is_big(),
+            interpreter: None,
+            links_known: program(PT_DYNAMIC).is_none(),
+            needed: Vec::new(),
+            runpaths: Vec::new(),
+            glibc_needed: Vec::new(),
+            glibc_defined: None,
+            strippable: None,
+        };
+        let mut reader = ElfReader {
+            file,
+            header,
+            ctx,
+            phdrs,
+            facts,
+            step: Step::Program,
+        };
+        reader.advance();
+        Some(reader)
+    }
+
+    /// Whether every fact is known, so the rest of the file is not needed.
+    pub fn is_done(&self) -> bool {
+        matches!(self.step, Step::Done)
+    }
+
+    /// Takes the next bytes of the file. A step runs as soon as the stream reaches the end of
+    /// what it waits for, before the rest of the chunk is taken, so the ranges it asks for next
+    /// may start in that same chunk.
+    pub fn feed(&mut self, mut chunk: &[u8]) {
+        while !chunk.is_empty() && !self.is_done() {
+            let pending = usize::try_from(self.file.until.saturating_sub(self.file.at));
+            let take = match pending {
+                Ok(0) | Err(_) => chunk.len(),
+                Ok(pending) => chunk.len().min(pending),
+            };
+            let (now, later) = chunk.split_at(take);
+            self.file.feed(now);
+            self.advance();
+            chunk = later;
+        }
+    }
+
+    /// The facts, at the end of the file (what was not reached stays unknown).
+    pub fn finish(mut self) -> ElfFacts {
+        self.file.ended = true;
+        self.advance();
+        self.facts
+    }
+
+    /// The same reader with its own copy of the head, so it can outlive the buffer the head was
+    /// read into (while the rest of a large file streams by).
+    pub fn into_owned(self) -> ElfReader<'static> {
+        ElfReader {
+            file: self.file.into_owned(),
+            header: self.header,
+            ctx: self.ctx,
+            phdrs: self.phdrs,
+            facts: self.facts,
+            step: self.step,
+        }
+    }
+
+    /// Runs every step whose ranges have streamed by.
+    fn advance(&mut self) {
+        while self.file.ready() {
+            self.step = match std::mem::replace(&mut self.step, Step::Done) {
+                Step::Program => {
+                    let program = |kind| self.phdrs.iter().find(|p| p.p_type == kind);
+                    self.facts.interpreter = program(PT_INTERP)
+                        .and_then(|p| self.file.slice(p.p_offset, p.p_filesz))
+                        .map(|b| {
+                            let b = b.split(|&c| c == 0).next().unwrap_or(b);
+                            String::from_utf8_lossy(b).into_owned()
+                        });
+                    match program(PT_DYNAMIC).cloned() {
+                        Some(dynamic) => self.dynamic(&dynamic),
+                        None => self.sections(),
+                    }
+                }
+                Step::Links {
+                    parsed,
+                    verdef_count,
+                } => {
+                    self.facts
+                        .read_links(&self.file, &parsed, verdef_count, self.ctx);
+                    self.sections()
+                }
+                Step::Sections => {
+                    self.read_sections();
+                    Step::Done
+                }
+                Step::Done => return,
+            };
+        }
+    }
+
+    /// Parses the captured dynamic section and asks for its strings and version tables; without
+    /// a readable one, goes on to the sections.
+    fn dynamic(&mut self, dynamic: &ProgramHeader) -> Step {
+        let Some(bytes) = self.file.slice(dynamic.p_offset, dynamic.p_filesz) else {
+            return self.sections();
+        };
+        // goblin reads the dynamic section at its program header's offset: point it at the copy.
+        let relocated: Vec<ProgramHeader> = self
+            .phdrs
+            .iter()
+            .map(|p| match p.p_type {
+                PT_DYNAMIC => ProgramHeader {
+                    p_offset: 0,
+                    ..p.clone()
+                },
+                _ => p.clone(),
+            })
+            .collect();
+        let Ok(Some(parsed)) = Dynamic::parse(bytes, &relocated, self.ctx) else {
+            return self.sections();
+        };
+        let info = &parsed.info;
+        let verdef_count = parsed
+            .dyns
+            .iter()
+            .find(|d| d.d_tag == DT_VERDEFNUM)
+            .map_or(0, |d| d.d_val);
+        let mut wanted = vec![(info.strtab as u64, info.strsz as u64)];
+        for (at, count) in [(info.verneed, info.verneednum), (info.verdef, verdef_count)] {
+            if at > 0 && count > 0 {
+                wanted.push((at, VERSION_WINDOW.min(self.file.size.saturating_sub(at))));
+            }
+        }
+        self.file.want(wanted);
+        Step::Links {
+            parsed: Box::new(parsed),
+            verdef_count,
+        }
+    }
+
+    /// Asks for the section header table (and the names before it), when the file has one.
+    fn sections(&mut self) -> Step {
+        let (table, table_len) = self.section_table();
+        if table == 0 || table_len == 0 {
+            return Step::Done;
+        }
+        let before = NAMES_WINDOW.min(table);
+        self.file.want(vec![(table - before, before + table_len)]);
+        Step::Sections
+    }
+
+    /// The offset and length of the section header table.
+    fn section_table(&self) -> (u64, u64) {
+        let h = &self.header;
+        (h.e_shoff, u64::from(h.e_shnum) * u64::from(h.e_shentsize))
+    }
+
+    /// What stripping would save, from the captured section headers.
+    fn read_sections(&mut self) {
+        let (table, table_len) = self.section_table();
+        let h = &self.header;
+        self.facts.strippable = self
+            .file
+            .slice(table, table_len)
+            .and_then(|b| SectionHeader::parse_from(b, 0, h.e_shnum.into(), self.ctx).ok())
+            .map(|shdrs| strippable(&self.file, &shdrs, h.e_shstrndx.into(), h.e_shentsize));
     }
 }
 
@@ -338,7 +474,7 @@ fn headers(head: &[u8]) -> Option<(goblin::elf::Header, Ctx, Vec<ProgramHeader>)
 /// The bytes stripping removes, from the section headers (and their names when captured): the
 /// sections and their `entry_size`-byte headers.
 fn strippable(
-    file: &Capture<'_, impl Read>,
+    file: &Capture<'_>,
     shdrs: &[SectionHeader],
     names_at: usize,
     entry_size: u16,
@@ -372,68 +508,99 @@ fn strippable(
 }
 
 /// A file seen through its head and the ranges captured from the rest in one forward pass.
-struct Capture<'a, R> {
-    head: &'a [u8],
-    pieces: Vec<(u64, Vec<u8>)>,
-    rest: &'a mut R,
-    /// Where `rest` stands, as an offset in the file.
+struct Capture<'a> {
+    head: Cow<'a, [u8]>,
+    /// Captured ranges: where each starts, where it is meant to end, and its bytes so far.
+    pieces: Vec<(u64, u64, Vec<u8>)>,
+    /// Where the stream stands, as an offset in the file.
     at: u64,
+    /// The end of the last range asked for.
+    until: u64,
+    /// Whether the stream has ended (no more bytes will come).
+    ended: bool,
     size: u64,
 }
 
-impl<'a, R: Read> Capture<'a, R> {
-    fn new(head: &'a [u8], size: u64, rest: &'a mut R) -> Self {
+impl<'a> Capture<'a> {
+    fn new(head: &'a [u8], size: u64) -> Self {
         Capture {
-            head,
+            head: Cow::Borrowed(head),
             pieces: Vec::new(),
-            rest,
             at: head.len() as u64,
+            until: 0,
+            ended: false,
             size,
         }
+    }
+
+    fn into_owned(self) -> Capture<'static> {
+        Capture {
+            head: Cow::Owned(self.head.into_owned()),
+            pieces: self.pieces,
+            at: self.at,
+            until: self.until,
+            ended: self.ended,
+            size: self.size,
+        }
+    }
+
+    /// The head, then every captured range, as (offset, bytes).
+    fn held(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        std::iter::once((0, &*self.head))
+            .chain(self.pieces.iter().map(|(at, _, b)| (*at, b.as_slice())))
     }
 
     /// The bytes `[offset, offset + len)`, when the head or one captured range holds them all.
     fn slice(&self, offset: u64, len: u64) -> Option<&[u8]> {
         let end = offset.checked_add(len)?;
-        std::iter::once((0, self.head))
-            .chain(self.pieces.iter().map(|(at, b)| (*at, b.as_slice())))
+        self.held()
             .find(|(at, b)| *at <= offset && end <= at + b.len() as u64)
             .map(|(at, b)| &b[(offset - at) as usize..(end - at) as usize])
     }
 
     /// The bytes from `offset` to the end of the head or captured range that holds it.
     fn from(&self, offset: u64) -> Option<&[u8]> {
-        std::iter::once((0, self.head))
-            .chain(self.pieces.iter().map(|(at, b)| (*at, b.as_slice())))
+        self.held()
             .find(|(at, b)| *at <= offset && offset < at + b.len() as u64)
             .map(|(at, b)| &b[(offset - at) as usize..])
     }
 
-    /// Captures the ranges (offset, length) not already held that still lie ahead in the
+    /// Asks for the ranges (offset, length) not already held that still lie ahead in the
     /// stream and inside the file; the others stay unknown.
-    fn fetch(&mut self, mut ranges: Vec<(u64, u64)>) -> io::Result<()> {
+    fn want(&mut self, mut ranges: Vec<(u64, u64)>) {
+        if self.ended {
+            return;
+        }
         ranges.sort_unstable();
+        let mut cursor = self.at;
         for (offset, len) in ranges {
-            let start = offset.max(self.at);
+            let start = offset.max(cursor);
             let end = offset.saturating_add(len).min(self.size);
             if len > RANGE_LIMIT || start >= end || self.slice(offset, len).is_some() {
                 continue;
             }
-            self.at += io::copy(
-                &mut (&mut *self.rest).take(start - self.at),
-                &mut io::sink(),
-            )?;
-            if self.at < start {
-                return Ok(()); // the stream ended early
-            }
-            let mut bytes = Vec::with_capacity((end - start) as usize);
-            (&mut *self.rest)
-                .take(end - start)
-                .read_to_end(&mut bytes)?;
-            self.at = start + bytes.len() as u64;
-            self.pieces.push((start, bytes));
+            self.pieces
+                .push((start, end, Vec::with_capacity((end - start) as usize)));
+            (cursor, self.until) = (end, end);
         }
-        Ok(())
+    }
+
+    /// Whether every range asked for has streamed by (or the stream ended).
+    fn ready(&self) -> bool {
+        self.ended || self.at >= self.until
+    }
+
+    /// Takes the next bytes of the stream into the ranges they overlap.
+    fn feed(&mut self, chunk: &[u8]) {
+        let from = self.at;
+        self.at += chunk.len() as u64;
+        for (start, end, bytes) in &mut self.pieces {
+            let next = *start + bytes.len() as u64;
+            let (lo, hi) = (next.max(from), (*end).min(self.at));
+            if lo < hi {
+                bytes.extend_from_slice(&chunk[(lo - from) as usize..(hi - from) as usize]);
+            }
+        }
     }
 }
 
@@ -548,25 +715,15 @@ mod tests {
         assert_eq!(facts.runpaths, ["$ORIGIN/../lib", "/opt/x"]);
         assert!(facts.strippable.unwrap().symbols > 0);
 
-        // The same through the walk of a layer, which hands over the rest of the tar entry.
-        let mut b = tar::Builder::new(Vec::new());
-        b.append_path_with_name(&program, "app/big").unwrap();
-        b.append_path_with_name(dir.path().join("big.c"), "app/big.c")
-            .unwrap();
-        let tar = b.into_inner().unwrap();
-        let mut seen = Vec::new();
-        crate::layer::walk::walk(tar.as_slice(), crate::layer::walk::Contents::Inspect, |e| {
-            seen.push(e)
-        })
-        .unwrap();
-        assert_eq!(
-            seen[0].exec.as_deref(),
-            Some(&crate::layer::exec::ExecInfo::Elf(facts))
-        );
-        assert_eq!(
-            (seen[1].path.as_str(), seen[1].exec.is_none()),
-            ("app/big.c", true)
-        );
+        // Fed in chunks of any size, the same facts.
+        let bytes = std::fs::read(&program).unwrap();
+        for chunk in [1, 4096, 1 << 20] {
+            let mut reader = ElfReader::new(&bytes[..HEAD_LIMIT], bytes.len() as u64).unwrap();
+            for piece in bytes[HEAD_LIMIT..].chunks(chunk) {
+                reader.feed(piece);
+            }
+            assert_eq!(reader.finish(), facts, "chunks of {chunk}");
+        }
     }
 
     #[test]
@@ -597,15 +754,8 @@ mod tests {
 
     #[test]
     fn short_or_malformed_heads_are_unknown_and_the_build_check_says_why() {
-        let mut none = io::empty();
-        assert_eq!(
-            ElfFacts::parse(b"#!/bin/sh\n", 10, &mut none).unwrap(),
-            None
-        );
-        assert_eq!(
-            ElfFacts::parse(b"\x7fELF\x02\x01", 6, &mut none).unwrap(),
-            None
-        );
+        assert!(ElfReader::new(b"#!/bin/sh\n", 10).is_none());
+        assert!(ElfReader::new(b"\x7fELF\x02\x01", 6).is_none());
         let dir = tempfile::tempdir().unwrap();
         for (bytes, says) in [
             (&b"#!/bin/sh\necho hi\n"[..], "not an ELF binary"),

@@ -1,10 +1,8 @@
-//! How a regular file would be executed, learned from its first bytes while a layer streams by: a
-//! script names its interpreter on a `#!` line, an ELF file its loader and libraries (see
-//! [`crate::layer::elf`]). The will-it-start check and the unstripped-binary finding read these.
+//! How a regular file would be executed: a script names its interpreter on a `#!` line (read
+//! here from its first bytes), an ELF file its loader and libraries (see [`crate::layer::elf`]).
+//! The will-it-start check and the unstripped-binary finding read these.
 
-use std::io::{self, Read};
-
-use crate::layer::elf::{ElfFacts, ELF_MAGIC};
+use crate::layer::elf::ElfFacts;
 
 /// The `#!` line of a script: what the kernel runs it with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,19 +25,9 @@ pub enum ExecInfo {
 /// The longest `#!` line Linux reads (`BINPRM_BUF_SIZE`).
 const SHEBANG_LIMIT: usize = 256;
 
-/// Reads what executing a file of `size` bytes involves from its first bytes `head` (and, for ELF
-/// files, the ranges it needs from the `rest` of its content). `None` for any other file;
-/// errors are only `rest`'s read errors.
-pub fn inspect(head: &[u8], size: u64, rest: &mut impl Read) -> io::Result<Option<ExecInfo>> {
-    if head.starts_with(ELF_MAGIC) {
-        return Ok(ElfFacts::parse(head, size, rest)?.map(ExecInfo::Elf));
-    }
-    Ok(shebang(head).map(ExecInfo::Script))
-}
-
-/// Parses a `#!` line as the kernel does: the interpreter, then everything after the next
-/// blanks (trailing blanks removed) as one argument.
-fn shebang(head: &[u8]) -> Option<Shebang> {
+/// Parses the `#!` line a file's first bytes `head` start with, as the kernel does: the
+/// interpreter, then everything after the next blanks (trailing blanks removed) as one argument.
+pub fn shebang(head: &[u8]) -> Option<Shebang> {
     let line = head.strip_prefix(b"#!")?;
     let short = line.len() < SHEBANG_LIMIT - 2;
     let line = &line[..line.len().min(SHEBANG_LIMIT - 2)];
@@ -67,7 +55,7 @@ mod tests {
     use super::*;
 
     fn script(head: &str) -> Option<ExecInfo> {
-        inspect(head.as_bytes(), head.len() as u64, &mut io::empty()).unwrap()
+        shebang(head.as_bytes()).map(ExecInfo::Script)
     }
 
     #[test]

@@ -1,19 +1,38 @@
 //! Streaming walk over the entries of a layer tar.
 //!
-//! Only headers are decoded; file contents are skipped or hashed as they stream, and in inspection
-//! mode at most the first [`SCAN_LIMIT`] bytes of one file are held at a time. Tars that end without
-//! the two end-of-archive blocks (umoci writes them) end cleanly, as with GNU tar; a corrupt header is an error
-//! that names the offset where it sits.
+//! Only headers are decoded; file contents are skipped or hashed as they stream, or handed to
+//! [`Inspector`]s: each regular file's first [`HEAD_LIMIT`] bytes in one piece, then the rest in
+//! chunks, one pass feeding every inspector, with at most the head of one file held at a time.
+//! What the inspectors learn is theirs to keep (by entry index); the walk knows nothing of it.
+//! Tars that end without the two end-of-archive blocks (umoci writes them) end cleanly, as with GNU
+//! tar; a corrupt header is an error that names the offset where it sits.
 
 use std::io::Read;
 
 use sha2::{Digest as _, Sha256};
-use xxhash_rust::xxh3::Xxh3;
 
-use crate::analysis::secrets::{self, SecretHit, SCAN_LIMIT};
 use crate::error::{Error, Result};
 use crate::layer::compression::describe_read_error;
-use crate::layer::exec::{self, ExecInfo};
+
+/// How many leading bytes of each regular file inspectors get in one piece (the rest follows in
+/// chunks): enough for the headers of any ELF file and the secrets worth finding in a text file.
+pub const HEAD_LIMIT: usize = 1 << 20;
+
+/// The chunk the rest of a file is read in, past its head.
+const CHUNK: usize = 64 << 10;
+
+/// Learns something from the content of the regular files a walk streams by (secrets, how a file
+/// is executed, a fingerprint); the walk calls it for every regular file, in tar order, and keeps
+/// nothing of what it learns.
+pub trait Inspector {
+    /// A regular file starts: `index` is its position among the layer's entries, `head` its first
+    /// [`HEAD_LIMIT`] bytes (the whole content when it is no larger).
+    fn on_file(&mut self, index: usize, entry: &Entry, head: &[u8]);
+    /// The next bytes of the current file past its head.
+    fn on_chunk(&mut self, chunk: &[u8]);
+    /// The current file ended (after its head, or its last chunk).
+    fn on_end(&mut self);
+}
 
 /// What an entry is, with OCI whiteouts recognized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -51,16 +70,6 @@ pub struct Entry {
     pub link: Option<Box<str>>,
     /// SHA-256 of a regular file's content, when the walk was asked to hash contents.
     pub content: Option<[u8; 32]>,
-    /// XXH3-128 of a regular file's whole content, when the walk inspects contents: a fast
-    /// non-cryptographic fingerprint that finds duplicate files without the cost of SHA-256 (a
-    /// byte array, not a `u128`, so the entry keeps an alignment of 8).
-    pub xxh3: Option<[u8; 16]>,
-    /// Secrets found in a regular file's content, when the walk was asked to inspect contents
-    /// (rule and fingerprint only, never the value).
-    pub secrets: Box<[SecretHit]>,
-    /// How a regular file would be executed (its `#!` interpreter, or its ELF loader, libraries
-    /// and strippable bytes), when the walk was asked to inspect contents.
-    pub exec: Option<Box<ExecInfo>>,
 }
 
 impl Entry {
@@ -74,9 +83,6 @@ impl Entry {
             mode: 0o644,
             link: None,
             content: None,
-            xxh3: None,
-            secrets: Box::default(),
-            exec: None,
         }
     }
 }
@@ -143,21 +149,26 @@ pub enum Contents {
     Skip,
     /// Also hash each regular file's content (to tell identical files from changed ones).
     Hash,
-    /// Look for secrets in the first [`SCAN_LIMIT`] bytes of each regular file (see
-    /// [`crate::analysis::secrets`]), fingerprint the whole content with XXH3-128 as it streams
-    /// past (for duplicates), and record how it would be executed (see [`crate::layer::exec`]; ELF
-    /// files also yield the few ranges their facts need from the rest of their content). No
-    /// SHA-256, which keeps `strata report` close to [`Contents::Skip`] (SHA-256 of every file
-    /// would cost about 25 % more CPU).
+    /// Hand each regular file's content to the walk's inspectors: its head in one piece, the
+    /// rest in chunks. No SHA-256, which keeps `strata report` close to [`Contents::Skip`]
+    /// (SHA-256 of every file would cost about 25 % more CPU).
     Inspect,
 }
 
-/// Walks every entry of the tar stream `reader`, calling `on_entry` for each, and returns the reader
-/// positioned after the last entry (the caller drains it so digests cover the whole stream).
-pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Entry)) -> Result<R> {
+/// Walks every entry of the tar stream `reader`, calling `on_entry` for each (and, with
+/// [`Contents::Inspect`], feeding each regular file's content to `inspectors`), and returns the
+/// reader positioned after the last entry (the caller drains it so digests cover the whole stream).
+pub fn walk<R: Read>(
+    reader: R,
+    contents: Contents,
+    inspectors: &mut [&mut dyn Inspector],
+    mut on_entry: impl FnMut(Entry),
+) -> Result<R> {
     let mut archive = tar::Archive::new(reader);
     let mut next_header_at: u64 = 0;
     let mut head = Vec::new();
+    let mut chunk = Vec::new();
+    let mut index = 0;
     {
         let entries = archive
             .entries()
@@ -187,71 +198,63 @@ pub fn walk<R: Read>(reader: R, contents: Contents, mut on_entry: impl FnMut(Ent
             };
             let data_at = entry.raw_file_position();
             next_header_at = data_at + padded(size);
-            let (content, xxh3, secrets, exec) = match (contents, kind) {
-                (Contents::Hash, EntryKind::File) => {
-                    let mut hasher = Sha256::new();
-                    let mut tee = Tee {
-                        inner: &mut entry,
-                        feed: |b: &[u8]| hasher.update(b),
-                    };
-                    std::io::copy(&mut tee, &mut std::io::sink())
-                        .map_err(|e| corrupt(data_at, e))?;
-                    (Some(hasher.finalize().into()), None, Box::default(), None)
-                }
-                (Contents::Inspect, EntryKind::File) => {
-                    head.clear();
-                    (&mut entry)
-                        .take(SCAN_LIMIT as u64)
-                        .read_to_end(&mut head)
-                        .map_err(|e| corrupt(data_at, e))?;
-                    let mut hasher = Xxh3::new();
-                    hasher.update(&head);
-                    let mut rest = Tee {
-                        inner: &mut entry,
-                        feed: |b: &[u8]| hasher.update(b),
-                    };
-                    let exec =
-                        exec::inspect(&head, size, &mut rest).map_err(|e| corrupt(data_at, e))?;
-                    std::io::copy(&mut rest, &mut std::io::sink())
-                        .map_err(|e| corrupt(data_at, e))?;
-                    let found = secrets::scan(&path, &head).into_boxed_slice();
-                    (
-                        None,
-                        Some(hasher.digest128().to_le_bytes()),
-                        found,
-                        exec.map(Box::new),
-                    )
-                }
-                _ => (None, None, Box::default(), None),
-            };
-            on_entry(Entry {
+            let mut record = Entry {
                 path,
                 kind,
                 size,
                 mode,
                 link,
-                content,
-                xxh3,
-                secrets,
-                exec,
-            });
+                content: None,
+            };
+            match (contents, kind) {
+                (Contents::Hash, EntryKind::File) => {
+                    let mut hasher = Sha256::new();
+                    feed(&mut entry, &mut chunk, |b| hasher.update(b))
+                        .map_err(|e| corrupt(data_at, e))?;
+                    record.content = Some(hasher.finalize().into());
+                }
+                (Contents::Inspect, EntryKind::File) => {
+                    head.clear();
+                    (&mut entry)
+                        .take(HEAD_LIMIT as u64)
+                        .read_to_end(&mut head)
+                        .map_err(|e| corrupt(data_at, e))?;
+                    for inspector in inspectors.iter_mut() {
+                        inspector.on_file(index, &record, &head);
+                    }
+                    feed(&mut entry, &mut chunk, |b| {
+                        for inspector in inspectors.iter_mut() {
+                            inspector.on_chunk(b);
+                        }
+                    })
+                    .map_err(|e| corrupt(data_at, e))?;
+                    for inspector in inspectors.iter_mut() {
+                        inspector.on_end();
+                    }
+                }
+                _ => {}
+            }
+            on_entry(record);
+            index += 1;
         }
     }
     Ok(archive.into_inner())
 }
 
-/// Passes every byte read from `inner` to `feed` too (a hasher's update), so the ELF reader and
-/// the fingerprint see the same single pass over a file's content.
-struct Tee<R, F> {
-    inner: R,
-    feed: F,
-}
-
-impl<R: Read, F: FnMut(&[u8])> Read for Tee<R, F> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        (self.feed)(&buf[..n]);
-        Ok(n)
+/// Reads the rest of `reader` through the reusable buffer `chunk`, passing every piece to `sink`.
+fn feed(
+    reader: &mut impl Read,
+    chunk: &mut Vec<u8>,
+    mut sink: impl FnMut(&[u8]),
+) -> std::io::Result<()> {
+    chunk.resize(CHUNK, 0);
+    loop {
+        match reader.read(chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => sink(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -260,10 +263,11 @@ fn padded(size: u64) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
+    /// A tar of (name, type, content) entries, mode 0644.
+    pub(crate) fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for (name, ty, data) in entries {
             let mut h = tar::Header::new_gnu();
@@ -277,7 +281,7 @@ mod tests {
 
     fn walk_all(data: &[u8]) -> Result<Vec<Entry>> {
         let mut out = Vec::new();
-        walk(data, Contents::Hash, |e| out.push(e))?;
+        walk(data, Contents::Hash, &mut [], |e| out.push(e))?;
         Ok(out)
     }
 
@@ -332,46 +336,67 @@ mod tests {
         assert_eq!(entries[1].link.as_deref(), Some("f"));
     }
 
-    #[test]
-    fn inspection_records_secrets_in_the_scanned_head_only() {
-        let token = format!("ghp_{}", "x9".repeat(18));
-        let late = format!("{}{token}", " ".repeat(SCAN_LIMIT));
-        let data = tar_of(&[
-            ("app/ci.sh", tar::EntryType::Regular, token.as_bytes()),
-            ("app/big.txt", tar::EntryType::Regular, late.as_bytes()),
-            ("app/next", tar::EntryType::Regular, b"ok"),
-        ]);
-        let mut out = Vec::new();
-        walk(data.as_slice(), Contents::Inspect, |e| out.push(e)).unwrap();
-        let rules: Vec<Vec<&str>> = out
-            .iter()
-            .map(|e| e.secrets.iter().map(|h| h.rule).collect())
-            .collect();
-        assert_eq!(rules, [vec!["secret-github-token"], vec![], vec![]]);
-        assert_eq!(out[2].size, 2);
+    /// What an inspector was shown: per file, its index, path, head and the rest's bytes.
+    #[derive(Default)]
+    struct Recorder {
+        files: Vec<(usize, String, Vec<u8>, Vec<u8>)>,
+        ended: usize,
+    }
+
+    impl Inspector for Recorder {
+        fn on_file(&mut self, index: usize, entry: &Entry, head: &[u8]) {
+            self.files
+                .push((index, entry.path.clone(), head.to_vec(), Vec::new()));
+        }
+        fn on_chunk(&mut self, chunk: &[u8]) {
+            self.files.last_mut().unwrap().3.extend_from_slice(chunk);
+        }
+        fn on_end(&mut self) {
+            self.ended += 1;
+        }
     }
 
     #[test]
-    fn inspection_fingerprints_whole_contents_past_the_scanned_head() {
-        let big = vec![7u8; SCAN_LIMIT + 10];
-        let mut changed_tail = big.clone();
-        changed_tail[SCAN_LIMIT + 5] = 8;
+    fn inspectors_see_every_file_once_as_its_head_then_the_rest() {
+        let big: Vec<u8> = (0..HEAD_LIMIT + 3 * CHUNK + 5).map(|i| i as u8).collect();
         let data = tar_of(&[
-            ("a", tar::EntryType::Regular, &big),
-            ("b", tar::EntryType::Regular, &big),
-            ("c", tar::EntryType::Regular, &changed_tail),
-            ("d", tar::EntryType::Regular, b"small"),
             ("dir", tar::EntryType::Directory, b""),
+            ("small", tar::EntryType::Regular, b"hello"),
+            ("big", tar::EntryType::Regular, &big),
+            ("l", tar::EntryType::Symlink, b""),
+            ("empty", tar::EntryType::Regular, b""),
         ]);
-        let mut out = Vec::new();
-        walk(data.as_slice(), Contents::Inspect, |e| out.push(e)).unwrap();
-        let hashes: Vec<Option<[u8; 16]>> = out.iter().map(|e| e.xxh3).collect();
-        let of = |b: &[u8]| Some(xxhash_rust::xxh3::xxh3_128(b).to_le_bytes());
-        assert_eq!(
-            hashes,
-            [of(&big), of(&big), of(&changed_tail), of(b"small"), None]
-        );
-        assert_ne!(hashes[0], hashes[2]);
+        let (mut a, mut b) = (Recorder::default(), Recorder::default());
+        let mut entries = Vec::new();
+        walk(
+            data.as_slice(),
+            Contents::Inspect,
+            &mut [&mut a, &mut b],
+            |e| entries.push(e),
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 5);
+        for r in [&a, &b] {
+            let seen: Vec<(usize, &str, usize, usize)> = r
+                .files
+                .iter()
+                .map(|(i, p, h, rest)| (*i, p.as_str(), h.len(), rest.len()))
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    (1, "small", 5, 0),
+                    (2, "big", HEAD_LIMIT, 3 * CHUNK + 5),
+                    (4, "empty", 0, 0)
+                ]
+            );
+            let whole = [r.files[1].2.as_slice(), &r.files[1].3].concat();
+            assert_eq!(whole, big);
+            assert_eq!(r.ended, 3);
+        }
+        let mut none = Recorder::default();
+        walk(data.as_slice(), Contents::Hash, &mut [&mut none], |_| {}).unwrap();
+        assert!(none.files.is_empty(), "only inspection feeds inspectors");
     }
 
     #[test]

@@ -8,9 +8,11 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use std::path::Path;
 
-use crate::analysis::findings::{rule_ids, Finding, FindingKind, Severity};
+use crate::analysis::findings::{Finding, FindingKind, Severity};
 use crate::analysis::reclaim::net_reclaimable;
+use crate::analysis::rules;
 use crate::analysis::Analysis;
+use crate::catalog::closest;
 use crate::error::{Error, Result};
 use crate::policy::config::locate;
 
@@ -48,15 +50,31 @@ impl Selector {
         if let Some(kind) = FindingKind::ALL.into_iter().find(|k| k.name() == term) {
             return Ok(Selector(Matcher::Kind(kind)));
         }
-        let ids = rule_ids();
         let family = format!("{term}-");
-        if ids.iter().any(|id| id == term || id.starts_with(&family)) {
+        if rules::ALL
+            .iter()
+            .any(|r| r.id == term || r.id.starts_with(&family))
+        {
             return Ok(Selector(Matcher::Rule(term.to_string())));
         }
+        let ids = rules::ALL.iter().map(|r| r.id);
+        let kinds = FindingKind::ALL.map(FindingKind::name);
+        let families = rules::families();
+        let severities = Severity::ALL.map(Severity::as_str);
+        let names = ids
+            .clone()
+            .chain(families.iter().copied())
+            .chain(kinds)
+            .chain(severities);
+        let hint = closest(term, names)
+            .map(|name| format!("did you mean {name}? "))
+            .unwrap_or_default();
         Err(Error::usage(format!(
-            "unknown rule {term:?}: expected a rule id ({}), a kind ({}) or a severity (info, low, medium, high, with `+` for and above)",
-            ids.join(", "),
-            FindingKind::ALL.map(FindingKind::name).join(", ")
+            "unknown rule {term:?}: {hint}expected a rule id ({}), a family ({}), a kind ({}) or a severity ({}, with `+` for and above)",
+            ids.collect::<Vec<_>>().join(", "),
+            families.join(", "),
+            kinds.join(", "),
+            severities.join(", "),
         )))
     }
 
@@ -72,9 +90,10 @@ impl Selector {
     pub fn matches(&self, finding: &Finding) -> bool {
         match &self.0 {
             Matcher::Rule(rule) => {
-                finding.rule == *rule
+                finding.rule.id == rule
                     || finding
                         .rule
+                        .id
                         .strip_prefix(rule.as_str())
                         .is_some_and(|rest| rest.starts_with('-'))
             }
@@ -202,7 +221,7 @@ mod tests {
     fn finding(kind: FindingKind, rule: &str, severity: Severity, path: &str) -> Finding {
         Finding {
             kind,
-            rule: rule.into(),
+            rule: crate::analysis::rules::by_id(rule).unwrap(),
             severity,
             layer: 0,
             hidden_by: None,

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::policy::rules::{RuleResult, Status};
 use crate::report::document::{draw_verdict, Verdict, VERDICT};
 use crate::report::{new_table, Document, Format};
+use crate::report::escape::{github_escape, xml_escape};
 
 /// Everything one `strata check` run found: the verdict, each rule, and the report it was
 /// computed from.
@@ -105,21 +106,6 @@ pub fn markdown(c: &CheckReport) -> String {
     out
 }
 
-/// Escapes text for XML attributes and content (JUnit reports).
-pub fn xml_escape(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_string(),
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '"' => "&quot;".to_string(),
-            '\'' => "&apos;".to_string(),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => " ".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 /// JUnit XML: one test case per rule, failures with their message and fix.
 pub fn junit(c: &CheckReport) -> String {
     let failures = c.rules.iter().filter(|r| r.status == Status::Fail).count();
@@ -150,13 +136,6 @@ pub fn junit(c: &CheckReport) -> String {
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
-}
-
-/// Escapes a GitHub Actions workflow-command message (`%`, CR and LF).
-pub fn github_escape(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
 }
 
 /// GitHub Actions workflow commands: one `::error` per failed rule.

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod diff;
 pub mod document;
+pub mod escape;
 pub mod history;
 pub mod html;
 pub mod image;

@@ -86,7 +86,7 @@ pub fn render(a: &Analysis) -> String {
             t.add_row(vec![
                 f.layer.to_string(),
                 f.severity.as_str().into(),
-                f.rule.clone(),
+                f.rule.id.to_string(),
                 f.path.clone(),
                 human_bytes(f.bytes),
                 match &f.fix {

@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use crate::analysis::bloat::BloatInput;
-use crate::analysis::findings::{Finding, FindingKind, Reclaim};
+use crate::analysis::findings::{Finding, Reclaim};
+use crate::analysis::rules;
 use crate::units::human_bytes;
 
 /// One copy: (layer, entry index, path).
@@ -33,13 +34,11 @@ impl Group<'_> {
     }
 }
 
-const FIX: &str = "keep one copy and make the others links (`ln -sf /KEPT /COPY`, or hard links in the same layer), or COPY the file once (from a build stage) instead of again in a later step";
-
 /// The duplicate groups of the final filesystem, most bytes wasted first.
 fn groups<'a>(input: &'a BloatInput) -> Vec<Group<'a>> {
     let mut by_content: HashMap<(u64, [u8; 16]), Vec<Place>> = HashMap::new();
     for (layer, index, e) in input.visible_files() {
-        if let Some(hash) = e.xxh3 {
+        if let Some(hash) = input.inspected[layer].fingerprint(index) {
             by_content
                 .entry((e.size, hash))
                 .or_default()
@@ -93,11 +92,9 @@ pub fn find_duplicates(input: &BloatInput) -> Vec<Finding> {
                     others.join(", "),
                     human_bytes(g.wasted()),
                 ),
-                fix: Some(FIX.to_string()),
                 reclaims: g.reclaims().collect(),
                 ..Finding::sized(
-                    FindingKind::Bloat,
-                    "duplicate".to_string(),
+                    &rules::DUPLICATE,
                     layer,
                     format!("/{first}"),
                     g.wasted(),
@@ -114,11 +111,9 @@ pub fn find_duplicates(input: &BloatInput) -> Vec<Finding> {
                 rest.len(),
                 human_bytes(bytes)
             ),
-            fix: Some(FIX.to_string()),
             reclaims: rest.iter().flat_map(Group::reclaims).collect(),
             ..Finding::sized(
-                FindingKind::Bloat,
-                "duplicate".to_string(),
+                &rules::DUPLICATE,
                 largest.copies[1].0,
                 format!("({} more groups)", rest.len()),
                 bytes,
@@ -132,20 +127,37 @@ pub fn find_duplicates(input: &BloatInput) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::analysis::dead::stack_layers;
+    use crate::analysis::inspect::Inspected;
     use crate::layer::walk::{Entry, EntryKind};
 
-    fn file(path: &str, content: &[u8]) -> Entry {
-        Entry {
-            xxh3: Some(xxhash_rust::xxh3::xxh3_128(content).to_le_bytes()),
-            ..Entry::test_file(path, content.len() as u64)
-        }
+    /// A file and its content (fingerprinted), or one the walk did not fingerprint.
+    type File = (Entry, Option<Vec<u8>>);
+
+    fn file(path: &str, content: &[u8]) -> File {
+        (
+            Entry::test_file(path, content.len() as u64),
+            Some(content.to_vec()),
+        )
     }
 
-    fn duplicates(layers: &[&[Entry]], top: usize) -> Vec<(String, usize, u64, usize)> {
-        let stacked = stack_layers(layers);
+    fn plain(entry: Entry) -> File {
+        (entry, None)
+    }
+
+    fn duplicates(layers: &[&[File]], top: usize) -> Vec<(String, usize, u64, usize)> {
+        let (entries, inspected) = Inspected::split(layers, |inspected, index, content| {
+            if let Some(content) = content {
+                let hash = xxhash_rust::xxh3::xxh3_128(content).to_le_bytes();
+                inspected.set_fingerprint(index, hash);
+            }
+        });
+        let entries: Vec<&[Entry]> = entries.iter().map(Vec::as_slice).collect();
+        let inspected: Vec<&Inspected> = inspected.iter().collect();
+        let stacked = stack_layers(&entries);
         let input = BloatInput {
             layers: &[],
-            entries: layers,
+            entries: &entries,
+            inspected: &inspected,
             stacked: &stacked,
             env: &[],
             created: &[],
@@ -182,21 +194,21 @@ mod tests {
         let l0 = [
             file("old", b"same"),
             file("e1", b""),
-            Entry::test_file("plain1", 4),
+            plain(Entry::test_file("plain1", 4)),
         ];
         let l1 = [
             file("new", b"same"),
-            Entry::test_file("old", 9),
-            link,
+            plain(Entry::test_file("old", 9)),
+            plain(link),
             file("e2", b""),
-            Entry::test_file("plain2", 4),
+            plain(Entry::test_file("plain2", 4)),
         ];
         assert_eq!(duplicates(&[&l0, &l1], 5), []);
     }
 
     #[test]
     fn groups_past_top_are_one_finding_that_still_reclaims_them() {
-        let l0: Vec<Entry> = (0..4)
+        let l0: Vec<File> = (0..4)
             .flat_map(|i| {
                 let content = vec![b'x'; 10 + i];
                 [

@@ -12,22 +12,9 @@ pub mod sizes;
 use crate::analysis::advice::Candidate;
 use crate::analysis::dead::Stacked;
 use crate::analysis::findings::Finding;
+use crate::analysis::inspect::Inspected;
 use crate::analysis::{LayerReport, Role};
 use crate::layer::walk::{Entry, EntryKind};
-
-/// Every rule id of the bloat findings (with `unstripped`, which [`crate::analysis::unstripped`]
-/// reports), for config validation.
-pub const RULES: &[&str] = &[
-    "duplicate",
-    "docs",
-    "logs",
-    "dev-artifacts",
-    "toolchain",
-    "junk",
-    "large-recent-file",
-    "oversized-layer",
-    "unstripped",
-];
 
 /// What the bloat rules look at.
 pub struct BloatInput<'a> {
@@ -35,6 +22,8 @@ pub struct BloatInput<'a> {
     pub layers: &'a [LayerReport],
     /// Every layer's entries.
     pub entries: &'a [&'a [Entry]],
+    /// What the inspectors learned about every layer's files.
+    pub inspected: &'a [&'a Inspected],
     /// The final filesystem.
     pub stacked: &'a Stacked,
     /// The config's `Env` (`LANG`, `LANGUAGE`, ... name the locales to keep).

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use crate::analysis::bloat::BloatInput;
 use crate::analysis::caches::{component_root, is_cache, under};
-use crate::analysis::findings::{Finding, FindingKind, Reclaim};
+use crate::analysis::findings::{Finding, Reclaim};
+use crate::analysis::rules::{self, Rule};
 use crate::units::human_bytes;
 
 /// The locales a `docs` finding leaves alone: English, C/POSIX, and the languages the config's
@@ -50,7 +51,7 @@ fn language(locale: &str) -> &str {
 }
 
 struct Pattern {
-    rule: &'static str,
+    rule: &'static Rule,
     what: &'static str,
     fix: &'static str,
     /// List the file names in the message (for tools, whose names say more than their sizes).
@@ -278,14 +279,14 @@ fn editor_junk(path: &str, _: &Locales) -> Option<String> {
 
 const PATTERNS: &[Pattern] = &[
     Pattern {
-        rule: "toolchain",
+        rule: &rules::TOOLCHAIN,
         what: "GCC compiler internals (cc1, lto1, crt objects)",
         fix: STAGE_FIX,
         names: false,
         matches: |p, _| rooted_under(p, &["usr/lib/gcc", "usr/libexec/gcc", "usr/local/libexec/gcc"]),
     },
     Pattern {
-        rule: "toolchain",
+        rule: &rules::TOOLCHAIN,
         what: "the LLVM/Clang toolchain",
         fix: STAGE_FIX,
         names: false,
@@ -297,7 +298,7 @@ const PATTERNS: &[Pattern] = &[
         },
     },
     Pattern {
-        rule: "toolchain",
+        rule: &rules::TOOLCHAIN,
         what: "the Rust toolchain (rustup, cargo, rustc)",
         fix: STAGE_FIX,
         names: false,
@@ -308,70 +309,70 @@ const PATTERNS: &[Pattern] = &[
         },
     },
     Pattern {
-        rule: "toolchain",
+        rule: &rules::TOOLCHAIN,
         what: "the Go toolchain (GOROOT)",
         fix: STAGE_FIX,
         names: false,
         matches: |p, _| rooted_under(p, &["usr/local/go"]).or_else(|| versioned_root(p, "usr/lib/go-")),
     },
     Pattern {
-        rule: "toolchain",
+        rule: &rules::TOOLCHAIN,
         what: "JDK modules (jmods: only jlink reads them)",
         fix: "run on a JRE, or a runtime made by `jlink --add-modules …`, instead of the full JDK",
         names: false,
         matches: |p, _| p.ends_with(".jmod").then(|| component_root(p, "jmods")).flatten(),
     },
     Pattern {
-        rule: "toolchain",
+        rule: &rules::TOOLCHAIN,
         what: "CMake's modules",
         fix: STAGE_FIX,
         names: false,
         matches: |p, _| versioned_root(p, "usr/share/cmake-"),
     },
     Pattern {
-        rule: "toolchain",
+        rule: &rules::TOOLCHAIN,
         what: "Python packaging tools",
         fix: "install into a virtualenv in a build stage and copy it, or `pip uninstall -y pip setuptools wheel` last; keep pip only if the container installs packages at run time (a notebook or dev image), and setuptools if the app imports pkg_resources",
         names: false,
         matches: python_packaging,
     },
     Pattern {
-        rule: "toolchain",
+        rule: &rules::TOOLCHAIN,
         what: "compilers and build tools",
         fix: STAGE_FIX,
         names: true,
         matches: build_tool,
     },
     Pattern {
-        rule: "dev-artifacts",
+        rule: &rules::DEV_ARTIFACTS,
         what: "C/C++ headers",
         fix: "install runtime packages, not `-dev` ones, in the final stage (build in a separate stage)",
         names: false,
         matches: headers,
     },
     Pattern {
-        rule: "dev-artifacts",
+        rule: &rules::DEV_ARTIFACTS,
         what: "static libraries and object files",
         fix: "link in a build stage and copy only the result, or `find / -xdev \\( -name '*.a' -o -name '*.la' -o -name '*.o' \\) -delete` in the RUN that installs them",
         names: false,
         matches: static_library,
     },
     Pattern {
-        rule: "dev-artifacts",
+        rule: &rules::DEV_ARTIFACTS,
         what: "pkg-config files",
         fix: "install runtime packages, not `-dev` ones, in the final stage",
         names: false,
         matches: |p, _| p.ends_with(".pc").then(|| component_root(p, "pkgconfig")).flatten(),
     },
     Pattern {
-        rule: "dev-artifacts",
+        rule: &rules::DEV_ARTIFACTS,
         what: "test suites of installed packages",
         fix: "delete them in the RUN that installs: `find DIR -depth -type d \\( -name tests -o -name test -o -name __tests__ -o -name idle_test \\) -exec rm -rf {} +`",
         names: false,
         matches: test_suite,
     },
     Pattern {
-        rule: "dev-artifacts",
+        rule: &rules::DEV_ARTIFACTS,
         what: "source maps",
         fix: "build without source maps for production (or delete `*.map` in the build stage)",
         names: false,
@@ -383,42 +384,42 @@ const PATTERNS: &[Pattern] = &[
         },
     },
     Pattern {
-        rule: "dev-artifacts",
+        rule: &rules::DEV_ARTIFACTS,
         what: "a debug build",
         fix: "build with `--release` in a separate stage and copy only the binary",
         names: false,
         matches: |p, _| component_root(p, "target/debug"),
     },
     Pattern {
-        rule: "docs",
+        rule: &rules::DOCS,
         what: "documentation",
         fix: "add `path-exclude /usr/share/doc/*` and `path-include /usr/share/doc/*/copyright` to /etc/dpkg/dpkg.cfg.d/nodoc before installing, or delete it in the same RUN",
         names: false,
         matches: documentation,
     },
     Pattern {
-        rule: "docs",
+        rule: &rules::DOCS,
         what: "man pages",
         fix: "add `path-exclude /usr/share/man/*` to /etc/dpkg/dpkg.cfg.d/nodoc before installing, or `rm -rf /usr/share/man/*` in the same RUN",
         names: false,
         matches: |p, _| rooted_under(p, &["usr/share/man", "usr/local/share/man"]),
     },
     Pattern {
-        rule: "docs",
+        rule: &rules::DOCS,
         what: "info pages",
         fix: "add `path-exclude /usr/share/info/*` to /etc/dpkg/dpkg.cfg.d/nodoc before installing, or `rm -rf /usr/share/info/*` in the same RUN",
         names: false,
         matches: |p, _| rooted_under(p, &["usr/share/info", "usr/local/share/info"]),
     },
     Pattern {
-        rule: "docs",
+        rule: &rules::DOCS,
         what: TRANSLATIONS,
         fix: "add `path-exclude /usr/share/locale/*` and `path-include /usr/share/locale/en*` (and your language) to /etc/dpkg/dpkg.cfg.d/nolocale before installing",
         names: false,
         matches: translations,
     },
     Pattern {
-        rule: "logs",
+        rule: &rules::LOGS,
         what: "log files",
         fix: "delete logs in the RUN that writes them (`find /var/log -type f -delete`), and log to stdout at run time",
         names: false,
@@ -427,7 +428,7 @@ const PATTERNS: &[Pattern] = &[
         },
     },
     Pattern {
-        rule: "junk",
+        rule: &rules::JUNK,
         what: "editor and OS files",
         fix: "add them to .dockerignore (`**/.DS_Store`, `**/*.swp`, `**/*~`, `.idea`, `.vscode`)",
         names: false,
@@ -503,7 +504,7 @@ pub fn find_path_bloat(input: &BloatInput) -> Vec<Finding> {
                         bytes,
                     })
                     .collect(),
-                ..Finding::sized(FindingKind::Bloat, p.rule.to_string(), layer, group, bytes)
+                ..Finding::sized(p.rule, layer, group, bytes)
             }
         })
         .collect()
@@ -515,7 +516,7 @@ mod tests {
 
     fn rule_of(path: &str, env: &[&str]) -> Option<(&'static str, String)> {
         let env: Vec<String> = env.iter().map(|s| s.to_string()).collect();
-        classify(path, &Locales::from_env(&env)).map(|(i, g)| (PATTERNS[i].rule, g))
+        classify(path, &Locales::from_env(&env)).map(|(i, g)| (PATTERNS[i].rule.id, g))
     }
 
     fn claims(path: &str) -> Option<(&'static str, String)> {

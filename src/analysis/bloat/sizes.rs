@@ -5,7 +5,8 @@
 //! layer whose blob is at least 50 MB and 30 % of the image (diving's thresholds).
 
 use crate::analysis::bloat::BloatInput;
-use crate::analysis::findings::{Finding, FindingKind};
+use crate::analysis::findings::Finding;
+use crate::analysis::rules;
 use crate::analysis::{LayerReport, Role};
 use crate::timestamp::instant;
 use crate::units::{human_bytes, percent};
@@ -67,14 +68,7 @@ pub fn large_recent_files(input: &BloatInput) -> Vec<Finding> {
                 "{} file added by layer {layer}, one of the latest layers",
                 human_bytes(size)
             ),
-            fix: Some("if it is not needed at run time, keep it out (.dockerignore, or a build stage); if it is, COPY it in an earlier step of its own so code-only deploys do not download it again".to_string()),
-            ..Finding::sized(
-                FindingKind::Bloat,
-                "large-recent-file".to_string(),
-                layer,
-                format!("/{path}"),
-                size,
-            )
+            ..Finding::sized(&rules::LARGE_RECENT_FILE, layer, format!("/{path}"), size)
         })
         .collect()
 }
@@ -101,8 +95,7 @@ pub fn oversized_layers(layers: &[LayerReport]) -> Vec<Finding> {
                 Role::Base => "choose a slimmer base (a -slim or distroless variant); `strata rebase IMAGE --new-base REF` swaps it without a rebuild".to_string(),
             }),
             ..Finding::sized(
-                FindingKind::Bloat,
-                "oversized-layer".to_string(),
+                &rules::OVERSIZED_LAYER,
                 l.index,
                 format!("(layer {})", l.index),
                 l.compressed_bytes,

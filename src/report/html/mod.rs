@@ -15,7 +15,7 @@ use std::fmt::Display;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-pub(crate) use crate::report::check::xml_escape as escape;
+pub(crate) use crate::report::escape::xml_escape as escape;
 use crate::units::human_bytes;
 
 /// The page's only script: counts errors and CSP violations into `data-*` attributes of `<html>`

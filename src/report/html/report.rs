@@ -196,10 +196,10 @@ fn findings(a: &Analysis) -> String {
             let sev = f.severity.as_str();
             rows.push_str(&format!(
                 "<tr{}{}{}><td class=\"sev-{sev}\">{sev}</td><td><code>{}</code></td><td class=\"num\">{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>\n",
-                data("rule", &f.rule),
+                data("rule", f.rule.id),
                 data("layer", f.layer),
                 data("bytes", f.bytes),
-                escape(&f.rule),
+                escape(f.rule.id),
                 f.layer,
                 escape(&f.path),
                 human_bytes(f.bytes),
