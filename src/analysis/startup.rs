@@ -10,12 +10,12 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::analysis::findings::{Finding, FindingKind, Severity};
-use crate::assemble::base_fs::{BaseFs, Origin};
-use crate::assemble::libraries::{find_library, oci_arch, search_dirs};
 use crate::layer::elf::ElfFacts;
 use crate::layer::exec::{ExecInfo, Shebang};
 use crate::layer::walk::{clean_path, Entry};
 use crate::model::ImageConfig;
+use crate::rootfs::base_fs::{BaseFs, Origin};
+use crate::rootfs::libraries::{find_library, oci_arch, search_dirs};
 
 /// Every rule id this module reports, for config validation.
 pub const RULES: &[&str] = &[
@@ -404,10 +404,10 @@ fn glibc_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assemble::base_fs::tests::{entry, link};
     use crate::layer::elf::GlibcVersion;
     use crate::layer::walk::EntryKind;
     use crate::model::RuntimeConfig;
+    use crate::rootfs::base_fs::tests::{entry, link};
 
     fn executable(path: &str, exec: Option<ExecInfo>) -> Entry {
         Entry {

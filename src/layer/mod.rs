@@ -1,4 +1,5 @@
-//! Layers: compression, digests, the streaming tar walk (reading) and the reproducible writer.
+//! Layers: what an image says of each one ([`Layer`]), compression, digests, the verified streams
+//! every reader goes through, the streaming tar walk (reading) and the reproducible writer.
 
 pub mod compression;
 pub mod digest;
@@ -6,5 +7,64 @@ pub mod elf;
 pub mod exec;
 pub mod parallel_gzip;
 pub mod readahead;
+pub mod verify;
 pub mod walk;
 pub mod writer;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use crate::error::Result;
+use compression::Compression;
+use digest::{Algorithm, Digest};
+use verify::{LayerStream, Verifier, VerifyingReader};
+
+/// One layer as the image describes it, before any byte of it is read, and the only way to read
+/// it: [`Layer::compressed`] and [`Layer::uncompressed`] check the bytes against this description
+/// as they stream and fail at the end of any that do not match.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// The compressed blob digest, when the source names it (legacy `docker save` archives do not;
+    /// strata computes it while reading).
+    pub digest: Option<Digest>,
+    /// The digest of the uncompressed tar, from the config's `rootfs.diff_ids`.
+    pub diff_id: Digest,
+    /// The media type: from the manifest, or the docker tar type for legacy archives.
+    pub media_type: String,
+    /// The compressed size, when known before reading.
+    pub size: Option<u64>,
+    /// The compression the media type promises (`None` when nothing is promised).
+    pub compression: Option<Compression>,
+    /// The descriptor's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Layer {
+    /// The blob as stored, `raw`, checked against this layer's digest and size (`what` names it
+    /// in errors).
+    pub fn compressed<R: Read>(&self, what: &str, raw: R) -> VerifyingReader<R> {
+        VerifyingReader::new(raw, self.blob_verifier(what))
+    }
+
+    /// The tar stream `raw` decodes to, checked against the diff_id, with the blob under it
+    /// checked against digest and size; `on_bytes` hears of every chunk of the blob read.
+    pub fn uncompressed(
+        &self,
+        what: &str,
+        raw: Box<dyn Read + Send>,
+        on_bytes: impl Fn(u64) + Send + 'static,
+    ) -> Result<LayerStream> {
+        LayerStream::open(
+            raw,
+            self.blob_verifier(what),
+            self.compression,
+            &self.diff_id,
+            what,
+            on_bytes,
+        )
+    }
+
+    fn blob_verifier(&self, what: &str) -> Verifier {
+        Verifier::new(what, Algorithm::Sha256, self.digest.clone(), self.size)
+    }
+}

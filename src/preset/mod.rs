@@ -8,9 +8,9 @@ pub mod site_packages;
 
 use std::path::Path;
 
-use crate::assemble::base_fs::BaseFs;
 use crate::assemble::plan::{LayerSpec, Plan, PresetSpec};
 use crate::error::{Error, Result};
+use crate::rootfs::base_fs::BaseFs;
 use crate::source::{OpenedImage, SourceOptions};
 
 /// The layers a preset planned, and what it wants the user told (choices, warnings).

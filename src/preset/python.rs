@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::assemble::base_fs::BaseFs;
 use crate::assemble::plan::{ImageSpec, LayerSpec, PresetSpec};
 use crate::error::{Error, Result};
 use crate::preset::site_packages::{split, Distribution, Venv};
 use crate::preset::{BaseInfo, Planned};
 use crate::python::pep508::normalize_name;
+use crate::rootfs::base_fs::BaseFs;
 
 /// Where the project's code goes in the image.
 pub const APP_DIR: &str = "/app";
@@ -427,7 +427,7 @@ mod tests {
 
     #[test]
     fn base_python_matches_the_venv_or_warns() {
-        use crate::assemble::base_fs::tests::{debian, file, stacked};
+        use crate::rootfs::base_fs::tests::{debian, file, stacked};
         let venv = Venv {
             root: PathBuf::new(),
             site_packages: PathBuf::new(),

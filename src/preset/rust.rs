@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::assemble::libraries::check_binary;
 use crate::assemble::plan::{ImageSpec, LayerSpec, PresetSpec};
 use crate::cargo::artifact::{cache_tag, push_cache, restore_cache};
 use crate::cargo::cleanup::remove;
@@ -16,6 +15,7 @@ use crate::cargo::prepare::{prepare, PrepareOptions};
 use crate::cargo::recipe::Recipe;
 use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
+use crate::rootfs::libraries::check_binary;
 use crate::source::{OpenedImage, SourceOptions};
 
 /// Where the binary goes in the image.
