@@ -111,20 +111,14 @@ fn copy_refuses_an_altered_layer_and_writes_nothing() {
     let source = dir.path().join("source");
     altered_layout(&source);
     let src = format!("oci:{}:base", source.display());
-    let out = dir.path().join("out");
-    let dest = format!("oci:{}:copied", out.display());
-    refused(
-        &strata_in(&["copy", &src, &dest], &[], None),
-        &out,
-        "layout",
-    );
-    let archive = dir.path().join("copied.tar");
-    let dest = format!("docker-archive:{}", archive.display());
-    refused(
-        &strata_in(&["copy", &src, &dest], &[], None),
-        &archive,
-        "archive",
-    );
+    for (written, dest) in [
+        (dir.path().join("out"), "oci:{}:copied"),
+        (dir.path().join("copied.tar"), "docker-archive:{}"),
+    ] {
+        let dest = dest.replace("{}", &written.display().to_string());
+        let run = strata_in(&["copy", &src, &dest], &[], None);
+        refused(&run, &written, &dest);
+    }
     assert_eq!(
         entries(dir.path()),
         vec![source],

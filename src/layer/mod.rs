@@ -17,11 +17,12 @@ use std::io::Read;
 use crate::error::Result;
 use compression::Compression;
 use digest::{Algorithm, Digest};
-use verify::{LayerStream, Verifier, VerifyingReader};
+use verify::{LayerStream, Verifier};
 
-/// One layer as the image describes it, before any byte of it is read, and the only way to read
-/// it: [`Layer::compressed`] and [`Layer::uncompressed`] check the bytes against this description
-/// as they stream and fail at the end of any that do not match.
+/// One layer as the image describes it, before any byte of it is read, and the way to read it:
+/// [`Layer::uncompressed`] checks the bytes against this description as they stream and fails
+/// at the end of any that do not match. (Its blob as stored goes to sinks, which check it on
+/// receipt with the same [`verify::VerifyingReader`].)
 #[derive(Debug, Clone)]
 pub struct Layer {
     /// The compressed blob digest, when the source names it (legacy `docker save` archives do not;
@@ -40,12 +41,6 @@ pub struct Layer {
 }
 
 impl Layer {
-    /// The blob as stored, `raw`, checked against this layer's digest and size (`what` names it
-    /// in errors).
-    pub fn compressed<R: Read>(&self, what: &str, raw: R) -> VerifyingReader<R> {
-        VerifyingReader::new(raw, self.blob_verifier(what))
-    }
-
     /// The tar stream `raw` decodes to, checked against the diff_id, with the blob under it
     /// checked against digest and size; `on_bytes` hears of every chunk of the blob read.
     pub fn uncompressed(
@@ -56,15 +51,11 @@ impl Layer {
     ) -> Result<LayerStream> {
         LayerStream::open(
             raw,
-            self.blob_verifier(what),
+            Verifier::new(what, Algorithm::Sha256, self.digest.clone(), self.size),
             self.compression,
             &self.diff_id,
             what,
             on_bytes,
         )
-    }
-
-    fn blob_verifier(&self, what: &str) -> Verifier {
-        Verifier::new(what, Algorithm::Sha256, self.digest.clone(), self.size)
     }
 }

@@ -88,19 +88,26 @@ fn to_io(e: Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
-/// The error an I/O failure on a verified stream stands for: the verification failure itself
-/// when that is what it carries, else a read error of `what`.
-pub fn from_io(e: io::Error, what: &str) -> Error {
-    if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-        if let Some(Ok(inner)) = e.into_inner().map(|b| b.downcast::<Error>()) {
-            return *inner;
-        }
-        return Error::invalid(format!("{what}: reading layer failed"));
+/// The verification failure an I/O error from a verified stream carries, or the I/O error back
+/// when it is another failure (of the source, or of a writer the bytes were copied to).
+pub fn carried(e: io::Error) -> std::result::Result<Error, io::Error> {
+    if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        return Err(e);
     }
-    Error::invalid(format!(
-        "{what}: reading layer: {}",
-        describe_read_error(&e)
-    ))
+    match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+        Some(Ok(inner)) => Ok(*inner),
+        _ => Err(io::Error::other("a verification failure")),
+    }
+}
+
+/// The error reading a verified stream of `what` ended with.
+fn read_error(e: io::Error, what: &str) -> Error {
+    carried(e).unwrap_or_else(|e| {
+        Error::invalid(format!(
+            "{what}: reading layer: {}",
+            describe_read_error(&e)
+        ))
+    })
 }
 
 /// Where a verified stream stands.
@@ -114,7 +121,8 @@ enum State<T> {
 }
 
 impl<T> State<T> {
-    fn after_failure(&self) -> Option<io::Result<usize>> {
+    /// What a read returns once the end was reached: the end again, or the failure again.
+    fn at_end(&self) -> Option<io::Result<usize>> {
         match self {
             State::Reading => None,
             State::Verified(_) => Some(Ok(0)),
@@ -150,7 +158,7 @@ impl<R: Read> VerifyingReader<R> {
             .verifier
             .as_ref()
             .map_or_else(String::new, |v| v.what.clone());
-        io::copy(&mut self, &mut io::sink()).map_err(|e| from_io(e, &what))?;
+        io::copy(&mut self, &mut io::sink()).map_err(|e| read_error(e, &what))?;
         match self.state {
             State::Verified(done) => Ok(done),
             _ => Err(Error::invalid(format!("{what}: not verified"))),
@@ -160,7 +168,7 @@ impl<R: Read> VerifyingReader<R> {
 
 impl<R: Read> Read for VerifyingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(done) = self.state.after_failure() {
+        if let Some(done) = self.state.at_end() {
             return done;
         }
         let n = self.inner.read(buf)?;
@@ -277,7 +285,7 @@ impl LayerStream {
     /// Reads the rest (so both digests cover everything) and returns what was verified.
     pub fn finish(mut self) -> Result<Verified> {
         let what = self.name.clone();
-        io::copy(&mut self, &mut io::sink()).map_err(|e| from_io(e, &what))?;
+        io::copy(&mut self, &mut io::sink()).map_err(|e| read_error(e, &what))?;
         match self.state {
             State::Verified(done) => Ok(done),
             _ => Err(Error::invalid(format!("{what}: not verified"))),
@@ -313,7 +321,7 @@ impl LayerStream {
 
 impl Read for LayerStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(done) = self.state.after_failure() {
+        if let Some(done) = self.state.at_end() {
             return done;
         }
         let n = self.tar.read(buf)?;
@@ -340,13 +348,7 @@ impl Read for LayerStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(data).unwrap();
-        enc.finish().unwrap()
-    }
+    use crate::layer::compression::tests::gzip;
 
     fn blob(data: &[u8], expected: &[u8], size: u64) -> VerifyingReader<&'static [u8]> {
         let data: &'static [u8] = data.to_vec().leak();
@@ -398,7 +400,7 @@ mod tests {
         let mut r = blob(&bad, &good, 11);
         let mut first = [0u8; 11];
         r.read_exact(&mut first).unwrap();
-        let err = from_io(r.read(&mut [0u8; 8]).unwrap_err(), "blob");
+        let err = carried(r.read(&mut [0u8; 8]).unwrap_err()).unwrap();
         assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
         // Read again after the failure: still an error, never a clean end.
         assert!(r.read(&mut [0u8; 8]).is_err());

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::layer::digest::{Digest, HashingReader};
-use crate::sink::{Opener, Sink};
+use crate::layer::digest::Digest;
+use crate::layer::verify::{self, VerifyingReader};
+use crate::sink::{receipt, Opener, Sink};
 
 /// An archive being written.
 pub struct ArchiveSink {
@@ -61,7 +62,7 @@ impl ArchiveSink {
             .ok_or_else(|| Error::invalid("archive already finished"))?;
         builder
             .append_data(&mut header(size), name, data)
-            .map_err(|e| Error::io(self.tmp.display(), e))
+            .map_err(|e| verify::carried(e).unwrap_or_else(|e| Error::io(self.tmp.display(), e)))
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -109,17 +110,9 @@ impl Sink for ArchiveSink {
 
     fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()> {
         let reader = open()?;
-        let mut hashed = HashingReader::new(reader.take(size), digest.algorithm());
-        self.append(&digest.layout_path(), size, &mut hashed)?;
-        let (actual, bytes) = hashed
-            .finish()
-            .map_err(|e| Error::io(digest.to_string(), e))?;
-        digest.verify(&actual, "blob being written")?;
-        if bytes != size {
-            return Err(Error::invalid(format!(
-                "blob {digest}: expected {size} bytes, got {bytes}"
-            )));
-        }
+        let mut verified = VerifyingReader::new(reader, receipt(digest, size));
+        self.append(&digest.layout_path(), size, &mut verified)?;
+        verified.finish()?;
         self.written.insert(digest.clone());
         Ok(())
     }

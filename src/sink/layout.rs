@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::layer::digest::{Digest, HashingReader};
-use crate::sink::{Opener, Sink};
+use crate::layer::digest::Digest;
+use crate::layer::verify::{self, VerifyingReader};
+use crate::sink::{receipt, Opener, Sink};
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
@@ -163,15 +164,10 @@ impl Sink for LayoutSink {
         let tmp = temp_beside(&path);
         let written = (|| {
             let mut file = File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
-            let mut hashed = HashingReader::new(reader, digest.algorithm());
-            std::io::copy(&mut hashed, &mut file).map_err(|e| Error::io(tmp.display(), e))?;
-            let (actual, bytes) = hashed.finish().map_err(|e| Error::io(tmp.display(), e))?;
-            digest.verify(&actual, "blob being written")?;
-            if bytes != size {
-                return Err(Error::invalid(format!(
-                    "blob {digest}: expected {size} bytes, got {bytes}"
-                )));
-            }
+            let mut verified = VerifyingReader::new(reader, receipt(digest, size));
+            std::io::copy(&mut verified, &mut file)
+                .map_err(|e| verify::carried(e).unwrap_or_else(|e| Error::io(tmp.display(), e)))?;
+            verified.finish()?;
             file.sync_all().map_err(|e| Error::io(tmp.display(), e))?;
             fs::rename(&tmp, &path).map_err(|e| Error::io(path.display(), e))
         })();

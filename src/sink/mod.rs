@@ -13,6 +13,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
+use crate::layer::verify::Verifier;
 use crate::source::registry::RegistryOptions;
 
 /// Opens a blob's bytes from the start (again, when a sink retries).
@@ -56,6 +57,13 @@ pub trait Sink {
 
     /// Describes the destination for messages.
     fn describe(&self) -> String;
+}
+
+/// The check a sink makes of a blob it receives: these bytes must hash to `digest` and number
+/// `size`, or the blob is not committed.
+fn receipt(digest: &Digest, size: u64) -> Verifier {
+    let what = format!("blob {digest} being written");
+    Verifier::new(what, digest.algorithm(), Some(digest.clone()), Some(size))
 }
 
 /// Splits `PATH[:TAG]` at the first colon (as skopeo does).

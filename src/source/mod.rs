@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
-use crate::layer::verify::{LayerStream, VerifyingReader};
+use crate::layer::verify::LayerStream;
 use crate::model::Image;
 use files::{DirFiles, Files, TarFiles};
 use platform::Platform;
@@ -24,8 +24,8 @@ use registry::RegistryOptions;
 
 /// Streams the blob of a layer, by its index in [`Image::layers`]. Implementations are shared by
 /// the analysis threads, so each call opens an independent stream. The bytes are unverified:
-/// readers go through [`OpenedImage::open_compressed`] and [`OpenedImage::open_uncompressed`]
-/// (or [`crate::layer::Layer`]'s readers), or hand them to a sink, which verifies on receipt.
+/// readers go through [`OpenedImage::open_uncompressed`] (or [`crate::layer::Layer::uncompressed`]),
+/// or hand them to a sink, which verifies them on receipt.
 pub trait LayerSource: Send + Sync {
     /// Opens layer `index` (compressed bytes, exactly as stored, not yet verified).
     fn open_layer(&self, index: usize) -> Result<Box<dyn Read + Send>>;
@@ -63,17 +63,6 @@ pub struct OpenedImage {
 }
 
 impl OpenedImage {
-    /// How errors name layer `index`: its position, and its digest when the source names one.
-    pub fn layer_name(&self, index: usize) -> String {
-        layer_name(&self.image, index)
-    }
-
-    /// The blob of layer `index` as stored, verified against its digest and size as it streams.
-    pub fn open_compressed(&self, index: usize) -> Result<VerifyingReader<Box<dyn Read + Send>>> {
-        let raw = self.layers.open_layer(index)?;
-        Ok(self.image.layers[index].compressed(&self.layer_name(index), raw))
-    }
-
     /// The tar stream of layer `index`, verified against its diff_id (and the blob under it
     /// against digest and size) as it streams.
     pub fn open_uncompressed(&self, index: usize) -> Result<LayerStream> {
@@ -105,7 +94,8 @@ impl OpenedImage {
     }
 }
 
-/// How errors name layer `index` of `image`.
+/// How errors name layer `index` of `image`: its position, and its digest when the source
+/// names one.
 pub fn layer_name(image: &Image, index: usize) -> String {
     match &image.layers[index].digest {
         Some(d) => format!("layer {index} ({d})"),
