@@ -23,6 +23,7 @@ pub mod preset;
 pub mod progress;
 pub mod python;
 pub mod report;
+pub mod rootfs;
 pub mod sink;
 pub mod source;
 #[cfg(test)]

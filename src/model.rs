@@ -7,22 +7,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
-
-/// One layer as the image describes it, before any byte of it is read.
-#[derive(Debug, Clone)]
-pub struct LayerDescriptor {
-    /// The compressed blob digest, when the source names it (legacy `docker save` archives do not;
-    /// strata computes it while reading).
-    pub digest: Option<Digest>,
-    /// The media type: from the manifest, or the docker tar type for legacy archives.
-    pub media_type: String,
-    /// The compressed size, when known before reading.
-    pub size: Option<u64>,
-    /// The compression the media type promises (`None` when nothing is promised).
-    pub compression: Option<Compression>,
-}
+pub use crate::layer::Layer;
 
 /// A history entry of the config (`docker history` rows).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -135,6 +121,17 @@ impl ImageConfig {
         })
     }
 
+    /// The diff_ids of an image whose manifest lists `layers` layers: one each, or an error.
+    pub fn diff_ids_for(&self, layers: usize) -> Result<&[Digest]> {
+        if layers != self.diff_ids.len() {
+            return Err(Error::invalid(format!(
+                "the manifest lists {layers} layers but the config has {} diff_ids",
+                self.diff_ids.len()
+            )));
+        }
+        Ok(&self.diff_ids)
+    }
+
     /// The history entry that produced each layer: entries with `empty_layer` are skipped, as docker
     /// and dive do. A layer without an entry gets `None`.
     pub fn layer_history(&self, layer_count: usize) -> Vec<Option<&History>> {
@@ -171,7 +168,7 @@ pub struct Image {
     /// The manifest's annotations (base image name/digest live here).
     pub annotations: BTreeMap<String, String>,
     /// The layers, bottom first.
-    pub layers: Vec<LayerDescriptor>,
+    pub layers: Vec<Layer>,
     /// The config.
     pub config: ImageConfig,
 }
@@ -189,13 +186,7 @@ impl Image {
 
     /// Checks the invariants analysis relies on: one diff_id per layer.
     pub fn validate(&self) -> Result<()> {
-        if self.layers.len() != self.config.diff_ids.len() {
-            return Err(Error::invalid(format!(
-                "the manifest lists {} layers but the config has {} diff_ids",
-                self.layers.len(),
-                self.config.diff_ids.len()
-            )));
-        }
+        self.config.diff_ids_for(self.layers.len())?;
         for layer in &self.layers {
             if !layer.media_type.is_empty() && layer.compression.is_none() {
                 return Err(Error::invalid(format!(

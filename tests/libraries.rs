@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use strata::assemble::libraries::check_binary;
+use strata::rootfs::libraries::check_binary;
 use strata::source::reference::ImageRef;
 use strata::source::{open, OpenedImage, SourceOptions};
 use support::host::{gcc, host_base, ldd, tar_of};

@@ -12,12 +12,12 @@ use std::collections::{BTreeSet, HashSet};
 use crate::analysis::findings::Finding;
 use crate::analysis::inspect::Inspected;
 use crate::analysis::rules::{self, Rule};
-use crate::assemble::base_fs::{BaseFs, Origin};
-use crate::assemble::libraries::{find_library, oci_arch, search_dirs};
 use crate::layer::elf::ElfFacts;
 use crate::layer::exec::{ExecInfo, Shebang};
 use crate::layer::walk::{clean_path, Entry};
 use crate::model::ImageConfig;
+use crate::rootfs::base_fs::{BaseFs, Origin};
+use crate::rootfs::libraries::{find_library, oci_arch, search_dirs};
 
 /// The `PATH` Docker and containerd give a container whose config sets none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -397,7 +397,7 @@ fn glibc_finding(
 mod tests {
     use super::*;
     use crate::analysis::findings::Severity;
-    use crate::assemble::base_fs::tests::{entry, link};
+    use crate::rootfs::base_fs::tests::{entry, link};
     use crate::layer::elf::GlibcVersion;
     use crate::layer::walk::EntryKind;
     use crate::model::RuntimeConfig;

@@ -3,10 +3,8 @@
 //! manifest in canonical JSON. Writing goes through the sinks, so base layers are never downloaded
 //! to push to a registry that has them.
 
-pub mod base_fs;
 pub mod cache;
 pub mod files;
-pub mod libraries;
 pub mod plan;
 
 use serde::Serialize;

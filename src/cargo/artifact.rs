@@ -16,7 +16,6 @@ use crate::cargo::fingerprint::fingerprint;
 use crate::cargo::invoke::BuildOptions;
 use crate::cargo::recipe::Recipe;
 use crate::error::{Error, Kind, Result};
-use crate::layer::compression::decompress;
 use crate::layer::writer::{normalize_entries, write_layer, LayerCompression, Normalization};
 use crate::mutate::image::{history_entry, ManifestLayer, NewImage};
 use crate::sink::copy::{bytes_blob, file_blob, write_image, CopyStats};
@@ -93,6 +92,35 @@ fn write_and_push(
     )
 }
 
+/// Moves everything under `from` to the same place under `to` (replacing files, merging
+/// directories), by renames on one filesystem.
+fn move_into(from: &Path, to: &Path) -> Result<()> {
+    if !to.exists() {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+        }
+        if !from.exists() {
+            return std::fs::create_dir_all(to).map_err(|e| Error::io(to.display(), e));
+        }
+        return std::fs::rename(from, to).map_err(|e| Error::io(to.display(), e));
+    }
+    let entries = std::fs::read_dir(from).map_err(|e| Error::io(from.display(), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(from.display(), e))?;
+        let (source, dest) = (entry.path(), to.join(entry.file_name()));
+        let is_dir = |p: &Path| p.symlink_metadata().is_ok_and(|m| m.is_dir());
+        if is_dir(&source) && is_dir(&dest) {
+            move_into(&source, &dest)?;
+            continue;
+        }
+        if is_dir(&dest) {
+            std::fs::remove_dir_all(&dest).map_err(|e| Error::io(dest.display(), e))?;
+        }
+        std::fs::rename(&source, &dest).map_err(|e| Error::io(dest.display(), e))?;
+    }
+    Ok(())
+}
+
 /// Restores the image `reference` into `target`; `Ok(false)` when there is no such image yet.
 pub fn restore_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Result<bool> {
     let opened = match open(&ImageRef::parse(reference)?, opts) {
@@ -100,17 +128,27 @@ pub fn restore_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Re
         Err(e) if e.kind() == Kind::NotFound => return Ok(false),
         Err(e) => return Err(e),
     };
-    std::fs::create_dir_all(target).map_err(|e| Error::io(target.display(), e))?;
-    for (i, layer) in opened.image.layers.iter().enumerate() {
-        let (_, reader) = decompress(opened.layers.open_layer(i)?, layer.compression)?;
-        let mut archive = tar::Archive::new(reader);
-        archive.set_preserve_mtime(true);
-        archive.set_overwrite(true);
-        // `unpack` keeps every entry inside `target` (no `..`, no absolute paths, no writing
-        // through symlinks that point outside).
-        archive
-            .unpack(target)
-            .map_err(|e| Error::invalid(format!("restoring {reference}: {e}")))?;
-    }
+    // Unpacked beside `target` (so the move is a rename), committed once every layer verified:
+    // a cache image that does not match its manifest leaves `target` as it was.
+    let name = target
+        .file_name()
+        .map_or("target".into(), |n| n.to_string_lossy());
+    let staging = target.with_file_name(format!(".{name}.strata-restore-{}", std::process::id()));
+    let restored = (|| {
+        for index in 0..opened.image.layers.len() {
+            let mut archive = tar::Archive::new(opened.open_uncompressed(index)?);
+            archive.set_preserve_mtime(true);
+            archive.set_overwrite(true);
+            // `unpack` keeps every entry inside the directory (no `..`, no absolute paths, no
+            // writing through symlinks that point outside).
+            archive
+                .unpack(&staging)
+                .map_err(|e| Error::invalid(format!("restoring {reference}: {e}")))?;
+            archive.into_inner().finish()?;
+        }
+        move_into(&staging, target)
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    restored?;
     Ok(true)
 }

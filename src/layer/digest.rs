@@ -153,6 +153,14 @@ impl Hasher {
         }
     }
 
+    /// The algorithm this state hashes with.
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            Hasher::Sha256(_) => Algorithm::Sha256,
+            Hasher::Sha512(_) => Algorithm::Sha512,
+        }
+    }
+
     /// The digest of everything fed.
     pub fn finish(self) -> Digest {
         let (algorithm, hex) = match self {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::assemble::base_fs::BaseFs;
+use crate::rootfs::base_fs::BaseFs;
 use crate::assemble::plan::{LayerSpec, Plan};
 use crate::ecosystem::PlanContext;
 use crate::error::Result;

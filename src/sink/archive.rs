@@ -11,11 +11,12 @@ use oci_spec::image::ImageManifest;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::layer::digest::{Digest, HashingReader};
+use crate::layer::digest::Digest;
+use crate::layer::verify::{self, VerifyingReader};
 use crate::mutate::annotation::{CONTAINERD_IMAGE_NAME, REF_NAME};
 use crate::mutate::canonical::to_canonical;
 use crate::mutate::index::{manifest_descriptor, Index};
-use crate::sink::{Opener, Sink};
+use crate::sink::{receipt, Opener, Sink};
 
 /// An entry of `manifest.json`, the index `docker load` reads: a transport detail of this sink,
 /// not part of the image (paths are blob paths inside the archive).
@@ -75,7 +76,7 @@ impl ArchiveSink {
             .ok_or_else(|| Error::invalid("archive already finished"))?;
         builder
             .append_data(&mut header(size), name, data)
-            .map_err(|e| Error::io(self.tmp.display(), e))
+            .map_err(|e| verify::carried(e).unwrap_or_else(|e| Error::io(self.tmp.display(), e)))
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -123,17 +124,9 @@ impl Sink for ArchiveSink {
 
     fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()> {
         let reader = open()?;
-        let mut hashed = HashingReader::new(reader.take(size), digest.algorithm());
-        self.append(&digest.layout_path(), size, &mut hashed)?;
-        let (actual, bytes) = hashed
-            .finish()
-            .map_err(|e| Error::io(digest.to_string(), e))?;
-        digest.verify(&actual, "blob being written")?;
-        if bytes != size {
-            return Err(Error::invalid(format!(
-                "blob {digest}: expected {size} bytes, got {bytes}"
-            )));
-        }
+        let mut verified = VerifyingReader::new(reader, receipt(digest, size));
+        self.append(&digest.layout_path(), size, &mut verified)?;
+        verified.finish()?;
         self.written.insert(digest.clone());
         Ok(())
     }

@@ -90,8 +90,10 @@ pub fn file_blob<'a>(digest: Digest, size: u64, path: std::path::PathBuf) -> Blo
     }
 }
 
-/// The layers of an opened image as blobs (`digests` from [`OpenedImage::layer_digests`]), from
-/// index `from` on.
+/// The layers of an opened image as blobs (`digests` from [`OpenedImage::layer_digests`], which
+/// verifies the diff_id of layers no manifest names), from index `from` on. Their bytes are
+/// verified where they land: every sink checks digest and size on receipt and commits a blob
+/// (and a new layout or archive) only once it matched.
 pub fn layer_blobs<'a>(src: &'a OpenedImage, digests: &[Digest], from: usize) -> Vec<Blob<'a>> {
     let origin = src.layers.is_remote().then(|| src.image.reference.clone());
     (from..digests.len())

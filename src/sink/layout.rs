@@ -1,6 +1,8 @@
 //! Writing an OCI image layout: blobs first (temp file, digest verified, then renamed into
 //! `blobs/<alg>/<hex>`), then `index.json` last, rewritten atomically under a lock so several tags
-//! (and several writers) share one layout and a crash leaves the old index intact.
+//! (and several writers) share one layout and a crash leaves the old index intact. A layout that
+//! does not exist yet is written beside its place and renamed there with the manifest, so a
+//! failed write (a blob that does not verify) leaves no directory behind.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -9,15 +11,18 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::Descriptor;
 
 use crate::error::{Error, Result};
-use crate::layer::digest::{Digest, HashingReader};
+use crate::layer::digest::Digest;
+use crate::layer::verify::{self, VerifyingReader};
 use crate::mutate::annotation::REF_NAME;
 use crate::mutate::index::{manifest_descriptor, Index};
-use crate::sink::{Opener, Sink};
+use crate::sink::{receipt, Opener, Sink};
 
 /// An OCI layout directory being written, and the tag the manifest gets.
 pub struct LayoutSink {
     dir: PathBuf,
     tag: Option<String>,
+    /// Where a new layout is written until its manifest commits it to `dir`.
+    staging: Option<PathBuf>,
 }
 
 /// Writes `bytes` to `path` atomically: a temp file beside it, flushed, then renamed over it.
@@ -54,21 +59,53 @@ impl LayoutSink {
                 )));
             }
         }
-        fs::create_dir_all(dir.join("blobs/sha256")).map_err(|e| Error::io(dir.display(), e))?;
-        if !dir.join("oci-layout").is_file() {
+        let staging = (!dir.exists()).then(|| temp_beside(dir));
+        let root = staging.as_deref().unwrap_or(dir);
+        fs::create_dir_all(root.join("blobs/sha256")).map_err(|e| Error::io(dir.display(), e))?;
+        if !root.join("oci-layout").is_file() {
             write_atomically(
-                &dir.join("oci-layout"),
+                &root.join("oci-layout"),
                 br#"{"imageLayoutVersion":"1.0.0"}"#,
             )?;
         }
         Ok(LayoutSink {
             dir: dir.to_path_buf(),
             tag,
+            staging,
         })
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.dir.join(digest.layout_path())
+        self.staging
+            .as_deref()
+            .unwrap_or(&self.dir)
+            .join(digest.layout_path())
+    }
+
+    /// Moves a new layout's staged blobs to its place: the whole directory when the place is
+    /// still free, else (another writer created it meanwhile) blob by blob.
+    fn commit(&mut self) -> Result<()> {
+        let Some(staging) = self.staging.take() else {
+            return Ok(());
+        };
+        if fs::rename(&staging, &self.dir).is_ok() {
+            return Ok(());
+        }
+        let blobs = staging.join("blobs");
+        let moved = (|| -> std::io::Result<()> {
+            for algorithm in fs::read_dir(&blobs)? {
+                let algorithm = algorithm?;
+                let into = self.dir.join("blobs").join(algorithm.file_name());
+                fs::create_dir_all(&into)?;
+                for blob in fs::read_dir(algorithm.path())? {
+                    let blob = blob?;
+                    fs::rename(blob.path(), into.join(blob.file_name()))?;
+                }
+            }
+            Ok(())
+        })();
+        let _ = fs::remove_dir_all(&staging);
+        moved.map_err(|e| Error::io(self.dir.display(), e))
     }
 
     /// Adds `descriptor` to `index.json` under the tag (replacing the tag's old entry), holding
@@ -99,6 +136,14 @@ impl LayoutSink {
     }
 }
 
+impl Drop for LayoutSink {
+    fn drop(&mut self) {
+        if let Some(staging) = &self.staging {
+            let _ = fs::remove_dir_all(staging);
+        }
+    }
+}
+
 impl Sink for LayoutSink {
     fn has_blob(&mut self, digest: &Digest) -> Result<bool> {
         Ok(self.blob_path(digest).is_file())
@@ -113,15 +158,10 @@ impl Sink for LayoutSink {
         let tmp = temp_beside(&path);
         let written = (|| {
             let mut file = File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
-            let mut hashed = HashingReader::new(reader, digest.algorithm());
-            std::io::copy(&mut hashed, &mut file).map_err(|e| Error::io(tmp.display(), e))?;
-            let (actual, bytes) = hashed.finish().map_err(|e| Error::io(tmp.display(), e))?;
-            digest.verify(&actual, "blob being written")?;
-            if bytes != size {
-                return Err(Error::invalid(format!(
-                    "blob {digest}: expected {size} bytes, got {bytes}"
-                )));
-            }
+            let mut verified = VerifyingReader::new(reader, receipt(digest, size));
+            std::io::copy(&mut verified, &mut file)
+                .map_err(|e| verify::carried(e).unwrap_or_else(|e| Error::io(tmp.display(), e)))?;
+            verified.finish()?;
             file.sync_all().map_err(|e| Error::io(tmp.display(), e))?;
             fs::rename(&tmp, &path).map_err(|e| Error::io(path.display(), e))
         })();
@@ -150,6 +190,7 @@ impl Sink for LayoutSink {
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
         let digest = self.put_small(bytes)?;
+        self.commit()?;
         let tag: Vec<(&str, &str)> = self.tag.iter().map(|t| (REF_NAME, t.as_str())).collect();
         let descriptor = manifest_descriptor(media_type, bytes, &tag)?;
         self.update_index(descriptor)?;

@@ -12,6 +12,7 @@ use std::io::Read;
 
 use crate::error::Result;
 use crate::layer::digest::Digest;
+use crate::layer::verify::Verifier;
 use crate::source::reference::ImageRef;
 use crate::source::registry::RegistryOptions;
 
@@ -56,6 +57,13 @@ pub trait Sink {
 
     /// Describes the destination for messages.
     fn describe(&self) -> String;
+}
+
+/// The check a sink makes of a blob it receives: these bytes must hash to `digest` and number
+/// `size`, or the blob is not committed.
+fn receipt(digest: &Digest, size: u64) -> Verifier {
+    let what = format!("blob {digest} being written");
+    Verifier::new(what, digest.algorithm(), Some(digest.clone()), Some(size))
 }
 
 /// Opens the destination `dest` names (parsed with [`ImageRef::parse_destination`], which

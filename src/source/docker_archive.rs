@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
-use crate::model::{Image, ImageConfig, LayerDescriptor};
+use crate::model::{Image, ImageConfig, Layer};
 use crate::source::files::Files;
 use crate::source::layout::{open_layout, open_layout_by_config};
 use crate::source::manifest::verify_blob;
@@ -87,8 +87,9 @@ pub fn open_archive(
         }
     }
     let config = ImageConfig::parse(&config_bytes)?;
+    let diff_ids = config.diff_ids_for(entry.layers.len())?;
     let mut layers = Vec::with_capacity(entry.layers.len());
-    for (index, path) in entry.layers.iter().enumerate() {
+    for (path, diff_id) in entry.layers.iter().zip(diff_ids) {
         let size = files
             .open(path)?
             .ok_or_else(|| {
@@ -102,15 +103,17 @@ pub fn open_archive(
         // registry's blob there (not the bytes stored), so the entry counts only when it names the
         // very blob the archive holds.
         let digest = digest_named_by(path);
-        let media_type = config
-            .diff_ids
-            .get(index)
-            .and_then(|d| entry.layer_sources.as_ref()?.get(&d.to_string()))
+        let media_type = entry
+            .layer_sources
+            .as_ref()
+            .and_then(|sources| sources.get(&diff_id.to_string()))
             .filter(|s| digest.as_ref().is_some_and(|d| d.to_string() == s.digest))
             .map(|s| s.media_type.clone())
             .unwrap_or_default();
-        layers.push(LayerDescriptor {
+        layers.push(Layer {
             digest,
+            diff_id: diff_id.clone(),
+            annotations: Default::default(),
             compression: Compression::from_media_type(&media_type),
             media_type,
             size: Some(size),

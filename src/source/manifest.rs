@@ -1,14 +1,14 @@
 //! Manifests and indexes, shared by every source: telling them apart, choosing one manifest from an
 //! index by platform, and assembling the [`Image`] model from a manifest and its config.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
 use crate::error::{Error, Result};
 use crate::layer::compression::Compression;
 use crate::layer::digest::{Digest, Hasher};
-use crate::model::{Image, ImageConfig, LayerDescriptor, RawManifest};
+use crate::model::{Image, ImageConfig, Layer, RawManifest};
 use crate::source::platform::Platform;
 
 /// The OCI image manifest media type (the default when a manifest does not say).
@@ -67,6 +67,15 @@ pub fn parse_document(bytes: &[u8], what: &str) -> Result<Document> {
 /// Converts an oci-spec digest into strata's validated [`Digest`].
 pub fn digest_of(descriptor: &Descriptor) -> Result<Digest> {
     Digest::parse(descriptor.digest().as_ref())
+}
+
+/// Annotations in a stable order.
+fn sorted(annotations: &Option<HashMap<String, String>>) -> BTreeMap<String, String> {
+    annotations
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn is_attestation(d: &Descriptor) -> bool {
@@ -188,24 +197,24 @@ pub fn image_from_manifest(
         )));
     }
     let config = ImageConfig::parse(config_bytes)?;
+    let diff_ids = config.diff_ids_for(manifest.layers().len())?;
     let layers = manifest
         .layers()
         .iter()
-        .map(|d| {
+        .zip(diff_ids)
+        .map(|(d, diff_id)| {
             let media_type = d.media_type().to_string();
-            Ok(LayerDescriptor {
+            Ok(Layer {
                 digest: Some(digest_of(d)?),
+                diff_id: diff_id.clone(),
                 compression: Compression::from_media_type(&media_type),
                 media_type,
                 size: Some(d.size()),
+                annotations: sorted(d.annotations()),
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let annotations: BTreeMap<String, String> = manifest
-        .annotations()
-        .as_ref()
-        .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
+    let annotations = sorted(manifest.annotations());
     let image = Image {
         reference,
         manifest_digest: Some(fetched.digest),

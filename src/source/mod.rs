@@ -14,7 +14,8 @@ use std::io::Read;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::layer::digest::{Algorithm, Digest, HashingReader};
+use crate::layer::digest::Digest;
+use crate::layer::verify::LayerStream;
 use crate::model::Image;
 use files::{DirFiles, Files, TarFiles};
 use platform::Platform;
@@ -22,9 +23,11 @@ use reference::ImageRef;
 use registry::RegistryOptions;
 
 /// Streams the blob of a layer, by its index in [`Image::layers`]. Implementations are shared by
-/// the analysis threads, so each call opens an independent stream.
+/// the analysis threads, so each call opens an independent stream. The bytes are unverified:
+/// readers go through [`OpenedImage::open_uncompressed`] (or [`crate::layer::Layer::uncompressed`]),
+/// or hand them to a sink, which verifies them on receipt.
 pub trait LayerSource: Send + Sync {
-    /// Opens layer `index` (compressed bytes, exactly as stored).
+    /// Opens layer `index` (compressed bytes, exactly as stored, not yet verified).
     fn open_layer(&self, index: usize) -> Result<Box<dyn Read + Send>>;
 
     /// Whether reading a layer means downloading it (commands avoid that when they can).
@@ -60,22 +63,21 @@ pub struct OpenedImage {
 }
 
 impl OpenedImage {
+    /// The tar stream of layer `index`, verified against its diff_id (and the blob under it
+    /// against digest and size) as it streams.
+    pub fn open_uncompressed(&self, index: usize) -> Result<LayerStream> {
+        open_uncompressed(&self.image, self.layers.as_ref(), index, |_| {})
+    }
+
     /// The compressed digest of every layer: from the manifest, or (legacy archives, whose
-    /// layers are local files) by hashing the blob.
+    /// layers are local files) by reading the layer, its diff_id verified.
     pub fn layer_digests(&self) -> Result<Vec<Digest>> {
-        self.image
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, l)| match &l.digest {
-                Some(d) => Ok(d.clone()),
-                None => Ok(self.hash_layer(i)?.0),
-            })
-            .collect()
+        Ok(self.layer_blobs()?.into_iter().map(|(d, _)| d).collect())
     }
 
     /// The compressed digest and size of every layer: from the manifest, or (legacy archives,
-    /// whose layers are local files) by hashing and counting the blob.
+    /// whose layers are local files, named by nothing but their diff_id) by reading the layer,
+    /// its diff_id verified.
     pub fn layer_blobs(&self) -> Result<Vec<(Digest, u64)>> {
         self.image
             .layers
@@ -83,16 +85,34 @@ impl OpenedImage {
             .enumerate()
             .map(|(i, l)| match (&l.digest, l.size) {
                 (Some(d), Some(size)) => Ok((d.clone(), size)),
-                _ => self.hash_layer(i),
+                _ => {
+                    let read = self.open_uncompressed(i)?.finish()?;
+                    Ok((read.digest, read.compressed_bytes))
+                }
             })
             .collect()
     }
+}
 
-    fn hash_layer(&self, index: usize) -> Result<(Digest, u64)> {
-        HashingReader::new(self.layers.open_layer(index)?, Algorithm::Sha256)
-            .finish()
-            .map_err(|e| Error::io(format!("layer {index}"), e))
+/// How errors name layer `index` of `image`: its position, and its digest when the source
+/// names one.
+pub fn layer_name(image: &Image, index: usize) -> String {
+    match &image.layers[index].digest {
+        Some(d) => format!("layer {index} ({d})"),
+        None => format!("layer {index}"),
     }
+}
+
+/// The verified tar stream of layer `index` of `image`, read from `source`; `on_bytes` hears of
+/// every chunk of the blob (progress).
+pub fn open_uncompressed(
+    image: &Image,
+    source: &dyn LayerSource,
+    index: usize,
+    on_bytes: impl Fn(u64) + Send + 'static,
+) -> Result<LayerStream> {
+    let name = layer_name(image, index);
+    image.layers[index].uncompressed(&name, source.open_layer(index)?, on_bytes)
 }
 
 /// Layers stored as named files (layout blobs or archive members).

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::assemble::base_fs::BaseFs;
+use crate::rootfs::base_fs::BaseFs;
 use crate::assemble::plan::{ImageSpec, LayerSpec};
 use crate::ecosystem::python::site_packages::{split, Distribution, Venv};
 use crate::ecosystem::{init_line, PlanContext, Preset, ProjectSupport};
@@ -466,7 +466,7 @@ mod tests {
 
     #[test]
     fn base_python_matches_the_venv_or_warns() {
-        use crate::assemble::base_fs::tests::{debian, file, stacked};
+        use crate::rootfs::base_fs::tests::{debian, file, stacked};
         let venv = Venv {
             root: PathBuf::new(),
             site_packages: PathBuf::new(),

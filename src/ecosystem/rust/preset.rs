@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::assemble::libraries::check_binary;
+use crate::rootfs::libraries::check_binary;
 use crate::assemble::plan::{ImageSpec, LayerSpec};
 use crate::cargo::artifact::{cache_tag, push_cache, restore_cache};
 use crate::cargo::cleanup::remove;

@@ -15,10 +15,10 @@ use std::path::Path;
 
 use goblin::elf::header::{EM_386, EM_AARCH64, EM_ARM, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64};
 
-use crate::assemble::base_fs::{BaseFs, Origin};
 use crate::error::{Error, Result};
 use crate::layer::elf::ElfFacts;
 use crate::layer::walk::{clean_path, Entry, EntryKind};
+use crate::rootfs::base_fs::{BaseFs, Origin};
 use crate::source::OpenedImage;
 
 /// A machine strata knows: its OCI architecture name and Debian multiarch directories.
@@ -202,7 +202,7 @@ pub fn check_binary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assemble::base_fs::tests::{debian, file, stacked};
+    use crate::rootfs::base_fs::tests::{debian, file, stacked};
 
     fn needs(needed: &[&str], runpaths: &[&str]) -> ElfFacts {
         ElfFacts::test_dynamic(needed, runpaths)

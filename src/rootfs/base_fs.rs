@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::layer::compression::decompress;
 use crate::layer::walk::{clean_path, walk, Contents, Entry, EntryKind};
 use crate::source::OpenedImage;
 
@@ -45,13 +44,13 @@ impl BaseFs {
     /// Streams every layer of `base` (headers only, file contents are skipped) and stacks them,
     /// keeping the files `keep` accepts (symlinks, directories and whiteouts are always kept: they
     /// redirect or remove paths). For a registry base this downloads its layers, so builds only
-    /// scan when a question needs it.
+    /// scan when a question needs it. Each layer is verified (digest, size, diff_id) before it is
+    /// stacked: a base that does not match its manifest is an error, not a filesystem.
     pub fn scan(base: &OpenedImage, keep: impl Fn(&Entry) -> bool) -> Result<BaseFs> {
         let mut fs = BaseFs::default();
-        for (index, layer) in base.image.layers.iter().enumerate() {
+        for index in 0..base.image.layers.len() {
             let context = |e: Error| e.context(format!("base layer {}", index + 1));
-            let (_, tar) =
-                decompress(base.layers.open_layer(index)?, layer.compression).map_err(context)?;
+            let tar = base.open_uncompressed(index).map_err(context)?;
             let mut kept = Vec::new();
             let mut count = 0;
             walk(tar, Contents::Skip, &mut [], |e| {
@@ -60,6 +59,8 @@ impl BaseFs {
                 }
                 count += 1;
             })
+            .map_err(context)?
+            .finish()
             .map_err(context)?;
             let kept: Vec<(usize, &Entry)> = kept.iter().map(|(i, e)| (*i, e)).collect();
             fs.apply_layer(index, &kept);
