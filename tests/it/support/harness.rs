@@ -70,7 +70,7 @@ pub fn note_missing(what: &str) {
 /// Runs `tests` (and the harness's own layout check over `modules`) with libtest's command line
 /// (filters, `--exact`, `--list`, `--include-ignored`, `--test-threads`, …) and summary line.
 pub fn run(modules: &[&str], tests: Vec<Test>) -> ExitCode {
-    let args = Arguments::from_args();
+    let (args, filters) = arguments();
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         if !info.payload().is::<Skip>() {
@@ -87,7 +87,48 @@ pub fn run(modules: &[&str], tests: Vec<Test>) -> ExitCode {
             .into_iter()
             .map(|test| Trial::ignorable_test(test.name, move || outcome(test.run))),
     );
+    if !filters.is_empty() {
+        trials.retain(|t| {
+            filters.iter().any(|f| match args.exact {
+                true => t.name() == f,
+                false => t.name().contains(f.as_str()),
+            })
+        });
+    }
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// libtest's command line, and its FILTERs when there are several (libtest runs a test that
+/// matches any of them; libtest-mimic takes one, so [`run`] applies several itself, and the
+/// summary then does not count what they filtered out).
+fn arguments() -> (Arguments, Vec<String>) {
+    /// The options that take their value as the next argument.
+    const VALUED: &[&str] = &[
+        "--test-threads",
+        "--logfile",
+        "--skip",
+        "--color",
+        "--format",
+        "-Z",
+    ];
+    let argv: Vec<String> = std::env::args().collect();
+    let mut filters = Vec::new();
+    let mut rest = vec![argv[0].clone()];
+    let mut args = argv[1..].iter();
+    while let Some(arg) = args.next() {
+        if VALUED.contains(&arg.as_str()) {
+            rest.push(arg.clone());
+            rest.extend(args.next().cloned());
+        } else if arg.starts_with('-') {
+            rest.push(arg.clone());
+        } else {
+            filters.push(arg.clone());
+        }
+    }
+    if filters.len() < 2 {
+        return (Arguments::from_args(), Vec::new());
+    }
+    (Arguments::from_iter(rest), filters)
 }
 
 /// Runs one test: a [`Skip`] unwind or a noted missing part is `ignored`, another panic a failure.
