@@ -3,8 +3,8 @@
 CARGO ?= cargo
 # Debian packages the tests drive for real: a registry, independent image tools, htpasswd for the
 # auth tests, a static busybox for the Docker Engine tests, debootstrap for a real Debian + Python
-# base (tests/support/debian.rs), buildah to build FROM strata images and chromium to open the
-# HTML reports (tests/html.rs).
+# base (tests/it/support/debian.rs), buildah to build FROM strata images and chromium to open the
+# HTML reports (tests/it/html.rs).
 TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah debootstrap chromium
 
 .PHONY: demo test deps lint fmt bench fuzz sample release container-test screenshot
@@ -30,7 +30,7 @@ test: deps
 ## container-test: build strata's own container/ with Docker and run it (slow: compiles every
 ## dependency in release mode inside Docker; `make test` skips it, `.ci/run` turns it on).
 container-test: deps
-	STRATA_CONTAINER_BUILD=1 $(CARGO) test --locked --test container docker_builds_strata_from_its_container_files
+	STRATA_CONTAINER_BUILD=1 $(CARGO) test --locked --test it -- --exact container::docker_builds_strata_from_its_container_files
 
 ## deps: install missing Debian test tools (root only; elsewhere say what is missing).
 deps:
@@ -40,7 +40,7 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else \
-		echo "missing Debian packages:$$missing (run 'make deps' as root); tests that need them will say SKIPPED"; \
+		echo "missing Debian packages:$$missing (run 'make deps' as root); tests that need them show as ignored"; \
 	fi
 
 ## lint: formatting and clippy, warnings are errors.

@@ -1,0 +1,97 @@
+//! A real registry for tests: Debian's `docker-registry` (distribution v2) on a free loopback port,
+//! with its storage in a temp dir, optionally behind htpasswd basic auth. Stopped on drop.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// The registry's binary.
+const BIN: &str = "/usr/bin/docker-registry";
+/// What a test lacks without it.
+pub const WHAT: &str = "docker-registry (Debian package)";
+
+/// A running registry.
+pub struct Registry {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`.
+    pub host: String,
+}
+
+impl Registry {
+    /// Starts a registry (the test is skipped, or fails under CI, when it is not installed).
+    /// With `credentials`, every request needs basic auth with that user and password.
+    pub fn start(credentials: Option<(&str, &str)>) -> Registry {
+        super::require(Registry::installed(), WHAT);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  formatter: text\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, password)) = credentials {
+            let line = super::sh(&format!("htpasswd -Bbn '{user}' '{password}'"));
+            std::fs::write(dir.path().join("htpasswd"), line.trim()).expect("htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: strata-test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("config");
+        let log = std::fs::File::create(dir.path().join("access.log")).expect("log");
+        let child = Command::new(BIN)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry { child, dir, host };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(&registry.host).is_err() {
+            assert!(Instant::now() < deadline, "registry did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        registry
+    }
+
+    /// Whether the registry is installed (for [`super::optional`]; [`Registry::start`] checks).
+    pub fn installed() -> bool {
+        Path::new(BIN).exists()
+    }
+
+    /// Copies `src` (any skopeo reference) to `repo:tag` in this registry with skopeo.
+    pub fn push(&self, src: &str, repo_tag: &str, creds: Option<(&str, &str)>) -> String {
+        let creds = creds.map_or(String::new(), |(u, p)| format!("--dest-creds '{u}:{p}'"));
+        super::sh(&format!(
+            "skopeo copy --quiet --dest-tls-verify=false {creds} {src} docker://{}/{repo_tag}",
+            self.host
+        ));
+        format!("{}/{repo_tag}", self.host)
+    }
+}
+
+impl Registry {
+    /// Lines of the access log that fetched a blob (`GET /v2/<repo>/blobs/...`) so far; HEAD
+    /// requests and manifest fetches are not counted.
+    pub fn blob_gets(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.contains("\"GET /v2/") && l.contains("/blobs/"))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
