@@ -58,8 +58,10 @@ pub fn scan_layer(
     let tar = open_uncompressed(image, source, index, move |n| progress.advance(n))?;
     let mut entries = Vec::new();
     let mut inspectors = LayerInspectors::default();
-    let rest = walk(tar, opts.contents, &mut inspectors.all(), |e| entries.push(e))
-        .map_err(|e| e.context(&name))?;
+    let rest = walk(tar, opts.contents, &mut inspectors.all(), |e| {
+        entries.push(e)
+    })
+    .map_err(|e| e.context(&name))?;
     let verified = rest.finish()?;
     Ok(LayerScan {
         digest: verified.digest,

@@ -397,10 +397,10 @@ fn glibc_finding(
 mod tests {
     use super::*;
     use crate::analysis::findings::Severity;
-    use crate::rootfs::base_fs::tests::{entry, link};
     use crate::layer::elf::GlibcVersion;
     use crate::layer::walk::EntryKind;
     use crate::model::RuntimeConfig;
+    use crate::rootfs::base_fs::tests::{entry, link};
 
     /// A test layer's entry and how it would be executed (what the inspectors would learn).
     type File = (Entry, Option<ExecInfo>);

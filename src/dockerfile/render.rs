@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::dockerfile::rules::{Finding, Rule, Severity, ALL};
 use crate::error;
-use crate::report::escape::{github_escape, xml_escape};
 use crate::report::document::{draw_verdict, Verdict, VERDICT};
+use crate::report::escape::{github_escape, xml_escape};
 use crate::report::{new_table, Document, Format};
 
 /// Everything one `strata lint` run found.

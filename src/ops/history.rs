@@ -6,11 +6,11 @@ use std::collections::{HashMap, HashSet};
 use crate::analysis::history::order::chronological;
 use crate::analysis::history::{history as build_history, History, LayerContent, Version};
 use crate::analysis::scan::{scan_layers, ScanOptions};
+use crate::error::Kind;
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::walk::{Contents, EntryKind};
 use crate::ops::{open_image, Reading};
-use crate::error::Kind;
 use crate::source::reference::Repository;
 use crate::source::registry::RepositoryClient;
 use crate::source::{OpenedImage, SourceOptions};
@@ -48,9 +48,10 @@ pub fn history(req: &HistoryRequest) -> Result<Histories> {
     let opts = &req.reading.source;
     let mut warnings = Vec::new();
     let (source, opened) = match &req.input {
-        HistoryInput::Repository(name) => {
-            (name.to_string(), open_repository(name, opts, &mut warnings)?)
-        }
+        HistoryInput::Repository(name) => (
+            name.to_string(),
+            open_repository(name, opts, &mut warnings)?,
+        ),
         HistoryInput::Images(images) => {
             let opened = images
                 .iter()

@@ -15,11 +15,10 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::model::Image;
-use crate::progress::Progress;
 use crate::mutate::annotation::{BASE_DIGEST, BASE_NAME};
+use crate::progress::Progress;
 use crate::source::reference::{pinned_base, ImageRef};
 use crate::source::{open, OpenedImage, SourceOptions};
-
 
 /// How an operation reaches images and reads their layers.
 #[derive(Clone)]

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use crate::rootfs::base_fs::BaseFs;
 use crate::assemble::plan::{LayerSpec, Plan};
 use crate::ecosystem::PlanContext;
 use crate::error::Result;
+use crate::rootfs::base_fs::BaseFs;
 use crate::source::{OpenedImage, SourceOptions};
 
 /// The layers a preset planned, and what it wants the user told (choices, warnings).

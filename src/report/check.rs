@@ -10,8 +10,8 @@ use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::policy::rules::{RuleResult, Status};
 use crate::report::document::{draw_verdict, Verdict, VERDICT};
-use crate::report::{new_table, Document, Format};
 use crate::report::escape::{github_escape, xml_escape};
+use crate::report::{new_table, Document, Format};
 
 /// Everything one `strata check` run found: the verdict, each rule, and the report it was
 /// computed from.

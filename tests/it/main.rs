@@ -22,6 +22,7 @@ macro_rules! modules {
 }
 
 modules![
+    architecture,
     bloat,
     build,
     cargo_cache,
@@ -36,19 +37,25 @@ modules![
     diff_check,
     docker,
     dockerfile_gen,
+    ecosystems,
     findings,
+    formats,
     fuzz_regressions,
     history,
     html,
     layouts,
     libraries,
     lint,
+    mutate,
     planted,
     presets,
     push_faults,
     python_fingerprint,
     rebase,
+    references,
     registry,
+    rule_table,
     sample,
     startup,
+    verified_layers,
 ];

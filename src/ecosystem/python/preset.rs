@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::rootfs::base_fs::BaseFs;
 use crate::assemble::plan::{ImageSpec, LayerSpec};
 use crate::ecosystem::python::site_packages::{split, Distribution, Venv};
 use crate::ecosystem::{init_line, PlanContext, Preset, ProjectSupport};
 use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
 use crate::python::pep508::normalize_name;
+use crate::rootfs::base_fs::BaseFs;
 
 /// Where the project's code goes in the image.
 pub const APP_DIR: &str = "/app";

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::rootfs::libraries::check_binary;
 use crate::assemble::plan::{ImageSpec, LayerSpec};
 use crate::cargo::artifact::{cache_tag, push_cache, restore_cache};
 use crate::cargo::cleanup::remove;
@@ -19,6 +18,7 @@ use crate::cargo::recipe::Recipe;
 use crate::ecosystem::{init_line, toml_quoted, PlanContext, Preset, ProjectSupport};
 use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
+use crate::rootfs::libraries::check_binary;
 use crate::source::{OpenedImage, SourceOptions};
 
 /// Where the binary goes in the image.

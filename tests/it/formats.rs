@@ -4,12 +4,11 @@
 //! refused with exit 2 naming the listed ones. `check --format junit` is the document
 //! `--junit FILE` writes.
 
-mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use support::{strata, strata_in, Run};
+use crate::support::{strata, strata_in, Run};
 
 /// Every format name strata knows.
 const ALL: [&str; 6] = ["table", "json", "markdown", "html", "junit", "github"];
@@ -163,7 +162,6 @@ const COMMANDS: [&str; 8] = [
     "report", "diff", "check", "history", "copy", "rebase", "build", "lint",
 ];
 
-#[test]
 fn every_format_help_lists_renders_and_every_other_is_refused() {
     for command in COMMANDS {
         let formats = listed(command);
@@ -204,7 +202,6 @@ fn every_format_help_lists_renders_and_every_other_is_refused() {
     }
 }
 
-#[test]
 fn the_commands_that_write_images_print_no_markdown_and_check_and_lint_share_junit() {
     for command in ["build", "copy", "rebase"] {
         assert_eq!(listed(command), ["table", "json"], "{command}");
@@ -214,7 +211,6 @@ fn the_commands_that_write_images_print_no_markdown_and_check_and_lint_share_jun
     }
 }
 
-#[test]
 fn check_format_junit_is_the_junit_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("check.xml");
@@ -264,3 +260,9 @@ fn check_format_junit_is_the_junit_file() {
         "one test case per rule, failed when it failed"
     );
 }
+
+crate::tests![
+    every_format_help_lists_renders_and_every_other_is_refused,
+    the_commands_that_write_images_print_no_markdown_and_check_and_lint_share_junit,
+    check_format_junit_is_the_junit_file,
+];

@@ -3,14 +3,13 @@
 //! kind and severity; the list names each id once; a mistyped `--ignore` or `--fail-on` is a
 //! one-line usage error (exit 2) that says which id was meant.
 
-mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use strata::analysis::rules;
-use support::layout::{tar_bytes, write_layout, Comp, Item};
-use support::{report_json, strata};
+use crate::support::layout::{tar_bytes, write_layout, Comp, Item};
+use crate::support::{report_json, strata};
 
 /// Writes, as `oci:DIR:latest`, an image with secrets, caches, dependencies, bloat, dead bytes, no
 /// `User` and a command that is not in the image.
@@ -79,7 +78,6 @@ fn listed_ids(reference: &str) -> Vec<String> {
     list.split(", ").map(str::to_string).collect()
 }
 
-#[test]
 fn every_rule_a_report_emits_is_in_the_table_with_its_kind_and_severity() {
     let dir = tempfile::tempdir().unwrap();
     let reference = planted(dir.path());
@@ -132,7 +130,6 @@ fn every_rule_a_report_emits_is_in_the_table_with_its_kind_and_severity() {
     );
 }
 
-#[test]
 fn the_command_line_lists_every_rule_of_the_table_once() {
     let dir = tempfile::tempdir().unwrap();
     let reference = planted(dir.path());
@@ -147,7 +144,6 @@ fn the_command_line_lists_every_rule_of_the_table_once() {
     assert_eq!(unique, table);
 }
 
-#[test]
 fn a_mistyped_rule_is_one_line_saying_which_was_meant() {
     let dir = tempfile::tempdir().unwrap();
     let reference = planted(dir.path());
@@ -175,3 +171,9 @@ fn a_mistyped_rule_is_one_line_saying_which_was_meant() {
     assert_eq!(far.code, 2);
     assert!(!far.stderr.contains("did you mean"), "{}", far.stderr);
 }
+
+crate::tests![
+    every_rule_a_report_emits_is_in_the_table_with_its_kind_and_severity,
+    the_command_line_lists_every_rule_of_the_table_once,
+    a_mistyped_rule_is_one_line_saying_which_was_meant,
+];

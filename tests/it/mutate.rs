@@ -3,12 +3,11 @@
 //! (Docker's `Healthcheck`, `container_config`), a new entrypoint resets the command to `null` as
 //! Docker does, the manifest names its base, and the same inputs give the same digest again.
 
-mod support;
 
 use std::path::Path;
 
-use support::layout::{tar_bytes, write_layout_with, Comp, Item};
-use support::{have, require, sh, strata_in};
+use crate::support::layout::{tar_bytes, write_layout_with, Comp, Item};
+use crate::support::{have, require, sh, strata_in};
 
 fn project(dir: &Path) -> std::path::PathBuf {
     let p = dir.join("project");
@@ -58,11 +57,8 @@ fn skopeo_json(args: &str) -> serde_json::Value {
     serde_json::from_str(&sh(&format!("skopeo inspect {args}"))).unwrap()
 }
 
-#[test]
 fn a_build_on_a_foreign_base_keeps_its_config_and_skopeo_reads_the_settings() {
-    if !require(have("skopeo"), "skopeo") {
-        return;
-    }
+    require(have("skopeo"), "skopeo");
     let dir = tempfile::tempdir().unwrap();
     let base_dir = dir.path().join("base");
     let base_layer = tar_bytes(&[Item::File("bin/tool", b"#!/bin/sh\n")]);
@@ -149,3 +145,7 @@ fn a_build_on_a_foreign_base_keeps_its_config_and_skopeo_reads_the_settings() {
     );
     assert_eq!(again, digest, "same inputs, same digest");
 }
+
+crate::tests![
+    a_build_on_a_foreign_base_keeps_its_config_and_skopeo_reads_the_settings,
+];

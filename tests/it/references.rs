@@ -3,16 +3,15 @@
 //! a registry's missing tag is exit 3 with a hint, and a junk archive's header bytes never reach
 //! the terminal raw.
 
-mod support;
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use support::layout::{tar_bytes, write_layout, Comp, Item};
-use support::registry::Registry;
-use support::{strata, strata_in, Run};
+use crate::support::layout::{tar_bytes, write_layout, Comp, Item};
+use crate::support::registry::Registry;
+use crate::support::{strata, strata_in, Run};
 
 /// A one-layer image in the layout `dir`, tagged `v1`.
 fn sample(dir: &Path) -> String {
@@ -82,7 +81,6 @@ fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
-#[test]
 fn a_destination_without_registry_host_is_refused_before_any_connection() {
     let tmp = tempfile::tempdir().unwrap();
     let src = sample(&tmp.path().join("src"));
@@ -121,11 +119,8 @@ fn a_destination_without_registry_host_is_refused_before_any_connection() {
     assert!(listener.connections() > 0, "the listener saw no connection");
 }
 
-#[test]
 fn a_missing_tag_in_a_registry_is_exit_3_with_a_hint() {
-    let Some(registry) = Registry::start(None) else {
-        return;
-    };
+    let registry = Registry::start(None);
     let tmp = tempfile::tempdir().unwrap();
     let src = sample(&tmp.path().join("src"));
     let pushed = format!("docker://{}/team/app:v1", registry.host);
@@ -158,7 +153,6 @@ fn a_missing_tag_in_a_registry_is_exit_3_with_a_hint() {
     assert!(run.stdout.contains("\"v1\""), "{}", run.stdout);
 }
 
-#[test]
 fn a_junk_archive_never_prints_its_bytes_raw() {
     let tmp = tempfile::tempdir().unwrap();
     // A tar header whose name field holds terminal escapes (clear the screen, set the title)
@@ -183,3 +177,9 @@ fn a_junk_archive_never_prints_its_bytes_raw() {
         run.stderr
     );
 }
+
+crate::tests![
+    a_destination_without_registry_host_is_refused_before_any_connection,
+    a_missing_tag_in_a_registry_is_exit_3_with_a_hint,
+    a_junk_archive_never_prints_its_bytes_raw,
+];

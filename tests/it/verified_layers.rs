@@ -5,13 +5,12 @@
 //! independent layout writer; the damage is one flipped byte inside a file's content, so the tar
 //! stays valid and only the digests can tell.
 
-mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::cargo::{cook, package, Project};
-use support::layout::{blob_path, sha256, tar_bytes, write_layout, Comp, Item};
-use support::strata_in;
+use crate::support::cargo::{cook, package, Project};
+use crate::support::layout::{blob_path, sha256, tar_bytes, write_layout, Comp, Item};
+use crate::support::strata_in;
 
 /// Flips one byte inside the first file's content of the uncompressed tar blob at `path`.
 fn flip_content_byte(path: &Path) {
@@ -43,7 +42,7 @@ fn altered_layout(dir: &Path) {
 }
 
 /// Asserts a refusal: exit 2, a one-line digest error, and nothing at `written`.
-fn refused(run: &support::Run, written: &Path, what: &str) {
+fn refused(run: &crate::support::Run, written: &Path, what: &str) {
     assert_eq!(run.code, 2, "{what}: {}{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains("digest mismatch"),
@@ -64,7 +63,6 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-#[test]
 fn build_refuses_an_altered_base_layer_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base");
@@ -105,7 +103,6 @@ fn build_refuses_an_altered_base_layer_and_writes_nothing() {
     );
 }
 
-#[test]
 fn copy_refuses_an_altered_layer_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source");
@@ -128,7 +125,6 @@ fn copy_refuses_an_altered_layer_and_writes_nothing() {
 
 /// A legacy `docker save` archive (no manifest digests) whose `layer.tar` was altered: only its
 /// diff_id in the config can tell, and copy checks it.
-#[test]
 fn copy_checks_the_diff_id_of_a_legacy_archive_layer() {
     let dir = tempfile::tempdir().unwrap();
     let layer = tar_bytes(&[Item::File("greeting.txt", b"hello from a legacy archive")]);
@@ -170,7 +166,6 @@ fn copy_checks_the_diff_id_of_a_legacy_archive_layer() {
     assert!(run.stderr.contains("diff_id"), "{}", run.stderr);
 }
 
-#[test]
 fn the_cargo_cache_restore_refuses_an_altered_layer_and_leaves_target_alone() {
     let p = Project::new();
     p.file("Cargo.toml", &package("nodeps", "0.1.0", ""))
@@ -218,3 +213,10 @@ fn the_cargo_cache_restore_refuses_an_altered_layer_and_leaves_target_alone() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+crate::tests![
+    build_refuses_an_altered_base_layer_and_writes_nothing,
+    copy_refuses_an_altered_layer_and_writes_nothing,
+    copy_checks_the_diff_id_of_a_legacy_archive_layer,
+    the_cargo_cache_restore_refuses_an_altered_layer_and_leaves_target_alone,
+];

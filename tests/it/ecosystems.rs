@@ -3,11 +3,10 @@
 //! `strata base` name the same dependency set (the registry's first claimant, Python), through the
 //! binary and without network.
 
-mod support;
 
 use std::path::Path;
 
-use support::strata_in;
+use crate::support::strata_in;
 
 fn write(dir: &Path, rel: &str, contents: &str) {
     let path = dir.join(rel);
@@ -34,7 +33,6 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     run.stdout.trim().to_string()
 }
 
-#[test]
 fn fingerprint_and_base_agree_in_a_cargo_and_python_project() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -74,7 +72,6 @@ fn fingerprint_and_base_agree_in_a_cargo_and_python_project() {
     assert!(fingerprint.starts_with("deps-"), "{fingerprint}");
 }
 
-#[test]
 fn a_cargo_project_alone_is_fingerprinted_and_tagged_as_cargo() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -85,3 +82,8 @@ fn a_cargo_project_alone_is_fingerprinted_and_tagged_as_cargo() {
     assert_eq!(fingerprint, cargo);
     assert_eq!(base, format!("oci-deps:{fingerprint}"));
 }
+
+crate::tests![
+    fingerprint_and_base_agree_in_a_cargo_and_python_project,
+    a_cargo_project_alone_is_fingerprinted_and_tagged_as_cargo,
+];
