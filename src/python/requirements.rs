@@ -272,6 +272,7 @@ fn hashes(at: &At, options: &[&str]) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ExitCode;
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let path = dir.join(name);
@@ -356,7 +357,7 @@ mod tests {
 
         write(dir.path(), "requirements.txt", "# x\n-r missing.txt\n");
         let err = read(&path).unwrap_err();
-        assert!(matches!(err, Error::Invalid(_)), "{err}");
+        assert_eq!(err.exit_code(), ExitCode::BadInput, "{err}");
         let err = err.to_string();
         assert!(
             err.contains("requirements.txt:2: ") && err.contains("missing.txt"),
