@@ -7,17 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::analysis::rules::{self, Rule};
 use crate::ecosystem::{self, Ecosystem};
 use crate::layer::walk::{Entry, EntryKind};
-
-impl dyn Ecosystem {
-    /// The rule of its findings: the table's row whose id is its name (`python`, `node`, ...;
-    /// a unit test checks every registered ecosystem has one).
-    pub fn rule(&self) -> &'static Rule {
-        rules::by_id(self.name()).expect("every ecosystem has a row in analysis::rules")
-    }
-}
 
 /// A package and its bytes inside a dependency root.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -111,13 +102,13 @@ pub fn find_dependencies(entries: &[Entry]) -> Vec<DependencyRoot> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::rules;
 
     #[test]
     fn every_registered_ecosystem_has_a_dependency_rule() {
         for e in ecosystem::all() {
-            let rule = rules::by_id(e.name());
-            assert!(rule.is_some(), "{} has no row in analysis::rules", e.name());
             assert_eq!(e.rule().id, e.name());
+            assert_eq!(rules::by_id(e.name()), Some(e.rule()));
         }
     }
 

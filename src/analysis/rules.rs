@@ -1,7 +1,7 @@
 //! The finding rules: every id a finding of `strata report` can carry, with its family, kind,
 //! default severity, what it is called for people and its usual fix. Emitters name a row
 //! ([`Finding::sized`](crate::analysis::findings::Finding::sized) takes one), so an id that is not
-//! here cannot be reported; `--ignore`, `--fail-on` and `strata.toml` are checked against [`ALL`].
+//! here cannot be reported; `--ignore`, `--fail-on` and `strata.toml` are checked against [`all`].
 //! A new rule is one row here and the code that finds it.
 
 use std::fmt;
@@ -42,15 +42,35 @@ impl Serialize for Rule {
     }
 }
 
+/// Every finding rule: the table's rows, then each ecosystem's dependency rule (declared by the
+/// ecosystem itself, [`crate::ecosystem::Ecosystem::rule`], so a new ecosystem brings its rule).
+pub fn all() -> impl Iterator<Item = &'static Rule> + Clone {
+    ALL.iter()
+        .chain(crate::ecosystem::all().iter().map(|e| e.rule()))
+}
+
 /// The rule with id `id`.
 pub fn by_id(id: &str) -> Option<&'static Rule> {
-    ALL.iter().find(|r| r.id == id)
+    all().find(|r| r.id == id)
+}
+
+/// The rule of an ecosystem's dependency trees found in an app layer (the advice says where they
+/// belong): its id is the ecosystem's name.
+pub const fn dependency_rule(id: &'static str, summary: &'static str) -> Rule {
+    Rule {
+        id,
+        family: None,
+        kind: FindingKind::Dependencies,
+        severity: Severity::Info,
+        summary,
+        fix: None,
+    }
 }
 
 /// Every family, once, in table order.
 pub fn families() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
-    for family in ALL.iter().filter_map(|r| r.family) {
+    for family in all().filter_map(|r| r.family) {
         if !out.contains(&family) {
             out.push(family);
         }
@@ -130,12 +150,6 @@ rows! {
     WONT_START_GLIBC_VERSION = "a binary needs a newer glibc than the image's", "wont-start-glibc-version", WONT_START, WontStart, High,
         Some("build on a base with the same or an older glibc than the runtime image (the same Debian release), or upgrade the runtime base");
 
-    // Third-party dependencies inside an app layer (the advice says where they belong).
-    PYTHON = "Python dependencies in an app layer", "python", None, Dependencies, Info, None;
-    NODE = "Node dependencies in an app layer", "node", None, Dependencies, Info, None;
-    RUST = "Rust dependencies in an app layer", "rust", None, Dependencies, Info, None;
-    JAVA = "Java dependencies in an app layer", "java", None, Dependencies, Info, None;
-    GO = "Go dependencies in an app layer", "go", None, Dependencies, Info, None;
 
     // Caches and junk.
     APT_LISTS = "apt package lists", "apt-lists", None, Cache, Info,
@@ -214,7 +228,7 @@ mod tests {
 
     #[test]
     fn ids_are_unique() {
-        let mut ids: Vec<&str> = ALL.iter().map(|r| r.id).collect();
+        let mut ids: Vec<&str> = all().map(|r| r.id).collect();
         ids.sort_unstable();
         let before = ids.len();
         ids.dedup();
@@ -223,7 +237,7 @@ mod tests {
 
     #[test]
     fn a_family_is_the_leading_words_of_its_ids_and_not_an_id() {
-        for rule in ALL {
+        for rule in all() {
             if let Some(family) = rule.family {
                 assert!(rule.id.starts_with(&format!("{family}-")), "{}", rule.id);
             }

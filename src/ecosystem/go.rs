@@ -1,6 +1,7 @@
 //! Go, recognized in images: the module cache (`pkg/mod`) is a dependency tree, its
 //! `module@version` directories the packages.
 
+use crate::analysis::rules::dependency_rule;
 use crate::ecosystem::{Ecosystem, Identity, Tree};
 
 /// Go modules.
@@ -8,11 +9,13 @@ pub struct Go;
 
 impl Ecosystem for Go {
     fn identity(&self) -> &'static Identity {
-        &Identity {
+        const IDENTITY: Identity = Identity {
             name: "go",
             title: "Go",
             lockfiles: "go.sum",
-        }
+            rule: dependency_rule("go", "Go dependencies in an app layer"),
+        };
+        &IDENTITY
     }
 
     fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree> {

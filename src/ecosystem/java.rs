@@ -1,6 +1,7 @@
 //! Java (Maven, Gradle), recognized in images: a Maven repository (`.m2/repository`, packages
 //! `group/artifact`) and an application's `lib/*.jar` (outside `/usr`) are dependency trees.
 
+use crate::analysis::rules::dependency_rule;
 use crate::ecosystem::{Ecosystem, Identity, Tree};
 
 /// Java jars.
@@ -8,11 +9,13 @@ pub struct Java;
 
 impl Ecosystem for Java {
     fn identity(&self) -> &'static Identity {
-        &Identity {
+        const IDENTITY: Identity = Identity {
             name: "java",
             title: "Java",
             lockfiles: "pom.xml / gradle.lockfile",
-        }
+            rule: dependency_rule("java", "Java dependencies in an app layer"),
+        };
+        &IDENTITY
     }
 
     fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree> {

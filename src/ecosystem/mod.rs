@@ -15,6 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::analysis::rules::Rule;
 use crate::assemble::plan::ImageSpec;
 use crate::error::Result;
 use crate::generate::{Dockerfiles, Options, Project};
@@ -45,6 +46,11 @@ pub trait Ecosystem: Sync {
     fn lockfiles(&self) -> &'static str {
         self.identity().lockfiles
     }
+    /// The finding rule of its dependency trees in an app layer (its id is [`Ecosystem::name`]),
+    /// declared here so that a new ecosystem brings its rule with it.
+    fn rule(&self) -> &'static Rule {
+        &self.identity().rule
+    }
 }
 
 /// How an ecosystem is named, and which lockfiles key its dependencies.
@@ -56,6 +62,8 @@ pub struct Identity {
     pub title: &'static str,
     /// See [`Ecosystem::lockfiles`].
     pub lockfiles: &'static str,
+    /// See [`Ecosystem::rule`].
+    pub rule: Rule,
 }
 
 /// A dependency tree found in a path: where its root ends and which package the path is in.

@@ -1,6 +1,7 @@
 //! Node (npm, yarn, pnpm), recognized in images: a `node_modules` directory is a dependency tree,
 //! its entries (`lodash`, `@babel/core`) the packages.
 
+use crate::analysis::rules::dependency_rule;
 use crate::ecosystem::{Ecosystem, Identity, Tree};
 
 /// Node.js packages.
@@ -8,11 +9,13 @@ pub struct Node;
 
 impl Ecosystem for Node {
     fn identity(&self) -> &'static Identity {
-        &Identity {
+        const IDENTITY: Identity = Identity {
             name: "node",
             title: "Node",
             lockfiles: "package-lock.json / yarn.lock / pnpm-lock.yaml",
-        }
+            rule: dependency_rule("node", "Node dependencies in an app layer"),
+        };
+        &IDENTITY
     }
 
     fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree> {

@@ -51,13 +51,10 @@ impl Selector {
             return Ok(Selector(Matcher::Kind(kind)));
         }
         let family = format!("{term}-");
-        if rules::ALL
-            .iter()
-            .any(|r| r.id == term || r.id.starts_with(&family))
-        {
+        if rules::all().any(|r| r.id == term || r.id.starts_with(&family)) {
             return Ok(Selector(Matcher::Rule(term.to_string())));
         }
-        let ids = rules::ALL.iter().map(|r| r.id);
+        let ids = rules::all().map(|r| r.id);
         let kinds = FindingKind::ALL.map(FindingKind::name);
         let families = rules::families();
         let severities = Severity::ALL.map(Severity::as_str);

@@ -1,5 +1,5 @@
 //! The finding-rule table: an image planted with findings of every family gets only rule ids the
-//! table (`strata::analysis::rules::ALL`) and the command line's own list know, with the table's
+//! table (`strata::analysis::rules::all()`) and the command line's own list know, with the table's
 //! kind and severity; the list names each id once; a mistyped `--ignore` or `--fail-on` is a
 //! one-line usage error (exit 2) that says which id was meant.
 
@@ -140,7 +140,7 @@ fn the_command_line_lists_every_rule_of_the_table_once() {
         listed.len(),
         "an id is listed twice: {listed:?}"
     );
-    let table: BTreeSet<&str> = rules::ALL.iter().map(|r| r.id).collect();
+    let table: BTreeSet<&str> = rules::all().map(|r| r.id).collect();
     assert_eq!(unique, table);
 }
 

@@ -8,6 +8,7 @@ pub mod site_packages;
 
 use std::path::Path;
 
+use crate::analysis::rules::dependency_rule;
 use crate::ecosystem::{Ecosystem, Fingerprint, Identity, PresetSpec, ProjectSupport, Tree};
 use crate::error::{Error, Result};
 use crate::generate::{Dockerfiles, Options, Project};
@@ -25,11 +26,13 @@ pub struct Python;
 
 impl Ecosystem for Python {
     fn identity(&self) -> &'static Identity {
-        &Identity {
+        const IDENTITY: Identity = Identity {
             name: NAME,
             title: "Python",
             lockfiles: "uv.lock / poetry.lock / requirements.txt",
-        }
+            rule: dependency_rule(NAME, "Python dependencies in an app layer"),
+        };
+        &IDENTITY
     }
 
     /// `site-packages` (or Debian's `dist-packages`); the root is the virtualenv holding it when

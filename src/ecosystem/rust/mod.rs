@@ -7,6 +7,7 @@ pub mod preset;
 
 use std::path::Path;
 
+use crate::analysis::rules::dependency_rule;
 use crate::cargo::fingerprint::fingerprint;
 use crate::cargo::prepare::{prepare, PrepareOptions};
 use crate::ecosystem::{Ecosystem, Fingerprint, Identity, PresetSpec, ProjectSupport, Tree};
@@ -19,11 +20,13 @@ pub struct Rust;
 
 impl Ecosystem for Rust {
     fn identity(&self) -> &'static Identity {
-        &Identity {
+        const IDENTITY: Identity = Identity {
             name: "rust",
             title: "Rust",
             lockfiles: "Cargo.lock",
-        }
+            rule: dependency_rule("rust", "Rust dependencies in an app layer"),
+        };
+        &IDENTITY
     }
 
     /// cargo's registry (`.cargo/registry/{src,cache}/<index>/<crate-version>`, packages by
