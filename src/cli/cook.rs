@@ -13,6 +13,7 @@ use strata::cargo::cook::{cook, CookOptions, Cooked};
 use strata::cargo::invoke::{BuildOptions, Subcommand};
 use strata::cargo::recipe::Recipe;
 use strata::error::{Error, ExitCode, Result};
+use strata::source::reference::ImageRef;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -169,6 +170,10 @@ impl CookArgs {
 
 /// Runs `strata cook`.
 pub fn run(args: &CookArgs) -> Result<ExitCode> {
+    if let Some(repo) = &args.cache_to {
+        // A destination that cannot be written is refused before anything runs or compiles.
+        ImageRef::parse_destination(repo)?;
+    }
     let recipe = Recipe::read(&args.recipe_path)?;
     let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
     let options = args.options();
@@ -189,6 +194,10 @@ pub fn run(args: &CookArgs) -> Result<ExitCode> {
             args.image_options.source_options()?,
         )),
     };
+    let cache_to = match (&args.cache_to, &cache) {
+        (Some(repo), Some((tag, _))) => Some(format!("{repo}:{tag}")),
+        _ => None,
+    };
     if let (Some(repo), Some((tag, opts))) = (&args.cache_from, &cache) {
         let reference = format!("{repo}:{tag}");
         if restore_cache(&target, &reference, opts)? {
@@ -198,10 +207,8 @@ pub fn run(args: &CookArgs) -> Result<ExitCode> {
         }
     }
     let cooked = cook(&recipe, &dir, &options)?;
-    if let (Some(repo), Some((tag, opts)), Cooked::Built { .. }) = (&args.cache_to, &cache, &cooked)
-    {
-        let reference = format!("{repo}:{tag}");
-        let stats = push_cache(&target, &reference, opts)?;
+    if let (Some(reference), Some((_, opts)), Cooked::Built { .. }) = (&cache_to, &cache, &cooked) {
+        let stats = push_cache(&target, reference, opts)?;
         eprintln!(
             "strata: stored the dependency build at {reference} ({} blobs sent, {} already there)",
             stats.uploaded, stats.skipped

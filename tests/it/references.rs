@@ -178,8 +178,37 @@ fn a_junk_archive_never_prints_its_bytes_raw() {
     );
 }
 
+/// `cook --cache-to` takes a repository: a bare name is refused before anything is cooked (on
+/// main, cargo compiled the dependencies first and the push failed afterwards).
+fn cook_refuses_a_bare_cache_destination_before_compiling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(project.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let recipe = strata_in(&["recipe", "--recipe-path", "recipe.json"], &[], Some(&project));
+    assert_eq!(recipe.code, 0, "{}", recipe.stderr);
+    let empty = tmp.path().join("cook");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::copy(project.join("recipe.json"), empty.join("recipe.json")).unwrap();
+    let run = strata_in(
+        &["cook", "--recipe-path", "recipe.json", "--cache-to", "weird"],
+        &[],
+        Some(&empty),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("hint: write docker://weird"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Compiling"), "{}", run.stderr);
+    assert_eq!(listing(&empty), vec!["recipe.json".to_string()]);
+}
+
 crate::tests![
     a_destination_without_registry_host_is_refused_before_any_connection,
     a_missing_tag_in_a_registry_is_exit_3_with_a_hint,
     a_junk_archive_never_prints_its_bytes_raw,
+    cook_refuses_a_bare_cache_destination_before_compiling,
 ];
