@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::analysis::roles::OwnPackages;
 use crate::ecosystem::{self, Ecosystem};
 use crate::layer::walk::{Entry, EntryKind};
 
@@ -39,7 +40,7 @@ pub struct DependencyRoot {
 
 /// Where a path sits in an ecosystem: the root directory and the package, if one is named. The
 /// first component that starts a tree decides, each ecosystem asked in registry order.
-fn classify(path: &str) -> Option<(&'static dyn Ecosystem, String, Option<String>)> {
+pub(crate) fn classify(path: &str) -> Option<(&'static dyn Ecosystem, String, Option<String>)> {
     let parts: Vec<&str> = path.split('/').collect();
     (0..parts.len().saturating_sub(1)).find_map(|i| {
         ecosystem::all().iter().find_map(|eco| {
@@ -49,8 +50,9 @@ fn classify(path: &str) -> Option<(&'static dyn Ecosystem, String, Option<String
     })
 }
 
-/// Finds the dependency roots in one layer's entries, largest first.
-pub fn find_dependencies(entries: &[Entry]) -> Vec<DependencyRoot> {
+/// Finds the dependency roots in one layer's entries, largest first; the files of the image's own
+/// project (`own`, installed into its virtualenv) are code, not dependencies.
+pub fn find_dependencies(entries: &[Entry], own: &OwnPackages) -> Vec<DependencyRoot> {
     #[derive(Default)]
     struct Acc {
         bytes: u64,
@@ -65,6 +67,9 @@ pub fn find_dependencies(entries: &[Entry]) -> Vec<DependencyRoot> {
             continue;
         }
         if let Some((eco, root, package)) = classify(&e.path) {
+            if package.as_deref().is_some_and(|p| own.contains(eco, p)) {
+                continue;
+            }
             let (_, acc) = roots
                 .entry((eco.name(), root))
                 .or_insert_with(|| (eco, Acc::default()));
@@ -116,9 +121,30 @@ mod tests {
         Entry::test_file(path, size)
     }
 
+    fn found(entries: &[Entry]) -> Vec<DependencyRoot> {
+        find_dependencies(entries, &OwnPackages::default())
+    }
+
+    #[test]
+    fn the_projects_own_package_is_not_a_dependency() {
+        let sp = "app/.venv/lib/python3.12/site-packages";
+        let entries = [
+            f(&format!("{sp}/six.py"), 30),
+            f(&format!("{sp}/hello/__init__.py"), 5),
+            f(&format!("{sp}/hello-0.1.0.dist-info/RECORD"), 1),
+            f(&format!("{sp}/__editable__.hello-0.1.0.pth"), 1),
+        ];
+        let own = OwnPackages::of(&[(&crate::ecosystem::python::Python, "hello")]);
+        let deps = find_dependencies(&entries, &own);
+        assert_eq!((deps[0].bytes, deps[0].files), (30, 1));
+        assert_eq!(deps[0].packages.len(), 1);
+        let only_own = find_dependencies(&entries[1..], &own);
+        assert!(only_own.is_empty());
+    }
+
     #[test]
     fn python_venv_with_packages() {
-        let deps = find_dependencies(&[
+        let deps = found(&[
             f(
                 "app/.venv/lib/python3.11/site-packages/numpy/core/_multiarray.so",
                 100,
@@ -153,7 +179,7 @@ mod tests {
 
     #[test]
     fn node_rust_go_java() {
-        let deps = find_dependencies(&[
+        let deps = found(&[
             f("srv/node_modules/@babel/core/index.js", 10),
             f("srv/node_modules/lodash/lodash.js", 20),
             f("build/target/release/deps/libserde-abc.rlib", 30),

@@ -13,6 +13,7 @@ use crate::analysis::dead::{DeadCause, Stacked};
 use crate::analysis::dependencies::{find_dependencies, PackageBytes};
 use crate::analysis::inspect::Inspected;
 use crate::analysis::permissions::{find_permission_issues, runs_as_root};
+use crate::analysis::roles::OwnPackages;
 use crate::analysis::rules::{self, Rule};
 use crate::analysis::startup::startup_findings;
 use crate::analysis::unstripped::unstripped_findings;
@@ -256,13 +257,16 @@ fn permission_findings(
 
 /// Finds everything worth fixing in the layers (their entries and what the inspectors learned
 /// from their files) and the config (its `User`, whether its entrypoint can start); returns the
-/// findings (most severe, then largest first) and the advice candidates.
+/// findings (in [`order`]) and the advice candidates. Dependencies are a finding in app layers
+/// only (not in the base, nor in a dependency layer, which is the fix), and never the image's own
+/// project (`own`).
 pub fn find(
     layers: &[LayerReport],
     entries: &[&[Entry]],
     inspected: &[&Inspected],
     stacked: &Stacked,
     config: &ImageConfig,
+    own: &OwnPackages,
     top: usize,
 ) -> (Vec<Finding>, Vec<Candidate>) {
     let mut findings = secret_findings(entries, inspected, stacked);
@@ -277,7 +281,7 @@ pub fn find(
     for (layer, entries) in layers.iter().zip(entries) {
         let index = layer.index;
         if layer.role == Role::App {
-            for dep in find_dependencies(entries) {
+            for dep in find_dependencies(entries, own) {
                 let packages: Vec<String> = dep
                     .packages
                     .iter()
@@ -289,10 +293,11 @@ pub fn find(
                     ecosystem: Some(dep.ecosystem),
                     packages: dep.packages.iter().take(top).cloned().collect(),
                     message: format!(
-                        "{} of {:?} dependencies ({:.0} % of app layer {index}){}",
+                        "{} of {:?} dependencies ({:.0} % of {} {index}){}",
                         human_bytes(dep.bytes),
                         dep.ecosystem,
                         share * 100.0,
+                        layer.role.layer_name(),
                         if packages.is_empty() {
                             String::new()
                         } else {
@@ -322,11 +327,11 @@ pub fn find(
         for cache in find_caches(entries) {
             findings.push(Finding {
                 message: format!(
-                    "{} of {} ({} files) in {} layer {index}",
+                    "{} of {} ({} files) in {} {index}",
                     human_bytes(cache.bytes),
                     cache.rule,
                     cache.files,
-                    layer.role.as_str(),
+                    layer.role.layer_name(),
                 ),
                 fix: Some(cache.fix.to_string()),
                 reclaims: cache
@@ -340,7 +345,7 @@ pub fn find(
                     .collect(),
                 ..Finding::sized(cache.rule, index, cache.path.clone(), cache.bytes)
             });
-            if layer.role == Role::App {
+            if layer.role != Role::Base {
                 let action = format!("{}: {}", cache.path, cache.fix);
                 candidates.push(Candidate {
                     layer: index,
@@ -383,15 +388,24 @@ pub fn find(
         });
     }
     findings.extend(dead_tail(stacked, top));
-    order(&mut findings);
+    order(&mut findings, layers);
     (findings, candidates)
 }
 
-/// Sorts findings the way reports list them: most severe, then largest first.
-pub fn order(findings: &mut [Finding]) {
+/// Sorts findings the way every format lists them: what costs bytes first, most severe then
+/// largest; then, in the same order, the findings of 0 B (`runs-as-root`, empty files) and the
+/// permission bits of base layers (the base's `su`, `passwd`: facts of the base, not of the
+/// build). An entrypoint that cannot start leads whatever its bytes: the image does not work.
+pub fn order(findings: &mut [Finding], layers: &[LayerReport]) {
+    let trailing = |f: &Finding| {
+        let base = layers.get(f.layer).is_some_and(|l| l.role == Role::Base);
+        f.kind != FindingKind::WontStart
+            && (f.bytes == 0 || (f.kind == FindingKind::Permission && base))
+    };
     findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
+        trailing(a)
+            .cmp(&trailing(b))
+            .then_with(|| b.severity.cmp(&a.severity))
             .then_with(|| b.bytes.cmp(&a.bytes))
             .then_with(|| a.path.cmp(&b.path))
     });

@@ -1,14 +1,18 @@
 //! What `strata report` learns from the content of layer files while the walk streams them: the
 //! secrets in a file's head ([`crate::analysis::secrets`]), how a file would be executed (its `#!`
 //! line, or an ELF file's facts read in the same pass), and an XXH3-128 fingerprint of the whole
-//! content, which finds duplicate files without the cost of SHA-256. Each is an [`Inspector`] the
-//! walk feeds; what they learn is kept per layer, by entry index, in [`Inspected`].
+//! content, which finds duplicate files without the cost of SHA-256, and the name of each project
+//! whose manifest the image ships (its own package is code, not a dependency). Each is an
+//! [`Inspector`] the walk feeds; what they learn is kept per layer, by entry index, in
+//! [`Inspected`].
 
 use std::collections::HashMap;
 
 use xxhash_rust::xxh3::Xxh3;
 
+use crate::analysis::dependencies::classify;
 use crate::analysis::secrets::{self, SecretHit};
+use crate::ecosystem::{self, Ecosystem};
 use crate::layer::elf::ElfReader;
 use crate::layer::exec::{shebang, ExecInfo};
 use crate::layer::walk::{Entry, Inspector};
@@ -24,9 +28,16 @@ pub struct Inspected {
     /// The XXH3-128 of each regular file's content (a byte array, not a `u128`, to keep the
     /// table small), indexed by entry.
     fingerprints: Vec<Option<[u8; 16]>>,
+    /// The projects whose manifests lie outside the dependency trees, by ecosystem.
+    projects: Vec<(&'static dyn Ecosystem, String)>,
 }
 
 impl Inspected {
+    /// The projects the layer ships the manifest of (Python: a `pyproject.toml`'s name).
+    pub fn projects(&self) -> impl Iterator<Item = (&'static dyn Ecosystem, &str)> {
+        self.projects.iter().map(|(eco, name)| (*eco, name.as_str()))
+    }
+
     /// The secrets found, with the index of the file holding each, in walk order.
     pub fn secrets(&self) -> impl Iterator<Item = (usize, &SecretHit)> {
         self.secrets.iter().map(|(entry, hit)| (*entry, hit))
@@ -89,12 +100,18 @@ pub struct LayerInspectors {
     secrets: Secrets,
     exec: Exec,
     fingerprints: Fingerprints,
+    projects: Projects,
 }
 
 impl LayerInspectors {
     /// The inspectors, for [`crate::layer::walk::walk`].
-    pub fn all(&mut self) -> [&mut dyn Inspector; 3] {
-        [&mut self.secrets, &mut self.exec, &mut self.fingerprints]
+    pub fn all(&mut self) -> [&mut dyn Inspector; 4] {
+        [
+            &mut self.secrets,
+            &mut self.exec,
+            &mut self.fingerprints,
+            &mut self.projects,
+        ]
     }
 
     /// What they learned.
@@ -103,6 +120,7 @@ impl LayerInspectors {
             secrets: self.secrets.found,
             exec: self.exec.found,
             fingerprints: self.fingerprints.found,
+            projects: self.projects.found,
         }
     }
 }
@@ -158,6 +176,29 @@ impl Inspector for Exec {
             self.found.insert(index, ExecInfo::Elf(reader.finish()));
         }
     }
+}
+
+/// Reads the project name of each manifest an ecosystem recognizes, outside its dependency trees
+/// (a dependency's own `pyproject.toml` names the dependency, not the project).
+#[derive(Default)]
+struct Projects {
+    found: Vec<(&'static dyn Ecosystem, String)>,
+}
+
+impl Inspector for Projects {
+    fn on_file(&mut self, _: usize, entry: &Entry, head: &[u8]) {
+        for eco in ecosystem::all() {
+            if let Some(name) = eco.project_name(&entry.path, head) {
+                if classify(&entry.path).is_none() {
+                    self.found.push((*eco, name));
+                }
+            }
+        }
+    }
+
+    fn on_chunk(&mut self, _: &[u8]) {}
+
+    fn on_end(&mut self) {}
 }
 
 /// Fingerprints each file's whole content with XXH3-128.

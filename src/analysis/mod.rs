@@ -14,6 +14,7 @@ pub mod history;
 pub mod inspect;
 pub mod permissions;
 pub mod reclaim;
+pub mod roles;
 pub mod rules;
 pub mod scan;
 pub mod secrets;
@@ -39,8 +40,11 @@ use dive::{dive_figures, DiveFigures};
 use findings::Finding;
 use inspect::Inspected;
 use reclaim::{net_reclaimable, Reclaimable};
+use roles::{Evidence, OwnPackages};
 use scan::{scan_layers, LayerScan, ScanOptions};
 use top_paths::{top_paths, TopPath};
+
+pub use roles::Role;
 
 /// The version of the JSON document; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -62,26 +66,6 @@ pub struct AnalyzeOptions {
     pub base: Option<BaseLayers>,
     /// How layers are scanned.
     pub scan: ScanOptions,
-}
-
-/// Whether a layer belongs to the base image or was added on top of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// One of the base image's layers.
-    Base,
-    /// Added by the application's build.
-    App,
-}
-
-impl Role {
-    /// `base` or `app`, as reports print it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Base => "base",
-            Role::App => "app",
-        }
-    }
 }
 
 /// Image-wide totals.
@@ -107,6 +91,10 @@ pub struct ImageSummary {
     pub visible_files: u64,
     /// The base image the roles were computed against.
     pub base: Option<String>,
+    /// How many of the image's layers are the base's (present when `base` is): 0 says the base
+    /// named shares no layer with the image, so no layer is `base`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_matched_layers: Option<usize>,
 }
 
 /// One layer, as the table and JSON show it.
@@ -134,7 +122,7 @@ pub struct LayerReport {
     pub entries: u64,
     /// The history command that created the layer.
     pub created_by: Option<String>,
-    /// Base or app.
+    /// Base, dependencies or app ([`roles`]).
     pub role: Role,
     /// This layer's share of the compressed image.
     pub share: f64,
@@ -233,6 +221,10 @@ pub fn analyze_keeping_scans(
             visible_bytes: stacked.visible_bytes,
             visible_files: stacked.visible_files,
             base: opts.base.as_ref().map(|b| b.reference.clone()),
+            base_matched_layers: opts
+                .base
+                .as_ref()
+                .map(|_| layers.iter().filter(|l| l.role == Role::Base).count()),
         },
         layers,
         dead_bytes: DeadBytes {
@@ -269,14 +261,22 @@ fn examine(
     let stacked = stack_layers(entries);
     let history = image.config.layer_history(scans.len());
     let total_compressed: u64 = scans.iter().map(|s| s.compressed_bytes).sum();
+    let own = OwnPackages::from_inspected(inspected);
+    let evidence: Vec<Evidence> = scans
+        .iter()
+        .zip(&history)
+        .map(|(scan, history)| Evidence {
+            diff_id: &scan.diff_id,
+            history: *history,
+            entries: Some(&scan.entries),
+        })
+        .collect();
+    let roles = roles::assign(&evidence, opts.base.as_ref().map(|b| &b.diff_ids), &own);
 
     let mut layers = Vec::with_capacity(scans.len());
     for (index, scan) in scans.iter().enumerate() {
         let files = scan.entries.iter().filter(|e| e.kind == EntryKind::File);
-        let role = match &opts.base {
-            Some(base) if base.diff_ids.contains(&scan.diff_id) => Role::Base,
-            _ => Role::App,
-        };
+        let role = roles[index];
         let descriptor = &image.layers[index];
         layers.push(LayerReport {
             index,
@@ -322,6 +322,7 @@ fn examine(
         inspected,
         &stacked,
         &image.config,
+        &own,
         opts.top,
     );
     let created: Vec<Option<&str>> = history
@@ -339,7 +340,7 @@ fn examine(
     });
     candidates.extend(bloat_candidates(&bloat, &layers));
     findings.extend(bloat);
-    findings::order(&mut findings);
+    findings::order(&mut findings, &layers);
     let reclaimable = net_reclaimable(&findings);
     let advice = advice::rank(candidates, &layers, entries);
 

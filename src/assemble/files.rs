@@ -236,6 +236,7 @@ mod tests {
             exclude: exclude.iter().map(|s| s.to_string()).collect(),
             include: Vec::new(),
             owner: None,
+            dependencies: false,
         }
     }
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::writer::{normalize_entries, Content, Normalization, WrittenLayer};
+use crate::mutate::annotation::DEPENDENCY_LAYER_COMMENT;
 use crate::mutate::config::Config;
 use crate::mutate::image::{history_entry, Assembled, ManifestLayer, NewImage};
 use crate::sink::copy::{bytes_blob, file_blob, layer_blobs, manifest_of, Blob};
@@ -223,17 +224,18 @@ pub fn build(
         }
     };
     configure(image.config_mut(), &plan.image, &created);
-    for (built, l) in layers.iter().zip(&written) {
+    for ((built, l), spec) in layers.iter().zip(&written).zip(&plan.layers) {
         let created_by = format!(
             "strata build: layer {} ({} -> {})",
             built.name,
             built.from.join(", "),
             built.to
         );
-        image.append_layer(
-            ManifestLayer::written(l)?,
-            history_entry(&created, &created_by),
-        );
+        let mut history = history_entry(&created, &created_by);
+        if spec.dependencies {
+            history.set_comment(Some(DEPENDENCY_LAYER_COMMENT.to_string()));
+        }
+        image.append_layer(ManifestLayer::written(l)?, history);
     }
     let built = Built {
         base,

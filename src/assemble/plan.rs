@@ -31,6 +31,10 @@ pub struct LayerSpec {
     /// `uid:gid` owning every entry (default 0:0).
     #[serde(default)]
     pub owner: Option<String>,
+    /// Whether it holds dependencies only (the presets' dependency layers, or `dependencies =
+    /// true`): its history entry says so, and every command counts it as a dependency layer.
+    #[serde(default)]
+    pub dependencies: bool,
 }
 
 /// The image settings of `[image]`.
@@ -140,6 +144,7 @@ impl Plan {
             exclude: Vec::new(),
             include: Vec::new(),
             owner: None,
+            dependencies: false,
         };
         match self.layers.iter_mut().find(|l| l.name == spec.name) {
             Some(existing) => *existing = spec,

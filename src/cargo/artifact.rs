@@ -48,6 +48,7 @@ pub fn push_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Resul
         exclude: Vec::new(),
         include: Vec::new(),
         owner: None,
+        dependencies: false,
     };
     let entries = normalize_entries(collect(&spec, Path::new("/"))?);
     let blob_path =

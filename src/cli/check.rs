@@ -78,10 +78,11 @@ pub struct CheckArgs {
     /// Maximum dead bytes (shipped but deleted or overwritten).
     #[arg(long, value_parser = size_arg, value_name = "SIZE")]
     pub max_dead_bytes: Option<u64>,
-    /// Fail when an app layer carries third-party dependencies.
+    /// Fail when an app layer (one carrying code: not base, not a layer of dependencies only)
+    /// carries third-party dependencies.
     #[arg(long)]
     pub no_dependencies_in_app_layers: bool,
-    /// Fail when an app layer carries caches or junk.
+    /// Fail when a layer the build made (app or dependencies) carries caches or junk.
     #[arg(long)]
     pub no_caches: bool,
     /// A glob of paths that must not ship in any layer (repeatable).

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::cli::{print, reading, ImageOptions, OutputOptions};
+use crate::cli::{print, reading, warn, ImageOptions, OutputOptions};
 use strata::analysis::diff::Diff;
 use strata::error::{ExitCode, Result};
 use strata::ops::diff::{diff, DiffRequest};
@@ -48,6 +48,8 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
         reading: reading(source, bar.clone()),
     });
     bar.finish();
-    print(&result?, args.output.format())?;
+    let diffed = result?;
+    warn(&diffed.warnings);
+    print(&diffed.diff, args.output.format())?;
     Ok(ExitCode::Ok)
 }

@@ -29,6 +29,13 @@ pub trait Ecosystem: Sync {
     /// Whether component `i` of a path's components (`parts`, the path split at `/`) starts one
     /// of its dependency trees (`site-packages`, `node_modules`), and where that tree's root ends.
     fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree>;
+    /// The package under which the project whose manifest is the file at `path` (its first bytes
+    /// `head`) installs itself into its own dependency trees (Python: the `[project] name` of a
+    /// `pyproject.toml`), named as [`Tree::package`] names it: that package is the image's code,
+    /// not a dependency.
+    fn project_name(&self, _path: &str, _head: &[u8]) -> Option<String> {
+        None
+    }
     /// What strata does with a project of it; `None` when it only recognizes it in images.
     fn project(&self) -> Option<&dyn ProjectSupport> {
         None

@@ -8,3 +8,8 @@ pub use oci_spec::image::{
 /// The full image name containerd (and so `docker load` on Docker 25+) reads from an archive's
 /// `index.json`.
 pub const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
+
+/// The history comment `strata build` writes on every layer that holds only dependencies, by
+/// which `report`, `check`, `diff` and `history` know the layer's role without reading it (a
+/// history entry survives `docker load` and every registry, unlike a descriptor annotation).
+pub const DEPENDENCY_LAYER_COMMENT: &str = "strata: dependency layer";

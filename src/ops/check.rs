@@ -5,7 +5,7 @@ use crate::analysis::diff::{compare, Diff, DiffOptions};
 use crate::analysis::scan::ScanOptions;
 use crate::error::{Error, Result};
 use crate::layer::walk::{Contents, Entry};
-use crate::ops::report::{report, ReportRequest};
+use crate::ops::report::{report, resolve_base, ReportRequest};
 use crate::ops::{open_image, Reading};
 use crate::policy::config::CheckRules;
 use crate::policy::rules::{evaluate, RuleResult, Status};
@@ -67,9 +67,11 @@ pub fn check(req: &CheckRequest) -> Result<Checked> {
         filter: req.filter.clone(),
         reading: req.reading.clone(),
     })?;
+    let mut warnings = analyzed.warnings.clone();
     let diff = match &req.rules.against {
         Some(against) => {
             let old = open_image(against, &req.reading.source)?;
+            let old_base = resolve_base(None, &old.image, &req.reading.source, &mut warnings)?;
             let diff_opts = DiffOptions {
                 files: false,
                 top: 0,
@@ -78,6 +80,8 @@ pub fn check(req: &CheckRequest) -> Result<Checked> {
                     threads: req.reading.threads,
                     progress: req.reading.progress.clone(),
                 },
+                old_base: old_base.map(|b| b.diff_ids),
+                new_base: analyzed.base.as_ref().map(|b| b.diff_ids.clone()),
             };
             Some(compare(&old, &analyzed.opened, &diff_opts)?)
         }
@@ -97,7 +101,7 @@ pub fn check(req: &CheckRequest) -> Result<Checked> {
         rules,
         report,
         diff,
-        warnings: analyzed.warnings,
+        warnings,
     })
 }
 

@@ -1,10 +1,13 @@
-//! `diff`: the deploy cost between two images, and (optionally) the files that changed.
+//! `diff`: the deploy cost between two images, and (optionally) the files that changed; each
+//! image's layers labelled against the base its annotations name.
 
 use crate::analysis::diff::{compare, Diff, DiffOptions};
 use crate::analysis::scan::ScanOptions;
 use crate::error::Result;
 use crate::layer::walk::Contents;
+use crate::ops::report::resolve_base;
 use crate::ops::{open_image, Reading};
+use crate::source::OpenedImage;
 
 /// Which two images to compare.
 pub struct DiffRequest {
@@ -20,11 +23,25 @@ pub struct DiffRequest {
     pub reading: Reading,
 }
 
-/// Runs `strata diff`'s pipeline: open both, compare.
-pub fn diff(req: &DiffRequest) -> Result<Diff> {
-    let old = open_image(&req.old, &req.reading.source)?;
-    let new = open_image(&req.new, &req.reading.source)?;
-    compare(
+/// A comparison and what went wrong without stopping it.
+pub struct Diffed {
+    /// The comparison.
+    pub diff: Diff,
+    /// An annotated base that could not be read (the roles then know no base).
+    pub warnings: Vec<String>,
+}
+
+/// Runs `strata diff`'s pipeline: open both, find their annotated bases, compare.
+pub fn diff(req: &DiffRequest) -> Result<Diffed> {
+    let opts = &req.reading.source;
+    let old = open_image(&req.old, opts)?;
+    let new = open_image(&req.new, opts)?;
+    let mut warnings = Vec::new();
+    let mut base_of = |image: &OpenedImage| -> Result<_> {
+        Ok(resolve_base(None, &image.image, opts, &mut warnings)?.map(|b| b.diff_ids))
+    };
+    let (old_base, new_base) = (base_of(&old)?, base_of(&new)?);
+    let diff = compare(
         &old,
         &new,
         &DiffOptions {
@@ -35,6 +52,9 @@ pub fn diff(req: &DiffRequest) -> Result<Diff> {
                 threads: req.reading.threads,
                 progress: req.reading.progress.clone(),
             },
+            old_base,
+            new_base,
         },
-    )
+    )?;
+    Ok(Diffed { diff, warnings })
 }

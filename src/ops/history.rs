@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::analysis::history::order::chronological;
 use crate::analysis::history::{history as build_history, History, LayerContent, Version};
+use crate::analysis::roles::{self, Evidence, OwnPackages, Role};
 use crate::analysis::scan::{scan_layers, ScanOptions};
 use crate::error::Kind;
 use crate::error::{Error, Result};
@@ -82,12 +83,30 @@ struct Opened {
 impl Opened {
     fn new(tag: String, image: OpenedImage) -> Result<Opened> {
         let layers = image.layer_blobs()?;
+        let config = &image.image.config;
+        let evidence: Vec<Evidence> = config
+            .layer_history(layers.len())
+            .into_iter()
+            .zip(&config.diff_ids)
+            .map(|(history, diff_id)| Evidence {
+                diff_id,
+                history,
+                entries: None,
+            })
+            .collect();
+        let dependency_layers = roles::assign(&evidence, None, &OwnPackages::default())
+            .into_iter()
+            .zip(&layers)
+            .filter(|(role, _)| *role == Role::Dependencies)
+            .map(|(_, (digest, _))| digest.clone())
+            .collect();
         let version = Version {
             tag,
             manifest_digest: image.image.manifest_digest.clone(),
             config_digest: image.image.config_digest.clone(),
             created: image.image.config.created.clone(),
             layers,
+            dependency_layers,
         };
         Ok(Opened { version, image })
     }
@@ -148,6 +167,15 @@ fn layer_contents(opened: &[Opened], reading: &Reading) -> Result<HashMap<Digest
         let scans = scan_layers(&o.image.image, o.image.layers.as_ref(), which, &scan)
             .map_err(|e| e.context(&o.version.tag))?;
         for (&i, s) in which.iter().zip(scans) {
+            let role = roles::assign(
+                &[Evidence {
+                    diff_id: &s.diff_id,
+                    history: None,
+                    entries: Some(&s.entries),
+                }],
+                None,
+                &OwnPackages::default(),
+            );
             let content_bytes = s
                 .entries
                 .iter()
@@ -159,6 +187,7 @@ fn layer_contents(opened: &[Opened], reading: &Reading) -> Result<HashMap<Digest
                 LayerContent {
                     uncompressed_bytes: s.uncompressed_bytes,
                     content_bytes,
+                    dependencies: role == [Role::Dependencies],
                 },
             );
         }

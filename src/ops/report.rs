@@ -34,8 +34,11 @@ pub struct Analyzed {
     pub opened: OpenedImage,
     /// Its report.
     pub report: ImageReport,
-    /// What went wrong without stopping the analysis (an unreadable annotated base).
+    /// What went wrong without stopping the analysis (an unreadable annotated base, a base that
+    /// matches no layer).
     pub warnings: Vec<String>,
+    /// The base the roles were computed against (a comparison labels NEW's layers with it).
+    pub base: Option<BaseLayers>,
 }
 
 /// Runs `strata report`'s pipeline: open → base → scan and analyze → filter.
@@ -53,7 +56,7 @@ pub fn report(req: &ReportRequest) -> Result<Analyzed> {
         &opened,
         &AnalyzeOptions {
             top: req.top,
-            base,
+            base: base.clone(),
             scan: ScanOptions {
                 contents: Contents::Inspect,
                 threads: req.reading.threads,
@@ -61,11 +64,18 @@ pub fn report(req: &ReportRequest) -> Result<Analyzed> {
             },
         },
     )?;
+    if let (Some(base), Some(0)) = (&analysis.image.base, analysis.image.base_matched_layers) {
+        warnings.push(format!(
+            "the base {base} shares no layer with {}: no layer counts as base (is it the image's base?)",
+            analysis.image.reference
+        ));
+    }
     req.filter.apply(&mut analysis);
     Ok(Analyzed {
         opened,
         report: ImageReport { analysis, scans },
         warnings,
+        base,
     })
 }
 
@@ -86,7 +96,7 @@ fn base_layers(reference: &str, opts: &SourceOptions) -> Result<BaseLayers> {
 
 /// The base image for roles: `explicit` (`--base`), else the one the image's base annotations
 /// name (unreadable, it becomes a warning and every layer counts as app).
-fn resolve_base(
+pub(crate) fn resolve_base(
     explicit: Option<&str>,
     image: &Image,
     opts: &SourceOptions,
@@ -102,7 +112,7 @@ fn resolve_base(
         Ok(b) => Some(b),
         Err(e) => {
             warnings.push(format!(
-                "cannot read the annotated base image ({e}); every layer counts as app"
+                "cannot read the annotated base image ({e}); no layer counts as base"
             ));
             None
         }

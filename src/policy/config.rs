@@ -34,9 +34,10 @@ pub struct CheckRules {
     pub max_wasted: Option<u64>,
     /// strata's exact dead bytes, at most.
     pub max_dead_bytes: Option<u64>,
-    /// Fail when an app layer carries third-party dependencies.
+    /// Fail when an app layer (one carrying code, not a dependency layer) carries third-party
+    /// dependencies.
     pub no_dependencies_in_app_layers: bool,
-    /// Fail when an app layer carries caches or junk.
+    /// Fail when a layer the build made (app or dependencies, not base) carries caches or junk.
     pub no_caches: bool,
     /// Globs of paths that must not ship in any layer.
     pub forbid_paths: Vec<String>,

@@ -201,11 +201,13 @@ pub fn evaluate(
         "delete files in the same RUN that creates them, or copy results from a build stage",
     ));
 
-    let offenders = |kind: FindingKind| -> Vec<String> {
+    // Dependencies count in app layers only (a dependency layer is the fix); caches in every
+    // layer the build made (the base's are not the build's to clean).
+    let offenders = |kind: FindingKind, in_role: fn(Role) -> bool| -> Vec<String> {
         analysis
             .findings
             .iter()
-            .filter(|f| f.kind == kind && analysis.layers[f.layer].role == Role::App)
+            .filter(|f| f.kind == kind && in_role(analysis.layers[f.layer].role))
             .filter(|f| !matches(&allow, &f.path))
             .map(|f| format!("{} in layer {} ({})", f.path, f.layer, human_bytes(f.bytes)))
             .collect()
@@ -213,7 +215,7 @@ pub fn evaluate(
     if rules.no_dependencies_in_app_layers {
         out.push(list_rule(
             "no_dependencies_in_app_layers",
-            offenders(FindingKind::Dependencies),
+            offenders(FindingKind::Dependencies, |r| r == Role::App),
             "dependency directories in app layers",
             split_fix,
         ));
@@ -221,8 +223,8 @@ pub fn evaluate(
     if rules.no_caches {
         out.push(list_rule(
             "no_caches",
-            offenders(FindingKind::Cache),
-            "caches in app layers",
+            offenders(FindingKind::Cache, |r| r != Role::Base),
+            "caches outside the base",
             "see the fix of each cache in `strata report`",
         ));
     }

@@ -56,6 +56,7 @@ pub fn table(d: &Diff) -> String {
     let mut t = new_table(vec![
         "Layer",
         "#",
+        "Role",
         "Digest",
         "Compressed",
         "Uncompressed",
@@ -65,6 +66,7 @@ pub fn table(d: &Diff) -> String {
         t.add_row(vec![
             status.to_string(),
             l.index.to_string(),
+            l.role.as_str().to_string(),
             short_digest(&l.digest),
             human_bytes(l.compressed_bytes),
             opt_bytes(l.uncompressed_bytes),
@@ -129,7 +131,7 @@ fn deploy_chart(d: &Diff) -> String {
 /// Renders the comparison as Markdown.
 pub fn markdown(d: &Diff) -> String {
     let mut out = format!(
-        "### strata diff\n\n`{}` → `{}`\n\n**{}**\n\n{}| Layer | # | Digest | Compressed | Uncompressed | Created by |\n|---|--:|---|--:|--:|---|\n",
+        "### strata diff\n\n`{}` → `{}`\n\n**{}**\n\n{}| Layer | # | Role | Digest | Compressed | Uncompressed | Created by |\n|---|--:|---|---|--:|--:|---|\n",
         d.old.reference,
         d.new.reference,
         headline(d),
@@ -137,8 +139,9 @@ pub fn markdown(d: &Diff) -> String {
     );
     for (status, l) in layer_rows(d) {
         out.push_str(&format!(
-            "| {status} | {} | `{}` | {} | {} | `{}` |\n",
+            "| {status} | {} | {} | `{}` | {} | {} | `{}` |\n",
             l.index,
+            l.role.as_str(),
             short_digest(&l.digest),
             human_bytes(l.compressed_bytes),
             opt_bytes(l.uncompressed_bytes),

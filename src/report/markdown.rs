@@ -3,7 +3,7 @@
 //! blocks as pictures).
 
 use crate::analysis::Analysis;
-use crate::report::{reclaimable_line, short_command, short_digest};
+use crate::report::{base_line, reclaimable_line, short_command, short_digest};
 use crate::units::{human_bytes, percent};
 
 /// Makes text safe inside a Markdown table cell.
@@ -56,6 +56,9 @@ pub fn render(a: &Analysis) -> String {
         human_bytes(a.dead_bytes.total),
         percent(a.dive.efficiency)
     ));
+    if let Some(base) = base_line(img) {
+        out.push_str(&format!("Base: {}\n\n", escape(&base)));
+    }
     out.push_str(&layer_chart(a));
     out.push_str("| # | Role | Digest | Compressed | Uncompressed | Content | Files | Created by | Largest path |\n");
     out.push_str("|--:|---|---|--:|--:|--:|--:|---|---|\n");

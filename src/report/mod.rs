@@ -20,6 +20,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::Table;
 
 use crate::analysis::reclaim::Reclaimable;
+use crate::analysis::ImageSummary;
 use crate::units::human_bytes;
 
 /// A table in strata's style. Cells may carry colours; comfy-table draws them only when stdout is a
@@ -58,6 +59,18 @@ pub fn short_command(cmd: Option<&str>, max: usize) -> String {
     } else {
         cmd
     }
+}
+
+/// The base the roles were computed against, as every format names it: the reference and how
+/// many layers it matched (`None` without a base).
+pub fn base_line(image: &ImageSummary) -> Option<String> {
+    let base = image.base.as_ref()?;
+    Some(match image.base_matched_layers {
+        Some(0) => format!("{base} (matched none of the image's layers: no layer counts as base)"),
+        Some(1) => format!("{base} (1 layer)"),
+        Some(n) => format!("{base} ({n} layers)"),
+        None => base.clone(),
+    })
 }
 
 /// The net reclaimable line both text formats print (`None` when nothing is reclaimable):

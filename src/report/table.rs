@@ -4,7 +4,7 @@
 use comfy_table::{CellAlignment, Table};
 
 use crate::analysis::Analysis;
-use crate::report::{new_table, reclaimable_line, short_command};
+use crate::report::{base_line, new_table, reclaimable_line, short_command};
 use crate::units::{human_bytes, percent};
 
 /// Right-aligns the numeric `columns` of a table.
@@ -40,7 +40,7 @@ pub fn render(a: &Analysis) -> String {
         human_bytes(a.dive.wasted_bytes),
         percent(a.dive.user_wasted_percent)
     ));
-    if let Some(base) = &img.base {
+    if let Some(base) = base_line(img) {
         out.push_str(&format!("Base       {base}\n"));
     }
     out.push('\n');

@@ -53,12 +53,12 @@ pub fn find_bloat(input: &BloatInput) -> Vec<Finding> {
     out
 }
 
-/// Advice candidates for the bloat findings of app layers that remove files: the finding's files
-/// in its own layer, worded as its path and fix.
+/// Advice candidates for the bloat findings that remove files from a layer the build made (app or
+/// dependencies): the finding's files in its own layer, worded as its path and fix.
 pub fn bloat_candidates(findings: &[Finding], layers: &[LayerReport]) -> Vec<Candidate> {
     findings
         .iter()
-        .filter(|f| layers[f.layer].role == Role::App && !f.reclaims.is_empty())
+        .filter(|f| layers[f.layer].role != Role::Base && !f.reclaims.is_empty())
         .filter_map(|f| {
             let action = format!("{}: {}", f.path, f.fix.as_deref()?);
             Some(Candidate {

@@ -332,7 +332,7 @@ const PATTERNS: &[Pattern] = &[
     Pattern {
         rule: &rules::TOOLCHAIN,
         what: "Python packaging tools",
-        fix: "install into a virtualenv in a build stage and copy it, or `pip uninstall -y pip setuptools wheel` last; keep pip only if the container installs packages at run time (a notebook or dev image), and setuptools if the app imports pkg_resources",
+        fix: "leave them out of the environment the image ships: `pip uninstall -y pip setuptools wheel` after the last install, or make the virtualenv without them (`python3 -m venv --without-pip`, `uv venv`); keep pip only if the container installs packages at run time (a notebook or dev image), and setuptools if the app imports pkg_resources",
         names: false,
         matches: python_packaging,
     },
@@ -486,14 +486,14 @@ pub fn find_path_bloat(input: &BloatInput) -> Vec<Finding> {
             };
             Finding {
                 message: format!(
-                    "{} of {}{kept} in {} in {} layer {layer}{detail}",
+                    "{} of {}{kept} in {} in {} {layer}{detail}",
                     human_bytes(bytes),
                     p.what,
                     match files.len() {
                         1 => "1 file".to_string(),
                         n => format!("{n} files"),
                     },
-                    input.layers[layer].role.as_str(),
+                    input.layers[layer].role.layer_name(),
                 ),
                 fix: Some(p.fix.to_string()),
                 reclaims: files

@@ -1,6 +1,6 @@
 //! Size hot spots, reported to look at rather than to delete (no reclaims):
 //! `large-recent-file` — a visible file of at least 1 MB added by one of the latest layers (the
-//! app layers when the base is known, else the layers created within 5 minutes of the newest,
+//! layers on top of the base when it is known, else the layers created within 5 minutes of the newest,
 //! diving's window; the top layer alone when every layer falls in it) — and `oversized-layer` — a
 //! layer whose blob is at least 50 MB and 30 % of the image (diving's thresholds).
 
@@ -20,12 +20,12 @@ pub const OVERSIZED_LAYER: u64 = 50_000_000;
 /// ...when it is also at least this share of the image, in percent.
 const OVERSIZED_SHARE: u64 = 30;
 
-/// Which layers are recent: the app layers when a base is known, else those created within
+/// Which layers are recent: the layers on top of the base when it is known, else those created within
 /// [`RECENT_WINDOW`] of the newest; the top layer alone when that would be every layer.
 fn recent_layers(layers: &[LayerReport], created: &[Option<&str>]) -> Vec<bool> {
     let count = layers.len();
     let mut recent: Vec<bool> = if layers.iter().any(|l| l.role == Role::Base) {
-        layers.iter().map(|l| l.role == Role::App).collect()
+        layers.iter().map(|l| l.role != Role::Base).collect()
     } else {
         let times: Vec<Option<i64>> = (0..count)
             .map(|i| {
@@ -83,14 +83,15 @@ pub fn oversized_layers(layers: &[LayerReport]) -> Vec<Finding> {
         .filter(|l| l.compressed_bytes >= threshold)
         .map(|l| Finding {
             message: format!(
-                "{} layer {} is {} compressed, {} of the image (threshold {})",
-                l.role.as_str(),
+                "{} {} is {} compressed, {} of the image (threshold {})",
+                l.role.layer_name(),
                 l.index,
                 human_bytes(l.compressed_bytes),
                 percent(l.share),
                 human_bytes(threshold)
             ),
             fix: Some(match l.role {
+                Role::Dependencies => "split it: the largest packages in layers of their own, so an upgrade of one re-ships only its layer (`deps_layers` in the `[preset]` of strata.toml)".to_string(),
                 Role::App => "split it: dependencies in a layer of their own keyed by the lockfile (`strata dockerfile` or `strata build` write it), the code in a small layer on top".to_string(),
                 Role::Base => "choose a slimmer base (a -slim or distroless variant); `strata rebase IMAGE --new-base REF` swaps it without a rebuild".to_string(),
             }),

@@ -3,7 +3,9 @@
 //! must upload. Layers rebuilt with identical content under a new digest (a non-reproducible
 //! build) are caught by diff_id, then by file content. Against registries only manifests and
 //! configs are fetched unless the file-level change set is asked for, and shared layers are never
-//! downloaded.
+//! downloaded. Each layer carries its [`Role`]: from the base and strata's history marker, and,
+//! for local images, from the layer's files (the shared layers of a local NEW are read for it,
+//! headers only, unless the base or the marker decides).
 
 pub mod config;
 pub mod files;
@@ -13,10 +15,11 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::analysis::dead::stack_layers;
+use crate::analysis::roles::{self, Evidence, OwnPackages, Role};
 use crate::analysis::scan::{scan_layers, LayerScan, ScanOptions};
 use crate::error::Result;
 use crate::layer::digest::Digest;
-use crate::layer::walk::Entry;
+use crate::layer::walk::{Contents, Entry};
 use crate::source::OpenedImage;
 use config::{config_changes, ConfigChange};
 use files::{file_changes, layer_fingerprint, FileChange};
@@ -32,6 +35,10 @@ pub struct DiffOptions {
     pub top: usize,
     /// How layers are scanned when they are read.
     pub scan: ScanOptions,
+    /// The diff_ids of OLD's base image, when known (its layers are `base`).
+    pub old_base: Option<HashSet<Digest>>,
+    /// The diff_ids of NEW's base image, when known.
+    pub new_base: Option<HashSet<Digest>>,
 }
 
 /// One side of the comparison.
@@ -64,6 +71,8 @@ pub struct LayerInfo {
     pub uncompressed_bytes: Option<u64>,
     /// History command.
     pub created_by: Option<String>,
+    /// Base, dependencies or app, as `strata report` labels it.
+    pub role: Role,
 }
 
 /// A new layer whose content an old layer already had.
@@ -152,7 +161,8 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
     let info = |opened: &OpenedImage,
                 digests: &[Digest],
                 index: usize,
-                scans: &HashMap<usize, LayerScan>| {
+                scans: &HashMap<usize, LayerScan>,
+                roles: &[Role]| {
         let image = &opened.image;
         LayerInfo {
             index,
@@ -162,6 +172,7 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
             uncompressed_bytes: scans.get(&index).map(|s| s.uncompressed_bytes),
             created_by: image.config.layer_history(image.layers.len())[index]
                 .and_then(|h| h.created_by.clone()),
+            role: roles[index],
         }
     };
 
@@ -189,6 +200,9 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
     } else {
         HashMap::new()
     };
+
+    let new_roles = side_roles(new, &new_scans, opts.new_base.as_ref(), &opts.scan)?;
+    let old_roles = side_roles(old, &old_scans, opts.old_base.as_ref(), &opts.scan)?;
 
     let mut rebuilt = Vec::new();
     for &n in &added {
@@ -273,15 +287,15 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
         pull_uncompressed_bytes,
         shared_layers: (0..new_digests.len())
             .filter(|&i| old_set.contains(&new_digests[i]))
-            .map(|i| info(new, &new_digests, i, &HashMap::new()))
+            .map(|i| info(new, &new_digests, i, &HashMap::new(), &new_roles))
             .collect(),
         added_layers: added
             .iter()
-            .map(|&i| info(new, &new_digests, i, &new_scans))
+            .map(|&i| info(new, &new_digests, i, &new_scans, &new_roles))
             .collect(),
         removed_layers: removed
             .iter()
-            .map(|&i| info(old, &old_digests, i, &old_scans))
+            .map(|&i| info(old, &old_digests, i, &old_scans, &old_roles))
             .collect(),
         rebuilt_identical_layers: rebuilt,
         config_changes: config_changes(&old.image, &new.image),
@@ -289,6 +303,47 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
         files_total,
         shared_layers_read,
     })
+}
+
+/// The role of each layer of one side: what the base, strata's marker and the layers already read
+/// (`scans`) tell, and for a local image the files of every other layer too (headers only).
+fn side_roles(
+    image: &OpenedImage,
+    scans: &HashMap<usize, LayerScan>,
+    base: Option<&HashSet<Digest>>,
+    scan: &ScanOptions,
+) -> Result<Vec<Role>> {
+    let config = &image.image.config;
+    let history = config.layer_history(image.image.layers.len());
+    let evidence = |extra: &HashMap<usize, LayerScan>| -> Vec<Role> {
+        let evidence: Vec<Evidence> = (0..history.len())
+            .map(|i| Evidence {
+                diff_id: &config.diff_ids[i],
+                history: history[i],
+                entries: scans
+                    .get(&i)
+                    .or_else(|| extra.get(&i))
+                    .map(|s| s.entries.as_slice()),
+            })
+            .collect();
+        roles::assign(&evidence, base, &OwnPackages::default())
+    };
+    let known = evidence(&HashMap::new());
+    if image.layers.is_remote() {
+        return Ok(known);
+    }
+    let undecided: Vec<usize> = (0..known.len())
+        .filter(|i| known[*i] == Role::App && !scans.contains_key(i))
+        .collect();
+    if undecided.is_empty() {
+        return Ok(known);
+    }
+    let headers = ScanOptions {
+        contents: Contents::Skip,
+        threads: scan.threads,
+        progress: scan.progress.clone(),
+    };
+    Ok(evidence(&read(image, undecided, &headers)?))
 }
 
 /// The file-level change set. Shared layers are read once, from a local side when there is one;

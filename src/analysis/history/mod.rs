@@ -1,7 +1,9 @@
 //! `strata history`: how an image grew from tag to tag, from manifests and configs alone. Per
-//! tag: its compressed size, how much of it is app (not shared by every tag), and what a deploy
+//! tag: its compressed size, how much of it is dependencies and how much app, and what a deploy
 //! from the tag before downloads. Layers are matched by compressed digest, as registries and
-//! container runtimes match them.
+//! container runtimes match them. The roles are `strata report`'s: a dependency layer is one
+//! strata's build marked so or (with `--content`) whose files are dependency trees only; of the
+//! rest, the layers every image shares are the base and the others are app.
 
 pub mod order;
 
@@ -9,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::analysis::roles::Role;
 use crate::layer::digest::Digest;
 
 /// The version of the history JSON document.
@@ -27,6 +30,8 @@ pub struct Version {
     pub created: Option<String>,
     /// Each layer's compressed digest and size, bottom first.
     pub layers: Vec<(Digest, u64)>,
+    /// The layers its history marks as dependency layers (`strata build` writes the marker).
+    pub dependency_layers: HashSet<Digest>,
 }
 
 /// What reading a layer tells (`--content`): its uncompressed tar and regular-file bytes.
@@ -36,6 +41,8 @@ pub struct LayerContent {
     pub uncompressed_bytes: u64,
     /// Bytes of regular-file content.
     pub content_bytes: u64,
+    /// Whether its files are one ecosystem's dependency trees and no code (a dependency layer).
+    pub dependencies: bool,
 }
 
 /// One row of the history: one tag.
@@ -57,7 +64,11 @@ pub struct TagRow {
     pub content_bytes: Option<u64>,
     /// Number of layers.
     pub layers: usize,
-    /// Layers not shared by every image of the history.
+    /// Dependency layers.
+    pub dependency_layers: usize,
+    /// Compressed bytes of those layers.
+    pub dependency_bytes: u64,
+    /// App layers: neither dependency layers nor shared by every image of the history.
     pub app_layers: usize,
     /// Compressed bytes of those layers.
     pub app_bytes: u64,
@@ -77,7 +88,7 @@ pub struct History {
     pub source: String,
     /// Images compared (every tag, even those `--last` leaves out).
     pub images: usize,
-    /// Layers present in every image (of two or more): the shared base; everything else is app.
+    /// Layers present in every image (of two or more), dependency layers aside: the shared base.
     pub shared_layers: usize,
     /// Compressed bytes of the shared layers.
     pub shared_bytes: u64,
@@ -98,14 +109,34 @@ pub fn history(
         .iter()
         .map(|v| v.layers.iter().map(|(d, _)| d).collect())
         .collect();
-    // One image alone tells nothing about its base: then every layer is app.
+    let dependencies: HashSet<&Digest> = versions
+        .iter()
+        .flat_map(|v| &v.dependency_layers)
+        .chain(
+            contents
+                .into_iter()
+                .flatten()
+                .filter(|(_, c)| c.dependencies)
+                .map(|(d, _)| d),
+        )
+        .collect();
+    // One image alone tells nothing about its base: then no layer is base.
     let shared: HashSet<&Digest> = match sets.split_first() {
         Some((first, rest)) if !rest.is_empty() => first
             .iter()
             .copied()
-            .filter(|d| rest.iter().all(|s| s.contains(d)))
+            .filter(|d| !dependencies.contains(d) && rest.iter().all(|s| s.contains(d)))
             .collect(),
         _ => HashSet::new(),
+    };
+    let role = |d: &Digest| {
+        if dependencies.contains(d) {
+            Role::Dependencies
+        } else if shared.contains(d) {
+            Role::Base
+        } else {
+            Role::App
+        }
     };
     let shared_bytes = versions.first().map_or(0, |v| {
         distinct(&v.layers)
@@ -117,12 +148,14 @@ pub fn history(
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let app: Vec<u64> = v
-                .layers
-                .iter()
-                .filter(|(d, _)| !shared.contains(d))
-                .map(|&(_, size)| size)
-                .collect();
+            let of_role = |wanted: Role| -> Vec<u64> {
+                v.layers
+                    .iter()
+                    .filter(|(d, _)| role(d) == wanted)
+                    .map(|&(_, size)| size)
+                    .collect()
+            };
+            let (deps, app) = (of_role(Role::Dependencies), of_role(Role::App));
             let delta: Option<Vec<u64>> = i.checked_sub(1).map(|p| {
                 distinct(&v.layers)
                     .filter(|(d, _)| !sets[p].contains(d))
@@ -141,6 +174,8 @@ pub fn history(
                 uncompressed_bytes: summed(|c| c.uncompressed_bytes),
                 content_bytes: summed(|c| c.content_bytes),
                 layers: v.layers.len(),
+                dependency_layers: deps.len(),
+                dependency_bytes: deps.iter().sum(),
                 app_layers: app.len(),
                 app_bytes: app.iter().sum(),
                 delta_bytes: delta.as_ref().map(|d| d.iter().sum()),
@@ -184,6 +219,7 @@ mod tests {
             config_digest: digest(200),
             created: None,
             layers: layers.iter().map(|&(n, s)| (digest(n), s)).collect(),
+            dependency_layers: HashSet::new(),
         }
     }
 
@@ -216,6 +252,31 @@ mod tests {
     }
 
     #[test]
+    fn dependency_layers_are_neither_base_nor_app() {
+        let mut v1 = version("v1", &[(1, 100), (2, 40), (3, 5)]);
+        v1.dependency_layers.insert(digest(2));
+        let v2 = version("v2", &[(1, 100), (2, 40), (4, 6), (5, 7)]);
+        // Layer 5 is a dependency layer by its files (read with --content).
+        let contents: HashMap<Digest, LayerContent> = [(5, true), (4, false), (1, false)]
+            .into_iter()
+            .map(|(n, dependencies)| {
+                let c = LayerContent {
+                    uncompressed_bytes: 1,
+                    content_bytes: 1,
+                    dependencies,
+                };
+                (digest(n), c)
+            })
+            .collect();
+        let h = history("repo".into(), &[v1, v2], Some(&contents), None);
+        assert_eq!((h.shared_layers, h.shared_bytes), (1, 100));
+        let v2 = &h.tags[0];
+        assert_eq!((v2.dependency_layers, v2.dependency_bytes), (2, 47));
+        assert_eq!((v2.app_layers, v2.app_bytes), (1, 6));
+        assert_eq!((h.tags[1].dependency_bytes, h.tags[1].app_bytes), (40, 5));
+    }
+
+    #[test]
     fn content_sizes_are_summed_when_known() {
         let versions = [version("a", &[(1, 10), (2, 20)])];
         let contents: HashMap<Digest, LayerContent> = [(1, 30), (2, 50)]
@@ -224,6 +285,7 @@ mod tests {
                 let c = LayerContent {
                     uncompressed_bytes: u,
                     content_bytes: u / 2,
+                    dependencies: false,
                 };
                 (digest(n), c)
             })

@@ -74,6 +74,7 @@ mod tests {
             config_digest: Digest::sha256_of(b""),
             created: created.map(String::from),
             layers: vec![],
+            dependency_layers: Default::default(),
         };
         let mut versions = [
             version("b", Some("2024-01-02T00:00:00Z")),

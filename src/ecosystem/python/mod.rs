@@ -50,6 +50,16 @@ impl Ecosystem for Python {
         })
     }
 
+    /// `[project] name` of a `pyproject.toml`, normalized like the distributions of a tree.
+    fn project_name(&self, path: &str, head: &[u8]) -> Option<String> {
+        if path.rsplit('/').next() != Some("pyproject.toml") {
+            return None;
+        }
+        let table: toml::Table = toml::from_str(std::str::from_utf8(head).ok()?).ok()?;
+        let name = table.get("project")?.get("name")?.as_str()?;
+        Some(distribution(name))
+    }
+
     fn project(&self) -> Option<&dyn ProjectSupport> {
         Some(self)
     }
@@ -136,10 +146,11 @@ pub fn fingerprint(
     })
 }
 
-/// `numpy-1.26.4.dist-info` → `numpy`, `numpy.libs` → `numpy`, `Foo_Bar` → `foo-bar`, `six.py` → `six`.
+/// `numpy-1.26.4.dist-info` → `numpy`, `numpy.libs` → `numpy`, `Foo_Bar` → `foo-bar`, `six.py` → `six`,
+/// `__editable__.hello-0.1.0.pth` → `hello`.
 fn distribution(name: &str) -> String {
-    let base = name
-        .strip_suffix(".dist-info")
+    let base = editable(name)
+        .or_else(|| name.strip_suffix(".dist-info"))
         .or_else(|| name.strip_suffix(".egg-info"))
         .or_else(|| name.strip_suffix(".data"))
         .map(|n| n.split('-').next().unwrap_or(n))
@@ -148,4 +159,47 @@ fn distribution(name: &str) -> String {
         .or_else(|| name.split_once(".cpython-").map(|(n, _)| n))
         .unwrap_or(name);
     base.to_ascii_lowercase().replace(['_', '.'], "-")
+}
+
+/// The distribution an editable install's path file or finder is for (setuptools writes
+/// `__editable__.foo_bar-1.0.pth` and `__editable___foo_bar_1_0_finder.py`): `foo_bar-1.0`, whose
+/// name the version suffix is cut from, or `foo_bar`.
+fn editable(name: &str) -> Option<&str> {
+    if let Some(rest) = name.strip_prefix("__editable___") {
+        let rest = rest.strip_suffix("_finder.py").unwrap_or(rest);
+        // The version follows the name after an underscore: cut at the first `_<digit>`.
+        let cut = rest
+            .as_bytes()
+            .windows(2)
+            .position(|w| w[0] == b'_' && w[1].is_ascii_digit());
+        return Some(cut.map_or(rest, |at| &rest[..at]));
+    }
+    name.strip_prefix("__editable__.")
+        .and_then(|rest| rest.strip_suffix(".pth"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editable_installs_name_their_distribution() {
+        assert_eq!(distribution("__editable__.hello_app-0.1.0.pth"), "hello-app");
+        assert_eq!(
+            distribution("__editable___hello_app_0_1_0_finder.py"),
+            "hello-app"
+        );
+        assert_eq!(distribution("numpy-2.0.0.dist-info"), "numpy");
+    }
+
+    #[test]
+    fn a_pyproject_names_the_project_as_its_tree_names_packages() {
+        let toml = b"[build-system]\nrequires = []\n\n[project]\nname = \"Hello_App\"\n";
+        assert_eq!(
+            Python.project_name("app/pyproject.toml", toml).as_deref(),
+            Some("hello-app")
+        );
+        assert_eq!(Python.project_name("app/setup.cfg", toml), None);
+        assert_eq!(Python.project_name("app/pyproject.toml", b"[project"), None);
+    }
 }

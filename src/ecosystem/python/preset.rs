@@ -366,6 +366,7 @@ fn plan(
             exclude,
             include: include.into_iter().collect(),
             owner: None,
+            dependencies: true,
         });
     }
     let shell = write_venv_shell(staging, &venv, &python, &project.scripts)?;
@@ -376,6 +377,7 @@ fn plan(
         exclude: Vec::new(),
         include: Vec::new(),
         owner: None,
+        dependencies: true,
     });
     let mut app_exclude: Vec<String> = NOT_CODE.iter().map(|s| s.to_string()).collect();
     if let Ok(rel) = venv.root.strip_prefix(root) {
@@ -388,6 +390,7 @@ fn plan(
         exclude: app_exclude,
         include: Vec::new(),
         owner: None,
+        dependencies: false,
     });
     if image.entrypoint.is_none() {
         image.entrypoint = Some(default_entrypoint(root, &project)?);

@@ -303,6 +303,7 @@ fn plan(
             exclude: Vec::new(),
             include: Vec::new(),
             owner: None,
+            dependencies: false,
         }],
         notes,
     })

@@ -39,7 +39,7 @@ pub(crate) fn headline(h: &History) -> String {
         format!("{} images", h.images)
     };
     format!(
-        "{shown} · shared by all: {} layer{}, {} · app = the other layers",
+        "{shown} · base (shared by all): {} layer{}, {} · dependencies = dependency layers · app = the other layers",
         h.shared_layers,
         if h.shared_layers == 1 { "" } else { "s" },
         human_bytes(h.shared_bytes)
@@ -56,21 +56,22 @@ pub fn table(h: &History) -> String {
         "Compressed",
         "Uncompressed",
         "Layers",
+        "Dependencies",
         "App",
         "Δ previous",
     ]);
     for r in &h.tags {
         t.add_row(cells(r).to_vec());
     }
-    align_right(&mut t, &[3, 4, 5, 6, 7]);
+    align_right(&mut t, &[3, 4, 5, 6, 7, 8]);
     out.push_str(&t.to_string());
     out.push('\n');
     out
 }
 
 /// One row's cells as people read them: tag, short digest, created, compressed, uncompressed,
-/// layers, app bytes, delta (the table and the Markdown print the same).
-fn cells(r: &TagRow) -> [String; 8] {
+/// layers, dependency bytes, app bytes, delta (the table and the Markdown print the same).
+fn cells(r: &TagRow) -> [String; 9] {
     [
         r.tag.clone(),
         r.manifest_digest
@@ -80,6 +81,7 @@ fn cells(r: &TagRow) -> [String; 8] {
         human_bytes(r.compressed_bytes),
         opt_bytes(r.uncompressed_bytes),
         r.layers.to_string(),
+        human_bytes(r.dependency_bytes),
         human_bytes(r.app_bytes),
         delta(r),
     ]
@@ -94,9 +96,9 @@ pub fn markdown(h: &History) -> String {
         headline(h)
     );
     out.push_str(
-        "| Tag | Digest | Created | Compressed | Uncompressed | Layers | App | Δ previous |\n",
+        "| Tag | Digest | Created | Compressed | Uncompressed | Layers | Dependencies | App | Δ previous |\n",
     );
-    out.push_str("|---|---|---|--:|--:|--:|--:|--:|\n");
+    out.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|\n");
     for r in &h.tags {
         let [tag, digest, rest @ ..] = cells(r).map(|c| escape_markdown(&c));
         out.push_str(&format!(

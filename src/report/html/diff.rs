@@ -48,7 +48,8 @@ fn bars(d: &Diff) -> String {
         value: l.compressed_bytes as f64,
         fill: fill.to_string(),
         tooltip: format!(
-            "{status} layer {}: {} — {}",
+            "{status} {} {}: {} — {}",
+            l.role.layer_name(),
             l.index,
             human_bytes(l.compressed_bytes),
             short_command(l.created_by.as_deref(), 80)
@@ -102,11 +103,13 @@ fn layers(d: &Diff) -> String {
     for (status, list) in groups {
         for l in list {
             rows.push_str(&format!(
-                "<tr{}{}{}><td>{status}</td><td class=\"num\">{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>\n",
+                "<tr{}{}{}{}><td>{status}</td><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>\n",
                 data("status", status),
                 data("layer", l.index),
+                data("role", l.role.as_str()),
                 data("compressed-bytes", l.compressed_bytes),
                 l.index,
+                l.role.as_str(),
                 escape(&short_digest(&l.digest)),
                 human_bytes(l.compressed_bytes),
                 opt_bytes(l.uncompressed_bytes),
@@ -118,6 +121,7 @@ fn layers(d: &Diff) -> String {
         &[
             "Layer",
             "##",
+            "Role",
             "Digest",
             "#Compressed",
             "#Uncompressed",

@@ -119,7 +119,10 @@ pub fn render(h: &History) -> String {
     );
     body.push_str(&legend(&[
         ("var(--base)", "compressed"),
-        ("var(--app)", "app (layers not shared by every image)"),
+        (
+            "var(--app)",
+            "app (neither dependency layers nor shared by every image)",
+        ),
     ]));
     body.push_str(&chart(h));
     let mut rows = String::new();
@@ -130,7 +133,7 @@ pub fn render(h: &History) -> String {
             .map_or_else(|| "-".into(), short_digest);
         let _ = writeln!(
             rows,
-            "<tr data-tag=\"{}\"><td><code>{}</code></td><td><code>{}</code></td><td>{}</td>{}{}<td class=\"num\" data-layers=\"{}\">{}</td>{}{}</tr>",
+            "<tr data-tag=\"{}\"><td><code>{}</code></td><td><code>{}</code></td><td>{}</td>{}{}<td class=\"num\" data-layers=\"{}\">{}</td>{}{}{}</tr>",
             escape(&r.tag),
             escape(&r.tag),
             escape(&digest),
@@ -142,6 +145,10 @@ pub fn render(h: &History) -> String {
             ),
             r.layers,
             r.layers,
+            bytes_cell(
+                Some(r.dependency_bytes),
+                human_bytes(r.dependency_bytes)
+            ),
             bytes_cell(Some(r.app_bytes), human_bytes(r.app_bytes)),
             bytes_cell(r.delta_bytes, escape(&delta(r))),
         );
@@ -154,6 +161,7 @@ pub fn render(h: &History) -> String {
             "#Compressed",
             "#Uncompressed",
             "#Layers",
+            "#Dependencies",
             "#App",
             "#Δ previous",
         ],

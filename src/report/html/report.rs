@@ -1,5 +1,5 @@
 //! The HTML page of `strata report`: the totals, the layers as stacked bars (compressed and
-//! uncompressed, base and app coloured), a treemap of each layer's directories, the findings and
+//! uncompressed, base, dependency and app layers coloured), a treemap of each layer's directories, the findings and
 //! their fixes, the dead bytes per path and the dependency packages by size.
 
 use crate::analysis::dead::DeadCause;
@@ -9,19 +9,26 @@ use crate::analysis::{Analysis, LayerReport, Role};
 use crate::report::html::svg::{self, Scale, Segment};
 use crate::report::html::treemap::{layer_treemap, Palette};
 use crate::report::html::{bytes_bar_cell, card, data, escape, legend, page, table};
-use crate::report::{short_command, short_digest};
+use crate::report::{base_line, short_command, short_digest};
 use crate::units::{human_bytes, percent};
 
-/// Colours of base and app layers (two shades each, alternating, so neighbours stay apart).
+/// Colours of base, dependency and app layers (two shades each, alternating, so neighbours stay
+/// apart).
 const BASE: [&str; 2] = ["#4f72a8", "#86a3cf"];
+const DEPENDENCIES: [&str; 2] = ["#3f8f5a", "#7cc08f"];
 const APP: [&str; 2] = ["#d9782d", "#f0a866"];
 
-fn layer_colour(l: &LayerReport) -> &'static str {
-    let shades = match l.role {
+/// The two shades of a role.
+fn shades(role: Role) -> [&'static str; 2] {
+    match role {
         Role::Base => BASE,
+        Role::Dependencies => DEPENDENCIES,
         Role::App => APP,
-    };
-    shades[l.index % 2]
+    }
+}
+
+fn layer_colour(l: &LayerReport) -> &'static str {
+    shades(l.role)[l.index % 2]
 }
 
 fn summary(a: &Analysis) -> String {
@@ -115,7 +122,11 @@ fn layer_bars(a: &Analysis) -> String {
     }
     out.push_str(&svg::x_axis(&scale, 92.0, 6, |v| human_bytes(v as u64)));
     out.push_str("</svg>\n");
-    out.push_str(&legend(&[(BASE[0], "base layers"), (APP[0], "app layers")]));
+    out.push_str(&legend(&[
+        (BASE[0], "base layers"),
+        (DEPENDENCIES[0], "dependency layers"),
+        (APP[0], "app layers"),
+    ]));
     out
 }
 
@@ -162,16 +173,8 @@ fn treemaps(a: &Analysis, trees: &[TreeNode]) -> String {
         "<h2>Where the bytes are</h2>\n<p class=\"muted\">Each layer's directories sized by content bytes; click a darker directory to zoom in (small entries are folded together).</p>\n",
     );
     for (l, tree) in a.layers.iter().zip(trees) {
-        let palette = match l.role {
-            Role::Base => Palette {
-                zoom: BASE[0],
-                leaf: BASE[1],
-            },
-            Role::App => Palette {
-                zoom: APP[0],
-                leaf: APP[1],
-            },
-        };
+        let [zoom, leaf] = shades(l.role);
+        let palette = Palette { zoom, leaf };
         out.push_str(&format!(
             "<section class=\"layer-tree\"{}>\n<h3>Layer {} · {} · {} content in {} files</h3>\n<p><code>{}</code></p>\n{}</section>\n",
             data("layer", l.index),
@@ -320,9 +323,8 @@ pub fn render(a: &Analysis, trees: &[TreeNode]) -> String {
             .as_ref()
             .map(|d| format!(" · manifest <code>{}</code>", escape(&short_digest(d))))
             .unwrap_or_default(),
-        img.base
-            .as_ref()
-            .map(|b| format!(" · base <code>{}</code>", escape(b)))
+        base_line(img)
+            .map(|b| format!(" · base <code{}>{}</code>", data("base-matched-layers", img.base_matched_layers.unwrap_or(0)), escape(&b)))
             .unwrap_or_default(),
     );
     body.push_str(&summary(a));
