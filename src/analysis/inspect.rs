@@ -35,7 +35,9 @@ pub struct Inspected {
 impl Inspected {
     /// The projects the layer ships the manifest of (Python: a `pyproject.toml`'s name).
     pub fn projects(&self) -> impl Iterator<Item = (&'static dyn Ecosystem, &str)> {
-        self.projects.iter().map(|(eco, name)| (*eco, name.as_str()))
+        self.projects
+            .iter()
+            .map(|(eco, name)| (*eco, name.as_str()))
     }
 
     /// The secrets found, with the index of the file holding each, in walk order.

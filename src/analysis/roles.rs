@@ -178,7 +178,8 @@ impl TreeRoots {
 
 /// Whether `path` lies below the directory `dir` (both without a leading slash).
 fn below(path: &str, dir: &str) -> bool {
-    path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Whether a file of the project's own package is install metadata (an editable install's
@@ -263,10 +264,7 @@ mod tests {
         let roles = roles_of(&[deps, shell.clone(), code], &OwnPackages::default());
         assert_eq!(roles, [Role::Dependencies, Role::Dependencies, Role::App]);
         // Alone, nothing says the shell is a venv's.
-        assert_eq!(
-            roles_of(&[shell], &OwnPackages::default()),
-            [Role::App]
-        );
+        assert_eq!(roles_of(&[shell], &OwnPackages::default()), [Role::App]);
     }
 
     #[test]
@@ -281,12 +279,7 @@ mod tests {
         let empty: Vec<Entry> = Vec::new();
         assert_eq!(
             roles_of(&[pip, node, both, empty], &OwnPackages::default()),
-            [
-                Role::Dependencies,
-                Role::Dependencies,
-                Role::App,
-                Role::App
-            ]
+            [Role::Dependencies, Role::Dependencies, Role::App, Role::App]
         );
     }
 

@@ -54,6 +54,7 @@ modules![
     rebase,
     references,
     registry,
+    roles,
     rule_table,
     sample,
     startup,

@@ -184,7 +184,10 @@ mod tests {
 
     #[test]
     fn editable_installs_name_their_distribution() {
-        assert_eq!(distribution("__editable__.hello_app-0.1.0.pth"), "hello-app");
+        assert_eq!(
+            distribution("__editable__.hello_app-0.1.0.pth"),
+            "hello-app"
+        );
         assert_eq!(
             distribution("__editable___hello_app_0_1_0_finder.py"),
             "hello-app"
