@@ -107,8 +107,22 @@ pub struct Evidence<'a> {
 }
 
 /// The role of every layer: base by `base` (the base image's diff_ids), then strata's marker,
-/// then the content rule against the trees found in every layer read.
+/// then the content rule against the trees found in every layer read; a layer not read that
+/// neither the base nor the marker decides is app.
 pub fn assign(layers: &[Evidence], base: Option<&HashSet<Digest>>, own: &OwnPackages) -> Vec<Role> {
+    assign_known(layers, base, own)
+        .into_iter()
+        .map(|role| role.unwrap_or(Role::App))
+        .collect()
+}
+
+/// [`assign`], with `None` for a layer not read that neither the base nor the marker decides (a
+/// registry layer `diff` does not download).
+pub fn assign_known(
+    layers: &[Evidence],
+    base: Option<&HashSet<Digest>>,
+    own: &OwnPackages,
+) -> Vec<Option<Role>> {
     let is_base = |l: &Evidence| base.is_some_and(|b| b.contains(l.diff_id));
     let roots = TreeRoots::of(
         layers
@@ -120,14 +134,17 @@ pub fn assign(layers: &[Evidence], base: Option<&HashSet<Digest>>, own: &OwnPack
         .iter()
         .map(|l| {
             if is_base(l) {
-                Role::Base
-            } else if marked(l.history)
-                || l.entries
-                    .is_some_and(|entries| holds_only_dependencies(entries, &roots, own))
-            {
-                Role::Dependencies
+                Some(Role::Base)
+            } else if marked(l.history) {
+                Some(Role::Dependencies)
             } else {
-                Role::App
+                l.entries.map(|entries| {
+                    if holds_only_dependencies(entries, &roots, own) {
+                        Role::Dependencies
+                    } else {
+                        Role::App
+                    }
+                })
             }
         })
         .collect()
@@ -327,6 +344,10 @@ mod tests {
         assert_eq!(
             assign(&evidence, Some(&base), &OwnPackages::default()),
             [Role::Base, Role::Dependencies, Role::App]
+        );
+        assert_eq!(
+            assign_known(&evidence, Some(&base), &OwnPackages::default()),
+            [Some(Role::Base), Some(Role::Dependencies), None]
         );
     }
 }

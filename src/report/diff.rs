@@ -24,6 +24,11 @@ pub(crate) fn change_name(c: Change) -> &'static str {
     }
 }
 
+/// A layer's role as the tables print it: `-` when it is not known (a registry layer not read).
+pub(crate) fn role_name(l: &LayerInfo) -> String {
+    l.role.map_or("-", |r| r.as_str()).to_string()
+}
+
 fn headline(d: &Diff) -> String {
     format!(
         "Pull {} ({} new layer{}) · push {} · uncompressed {} · {} shared, {} removed",
@@ -66,7 +71,7 @@ pub fn table(d: &Diff) -> String {
         t.add_row(vec![
             status.to_string(),
             l.index.to_string(),
-            l.role.as_str().to_string(),
+            role_name(l),
             short_digest(&l.digest),
             human_bytes(l.compressed_bytes),
             opt_bytes(l.uncompressed_bytes),
@@ -141,7 +146,7 @@ pub fn markdown(d: &Diff) -> String {
         out.push_str(&format!(
             "| {status} | {} | {} | `{}` | {} | {} | `{}` |\n",
             l.index,
-            l.role.as_str(),
+            role_name(l),
             short_digest(&l.digest),
             human_bytes(l.compressed_bytes),
             opt_bytes(l.uncompressed_bytes),

@@ -206,14 +206,32 @@ fn registry_diffs_download_no_layer_and_match_local_ones() {
         &gets[before..]
     );
     let local = diff_json(&[&oci(&v1, "v1"), &oci(&v2, "v2")]);
-    for key in [
-        "pull_bytes",
-        "push_bytes",
-        "shared_layers",
-        "config_changes",
-    ] {
+    for key in ["pull_bytes", "push_bytes", "config_changes"] {
         assert_eq!(remote[key], local[key], "{key}");
     }
+    // The same shared layers; a registry layer that was not read has no role (`null`), a local
+    // one the role its files give it (the dependency layer of the split seed).
+    let without_role = |layers: &serde_json::Value| -> Vec<serde_json::Value> {
+        let mut layers = layers.as_array().unwrap().clone();
+        for l in &mut layers {
+            l.as_object_mut().unwrap().remove("role");
+        }
+        layers
+    };
+    assert_eq!(
+        without_role(&remote["shared_layers"]),
+        without_role(&local["shared_layers"])
+    );
+    let roles = |d: &serde_json::Value| -> Vec<serde_json::Value> {
+        d["shared_layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["role"].clone())
+            .collect()
+    };
+    assert_eq!(roles(&remote), [serde_json::Value::Null, serde_json::Value::Null]);
+    assert_eq!(roles(&local), ["app", "dependencies"]);
     assert!(
         remote["pull_uncompressed_bytes"].is_null(),
         "not read from a registry"

@@ -3,8 +3,9 @@
 //! itself and check the report against what Docker (and the archive) independently say.
 //!
 //! No image is pulled: a one-layer base is `docker import`ed from a rootfs holding the host's
-//! static busybox, and a Dockerfile on top of it adds a COPY, a Python-like `.venv`, a `rm` of the
-//! copied file (dead bytes) and a fake apt list (cache). Layer count, diff_ids and layer sizes are
+//! static busybox, and a Dockerfile on top of it adds a COPY, a Python-like `.venv` and a module in
+//! one RUN (an app layer: its dependencies are a finding), a `rm` of the copied file (dead bytes)
+//! and a fake apt list (cache). Layer count, diff_ids and layer sizes are
 //! compared with `docker inspect` and the archive's own `manifest.json`; dead bytes, findings and
 //! history with the sizes and commands written here. A missing Docker Engine or busybox-static
 //! skips the tests on a developer machine and fails them when CI=true.
@@ -114,7 +115,8 @@ fn build_fixture() -> Fixture {
          COPY data.bin /app/data.bin\n\
          RUN mkdir -p {SITE}/fakepkg {SITE}/fakepkg-1.0.dist-info \
          && head -c {PKG_BYTES} /dev/urandom > {SITE}/fakepkg/core.so \
-         && echo 'fakepkg/core.so,,{PKG_BYTES}' > {SITE}/fakepkg-1.0.dist-info/RECORD\n\
+         && echo 'fakepkg/core.so,,{PKG_BYTES}' > {SITE}/fakepkg-1.0.dist-info/RECORD \
+         && echo 'import fakepkg' > /app/main.py\n\
          RUN rm /app/data.bin\n\
          RUN mkdir -p /var/lib/apt/lists \
          && dd if=/dev/urandom of=/var/lib/apt/lists/fake_InRelease bs=1024 count=64\n\

@@ -5,7 +5,8 @@
 //! configs are fetched unless the file-level change set is asked for, and shared layers are never
 //! downloaded. Each layer carries its [`Role`]: from the base and strata's history marker, and,
 //! for local images, from the layer's files (the shared layers of a local NEW are read for it,
-//! headers only, unless the base or the marker decides).
+//! headers only, unless the base or the marker decides); a registry layer neither decides and
+//! that is not read has none (`null`).
 
 pub mod config;
 pub mod files;
@@ -71,8 +72,9 @@ pub struct LayerInfo {
     pub uncompressed_bytes: Option<u64>,
     /// History command.
     pub created_by: Option<String>,
-    /// Base, dependencies or app, as `strata report` labels it.
-    pub role: Role,
+    /// Base, dependencies or app, as `strata report` labels it; `null` for a registry layer that
+    /// was not read and that neither the base nor strata's marker labels.
+    pub role: Option<Role>,
 }
 
 /// A new layer whose content an old layer already had.
@@ -162,7 +164,7 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
                 digests: &[Digest],
                 index: usize,
                 scans: &HashMap<usize, LayerScan>,
-                roles: &[Role]| {
+                roles: &[Option<Role>]| {
         let image = &opened.image;
         LayerInfo {
             index,
@@ -201,8 +203,9 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
         HashMap::new()
     };
 
-    let new_roles = side_roles(new, &new_scans, opts.new_base.as_ref(), &opts.scan)?;
-    let old_roles = side_roles(old, &old_scans, opts.old_base.as_ref(), &opts.scan)?;
+    // OLD's roles show on its removed layers only, which are read whenever the others are.
+    let new_roles = side_roles(new, &new_scans, opts.new_base.as_ref(), Some(&opts.scan))?;
+    let old_roles = side_roles(old, &old_scans, opts.old_base.as_ref(), None)?;
 
     let mut rebuilt = Vec::new();
     for &n in &added {
@@ -306,16 +309,17 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
 }
 
 /// The role of each layer of one side: what the base, strata's marker and the layers already read
-/// (`scans`) tell, and for a local image the files of every other layer too (headers only).
+/// (`scans`) tell, and, given `rest`, for a local image the files of every other layer too (read
+/// headers only).
 fn side_roles(
     image: &OpenedImage,
     scans: &HashMap<usize, LayerScan>,
     base: Option<&HashSet<Digest>>,
-    scan: &ScanOptions,
-) -> Result<Vec<Role>> {
+    rest: Option<&ScanOptions>,
+) -> Result<Vec<Option<Role>>> {
     let config = &image.image.config;
     let history = config.layer_history(image.image.layers.len());
-    let evidence = |extra: &HashMap<usize, LayerScan>| -> Vec<Role> {
+    let evidence = |extra: &HashMap<usize, LayerScan>| -> Vec<Option<Role>> {
         let evidence: Vec<Evidence> = (0..history.len())
             .map(|i| Evidence {
                 diff_id: &config.diff_ids[i],
@@ -326,18 +330,13 @@ fn side_roles(
                     .map(|s| s.entries.as_slice()),
             })
             .collect();
-        roles::assign(&evidence, base, &OwnPackages::default())
+        roles::assign_known(&evidence, base, &OwnPackages::default())
     };
     let known = evidence(&HashMap::new());
-    if image.layers.is_remote() {
+    let undecided: Vec<usize> = (0..known.len()).filter(|i| known[*i].is_none()).collect();
+    let Some(scan) = rest.filter(|_| !image.layers.is_remote() && !undecided.is_empty()) else {
         return Ok(known);
-    }
-    let undecided: Vec<usize> = (0..known.len())
-        .filter(|i| known[*i] == Role::App && !scans.contains_key(i))
-        .collect();
-    if undecided.is_empty() {
-        return Ok(known);
-    }
+    };
     let headers = ScanOptions {
         contents: Contents::Skip,
         threads: scan.threads,

@@ -4,7 +4,7 @@
 
 use crate::analysis::diff::files::Change;
 use crate::analysis::diff::{Diff, LayerInfo};
-use crate::report::diff::{change_name, opt_bytes};
+use crate::report::diff::{change_name, opt_bytes, role_name};
 use crate::report::html::svg::{self, Scale, Segment};
 use crate::report::html::{bar_cell, card, data, escape, legend, page, table};
 use crate::report::{short_command, short_digest};
@@ -48,9 +48,9 @@ fn bars(d: &Diff) -> String {
         value: l.compressed_bytes as f64,
         fill: fill.to_string(),
         tooltip: format!(
-            "{status} {} {}: {} — {}",
-            l.role.layer_name(),
+            "{status} layer {} ({}): {} — {}",
             l.index,
+            role_name(l),
             human_bytes(l.compressed_bytes),
             short_command(l.created_by.as_deref(), 80)
         ),
@@ -106,10 +106,10 @@ fn layers(d: &Diff) -> String {
                 "<tr{}{}{}{}><td>{status}</td><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>\n",
                 data("status", status),
                 data("layer", l.index),
-                data("role", l.role.as_str()),
+                data("role", role_name(l)),
                 data("compressed-bytes", l.compressed_bytes),
                 l.index,
-                l.role.as_str(),
+                role_name(l),
                 escape(&short_digest(&l.digest)),
                 human_bytes(l.compressed_bytes),
                 opt_bytes(l.uncompressed_bytes),
