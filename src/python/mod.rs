@@ -224,13 +224,19 @@ pub fn project_name(dir: &Path) -> Result<Option<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path.display(), e)),
     };
-    let doc = toml_doc::parse(&path, &text)?;
-    let name = doc
+    Ok(named_project(&toml_doc::parse(&path, &text)?))
+}
+
+/// The normalized project name a parsed `pyproject.toml` declares: `[project].name`, else
+/// Poetry's `[tool.poetry].name` (also how `report` tells the image's own package from its
+/// dependencies).
+pub fn named_project(pyproject: &toml::Table) -> Option<String> {
+    pyproject
         .get("project")
         .and_then(|p| p.get("name"))
-        .or_else(|| doc.get("tool")?.get("poetry")?.get("name"))
-        .and_then(|n| n.as_str());
-    Ok(name.map(pep508::normalize_name))
+        .or_else(|| pyproject.get("tool")?.get("poetry")?.get("name"))
+        .and_then(|n| n.as_str())
+        .map(pep508::normalize_name)
 }
 
 #[cfg(test)]

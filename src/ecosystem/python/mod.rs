@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::generate::{Dockerfiles, Options, Project};
 use crate::python::env::{abi_tag, python_version_file, PythonEnv};
 use crate::python::fingerprint::python_fingerprint;
-use crate::python::{find_lockfile, read_lockfile};
+use crate::python::pep508::normalize_name;
+use crate::python::{find_lockfile, named_project, read_lockfile};
 use crate::source::platform::Platform;
 pub use preset::PythonPreset;
 
@@ -50,14 +51,12 @@ impl Ecosystem for Python {
         })
     }
 
-    /// `[project] name` of a `pyproject.toml`, normalized like the distributions of a tree.
+    /// The name a `pyproject.toml` declares, normalized like the distributions of a tree.
     fn project_name(&self, path: &str, head: &[u8]) -> Option<String> {
         if path.rsplit('/').next() != Some("pyproject.toml") {
             return None;
         }
-        let table: toml::Table = toml::from_str(std::str::from_utf8(head).ok()?).ok()?;
-        let name = table.get("project")?.get("name")?.as_str()?;
-        Some(distribution(name))
+        named_project(&toml::from_str(std::str::from_utf8(head).ok()?).ok()?)
     }
 
     fn project(&self) -> Option<&dyn ProjectSupport> {
@@ -147,7 +146,8 @@ pub fn fingerprint(
 }
 
 /// `numpy-1.26.4.dist-info` → `numpy`, `numpy.libs` → `numpy`, `Foo_Bar` → `foo-bar`, `six.py` → `six`,
-/// `__editable__.hello-0.1.0.pth` → `hello`.
+/// `__editable__.hello-0.1.0.pth` → `hello`, normalized as PEP 503 names are (the project's own
+/// name compares equal).
 fn distribution(name: &str) -> String {
     let base = editable(name)
         .or_else(|| name.strip_suffix(".dist-info"))
@@ -158,7 +158,7 @@ fn distribution(name: &str) -> String {
         .or_else(|| name.strip_suffix(".py"))
         .or_else(|| name.split_once(".cpython-").map(|(n, _)| n))
         .unwrap_or(name);
-    base.to_ascii_lowercase().replace(['_', '.'], "-")
+    normalize_name(base)
 }
 
 /// The distribution an editable install's path file or finder is for (setuptools writes
