@@ -5,8 +5,10 @@ use std::fmt::Write as _;
 
 use crate::generate::{Dockerfiles, Options, Project};
 
-/// What never belongs in a build context: VCS data, build output, virtualenvs, caches, and the
-/// generated files themselves (but a recipe made on the host).
+/// What never belongs in a build context: VCS data, build output, virtualenvs, caches, the
+/// generated files themselves (but a recipe made on the host), and `.dockerignore` itself: Docker's
+/// classic builder appends the random name of a Dockerfile read from stdin to it, so a copied
+/// `.dockerignore` would change the app layer on every build.
 pub fn dockerignore(options: &Options) -> String {
     let out = options.out.display();
     let keep = if options.host_recipe {
@@ -17,8 +19,8 @@ pub fn dockerignore(options: &Options) -> String {
     format!(
         "# Written by strata dockerfile: what the images never need (keeps the context small and\n\
          # the app layer free of build output, virtualenvs and caches).\n\
-         .git\n.github\ntarget/\n.venv/\nvenv/\n**/__pycache__/\n*.pyc\n.pytest_cache/\n\
-         .mypy_cache/\n.ruff_cache/\n.tox/\n.cache/\n{out}/\n{keep}"
+         .dockerignore\n.git\n.github\ntarget/\n.venv/\nvenv/\n**/__pycache__/\n*.pyc\n\
+         **/*.egg-info/\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n.tox/\n.cache/\n{out}/\n{keep}"
     )
 }
 
@@ -50,7 +52,9 @@ fn build_args(dockerfile: &str, images: &[(&'static str, String)]) -> String {
 }
 
 /// The Makefile: `build-base` (only when the fingerprint tag is not there), `build`, `push`
-/// (the dependency image only when the registry lacks it), `check` (`strata check`).
+/// (the dependency image only when the registry lacks it), `check` (`strata check`). Without
+/// strata (`STRATA`, default `strata` on PATH) there is no tag to build, so make stops with that
+/// instead of running `docker build -t  .`.
 pub fn makefile(project: &Project, options: &Options, dockerfiles: &Dockerfiles) -> String {
     let out = options.out.display();
     let before_base = match &dockerfiles.before_base {
@@ -67,7 +71,11 @@ pub fn makefile(project: &Project, options: &Options, dockerfiles: &Dockerfiles)
          TAG ?= latest\n\
          DEPS_IMAGE ?= $(IMAGE)-deps\n\
          DOCKER ?= docker\n\
-         DEPS_REF := $(shell strata base $(DEPS_IMAGE) --dockerfile {out}/Dockerfile.base)\n\
+         STRATA ?= strata\n\
+         DEPS_REF := $(shell $(STRATA) base $(DEPS_IMAGE) --dockerfile {out}/Dockerfile.base)\n\
+         ifeq ($(DEPS_REF),)\n\
+         $(error `$(STRATA) base` named no dependency image: put strata on PATH, or pass STRATA=/path/to/strata)\n\
+         endif\n\
          DEPS_TAG = $(lastword $(subst :, ,$(DEPS_REF)))\n\n\
          .PHONY: build-base build push check\n\n\
          build-base:\n\
@@ -78,12 +86,12 @@ pub fn makefile(project: &Project, options: &Options, dockerfiles: &Dockerfiles)
          \t$(DOCKER) build -f - --build-arg DEPS_IMAGE=$(DEPS_IMAGE) \
          --build-arg DEPS_TAG=$(DEPS_TAG){app_args} -t $(IMAGE):$(TAG) . < {out}/Dockerfile\n\n\
          push:\n\
-         \trc=0; strata base --exists $(DEPS_IMAGE) --dockerfile {out}/Dockerfile.base || rc=$$?; \\\n\
+         \trc=0; $(STRATA) base --exists $(DEPS_IMAGE) --dockerfile {out}/Dockerfile.base || rc=$$?; \\\n\
          \tif [ $$rc = 1 ]; then $(DOCKER) push $(DEPS_REF); elif [ $$rc != 0 ]; then exit $$rc; fi\n\
          \t$(DOCKER) push $(IMAGE):$(TAG)\n\n\
          check:\n\
          \ttar=$$(mktemp) && $(DOCKER) save $(IMAGE):$(TAG) -o $$tar \\\n\
-         \t  && strata check docker-archive:$$tar; rc=$$?; rm -f $$tar; exit $$rc\n",
+         \t  && $(STRATA) check docker-archive:$$tar; rc=$$?; rm -f $$tar; exit $$rc\n",
         name = project.name,
         base_args = build_args(&dockerfiles.base, &dockerfiles.images),
         app_args = build_args(&dockerfiles.app, &dockerfiles.images),
