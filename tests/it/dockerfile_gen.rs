@@ -22,6 +22,7 @@ use crate::support::images::{
     deploy, docker_inspect, docker_ready, tool, Buildah, Deploy, DockerImages, HOST_CA,
 };
 use crate::support::registry::Registry;
+use crate::support::uv::UV_VERSION;
 use crate::support::{sh, strata_in, Run};
 
 const PYPROJECT: &str = "[project]\nname = \"hello\"\nversion = \"0.1.0\"\n\
@@ -36,6 +37,14 @@ fn python_project() -> tempfile::TempDir {
     write(dir.path(), "requirements.txt", REQUIREMENTS);
     write(dir.path(), ".python-version", "3.11\n");
     write_source(dir.path(), "hello");
+    dir
+}
+
+/// [`python_project`] locked by uv (a stand-in `uv.lock`: the generator reads only its name).
+fn uv_project() -> tempfile::TempDir {
+    let dir = python_project();
+    std::fs::remove_file(dir.path().join("requirements.txt")).unwrap();
+    write(dir.path(), "uv.lock", "version = 1\n");
     dir
 }
 
@@ -109,11 +118,17 @@ fn python_files_are_written_once_and_force_overwrites() {
         base.contains("ARG RUNTIME_BASE=python:3.11-slim\n"),
         "{base}"
     );
-    assert!(base.contains("\nFROM ${RUNTIME_BASE}\n"), "{base}");
+    assert!(base.contains("\nFROM ${RUNTIME_BASE} AS runtime\n"), "{base}");
     assert!(base.contains(
         "apt-get install -y --no-install-recommends libpq5 \\\n && rm -rf /var/lib/apt/lists/*"
     ));
-    assert!(base.contains("pip install --no-cache-dir -r /tmp/deps/requirements.txt"));
+    assert!(base.contains(
+        "RUN /opt/pip/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-compile \\\n    -r /tmp/deps/requirements.txt\n"
+    ), "{base}");
+    assert!(
+        base.ends_with("FROM runtime\nENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH \\\n    PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1\nCOPY --from=pip /opt/venv /opt/venv\n"),
+        "the image gets the venv alone, without pip:\n{base}"
+    );
     assert!(
         !base.contains("COPY . "),
         "the base must not see the code:\n{base}"
@@ -123,14 +138,18 @@ fn python_files_are_written_once_and_force_overwrites() {
         app.contains("FROM ${DEPS_IMAGE}:${DEPS_TAG} AS app"),
         "{app}"
     );
-    assert!(app.contains("RUN pip install --no-cache-dir --no-deps /app"));
+    assert!(
+        app.contains("RUN printf '%s\\n' '#!/opt/venv/bin/python' 'import sys' 'from hello import main'"),
+        "the console script's launcher: {app}"
+    );
+    assert!(app.contains("ENV PYTHONPATH=/app\n") && !app.contains("pip install"), "{app}");
     assert!(app.contains("FROM app AS test\nRUN python3 -c 'import hello' && touch"));
     assert!(app.contains("COPY --from=test /tmp/.tests-passed"));
     assert!(app.contains("USER 10001:10001"));
     assert!(app.contains("HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD python3"));
     assert!(app.ends_with("CMD [\"hello\"]\n"), "{app}");
     let ignore = read(dir, ".dockerignore");
-    for entry in ["target/", ".venv/", ".git", "container/"] {
+    for entry in [".dockerignore", "target/", ".venv/", ".git", "container/"] {
         assert!(ignore.lines().any(|l| l == entry), "{entry}: {ignore}");
     }
     assert!(read(dir, "container/digests.env").contains("RUNTIME_BASE=python:3.11-slim\n"));
@@ -220,7 +239,7 @@ fn host_recipe_uv_and_github_variants() {
     assert!(base.contains("COPY container/recipe.json recipe.json"));
     assert!(read(rust.path(), ".dockerignore").contains("\n!container/recipe.json\n"));
     assert!(read(rust.path(), "container/Makefile")
-        .contains("\tstrata recipe --recipe-path container/recipe.json\n"));
+        .contains("\t$(STRATA) recipe --recipe-path container/recipe.json\n"));
     let digests = read(rust.path(), "container/digests.env");
     assert!(
         digests.contains("BUILDER_BASE=rust:1.83@sha256:ab\n"),
@@ -229,17 +248,24 @@ fn host_recipe_uv_and_github_variants() {
     assert!(!digests.contains("BUILDER_BASE is not pinned"), "{digests}");
     assert!(digests.contains("RUNTIME_BASE is not pinned"), "{digests}");
 
-    let uv = python_project();
-    std::fs::remove_file(uv.path().join("requirements.txt")).unwrap();
-    write(uv.path(), "uv.lock", "version = 1\n");
+    let uv = uv_project();
     ok(uv.path(), &["dockerfile", "--ci", "github"]);
     let base = read(uv.path(), "container/Dockerfile.base");
     assert!(
         base.contains("COPY pyproject.toml uv.lock /app/\n"),
         "{base}"
     );
-    assert!(base.contains("RUN uv sync --frozen --no-install-project --no-dev"));
-    assert!(read(uv.path(), "container/Dockerfile").contains("RUN uv sync --frozen --no-dev"));
+    assert!(base.contains("RUN /opt/uv/bin/uv sync --frozen --no-install-project --no-dev"));
+    let pin = format!("/opt/uv/bin/pip install --no-cache-dir uv=={UV_VERSION}\n");
+    assert!(base.contains(&pin) && !base.contains("ghcr.io"), "uv comes from PyPI: {base}");
+    let final_stage = &base[base.rfind("\nFROM ").unwrap()..];
+    assert!(!final_stage.contains("/opt/uv"), "uv stays in its stage: {final_stage}");
+    assert!(
+        !base.contains("COMPILE_BYTECODE"),
+        "no bytecode, as strata build: {base}"
+    );
+    let app = read(uv.path(), "container/Dockerfile");
+    assert!(!app.contains("uv"), "the app image needs no uv: {app}");
     let workflow = read(uv.path(), ".github/workflows/image.yml");
     assert!(
         workflow.contains("strata base --exists \"$DEPS_IMAGE\""),
@@ -740,42 +766,49 @@ fn buildah_builds_the_generated_rust_dockerfiles() {
     assert!(deploy.shared >= 1, "the runtime base's layer is shared");
 }
 
+/// Generated Dockerfiles of Python (pip and uv) and Rust projects lint clean, Python's both with
+/// `--context .` and without (their `COPY .` says the context is the project directory, whose
+/// `.dockerignore` the generator writes).
 fn generated_dockerfiles_lint_clean() {
-    for (project, extra) in [
-        (python_project(), &[][..]),
-        (rust_project(), &[][..]),
-        (rust_project(), &["--host-recipe"][..]),
+    let with_context: &[&[&str]] = &[&["--context", "."]];
+    let both: &[&[&str]] = &[&["--context", "."], &[]];
+    for (project, extra, contexts) in [
+        (python_project(), &[][..], both),
+        (uv_project(), &[][..], both),
+        (rust_project(), &[][..], with_context),
+        (rust_project(), &["--host-recipe"][..], with_context),
     ] {
         let dir = project.path();
         let mut args = vec!["dockerfile"];
         args.extend_from_slice(extra);
         ok(dir, &args);
-        let lint = run(
-            dir,
-            &[
+        for context in contexts {
+            let mut args = vec![
                 "lint",
                 "container/Dockerfile.base",
                 "container/Dockerfile",
-                "--context",
-                ".",
                 "--format",
                 "json",
-            ],
-        );
-        assert_eq!(
-            lint.code, 0,
-            "strata lint found something in generated files {extra:?}: {}{}",
-            lint.stdout, lint.stderr
-        );
-        // Only the reminder to pin the default bases by digest (info: the tags are placeholders
-        // until digests.env is filled in) may remain.
-        let report: serde_json::Value = serde_json::from_str(&lint.stdout).unwrap();
-        let rules: Vec<String> = report
-            .to_string()
-            .match_indices("\"SL0")
-            .map(|(i, _)| report.to_string()[i + 1..i + 6].to_string())
-            .collect();
-        assert!(rules.iter().all(|r| r == "SL006"), "{extra:?}: {rules:?}");
+            ];
+            args.extend_from_slice(context);
+            let lint = run(dir, &args);
+            assert_eq!(
+                lint.code, 0,
+                "strata lint {context:?} found something in generated files {extra:?}: {}{}",
+                lint.stdout, lint.stderr
+            );
+            // Only the reminder to pin the default bases by digest (info: the tags are
+            // placeholders until digests.env is filled in) may remain.
+            let text = lint.stdout;
+            let rules: Vec<&str> = text
+                .match_indices("\"SL0")
+                .map(|(i, _)| &text[i + 1..i + 6])
+                .collect();
+            assert!(
+                rules.iter().all(|r| *r == "SL006"),
+                "{extra:?} {context:?}: {rules:?}"
+            );
+        }
     }
 }
 
