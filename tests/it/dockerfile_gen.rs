@@ -23,7 +23,7 @@ use crate::support::images::{
 };
 use crate::support::registry::Registry;
 use crate::support::uv::UV_VERSION;
-use crate::support::{sh, strata_in, Run};
+use crate::support::{have, require, sh, strata_in, Run};
 
 const PYPROJECT: &str = "[project]\nname = \"hello\"\nversion = \"0.1.0\"\n\
 dependencies = [\"six\"]\n[project.scripts]\nhello = \"hello:main\"\n\
@@ -766,6 +766,49 @@ fn buildah_builds_the_generated_rust_dockerfiles() {
     assert!(deploy.shared >= 1, "the runtime base's layer is shared");
 }
 
+/// `make -f container/Makefile build` with `DOCKER=echo` (the docker commands printed, not run)
+/// and `PATH` set to `path`.
+fn make_build(dir: &Path, path: &str) -> std::process::Output {
+    std::process::Command::new("make")
+        .args(["-f", "container/Makefile", "build", "DOCKER=echo"])
+        .current_dir(dir)
+        .env("PATH", path)
+        .output()
+        .expect("run make")
+}
+
+/// The Makefile names the dependency image with `strata base`: without strata on PATH it stops,
+/// saying so, before any docker command (instead of `docker build -t  .`); with it, the app is
+/// built on exactly the tag `strata base` prints.
+fn the_makefile_stops_without_strata_and_builds_on_its_tag_with_it() {
+    require(have("make"), "make");
+    let project = python_project();
+    let dir = project.path();
+    ok(dir, &["dockerfile"]);
+    let system = "/usr/local/bin:/usr/bin:/bin";
+    let without = make_build(dir, system);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&without.stdout),
+        String::from_utf8_lossy(&without.stderr),
+    );
+    assert!(!without.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("put strata on PATH"), "{stderr}");
+    assert!(!stdout.contains("build -f -"), "docker was asked to build:\n{stdout}");
+
+    let strata_dir = Path::new(env!("CARGO_BIN_EXE_strata")).parent().unwrap();
+    let with = make_build(dir, &format!("{}:{system}", strata_dir.display()));
+    let stdout = String::from_utf8_lossy(&with.stdout);
+    assert!(with.status.success(), "{stdout}{}", String::from_utf8_lossy(&with.stderr));
+    let deps = ok(dir, &["base", "hello-deps"]);
+    let tag = deps.trim().rsplit(':').next().unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "echo build -f - --build-arg DEPS_IMAGE=hello-deps --build-arg DEPS_TAG={tag} -t hello:latest ."
+        )),
+        "{stdout}"
+    );
+}
+
 /// Generated Dockerfiles of Python (pip and uv) and Rust projects lint clean, Python's both with
 /// `--context .` and without (their `COPY .` says the context is the project directory, whose
 /// `.dockerignore` the generator writes).
@@ -824,4 +867,5 @@ crate::tests![
     buildah_builds_the_generated_python_dockerfiles,
     buildah_builds_the_generated_rust_dockerfiles,
     generated_dockerfiles_lint_clean,
+    the_makefile_stops_without_strata_and_builds_on_its_tag_with_it,
 ];
