@@ -68,6 +68,17 @@ pub struct Dockerfiles {
     /// A command the Makefile runs before building the dependency image (Rust with
     /// `--host-recipe`: make the recipe on the host).
     pub before_base: Option<String>,
+    /// What the app image's final stage is built on: the layers `make check` counts as base.
+    pub app_base: AppBase,
+}
+
+/// The image the app image's final stage starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppBase {
+    /// The dependency image (Python: the app adds code to its venv).
+    Deps,
+    /// The runtime base (Rust: the dependencies stay in the build stage, the binary alone ships).
+    Runtime,
 }
 
 /// Every file `strata dockerfile` writes for the project at `dir`.

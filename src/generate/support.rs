@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::generate::{Dockerfiles, Options, Project};
+use crate::generate::{AppBase, Dockerfiles, Options, Project};
 
 /// What never belongs in a build context: VCS data, build output, virtualenvs, caches, the
 /// generated files themselves (but a recipe made on the host), and `.dockerignore` itself: Docker's
@@ -51,6 +51,24 @@ fn build_args(dockerfile: &str, images: &[(&'static str, String)]) -> String {
         .collect()
 }
 
+/// `make check`'s recipe: the app image saved and gated by `strata check` with the README's
+/// gates (`CHECK_FLAGS`), its own layers told from those it is built on: the dependency image,
+/// saved beside it, or the runtime base, read from its registry.
+fn check_recipe(dockerfiles: &Dockerfiles) -> &'static str {
+    match dockerfiles.app_base {
+        AppBase::Deps => {
+            "\ttar=$$(mktemp) && $(DOCKER) save $(IMAGE):$(TAG) $(DEPS_REF) -o $$tar \\\n\
+             \t  && $(STRATA) check docker-archive:$$tar:$(IMAGE):$(TAG) \\\n\
+             \t    --base docker-archive:$$tar:$(DEPS_REF) $(CHECK_FLAGS); rc=$$?; rm -f $$tar; exit $$rc\n"
+        }
+        AppBase::Runtime => {
+            "\ttar=$$(mktemp) && $(DOCKER) save $(IMAGE):$(TAG) -o $$tar \\\n\
+             \t  && $(STRATA) check docker-archive:$$tar --base $(RUNTIME_BASE) $(CHECK_FLAGS); \\\n\
+             \trc=$$?; rm -f $$tar; exit $$rc\n"
+        }
+    }
+}
+
 /// The Makefile: `build-base` (only when the fingerprint tag is not there), `build`, `push`
 /// (the dependency image only when the registry lacks it), `check` (`strata check`). Without
 /// strata (`STRATA`, default `strata` on PATH) there is no tag to build, so make stops with that
@@ -76,7 +94,8 @@ pub fn makefile(project: &Project, options: &Options, dockerfiles: &Dockerfiles)
          ifeq ($(DEPS_REF),)\n\
          $(error `$(STRATA) base` named no dependency image: put strata on PATH, or pass STRATA=/path/to/strata)\n\
          endif\n\
-         DEPS_TAG = $(lastword $(subst :, ,$(DEPS_REF)))\n\n\
+         DEPS_TAG = $(lastword $(subst :, ,$(DEPS_REF)))\n\
+         CHECK_FLAGS ?= --no-dependencies-in-app-layers --no-caches --fail-on secret --fail-on wont-start\n\n\
          .PHONY: build-base build push check\n\n\
          build-base:\n\
          {before_base}\
@@ -90,11 +109,11 @@ pub fn makefile(project: &Project, options: &Options, dockerfiles: &Dockerfiles)
          \tif [ $$rc = 1 ]; then $(DOCKER) push $(DEPS_REF); elif [ $$rc != 0 ]; then exit $$rc; fi\n\
          \t$(DOCKER) push $(IMAGE):$(TAG)\n\n\
          check:\n\
-         \ttar=$$(mktemp) && $(DOCKER) save $(IMAGE):$(TAG) -o $$tar \\\n\
-         \t  && $(STRATA) check docker-archive:$$tar; rc=$$?; rm -f $$tar; exit $$rc\n",
+         {check}",
         name = project.name,
         base_args = build_args(&dockerfiles.base, &dockerfiles.images),
         app_args = build_args(&dockerfiles.app, &dockerfiles.images),
+        check = check_recipe(dockerfiles),
     )
 }
 

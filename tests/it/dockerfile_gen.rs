@@ -1,7 +1,7 @@
 //! `strata dockerfile` and `strata base`: the generated files (detection, refusing to overwrite,
 //! `--force`), the dependency image's tag (stable under code edits, new with the lockfile or the
-//! base Dockerfile), `strata base --exists` against a real registry, and real builds of the
-//! generated Dockerfiles: Python with Docker and with buildah, Rust with Docker. A code change
+//! base Dockerfile), `strata base --exists` against a real registry, the Makefile with and without
+//! strata on PATH, and real builds of the generated Dockerfiles: Python with Docker and with buildah, Rust with Docker. A code change
 //! reuses the dependency image and ships less than 1 MB.
 //!
 //! No image can be pulled, so the tests make every base themselves: the runtime base is the

@@ -262,6 +262,8 @@ fn a_uv_project_goes_from_a_naive_image_to_generated_files_that_pass_the_checks(
     tool("make", &["-f", "container/Makefile", "build", "TAG=v2"], dir);
     let ran = tool("docker", &["run", "--rm", &v2_tag], dir);
     assert_eq!(ran.trim(), output("hello again"));
+    let checked = tool("make", &["-f", "container/Makefile", "check", "TAG=v2"], dir);
+    assert!(checked.contains("PASS"), "make check:\n{checked}");
     let v2 = DockerImages::save(&v2_tag, saved.path());
     let diff = strata_in(&["diff", &v1, &v2, "--format", "json"], &[], None).json();
     let pull = diff["pull_bytes"].as_u64().unwrap();

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::generate::project::{dir_name, read_toml};
 use crate::generate::{
-    apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Image, Options, Project,
-    APP_USER,
+    apt_install, build_hint, healthcheck, quoted, test_stage, AppBase, Dockerfiles, Image, Options,
+    Project, APP_USER,
 };
 use crate::python::{find_lockfile, Format};
 
@@ -32,7 +32,7 @@ pub const UV_VERSION: &str = "0.13.9";
 struct Locked {
     /// The lockfile, relative to the project.
     lockfile: PathBuf,
-    /// Whether there is a `pyproject.toml` to install the project from.
+    /// Whether there is a `pyproject.toml` (uv syncs it with the lockfile).
     has_pyproject: bool,
     /// What the console script the image runs calls (`module:function`).
     script: Option<String>,
@@ -158,6 +158,7 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Result<Dockerfiles> 
         app: app(project, options, installer.venv, &locked)?,
         images: vec![("RUNTIME_BASE", runtime)],
         before_base: None,
+        app_base: AppBase::Deps,
     })
 }
 

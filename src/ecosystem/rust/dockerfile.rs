@@ -8,8 +8,8 @@ use std::path::Path;
 use crate::error::Result;
 use crate::generate::project::{dir_name, read_toml};
 use crate::generate::{
-    apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Image, Options, Project,
-    APP_USER,
+    apt_install, build_hint, healthcheck, quoted, test_stage, AppBase, Dockerfiles, Image, Options,
+    Project, APP_USER,
 };
 
 const BUILDER_BASE: &str = "rust:1-bookworm";
@@ -101,6 +101,7 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
             ("RUNTIME_BASE", runtime),
             ("STRATA_IMAGE", strata_image()),
         ],
+        app_base: AppBase::Runtime,
         before_base: options.host_recipe.then(|| {
             format!(
                 "$(STRATA) recipe --recipe-path {}/recipe.json",
