@@ -149,6 +149,8 @@ rows! {
         Some("install the package that provides the library in the runtime stage, or link it statically");
     WONT_START_GLIBC_VERSION = "a binary needs a newer glibc than the image's", "wont-start-glibc-version", WONT_START, WontStart, High,
         Some("build on a base with the same or an older glibc than the runtime image (the same Debian release), or upgrade the runtime base");
+    WONT_START_PYTHON_VERSION = "a virtualenv made by another Python than the one it runs", "wont-start-python-version", WONT_START, WontStart, High,
+        Some("recreate the venv with the image's Python (or build it in the image), or use a base with the venv's Python");
 
 
     // Caches and junk.

@@ -5,7 +5,10 @@
 //! interpreter (and `/usr/bin/env NAME`'s `NAME` on `PATH`), an ELF file's machine, loader,
 //! libraries (transitively: the libraries' own `DT_NEEDED` too) and the glibc versions it needs
 //! from the libc the image ships. Each problem is one `wont-start-*` finding naming what is
-//! missing; an image that starts gets none.
+//! missing; an image that starts gets none. A Python virtualenv on the way is checked too
+//! ([`venv`]): made on another machine, or by another Python than the one it runs.
+
+mod venv;
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -75,6 +78,7 @@ pub fn startup_findings(
                     inspected[layer].exec(*index).is_some()
                         || e.mode & 0o111 != 0
                         || names.contains(e.path.rsplit('/').next().unwrap_or(&e.path))
+                        || venv::keeps(&e.path)
                 })
             })
             .collect();
@@ -187,7 +191,8 @@ impl<'a> Check<'a> {
             .into_iter()
             .filter_map(|p| self.fs.file(&p).map(|o| (p, o)))
             .collect();
-        if let Some((_, origin)) = found.iter().find(|(_, o)| self.entry(*o).mode & 0o111 != 0) {
+        if let Some((path, origin)) = found.iter().find(|(_, o)| self.entry(*o).mode & 0o111 != 0) {
+            self.venv_python(path, *origin, out);
             return Some(*origin);
         }
         match found.first() {
@@ -212,16 +217,56 @@ impl<'a> Check<'a> {
                         format!(" on PATH {}", self.path.join(":")),
                     )
                 };
+                let fix = self.made_elsewhere(&[&path]).unwrap_or_else(|| format!("COPY {path} into the runtime stage or install the package that provides it, or fix ENTRYPOINT/CMD"));
                 out.push(finding(
                     &rules::WONT_START_MISSING_PROGRAM,
                     self.top,
                     path.clone(),
                     format!("the {what} {path} is not in the image{where_}"),
-                    format!("COPY {path} into the runtime stage or install the package that provides it, or fix ENTRYPOINT/CMD"),
+                    fix,
                 ))
             }
         }
         None
+    }
+
+    /// The fix when `paths[0]`, which a program of a virtualenv (one of `paths`) needs, is not in
+    /// the image because the venv was made on another machine: `paths[0]` is a link leading out
+    /// of the image, or a path outside the venv (a `#!` line naming where it was made).
+    fn made_elsewhere(&self, paths: &[&str]) -> Option<String> {
+        let venv = paths.iter().find_map(|p| venv::venv_of(&self.fs, p))?;
+        let missing = self
+            .fs
+            .resolve(paths[0])
+            .map_or_else(|| paths[0].to_string(), |r| format!("/{r}"));
+        let elsewhere = missing != paths[0] || !paths[0].starts_with(&format!("{venv}/"));
+        elsewhere.then(|| venv::made_elsewhere_fix(&venv, &missing))
+    }
+
+    /// When `path` is a virtualenv's interpreter (`VENV/bin/python*`) that reaches the file
+    /// `origin`, reports a venv whose packages are for another Python.
+    fn venv_python(&self, path: &str, origin: Origin, out: &mut Vec<Finding>) {
+        let is_python = path
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with("python"));
+        let Some(venv) = venv::venv_of(&self.fs, path).filter(|_| is_python) else {
+            return;
+        };
+        let real = &self.entry(origin).path;
+        if let Some((message, fix)) = venv::version_mismatch(&self.fs, &venv, path, real) {
+            let layer = self
+                .fs
+                .file(&format!("{venv}/pyvenv.cfg"))
+                .map_or(self.top, |o| o.layer);
+            out.push(finding(
+                &rules::WONT_START_PYTHON_VERSION,
+                layer,
+                venv,
+                message,
+                fix,
+            ));
+        }
     }
 
     /// Checks what executing the file `origin` provides involves: a script's interpreter, an
@@ -267,11 +312,8 @@ impl<'a> Check<'a> {
         };
         let interpreter = self.absolute(&shebang.interpreter);
         let Some(found) = self.fs.file(&interpreter) else {
-            missing(
-                format!("{interpreter} is not in the image"),
-                format!("install the package that provides {interpreter} in the runtime stage, or change the #! line"),
-                out,
-            );
+            let fix = self.made_elsewhere(&[&interpreter, &script_path]).unwrap_or_else(|| format!("install the package that provides {interpreter} in the runtime stage, or change the #! line"));
+            missing(format!("{interpreter} is not in the image"), fix, out);
             return None;
         };
         let is_env = interpreter.rsplit('/').next() == Some("env");
@@ -284,15 +326,20 @@ impl<'a> Check<'a> {
                     .find(|w| !w.starts_with('-') && !w.contains('='))
             })
         else {
+            self.venv_python(&interpreter, found, out);
             return Some(found);
         };
         if program.contains('/') {
             return Some(found);
         }
         let on_path = self.path.iter().find_map(|dir| {
-            self.fs
-                .file(&self.absolute(&format!("{dir}/{program}")))
-                .filter(|o| self.entry(*o).mode & 0o111 != 0)
+            let path = self.absolute(&format!("{dir}/{program}"));
+            let found = self
+                .fs
+                .file(&path)
+                .filter(|o| self.entry(*o).mode & 0o111 != 0)?;
+            self.venv_python(&path, found, out);
+            Some(found)
         });
         if on_path.is_none() {
             missing(
@@ -605,6 +652,68 @@ mod tests {
             check(&scripts, &without_path),
             found("wont-start-missing-interpreter", "/app/run.py")
         );
+    }
+
+    #[test]
+    fn a_venv_from_the_host_or_of_another_python_is_named() {
+        let plain = |path: &str| (entry(path, EntryKind::File, None), None);
+        let venv = |lib: &str, python: &str| {
+            vec![
+                plain("app/.venv/pyvenv.cfg"),
+                plain(&format!(
+                    "app/.venv/lib/python{lib}/site-packages/six-1.17.0.dist-info/METADATA"
+                )),
+                linked("app/.venv/bin/python", python),
+                script("app/.venv/bin/hello", "/app/.venv/bin/python", None),
+            ]
+        };
+        let hello = config(&["/app/.venv/bin/hello"], &[], &[]);
+        assert_eq!(check(&venv("3.11", "/usr/bin/python3"), &hello), []);
+        let other = run(&hello, &[&base(), &venv("3.12", "/usr/bin/python3")]);
+        assert_eq!(
+            (other[0].rule.id, other[0].path.as_str(), other.len()),
+            ("wont-start-python-version", "/app/.venv", 1)
+        );
+        assert!(
+            other[0].message.contains("Python 3.11"),
+            "{}",
+            other[0].message
+        );
+        let python = config(&["/app/.venv/bin/python", "-m", "hello"], &[], &[]);
+        assert_eq!(
+            check(&venv("3.12", "/usr/bin/python3"), &python),
+            found("wont-start-python-version", "/app/.venv")
+        );
+
+        let host = run(
+            &hello,
+            &[&base(), &venv("3.11", "/home/me/.pyenv/bin/python3.11")],
+        );
+        assert_eq!(host[0].rule.id, "wont-start-missing-interpreter");
+        let fix = host[0].fix.as_deref().unwrap_or_default();
+        assert!(
+            fix.contains("not relocatable") && fix.contains("/home/me/.pyenv/bin/python3.11"),
+            "{fix}"
+        );
+        let mut moved = venv("3.11", "/usr/bin/python3");
+        moved[3] = script("app/.venv/bin/hello", "/home/me/app/.venv/bin/python", None);
+        let moved = run(&hello, &[&base(), &moved]);
+        let fix = moved[0].fix.as_deref().unwrap_or_default();
+        assert!(
+            fix.contains("the virtualenv /app/.venv was made on another machine"),
+            "{fix}"
+        );
+
+        // A dangling bin/python says so; a venv without one is merely missing it.
+        let entry_fix = |layer: &[File]| {
+            let f = run(&python, &[&base(), layer]);
+            assert_eq!(f[0].rule.id, "wont-start-missing-program");
+            f[0].fix.clone().unwrap_or_default()
+        };
+        let dangling = entry_fix(&venv("3.11", "/opt/host/python3.11"));
+        assert!(dangling.contains("(/opt/host/python3.11)"), "{dangling}");
+        let absent = entry_fix(&venv("3.11", "/usr/bin/python3")[..2]);
+        assert!(absent.starts_with("COPY /app/.venv/bin/python"), "{absent}");
     }
 
     #[test]

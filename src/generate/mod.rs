@@ -68,6 +68,17 @@ pub struct Dockerfiles {
     /// A command the Makefile runs before building the dependency image (Rust with
     /// `--host-recipe`: make the recipe on the host).
     pub before_base: Option<String>,
+    /// What the app image's final stage is built on: the layers `make check` counts as base.
+    pub app_base: AppBase,
+}
+
+/// The image the app image's final stage starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppBase {
+    /// The dependency image (Python: the app adds code to its venv).
+    Deps,
+    /// The runtime base (Rust: the dependencies stay in the build stage, the binary alone ships).
+    Runtime,
 }
 
 /// Every file `strata dockerfile` writes for the project at `dir`.
@@ -191,14 +202,35 @@ pub(crate) fn apt_install(packages: &[String]) -> String {
     )
 }
 
-/// The comment telling how to build a generated Dockerfile: from stdin, so the Dockerfile itself
-/// stays out of the build context (Docker adds a `-f` file back even when it is ignored).
-pub(crate) fn build_hint(options: &Options, file: &str) -> String {
-    format!(
-        "# Build from the project directory with `make -f {out}/Makefile`, or\n\
-         #   docker build -f - . < {out}/{file}\n",
-        out = options.out.display()
-    )
+/// Which of the two generated Dockerfiles a header is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Image {
+    /// `Dockerfile.base`, the dependency image.
+    Deps,
+    /// `Dockerfile`, the app image.
+    App,
+}
+
+/// The comment telling how to build a generated Dockerfile: with the Makefile, or with the one
+/// `docker build` line that works as written from the project directory (the dependency image
+/// tagged with its fingerprint, the app image built on that tag). The Dockerfile comes from
+/// stdin, so it stays out of the build context (Docker adds a `-f` file back even when it is
+/// ignored).
+pub(crate) fn build_hint(project: &Project, options: &Options, image: Image) -> String {
+    let out = options.out.display();
+    let name = &project.name;
+    let deps = format!("strata base {name}-deps --dockerfile {out}/Dockerfile.base");
+    match image {
+        Image::Deps => format!(
+            "# Build from the project directory with `make -f {out}/Makefile build-base`, or\n\
+             #   docker build -f - -t \"$({deps})\" . < {out}/Dockerfile.base\n"
+        ),
+        Image::App => format!(
+            "# Build from the project directory with `make -f {out}/Makefile build` (it builds the\n\
+             # dependency image first when its tag is missing), or once that image is built:\n\
+             #   deps=$({deps}) && docker build -f - --build-arg DEPS_TAG=\"${{deps##*:}}\" -t {name} . < {out}/Dockerfile\n"
+        ),
+    }
 }
 
 /// The user the app runs as: numeric, so no passwd entry is needed in any base.

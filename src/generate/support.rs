@@ -3,10 +3,12 @@
 
 use std::fmt::Write as _;
 
-use crate::generate::{Dockerfiles, Options, Project};
+use crate::generate::{AppBase, Dockerfiles, Options, Project};
 
-/// What never belongs in a build context: VCS data, build output, virtualenvs, caches, and the
-/// generated files themselves (but a recipe made on the host).
+/// What never belongs in a build context: VCS data, build output, virtualenvs, caches, the
+/// generated files themselves (but a recipe made on the host), and `.dockerignore` itself: Docker's
+/// classic builder appends the random name of a Dockerfile read from stdin to it, so a copied
+/// `.dockerignore` would change the app layer on every build.
 pub fn dockerignore(options: &Options) -> String {
     let out = options.out.display();
     let keep = if options.host_recipe {
@@ -17,8 +19,8 @@ pub fn dockerignore(options: &Options) -> String {
     format!(
         "# Written by strata dockerfile: what the images never need (keeps the context small and\n\
          # the app layer free of build output, virtualenvs and caches).\n\
-         .git\n.github\ntarget/\n.venv/\nvenv/\n**/__pycache__/\n*.pyc\n.pytest_cache/\n\
-         .mypy_cache/\n.ruff_cache/\n.tox/\n.cache/\n{out}/\n{keep}"
+         .dockerignore\n.git\n.github\ntarget/\n.venv/\nvenv/\n**/__pycache__/\n*.pyc\n\
+         **/*.egg-info/\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n.tox/\n.cache/\n{out}/\n{keep}"
     )
 }
 
@@ -49,8 +51,28 @@ fn build_args(dockerfile: &str, images: &[(&'static str, String)]) -> String {
         .collect()
 }
 
+/// `make check`'s recipe: the app image saved and gated by `strata check` with the README's
+/// gates (`CHECK_FLAGS`), its own layers told from those it is built on: the dependency image,
+/// saved beside it, or the runtime base, read from its registry.
+fn check_recipe(dockerfiles: &Dockerfiles) -> &'static str {
+    match dockerfiles.app_base {
+        AppBase::Deps => {
+            "\ttar=$$(mktemp) && $(DOCKER) save $(IMAGE):$(TAG) $(DEPS_REF) -o $$tar \\\n\
+             \t  && $(STRATA) check docker-archive:$$tar:$(IMAGE):$(TAG) \\\n\
+             \t    --base docker-archive:$$tar:$(DEPS_REF) $(CHECK_FLAGS); rc=$$?; rm -f $$tar; exit $$rc\n"
+        }
+        AppBase::Runtime => {
+            "\ttar=$$(mktemp) && $(DOCKER) save $(IMAGE):$(TAG) -o $$tar \\\n\
+             \t  && $(STRATA) check docker-archive:$$tar --base $(RUNTIME_BASE) $(CHECK_FLAGS); \\\n\
+             \trc=$$?; rm -f $$tar; exit $$rc\n"
+        }
+    }
+}
+
 /// The Makefile: `build-base` (only when the fingerprint tag is not there), `build`, `push`
-/// (the dependency image only when the registry lacks it), `check` (`strata check`).
+/// (the dependency image only when the registry lacks it), `check` (`strata check`). Without
+/// strata (`STRATA`, default `strata` on PATH) there is no tag to build, so make stops with that
+/// instead of running `docker build -t  .`.
 pub fn makefile(project: &Project, options: &Options, dockerfiles: &Dockerfiles) -> String {
     let out = options.out.display();
     let before_base = match &dockerfiles.before_base {
@@ -67,8 +89,13 @@ pub fn makefile(project: &Project, options: &Options, dockerfiles: &Dockerfiles)
          TAG ?= latest\n\
          DEPS_IMAGE ?= $(IMAGE)-deps\n\
          DOCKER ?= docker\n\
-         DEPS_REF := $(shell strata base $(DEPS_IMAGE) --dockerfile {out}/Dockerfile.base)\n\
-         DEPS_TAG = $(lastword $(subst :, ,$(DEPS_REF)))\n\n\
+         STRATA ?= strata\n\
+         DEPS_REF := $(shell $(STRATA) base $(DEPS_IMAGE) --dockerfile {out}/Dockerfile.base)\n\
+         ifeq ($(DEPS_REF),)\n\
+         $(error `$(STRATA) base` named no dependency image: put strata on PATH, or pass STRATA=/path/to/strata)\n\
+         endif\n\
+         DEPS_TAG = $(lastword $(subst :, ,$(DEPS_REF)))\n\
+         CHECK_FLAGS ?= --no-dependencies-in-app-layers --no-caches --fail-on secret --fail-on wont-start\n\n\
          .PHONY: build-base build push check\n\n\
          build-base:\n\
          {before_base}\
@@ -78,15 +105,15 @@ pub fn makefile(project: &Project, options: &Options, dockerfiles: &Dockerfiles)
          \t$(DOCKER) build -f - --build-arg DEPS_IMAGE=$(DEPS_IMAGE) \
          --build-arg DEPS_TAG=$(DEPS_TAG){app_args} -t $(IMAGE):$(TAG) . < {out}/Dockerfile\n\n\
          push:\n\
-         \trc=0; strata base --exists $(DEPS_IMAGE) --dockerfile {out}/Dockerfile.base || rc=$$?; \\\n\
+         \trc=0; $(STRATA) base --exists $(DEPS_IMAGE) --dockerfile {out}/Dockerfile.base || rc=$$?; \\\n\
          \tif [ $$rc = 1 ]; then $(DOCKER) push $(DEPS_REF); elif [ $$rc != 0 ]; then exit $$rc; fi\n\
          \t$(DOCKER) push $(IMAGE):$(TAG)\n\n\
          check:\n\
-         \ttar=$$(mktemp) && $(DOCKER) save $(IMAGE):$(TAG) -o $$tar \\\n\
-         \t  && strata check docker-archive:$$tar; rc=$$?; rm -f $$tar; exit $$rc\n",
+         {check}",
         name = project.name,
         base_args = build_args(&dockerfiles.base, &dockerfiles.images),
         app_args = build_args(&dockerfiles.app, &dockerfiles.images),
+        check = check_recipe(dockerfiles),
     )
 }
 

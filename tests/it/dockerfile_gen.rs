@@ -1,7 +1,7 @@
 //! `strata dockerfile` and `strata base`: the generated files (detection, refusing to overwrite,
 //! `--force`), the dependency image's tag (stable under code edits, new with the lockfile or the
-//! base Dockerfile), `strata base --exists` against a real registry, and real builds of the
-//! generated Dockerfiles: Python with Docker and with buildah, Rust with Docker. A code change
+//! base Dockerfile), `strata base --exists` against a real registry, the Makefile with and without
+//! strata on PATH, and real builds of the generated Dockerfiles: Python with Docker and with buildah, Rust with Docker. A code change
 //! reuses the dependency image and ships less than 1 MB.
 //!
 //! No image can be pulled, so the tests make every base themselves: the runtime base is the
@@ -22,7 +22,8 @@ use crate::support::images::{
     deploy, docker_inspect, docker_ready, tool, Buildah, Deploy, DockerImages, HOST_CA,
 };
 use crate::support::registry::Registry;
-use crate::support::{sh, strata_in, Run};
+use crate::support::uv::UV_VERSION;
+use crate::support::{have, require, sh, strata_in, Run};
 
 const PYPROJECT: &str = "[project]\nname = \"hello\"\nversion = \"0.1.0\"\n\
 dependencies = [\"six\"]\n[project.scripts]\nhello = \"hello:main\"\n\
@@ -36,6 +37,14 @@ fn python_project() -> tempfile::TempDir {
     write(dir.path(), "requirements.txt", REQUIREMENTS);
     write(dir.path(), ".python-version", "3.11\n");
     write_source(dir.path(), "hello");
+    dir
+}
+
+/// [`python_project`] locked by uv (a stand-in `uv.lock`: the generator reads only its name).
+fn uv_project() -> tempfile::TempDir {
+    let dir = python_project();
+    std::fs::remove_file(dir.path().join("requirements.txt")).unwrap();
+    write(dir.path(), "uv.lock", "version = 1\n");
     dir
 }
 
@@ -109,11 +118,17 @@ fn python_files_are_written_once_and_force_overwrites() {
         base.contains("ARG RUNTIME_BASE=python:3.11-slim\n"),
         "{base}"
     );
-    assert!(base.contains("\nFROM ${RUNTIME_BASE}\n"), "{base}");
+    assert!(base.contains("\nFROM ${RUNTIME_BASE} AS runtime\n"), "{base}");
     assert!(base.contains(
         "apt-get install -y --no-install-recommends libpq5 \\\n && rm -rf /var/lib/apt/lists/*"
     ));
-    assert!(base.contains("pip install --no-cache-dir -r /tmp/deps/requirements.txt"));
+    assert!(base.contains(
+        "RUN /opt/pip/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-compile \\\n    -r /tmp/deps/requirements.txt\n"
+    ), "{base}");
+    assert!(
+        base.ends_with("FROM runtime\nENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH \\\n    PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1\nCOPY --from=pip /opt/venv /opt/venv\n"),
+        "the image gets the venv alone, without pip:\n{base}"
+    );
     assert!(
         !base.contains("COPY . "),
         "the base must not see the code:\n{base}"
@@ -123,14 +138,18 @@ fn python_files_are_written_once_and_force_overwrites() {
         app.contains("FROM ${DEPS_IMAGE}:${DEPS_TAG} AS app"),
         "{app}"
     );
-    assert!(app.contains("RUN pip install --no-cache-dir --no-deps /app"));
+    assert!(
+        app.contains("RUN printf '%s\\n' '#!/opt/venv/bin/python' 'import sys' 'from hello import main'"),
+        "the console script's launcher: {app}"
+    );
+    assert!(app.contains("ENV PYTHONPATH=/app\n") && !app.contains("pip install"), "{app}");
     assert!(app.contains("FROM app AS test\nRUN python3 -c 'import hello' && touch"));
     assert!(app.contains("COPY --from=test /tmp/.tests-passed"));
     assert!(app.contains("USER 10001:10001"));
     assert!(app.contains("HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD python3"));
     assert!(app.ends_with("CMD [\"hello\"]\n"), "{app}");
     let ignore = read(dir, ".dockerignore");
-    for entry in ["target/", ".venv/", ".git", "container/"] {
+    for entry in [".dockerignore", "target/", ".venv/", ".git", "container/"] {
         assert!(ignore.lines().any(|l| l == entry), "{entry}: {ignore}");
     }
     assert!(read(dir, "container/digests.env").contains("RUNTIME_BASE=python:3.11-slim\n"));
@@ -220,7 +239,7 @@ fn host_recipe_uv_and_github_variants() {
     assert!(base.contains("COPY container/recipe.json recipe.json"));
     assert!(read(rust.path(), ".dockerignore").contains("\n!container/recipe.json\n"));
     assert!(read(rust.path(), "container/Makefile")
-        .contains("\tstrata recipe --recipe-path container/recipe.json\n"));
+        .contains("\t$(STRATA) recipe --recipe-path container/recipe.json\n"));
     let digests = read(rust.path(), "container/digests.env");
     assert!(
         digests.contains("BUILDER_BASE=rust:1.83@sha256:ab\n"),
@@ -229,17 +248,24 @@ fn host_recipe_uv_and_github_variants() {
     assert!(!digests.contains("BUILDER_BASE is not pinned"), "{digests}");
     assert!(digests.contains("RUNTIME_BASE is not pinned"), "{digests}");
 
-    let uv = python_project();
-    std::fs::remove_file(uv.path().join("requirements.txt")).unwrap();
-    write(uv.path(), "uv.lock", "version = 1\n");
+    let uv = uv_project();
     ok(uv.path(), &["dockerfile", "--ci", "github"]);
     let base = read(uv.path(), "container/Dockerfile.base");
     assert!(
         base.contains("COPY pyproject.toml uv.lock /app/\n"),
         "{base}"
     );
-    assert!(base.contains("RUN uv sync --frozen --no-install-project --no-dev"));
-    assert!(read(uv.path(), "container/Dockerfile").contains("RUN uv sync --frozen --no-dev"));
+    assert!(base.contains("RUN /opt/uv/bin/uv sync --frozen --no-install-project --no-dev"));
+    let pin = format!("/opt/uv/bin/pip install --no-cache-dir uv=={UV_VERSION}\n");
+    assert!(base.contains(&pin) && !base.contains("ghcr.io"), "uv comes from PyPI: {base}");
+    let final_stage = &base[base.rfind("\nFROM ").unwrap()..];
+    assert!(!final_stage.contains("/opt/uv"), "uv stays in its stage: {final_stage}");
+    assert!(
+        !base.contains("COMPILE_BYTECODE"),
+        "no bytecode, as strata build: {base}"
+    );
+    let app = read(uv.path(), "container/Dockerfile");
+    assert!(!app.contains("uv"), "the app image needs no uv: {app}");
     let workflow = read(uv.path(), ".github/workflows/image.yml");
     assert!(
         workflow.contains("strata base --exists \"$DEPS_IMAGE\""),
@@ -740,42 +766,92 @@ fn buildah_builds_the_generated_rust_dockerfiles() {
     assert!(deploy.shared >= 1, "the runtime base's layer is shared");
 }
 
+/// `make -f container/Makefile build` with `DOCKER=echo` (the docker commands printed, not run)
+/// and `PATH` set to `path`.
+fn make_build(dir: &Path, path: &str) -> std::process::Output {
+    std::process::Command::new("make")
+        .args(["-f", "container/Makefile", "build", "DOCKER=echo"])
+        .current_dir(dir)
+        .env("PATH", path)
+        .output()
+        .expect("run make")
+}
+
+/// The Makefile names the dependency image with `strata base`: without strata on PATH it stops,
+/// saying so, before any docker command (instead of `docker build -t  .`); with it, the app is
+/// built on exactly the tag `strata base` prints.
+fn the_makefile_stops_without_strata_and_builds_on_its_tag_with_it() {
+    require(have("make"), "make");
+    let project = python_project();
+    let dir = project.path();
+    ok(dir, &["dockerfile"]);
+    let system = "/usr/local/bin:/usr/bin:/bin";
+    let without = make_build(dir, system);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&without.stdout),
+        String::from_utf8_lossy(&without.stderr),
+    );
+    assert!(!without.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("put strata on PATH"), "{stderr}");
+    assert!(!stdout.contains("build -f -"), "docker was asked to build:\n{stdout}");
+
+    let strata_dir = Path::new(env!("CARGO_BIN_EXE_strata")).parent().unwrap();
+    let with = make_build(dir, &format!("{}:{system}", strata_dir.display()));
+    let stdout = String::from_utf8_lossy(&with.stdout);
+    assert!(with.status.success(), "{stdout}{}", String::from_utf8_lossy(&with.stderr));
+    let deps = ok(dir, &["base", "hello-deps"]);
+    let tag = deps.trim().rsplit(':').next().unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "echo build -f - --build-arg DEPS_IMAGE=hello-deps --build-arg DEPS_TAG={tag} -t hello:latest ."
+        )),
+        "{stdout}"
+    );
+}
+
+/// Generated Dockerfiles of Python (pip and uv) and Rust projects lint clean, Python's both with
+/// `--context .` and without (their `COPY .` says the context is the project directory, whose
+/// `.dockerignore` the generator writes).
 fn generated_dockerfiles_lint_clean() {
-    for (project, extra) in [
-        (python_project(), &[][..]),
-        (rust_project(), &[][..]),
-        (rust_project(), &["--host-recipe"][..]),
+    let with_context: &[&[&str]] = &[&["--context", "."]];
+    let both: &[&[&str]] = &[&["--context", "."], &[]];
+    for (project, extra, contexts) in [
+        (python_project(), &[][..], both),
+        (uv_project(), &[][..], both),
+        (rust_project(), &[][..], with_context),
+        (rust_project(), &["--host-recipe"][..], with_context),
     ] {
         let dir = project.path();
         let mut args = vec!["dockerfile"];
         args.extend_from_slice(extra);
         ok(dir, &args);
-        let lint = run(
-            dir,
-            &[
+        for context in contexts {
+            let mut args = vec![
                 "lint",
                 "container/Dockerfile.base",
                 "container/Dockerfile",
-                "--context",
-                ".",
                 "--format",
                 "json",
-            ],
-        );
-        assert_eq!(
-            lint.code, 0,
-            "strata lint found something in generated files {extra:?}: {}{}",
-            lint.stdout, lint.stderr
-        );
-        // Only the reminder to pin the default bases by digest (info: the tags are placeholders
-        // until digests.env is filled in) may remain.
-        let report: serde_json::Value = serde_json::from_str(&lint.stdout).unwrap();
-        let rules: Vec<String> = report
-            .to_string()
-            .match_indices("\"SL0")
-            .map(|(i, _)| report.to_string()[i + 1..i + 6].to_string())
-            .collect();
-        assert!(rules.iter().all(|r| r == "SL006"), "{extra:?}: {rules:?}");
+            ];
+            args.extend_from_slice(context);
+            let lint = run(dir, &args);
+            assert_eq!(
+                lint.code, 0,
+                "strata lint {context:?} found something in generated files {extra:?}: {}{}",
+                lint.stdout, lint.stderr
+            );
+            // Only the reminder to pin the default bases by digest (info: the tags are
+            // placeholders until digests.env is filled in) may remain.
+            let text = lint.stdout;
+            let rules: Vec<&str> = text
+                .match_indices("\"SL0")
+                .map(|(i, _)| &text[i + 1..i + 6])
+                .collect();
+            assert!(
+                rules.iter().all(|r| *r == "SL006"),
+                "{extra:?} {context:?}: {rules:?}"
+            );
+        }
     }
 }
 
@@ -791,4 +867,5 @@ crate::tests![
     buildah_builds_the_generated_python_dockerfiles,
     buildah_builds_the_generated_rust_dockerfiles,
     generated_dockerfiles_lint_clean,
+    the_makefile_stops_without_strata_and_builds_on_its_tag_with_it,
 ];

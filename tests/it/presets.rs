@@ -21,6 +21,7 @@ use crate::support::debian::{
     chroot, debian_python_base, strata_image_archive, unpack_and_run, DebianBase,
 };
 use crate::support::registry::Registry;
+use crate::support::uv::uv_in;
 use crate::support::{docker_ok, have, optional, require, sh, strata_in, Run};
 
 /// What the Python app prints for a given idna version.
@@ -48,30 +49,6 @@ def main():
     print("hello from hello-app: idna", idna.__version__, "six", six.__version__)
     return 0
 "#;
-
-/// uv from PyPI, installed once per machine into a venv of the host's python.
-fn uv() -> PathBuf {
-    let dir = Path::new("/var/tmp/strata-test-tools/uv");
-    let uv = dir.join("bin/uv");
-    if !uv.exists() {
-        let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
-        sh(&format!(
-            "python3 -m venv '{0}' && '{0}/bin/pip' install -q uv && mv -T '{0}' '{1}' || test -x '{1}/bin/uv'",
-            tmp.display(),
-            dir.display()
-        ));
-    }
-    uv
-}
-
-/// Runs uv in `dir` with the machine's CA bundle (the sandbox's TLS goes through its own CA).
-fn uv_in(dir: &Path, args: &str) {
-    sh(&format!(
-        "cd '{}' && UV_NATIVE_TLS=1 SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt '{}' {args}",
-        dir.display(),
-        uv().display()
-    ));
-}
 
 /// A Python project living at `/app` of a copy of the base's rootfs, so its venv is made by the
 /// base's python at the path the image uses.

@@ -1,26 +1,41 @@
 //! The Python Dockerfiles: a dependency image with the locked dependencies in a virtualenv
 //! (`pip install -r` into `/opt/venv`, or `uv sync --no-install-project` into `/app/.venv`), and
-//! an app image that adds the source and installs the project without dependencies.
+//! an app image that adds the source at `/app`.
+//!
+//! uv comes the way the dependencies do: a pinned release from PyPI ([`UV_VERSION`]), installed
+//! into `/opt/uv` of a builder stage whose venv is all the image gets, so no second registry is
+//! needed to build and no uv at run time. The project itself is not installed, as `strata build`
+//! does not install it: its code runs from `/app` on `PYTHONPATH` (`/app/src` for a src layout),
+//! its console script is a launcher in the venv's `bin`, and nothing of it lands in
+//! site-packages, so the app layers hold code only (`strata check
+//! --no-dependencies-in-app-layers`). No bytecode is compiled into any layer (uv's default,
+//! `pip --no-compile`, `PYTHONDONTWRITEBYTECODE=1`), again as `strata build`: `.pyc` files embed
+//! source times, re-ship on every rebuild and are what `strata report` counts as the `pycache`
+//! finding; Python compiles in memory at import instead.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::generate::project::{dir_name, read_toml};
 use crate::generate::{
-    apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Options, Project,
-    APP_USER,
+    apt_install, build_hint, healthcheck, quoted, test_stage, AppBase, Dockerfiles, Image, Options,
+    Project, APP_USER,
 };
 use crate::python::{find_lockfile, Format};
 
-/// The uv image the uv binary is copied from (uv's documented way to install it).
-const UV_IMAGE: &str = "ghcr.io/astral-sh/uv:0.5";
+use super::preset::{code_path, launcher};
+
+/// The uv release the builder stages install from PyPI (`pip install uv==UV_VERSION`).
+pub const UV_VERSION: &str = "0.13.9";
 
 /// What the Python Dockerfiles need to know of a project besides its name and command.
 struct Locked {
     /// The lockfile, relative to the project.
     lockfile: PathBuf,
-    /// Whether there is a `pyproject.toml` to install the project from.
+    /// Whether there is a `pyproject.toml` (uv syncs it with the lockfile).
     has_pyproject: bool,
+    /// What the console script the image runs calls (`module:function`).
+    script: Option<String>,
     /// `major.minor` from `.python-version`.
     python_version: Option<String>,
 }
@@ -56,10 +71,17 @@ fn read(dir: &Path) -> Result<(Project, Locked)> {
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str())
         .map(crate::python::pep508::normalize_name);
-    let command = project
+    let script = project
         .and_then(|p| p.get("scripts"))
         .and_then(|s| s.as_table())
-        .and_then(|s| s.keys().next().cloned());
+        .and_then(|s| s.iter().next())
+        .map(|(name, target)| {
+            (
+                name.clone(),
+                target.as_str().unwrap_or_default().to_string(),
+            )
+        });
+    let (command, script) = script.unzip();
     let python_version = std::fs::read_to_string(dir.join(".python-version"))
         .ok()
         .and_then(|v| major_minor(v.lines().next()?.trim()));
@@ -75,6 +97,7 @@ fn read(dir: &Path) -> Result<(Project, Locked)> {
             .map(Path::to_path_buf)
             .unwrap_or(lockfile),
         has_pyproject: pyproject.is_some(),
+        script,
         python_version,
     };
     Ok((project, locked))
@@ -92,98 +115,146 @@ fn major_minor(version: &str) -> Option<String> {
 /// The Dockerfiles for a Python project.
 pub fn dockerfiles(project: &Project, options: &Options) -> Result<Dockerfiles> {
     let (_, locked) = read(&project.dir)?;
-    let lockfile = locked.lockfile.as_path();
-    let uv = Format::of(lockfile) == Some(Format::Uv);
+    let uv = Format::of(&locked.lockfile) == Some(Format::Uv);
     let runtime = options.runtime_base.clone().unwrap_or_else(|| {
         format!(
             "python:{}-slim",
             locked.python_version.as_deref().unwrap_or("3.12")
         )
     });
-    let mut images = vec![("RUNTIME_BASE", runtime)];
-    if uv {
-        images.push(("UV_IMAGE", UV_IMAGE.to_string()));
-    }
-    let args: String = images
-        .iter()
-        .map(|(name, image)| format!("ARG {name}={image}\n"))
-        .collect();
     let header = format!(
         "# Dependency image of {}: the interpreter and the locked dependencies, none of the code.\n\
-         # Tag it with `strata base IMAGE` (deps-<hash of {} and this file>).\n{}",
+         # Its tag is `strata base IMAGE` (deps-<hash of {} and this file>).\n{}\
+         ARG RUNTIME_BASE={runtime}\n",
         project.name,
-        lockfile.display(),
-        build_hint(options, "Dockerfile.base"),
+        locked.lockfile.display(),
+        build_hint(project, options, Image::Deps),
     );
-    let install = if uv {
-        uv_dependencies(locked.has_pyproject)
+    let installer = if uv {
+        uv_installer(locked.has_pyproject)
     } else {
-        pip_dependencies(lockfile)
+        pip_installer(&locked.lockfile)
     };
     let base = format!(
-        "{header}{args}{}# The app image built on this one sets the user; installs here run as root.\n\
+        "{header}FROM ${{RUNTIME_BASE}} AS runtime\n{}WORKDIR /app\n\n\
+         # {} installs the dependencies from a venv of its own in this stage; the image gets\n\
+         # the dependencies' venv alone.\n\
+         FROM runtime AS {}\n{}\n\
+         # The app image built on this one sets the user; installs here run as root.\n\
          # strata-ignore runs-as-root\n\
-         FROM ${{RUNTIME_BASE}}\n{}{install}",
-        if uv { "FROM ${UV_IMAGE} AS uv\n" } else { "" },
+         FROM runtime\n\
+         ENV VIRTUAL_ENV={venv} PATH={venv}/bin:$PATH \\\n    \
+         PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1\n\
+         COPY --from={} {venv} {venv}\n",
         apt_install(&options.system_packages),
+        installer.name,
+        installer.name,
+        installer.stage,
+        installer.name,
+        venv = installer.venv,
     );
     Ok(Dockerfiles {
         base,
-        app: app(project, options, uv, locked.has_pyproject),
-        images,
+        app: app(project, options, installer.venv, &locked)?,
+        images: vec![("RUNTIME_BASE", runtime)],
         before_base: None,
+        app_base: AppBase::Deps,
     })
 }
 
-fn pip_dependencies(lockfile: &Path) -> String {
+/// The builder stage that installs the locked dependencies into a venv of the runtime base's
+/// `python3`, with the installer in a venv of its own that the image never gets.
+struct Installer {
+    /// The installer, which names its stage: `pip` or `uv`.
+    name: &'static str,
+    /// The venv the dependencies go to (and the image gets).
+    venv: &'static str,
+    /// The stage's instructions after its `FROM`.
+    stage: String,
+}
+
+/// pip (the base's own, in `/opt/pip`) installs the requirements into `/opt/venv`, a venv
+/// without pip.
+fn pip_installer(lockfile: &Path) -> Installer {
     let name = lockfile.display();
-    format!(
-        "ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH \\\n    \
-         PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1\n\
-         COPY {name} /tmp/deps/{name}\n\
-         RUN python3 -m venv /opt/venv \\\n \
-         && pip install --no-cache-dir -r /tmp/deps/{name} \\\n \
-         && rm -rf /tmp/deps\n\
-         WORKDIR /app\n"
-    )
+    Installer {
+        name: "pip",
+        venv: "/opt/venv",
+        stage: format!(
+            "RUN python3 -m venv /opt/pip \\\n \
+             && python3 -m venv --without-pip /opt/venv\n\
+             COPY {name} /tmp/deps/{name}\n\
+             RUN /opt/pip/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-compile \\\n    \
+             -r /tmp/deps/{name}\n"
+        ),
+    }
 }
 
-fn uv_dependencies(has_pyproject: bool) -> String {
+/// uv from PyPI (pinned, in `/opt/uv`) syncs the lockfile into `/app/.venv` (uv finds the base's
+/// `python3` and never downloads one).
+fn uv_installer(has_pyproject: bool) -> Installer {
     let pyproject = if has_pyproject { "pyproject.toml " } else { "" };
-    format!(
-        "COPY --from=uv /uv /usr/local/bin/uv\n\
-         ENV UV_PROJECT_ENVIRONMENT=/app/.venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy \\\n    \
-         UV_PYTHON_DOWNLOADS=never UV_NATIVE_TLS=1 VIRTUAL_ENV=/app/.venv \\\n    \
-         PATH=/app/.venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1\n\
-         WORKDIR /app\n\
-         COPY {pyproject}uv.lock /app/\n\
-         RUN uv sync --frozen --no-install-project --no-dev --no-cache\n"
-    )
+    Installer {
+        name: "uv",
+        venv: "/app/.venv",
+        stage: format!(
+            "RUN python3 -m venv /opt/uv \\\n \
+             && /opt/uv/bin/pip install --no-cache-dir uv=={UV_VERSION}\n\
+             ENV UV_PROJECT_ENVIRONMENT=/app/.venv UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never \\\n    \
+             UV_NATIVE_TLS=1 UV_NO_CACHE=1\n\
+             COPY {pyproject}uv.lock /app/\n\
+             RUN /opt/uv/bin/uv sync --frozen --no-install-project --no-dev \\\n \
+             && rm -f /app/.venv/.lock\n"
+        ),
+    }
 }
 
-fn app(project: &Project, options: &Options, uv: bool, has_pyproject: bool) -> String {
-    let install = match (uv, has_pyproject) {
-        (true, _) => "RUN uv sync --frozen --no-dev --no-editable --no-cache\n",
-        (false, true) => "RUN pip install --no-cache-dir --no-deps /app\n",
-        (false, false) => "",
+/// The app image: the dependency image, the console script's launcher in the venv `venv`, the
+/// code at `/app` on `PYTHONPATH`.
+fn app(project: &Project, options: &Options, venv: &str, locked: &Locked) -> Result<String> {
+    let launcher = match (&project.command, &locked.script) {
+        (Some(name), Some(target)) => {
+            let path = format!("{venv}/bin/{name}");
+            let lines: Vec<String> = launcher(&format!("{venv}/bin/python"), target)?
+                .lines()
+                .map(sh_quoted)
+                .collect();
+            format!(
+                "# The console script, as pip writes it: the project is not installed, its code runs\n\
+                 # from PYTHONPATH.\n\
+                 RUN printf '%s\\n' {} > {path} \\\n \
+                 && chmod 755 {path}\n",
+                lines.join(" ")
+            )
+        }
+        _ => String::new(),
     };
     let (test, after_test) = test_stage(options, "app");
-    format!(
+    Ok(format!(
         "# App image of {name}: the dependency image at its fingerprint tag plus the source.\n\
          {hint}ARG DEPS_IMAGE={name}-deps\n\
          ARG DEPS_TAG=latest\n\
          FROM ${{DEPS_IMAGE}}:${{DEPS_TAG}} AS app\n\
+         {launcher}ENV PYTHONPATH={path}\n\
          WORKDIR /app\n\
+         # The context is the project directory, whose .dockerignore strata dockerfile writes.\n\
+         # strata-ignore dockerignore\n\
          COPY . /app\n\
-         {install}{test}\n\
+         {test}\n\
          FROM app\n\
          {after_test}USER {APP_USER}\n\
          {}CMD {}\n",
         healthcheck(options),
         command(project),
         name = project.name,
-        hint = build_hint(options, "Dockerfile"),
-    )
+        hint = build_hint(project, options, Image::App),
+        path = code_path(&project.dir),
+    ))
+}
+
+/// `text` as one single-quoted shell word.
+fn sh_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// The exec-form command: the first console script, else `main.py`/`app.py`, else the package

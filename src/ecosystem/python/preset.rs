@@ -156,8 +156,10 @@ pub fn find_venv(root: &Path, spec: &PythonPreset) -> Result<PathBuf> {
         })
 }
 
-/// The interpreter of the base that matches the venv's `X.Y`, as an absolute path.
-fn base_python(base: &BaseFs, venv: &Venv, notes: &mut Vec<String>) -> Result<String> {
+/// The interpreter of the base that matches the venv's `X.Y`, as an absolute path. A base with
+/// another Python is an error: the venv's packages are in `lib/pythonX.Y/site-packages`, which
+/// another interpreter never looks at, so the image would fail with `ModuleNotFoundError`.
+fn base_python(base: &BaseFs, venv: &Venv) -> Result<String> {
     let dirs = ["/usr/local/bin", "/usr/bin"];
     for dir in dirs {
         let exact = format!("{dir}/python{}", venv.python);
@@ -178,14 +180,23 @@ fn base_python(base: &BaseFs, venv: &Venv, notes: &mut Vec<String>) -> Result<St
         })
         .collect();
     found.sort();
+    let made_by = venv.python_full.as_deref().unwrap_or(&venv.python);
     match found.pop() {
         Some(other) => {
-            notes.push(format!(
-                "warning: the venv was made by python {} but the base has {other}; compiled \
-                 packages may not import",
-                venv.python_full.as_deref().unwrap_or(&venv.python)
-            ));
-            Ok(other)
+            let base_version = other.rsplit_once("/python").map_or("", |(_, v)| v);
+            Err(Error::usage(format!(
+                "the venv {} was made by Python {made_by} but the base image has Python \
+                 {base_version} ({other}): its packages in lib/python{}/site-packages would not \
+                 be found (ModuleNotFoundError)",
+                venv.root.display(),
+                venv.python,
+            ))
+            .with_hint(format!(
+                "recreate the venv with Python {base_version} (`uv venv --python {base_version} \
+                 && uv sync`, or `python{base_version} -m venv`), or build on a base with Python \
+                 {}",
+                venv.python
+            )))
         }
         None => Err(Error::usage(format!(
             "the base image has no python3 interpreter (looked for python{} in /usr/local/bin and \
@@ -195,8 +206,10 @@ fn base_python(base: &BaseFs, venv: &Venv, notes: &mut Vec<String>) -> Result<St
     }
 }
 
-/// A console-script launcher, as pip writes them, for `module:object.attr`.
-fn launcher(target: &str) -> Result<String> {
+/// A console-script launcher, as pip writes them, for `module:object.attr`, run by `python`
+/// (both images' launchers: `strata build` writes it into the venv layer, the generated app
+/// Dockerfile into the image's venv).
+pub(crate) fn launcher(python: &str, target: &str) -> Result<String> {
     let (module, object) = target.split_once(':').ok_or_else(|| {
         Error::usage(format!(
             "[project.scripts] entry {target:?}: expected module:function"
@@ -205,7 +218,7 @@ fn launcher(target: &str) -> Result<String> {
     let (module, object) = (module.trim(), object.trim());
     let import = object.split('.').next().unwrap_or(object);
     Ok(format!(
-        "#!{VENV_DIR}/bin/python\nimport sys\nfrom {module} import {import}\n\nif __name__ == \"__main__\":\n    sys.exit({object}())\n"
+        "#!{python}\nimport sys\nfrom {module} import {import}\n\nif __name__ == \"__main__\":\n    sys.exit({object}())\n"
     ))
 }
 
@@ -225,7 +238,10 @@ fn write_venv_shell(
     let cfg = format!("home = {home}\ninclude-system-site-packages = false\nversion = {version}\n");
     let mut files: Vec<(String, String)> = vec![("pyvenv.cfg".into(), cfg)];
     for (name, target) in scripts {
-        files.push((format!("bin/{name}"), launcher(target)?));
+        files.push((
+            format!("bin/{name}"),
+            launcher(&format!("{VENV_DIR}/bin/python"), target)?,
+        ));
     }
     let links = [
         ("bin/python", python.to_string()),
@@ -317,6 +333,16 @@ fn default_entrypoint(root: &Path, project: &Project) -> Result<Vec<String>> {
     ))
 }
 
+/// Where the project's code is imported from in the image (its `PYTHONPATH`): `/app/src` for a
+/// src layout, else `/app`. The project is not installed: its code runs from there.
+pub(crate) fn code_path(root: &Path) -> String {
+    if root.join("src").is_dir() {
+        format!("{APP_DIR}/src")
+    } else {
+        APP_DIR.to_string()
+    }
+}
+
 /// Plans the Python layers of the project at `root` and fills the image settings it leaves
 /// unset (entrypoint, environment, workdir, user).
 fn plan(
@@ -334,7 +360,7 @@ fn plan(
     }
     let project = read_pyproject(root)?;
     let venv = Venv::read(&find_venv(root, spec)?)?;
-    let python = base_python(&base.fs, &venv, &mut notes)?;
+    let python = base_python(&base.fs, &venv)?;
     let own: BTreeSet<String> = project
         .name
         .as_deref()
@@ -395,16 +421,11 @@ fn plan(
     if image.entrypoint.is_none() {
         image.entrypoint = Some(default_entrypoint(root, &project)?);
     }
-    let code_path = if root.join("src").is_dir() {
-        format!("{APP_DIR}/src")
-    } else {
-        APP_DIR.to_string()
-    };
     let path = format!("{VENV_DIR}/bin:{}", base.path_env());
     for (k, v) in [
         ("VIRTUAL_ENV", VENV_DIR.to_string()),
         ("PATH", path),
-        ("PYTHONPATH", code_path),
+        ("PYTHONPATH", code_path(root)),
         ("PYTHONDONTWRITEBYTECODE", "1".into()),
         ("PYTHONUNBUFFERED", "1".into()),
     ] {
@@ -430,16 +451,16 @@ mod tests {
 
     #[test]
     fn launchers_import_the_object_and_call_it() {
-        let l = launcher("app.cli:main").unwrap();
+        let l = launcher("/app/.venv/bin/python", "app.cli:main").unwrap();
         assert!(l.starts_with("#!/app/.venv/bin/python\n"), "{l}");
         assert!(l.contains("from app.cli import main\n"), "{l}");
         assert!(l.contains("sys.exit(main())"), "{l}");
-        let l = launcher("app:cli.run").unwrap();
+        let l = launcher("/app/.venv/bin/python", "app:cli.run").unwrap();
         assert!(
             l.contains("from app import cli\n") && l.contains("sys.exit(cli.run())"),
             "{l}"
         );
-        assert!(launcher("nocolon").is_err());
+        assert!(launcher("/app/.venv/bin/python", "nocolon").is_err());
     }
 
     #[test]
@@ -468,32 +489,33 @@ mod tests {
     }
 
     #[test]
-    fn base_python_matches_the_venv_or_warns() {
+    fn base_python_matches_the_venv_or_refuses_naming_both() {
         use crate::rootfs::base_fs::tests::{debian, file, stacked};
         let venv = Venv {
-            root: PathBuf::new(),
+            root: PathBuf::from(".venv"),
             site_packages: PathBuf::new(),
-            python: "3.11".into(),
-            python_full: Some("3.11.2".into()),
+            python: "3.12".into(),
+            python_full: Some("3.12.1".into()),
             distributions: Vec::new(),
         };
-        let mut notes = Vec::new();
-        let fs = stacked(&[&debian()]);
-        assert_eq!(
-            base_python(&fs, &venv, &mut notes).unwrap(),
-            "/usr/bin/python3.11"
-        );
-        assert!(notes.is_empty());
         let fs = stacked(&[&[file("usr/local/bin/python3.12")]]);
         assert_eq!(
-            base_python(&fs, &venv, &mut notes).unwrap(),
+            base_python(&fs, &venv).unwrap(),
             "/usr/local/bin/python3.12"
         );
-        assert!(
-            notes[0].contains("3.11.2") && notes[0].contains("python3.12"),
-            "{notes:?}"
-        );
-        let e = base_python(&BaseFs::default(), &venv, &mut notes).unwrap_err();
+        let e = base_python(&stacked(&[&debian()]), &venv).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::ExitCode::BadInput);
+        let shown = format!("{e} {}", e.hint().unwrap_or_default());
+        for needle in [
+            "Python 3.12.1",
+            "Python 3.11",
+            "/usr/bin/python3.11",
+            "ModuleNotFoundError",
+            "uv venv --python 3.11",
+        ] {
+            assert!(shown.contains(needle), "{needle}: {shown}");
+        }
+        let e = base_python(&BaseFs::default(), &venv).unwrap_err();
         assert!(e.to_string().contains("no python3"), "{e}");
     }
 }

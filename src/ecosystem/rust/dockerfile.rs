@@ -8,8 +8,8 @@ use std::path::Path;
 use crate::error::Result;
 use crate::generate::project::{dir_name, read_toml};
 use crate::generate::{
-    apt_install, build_hint, healthcheck, quoted, test_stage, Dockerfiles, Options, Project,
-    APP_USER,
+    apt_install, build_hint, healthcheck, quoted, test_stage, AppBase, Dockerfiles, Image, Options,
+    Project, APP_USER,
 };
 
 const BUILDER_BASE: &str = "rust:1-bookworm";
@@ -91,7 +91,7 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
         name = project.name,
         apt = apt_install(&options.system_packages),
         strata_image = strata_image(),
-        hint = build_hint(options, "Dockerfile.base"),
+        hint = build_hint(project, options, Image::Deps),
     );
     Dockerfiles {
         base,
@@ -101,9 +101,10 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
             ("RUNTIME_BASE", runtime),
             ("STRATA_IMAGE", strata_image()),
         ],
+        app_base: AppBase::Runtime,
         before_base: options.host_recipe.then(|| {
             format!(
-                "strata recipe --recipe-path {}/recipe.json",
+                "$(STRATA) recipe --recipe-path {}/recipe.json",
                 options.out.display()
             )
         }),
@@ -133,6 +134,6 @@ fn app(project: &Project, options: &Options, runtime: &str) -> String {
         healthcheck(options),
         quoted(&binary),
         name = project.name,
-        hint = build_hint(options, "Dockerfile"),
+        hint = build_hint(project, options, Image::App),
     )
 }

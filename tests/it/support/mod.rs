@@ -10,6 +10,7 @@ pub mod host;
 pub mod images;
 pub mod layout;
 pub mod registry;
+pub mod uv;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
