@@ -26,6 +26,7 @@ pub mod report;
 pub mod rootfs;
 pub mod sink;
 pub mod source;
+pub mod temp;
 #[cfg(test)]
 mod test_tools;
 pub mod timestamp;

@@ -7,6 +7,7 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
+    strata::temp::remove_on_interrupt();
     let code = match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -18,6 +18,7 @@ use crate::layer::writer::{
     LayerCompression, LayerEntry, Normalization, WrittenLayer,
 };
 use crate::sink::layout::write_atomically;
+use crate::temp::{self, TempPath};
 
 /// A layer cache directory.
 pub struct LayerCache {
@@ -123,22 +124,26 @@ pub fn default_dir() -> PathBuf {
         .join("strata")
 }
 
-fn unique_tmp(dir: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".tmp-{}-{n}", std::process::id()))
-}
-
 impl LayerCache {
-    /// Opens (creating) the cache at `dir`.
+    /// Opens (creating) the cache at `dir` (made absolute: the paths it gives out do not depend
+    /// on the directory they are used from).
     pub fn open(dir: &Path) -> Result<LayerCache> {
+        let dir = std::path::absolute(dir).map_err(|e| Error::io(dir.display(), e))?;
         for sub in ["selectors", "stamps", "file-digests", "blobs/sha256"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| Error::io(dir.join(sub).display(), e))?;
         }
-        Ok(LayerCache {
-            dir: dir.to_path_buf(),
-        })
+        Ok(LayerCache { dir })
+    }
+
+    /// The cache directory (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where presets stage the files they generate (a Python venv's launchers, a stripped
+    /// binary): inside the cache, so `strata cache prune` sees them.
+    pub fn staging_dir(&self) -> PathBuf {
+        self.dir.join("staging")
     }
 
     /// The selector of a layer: a digest of everything that decides its bytes, or `None` while
@@ -254,20 +259,13 @@ impl LayerCache {
         n: &Normalization,
         compression: LayerCompression,
     ) -> Result<(WrittenLayer, String)> {
-        let tmp = unique_tmp(&self.dir.join("blobs"));
-        let file = File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
-        let written = write_layer_learning(entries, n, compression, file, memo).and_then(|layer| {
-            let blob = self.blob_path(&layer.digest);
-            fs::rename(&tmp, &blob).map_err(|e| Error::io(blob.display(), e))?;
-            Ok(layer)
-        });
-        let layer = match written {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
+        let blobs = self.dir.join("blobs");
+        let (tmp, file) =
+            TempPath::file(temp::unique_in(&blobs)).map_err(|e| Error::io(blobs.display(), e))?;
+        let layer = write_layer_learning(entries, n, compression, file, memo)?;
+        let blob = self.blob_path(&layer.digest);
+        tmp.persist(&blob)
+            .map_err(|e| Error::io(blob.display(), e.into()))?;
         let selector = match selector {
             Some(s) => s.to_string(),
             None => Self::selector(memo, entries, n, compression).ok_or_else(|| {
@@ -281,15 +279,14 @@ impl LayerCache {
         Ok((layer, selector))
     }
 
-    /// Removes selectors unused for `older_than`, then blobs no selector names, and stray temp
-    /// files; returns (entries, bytes) removed.
-    pub fn prune(&self, older_than: Duration) -> Result<(usize, u64)> {
+    /// Removes the temp files and directories interrupted or killed builds left (see
+    /// [`temp::left_over`]), then selectors unused for `older_than`, then blobs no selector names,
+    /// stamps of removed selectors and memos unchanged for that long.
+    pub fn prune(&self, older_than: Duration) -> Result<Pruned> {
         let now = SystemTime::now();
+        let mut pruned = self.remove_left_over(now)?;
         let mut keep = std::collections::HashSet::new();
-        let mut removed = (0, 0);
-        let selectors = self.dir.join("selectors");
-        for entry in fs::read_dir(&selectors).map_err(|e| Error::io(selectors.display(), e))? {
-            let path = entry.map_err(|e| Error::io(selectors.display(), e))?.path();
+        for path in self.entries("selectors")? {
             let age = age_of(&path, now);
             let layer: Option<WrittenLayer> = fs::read(&path)
                 .ok()
@@ -300,13 +297,11 @@ impl LayerCache {
                 }
                 _ => {
                     fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
-                    removed.0 += 1;
+                    pruned.entries += 1;
                 }
             }
         }
-        let stamps = self.dir.join("stamps");
-        for entry in fs::read_dir(&stamps).map_err(|e| Error::io(stamps.display(), e))? {
-            let path = entry.map_err(|e| Error::io(stamps.display(), e))?.path();
+        for path in self.entries("stamps")? {
             let live =
                 fs::read_to_string(&path).is_ok_and(|s| self.selector_path(s.trim()).is_file());
             if !live {
@@ -314,33 +309,104 @@ impl LayerCache {
             }
         }
         // A memo unchanged for that long goes too: it only spares reading files again.
-        let memos = self.dir.join("file-digests");
-        for entry in fs::read_dir(&memos).map_err(|e| Error::io(memos.display(), e))? {
-            let path = entry.map_err(|e| Error::io(memos.display(), e))?.path();
+        for path in self.entries("file-digests")? {
             if age_of(&path, now) >= older_than {
                 fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
             }
         }
-        for dir in [self.dir.join("blobs/sha256"), self.dir.join("blobs")] {
-            for entry in fs::read_dir(&dir).map_err(|e| Error::io(dir.display(), e))? {
-                let path = entry.map_err(|e| Error::io(dir.display(), e))?.path();
-                if path.is_dir() {
-                    continue;
-                }
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let age = age_of(&path, now);
-                // A temp file may belong to a build running right now: only stale ones go.
-                let busy = name.starts_with(".tmp-") && age < Duration::from_secs(3600);
-                if !busy && !keep.contains(&format!("sha256:{name}")) {
-                    removed.1 += fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        for sub in ["blobs/sha256", "blobs"] {
+            for path in self.entries(sub)? {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                if path.is_file() && !keep.contains(&format!("sha256:{name}")) {
+                    pruned.blob_bytes += fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                     fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
                 }
             }
         }
-        Ok(removed)
+        Ok(pruned)
+    }
+
+    /// The entries of the cache directory `sub`, temp names left out (they belong to a writer,
+    /// or to [`LayerCache::remove_left_over`]).
+    fn entries(&self, sub: &str) -> Result<Vec<PathBuf>> {
+        let dir = self.dir.join(sub);
+        let listing = match fs::read_dir(&dir) {
+            Ok(listing) => listing,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(dir.display(), e)),
+        };
+        let mut paths = Vec::new();
+        for entry in listing {
+            let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
+            if temp::writer_of(&entry.file_name().to_string_lossy()).is_none() {
+                paths.push(entry.path());
+            }
+        }
+        Ok(paths)
+    }
+
+    /// Removes the temp paths of writers that are gone, wherever the cache has them: beside
+    /// blobs, records and memos, and among the files presets stage (one level down too).
+    fn remove_left_over(&self, now: SystemTime) -> Result<Pruned> {
+        let mut pruned = Pruned::default();
+        let subs = [
+            "blobs",
+            "blobs/sha256",
+            "selectors",
+            "stamps",
+            "file-digests",
+        ];
+        let mut dirs: Vec<PathBuf> = subs.iter().map(|sub| self.dir.join(sub)).collect();
+        dirs.push(self.staging_dir());
+        dirs.extend(self.entries("staging")?.into_iter().filter(|p| p.is_dir()));
+        for dir in dirs {
+            let Ok(listing) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in listing {
+                let path = entry.map_err(|e| Error::io(dir.display(), e))?.path();
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                if !temp::left_over(&name, age_of(&path, now)) {
+                    continue;
+                }
+                pruned.temp_bytes += size_of(&path);
+                pruned.temp_files += 1;
+                let removed = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+                removed.map_err(|e| Error::io(path.display(), e))?;
+            }
+        }
+        Ok(pruned)
+    }
+}
+
+/// What `strata cache prune` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Layer records (selectors) unused for the given time, or unreadable.
+    pub entries: usize,
+    /// Bytes of the blobs no remaining record names.
+    pub blob_bytes: u64,
+    /// Temp files and directories interrupted or killed builds left.
+    pub temp_files: usize,
+    /// Their bytes.
+    pub temp_bytes: u64,
+}
+
+/// Bytes of the file `path`, or of every file under the directory `path`.
+fn size_of(path: &Path) -> u64 {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| size_of(&e.path()))
+            .sum(),
+        Ok(m) => m.len(),
+        Err(_) => 0,
     }
 }
 

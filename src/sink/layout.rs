@@ -4,7 +4,7 @@
 //! does not exist yet is written beside its place and renamed there with the manifest, so a
 //! failed write (a blob that does not verify) leaves no directory behind.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -16,32 +16,25 @@ use crate::layer::verify::{self, VerifyingReader};
 use crate::mutate::annotation::REF_NAME;
 use crate::mutate::index::{manifest_descriptor, Index};
 use crate::sink::{receipt, Opener, Sink};
+use crate::temp::{self, TempPath};
 
 /// An OCI layout directory being written, and the tag the manifest gets.
 pub struct LayoutSink {
     dir: PathBuf,
     tag: Option<String>,
     /// Where a new layout is written until its manifest commits it to `dir`.
-    staging: Option<PathBuf>,
+    staging: Option<TempPath>,
 }
 
 /// Writes `bytes` to `path` atomically: a temp file beside it, flushed, then renamed over it.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_beside(path);
-    let result = File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
-        .and_then(|_| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|e| Error::io(path.display(), e))
-}
-
-fn temp_beside(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or("blob".into(), |n| n.to_string_lossy());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    TempPath::file(temp::beside(path))
+        .and_then(|(tmp, mut f)| {
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            Ok(tmp.persist(path)?)
+        })
+        .map_err(|e| Error::io(path.display(), e))
 }
 
 impl LayoutSink {
@@ -59,8 +52,17 @@ impl LayoutSink {
                 )));
             }
         }
-        let staging = (!dir.exists()).then(|| temp_beside(dir));
-        let root = staging.as_deref().unwrap_or(dir);
+        let staging = match dir.exists() {
+            true => None,
+            false => Some(
+                TempPath::create(temp::beside(dir), |root| {
+                    fs::create_dir_all(root.join("blobs/sha256"))
+                })
+                .map_err(|e| Error::io(dir.display(), e))?
+                .0,
+            ),
+        };
+        let root = staging.as_ref().map_or(dir, TempPath::path);
         fs::create_dir_all(root.join("blobs/sha256")).map_err(|e| Error::io(dir.display(), e))?;
         if !root.join("oci-layout").is_file() {
             write_atomically(
@@ -77,8 +79,8 @@ impl LayoutSink {
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.staging
-            .as_deref()
-            .unwrap_or(&self.dir)
+            .as_ref()
+            .map_or(self.dir.as_path(), TempPath::path)
             .join(digest.layout_path())
     }
 
@@ -88,10 +90,11 @@ impl LayoutSink {
         let Some(staging) = self.staging.take() else {
             return Ok(());
         };
-        if fs::rename(&staging, &self.dir).is_ok() {
-            return Ok(());
-        }
-        let blobs = staging.join("blobs");
+        let staging = match staging.persist(&self.dir) {
+            Ok(()) => return Ok(()),
+            Err(failed) => failed.temp,
+        };
+        let blobs = staging.path().join("blobs");
         let moved = (|| -> std::io::Result<()> {
             for algorithm in fs::read_dir(&blobs)? {
                 let algorithm = algorithm?;
@@ -104,7 +107,7 @@ impl LayoutSink {
             }
             Ok(())
         })();
-        let _ = fs::remove_dir_all(&staging);
+        drop(staging);
         moved.map_err(|e| Error::io(self.dir.display(), e))
     }
 
@@ -136,14 +139,6 @@ impl LayoutSink {
     }
 }
 
-impl Drop for LayoutSink {
-    fn drop(&mut self) {
-        if let Some(staging) = &self.staging {
-            let _ = fs::remove_dir_all(staging);
-        }
-    }
-}
-
 impl Sink for LayoutSink {
     fn has_blob(&mut self, digest: &Digest) -> Result<bool> {
         Ok(self.blob_path(digest).is_file())
@@ -155,20 +150,16 @@ impl Sink for LayoutSink {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
         }
-        let tmp = temp_beside(&path);
-        let written = (|| {
-            let mut file = File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
-            let mut verified = VerifyingReader::new(reader, receipt(digest, size));
-            std::io::copy(&mut verified, &mut file)
-                .map_err(|e| verify::carried(e).unwrap_or_else(|e| Error::io(tmp.display(), e)))?;
-            verified.finish()?;
-            file.sync_all().map_err(|e| Error::io(tmp.display(), e))?;
-            fs::rename(&tmp, &path).map_err(|e| Error::io(path.display(), e))
-        })();
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written
+        let (tmp, mut file) =
+            TempPath::file(temp::beside(&path)).map_err(|e| Error::io(path.display(), e))?;
+        let io_error = |e| Error::io(tmp.path().display(), e);
+        let mut verified = VerifyingReader::new(reader, receipt(digest, size));
+        std::io::copy(&mut verified, &mut file)
+            .map_err(|e| verify::carried(e).unwrap_or_else(io_error))?;
+        verified.finish()?;
+        file.sync_all().map_err(io_error)?;
+        tmp.persist(&path)
+            .map_err(|e| Error::io(path.display(), e.into()))
     }
 
     fn link_blob(&mut self, digest: &Digest, size: u64, file: &std::path::Path) -> bool {
@@ -178,12 +169,9 @@ impl Sink for LayoutSink {
                 return None;
             }
             fs::create_dir_all(path.parent()?).ok()?;
-            let tmp = temp_beside(&path);
-            let done = fs::hard_link(file, &tmp).and_then(|()| fs::rename(&tmp, &path));
-            if done.is_err() {
-                let _ = fs::remove_file(&tmp);
-            }
-            done.ok()
+            let (tmp, ()) =
+                TempPath::create(temp::beside(&path), |t| fs::hard_link(file, t)).ok()?;
+            tmp.persist(&path).ok()
         })();
         linked.is_some()
     }
