@@ -3,7 +3,7 @@
 //! appended last, and the file appears under its name only when complete.
 
 use std::collections::HashSet;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,8 @@ use crate::mutate::annotation::{CONTAINERD_IMAGE_NAME, REF_NAME};
 use crate::mutate::canonical::to_canonical;
 use crate::mutate::index::{manifest_descriptor, Index};
 use crate::sink::{receipt, Opener, Sink};
+use crate::source::reference::{ArchiveKind, ImageRef};
+use crate::temp::{self, TempPath};
 
 /// An entry of `manifest.json`, the index `docker load` reads: a transport detail of this sink,
 /// not part of the image (paths are blob paths inside the archive).
@@ -31,8 +33,9 @@ struct DockerLoadEntry {
 /// An archive being written.
 pub struct ArchiveSink {
     path: PathBuf,
-    tmp: PathBuf,
+    tmp: Option<TempPath>,
     tag: Option<String>,
+    kind: ArchiveKind,
     builder: Option<tar::Builder<BufWriter<File>>>,
     written: HashSet<Digest>,
 }
@@ -49,24 +52,26 @@ fn header(size: u64) -> tar::Header {
 }
 
 impl ArchiveSink {
-    /// Starts writing the archive `path` (`tag`: `name:tag` for docker, or an OCI ref name).
-    pub fn create(path: &Path, tag: Option<String>) -> Result<ArchiveSink> {
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::usage(format!("{}: not a file name", path.display())))?;
-        let tmp = path.with_file_name(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
+    /// Starts writing the archive `path`; `tag` is a docker `name:tag` or an OCI ref name, as
+    /// `kind` says.
+    pub fn create(path: &Path, tag: Option<String>, kind: ArchiveKind) -> Result<ArchiveSink> {
+        if path.file_name().is_none() {
+            return Err(Error::usage(format!("{}: not a file name", path.display())));
+        }
+        let (tmp, file) =
+            TempPath::file(temp::beside(path)).map_err(|e| Error::io(path.display(), e))?;
         Ok(ArchiveSink {
             path: path.to_path_buf(),
-            tmp,
+            tmp: Some(tmp),
             tag,
+            kind,
             builder: Some(tar::Builder::new(BufWriter::new(file))),
             written: HashSet::new(),
         })
+    }
+
+    fn io_error(&self, e: std::io::Error) -> Error {
+        Error::io(self.path.display(), e)
     }
 
     fn append(&mut self, name: &str, size: u64, data: impl Read) -> Result<()> {
@@ -74,46 +79,57 @@ impl ArchiveSink {
             .builder
             .as_mut()
             .ok_or_else(|| Error::invalid("archive already finished"))?;
-        builder
-            .append_data(&mut header(size), name, data)
-            .map_err(|e| verify::carried(e).unwrap_or_else(|e| Error::io(self.tmp.display(), e)))
+        let appended = builder.append_data(&mut header(size), name, data);
+        appended.map_err(|e| verify::carried(e).unwrap_or_else(|e| self.io_error(e)))
     }
 
     fn finish(&mut self) -> Result<()> {
-        let builder = self
+        let (builder, tmp) = self
             .builder
             .take()
+            .zip(self.tmp.take())
             .ok_or_else(|| Error::invalid("archive already finished"))?;
         let file = builder
             .into_inner()
             .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-            .map_err(|e| Error::io(self.tmp.display(), e))?;
-        file.sync_all()
-            .map_err(|e| Error::io(self.tmp.display(), e))?;
-        fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(self.path.display(), e))
+            .map_err(|e| self.io_error(e))?;
+        file.sync_all().map_err(|e| self.io_error(e))?;
+        tmp.persist(&self.path).map_err(|e| self.io_error(e.into()))
     }
 
-    /// The `RepoTags` docker load applies: only a `name:tag` (or a name, meaning `:latest`).
+    /// The `RepoTags` docker load applies: a docker archive's `NAME[:TAG]` (a name meaning
+    /// `:latest`); an OCI archive's ref name only when it is spelled as one (`app:v1`, `team/app`),
+    /// for a plain ref name (`v2`) names no image.
     fn repo_tags(&self) -> Vec<String> {
-        match &self.tag {
-            Some(t) if t.contains(':') || t.contains('/') => {
-                let last = t.rsplit('/').next().unwrap_or(t);
-                vec![if last.contains(':') {
-                    t.clone()
-                } else {
-                    format!("{t}:latest")
-                }]
-            }
+        match (&self.tag, self.kind) {
+            (Some(t), ArchiveKind::Docker) => vec![docker_name(t)],
+            (Some(t), _) if t.contains(':') || t.contains('/') => vec![docker_name(t)],
             _ => Vec::new(),
         }
     }
+
+    /// The `org.opencontainers.image.ref.name` of the image: an OCI archive's tag as given, a
+    /// docker archive's tag part (`v1` of `app:v1`).
+    fn ref_name(&self) -> Option<String> {
+        let tag = self.tag.as_deref()?;
+        Some(match self.kind {
+            ArchiveKind::Oci => tag.to_string(),
+            _ => {
+                let name = docker_name(tag);
+                let last = name.rsplit('/').next().unwrap_or(&name);
+                last.rsplit_once(':').map_or(last, |(_, t)| t).to_string()
+            }
+        })
+    }
 }
 
-impl Drop for ArchiveSink {
-    fn drop(&mut self) {
-        if self.builder.is_some() {
-            let _ = fs::remove_file(&self.tmp);
-        }
+/// `app` is `app:latest`, as docker names it.
+fn docker_name(tag: &str) -> String {
+    let last = tag.rsplit('/').next().unwrap_or(tag);
+    if last.contains(':') {
+        tag.to_string()
+    } else {
+        format!("{tag}:latest")
     }
 }
 
@@ -147,16 +163,17 @@ impl Sink for ArchiveSink {
                 .map(|l| path_of(l.digest()))
                 .collect::<Result<_>>()?,
         }];
-        let annotations: Vec<(&str, &str)> = match &self.tag {
-            Some(tag) => vec![
-                (
-                    REF_NAME,
-                    tag.rsplit_once(':').map_or(tag.as_str(), |(_, t)| t),
-                ),
-                (CONTAINERD_IMAGE_NAME, tag.as_str()),
-            ],
-            None => Vec::new(),
-        };
+        let ref_name = self.ref_name();
+        let repo_tags = self.repo_tags();
+        let annotations: Vec<(&str, &str)> = ref_name
+            .iter()
+            .map(|r| (REF_NAME, r.as_str()))
+            .chain(
+                repo_tags
+                    .first()
+                    .map(|n| (CONTAINERD_IMAGE_NAME, n.as_str())),
+            )
+            .collect();
         let mut index = Index::new();
         index.put(manifest_descriptor(media_type, bytes, &annotations)?);
         for (name, data) in [
@@ -172,6 +189,11 @@ impl Sink for ArchiveSink {
     }
 
     fn describe(&self) -> String {
-        format!("docker-archive:{}", self.path.display())
+        ImageRef::Archive {
+            file: self.path.clone(),
+            tag: self.tag.clone(),
+            kind: self.kind,
+        }
+        .to_string()
     }
 }

@@ -71,8 +71,8 @@ fn receipt(digest: &Digest, size: u64) -> Verifier {
 pub fn open_sink(dest: &ImageRef, opts: &RegistryOptions) -> Result<Box<dyn Sink>> {
     Ok(match dest {
         ImageRef::Layout { dir, tag } => Box::new(layout::LayoutSink::open(dir, tag.clone())?),
-        ImageRef::Archive { file, tag } => {
-            Box::new(archive::ArchiveSink::create(file, tag.clone())?)
+        ImageRef::Archive { file, tag, kind } => {
+            Box::new(archive::ArchiveSink::create(file, tag.clone(), *kind)?)
         }
         ImageRef::Registry(reference) => {
             Box::new(registry::RegistrySink::connect(reference, opts)?)

@@ -12,6 +12,7 @@ use crate::source::files::Files;
 use crate::source::layout::{open_layout, open_layout_by_config};
 use crate::source::manifest::verify_blob;
 use crate::source::platform::Platform;
+use crate::source::reference::ArchiveKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -40,14 +41,22 @@ pub struct ArchiveImage {
     pub layer_paths: Vec<String>,
 }
 
-/// Opens the image `tag` (a `name:tag` for docker archives, a ref name for OCI archives) or the
-/// only image in the archive.
+/// Opens the image `tag` (a `name:tag` for docker archives, a ref name for OCI archives: `kind`
+/// says which) or the only image in the archive. An OCI archive is read by its `index.json`
+/// even when it also has a `manifest.json` for `docker load` (one without `index.json`, a
+/// `docker save` tar, is read as such).
 pub fn open_archive(
     files: &dyn Files,
     tag: Option<&str>,
+    kind: ArchiveKind,
     platform: &Platform,
     reference: String,
 ) -> Result<ArchiveImage> {
+    if kind == ArchiveKind::Oci && files.open("index.json")?.is_some() {
+        return Ok(with_blob_paths(open_layout(
+            files, tag, platform, reference,
+        )?));
+    }
     let Some(manifest) = files.read_small("manifest.json")? else {
         if files.open("index.json")?.is_some() {
             let image = open_layout(files, tag, platform, reference)?;

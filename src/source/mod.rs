@@ -168,7 +168,7 @@ pub fn open(reference: &ImageRef, opts: &SourceOptions) -> Result<OpenedImage> {
                 layers: Box::new(FileLayers { files, paths }),
             })
         }
-        ImageRef::Archive { file, tag } => {
+        ImageRef::Archive { file, tag, kind } => {
             if !file.is_file() {
                 return Err(Error::not_found(format!(
                     "{}: no such file",
@@ -176,8 +176,13 @@ pub fn open(reference: &ImageRef, opts: &SourceOptions) -> Result<OpenedImage> {
                 )));
             }
             let files: Arc<dyn Files> = Arc::new(TarFiles::index(file)?);
-            let found =
-                docker_archive::open_archive(files.as_ref(), tag.as_deref(), &opts.platform, name)?;
+            let found = docker_archive::open_archive(
+                files.as_ref(),
+                tag.as_deref(),
+                *kind,
+                &opts.platform,
+                name,
+            )?;
             Ok(OpenedImage {
                 image: found.image,
                 layers: Box::new(FileLayers {

@@ -36,9 +36,25 @@ pub enum ImageRef {
         file: PathBuf,
         /// The tag (OCI) or `name:tag` (docker) to pick.
         tag: Option<String>,
+        /// Which format the reference names, and so how its tag is read.
+        kind: ArchiveKind,
     },
     /// An image in a registry (`registry/repo:tag` or `@sha256:…`).
     Registry(String),
+}
+
+/// The archive format a reference names: it decides what its tag is (an OCI ref name, or a
+/// docker `NAME:TAG`) and what a destination is called. strata writes one format that is both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveKind {
+    /// `oci-archive:FILE[:TAG]`: the tag is the `org.opencontainers.image.ref.name` in
+    /// `index.json`.
+    Oci,
+    /// `docker-archive:FILE[:NAME:TAG]` (or `docker-tar:`): the tag is a `RepoTags` entry of
+    /// `manifest.json`.
+    Docker,
+    /// A path with no transport (no tag): whichever the archive is.
+    Detected,
 }
 
 impl ImageRef {
@@ -71,6 +87,7 @@ impl ImageRef {
             return Ok(ImageRef::Archive {
                 file: s.into(),
                 tag: None,
+                kind: ArchiveKind::Detected,
             });
         }
         if is_explicit_path(s) {
@@ -103,10 +120,14 @@ fn with_transport(s: &str) -> Result<Option<ImageRef>> {
         let (dir, tag) = split_path_and_tag(rest);
         return Ok(Some(ImageRef::Layout { dir, tag }));
     }
-    for prefix in ["oci-archive:", "docker-archive:", "docker-tar:"] {
+    for (prefix, kind) in [
+        ("oci-archive:", ArchiveKind::Oci),
+        ("docker-archive:", ArchiveKind::Docker),
+        ("docker-tar:", ArchiveKind::Docker),
+    ] {
         if let Some(rest) = s.strip_prefix(prefix) {
             let (file, tag) = split_path_and_tag(rest);
-            return Ok(Some(ImageRef::Archive { file, tag }));
+            return Ok(Some(ImageRef::Archive { file, tag, kind }));
         }
     }
     Ok(None)
@@ -124,6 +145,7 @@ fn existing_path(s: &str) -> Option<ImageRef> {
         Some(ImageRef::Archive {
             file: path.to_path_buf(),
             tag: None,
+            kind: ArchiveKind::Detected,
         })
     } else {
         None
@@ -242,7 +264,12 @@ impl fmt::Display for ImageRef {
                 write!(f, "oci:{}", dir.display())?;
                 tag.as_ref().map_or(Ok(()), |t| write!(f, ":{t}"))
             }
-            ImageRef::Archive { file, tag } => {
+            ImageRef::Archive { file, tag, kind } => {
+                match kind {
+                    ArchiveKind::Oci => write!(f, "oci-archive:")?,
+                    ArchiveKind::Docker => write!(f, "docker-archive:")?,
+                    ArchiveKind::Detected => {}
+                }
                 write!(f, "{}", file.display())?;
                 tag.as_ref().map_or(Ok(()), |t| write!(f, ":{t}"))
             }
@@ -285,10 +312,11 @@ mod tests {
         }
     }
 
-    fn archive(file: &str, tag: Option<&str>) -> ImageRef {
+    fn archive(file: &str, tag: Option<&str>, kind: ArchiveKind) -> ImageRef {
         ImageRef::Archive {
             file: file.into(),
             tag: tag.map(String::from),
+            kind,
         }
     }
 
@@ -309,15 +337,15 @@ mod tests {
         let table: Vec<(&str, Parsed, Parsed)> = vec![
             ("oci:/new/dir:v1", Ok(layout("/new/dir", Some("v1"))), Ok(layout("/new/dir", Some("v1")))),
             ("oci:rel", Ok(layout("rel", None)), Ok(layout("rel", None))),
-            ("oci-archive:/x/a.tar:v1", Ok(archive("/x/a.tar", Some("v1"))), Ok(archive("/x/a.tar", Some("v1")))),
-            ("docker-archive:/x/a.tar:app:1", Ok(archive("/x/a.tar", Some("app:1"))), Ok(archive("/x/a.tar", Some("app:1")))),
+            ("oci-archive:/x/a.tar:v1", Ok(archive("/x/a.tar", Some("v1"), ArchiveKind::Oci)), Ok(archive("/x/a.tar", Some("v1"), ArchiveKind::Oci))),
+            ("docker-archive:/x/a.tar:app:1", Ok(archive("/x/a.tar", Some("app:1"), ArchiveKind::Docker)), Ok(archive("/x/a.tar", Some("app:1"), ArchiveKind::Docker))),
             ("docker://weird", registry("weird"), registry("weird")),
             ("docker://localhost:5000/app:v2", registry("localhost:5000/app:v2"), registry("localhost:5000/app:v2")),
             (dir, Ok(layout(dir, None)), Ok(layout(dir, None))),
-            (file, Ok(archive(file, None)), Ok(archive(file, None))),
+            (file, Ok(archive(file, None, ArchiveKind::Detected)), Ok(archive(file, None, ArchiveKind::Detected))),
             ("/new/out", Err(Kind::NotFound), Ok(layout("/new/out", None))),
             ("./out", Err(Kind::NotFound), Ok(layout("./out", None))),
-            ("out.tar", Err(Kind::NotFound), Ok(archive("out.tar", None))),
+            ("out.tar", Err(Kind::NotFound), Ok(archive("out.tar", None, ArchiveKind::Detected))),
             ("localhost/app", registry("localhost/app"), registry("localhost/app")),
             ("127.0.0.1:5000/app:1", registry("127.0.0.1:5000/app:1"), registry("127.0.0.1:5000/app:1")),
             ("registry.example.com/team/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
