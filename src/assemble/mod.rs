@@ -19,7 +19,7 @@ use crate::sink::copy::{bytes_blob, file_blob, layer_blobs, manifest_of, Blob};
 use crate::source::reference::ImageRef;
 use crate::source::{open, OpenedImage, SourceOptions};
 use cache::{memo_scope, LayerCache};
-use plan::{parse_owner, Plan};
+use plan::{parse_owner, shown_source, Plan};
 
 /// One built layer.
 #[derive(Debug, Clone, Serialize)]
@@ -224,11 +224,17 @@ pub fn build(
         }
     };
     configure(image.config_mut(), &plan.image, &created);
+    let staging = cache.staging_dir();
     for ((built, l), spec) in layers.iter().zip(&written).zip(&plan.layers) {
+        let from: Vec<String> = built
+            .from
+            .iter()
+            .map(|f| shown_source(f, &plan.root, &staging))
+            .collect();
         let created_by = format!(
             "strata build: layer {} ({} -> {})",
             built.name,
-            built.from.join(", "),
+            from.join(", "),
             built.to
         );
         let mut history = history_entry(&created, &created_by);

@@ -154,6 +154,36 @@ impl Plan {
     }
 }
 
+/// A layer source as history and the plan show it: relative to the project `root` (as written
+/// when it is relative), `(generated)` for files a preset staged under `staging`, and only its
+/// file name for a path elsewhere on the host. Nothing host-specific goes into an image, so the
+/// same project in another directory, under another `HOME` or cache, gives the same digest.
+pub fn shown_source(source: &str, root: &Path, staging: &Path) -> String {
+    let path = Path::new(source);
+    if path.is_relative() {
+        return source.to_string();
+    }
+    let forms = |p: &Path| [std::path::absolute(p).ok(), p.canonicalize().ok()];
+    let within = |base: &Path| {
+        forms(path).into_iter().flatten().find_map(|p| {
+            forms(base)
+                .into_iter()
+                .flatten()
+                .find_map(|b| p.strip_prefix(&b).ok().map(Path::to_path_buf))
+        })
+    };
+    if within(staging).is_some() {
+        return "(generated)".into();
+    }
+    match within(root) {
+        Some(rel) if rel.as_os_str().is_empty() => ".".into(),
+        Some(rel) => rel.display().to_string(),
+        None => path
+            .file_name()
+            .map_or_else(|| "/".into(), |n| n.to_string_lossy().into_owned()),
+    }
+}
+
 /// `uid:gid` → the two ids.
 pub fn parse_owner(owner: &str) -> Result<(u64, u64)> {
     let bad = || Error::usage(format!("invalid owner {owner:?}: expected numeric uid:gid"));
@@ -185,6 +215,24 @@ mod tests {
         assert!(plan.add_layer_flag("nodest").is_err());
         assert_eq!(parse_owner("1000:1000").unwrap(), (1000, 1000));
         assert!(parse_owner("app:app").is_err());
+    }
+
+    #[test]
+    fn sources_are_shown_without_host_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        let staging = dir.path().join("cache/staging");
+        std::fs::create_dir_all(root.join(".venv/lib")).unwrap();
+        let shown = |s: &Path| shown_source(&s.display().to_string(), &root, &staging);
+        assert_eq!(shown(&root.join(".venv/lib")), ".venv/lib");
+        assert_eq!(shown(&root), ".");
+        assert_eq!(shown(&staging.join("python-venv-0123")), "(generated)");
+        assert_eq!(shown(Path::new("/opt/elsewhere/bin/tool")), "tool");
+        assert_eq!(shown_source("src/*.py", &root, &staging), "src/*.py");
+        // The project reached through a symlink is still the project.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&root, &link).unwrap();
+        assert_eq!(shown(&link.join(".venv/lib")), ".venv/lib");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 
 use std::sync::Arc;
 use strata::assemble::cache::{default_dir, LayerCache};
-use strata::assemble::plan::Plan;
+use strata::assemble::plan::{self, Plan};
 use strata::assemble::{build, BuiltLayer};
 
 use crate::cli::progress::Bar;
@@ -263,19 +263,10 @@ impl BuildArgs {
     }
 }
 
-/// A layer source as the plan table shows it: relative to the project, or `(generated)` for the
-/// files a preset wrote into the cache.
+/// A layer source as the plan table shows it (see [`plan::shown_source`]), for the layer cache
+/// at `cache_dir`.
 pub(crate) fn shown_source(source: &str, root: &Path, cache_dir: &Path) -> String {
-    let path = Path::new(source);
-    if path.starts_with(cache_dir.join("staging")) {
-        "(generated)".into()
-    } else {
-        match path.strip_prefix(root) {
-            Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
-            Ok(rel) => rel.display().to_string(),
-            Err(_) => source.into(),
-        }
-    }
+    plan::shown_source(source, root, &cache_dir.join("staging"))
 }
 
 fn plan_table(layers: &[BuiltLayer], root: &Path, cache_dir: &Path) -> String {
@@ -327,6 +318,7 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
     let opts = args.image_options.source_options()?;
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_dir);
     let cache = LayerCache::open(&cache_dir)?;
+    let cache_dir = cache.dir().to_path_buf();
     expand_preset(&mut plan, &opts, &cache_dir)?;
     let mut outputs = args.outputs.clone();
     outputs.extend(
@@ -424,10 +416,13 @@ pub fn run_cache(args: &CacheArgs) -> Result<ExitCode> {
     match &args.command {
         CacheCommand::Prune { days, cache_dir } => {
             let cache = LayerCache::open(&cache_dir.clone().unwrap_or_else(default_dir))?;
-            let (entries, bytes) = cache.prune(std::time::Duration::from_secs(days * 86_400))?;
+            let pruned = cache.prune(std::time::Duration::from_secs(days * 86_400))?;
             write_stdout(&format!(
-                "removed {entries} cache entries and {} of blobs\n",
-                human_bytes(bytes)
+                "removed {} cache entries, {} of blobs, and {} temp files interrupted builds left ({})\n",
+                pruned.entries,
+                human_bytes(pruned.blob_bytes),
+                pruned.temp_files,
+                human_bytes(pruned.temp_bytes)
             ))?;
             Ok(ExitCode::Ok)
         }
