@@ -2,7 +2,8 @@
 //! contents, link targets, execute bits, ownership, mtime, compressor) maps to the written layer's
 //! identity, and the blob sits in a content store beside it. A hit costs no tar and no compression.
 //! Writes are atomic (temp file, then rename; the selector only after its blob), so two builds can
-//! share the cache and a killed build never leaves an entry whose blob is missing.
+//! share the cache and a killed build never leaves an entry whose blob is missing; an interrupted
+//! one removes its temp files ([`crate::temp`]), and `prune` removes those a killed one left.
 
 use std::collections::HashMap;
 use std::fs::{self, File};

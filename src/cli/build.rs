@@ -78,7 +78,8 @@ pub struct BuildArgs {
     /// Compress new layers with zstd instead of gzip.
     #[arg(long)]
     pub zstd: bool,
-    /// Where to write the image (repeatable): oci:DIR:TAG, docker-archive:FILE:NAME:TAG, docker://REF.
+    /// Where to write the image (repeatable): oci:DIR:TAG, oci-archive:FILE:TAG,
+    /// docker-archive:FILE:NAME:TAG, docker://REF.
     #[arg(long = "output", short = 'o', value_name = "DEST")]
     pub outputs: Vec<String>,
     /// Push to a registry (same as --output docker://REF).
@@ -136,6 +137,10 @@ pub struct PresetArgs {
     /// cargo runs, and store it there after a build that compiled it (tag: recipe fingerprint).
     #[arg(long, value_name = "REPOSITORY")]
     pub cargo_cache: Option<String>,
+    /// Rust: package the binary with its symbols and debug info (default: stripped in release,
+    /// with binutils' strip).
+    #[arg(long)]
+    pub no_strip: bool,
 }
 
 impl PresetArgs {
@@ -181,6 +186,9 @@ impl PresetArgs {
                 if !self.features.is_empty() {
                     rust.features.clone_from(&self.features);
                 }
+                if self.no_strip {
+                    rust.strip = Some(false);
+                }
             }
             // No preset, or one that takes no flags: the flags of other presets do not apply.
             _ => {}
@@ -200,7 +208,8 @@ pub struct CacheArgs {
 /// Cache subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
-    /// Remove layers unused for some days, and blobs nothing refers to.
+    /// Remove layers unused for some days, blobs nothing refers to, and the temp files
+    /// interrupted or killed builds left.
     Prune {
         /// Keep layers used within this many days.
         #[arg(long, default_value_t = 30)]

@@ -54,6 +54,7 @@ modules![
     python_fingerprint,
     rebase,
     references,
+    reproducible,
     registry,
     roles,
     rule_table,

@@ -4,6 +4,7 @@
 
 pub mod dockerfile;
 pub mod preset;
+pub mod strip;
 
 use std::path::Path;
 

@@ -1,6 +1,7 @@
 //! The Rust preset: `cargo build --release --locked` (profile, target, features and `--bin`
-//! passed through), or an existing binary, packaged as one layer at `/usr/local/bin/<name>` with
-//! the entrypoint set. The dependencies stay out of the image altogether: a Rust binary carries
+//! passed through), or an existing binary, stripped of its symbols and debug info (in release,
+//! unless `strip = false`: see [`super::strip`]) and packaged as one layer at
+//! `/usr/local/bin/<name>` with the entrypoint set. The dependencies stay out of the image altogether: a Rust binary carries
 //! them, so the "dependency layer" of a Rust image is its base, and the dependency *build* is
 //! what is cached (`strata cook --cache-from/--cache-to`).
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::strip::{strip, Stripped};
 use crate::assemble::plan::{ImageSpec, LayerSpec};
 use crate::cargo::artifact::{cache_tag, push_cache, restore_cache};
 use crate::cargo::cleanup::remove;
@@ -20,6 +22,8 @@ use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
 use crate::rootfs::libraries::check_binary;
 use crate::source::{OpenedImage, SourceOptions};
+use crate::temp::{self, TempPath};
+use crate::units::human_bytes;
 
 /// Where the binary goes in the image.
 pub const BIN_DIR: &str = "/usr/local/bin";
@@ -42,6 +46,17 @@ pub struct RustPreset {
     /// A repository (registry or `oci:DIR`) where the dependency build is restored from and
     /// stored to, tagged by the recipe fingerprint (as `strata cook --cache-from/--cache-to`).
     pub cargo_cache: Option<String>,
+    /// Whether to strip the binary before packaging it (default: in the release profile, and
+    /// for `binary`); `false` keeps its symbols (`--no-strip`).
+    pub strip: Option<bool>,
+}
+
+impl RustPreset {
+    /// Whether the packaged binary is stripped: as set, else in release (the default profile).
+    pub fn strips(&self) -> bool {
+        self.strip
+            .unwrap_or(matches!(self.profile.as_deref(), None | Some("release")))
+    }
 }
 
 impl Preset for RustPreset {
@@ -76,6 +91,12 @@ impl Preset for RustPreset {
             self.binary.as_deref(),
             "\"target/release/server\"  # package it without running cargo",
         ));
+        t.push_str(&match self.strip {
+            Some(strip) => format!("strip = {strip}\n"),
+            None => {
+                "# strip = false            # keep symbols (default: stripped in release)\n".into()
+            }
+        });
         t
     }
 
@@ -161,9 +182,10 @@ fn store_deps(
     let dir = staging.join("rust-bin");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
     let kept = dir.join(name);
-    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
-    std::fs::copy(binary, &tmp).map_err(|e| Error::io(binary.display(), e))?;
-    std::fs::rename(&tmp, &kept).map_err(|e| Error::io(kept.display(), e))?;
+    let (tmp, _) = TempPath::create(temp::unique_in(&dir), |t| std::fs::copy(binary, t))
+        .map_err(|e| Error::io(binary.display(), e))?;
+    tmp.persist(&kept)
+        .map_err(|e| Error::io(kept.display(), e.into()))?;
     let units = local_units(&cache.recipe, root)?;
     remove(&units, artifacts)?;
     let stats = push_cache(&target_dir(root), &cache.reference, opts)?;
@@ -245,6 +267,33 @@ fn cargo_build(
     }
 }
 
+/// The stripped copy of `binary` to package, or `binary` itself (with a note saying why) when no
+/// tool could strip it.
+fn stripped(binary: &Path, staging: &Path, notes: &mut Vec<String>) -> Result<PathBuf> {
+    Ok(match strip(binary, staging)? {
+        Stripped::Copy {
+            path,
+            before,
+            after,
+        } => {
+            notes.push(format!(
+                "rust preset: stripped {} ({} -> {}; --no-strip keeps the symbols)",
+                binary.display(),
+                human_bytes(before),
+                human_bytes(after)
+            ));
+            path
+        }
+        Stripped::Unavailable(why) => {
+            notes.push(format!(
+                "rust preset: {} is packaged unstripped: {why} (install binutils to strip it)",
+                binary.display()
+            ));
+            binary.to_path_buf()
+        }
+    })
+}
+
 /// Plans the binary layer of the Rust project at `root` (building it unless `binary` is set)
 /// and fills the entrypoint and user.
 fn plan(
@@ -270,6 +319,7 @@ fn plan(
         }
         None => cargo_build(root, spec, opts, staging, &mut notes)?,
     };
+
     let name = binary
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -289,6 +339,10 @@ fn plan(
         "rust preset: {} as {install} on {base_name} (every library it links is there)",
         binary.display()
     ));
+    let packaged = match spec.strips() {
+        true => stripped(&binary, staging, &mut notes)?,
+        false => binary,
+    };
     if image.entrypoint.is_none() {
         image.entrypoint = Some(vec![install]);
     }
@@ -298,7 +352,7 @@ fn plan(
     Ok(Planned {
         layers: vec![LayerSpec {
             name: "app".into(),
-            from: vec![binary.display().to_string()],
+            from: vec![packaged.display().to_string()],
             to: BIN_DIR.into(),
             exclude: Vec::new(),
             include: Vec::new(),
