@@ -5,7 +5,7 @@
 //! build leaves no debris, and [`left_over`] tells `strata cache prune` which names a killed
 //! process left behind.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,9 +13,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The temp paths of this process that exist now, by registration number.
-static LIVE: Mutex<Option<HashMap<u64, PathBuf>>> = Mutex::new(None);
+static LIVE: Mutex<BTreeMap<u64, PathBuf>> = Mutex::new(BTreeMap::new());
 
-fn live() -> MutexGuard<'static, Option<HashMap<u64, PathBuf>>> {
+fn live() -> MutexGuard<'static, BTreeMap<u64, PathBuf>> {
     LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -47,8 +47,7 @@ impl TempPath {
         let mut live = live();
         let made = make(&path)?;
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        live.get_or_insert_with(HashMap::new)
-            .insert(id, path.clone());
+        live.insert(id, path.clone());
         Ok((TempPath { id, path }, made))
     }
 
@@ -70,9 +69,7 @@ impl TempPath {
             drop(live);
             return Err(Unpersisted { error, temp: self });
         }
-        if let Some(map) = live.as_mut() {
-            map.remove(&self.id);
-        }
+        live.remove(&self.id);
         drop(live);
         std::mem::forget(self);
         Ok(())
@@ -97,9 +94,7 @@ impl From<Unpersisted> for io::Error {
 impl Drop for TempPath {
     fn drop(&mut self) {
         let mut live = live();
-        if let Some(map) = live.as_mut() {
-            map.remove(&self.id);
-        }
+        live.remove(&self.id);
         remove(&self.path);
     }
 }
@@ -173,7 +168,7 @@ pub fn remove_on_interrupt() {
         });
         // Held until the process exits: no temp path is made or moved after this.
         let live = live();
-        for path in live.iter().flat_map(|m| m.values()) {
+        for path in live.values() {
             remove(path);
         }
         eprintln!("strata: interrupted; temp files removed");
