@@ -228,6 +228,8 @@ pub struct LayerStream {
     diff_what: String,
     uncompressed_bytes: u64,
     compression: Compression,
+    /// Sees every byte of the tar as it passes (see [`LayerStream::observe`]).
+    observer: Option<Box<dyn FnMut(&[u8]) + Send>>,
     state: State<Verified>,
 }
 
@@ -273,8 +275,15 @@ impl LayerStream {
             diff_what,
             uncompressed_bytes: 0,
             compression,
+            observer: None,
             state: State::Reading,
         })
+    }
+
+    /// Hands every byte of the tar, in order, to `observer` as it is read (the drain of
+    /// [`LayerStream::finish`] included), so a figure over the whole stream needs no second pass.
+    pub fn observe(&mut self, observer: impl FnMut(&[u8]) + Send + 'static) {
+        self.observer = Some(Box::new(observer));
     }
 
     /// The compression found in the blob's first bytes.
@@ -329,6 +338,9 @@ impl Read for LayerStream {
             self.uncompressed_bytes += n as u64;
             if let Some(diff) = self.diff.as_mut() {
                 diff.feed(&buf[..n]);
+            }
+            if let Some(observer) = self.observer.as_mut() {
+                observer(&buf[..n]);
             }
             return Ok(n);
         }

@@ -3,6 +3,7 @@
 
 use crate::analysis::diff::files::Change;
 use crate::analysis::diff::{Diff, LayerInfo};
+use crate::analysis::transfer::human_transfer;
 use crate::error::Result;
 use crate::report::document::{draw_page, PAGE};
 use crate::report::markdown::chart_unit;
@@ -27,10 +28,10 @@ pub(crate) fn change_name(c: Change) -> &'static str {
 fn headline(d: &Diff) -> String {
     format!(
         "Pull {} ({} new layer{}) · push {} · uncompressed {} · {} shared, {} removed",
-        human_bytes(d.pull_bytes),
+        human_transfer(d.pull_bytes, d.pull_bytes_source),
         d.added_layers.len(),
         if d.added_layers.len() == 1 { "" } else { "s" },
-        human_bytes(d.push_bytes),
+        human_transfer(d.push_bytes, d.pull_bytes_source),
         opt_bytes(d.pull_uncompressed_bytes),
         d.shared_layers.len(),
         d.removed_layers.len()
@@ -66,7 +67,7 @@ pub fn table(d: &Diff) -> String {
             status.to_string(),
             l.index.to_string(),
             short_digest(&l.digest),
-            human_bytes(l.compressed_bytes),
+            human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             opt_bytes(l.uncompressed_bytes),
             short_command(l.created_by.as_deref(), 50),
         ]);
@@ -140,7 +141,7 @@ pub fn markdown(d: &Diff) -> String {
             "| {status} | {} | `{}` | {} | {} | `{}` |\n",
             l.index,
             short_digest(&l.digest),
-            human_bytes(l.compressed_bytes),
+            human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             opt_bytes(l.uncompressed_bytes),
             short_command(l.created_by.as_deref(), 50).replace('|', "\\|")
         ));

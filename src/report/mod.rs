@@ -20,6 +20,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::Table;
 
 use crate::analysis::reclaim::Reclaimable;
+use crate::analysis::ImageSummary;
 use crate::units::human_bytes;
 
 /// A table in strata's style. Cells may carry colours; comfy-table draws them only when stdout is a
@@ -76,4 +77,14 @@ pub fn reclaimable_line(r: &Reclaimable) -> Option<String> {
         human_bytes(r.total),
         rules.join(", ")
     ))
+}
+
+/// What the text summaries print after the image's compressed figure: when it is an estimate,
+/// the size as stored (`, stored 284.9 MB`); else nothing.
+pub fn stored_note(img: &ImageSummary) -> String {
+    if img.compressed_bytes_source.is_estimate() {
+        format!(", stored {}", human_bytes(img.stored_bytes))
+    } else {
+        String::new()
+    }
 }

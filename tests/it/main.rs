@@ -56,6 +56,7 @@ modules![
     registry,
     rule_table,
     sample,
+    sizes,
     startup,
     verified_layers,
 ];

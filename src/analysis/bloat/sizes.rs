@@ -116,6 +116,8 @@ mod tests {
             media_type: String::new(),
             compression: crate::layer::compression::Compression::Gzip,
             compressed_bytes: compressed,
+            compressed_bytes_source: crate::analysis::transfer::CompressedSource::Stored,
+            stored_bytes: compressed,
             uncompressed_bytes: compressed,
             content_bytes: compressed,
             files: 0,
