@@ -29,6 +29,9 @@ struct Fixture {
     pushed: Vec<u64>,
     /// The layer digests of that manifest.
     pushed_digests: Vec<String>,
+    /// The layer sizes of the archive copied by skopeo into an OCI layout, gzipping each layer
+    /// (`--dest-compress`, the compressor of podman and `skopeo copy` to registries).
+    skopeo_gzipped: Vec<u64>,
     /// `strata report --format json` of the app image read from the registry itself.
     registry_report: Value,
 }
@@ -129,10 +132,7 @@ fn build_fixture() -> Fixture {
     let app_archive = DockerImages::save(&app, &dir);
     tool("docker", &["push", "-q", &app], &dir);
 
-    let raw: Value = serde_json::from_str(&sh(&format!(
-        "skopeo inspect --tls-verify=false --raw docker://{app}"
-    )))
-    .expect("the pushed manifest is JSON");
+    let raw = raw_manifest(&format!("--tls-verify=false docker://{app}"));
     let layers = raw["layers"].as_array().expect("manifest layers");
     let pushed = layers.iter().map(|l| l["size"].as_u64().unwrap()).collect();
     let pushed_digests = layers
@@ -144,7 +144,18 @@ fn build_fixture() -> Fixture {
         "skopeo copy --quiet --src-tls-verify=false docker://{app} oci:{}:app",
         layout.display()
     ));
+    let gzipped = format!("oci:{}:app", dir.join("skopeo").display());
+    sh(&format!(
+        "skopeo copy --quiet --dest-compress {app_archive} {gzipped}"
+    ));
+    let skopeo_gzipped = raw_manifest(&gzipped)["layers"]
+        .as_array()
+        .expect("manifest layers")
+        .iter()
+        .map(|l| l["size"].as_u64().unwrap())
+        .collect();
     Fixture {
+        skopeo_gzipped,
         base_archive,
         app_archive,
         app_layout: format!("oci:{}:app", layout.display()),
@@ -152,6 +163,12 @@ fn build_fixture() -> Fixture {
         pushed_digests,
         registry_report: report_json(&format!("docker://{app}")),
     }
+}
+
+/// `skopeo inspect --raw ARGS`: the manifest as stored.
+fn raw_manifest(args: &str) -> Value {
+    serde_json::from_str(&sh(&format!("skopeo inspect --raw {args}")))
+        .expect("the manifest is JSON")
 }
 
 fn close(estimate: u64, pushed: u64) -> bool {
@@ -183,8 +200,10 @@ fn archive_figures_match_what_the_push_produced() {
     assert!(img["stored_bytes"].as_u64().unwrap() > 2 * pushed_total);
     let layers = layer_figures(&archive, "compressed_bytes");
     assert_eq!(layers.len(), fx.pushed.len());
-    for (i, (&estimate, &pushed)) in layers.iter().zip(&fx.pushed).enumerate() {
-        assert!(close(estimate, pushed), "layer {i}: {estimate} vs {pushed}");
+    for (i, &estimate) in layers.iter().enumerate() {
+        let (pushed, skopeo) = (fx.pushed[i], fx.skopeo_gzipped[i]);
+        assert!(close(estimate, pushed), "layer {i}: {estimate} vs pushed {pushed}");
+        assert!(close(estimate, skopeo), "layer {i}: {estimate} vs skopeo's {skopeo}");
         assert_eq!(
             archive["layers"][i]["compressed_bytes_source"],
             "estimated_push_gzip"
