@@ -212,6 +212,9 @@ pub struct Verified {
     pub compression: Compression,
 }
 
+/// What [`LayerStream::observe`] hands the tar's bytes to.
+type Observer = Box<dyn FnMut(&[u8]) + Send>;
+
 /// The uncompressed tar of a layer, verified on both sides as it streams. Three stages run at
 /// once: reading (the copy out of the page cache or the network), hashing and counting the blob
 /// as stored, and decoding + consuming; the blob's hash is the critical path of a large layer,
@@ -229,7 +232,7 @@ pub struct LayerStream {
     uncompressed_bytes: u64,
     compression: Compression,
     /// Sees every byte of the tar as it passes (see [`LayerStream::observe`]).
-    observer: Option<Box<dyn FnMut(&[u8]) + Send>>,
+    observer: Option<Observer>,
     state: State<Verified>,
 }
 
