@@ -5,7 +5,8 @@
 //! streams past, on a thread of its own behind a bounded channel (the walk never waits on deflate,
 //! memory stays a few MiB):
 //!
-//! - a layer of up to [`EXACT_UP_TO`] bytes is gzipped whole at level 6 and the output counted;
+//! - a layer too small for [`MIN_SAMPLES`] samples at a stride of 2 (under 64 MiB) is gzipped
+//!   whole at level 6 and the output counted;
 //! - a larger one is sampled: one [`UNIT`] in every `stride` (at a fixed pseudo-random place in
 //!   each stretch of `stride` units, so no periodic layout lines up with the samples) is deflated
 //!   at level 6, primed with the [`WINDOW`] bytes before it, the context a streaming compressor
@@ -32,14 +33,12 @@ pub const UNIT: u64 = 16 * 1024;
 /// Bytes before a sample that prime its compressor (deflate's whole window).
 pub const WINDOW: u64 = 32 * 1024;
 
-/// The fewest samples a sampled layer gets; a layer too small for that many is gzipped whole.
+/// The fewest samples a sampled layer gets (about 1 % error on real layers, BENCHMARKS.md); a
+/// layer too small for that many at a stride of 2 is gzipped whole.
 pub const MIN_SAMPLES: u64 = 2048;
 
 /// One sample in at most this many units: the cost is at most 1/32 of a whole-layer gzip.
 pub const MAX_STRIDE: u64 = 32;
-
-/// Layers up to this size are gzipped whole.
-pub const EXACT_UP_TO: u64 = UNIT * MIN_SAMPLES;
 
 /// The gzip header (10 bytes) and trailer (CRC-32 and length, 8 bytes) around the deflate stream.
 const GZIP_FRAME: u64 = 18;
@@ -62,12 +61,9 @@ enum Work {
 
 /// How a layer is measured: whole, or one unit in every `stride`.
 fn stride_for(stored_bytes: Option<u64>) -> u64 {
-    match stored_bytes {
-        Some(size) if size > EXACT_UP_TO => {
-            (size.div_ceil(UNIT) / MIN_SAMPLES).clamp(1, MAX_STRIDE)
-        }
-        _ => 1,
-    }
+    stored_bytes.map_or(1, |size| {
+        (size.div_ceil(UNIT) / MIN_SAMPLES).clamp(1, MAX_STRIDE)
+    })
 }
 
 /// The unit sampled in stretch `stretch` of `stride` units: fixed, and spread over the stretch by a
@@ -389,12 +385,13 @@ mod tests {
 
     #[test]
     fn the_stride_keeps_enough_samples_and_a_bounded_cost() {
-        assert_eq!(stride_for(Some(EXACT_UP_TO)), 1);
+        let samples = UNIT * MIN_SAMPLES;
+        assert_eq!(stride_for(Some(0)), 1);
         assert_eq!(stride_for(None), 1);
-        // Below twice the exact size there are too few units for a stride of 2.
-        assert_eq!(stride_for(Some(2 * EXACT_UP_TO - UNIT)), 1);
-        assert_eq!(stride_for(Some(2 * EXACT_UP_TO)), 2);
-        assert_eq!(stride_for(Some(10 * EXACT_UP_TO)), 10);
+        // Below 64 MiB there are too few units for a stride of 2.
+        assert_eq!(stride_for(Some(2 * samples - UNIT)), 1);
+        assert_eq!(stride_for(Some(2 * samples)), 2);
+        assert_eq!(stride_for(Some(10 * samples)), 10);
         assert_eq!(stride_for(Some(1 << 40)), MAX_STRIDE);
         // Every stretch samples one of its own units.
         for stretch in 0..1000 {
