@@ -20,6 +20,7 @@ pub mod scan;
 pub mod secrets;
 pub mod startup;
 pub mod top_paths;
+pub mod transfer;
 pub mod tree;
 pub mod unstripped;
 
@@ -43,6 +44,7 @@ use reclaim::{net_reclaimable, Reclaimable};
 use roles::{Evidence, OwnPackages};
 use scan::{scan_layers, LayerScan, ScanOptions};
 use top_paths::{top_paths, TopPath};
+use transfer::CompressedSource;
 
 pub use roles::Role;
 
@@ -79,8 +81,12 @@ pub struct ImageSummary {
     pub config_digest: Digest,
     /// `os/arch[/variant]` from the config.
     pub platform: String,
-    /// Bytes a cold pull downloads (sum of layer blobs).
+    /// Bytes a cold pull downloads or a push uploads (the sum of the layers' figures).
     pub compressed_bytes: u64,
+    /// `estimated_push_gzip` when any layer's figure is an estimate, else `stored`.
+    pub compressed_bytes_source: CompressedSource,
+    /// Bytes of the layer blobs as the source stores them.
+    pub stored_bytes: u64,
     /// Bytes of all uncompressed layer tars.
     pub uncompressed_bytes: u64,
     /// Bytes of regular-file content over all layers.
@@ -110,8 +116,13 @@ pub struct LayerReport {
     pub media_type: String,
     /// Compression found in the bytes.
     pub compression: Compression,
-    /// Bytes of the blob.
+    /// Bytes a pull or push transfers: the blob, or for an uncompressed layer of a local source
+    /// the gzip a push would make of it.
     pub compressed_bytes: u64,
+    /// How `compressed_bytes` was obtained.
+    pub compressed_bytes_source: CompressedSource,
+    /// Bytes of the blob as the source stores it.
+    pub stored_bytes: u64,
     /// Bytes of the uncompressed tar.
     pub uncompressed_bytes: u64,
     /// Bytes of regular-file content.
@@ -216,6 +227,10 @@ pub fn analyze_keeping_scans(
             config_digest: image.config_digest.clone(),
             platform,
             compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
+            compressed_bytes_source: CompressedSource::of_sum(
+                layers.iter().map(|l| l.compressed_bytes_source),
+            ),
+            stored_bytes: layers.iter().map(|l| l.stored_bytes).sum(),
             uncompressed_bytes: layers.iter().map(|l| l.uncompressed_bytes).sum(),
             content_bytes: layers.iter().map(|l| l.content_bytes).sum(),
             visible_bytes: stacked.visible_bytes,
@@ -260,7 +275,7 @@ fn examine(
 ) -> Examined {
     let stacked = stack_layers(entries);
     let history = image.config.layer_history(scans.len());
-    let total_compressed: u64 = scans.iter().map(|s| s.compressed_bytes).sum();
+    let total_compressed: u64 = scans.iter().map(|s| s.transfer().0).sum();
     let own = OwnPackages::from_inspected(inspected);
     let evidence: Vec<Evidence> = scans
         .iter()
@@ -278,6 +293,7 @@ fn examine(
         let files = scan.entries.iter().filter(|e| e.kind == EntryKind::File);
         let role = roles[index];
         let descriptor = &image.layers[index];
+        let (compressed_bytes, compressed_bytes_source) = scan.transfer();
         layers.push(LayerReport {
             index,
             digest: scan.digest.clone(),
@@ -288,7 +304,9 @@ fn examine(
                 descriptor.media_type.clone()
             },
             compression: scan.compression,
-            compressed_bytes: scan.compressed_bytes,
+            compressed_bytes,
+            compressed_bytes_source,
+            stored_bytes: scan.compressed_bytes,
             uncompressed_bytes: scan.uncompressed_bytes,
             content_bytes: files.clone().map(|e| e.size).sum(),
             files: files.count() as u64,
@@ -304,7 +322,7 @@ fn examine(
             share: if total_compressed == 0 {
                 0.0
             } else {
-                scan.compressed_bytes as f64 / total_compressed as f64
+                compressed_bytes as f64 / total_compressed as f64
             },
             dead_bytes: stacked
                 .dead

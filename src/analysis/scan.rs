@@ -1,15 +1,18 @@
 //! Reading every layer once: the bytes are read on one thread, hashed and counted as stored on a
 //! second, decoded on a third (compressed layers), hashed again (the diff_id) and walked as a tar,
-//! header by header. Layers are scanned in parallel, largest first, on as many threads as there
-//! are cores; per-file records are all that is kept.
+//! header by header. An uncompressed layer of a local source is also gzipped (or sampled) on a
+//! thread of its own, for the size a push would give it. Layers are scanned in parallel, largest
+//! first, on as many threads as there are cores; per-file records are all that is kept.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::analysis::inspect::{Inspected, LayerInspectors};
+use crate::analysis::transfer::CompressedSource;
 use crate::error::Result;
 use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
+use crate::layer::push_size;
 use crate::layer::walk::{walk, Contents, Entry};
 use crate::model::Image;
 use crate::progress::Progress;
@@ -22,6 +25,9 @@ pub struct LayerScan {
     pub digest: Digest,
     /// Bytes of the blob as stored or downloaded.
     pub compressed_bytes: u64,
+    /// Bytes of the gzip a push would make of the layer, measured for uncompressed layers of
+    /// local sources (a registry's layer is transferred as it is held).
+    pub push_gzip_bytes: Option<u64>,
     /// The digest of the uncompressed tar, verified against the config's diff_id.
     pub diff_id: Digest,
     /// Bytes of the uncompressed tar stream.
@@ -32,6 +38,16 @@ pub struct LayerScan {
     pub entries: Vec<Entry>,
     /// What the inspectors learned about the entries' content (with [`Contents::Inspect`]).
     pub inspected: Inspected,
+}
+
+impl LayerScan {
+    /// What a pull or push transfers of this layer, and how that figure was obtained.
+    pub fn transfer(&self) -> (u64, CompressedSource) {
+        match self.push_gzip_bytes {
+            Some(bytes) => (bytes, CompressedSource::EstimatedPushGzip),
+            None => (self.compressed_bytes, CompressedSource::Stored),
+        }
+    }
 }
 
 /// How to scan: what to record, on how many threads, reporting progress where.
@@ -55,7 +71,12 @@ pub fn scan_layer(
 ) -> Result<LayerScan> {
     let progress = opts.progress.clone();
     let name = layer_name(image, index);
-    let tar = open_uncompressed(image, source, index, move |n| progress.advance(n))?;
+    let mut tar = open_uncompressed(image, source, index, move |n| progress.advance(n))?;
+    let pushed = (tar.compression() == Compression::None && !source.is_remote()).then(|| {
+        let (mut feeder, size) = push_size::measure(image.layers[index].size);
+        tar.observe(move |bytes| feeder.feed(bytes));
+        size
+    });
     let mut entries = Vec::new();
     let mut inspectors = LayerInspectors::default();
     let rest = walk(tar, opts.contents, &mut inspectors.all(), |e| {
@@ -66,6 +87,7 @@ pub fn scan_layer(
     Ok(LayerScan {
         digest: verified.digest,
         compressed_bytes: verified.compressed_bytes,
+        push_gzip_bytes: pushed.map(push_size::PushSize::bytes),
         diff_id: verified.diff_id,
         uncompressed_bytes: verified.uncompressed_bytes,
         compression: verified.compression,

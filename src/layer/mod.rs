@@ -6,6 +6,7 @@ pub mod digest;
 pub mod elf;
 pub mod exec;
 pub mod parallel_gzip;
+pub mod push_size;
 pub mod readahead;
 pub mod verify;
 pub mod walk;

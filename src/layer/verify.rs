@@ -212,6 +212,9 @@ pub struct Verified {
     pub compression: Compression,
 }
 
+/// What [`LayerStream::observe`] hands the tar's bytes to.
+type Observer = Box<dyn FnMut(&[u8]) + Send>;
+
 /// The uncompressed tar of a layer, verified on both sides as it streams. Three stages run at
 /// once: reading (the copy out of the page cache or the network), hashing and counting the blob
 /// as stored, and decoding + consuming; the blob's hash is the critical path of a large layer,
@@ -228,6 +231,8 @@ pub struct LayerStream {
     diff_what: String,
     uncompressed_bytes: u64,
     compression: Compression,
+    /// Sees every byte of the tar as it passes (see [`LayerStream::observe`]).
+    observer: Option<Observer>,
     state: State<Verified>,
 }
 
@@ -273,8 +278,15 @@ impl LayerStream {
             diff_what,
             uncompressed_bytes: 0,
             compression,
+            observer: None,
             state: State::Reading,
         })
+    }
+
+    /// Hands every byte of the tar, in order, to `observer` as it is read (the drain of
+    /// [`LayerStream::finish`] included), so a figure over the whole stream needs no second pass.
+    pub fn observe(&mut self, observer: impl FnMut(&[u8]) + Send + 'static) {
+        self.observer = Some(Box::new(observer));
     }
 
     /// The compression found in the blob's first bytes.
@@ -329,6 +341,9 @@ impl Read for LayerStream {
             self.uncompressed_bytes += n as u64;
             if let Some(diff) = self.diff.as_mut() {
                 diff.feed(&buf[..n]);
+            }
+            if let Some(observer) = self.observer.as_mut() {
+                observer(&buf[..n]);
             }
             return Ok(n);
         }

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::analysis::diff::Diff;
 use crate::analysis::findings::FindingKind;
+use crate::analysis::transfer::CompressedSource;
 use crate::analysis::{Analysis, Role};
 use crate::error::{Error, Result};
 use crate::layer::walk::{Entry, EntryKind};
@@ -73,13 +74,33 @@ fn size_rule(
         status: if pass { Status::Pass } else { Status::Fail },
         measured: json!(measured),
         limit: json!(limit),
-        message: format!(
-            "{what} {} (limit {})",
-            human_bytes(measured),
-            human_bytes(limit)
-        ),
+        message: size_message(what, &human_bytes(measured), limit),
         fix: (!pass).then(|| fix.to_string()),
     })
+}
+
+/// `what MEASURED (limit LIMIT)`, the line of every size gate.
+fn size_message(what: &str, measured: &str, limit: u64) -> String {
+    format!("{what} {measured} (limit {})", human_bytes(limit))
+}
+
+/// What a gate on transferred bytes adds to its message when the figure is an estimate.
+const ESTIMATE_NOTE: &str = ", estimated: the gzip a push makes of the layers stored uncompressed";
+
+/// [`size_rule`] over bytes a pull or push transfers, its message marking an estimate as such.
+fn transfer_rule(
+    rule: &str,
+    (measured, source): (u64, CompressedSource),
+    limit: Option<u64>,
+    what: &str,
+    fix: &str,
+) -> Option<RuleResult> {
+    let mut result = size_rule(rule, measured, limit, what, fix)?;
+    if source.is_estimate() {
+        let shown = format!("~{}", human_bytes(measured));
+        result.message = size_message(what, &shown, limit?) + ESTIMATE_NOTE;
+    }
+    Some(result)
 }
 
 fn list_rule(rule: &str, offenders: Vec<String>, what: &str, fix: &str) -> RuleResult {
@@ -112,9 +133,9 @@ pub fn evaluate(
     let mut out: Vec<RuleResult> = Vec::new();
     let split_fix = "`strata dockerfile` / `strata build` can split dependencies into their own layer keyed by the lockfile";
 
-    out.extend(size_rule(
+    out.extend(transfer_rule(
         "max_total",
-        img.compressed_bytes,
+        (img.compressed_bytes, img.compressed_bytes_source),
         rules.max_total,
         "compressed image",
         "remove what the findings list, or move to a smaller base",
@@ -127,21 +148,20 @@ pub fn evaluate(
         "remove what the findings list, or move to a smaller base",
     ));
     if let Some(largest) = analysis.layers.iter().max_by_key(|l| l.compressed_bytes) {
-        out.extend(size_rule(
+        out.extend(transfer_rule(
             "max_layer",
-            largest.compressed_bytes,
+            (largest.compressed_bytes, largest.compressed_bytes_source),
             rules.max_layer,
             &format!("largest layer ({})", largest.index),
             split_fix,
         ));
     }
-    let app: u64 = analysis
-        .layers
-        .iter()
-        .filter(|l| l.role == Role::App)
-        .map(|l| l.compressed_bytes)
-        .sum();
-    out.extend(size_rule(
+    let app_layers = || analysis.layers.iter().filter(|l| l.role == Role::App);
+    let app = (
+        app_layers().map(|l| l.compressed_bytes).sum(),
+        CompressedSource::of_sum(app_layers().map(|l| l.compressed_bytes_source)),
+    );
+    out.extend(transfer_rule(
         "max_app_layers",
         app,
         rules.max_app_layers,
@@ -167,9 +187,9 @@ pub fn evaluate(
         let d = diff.ok_or_else(|| {
             Error::usage("max_delta needs --against OLD (or `against` in strata.toml)")
         })?;
-        out.extend(size_rule(
+        out.extend(transfer_rule(
             "max_delta",
-            d.pull_bytes,
+            (d.pull_bytes, d.pull_bytes_source),
             Some(limit),
             &format!("a deploy over {} downloads", d.old.reference),
             "keep dependencies in their own layer keyed by the lockfile, and make builds reproducible",

@@ -3,6 +3,7 @@
 
 use crate::analysis::diff::files::Change;
 use crate::analysis::diff::{Diff, LayerInfo};
+use crate::analysis::transfer::human_transfer;
 use crate::error::Result;
 use crate::report::document::{draw_page, PAGE};
 use crate::report::markdown::chart_unit;
@@ -32,10 +33,10 @@ pub(crate) fn role_name(l: &LayerInfo) -> String {
 fn headline(d: &Diff) -> String {
     format!(
         "Pull {} ({} new layer{}) · push {} · uncompressed {} · {} shared, {} removed",
-        human_bytes(d.pull_bytes),
+        human_transfer(d.pull_bytes, d.pull_bytes_source),
         d.added_layers.len(),
         if d.added_layers.len() == 1 { "" } else { "s" },
-        human_bytes(d.push_bytes),
+        human_transfer(d.push_bytes, d.pull_bytes_source),
         opt_bytes(d.pull_uncompressed_bytes),
         d.shared_layers.len(),
         d.removed_layers.len()
@@ -73,7 +74,7 @@ pub fn table(d: &Diff) -> String {
             l.index.to_string(),
             role_name(l),
             short_digest(&l.digest),
-            human_bytes(l.compressed_bytes),
+            human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             opt_bytes(l.uncompressed_bytes),
             short_command(l.created_by.as_deref(), 50),
         ]);
@@ -148,7 +149,7 @@ pub fn markdown(d: &Diff) -> String {
             l.index,
             role_name(l),
             short_digest(&l.digest),
-            human_bytes(l.compressed_bytes),
+            human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             opt_bytes(l.uncompressed_bytes),
             short_command(l.created_by.as_deref(), 50).replace('|', "\\|")
         ));

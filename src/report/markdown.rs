@@ -2,8 +2,9 @@
 //! in GitHub-flavoured tables, and a Mermaid chart of the layer sizes (GitHub draws ```mermaid
 //! blocks as pictures).
 
+use crate::analysis::transfer::human_transfer;
 use crate::analysis::Analysis;
-use crate::report::{base_line, reclaimable_line, short_command, short_digest};
+use crate::report::{base_line, reclaimable_line, short_command, short_digest, stored_note};
 use crate::units::{human_bytes, percent};
 
 /// Makes text safe inside a Markdown table cell.
@@ -37,8 +38,13 @@ fn layer_chart(a: &Analysis) -> String {
         .iter()
         .map(|l| format!("{:.2}", l.compressed_bytes as f64 / size))
         .collect();
+    let estimated = if a.image.compressed_bytes_source.is_estimate() {
+        ", est. push"
+    } else {
+        ""
+    };
     format!(
-        "```mermaid\nxychart-beta\n    title \"Compressed size per layer ({unit})\"\n    x-axis [{}]\n    y-axis \"{unit}\"\n    bar [{}]\n```\n\n",
+        "```mermaid\nxychart-beta\n    title \"Compressed size per layer ({unit}{estimated})\"\n    x-axis [{}]\n    y-axis \"{unit}\"\n    bar [{}]\n```\n\n",
         labels.join(", "),
         values.join(", ")
     )
@@ -49,8 +55,9 @@ pub fn render(a: &Analysis) -> String {
     let img = &a.image;
     let mut out = format!("### strata report: `{}`\n\n", escape(&img.reference));
     out.push_str(&format!(
-        "**{}** compressed · {} uncompressed · {} layers · {} dead bytes · dive efficiency {}\n\n",
-        human_bytes(img.compressed_bytes),
+        "**{}** compressed{} · {} uncompressed · {} layers · {} dead bytes · dive efficiency {}\n\n",
+        human_transfer(img.compressed_bytes, img.compressed_bytes_source),
+        stored_note(img),
         human_bytes(img.uncompressed_bytes),
         a.layers.len(),
         human_bytes(a.dead_bytes.total),
@@ -73,7 +80,7 @@ pub fn render(a: &Analysis) -> String {
             l.index,
             l.role.as_str(),
             short_digest(&l.digest),
-            human_bytes(l.compressed_bytes),
+            human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             human_bytes(l.uncompressed_bytes),
             human_bytes(l.content_bytes),
             l.files,

@@ -90,3 +90,13 @@ pub fn reclaimable_line(r: &Reclaimable) -> Option<String> {
         rules.join(", ")
     ))
 }
+
+/// What the text summaries print after the image's compressed figure: when it is an estimate,
+/// the size as stored (`, stored 284.9 MB`); else nothing.
+pub fn stored_note(img: &ImageSummary) -> String {
+    if img.compressed_bytes_source.is_estimate() {
+        format!(", stored {}", human_bytes(img.stored_bytes))
+    } else {
+        String::new()
+    }
+}

@@ -3,8 +3,9 @@
 
 use comfy_table::{CellAlignment, Table};
 
+use crate::analysis::transfer::human_transfer;
 use crate::analysis::Analysis;
-use crate::report::{base_line, new_table, reclaimable_line, short_command};
+use crate::report::{base_line, new_table, reclaimable_line, short_command, stored_note};
 use crate::units::{human_bytes, percent};
 
 /// Right-aligns the numeric `columns` of a table.
@@ -28,7 +29,7 @@ pub fn render(a: &Analysis) -> String {
         "Platform   {}   Layers {}   Compressed {}   Uncompressed {}   Content {}\n",
         img.platform,
         a.layers.len(),
-        human_bytes(img.compressed_bytes),
+        human_transfer(img.compressed_bytes, img.compressed_bytes_source) + &stored_note(img),
         human_bytes(img.uncompressed_bytes),
         human_bytes(img.content_bytes)
     ));
@@ -66,7 +67,7 @@ pub fn render(a: &Analysis) -> String {
         layers.add_row(vec![
             l.index.to_string(),
             l.role.as_str().into(),
-            human_bytes(l.compressed_bytes),
+            human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             percent(l.share),
             human_bytes(l.uncompressed_bytes),
             human_bytes(l.content_bytes),

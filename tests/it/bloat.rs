@@ -14,6 +14,20 @@ fn fill(tag: &str, n: usize) -> Vec<u8> {
     tag.bytes().cycle().take(n).collect()
 }
 
+/// `n` bytes that do not compress (xorshift64).
+fn noise(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
 /// The planted files' contents, kept to compute the expected figures.
 struct Planted {
     blob: Vec<u8>,
@@ -33,8 +47,9 @@ struct Planted {
 impl Planted {
     fn new() -> Planted {
         Planted {
-            // Stored uncompressed, so the layer blob is over the 50 MB oversized-layer floor.
-            blob: vec![0; 50_000_000],
+            // Incompressible, so the layer is over the 50 MB oversized-layer floor even as the
+            // gzip a push makes of it (it is stored uncompressed).
+            blob: noise(50_000_000),
             readme: fill("readme ", 4_000),
             copyright: fill("copyright ", 900),
             log: fill("log line\n", 7_000),

@@ -175,7 +175,7 @@ fn ggcr_docker25_archive_reads_its_layer_sources() {
         v["layers"][0]["media_type"],
         "application/vnd.oci.image.layer.v1.tar"
     );
-    assert_eq!(v["layers"][0]["compressed_bytes"], 10752);
+    assert_eq!(v["layers"][0]["stored_bytes"], 10752);
     assert_eq!(v["layers"][0]["created_by"], "COPY hello / # buildkit");
 }
 

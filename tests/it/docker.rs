@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use crate::support::{docker_ok, report_json, require, strata};
+use crate::support::{docker_ok, fresh_dir, report_json, require, strata};
 
 /// Sizes of `/app/data.bin` (COPY'd in, later deleted) and of the fake package's only module.
 const DATA_BYTES: u64 = 200 * 1024;
@@ -88,7 +88,7 @@ fn fixture() -> &'static Fixture {
 
 fn build_fixture() -> Fixture {
     let pid = std::process::id();
-    let dir = fresh_dir(pid);
+    let dir = fresh_dir("docker");
     let (base_tag, app_tag) = (
         format!("strata-test/busybox:{pid}"),
         format!("strata-test/app:{pid}"),
@@ -145,21 +145,6 @@ fn build_fixture() -> Fixture {
     fixture
 }
 
-/// `$CARGO_TARGET_TMPDIR/docker/<pid>`, after removing the directories of runs that have ended.
-fn fresh_dir(pid: u32) -> PathBuf {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("docker");
-    for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !Path::new("/proc").join(&name).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-    let dir = root.join(pid.to_string());
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Sizes of every member of a tar file, plus the contents of its small non-layer members.
 fn tar_members(path: &Path) -> (HashMap<String, u64>, HashMap<String, Vec<u8>>) {
     let mut archive = tar::Archive::new(std::fs::File::open(path).unwrap());
@@ -199,7 +184,7 @@ fn docker_save_archive_is_analyzed() {
     for (layer, member) in layers.iter().zip(members) {
         let member = member.as_str().unwrap();
         assert_eq!(
-            layer["compressed_bytes"], sizes[member],
+            layer["stored_bytes"], sizes[member],
             "archive member {member}"
         );
     }
@@ -207,7 +192,7 @@ fn docker_save_archive_is_analyzed() {
     let config_digest = format!("sha256:{}", hex::encode(Sha256::digest(config)));
     assert_eq!(v["image"]["config_digest"], config_digest.as_str());
     let total: u64 = members.iter().map(|m| sizes[m.as_str().unwrap()]).sum();
-    assert_eq!(v["image"]["compressed_bytes"], total);
+    assert_eq!(v["image"]["stored_bytes"], total);
 }
 
 fn deleted_file_counts_as_dead_bytes() {

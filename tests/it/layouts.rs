@@ -66,11 +66,11 @@ fn sizes_and_digests_are_exact_in_every_compression() {
         total += blob_len;
         assert_eq!(l["digest"], written.layer_digests[i]);
         assert_eq!(l["diff_id"], written.diff_ids[i]);
-        assert_eq!(l["compressed_bytes"], blob_len);
+        assert_eq!(l["stored_bytes"], blob_len);
         assert_eq!(l["uncompressed_bytes"], tar.len() as u64);
         assert_eq!(l["created_by"], format!("layer {i}"));
     }
-    assert_eq!(v["image"]["compressed_bytes"], total);
+    assert_eq!(v["image"]["stored_bytes"], total);
     let compressions: Vec<_> = v["layers"]
         .as_array()
         .unwrap()

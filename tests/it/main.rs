@@ -59,6 +59,7 @@ modules![
     roles,
     rule_table,
     sample,
+    sizes,
     startup,
     verified_layers,
 ];

@@ -7,6 +7,7 @@
 use crate::analysis::bloat::BloatInput;
 use crate::analysis::findings::Finding;
 use crate::analysis::rules;
+use crate::analysis::transfer::human_transfer;
 use crate::analysis::{LayerReport, Role};
 use crate::timestamp::instant;
 use crate::units::{human_bytes, percent};
@@ -86,7 +87,7 @@ pub fn oversized_layers(layers: &[LayerReport]) -> Vec<Finding> {
                 "{} {} is {} compressed, {} of the image (threshold {})",
                 l.role.layer_name(),
                 l.index,
-                human_bytes(l.compressed_bytes),
+                human_transfer(l.compressed_bytes, l.compressed_bytes_source),
                 percent(l.share),
                 human_bytes(threshold)
             ),
@@ -117,6 +118,8 @@ mod tests {
             media_type: String::new(),
             compression: crate::layer::compression::Compression::Gzip,
             compressed_bytes: compressed,
+            compressed_bytes_source: crate::analysis::transfer::CompressedSource::Stored,
+            stored_bytes: compressed,
             uncompressed_bytes: compressed,
             content_bytes: compressed,
             files: 0,

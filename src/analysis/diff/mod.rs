@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::analysis::dead::stack_layers;
 use crate::analysis::roles::{self, Evidence, OwnPackages, Role};
 use crate::analysis::scan::{scan_layers, LayerScan, ScanOptions};
+use crate::analysis::transfer::CompressedSource;
 use crate::error::Result;
 use crate::layer::digest::Digest;
 use crate::layer::walk::{Contents, Entry};
@@ -51,7 +52,7 @@ pub struct ImageSide {
     pub manifest_digest: Option<Digest>,
     /// The config digest.
     pub config_digest: Digest,
-    /// Sum of the layer blobs.
+    /// Sum of the layer blobs as stored.
     pub compressed_bytes: u64,
     /// Number of layers.
     pub layers: usize,
@@ -66,8 +67,13 @@ pub struct LayerInfo {
     pub digest: Digest,
     /// Uncompressed digest.
     pub diff_id: Digest,
-    /// Bytes of the blob.
+    /// Bytes a pull or push transfers: the blob, or for an uncompressed layer of a local image
+    /// (when it was read) the gzip a push would make of it.
     pub compressed_bytes: u64,
+    /// How `compressed_bytes` was obtained.
+    pub compressed_bytes_source: CompressedSource,
+    /// Bytes of the blob as the source stores it.
+    pub stored_bytes: u64,
     /// Bytes of the tar, when the layer was read.
     pub uncompressed_bytes: Option<u64>,
     /// History command.
@@ -104,8 +110,11 @@ pub struct Diff {
     pub old: ImageSide,
     /// The new image.
     pub new: ImageSide,
-    /// Compressed bytes a host that has OLD downloads to run NEW (NEW's missing blobs, once each).
+    /// Compressed bytes a host that has OLD downloads to run NEW (NEW's missing blobs, once each,
+    /// each as the added layer's `compressed_bytes` says).
     pub pull_bytes: u64,
+    /// `estimated_push_gzip` when an added layer's figure is an estimate, else `stored`.
+    pub pull_bytes_source: CompressedSource,
     /// Bytes a push of NEW uploads to a registry that has OLD: the missing blobs, plus the config
     /// and manifest when they changed.
     pub push_bytes: u64,
@@ -166,11 +175,18 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
                 scans: &HashMap<usize, LayerScan>,
                 roles: &[Option<Role>]| {
         let image = &opened.image;
+        let stored_bytes = image.layers[index].size.unwrap_or(0);
+        let (compressed_bytes, compressed_bytes_source) = scans.get(&index).map_or(
+            (stored_bytes, CompressedSource::Stored),
+            LayerScan::transfer,
+        );
         LayerInfo {
             index,
             digest: digests[index].clone(),
             diff_id: image.config.diff_ids[index].clone(),
-            compressed_bytes: image.layers[index].size.unwrap_or(0),
+            compressed_bytes,
+            compressed_bytes_source,
+            stored_bytes,
             uncompressed_bytes: scans.get(&index).map(|s| s.uncompressed_bytes),
             created_by: image.config.layer_history(image.layers.len())[index]
                 .and_then(|h| h.created_by.clone()),
@@ -207,8 +223,12 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
     let new_roles = side_roles(new, &new_scans, opts.new_base.as_ref(), Some(&opts.scan))?;
     let old_roles = side_roles(old, &old_scans, opts.old_base.as_ref(), None)?;
 
+    let added_layers: Vec<LayerInfo> = added
+        .iter()
+        .map(|&i| info(new, &new_digests, i, &new_scans, &new_roles))
+        .collect();
     let mut rebuilt = Vec::new();
-    for &n in &added {
+    for (&n, layer) in added.iter().zip(&added_layers) {
         let new_diff_id = &new.image.config.diff_ids[n];
         let by_tar = removed
             .iter()
@@ -232,15 +252,14 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
                 old_digest: old_digests[o].clone(),
                 new_digest: new_digests[n].clone(),
                 evidence,
-                wasted_bytes: new.image.layers[n].size.unwrap_or(0),
+                wasted_bytes: layer.compressed_bytes,
             });
         }
     }
 
-    let pull_bytes: u64 = added
-        .iter()
-        .map(|&i| new.image.layers[i].size.unwrap_or(0))
-        .sum();
+    let pull_bytes: u64 = added_layers.iter().map(|l| l.compressed_bytes).sum();
+    let pull_bytes_source =
+        CompressedSource::of_sum(added_layers.iter().map(|l| l.compressed_bytes_source));
     let config_changed = old.image.config_digest != new.image.config_digest;
     let manifest_changed = old.image.manifest_digest != new.image.manifest_digest;
     let push_bytes = pull_bytes
@@ -286,16 +305,14 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
         old: side(old),
         new: side(new),
         pull_bytes,
+        pull_bytes_source,
         push_bytes,
         pull_uncompressed_bytes,
         shared_layers: (0..new_digests.len())
             .filter(|&i| old_set.contains(&new_digests[i]))
             .map(|i| info(new, &new_digests, i, &HashMap::new(), &new_roles))
             .collect(),
-        added_layers: added
-            .iter()
-            .map(|&i| info(new, &new_digests, i, &new_scans, &new_roles))
-            .collect(),
+        added_layers,
         removed_layers: removed
             .iter()
             .map(|&i| info(old, &old_digests, i, &old_scans, &old_roles))

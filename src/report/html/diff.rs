@@ -4,6 +4,7 @@
 
 use crate::analysis::diff::files::Change;
 use crate::analysis::diff::{Diff, LayerInfo};
+use crate::analysis::transfer::{human_transfer, CompressedSource};
 use crate::report::diff::{change_name, opt_bytes, role_name};
 use crate::report::html::svg::{self, Scale, Segment};
 use crate::report::html::{bar_cell, card, data, escape, legend, page, table};
@@ -21,14 +22,30 @@ fn sum(layers: &[LayerInfo]) -> u64 {
 fn summary(d: &Diff) -> String {
     let shared = sum(&d.shared_layers);
     let mut out = String::from("<div class=\"cards\" id=\"summary\">\n");
-    for (name, caption, raw) in [
-        ("pull-bytes", "a pull downloads", d.pull_bytes),
-        ("push-bytes", "a push uploads", d.push_bytes),
-        ("shared-bytes", "already there (shared layers)", shared),
-        ("new-compressed-bytes", "NEW in all", d.new.compressed_bytes),
-        ("old-compressed-bytes", "OLD in all", d.old.compressed_bytes),
+    let (delta, stored) = (d.pull_bytes_source, CompressedSource::Stored);
+    for (name, caption, raw, source) in [
+        ("pull-bytes", "a pull downloads", d.pull_bytes, delta),
+        ("push-bytes", "a push uploads", d.push_bytes, delta),
+        (
+            "shared-bytes",
+            "already there (shared layers)",
+            shared,
+            stored,
+        ),
+        (
+            "new-compressed-bytes",
+            "NEW in all, as stored",
+            d.new.compressed_bytes,
+            stored,
+        ),
+        (
+            "old-compressed-bytes",
+            "OLD in all, as stored",
+            d.old.compressed_bytes,
+            stored,
+        ),
     ] {
-        out.push_str(&card(name, caption, &human_bytes(raw), raw));
+        out.push_str(&card(name, caption, &human_transfer(raw, source), raw));
     }
     out.push_str(&card(
         "added-layers",
@@ -51,7 +68,7 @@ fn bars(d: &Diff) -> String {
             "{status} layer {} ({}): {} — {}",
             l.index,
             role_name(l),
-            human_bytes(l.compressed_bytes),
+            human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             short_command(l.created_by.as_deref(), 80)
         ),
         label: String::new(),
@@ -87,7 +104,13 @@ fn bars(d: &Diff) -> String {
     out.push_str("</svg>\n");
     out.push_str(&legend(&[
         (SHARED, &format!("shared {}", human_bytes(shared))),
-        (NEW, &format!("downloaded {}", human_bytes(d.pull_bytes))),
+        (
+            NEW,
+            &format!(
+                "downloaded {}",
+                human_transfer(d.pull_bytes, d.pull_bytes_source)
+            ),
+        ),
         (REMOVED, "no longer used"),
     ]));
     out
@@ -111,7 +134,7 @@ fn layers(d: &Diff) -> String {
                 l.index,
                 role_name(l),
                 escape(&short_digest(&l.digest)),
-                human_bytes(l.compressed_bytes),
+                human_transfer(l.compressed_bytes, l.compressed_bytes_source),
                 opt_bytes(l.uncompressed_bytes),
                 escape(&short_command(l.created_by.as_deref(), 70)),
             ));

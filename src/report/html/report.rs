@@ -4,6 +4,7 @@
 
 use crate::analysis::dead::DeadCause;
 use crate::analysis::findings::FindingKind;
+use crate::analysis::transfer::human_transfer;
 use crate::analysis::tree::TreeNode;
 use crate::analysis::{Analysis, LayerReport, Role};
 use crate::report::html::svg::{self, Scale, Segment};
@@ -34,12 +35,20 @@ fn layer_colour(l: &LayerReport) -> &'static str {
 fn summary(a: &Analysis) -> String {
     let img = &a.image;
     let saved: u64 = a.advice.iter().map(|x| x.bytes_saved_per_deploy).sum();
+    let compressed_caption = if img.compressed_bytes_source.is_estimate() {
+        format!(
+            "compressed (a cold pull), estimated: the gzip a push makes of the layers stored uncompressed; stored {}",
+            human_bytes(img.stored_bytes)
+        )
+    } else {
+        "compressed (a cold pull)".to_string()
+    };
     let mut out = String::from("<div class=\"cards\" id=\"summary\">\n");
     for (name, caption, shown, raw) in [
         (
             "compressed-bytes",
-            "compressed (a cold pull)",
-            human_bytes(img.compressed_bytes),
+            compressed_caption.as_str(),
+            human_transfer(img.compressed_bytes, img.compressed_bytes_source),
             img.compressed_bytes.to_string(),
         ),
         (
@@ -89,12 +98,20 @@ fn layer_bars(a: &Analysis) -> String {
     let max = a.image.uncompressed_bytes.max(a.image.compressed_bytes) as f64;
     let scale = Scale::new(max, 120.0, 985.0);
     let mut out = svg::open(1000.0, 120.0, "layer sizes, compressed and uncompressed");
-    for (row, (name, pick)) in [
+    type Pick = fn(&LayerReport) -> u64;
+    type Show = fn(&LayerReport) -> String;
+    for (row, (name, pick, show)) in [
         (
             "compressed",
-            (|l: &LayerReport| l.compressed_bytes) as fn(&LayerReport) -> u64,
+            (|l: &LayerReport| l.compressed_bytes) as Pick,
+            (|l: &LayerReport| human_transfer(l.compressed_bytes, l.compressed_bytes_source))
+                as Show,
         ),
-        ("uncompressed", |l: &LayerReport| l.uncompressed_bytes),
+        (
+            "uncompressed",
+            |l: &LayerReport| l.uncompressed_bytes,
+            |l: &LayerReport| human_bytes(l.uncompressed_bytes),
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -111,7 +128,7 @@ fn layer_bars(a: &Analysis) -> String {
                     "layer {} ({}): {} {name} — {}",
                     l.index,
                     l.role.as_str(),
-                    human_bytes(pick(l)),
+                    show(l),
                     short_command(l.created_by.as_deref(), 80)
                 ),
                 label: l.index.to_string(),
@@ -144,7 +161,7 @@ fn layer_table(a: &Analysis) -> String {
             l.index,
             l.role.as_str(),
             escape(&short_digest(&l.digest)),
-            human_bytes(l.compressed_bytes),
+            human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             human_bytes(l.uncompressed_bytes),
             human_bytes(l.content_bytes),
             l.files,

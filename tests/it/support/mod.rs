@@ -212,3 +212,19 @@ pub fn finding_items(
     found.sort();
     found
 }
+
+/// `$CARGO_TARGET_TMPDIR/<area>/<pid>`, empty, for a module's shared fixture, after removing the
+/// directories of runs that have ended.
+pub fn fresh_dir(area: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(area);
+    for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !Path::new("/proc").join(&name).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = root.join(std::process::id().to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
