@@ -174,7 +174,7 @@ pub fn walk<R: Read>(
             .entries()
             .map_err(|e| Error::invalid(format!("reading tar: {e}")))?;
         let corrupt =
-            |at: u64, e: std::io::Error| Error::corrupt("corrupt tar", at, describe_read_error(&e));
+            |at: u64, e: std::io::Error| Error::corrupt("corrupt tar", at, describe_tar_error(&e));
         for entry in entries {
             let mut entry = entry.map_err(|e| corrupt(next_header_at, e))?;
             let header = entry.header();
@@ -239,6 +239,23 @@ pub fn walk<R: Read>(
         }
     }
     Ok(archive.into_inner())
+}
+
+/// What went wrong reading a tar, in words and never in the input's bytes: the tar reader's own
+/// messages quote the header field it could not parse and the entry's name (a secret-bearing
+/// file or terminal escapes when the input is not a tar at all), so those keep only the field.
+pub fn describe_tar_error(e: &std::io::Error) -> String {
+    let message = e.to_string();
+    if !message.starts_with("numeric field") {
+        return describe_read_error(e);
+    }
+    let field = message
+        .split_once(" when getting ")
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    match field {
+        Some(field) => format!("header field {field} is not a number"),
+        None => "a numeric header field is not a number".to_string(),
+    }
 }
 
 /// Reads the rest of `reader` through the reusable buffer `chunk`, passing every piece to `sink`.
