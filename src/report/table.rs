@@ -4,6 +4,7 @@
 use comfy_table::{CellAlignment, Table};
 
 use crate::analysis::Analysis;
+use crate::report::width::cell;
 use crate::report::{new_table, reclaimable_line, short_command};
 use crate::units::{human_bytes, percent};
 
@@ -61,7 +62,7 @@ pub fn render(a: &Analysis) -> String {
             .top_paths
             .iter()
             .take(3)
-            .map(|t| format!("{} {}", t.path, human_bytes(t.bytes)))
+            .map(|t| format!("{} {}", cell(&t.path), human_bytes(t.bytes)))
             .collect();
         layers.add_row(vec![
             l.index.to_string(),
@@ -87,11 +88,11 @@ pub fn render(a: &Analysis) -> String {
                 f.layer.to_string(),
                 f.severity.as_str().into(),
                 f.rule.id.to_string(),
-                f.path.clone(),
+                cell(&f.path),
                 human_bytes(f.bytes),
                 match &f.fix {
-                    Some(fix) => format!("{}\nfix: {fix}", f.message),
-                    None => f.message.clone(),
+                    Some(fix) => format!("{}\nfix: {}", cell(&f.message), cell(fix)),
+                    None => cell(&f.message),
                 },
             ]);
         }
