@@ -172,14 +172,14 @@ impl CookArgs {
 /// it.
 fn read_recipe(path: &Path) -> Result<Recipe> {
     if !path.exists() {
-        return Err(Error::not_found(format!(
-            "{}: no such recipe file",
-            path.display()
-        ))
-        .with_hint(format!(
-            "write it first, in the workspace: `strata recipe --recipe-path {}`",
-            path.display()
-        )));
+        return Err(
+            Error::not_found(format!("{}: no such recipe file", path.display())).with_hint(
+                format!(
+                    "write it first, in the workspace: `strata recipe --recipe-path {}`",
+                    path.display()
+                ),
+            ),
+        );
     }
     Recipe::read(path)
 }

@@ -283,6 +283,27 @@ fn padded(size: u64) -> u64 {
 pub(crate) mod tests {
     use super::*;
 
+    #[test]
+    fn tar_errors_name_the_field_never_the_bytes() {
+        let quoted = std::io::Error::other(
+            "numeric field was not a number: hunter2 when getting cksum for DB_PASSWORD=hunter2",
+        );
+        assert_eq!(
+            describe_tar_error(&quoted),
+            "header field cksum is not a number"
+        );
+        let raw = std::io::Error::other("numeric field did not have utf-8 text: \u{1b}[2J");
+        assert_eq!(
+            describe_tar_error(&raw),
+            "a numeric header field is not a number"
+        );
+        let plain = std::io::Error::other("archive header checksum mismatch");
+        assert_eq!(
+            describe_tar_error(&plain),
+            "archive header checksum mismatch"
+        );
+    }
+
     /// A tar of (name, type, content) entries, mode 0644.
     pub(crate) fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());

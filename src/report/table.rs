@@ -1,7 +1,7 @@
 //! The terminal report: one screen that says which layers are big, what is inside them, and what
 //! to do about it.
 
-use comfy_table::{CellAlignment, Table};
+use comfy_table::{CellAlignment, ColumnConstraint, Table};
 
 use crate::analysis::Analysis;
 use crate::report::width::cell;
@@ -13,6 +13,16 @@ pub fn align_right(t: &mut Table, columns: &[usize]) {
     for &c in columns {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// Keeps `columns` of a table on one line (figures, rule ids a user copies): only the others
+/// wrap to fit the width.
+pub fn whole_columns(t: &mut Table, columns: &[usize]) {
+    for &c in columns {
+        if let Some(col) = t.column_mut(c) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
         }
     }
 }
@@ -77,6 +87,7 @@ pub fn render(a: &Analysis) -> String {
         ]);
     }
     align_right(&mut layers, &[0, 2, 3, 4, 5, 6]);
+    whole_columns(&mut layers, &[0, 1, 2, 3, 4, 5, 6]);
     out.push_str(&layers.to_string());
     out.push('\n');
 
@@ -97,6 +108,7 @@ pub fn render(a: &Analysis) -> String {
             ]);
         }
         align_right(&mut t, &[0, 4]);
+        whole_columns(&mut t, &[0, 1, 2, 4]);
         out.push_str(&t.to_string());
         out.push('\n');
     }

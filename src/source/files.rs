@@ -277,4 +277,20 @@ mod tests {
         );
         assert!(files.open("three").unwrap().is_none());
     }
+
+    #[test]
+    fn only_a_tar_header_starts_an_archive() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(1);
+        b.append_data(&mut h, "a", &b"a"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        assert_eq!(not_a_tar(&tar[..BLOCK]), None);
+        assert_eq!(not_a_tar(&[0; BLOCK]), None, "an empty archive");
+        let mut damaged = tar[..BLOCK].to_vec();
+        damaged[0] ^= 1;
+        assert!(not_a_tar(&damaged).unwrap().contains("no tar header"));
+        assert!(not_a_tar(b"KEY=value\n").unwrap().contains("shorter"));
+        assert!(not_a_tar(&[0x1f, 0x8b, 8, 0]).unwrap().contains("gzip"));
+    }
 }

@@ -7,7 +7,7 @@
 //! | `docker://REF` | registry | registry |
 //! | `docker-daemon:REF` | refused: not supported yet (exit 2, hint `docker save`) | the same |
 //! | an existing directory / file | layout / archive | layout / archive |
-//! | `/…`, `./…`, `../…`, `~/…` that does not exist | refused: no such file | new layout (`….tar`: archive) |
+//! | `/…`, `./…`, `../…` that does not exist (and `~…`, read) | refused: no such file | new layout (`….tar`: archive) |
 //! | `HOST/REPO[:TAG]`, a host having `.` or `:` or being `localhost` | registry | registry |
 //! | a name whose last component has a `.` (`app.tar`, `naive2.tarr`, `dir/image.oci`) that does not exist | refused: no such file, no registry asked | `….tar`: new archive; others refused |
 //! | any other name (`app`, `team/app:1`) | Docker Hub (`docker.io/library/app`) | refused: write `docker://app` or `oci:app` |
@@ -59,8 +59,12 @@ impl ImageRef {
         if let Some(local) = existing_path(s) {
             return Ok(local);
         }
-        if is_explicit_path(s) {
-            return Err(Error::not_found(format!("{s}: no such file or directory")));
+        // `~/x` reaches strata unexpanded when quoted: a path all the same, never a name.
+        if is_explicit_path(s) || s.starts_with('~') {
+            return Err(with_near_file(
+                Error::not_found(format!("{s}: no such file or directory")),
+                s,
+            ));
         }
         if registry_host(s).is_some() {
             return registry(s);
@@ -156,12 +160,7 @@ fn existing_path(s: &str) -> Option<ImageRef> {
 
 /// Whether `s` is spelled as a path, so it can never be a registry reference.
 fn is_explicit_path(s: &str) -> bool {
-    s.starts_with('/')
-        || s.starts_with("./")
-        || s.starts_with("../")
-        || s.starts_with("~/")
-        || s == "."
-        || s == ".."
+    s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s == "." || s == ".."
 }
 
 /// Whether the last component of `s` (without `:TAG` or `@DIGEST`) has a `.`, as file names do
@@ -173,13 +172,18 @@ fn has_file_extension(s: &str) -> bool {
     last.contains('.')
 }
 
-/// The refusal of `s`, a name with a file extension that is not there: no registry is asked, and
-/// a near name in the same directory is suggested.
+/// The refusal of `s`, a name with a file extension that is not there: no registry is asked.
 fn missing_file(s: &str) -> Error {
     let error = Error::not_found(format!(
         "{s}: no such file or directory (a name with a file extension is read as a local path, \
          not from a registry: write docker://{s} for Docker Hub)"
     ));
+    with_near_file(error, s)
+}
+
+/// `error`, the refusal of the missing path `s`, with a near name in the same directory as the
+/// hint when there is one.
+fn with_near_file(error: Error, s: &str) -> Error {
     match near_file(Path::new(s)) {
         Some(near) => error.with_hint(format!("did you mean {near}?")),
         None => error,
@@ -209,9 +213,13 @@ fn near_file(path: &Path) -> Option<String> {
 /// How to read `image`, held by the local Docker daemon, until strata reads the daemon itself:
 /// save it to an archive and pass the file.
 pub fn docker_save_hint(image: &str) -> String {
-    let name = image.split(['@', ':']).next().unwrap_or(image);
-    let file = name.rsplit('/').next().unwrap_or(name);
-    let file = if file.is_empty() { "image" } else { file };
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let file = last
+        .split(':')
+        .next()
+        .filter(|f| !f.is_empty())
+        .unwrap_or("image");
     format!(
         "for an image in the local Docker daemon, save it to a file and pass that: \
          `docker save {image} -o {file}.tar`"
@@ -410,6 +418,13 @@ mod tests {
             ("weird:latest", registry("weird:latest"), Err(Kind::Usage)),
             ("team/app:1", registry("team/app:1"), Err(Kind::Usage)),
             ("Not A Reference!", Err(Kind::Usage), Err(Kind::Usage)),
+            ("naive2.tarr", Err(Kind::NotFound), Err(Kind::Usage)),
+            ("images/app.oci:v1", Err(Kind::NotFound), Err(Kind::Usage)),
+            ("~/gone.tar", Err(Kind::NotFound), Ok(archive("~/gone.tar", None))),
+            ("python:3.12-slim", registry("python:3.12-slim"), Err(Kind::Usage)),
+            ("docker://naive2.tarr", registry("naive2.tarr"), registry("naive2.tarr")),
+            ("ghcr.io/team/app.v2:1.0", registry("ghcr.io/team/app.v2:1.0"), registry("ghcr.io/team/app.v2:1.0")),
+            ("docker-daemon:app:1", Err(Kind::Usage), Err(Kind::Usage)),
         ];
         for (written, read, write) in table {
             let kind = |r: Result<ImageRef>| r.map_err(|e| e.kind());
@@ -429,6 +444,25 @@ mod tests {
         let hint = e.hint().expect("a hint");
         assert!(hint.contains("docker://weird"), "{hint}");
         assert!(hint.contains("oci:weird"), "{hint}");
+    }
+
+    #[test]
+    fn a_mistyped_file_suggests_the_near_one_and_the_daemon_the_save() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("naive2.tar"), b"").unwrap();
+        let typo = tmp.path().join("naive2.tarr");
+        let e = ImageRef::parse(typo.to_str().unwrap()).unwrap_err();
+        let near = tmp.path().join("naive2.tar");
+        assert_eq!(
+            e.hint(),
+            Some(format!("did you mean {}?", near.display()).as_str())
+        );
+        let e = ImageRef::parse("docker-daemon:team/app:1").unwrap_err();
+        assert_eq!(e.exit_code().code(), 2);
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("docker save team/app:1 -o app.tar"));
     }
 
     #[test]
