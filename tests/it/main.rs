@@ -43,6 +43,7 @@ modules![
     fuzz_regressions,
     history,
     html,
+    journey_errors,
     layouts,
     libraries,
     lint,
