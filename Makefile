@@ -9,9 +9,10 @@ TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah d
 
 .PHONY: demo test deps lint fmt bench fuzz sample release container-test screenshot
 
-## demo: report on the embedded sample image (an app layer that carries its .venv).
+## demo: report on the embedded sample image (an app layer that carries its .venv). The first run
+## compiles strata in release mode (no C crypto build, stripped binary: README, "Quick start").
 demo:
-	$(CARGO) run --release --quiet -- report oci:fixtures/sample-app:latest --base oci:fixtures/sample-app:base
+	$(CARGO) run --release --locked --quiet -- report oci:fixtures/sample-app:latest --base oci:fixtures/sample-app:base
 
 ## screenshot: regenerate fixtures/screenshots/report.png, the HTML report of the sample (README).
 screenshot:

@@ -4,7 +4,7 @@
 //! When cargo fails, its diagnostics are already on stderr; strata adds one line naming cargo's
 //! exit status and exits with cargo's exit code (README, "Exit codes").
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Args};
 
@@ -168,13 +168,29 @@ impl CookArgs {
     }
 }
 
+/// Reads the recipe to cook; a missing one is a local "not found" with the command that writes
+/// it.
+fn read_recipe(path: &Path) -> Result<Recipe> {
+    if !path.exists() {
+        return Err(
+            Error::not_found(format!("{}: no such recipe file", path.display())).with_hint(
+                format!(
+                    "write it first, in the workspace: `strata recipe --recipe-path {}`",
+                    path.display()
+                ),
+            ),
+        );
+    }
+    Recipe::read(path)
+}
+
 /// Runs `strata cook`.
 pub fn run(args: &CookArgs) -> Result<ExitCode> {
     if let Some(repo) = &args.cache_to {
         // A destination that cannot be written is refused before anything runs or compiles.
         ImageRef::parse_destination(repo)?;
     }
-    let recipe = Recipe::read(&args.recipe_path)?;
+    let recipe = read_recipe(&args.recipe_path)?;
     let dir = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
     let options = args.options();
     let target = dir.join(

@@ -9,6 +9,7 @@ use crate::dockerfile::rules::{Finding, Rule, Severity, ALL};
 use crate::error;
 use crate::report::document::{draw_verdict, Verdict, VERDICT};
 use crate::report::escape::{github_escape, xml_escape};
+use crate::report::width::cell;
 use crate::report::{new_table, Document, Format};
 
 /// Everything one `strata lint` run found.
@@ -69,9 +70,9 @@ pub fn table(r: &LintReport) -> String {
                 .fg(color)
                 .add_attribute(Attribute::Bold),
             Cell::new(format!("{} {}", f.rule, f.name)),
-            Cell::new(location(f)),
-            Cell::new(&f.message),
-            Cell::new(&f.fix),
+            Cell::new(cell(&location(f))),
+            Cell::new(cell(&f.message)),
+            Cell::new(cell(&f.fix)),
         ]);
     }
     if r.findings.is_empty() {

@@ -174,7 +174,7 @@ pub fn walk<R: Read>(
             .entries()
             .map_err(|e| Error::invalid(format!("reading tar: {e}")))?;
         let corrupt =
-            |at: u64, e: std::io::Error| Error::corrupt("corrupt tar", at, describe_read_error(&e));
+            |at: u64, e: std::io::Error| Error::corrupt("corrupt tar", at, describe_tar_error(&e));
         for entry in entries {
             let mut entry = entry.map_err(|e| corrupt(next_header_at, e))?;
             let header = entry.header();
@@ -241,6 +241,23 @@ pub fn walk<R: Read>(
     Ok(archive.into_inner())
 }
 
+/// What went wrong reading a tar, in words and never in the input's bytes: the tar reader's own
+/// messages quote the header field it could not parse and the entry's name (a secret-bearing
+/// file or terminal escapes when the input is not a tar at all), so those keep only the field.
+pub fn describe_tar_error(e: &std::io::Error) -> String {
+    let message = e.to_string();
+    if !message.starts_with("numeric field") {
+        return describe_read_error(e);
+    }
+    let field = message
+        .split_once(" when getting ")
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    match field {
+        Some(field) => format!("header field {field} is not a number"),
+        None => "a numeric header field is not a number".to_string(),
+    }
+}
+
 /// Reads the rest of `reader` through the reusable buffer `chunk`, passing every piece to `sink`.
 fn feed(
     reader: &mut impl Read,
@@ -265,6 +282,27 @@ fn padded(size: u64) -> u64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn tar_errors_name_the_field_never_the_bytes() {
+        let quoted = std::io::Error::other(
+            "numeric field was not a number: hunter2 when getting cksum for DB_PASSWORD=hunter2",
+        );
+        assert_eq!(
+            describe_tar_error(&quoted),
+            "header field cksum is not a number"
+        );
+        let raw = std::io::Error::other("numeric field did not have utf-8 text: \u{1b}[2J");
+        assert_eq!(
+            describe_tar_error(&raw),
+            "a numeric header field is not a number"
+        );
+        let plain = std::io::Error::other("archive header checksum mismatch");
+        assert_eq!(
+            describe_tar_error(&plain),
+            "archive header checksum mismatch"
+        );
+    }
 
     /// A tar of (name, type, content) entries, mode 0644.
     pub(crate) fn tar_of(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::policy::rules::{RuleResult, Status};
 use crate::report::document::{draw_verdict, Verdict, VERDICT};
 use crate::report::escape::{github_escape, xml_escape};
+use crate::report::width::cell;
 use crate::report::{new_table, Document, Format};
 
 /// Everything one `strata check` run found: the verdict, each rule, and the report it was
@@ -74,9 +75,9 @@ pub fn table(c: &CheckReport) -> String {
             Cell::new(status_word(r.status))
                 .fg(color)
                 .add_attribute(Attribute::Bold),
-            Cell::new(&r.rule),
-            Cell::new(&r.message),
-            Cell::new(r.fix.as_deref().unwrap_or_default()),
+            Cell::new(cell(&r.rule)),
+            Cell::new(cell(&r.message)),
+            Cell::new(cell(r.fix.as_deref().unwrap_or_default())),
         ]);
     }
     format!("strata check {}\n{t}\n{}\n", c.image, summary(c.rules))

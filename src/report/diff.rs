@@ -7,6 +7,7 @@ use crate::analysis::transfer::human_transfer;
 use crate::error::Result;
 use crate::report::document::{draw_page, PAGE};
 use crate::report::markdown::chart_unit;
+use crate::report::width::cell;
 use crate::report::{html, new_table, short_command, short_digest, Document, Format};
 use crate::units::human_bytes;
 
@@ -101,7 +102,7 @@ pub fn table(d: &Diff) -> String {
         for f in files {
             t.add_row(vec![
                 change_name(f.change).to_string(),
-                f.path.clone(),
+                cell(&f.path),
                 opt_bytes(f.old_bytes),
                 opt_bytes(f.new_bytes),
             ]);

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::report::json;
+use crate::report::{json, width};
 
 /// Every output format some command renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,10 +94,15 @@ pub trait Document {
 }
 
 /// Renders `doc` in `format`, or refuses a format it does not declare with a usage error (exit 2)
-/// naming the ones it does.
+/// naming the ones it does. A table is fitted to the output's width (`COLUMNS`, the terminal);
+/// the other formats keep every character.
 pub fn render<D: Document>(doc: &D, format: Format) -> Result<String> {
     supported::<D>(format)?;
-    doc.draw(format)
+    let drawn = doc.draw(format)?;
+    Ok(match format {
+        Format::Table => width::fit_lines(&drawn, width::output_width()),
+        _ => drawn,
+    })
 }
 
 /// The formats of a document that is also a page: `report`, `diff`, `history`.

@@ -13,24 +13,29 @@ pub mod json;
 pub mod markdown;
 pub mod table;
 pub mod transfer;
+pub mod width;
 
 pub use document::{render, Document, Format};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::Table;
+use comfy_table::{ContentArrangement, Table};
 
 use crate::analysis::reclaim::Reclaimable;
 use crate::analysis::ImageSummary;
 use crate::units::human_bytes;
 
-/// A table in strata's style. Cells may carry colours; comfy-table draws them only when stdout is a
-/// terminal, and never when `NO_COLOR` is set.
+/// A table in strata's style, the one place tables are made: at most [`width::output_width`]
+/// columns wide, its cells wrapped to fit (give it long text through [`width::cell`]). Cells may
+/// carry colours; comfy-table draws them only when stdout is a terminal, and never when
+/// `NO_COLOR` is set.
 pub fn new_table(header: Vec<&str>) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         t.force_no_tty();
     }
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(u16::try_from(width::output_width()).unwrap_or(u16::MAX));
     t.set_header(header);
     t
 }

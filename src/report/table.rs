@@ -1,10 +1,11 @@
 //! The terminal report: one screen that says which layers are big, what is inside them, and what
 //! to do about it.
 
-use comfy_table::{CellAlignment, Table};
+use comfy_table::{CellAlignment, ColumnConstraint, Table};
 
 use crate::analysis::transfer::human_transfer;
 use crate::analysis::Analysis;
+use crate::report::width::cell;
 use crate::report::{base_line, new_table, reclaimable_line, short_command, stored_note};
 use crate::units::{human_bytes, percent};
 
@@ -13,6 +14,16 @@ pub fn align_right(t: &mut Table, columns: &[usize]) {
     for &c in columns {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// Keeps `columns` of a table on one line (figures, rule ids a user copies): only the others
+/// wrap to fit the width.
+pub fn whole_columns(t: &mut Table, columns: &[usize]) {
+    for &c in columns {
+        if let Some(col) = t.column_mut(c) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
         }
     }
 }
@@ -62,7 +73,7 @@ pub fn render(a: &Analysis) -> String {
             .top_paths
             .iter()
             .take(3)
-            .map(|t| format!("{} {}", t.path, human_bytes(t.bytes)))
+            .map(|t| format!("{} {}", cell(&t.path), human_bytes(t.bytes)))
             .collect();
         layers.add_row(vec![
             l.index.to_string(),
@@ -77,6 +88,7 @@ pub fn render(a: &Analysis) -> String {
         ]);
     }
     align_right(&mut layers, &[0, 2, 3, 4, 5, 6]);
+    whole_columns(&mut layers, &[0, 1, 2, 3, 4, 5, 6]);
     out.push_str(&layers.to_string());
     out.push('\n');
 
@@ -88,15 +100,16 @@ pub fn render(a: &Analysis) -> String {
                 f.layer.to_string(),
                 f.severity.as_str().into(),
                 f.rule.id.to_string(),
-                f.path.clone(),
+                cell(&f.path),
                 human_bytes(f.bytes),
                 match &f.fix {
-                    Some(fix) => format!("{}\nfix: {fix}", f.message),
-                    None => f.message.clone(),
+                    Some(fix) => format!("{}\nfix: {}", cell(&f.message), cell(fix)),
+                    None => cell(&f.message),
                 },
             ]);
         }
         align_right(&mut t, &[0, 4]);
+        whole_columns(&mut t, &[0, 1, 2, 4]);
         out.push_str(&t.to_string());
         out.push('\n');
     }

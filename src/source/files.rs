@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::layer::walk::clean_path;
+use crate::layer::walk::{clean_path, describe_tar_error};
 
 /// Manifests, indexes and configs above this size are refused: they are JSON documents of a few KB,
 /// and a bogus size must not make strata allocate gigabytes.
@@ -91,21 +91,36 @@ pub struct TarFiles {
 }
 
 impl TarFiles {
-    /// Reads every header of the archive at `path` once, seeking over the contents.
+    /// Reads every header of the archive at `path` once, seeking over the contents. A file that
+    /// does not start with a tar header is refused in one line that says what it is not, and no
+    /// error quotes the file's bytes (it may be a `.env` of secrets, or binary noise).
     pub fn index(path: &Path) -> Result<TarFiles> {
-        let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        let mut file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        let mut head = Vec::with_capacity(BLOCK);
+        (&mut file)
+            .take(BLOCK as u64)
+            .read_to_end(&mut head)
+            .and_then(|_| file.seek(SeekFrom::Start(0)))
+            .map_err(|e| Error::io(path.display(), e))?;
+        if let Some(what) = not_a_tar(&head) {
+            return Err(Error::invalid(format!(
+                "{}: not an image: {what} (strata reads `docker save` output, OCI archives and \
+                 OCI layout directories)",
+                path.display()
+            )));
+        }
         let mut archive = tar::Archive::new(file);
         let mut members = HashMap::new();
-        let entries = archive
-            .entries_with_seek()
-            .map_err(|e| Error::invalid(format!("{}: not a tar archive: {e}", path.display())))?;
+        let unreadable = |e: std::io::Error| {
+            Error::invalid(format!(
+                "{}: not a readable tar archive: {}",
+                path.display(),
+                describe_tar_error(&e)
+            ))
+        };
+        let entries = archive.entries_with_seek().map_err(unreadable)?;
         for entry in entries {
-            let entry = entry.map_err(|e| {
-                Error::invalid(format!(
-                    "{}: not a readable tar archive: {e}",
-                    path.display()
-                ))
-            })?;
+            let entry = entry.map_err(unreadable)?;
             let name = clean_path(&String::from_utf8_lossy(&entry.path_bytes()));
             let header = entry.header();
             let member = match header.entry_type() {
@@ -163,6 +178,55 @@ impl TarFiles {
     }
 }
 
+/// The size of a tar block, and of the header that starts an archive.
+const BLOCK: usize = 512;
+
+/// What a file starting with `head` (its first [`BLOCK`] bytes, fewer if it is shorter) is not,
+/// when it cannot be a tar archive: compressed, or no valid tar header (its checksum, the sum of
+/// the header's bytes, does not match). An all-zero block is an empty archive.
+fn not_a_tar(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Some("it is gzip-compressed, not a tar archive (gunzip it first)");
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Some("it is zstd-compressed, not a tar archive (zstd -d it first)");
+    }
+    if head.len() < BLOCK {
+        return Some("it is not a tar archive (shorter than one tar header)");
+    }
+    if head.iter().all(|&b| b == 0) || header_checksum_matches(head) {
+        return None;
+    }
+    Some("it is not a tar archive (no tar header at its start)")
+}
+
+/// Whether the checksum field of the tar header `block` (octal, bytes 148..156) is the sum of
+/// the header's bytes with that field counted as spaces, unsigned or (old tars) signed.
+fn header_checksum_matches(block: &[u8]) -> bool {
+    let field = &block[148..156];
+    let digits: String = field
+        .iter()
+        .map(|&b| b as char)
+        .take_while(|c| *c != '\0')
+        .collect();
+    let Ok(claimed) = i64::from_str_radix(digits.trim(), 8) else {
+        return false;
+    };
+    let spaces = 8 * i64::from(b' ');
+    let outside = |i: &usize| !(148..156).contains(i);
+    let unsigned: i64 = spaces
+        + (0..BLOCK)
+            .filter(outside)
+            .map(|i| i64::from(block[i]))
+            .sum::<i64>();
+    let signed: i64 = spaces
+        + (0..BLOCK)
+            .filter(outside)
+            .map(|i| i64::from(block[i] as i8))
+            .sum::<i64>();
+    claimed == unsigned || claimed == signed
+}
+
 fn link_target<R: Read>(entry: &tar::Entry<'_, R>) -> String {
     entry
         .link_name_bytes()
@@ -212,5 +276,21 @@ mod tests {
             b"hello"
         );
         assert!(files.open("three").unwrap().is_none());
+    }
+
+    #[test]
+    fn only_a_tar_header_starts_an_archive() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(1);
+        b.append_data(&mut h, "a", &b"a"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        assert_eq!(not_a_tar(&tar[..BLOCK]), None);
+        assert_eq!(not_a_tar(&[0; BLOCK]), None, "an empty archive");
+        let mut damaged = tar[..BLOCK].to_vec();
+        damaged[0] ^= 1;
+        assert!(not_a_tar(&damaged).unwrap().contains("no tar header"));
+        assert!(not_a_tar(b"KEY=value\n").unwrap().contains("shorter"));
+        assert!(not_a_tar(&[0x1f, 0x8b, 8, 0]).unwrap().contains("gzip"));
     }
 }

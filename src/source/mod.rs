@@ -13,7 +13,7 @@ pub mod registry;
 use std::io::Read;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::layer::digest::Digest;
 use crate::layer::verify::LayerStream;
 use crate::model::Image;
@@ -192,8 +192,28 @@ pub fn open(reference: &ImageRef, opts: &SourceOptions) -> Result<OpenedImage> {
             })
         }
         ImageRef::Registry(r) => {
-            let (image, layers) = registry::open_registry(r, &opts.platform, &opts.registry)?;
+            let (image, layers) = registry::open_registry(r, &opts.platform, &opts.registry)
+                .map_err(|e| looked_on_docker_hub(r, e))?;
             Ok(OpenedImage { image, layers })
         }
+    }
+}
+
+/// A failure to read `name` from a registry, said with every place looked at when `name` names no
+/// registry host (Docker Hub was asked because no such file or directory is here, and the image
+/// is most likely in the local Docker daemon or another registry), with how to reach those.
+fn looked_on_docker_hub(name: &str, e: Error) -> Error {
+    if reference::registry_host(name).is_some() {
+        return e;
+    }
+    let e = e.context(format!(
+        "{name} is no file or directory here, and Docker Hub failed"
+    ));
+    match e.kind() {
+        Kind::Registry | Kind::NotFound => e.with_hint(format!(
+            "{}; for another registry, name its host: REGISTRY/{name}",
+            reference::docker_save_hint(name)
+        )),
+        _ => e,
     }
 }

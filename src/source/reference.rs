@@ -5,15 +5,21 @@
 //! | `oci:DIR[:TAG]` | OCI image layout | the same (created if missing) |
 //! | `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF]` | tar archive | the same (created) |
 //! | `docker://REF` | registry | registry |
+//! | `docker-daemon:REF` | refused: not supported yet (exit 2, hint `docker save`) | the same |
 //! | an existing directory / file | layout / archive | layout / archive |
-//! | `/…`, `./…`, `../…` that does not exist | refused: no such file | new layout (`….tar`: archive) |
-//! | `….tar` that does not exist | refused: no such file | new archive |
+//! | `/…`, `./…`, `../…` that does not exist (and `~…`, read) | refused: no such file | new layout (`….tar`: archive) |
 //! | `HOST/REPO[:TAG]`, a host having `.` or `:` or being `localhost` | registry | registry |
+//! | a name whose last component has a `.` (`app.tar`, `naive2.tarr`, `dir/image.oci`) that does not exist | refused: no such file, no registry asked | `….tar`: new archive; others refused |
 //! | any other name (`app`, `team/app:1`) | Docker Hub (`docker.io/library/app`) | refused: write `docker://app` or `oci:app` |
 //!
 //! A bare name is read from Docker Hub, as `docker pull` does, but never written there: a typo'd
-//! output path must not become a push to `docker.io`. [`Repository`] is a registry repository
-//! without tag or digest (`strata history`, `strata base`).
+//! output path must not become a push to `docker.io`. A name with a file extension is a file
+//! (Docker Hub's names hardly ever hold a `.`; `docker://name.x` still reads one), so a mistyped
+//! archive name is "no such file", at once and without a network request, never "cannot reach
+//! registry". When Docker Hub fails for a bare name, the error names both places looked at (no
+//! such file here, and Docker Hub) and how to read a local Docker image instead
+//! ([`docker_save_hint`]). [`Repository`] is a registry repository without tag or digest
+//! (`strata history`, `strata base`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -59,7 +65,9 @@ pub enum ArchiveKind {
 
 impl ImageRef {
     /// Parses an image to read (see the module doc): a string without a transport prefix is a
-    /// local path when it exists, otherwise a registry reference (Docker Hub for a bare name).
+    /// local path when it exists, a registry reference when it names a registry host, a missing
+    /// local path when it is spelled as a path or has a file extension, otherwise a Docker Hub
+    /// reference.
     pub fn parse(s: &str) -> Result<ImageRef> {
         if let Some(parsed) = with_transport(s)? {
             return Ok(parsed);
@@ -67,10 +75,24 @@ impl ImageRef {
         if let Some(local) = existing_path(s) {
             return Ok(local);
         }
-        if is_explicit_path(s) || s.ends_with(".tar") {
-            return Err(Error::not_found(format!("{s}: no such file or directory")));
+        // `~/x` reaches strata unexpanded when quoted: a path all the same, never a name.
+        if is_explicit_path(s) || s.starts_with('~') {
+            return Err(with_near_file(
+                Error::not_found(format!("{s}: no such file or directory")),
+                s,
+            ));
         }
-        registry(s)
+        if registry_host(s).is_some() {
+            return registry(s);
+        }
+        if has_file_extension(s) {
+            return Err(missing_file(s));
+        }
+        registry(s).map_err(|_| {
+            Error::usage(format!(
+                "{s}: no such file or directory, and not an image name (NAME[:TAG], lowercase)"
+            ))
+        })
     }
 
     /// Parses an image to write (see the module doc): without a transport prefix, an existing
@@ -116,6 +138,12 @@ fn with_transport(s: &str) -> Result<Option<ImageRef>> {
     if let Some(rest) = s.strip_prefix("docker://") {
         return registry(rest).map(Some);
     }
+    if let Some(rest) = s.strip_prefix("docker-daemon:") {
+        return Err(Error::usage(format!(
+            "{s}: reading images from the Docker daemon (docker-daemon:) is not supported yet"
+        ))
+        .with_hint(docker_save_hint(rest)));
+    }
     if let Some(rest) = s.strip_prefix("oci:") {
         let (dir, tag) = split_path_and_tag(rest);
         return Ok(Some(ImageRef::Layout { dir, tag }));
@@ -155,6 +183,69 @@ fn existing_path(s: &str) -> Option<ImageRef> {
 /// Whether `s` is spelled as a path, so it can never be a registry reference.
 fn is_explicit_path(s: &str) -> bool {
     s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s == "." || s == ".."
+}
+
+/// Whether the last component of `s` (without `:TAG` or `@DIGEST`) has a `.`, as file names do
+/// (`app.tar`, `naive2.tarr`, `out/image.oci`) and Docker Hub's image names hardly ever do.
+fn has_file_extension(s: &str) -> bool {
+    let name = s.split('@').next().unwrap_or(s);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let last = last.split(':').next().unwrap_or(last);
+    last.contains('.')
+}
+
+/// The refusal of `s`, a name with a file extension that is not there: no registry is asked.
+fn missing_file(s: &str) -> Error {
+    let error = Error::not_found(format!(
+        "{s}: no such file or directory (a name with a file extension is read as a local path, \
+         not from a registry: write docker://{s} for Docker Hub)"
+    ));
+    with_near_file(error, s)
+}
+
+/// `error`, the refusal of the missing path `s`, with a near name in the same directory as the
+/// hint when there is one.
+fn with_near_file(error: Error, s: &str) -> Error {
+    match near_file(Path::new(s)) {
+        Some(near) => error.with_hint(format!("did you mean {near}?")),
+        None => error,
+    }
+}
+
+/// Directory entries compared with a mistyped name, at most: a huge directory is not listed.
+const NEAR_FILE_CANDIDATES: usize = 1000;
+
+/// The entry of `path`'s directory whose name is closest to `path`'s, spelled with that
+/// directory as `path` is.
+fn near_file(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let entries = std::fs::read_dir(parent.unwrap_or(Path::new("."))).ok()?;
+    let names: Vec<String> = entries
+        .take(NEAR_FILE_CANDIDATES)
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let near = crate::catalog::closest(name, names.iter().map(String::as_str))?;
+    Some(match parent {
+        Some(dir) => dir.join(near).display().to_string(),
+        None => near.to_string(),
+    })
+}
+
+/// How to read `image`, held by the local Docker daemon, until strata reads the daemon itself:
+/// save it to an archive and pass the file.
+pub fn docker_save_hint(image: &str) -> String {
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let file = last
+        .split(':')
+        .next()
+        .filter(|f| !f.is_empty())
+        .unwrap_or("image");
+    format!(
+        "for an image in the local Docker daemon, save it to a file and pass that: \
+         `docker save {image} -o {file}.tar`"
+    )
 }
 
 /// The registry host `reference` names, Docker's rule: the part before the first `/` when it
@@ -355,6 +446,13 @@ mod tests {
             ("weird:latest", registry("weird:latest"), Err(Kind::Usage)),
             ("team/app:1", registry("team/app:1"), Err(Kind::Usage)),
             ("Not A Reference!", Err(Kind::Usage), Err(Kind::Usage)),
+            ("naive2.tarr", Err(Kind::NotFound), Err(Kind::Usage)),
+            ("images/app.oci:v1", Err(Kind::NotFound), Err(Kind::Usage)),
+            ("~/gone.tar", Err(Kind::NotFound), Ok(archive("~/gone.tar", None, ArchiveKind::Detected))),
+            ("python:3.12-slim", registry("python:3.12-slim"), Err(Kind::Usage)),
+            ("docker://naive2.tarr", registry("naive2.tarr"), registry("naive2.tarr")),
+            ("ghcr.io/team/app.v2:1.0", registry("ghcr.io/team/app.v2:1.0"), registry("ghcr.io/team/app.v2:1.0")),
+            ("docker-daemon:app:1", Err(Kind::Usage), Err(Kind::Usage)),
         ];
         for (written, read, write) in table {
             let kind = |r: Result<ImageRef>| r.map_err(|e| e.kind());
@@ -374,6 +472,25 @@ mod tests {
         let hint = e.hint().expect("a hint");
         assert!(hint.contains("docker://weird"), "{hint}");
         assert!(hint.contains("oci:weird"), "{hint}");
+    }
+
+    #[test]
+    fn a_mistyped_file_suggests_the_near_one_and_the_daemon_the_save() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("naive2.tar"), b"").unwrap();
+        let typo = tmp.path().join("naive2.tarr");
+        let e = ImageRef::parse(typo.to_str().unwrap()).unwrap_err();
+        let near = tmp.path().join("naive2.tar");
+        assert_eq!(
+            e.hint(),
+            Some(format!("did you mean {}?", near.display()).as_str())
+        );
+        let e = ImageRef::parse("docker-daemon:team/app:1").unwrap_err();
+        assert_eq!(e.exit_code().code(), 2);
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("docker save team/app:1 -o app.tar"));
     }
 
     #[test]

@@ -119,6 +119,17 @@ impl Activity {
     }
 }
 
+/// Makes ring rustls's process-wide crypto provider, once, before the first HTTP client is made:
+/// reqwest is built without a provider of its own (its default, aws-lc-rs, is a long C build),
+/// and panics without one. A provider the embedding program installed first is kept.
+fn install_tls_crypto() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        // An error means a provider is already installed, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 fn is_loopback(registry: &str) -> bool {
     let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
     matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.starts_with("127.")
@@ -274,6 +285,7 @@ impl Remote {
             .build()
             .map_err(|e| Error::Registry(format!("cannot start the network runtime: {e}")))?;
         let auth = resolve_auth(&reference, opts);
+        install_tls_crypto();
         Ok(Remote {
             runtime,
             client: Client::new(config),

@@ -44,6 +44,7 @@ modules![
     history,
     html,
     journey,
+    journey_errors,
     layouts,
     libraries,
     lint,

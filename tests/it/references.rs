@@ -4,14 +4,12 @@
 //! the terminal raw.
 
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use crate::support::layout::{tar_bytes, write_layout, Comp, Item};
+use crate::support::listener::Listener;
 use crate::support::registry::Registry;
-use crate::support::{strata, strata_in, Run};
+use crate::support::{strata, strata_in};
 
 /// A one-layer image in the layout `dir`, tagged `v1`.
 fn sample(dir: &Path) -> String {
@@ -24,51 +22,6 @@ fn sample(dir: &Path) -> String {
         )],
     );
     format!("oci:{}:v1", dir.display())
-}
-
-/// A loopback listener that counts the connections made to it (and drops each at once, so a
-/// client fails fast instead of waiting for an answer).
-struct Listener {
-    url: String,
-    connections: Arc<AtomicUsize>,
-}
-
-impl Listener {
-    fn start() -> Listener {
-        let socket = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", socket.local_addr().expect("addr"));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let counted = connections.clone();
-        std::thread::spawn(move || {
-            for stream in socket.incoming() {
-                counted.fetch_add(1, Ordering::SeqCst);
-                drop(stream);
-            }
-        });
-        Listener { url, connections }
-    }
-
-    /// Runs strata in `dir` with every proxy variable reqwest reads pointing at this listener:
-    /// any registry request strata makes, to any host, connects here first.
-    fn strata(&self, args: &[&str], dir: &Path) -> Run {
-        let proxy = Path::new(&self.url);
-        let none = Path::new("");
-        let env = [
-            ("HTTPS_PROXY", proxy),
-            ("https_proxy", proxy),
-            ("HTTP_PROXY", proxy),
-            ("http_proxy", proxy),
-            ("ALL_PROXY", proxy),
-            ("all_proxy", proxy),
-            ("NO_PROXY", none),
-            ("no_proxy", none),
-        ];
-        strata_in(args, &env, Some(dir))
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
 }
 
 /// The names of the entries of `dir`, sorted.

@@ -7,15 +7,20 @@ use crate::error::Result;
 use crate::report::diff::opt_bytes;
 use crate::report::document::{draw_page, PAGE};
 use crate::report::markdown::{chart_unit, escape as escape_markdown};
-use crate::report::table::align_right;
+use crate::report::table::{align_right, whole_columns};
+use crate::report::width::cell;
 use crate::report::{html, new_table, short_digest, Document, Format};
+use crate::timestamp;
 use crate::units::human_bytes;
 
-/// `2024-05-01 12:00:00` from an RFC 3339 `created`, or `-`.
+/// `2024-05-01 12:00:00` from an RFC 3339 `created`; `—` for an image built without a date: no
+/// `created`, or the epoch itself (what reproducible builds write), which is no date anyone built on.
 pub(crate) fn short_created(created: Option<&str>) -> String {
     match created {
-        Some(c) => c.get(..19).unwrap_or(c).replacen('T', " ", 1),
-        None => "-".into(),
+        Some(c) if timestamp::instant(c) != Some((0, 0)) => {
+            c.get(..19).unwrap_or(c).replacen('T', " ", 1)
+        }
+        _ => "—".into(),
     }
 }
 
@@ -61,9 +66,10 @@ pub fn table(h: &History) -> String {
         "Δ previous",
     ]);
     for r in &h.tags {
-        t.add_row(cells(r).to_vec());
+        t.add_row(cells(r).map(|c| cell(&c)).to_vec());
     }
     align_right(&mut t, &[3, 4, 5, 6, 7, 8]);
+    whole_columns(&mut t, &[3, 4, 5, 6, 7]);
     out.push_str(&t.to_string());
     out.push('\n');
     out
@@ -144,5 +150,21 @@ impl Document for History {
 
     fn draw(&self, format: Format) -> Result<String> {
         draw_page(self, format, table, markdown, html::history::render)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_without_a_date_show_a_dash() {
+        assert_eq!(
+            short_created(Some("2024-05-01T12:00:00.25Z")),
+            "2024-05-01 12:00:00"
+        );
+        assert_eq!(short_created(Some("1970-01-01T00:00:00Z")), "—");
+        assert_eq!(short_created(Some("1970-01-01T01:00:00+01:00")), "—");
+        assert_eq!(short_created(None), "—");
     }
 }

@@ -9,6 +9,7 @@ pub mod harness;
 pub mod host;
 pub mod images;
 pub mod layout;
+pub mod listener;
 pub mod registry;
 pub mod uv;
 

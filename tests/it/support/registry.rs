@@ -19,21 +19,50 @@ pub struct Registry {
     pub host: String,
 }
 
+/// How a registry serves HTTPS: on `ip` (not loopback, which strata always speaks plain HTTP
+/// to), with this certificate and key (PEM files).
+pub struct Tls<'a> {
+    /// The address to listen on.
+    pub ip: &'a str,
+    /// The server certificate.
+    pub certificate: &'a Path,
+    /// Its private key.
+    pub key: &'a Path,
+}
+
 impl Registry {
     /// Starts a registry (the test is skipped, or fails under CI, when it is not installed).
     /// With `credentials`, every request needs basic auth with that user and password.
     pub fn start(credentials: Option<(&str, &str)>) -> Registry {
+        Registry::serve(credentials, None)
+    }
+
+    /// Starts a registry serving HTTPS as `tls` says, without auth.
+    pub fn start_tls(tls: &Tls) -> Registry {
+        Registry::serve(None, Some(tls))
+    }
+
+    fn serve(credentials: Option<(&str, &str)>, tls: Option<&Tls>) -> Registry {
         super::require(Registry::installed(), WHAT);
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = TcpListener::bind("127.0.0.1:0")
+        let ip = tls.map_or("127.0.0.1", |t| t.ip);
+        let port = TcpListener::bind((ip, 0))
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let host = format!("127.0.0.1:{port}");
+        let host = format!("{ip}:{port}");
         let mut config = format!(
             "version: 0.1\nlog:\n  level: error\n  formatter: text\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
             dir.path().join("data").display()
         );
+        // Under `http:`, so before `auth:`.
+        if let Some(tls) = tls {
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                tls.certificate.display(),
+                tls.key.display()
+            ));
+        }
         if let Some((user, password)) = credentials {
             let line = super::sh(&format!("htpasswd -Bbn '{user}' '{password}'"));
             std::fs::write(dir.path().join("htpasswd"), line.trim()).expect("htpasswd");
