@@ -41,18 +41,12 @@ fn container_files_are_what_the_generator_writes() {
 
 fn container_dockerfiles_lint_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = strata_in(
-        &[
-            "lint",
-            "container/Dockerfile.base",
-            "container/Dockerfile",
-            "--context",
-            ".",
-        ],
-        &[],
-        Some(root),
-    );
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let files = ["lint", "container/Dockerfile.base", "container/Dockerfile"];
+    for context in [&["--context", "."][..], &[]] {
+        let args: Vec<&str> = files.iter().chain(context).copied().collect();
+        let run = strata_in(&args, &[], Some(root));
+        assert_eq!(run.code, 0, "{context:?}: {}{}", run.stdout, run.stderr);
+    }
 }
 
 /// Builds `container/` with Docker through its Makefile, on bases the test makes: the Debian

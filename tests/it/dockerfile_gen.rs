@@ -809,17 +809,16 @@ fn the_makefile_stops_without_strata_and_builds_on_its_tag_with_it() {
     );
 }
 
-/// Generated Dockerfiles of Python (pip and uv) and Rust projects lint clean, Python's both with
+/// Generated Dockerfiles of Python (pip and uv) and Rust projects lint clean, both with
 /// `--context .` and without (their `COPY .` says the context is the project directory, whose
 /// `.dockerignore` the generator writes).
 fn generated_dockerfiles_lint_clean() {
-    let with_context: &[&[&str]] = &[&["--context", "."]];
-    let both: &[&[&str]] = &[&["--context", "."], &[]];
-    for (project, extra, contexts) in [
-        (python_project(), &[][..], both),
-        (uv_project(), &[][..], both),
-        (rust_project(), &[][..], with_context),
-        (rust_project(), &["--host-recipe"][..], with_context),
+    let contexts: &[&[&str]] = &[&["--context", "."], &[]];
+    for (project, extra) in [
+        (python_project(), &[][..]),
+        (uv_project(), &[][..]),
+        (rust_project(), &[][..]),
+        (rust_project(), &["--host-recipe"][..]),
     ] {
         let dir = project.path();
         let mut args = vec!["dockerfile"];

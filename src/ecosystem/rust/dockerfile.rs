@@ -69,7 +69,10 @@ pub fn dockerfiles(project: &Project, options: &Options) -> Dockerfiles {
     } else {
         "# The planner reduces the workspace to its dependency recipe; the stages below are\n\
          # cached as long as the recipe is the same (plan on the host instead: --host-recipe).\n\
-         FROM strata AS planner\nWORKDIR /app\nCOPY . .\n\
+         FROM strata AS planner\nWORKDIR /app\n\
+         # The context is the project directory, whose .dockerignore strata dockerfile writes.\n\
+         # strata-ignore dockerignore\n\
+         COPY . .\n\
          RUN strata recipe --recipe-path recipe.json\n\n"
             .to_string()
     };
@@ -124,7 +127,8 @@ fn app(project: &Project, options: &Options, runtime: &str) -> String {
          FROM ${{DEPS_IMAGE}}:${{DEPS_TAG}} AS build\n\
          WORKDIR /app\n\
          # The dependencies are compiled in the dependency image: only the workspace's crates build here.\n\
-         # strata-ignore context-before-install\n\
+         # The context is the project directory, whose .dockerignore strata dockerfile writes.\n\
+         # strata-ignore context-before-install, dockerignore\n\
          COPY . .\n\
          RUN cargo build --release --locked --bin {bin}\n{test}\n\
          FROM ${{RUNTIME_BASE}}\n\
