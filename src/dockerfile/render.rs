@@ -9,6 +9,7 @@ use crate::dockerfile::rules::{Finding, Rule, Severity, ALL};
 use crate::error;
 use crate::report::document::{draw_verdict, Verdict, VERDICT};
 use crate::report::escape::{github_escape, xml_escape};
+use crate::report::table::whole_columns;
 use crate::report::width::cell;
 use crate::report::{new_table, Document, Format};
 
@@ -75,6 +76,8 @@ pub fn table(r: &LintReport) -> String {
             Cell::new(cell(&f.fix)),
         ]);
     }
+    // Severity, rule and `file:line` (what a user copies or clicks) never wrap.
+    whole_columns(&mut t, &[0, 1, 2]);
     if r.findings.is_empty() {
         format!("strata lint: no findings\n{}\n", r.summary())
     } else {
