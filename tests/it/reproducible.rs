@@ -134,7 +134,7 @@ fn rust_project(dir: &Path) {
 /// Builds the project `make` writes in two places (different directories and depths, `HOME`s,
 /// layer caches: the default one under the first `HOME`, `--cache-dir` for the second), after
 /// `init` when `init` says so, and returns the two manifest digests, asserting no host path is
-/// in either config.
+/// in either config and that each passes the README's gates.
 fn build_in_two_places(make: fn(&Path), init: bool, base: &str) -> [String; 2] {
     let dir = tempfile::tempdir().unwrap();
     ["a/project", "b/deeper/checkout"].map(|place| {
@@ -156,9 +156,28 @@ fn build_in_two_places(make: fn(&Path), init: bool, base: &str) -> [String; 2] {
         assert_eq!(built.code, 0, "{}", built.stderr);
         let (digest, config) = manifest_of(&out, "v1");
         assert_no_host_paths(&config, &[&project, &home, &root]);
+        let gated = strata_at_home(
+            &["check", &output, "--base", base, "--no-progress"]
+                .into_iter()
+                .chain(README_GATES)
+                .collect::<Vec<_>>(),
+            &project,
+            &home,
+        );
+        assert_eq!(gated.code, 0, "{}{}", gated.stdout, gated.stderr);
         digest
     })
 }
+
+/// The gates the README and the generated Makefile's `CHECK_FLAGS` give a CI.
+const README_GATES: [&str; 6] = [
+    "--no-dependencies-in-app-layers",
+    "--no-caches",
+    "--fail-on",
+    "secret",
+    "--fail-on",
+    "wont-start",
+];
 
 fn a_python_project_gives_one_digest_in_two_directories_with_two_homes() {
     let base = debian_python_base().reference();
