@@ -11,7 +11,7 @@ const EXAMPLES: &str = "\
 Examples:
   strata diff registry.example.com/app:1.4 registry.example.com/app:1.5
   strata diff docker://localhost:5000/app:v1 oci:./build:v2 --format json
-  strata diff old.tar new.tar --files --top 20
+  strata diff old.tar new.tar --files --top 20 --base python:3.12-slim
   strata diff oci:./build:v1 oci:./build:v2 --files --format html > diff.html";
 
 /// Arguments of `strata diff`.
@@ -28,6 +28,10 @@ pub struct DiffArgs {
     /// How many changed files to list.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
+    /// The base image both are built on, for the layer roles (default: the base each image's
+    /// annotations name).
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
     /// Image access options.
     #[command(flatten)]
     pub image_options: ImageOptions,
@@ -45,6 +49,7 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
         new: args.new.clone(),
         files: args.files,
         top: args.top,
+        base: args.base.clone(),
         reading: reading(source, bar.clone()),
     });
     bar.finish();

@@ -19,6 +19,8 @@ pub struct DiffRequest {
     pub files: bool,
     /// How many changed files to list.
     pub top: usize,
+    /// The base both images are built on (`--base`); `None` takes each image's annotated base.
+    pub base: Option<String>,
     /// How to reach and read the images.
     pub reading: Reading,
 }
@@ -31,16 +33,26 @@ pub struct Diffed {
     pub warnings: Vec<String>,
 }
 
-/// Runs `strata diff`'s pipeline: open both, find their annotated bases, compare.
+/// Runs `strata diff`'s pipeline: open both, find their bases (the one given, read once, or
+/// each one's annotated base), compare.
 pub fn diff(req: &DiffRequest) -> Result<Diffed> {
     let opts = &req.reading.source;
     let old = open_image(&req.old, opts)?;
     let new = open_image(&req.new, opts)?;
     let mut warnings = Vec::new();
-    let mut base_of = |image: &OpenedImage| -> Result<_> {
-        Ok(resolve_base(None, &image.image, opts, &mut warnings)?.map(|b| b.diff_ids))
+    let (old_base, new_base) = match &req.base {
+        Some(base) => {
+            let given = resolve_base(Some(base), &new.image, opts, &mut warnings)?;
+            let diff_ids = given.map(|b| b.diff_ids);
+            (diff_ids.clone(), diff_ids)
+        }
+        None => {
+            let mut base_of = |image: &OpenedImage| -> Result<_> {
+                Ok(resolve_base(None, &image.image, opts, &mut warnings)?.map(|b| b.diff_ids))
+            };
+            (base_of(&old)?, base_of(&new)?)
+        }
     };
-    let (old_base, new_base) = (base_of(&old)?, base_of(&new)?);
     let diff = compare(
         &old,
         &new,

@@ -612,7 +612,45 @@ fn costless_findings_come_after_costly_ones_in_every_format() {
     }
 }
 
+/// `strata diff --base` labels the layers of both images against the base it is given, as
+/// `strata report --base` does (the oracle: report's roles by layer digest); without it (the
+/// sample names no base in its annotations) no layer is base.
+fn diff_takes_the_base_report_takes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-app");
+    let (old, new) = (
+        format!("oci:{}:base", root.display()),
+        format!("oci:{}:latest", root.display()),
+    );
+    let report = strata(&["report", &new, "--base", &old, "--format", "json"]).json();
+    let by_digest: HashMap<String, String> = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["digest"].as_str().unwrap().into(), l["role"].as_str().unwrap().into()))
+        .collect();
+    assert!(by_digest.values().any(|r| r == "base"), "{by_digest:?}");
+    let diff_roles = |extra: &[&str]| -> Vec<(String, String)> {
+        let mut args = vec!["diff", &old, &new, "--format", "json"];
+        args.extend_from_slice(extra);
+        let run = strata(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let v = run.json();
+        ["shared_layers", "added_layers"]
+            .iter()
+            .flat_map(|k| v[*k].as_array().unwrap().clone())
+            .map(|l| (l["digest"].as_str().unwrap().into(), l["role"].as_str().unwrap().into()))
+            .collect()
+    };
+    let with_base = diff_roles(&["--base", &old]);
+    assert_eq!(with_base.len(), by_digest.len());
+    for (digest, role) in &with_base {
+        assert_eq!(Some(role), by_digest.get(digest), "{digest}");
+    }
+    assert!(diff_roles(&[]).iter().all(|(_, r)| r != "base"));
+}
+
 crate::tests![
+    diff_takes_the_base_report_takes,
     an_image_strata_builds_has_base_dependency_and_app_layers,
     a_code_change_diff_and_history_label_the_same_roles,
     a_venv_in_the_code_layer_still_fails_the_gate_with_the_advice,
