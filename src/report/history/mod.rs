@@ -69,7 +69,7 @@ pub fn table(h: &History) -> String {
         t.add_row(cells(r).map(|c| cell(&c)).to_vec());
     }
     align_right(&mut t, &[3, 4, 5, 6, 7, 8]);
-    whole_columns(&mut t, &[3, 4, 5, 6, 7]);
+    whole_columns(&mut t, &[1, 3, 4, 5, 6, 7]);
     out.push_str(&t.to_string());
     out.push('\n');
     out
