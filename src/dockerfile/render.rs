@@ -76,8 +76,8 @@ pub fn table(r: &LintReport) -> String {
             Cell::new(cell(&f.fix)),
         ]);
     }
-    // Severity, rule and `file:line` (what a user copies or clicks) never wrap.
-    whole_columns(&mut t, &[0, 1, 2]);
+    // Severity and rule (what a user copies into an ignore) never wrap.
+    whole_columns(&mut t, &[0, 1]);
     if r.findings.is_empty() {
         format!("strata lint: no findings\n{}\n", r.summary())
     } else {

@@ -6,26 +6,12 @@
 
 use std::path::Path;
 
-use crate::support::layout::{tar_bytes, write_layout_with, Comp, Item};
+use crate::support::layout::{noise, tar_bytes, write_layout_with, Comp, Item};
 use crate::support::strata;
 
 /// `n` bytes repeating `tag`, so every planted file has content of its own.
 fn fill(tag: &str, n: usize) -> Vec<u8> {
     tag.bytes().cycle().take(n).collect()
-}
-
-/// `n` bytes that do not compress (xorshift64).
-fn noise(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut out = Vec::with_capacity(n + 8);
-    while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(n);
-    out
 }
 
 /// The planted files' contents, kept to compute the expected figures.
@@ -49,7 +35,7 @@ impl Planted {
         Planted {
             // Incompressible, so the layer is over the 50 MB oversized-layer floor even as the
             // gzip a push makes of it (it is stored uncompressed).
-            blob: noise(50_000_000),
+            blob: noise(50_000_000, 1),
             readme: fill("readme ", 4_000),
             copyright: fill("copyright ", 900),
             log: fill("log line\n", 7_000),

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::support::layout::{
-    blob_path, tar_bytes, tar_bytes_at, write_layout, write_layout_with, Comp, Item, Written,
+    blob_path, noise, tar_bytes, tar_bytes_at, write_layout, write_layout_with, Comp, Item, Written,
 };
 use crate::support::registry::Registry;
 use crate::support::{have, require, shared_fixture, strata, strata_in};
@@ -29,21 +29,6 @@ fn diff_json(args: &[&str]) -> serde_json::Value {
     run.json()
 }
 
-/// A pseudo-random (incompressible) payload, so sizes behave like real dependencies.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 struct Seed {
     dir: tempfile::TempDir,
     v1: Written,
@@ -55,7 +40,7 @@ struct Seed {
 fn seed(split: bool) -> Seed {
     let dir = tempfile::tempdir().unwrap();
     let base = tar_bytes(&[Item::File("etc/os-release", b"ID=test\n")]);
-    let deps = noise(7, 400_000);
+    let deps = noise(400_000, 7);
     let deps_item = Item::File(
         "app/.venv/lib/python3.11/site-packages/numpy/core.so",
         &deps,

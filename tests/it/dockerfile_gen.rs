@@ -23,7 +23,7 @@ use crate::support::images::{
 };
 use crate::support::registry::Registry;
 use crate::support::uv::UV_VERSION;
-use crate::support::{have, require, sh, strata_in, Run};
+use crate::support::{have, read, require, sh, strata_in, write, Run};
 
 const PYPROJECT: &str = "[project]\nname = \"hello\"\nversion = \"0.1.0\"\n\
 dependencies = [\"six\"]\n[project.scripts]\nhello = \"hello:main\"\n\
@@ -65,16 +65,6 @@ fn rust_project() -> tempfile::TempDir {
     );
     write(dir.path(), "src/main.rs", "fn main() {}\n");
     dir
-}
-
-fn write(dir: &Path, rel: &str, contents: &str) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, contents).unwrap();
-}
-
-fn read(dir: &Path, rel: &str) -> String {
-    std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 fn run(dir: &Path, args: &[&str]) -> Run {

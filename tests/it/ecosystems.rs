@@ -6,13 +6,7 @@
 
 use std::path::Path;
 
-use crate::support::strata_in;
-
-fn write(dir: &Path, rel: &str, contents: &str) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, contents).unwrap();
-}
+use crate::support::{strata_in, write};
 
 /// A Cargo package `name` at `root` with one source file.
 fn cargo_package(root: &Path, name: &str, targets: &str, source: (&str, &str)) {

@@ -8,22 +8,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::support::layout::{blob_path, tar_bytes, write_layout_with, Comp, Item, Written};
+use crate::support::layout::{blob_path, noise, tar_bytes, write_layout_with, Comp, Item, Written};
 use crate::support::registry::Registry;
 use crate::support::{have, optional, require, strata, Run};
-
-/// Bytes gzip cannot shrink much, so every layer has a distinct, sizeable blob.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 33) as u8
-        })
-        .collect()
-}
 
 /// One image of the series as the test wrote it.
 struct Tag {

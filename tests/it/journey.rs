@@ -18,7 +18,7 @@ use std::process::{Command, Output, Stdio};
 use crate::support::debian::debian_python_base;
 use crate::support::images::{docker_inspect, docker_ready, tool, DockerImages};
 use crate::support::uv::{uv_in, UV_VERSION};
-use crate::support::{have, report_json, require, sh, strata_in, Run};
+use crate::support::{have, read, report_json, require, sh, strata_in, write, Run};
 
 /// What the app prints: its greeting and the versions of its two dependencies.
 fn output(greeting: &str) -> String {
@@ -51,16 +51,6 @@ fn write_code(dir: &Path, greeting: &str) {
              print(\"{greeting}\", \"six\", six.__version__, \"idna\", idna.__version__)\n"
         ),
     );
-}
-
-fn write(dir: &Path, rel: &str, contents: &str) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, contents).unwrap();
-}
-
-fn read(dir: &Path, rel: &str) -> String {
-    std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 fn ok(dir: &Path, args: &[&str]) -> Run {

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::support::layout::{tar_bytes, write_layout, write_layout_with, Comp, Item};
+use crate::support::layout::{noise, tar_bytes, write_layout, write_layout_with, Comp, Item};
 use crate::support::listener::Listener;
 use crate::support::registry::{Registry, Tls};
 use crate::support::{have, require, sh, strata, strata_in, Run};
@@ -34,18 +34,6 @@ fn error_lines(run: &Run) -> Vec<&str> {
         run.stderr
     );
     lines
-}
-
-/// Deterministic noise (xorshift), every byte value included.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed as u8
-        })
-        .collect()
 }
 
 /// Whether python's tarfile (an independent reader) takes `path` for a tar archive.

@@ -21,6 +21,7 @@ use crate::support::debian::{
     chroot, debian_python_base, strata_image_archive, unpack_and_run, DebianBase,
 };
 use crate::support::registry::Registry;
+use crate::support::python::write_six_venv;
 use crate::support::uv::uv_in;
 use crate::support::{docker_ok, have, optional, require, sh, strata_in, Run};
 
@@ -465,19 +466,7 @@ fn init_writes_the_detected_plan_and_build_reads_it_back() {
     let dir = tempfile::tempdir().unwrap();
     // A Python project whose venv holds one distribution (no interpreter needed to plan).
     let project = dir.path().join("py");
-    let sp = project.join(".venv/lib/python3.11/site-packages");
-    std::fs::create_dir_all(sp.join("six-1.17.0.dist-info")).unwrap();
-    std::fs::write(sp.join("six.py"), "# six\n").unwrap();
-    std::fs::write(
-        sp.join("six-1.17.0.dist-info/RECORD"),
-        "six.py,sha256=x,6\nsix-1.17.0.dist-info/RECORD,,\n",
-    )
-    .unwrap();
-    std::fs::write(
-        project.join(".venv/pyvenv.cfg"),
-        "home = /usr/bin\nversion = 3.11.2\n",
-    )
-    .unwrap();
+    write_six_venv(&project);
     std::fs::write(project.join("pyproject.toml"), PYPROJECT).unwrap();
     let strata_here = |args: &[&str]| strata_in(args, &[], Some(&project));
 

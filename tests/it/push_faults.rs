@@ -9,21 +9,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use crate::support::faulty_proxy::{start, Fault};
-use crate::support::layout::{tar_bytes, write_layout, Comp, Item};
+use crate::support::layout::{noise, tar_bytes, write_layout, Comp, Item};
 use crate::support::registry::Registry;
 use crate::support::{have, require, sh, strata};
-
-/// `n` bytes no compressor can shrink (xorshift), so uploads are as large as the layers.
-fn noise(n: usize, mut seed: u64) -> Vec<u8> {
-    (0..n)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed as u8
-        })
-        .collect()
-}
 
 /// A three-layer image of about 3 MB (a small layer, then two 1.5 MB layers of noise) in the
 /// layout `dir`, tagged `v1`; returns its `oci:` reference and manifest digest.

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::support::debian::debian_python_base;
 use crate::support::layout::sha256;
+use crate::support::python::write_six_venv;
 use crate::support::registry::Registry;
 use crate::support::{have, optional, report_json, sh, strata, strata_in, Run};
 
@@ -89,20 +90,8 @@ fn assert_no_host_paths(config: &[u8], paths: &[&Path]) {
 
 /// A Python project whose venv holds one distribution (six) and whose code is a console script.
 fn python_project(dir: &Path) {
-    let sp = dir.join(".venv/lib/python3.11/site-packages");
-    std::fs::create_dir_all(sp.join("six-1.17.0.dist-info")).unwrap();
+    write_six_venv(dir);
     std::fs::create_dir_all(dir.join("src/hello_app")).unwrap();
-    std::fs::write(sp.join("six.py"), "# six\n").unwrap();
-    std::fs::write(
-        sp.join("six-1.17.0.dist-info/RECORD"),
-        "six.py,sha256=x,6\nsix-1.17.0.dist-info/RECORD,,\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join(".venv/pyvenv.cfg"),
-        "home = /usr/bin\nversion = 3.11.2\n",
-    )
-    .unwrap();
     std::fs::write(
         dir.join("pyproject.toml"),
         "[project]\nname = \"hello-app\"\nversion = \"0.1.0\"\n\n[project.scripts]\nhello-app = \"hello_app.cli:main\"\n",

@@ -8,7 +8,7 @@ use crate::report::diff::opt_bytes;
 use crate::report::document::{draw_page, PAGE};
 use crate::report::markdown::{chart_unit, escape as escape_markdown};
 use crate::report::table::{align_right, whole_columns};
-use crate::report::width::cell;
+use crate::report::width::{cell, output_width};
 use crate::report::{html, new_table, short_digest, Document, Format};
 use crate::timestamp;
 use crate::units::human_bytes;
@@ -51,6 +51,10 @@ pub(crate) fn headline(h: &History) -> String {
     )
 }
 
+/// The narrowest output that keeps the digest column on one line beside the whole figures (the
+/// figures, the digest and the borders take about 100 columns).
+const DIGEST_WHOLE_FROM: usize = 110;
+
 /// Renders the history as a text table.
 pub fn table(h: &History) -> String {
     let mut out = format!("History {}\n{}\n\n", h.source, headline(h));
@@ -69,7 +73,12 @@ pub fn table(h: &History) -> String {
         t.add_row(cells(r).map(|c| cell(&c)).to_vec());
     }
     align_right(&mut t, &[3, 4, 5, 6, 7, 8]);
-    whole_columns(&mut t, &[1, 3, 4, 5, 6, 7]);
+    // The figures never wrap; the digest neither, where the width leaves room for it.
+    if output_width() >= DIGEST_WHOLE_FROM {
+        whole_columns(&mut t, &[1, 3, 4, 5, 6, 7]);
+    } else {
+        whole_columns(&mut t, &[3, 4, 5, 6, 7]);
+    }
     out.push_str(&t.to_string());
     out.push('\n');
     out

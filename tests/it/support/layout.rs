@@ -72,6 +72,24 @@ pub fn tar_bytes_at(items: &[Item], mtime: u64) -> Vec<u8> {
     b.into_inner().expect("tar")
 }
 
+/// `len` bytes no compressor can shrink (xorshift64 from `seed`), the same on every machine:
+/// layers and files whose compressed size is about their size.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407)
+        | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))

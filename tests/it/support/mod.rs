@@ -10,6 +10,7 @@ pub mod host;
 pub mod images;
 pub mod layout;
 pub mod listener;
+pub mod python;
 pub mod registry;
 pub mod uv;
 
@@ -228,4 +229,16 @@ pub fn fresh_dir(area: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Writes `contents` to `dir/rel`, making its parent directories: how tests lay out projects.
+pub fn write(dir: &Path, rel: &str, contents: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+/// The text of `dir/rel`, or a panic naming it.
+pub fn read(dir: &Path, rel: &str) -> String {
+    std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
