@@ -124,15 +124,20 @@ fn a_mistyped_file_name_is_no_such_file_without_a_request() {
     assert!(listener.connections() > 0, "the listener saw no connection");
 }
 
-fn docker_daemon_is_refused_as_not_supported_yet() {
-    let tmp = tempfile::tempdir().unwrap();
-    let layout = tmp.path().join("src");
+/// `oci:DIR/src:v1`, a layout under `dir` holding one image of one one-byte file.
+fn one_file_image(dir: &Path) -> String {
+    let layout = dir.join("src");
     write_layout(
         &layout,
         "v1",
         &[(tar_bytes(&[Item::File("a", b"a")]), Comp::Gzip)],
     );
-    let src = format!("oci:{}:v1", layout.display());
+    format!("oci:{}:v1", layout.display())
+}
+
+fn docker_daemon_is_refused_as_not_supported_yet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = one_file_image(tmp.path());
     let listener = Listener::start();
     for args in [
         vec!["report", "docker-daemon:app:latest"],
@@ -318,13 +323,7 @@ fn copy_refused_by_a_registry_hints_docker_login() {
     require(have("skopeo"), "skopeo");
     let registry = Registry::start(Some(("ci-user", "s3cret-Passw0rd")));
     let tmp = tempfile::tempdir().unwrap();
-    let layout = tmp.path().join("src");
-    write_layout(
-        &layout,
-        "v1",
-        &[(tar_bytes(&[Item::File("a", b"a")]), Comp::Gzip)],
-    );
-    let src = format!("oci:{}:v1", layout.display());
+    let src = one_file_image(tmp.path());
     let remote = format!("{}/team/app:v1", registry.host);
     // skopeo with the credentials is the oracle that the image is there to be refused.
     registry.push(&src, "team/app:v1", Some(("ci-user", "s3cret-Passw0rd")));

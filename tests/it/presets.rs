@@ -17,6 +17,7 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
+use crate::support::cargo::rust_project;
 use crate::support::debian::{
     chroot, debian_python_base, strata_image_archive, unpack_and_run, DebianBase,
 };
@@ -362,21 +363,6 @@ fn layer_names(run: &Run) -> Vec<String> {
         .iter()
         .map(|l| l["name"].as_str().unwrap().to_string())
         .collect()
-}
-
-/// A new cargo project printing `message`.
-fn rust_project(dir: &Path, message: &str) {
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        "[package]\nname = \"hello-rs\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("src/main.rs"),
-        format!("fn main() {{\n    println!(\"{message}\");\n}}\n"),
-    )
-    .unwrap();
 }
 
 fn a_rust_project_builds_with_zero_config_and_runs() {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::cargo;
 use crate::support::debian::debian_python_base;
 use crate::support::layout::sha256;
 use crate::support::python::write_six_venv;
@@ -107,17 +108,7 @@ fn python_project(dir: &Path) {
 
 /// A cargo project with no dependencies.
 fn rust_project(dir: &Path) {
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        "[package]\nname = \"hello-rs\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("src/main.rs"),
-        "fn main() {\n    println!(\"hello from rust\");\n}\n",
-    )
-    .unwrap();
+    cargo::rust_project(dir, "hello from rust");
 }
 
 /// Builds the project `make` writes in two places (different directories and depths, `HOME`s,

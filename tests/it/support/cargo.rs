@@ -335,3 +335,18 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 pub fn package(name: &str, version: &str, rest: &str) -> String {
     format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n\n{rest}")
 }
+
+/// A new cargo project, `hello-rs`, with no dependencies, printing `message`.
+pub fn rust_project(dir: &Path, message: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"hello-rs\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        format!("fn main() {{\n    println!(\"{message}\");\n}}\n"),
+    )
+    .unwrap();
+}
