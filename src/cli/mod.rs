@@ -107,9 +107,14 @@ pub struct ImageOptions {
     /// Read the registry password from standard input.
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
-    /// Use plain HTTP and accept any TLS certificate (loopback registries are always plain HTTP).
+    /// Use plain HTTP and accept any TLS certificate (loopback registries get HTTPS when they
+    /// speak it, else plain HTTP, as with Docker).
     #[arg(long)]
     pub insecure: bool,
+    /// Directory of CAs (*.crt) for the registry, instead of its certs.d directories
+    /// (/etc/containers/certs.d/HOST[:PORT], /etc/docker/certs.d/HOST[:PORT]).
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<std::path::PathBuf>,
     /// Seconds to wait for a registry to connect or to send more data, per attempt (transient
     /// failures are retried 3 times with backoff).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
@@ -141,6 +146,7 @@ impl ImageOptions {
             platform,
             registry: RegistryOptions {
                 insecure: self.insecure,
+                cert_dir: self.cert_dir.clone(),
                 timeout: std::time::Duration::from_secs(self.timeout.max(1)),
                 credentials,
             },

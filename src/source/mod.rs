@@ -2,6 +2,7 @@
 //! [`Image`] model plus a [`LayerSource`] that streams each layer's blob on demand; nothing is
 //! extracted to disk and only the layers being analyzed are read.
 
+pub mod certs;
 pub mod docker_archive;
 pub mod files;
 pub mod layout;
@@ -9,6 +10,7 @@ pub mod manifest;
 pub mod platform;
 pub mod reference;
 pub mod registry;
+pub mod scheme;
 
 use std::io::Read;
 use std::sync::Arc;

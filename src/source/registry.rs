@@ -1,15 +1,17 @@
 //! Images in a registry, through the `oci-client` crate: manifests (following indexes by platform),
 //! the config, and layers streamed straight into the analysis, never written to disk.
 //! Authentication comes from `--username/--password-stdin` or `~/.docker/config.json` (`auths` and
-//! credential helpers); `localhost`/`127.0.0.1` and `--insecure` registries are spoken to over plain
-//! HTTP. Transient failures (5xx, resets, timeouts) are retried with backoff.
+//! credential helpers). CAs beside the system store come from the registry's certs.d directories
+//! or `--cert-dir` ([`crate::source::certs`]); loopback registries that do not speak TLS and
+//! `--insecure` ones are spoken to over plain HTTP ([`crate::source::scheme`]). Transient failures
+//! (5xx, resets, timeouts) are retried with backoff.
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
@@ -25,6 +27,7 @@ use crate::source::manifest::{
 };
 use crate::source::platform::Platform;
 use crate::source::reference::Repository;
+use crate::source::scheme;
 use crate::source::LayerSource;
 
 const ATTEMPTS: u32 = 4;
@@ -33,8 +36,12 @@ const MAX_INDEX_DEPTH: usize = 8;
 /// How to reach and authenticate to registries.
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
-    /// Use plain HTTP (and accept any certificate) for every registry, not just loopback ones.
+    /// Use plain HTTP (and accept any certificate) for every registry, not just loopback ones
+    /// that do not speak TLS.
     pub insecure: bool,
+    /// The directory of CAs (`*.crt`) and client certificates to use instead of the registry's
+    /// certs.d directories (skopeo's `--cert-dir`).
+    pub cert_dir: Option<std::path::PathBuf>,
     /// How long to wait for a connection, or for the next bytes of a response.
     pub timeout: Duration,
     /// Explicit credentials, which win over `~/.docker/config.json`.
@@ -45,6 +52,7 @@ impl Default for RegistryOptions {
     fn default() -> Self {
         RegistryOptions {
             insecure: false,
+            cert_dir: None,
             timeout: Duration::from_secs(60),
             credentials: None,
         }
@@ -130,9 +138,24 @@ fn install_tls_crypto() {
     });
 }
 
-fn is_loopback(registry: &str) -> bool {
-    let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.starts_with("127.")
+/// The CAs `registry` is given beyond the system store (see [`crate::source::certs`]); a client
+/// certificate is refused, since oci-client's HTTP client cannot present one.
+fn extra_roots(registry: &str, opts: &RegistryOptions) -> Result<Vec<Certificate>> {
+    let trust = crate::source::certs::for_registry(registry, opts.cert_dir.as_deref())?;
+    if let Some(cert) = trust.client_certs.first() {
+        return Err(Error::Registry(format!(
+            "{registry}: client certificates are not supported yet ({})",
+            cert.display()
+        )));
+    }
+    Ok(trust
+        .cas
+        .into_iter()
+        .map(|data| Certificate {
+            encoding: CertificateEncoding::Pem,
+            data,
+        })
+        .collect())
 }
 
 fn resolve_auth(reference: &Reference, opts: &RegistryOptions) -> RegistryAuth {
@@ -265,7 +288,8 @@ impl Remote {
 
     fn connect_to(reference: Reference, opts: &RegistryOptions, push: bool) -> Result<Remote> {
         let registry = reference.resolve_registry().to_string();
-        let protocol = if opts.insecure || is_loopback(&registry) {
+        let connect_timeout = opts.timeout.min(Duration::from_secs(10));
+        let protocol = if scheme::plain_http(&registry, opts.insecure, connect_timeout) {
             ClientProtocol::HttpsExcept(vec![registry.clone(), reference.registry().to_string()])
         } else {
             ClientProtocol::Https
@@ -273,7 +297,8 @@ impl Remote {
         let config = ClientConfig {
             protocol,
             accept_invalid_certificates: opts.insecure,
-            connect_timeout: Some(opts.timeout.min(Duration::from_secs(10))),
+            extra_root_certificates: extra_roots(reference.registry(), opts)?,
+            connect_timeout: Some(connect_timeout),
             read_timeout: (!push).then_some(opts.timeout),
             // Blobs are uploaded in one streamed request, never in 4 MiB chunks.
             use_monolithic_push: true,
@@ -286,9 +311,16 @@ impl Remote {
             .map_err(|e| Error::Registry(format!("cannot start the network runtime: {e}")))?;
         let auth = resolve_auth(&reference, opts);
         install_tls_crypto();
+        // `Client::new` would fall back to a default client on a bad CA file: refuse it instead.
+        let client = Client::try_from(config).map_err(|e| {
+            Error::usage(format!(
+                "{}: cannot use its CA certificates: {e}",
+                reference.registry()
+            ))
+        })?;
         Ok(Remote {
             runtime,
-            client: Client::new(config),
+            client,
             label: reference.to_string(),
             reference,
             auth,

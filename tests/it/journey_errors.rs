@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::support::layout::{noise, tar_bytes, write_layout, write_layout_with, Comp, Item};
 use crate::support::listener::Listener;
+use crate::support::pki::Pki;
 use crate::support::registry::{Registry, Tls};
 use crate::support::{have, require, sh, strata, strata_in, Run};
 
@@ -361,8 +362,8 @@ fn cook_without_a_recipe_suggests_strata_recipe() {
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "cook wrote");
 }
 
-/// This machine's address on its default route (strata speaks plain HTTP to loopback
-/// registries, so TLS needs another one); `None` without a network interface.
+/// This machine's address on its default route (a registry that is not on loopback, where strata
+/// never falls back to plain HTTP); `None` without a network interface.
 fn outward_address() -> Option<String> {
     let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
     // Connecting a UDP socket sends nothing: it only picks the route and the local address.
@@ -372,27 +373,20 @@ fn outward_address() -> Option<String> {
 }
 
 fn registries_over_tls_work_with_rings_crypto() {
-    require(have("openssl"), "openssl");
     require(have("skopeo"), "skopeo");
     let ip = outward_address();
     require(ip.is_some(), "a non-loopback IPv4 address");
     let ip = ip.unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
-    sh(&format!(
-        "cd {} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
-         -subj '/CN=strata test CA' 2>/dev/null && \
-         openssl req -newkey rsa:2048 -nodes -keyout key.pem -out req.csr -subj '/CN={ip}' 2>/dev/null && \
-         printf 'subjectAltName=IP:{ip}\\nextendedKeyUsage=serverAuth\\n' > ext.cnf && \
-         openssl x509 -req -in req.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out cert.pem \
-         -days 2 -extfile ext.cnf 2>/dev/null",
-        d.display()
-    ));
+    let pki = Pki::new();
+    let (certificate, key) = pki.server(&ip);
     let registry = Registry::start_tls(&Tls {
         ip: &ip,
-        certificate: &d.join("cert.pem"),
-        key: &d.join("key.pem"),
+        certificate: &certificate,
+        key: &key,
+        client_ca: None,
     });
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
     let layout = d.join("src");
     write_layout(
         &layout,
@@ -400,16 +394,14 @@ fn registries_over_tls_work_with_rings_crypto() {
         &[(tar_bytes(&[Item::File("app/a.txt", b"over tls\n")]), Comp::Gzip)],
     );
     let remote = format!("{}/team/app:v1", registry.host);
-    let trust = [("SSL_CERT_FILE", d.join("ca.crt"))];
+    let trust = [("SSL_CERT_FILE", pki.ca())];
     let trust: Vec<(&str, &Path)> = trust.iter().map(|(k, v)| (*k, v.as_path())).collect();
     let src = format!("oci:{}:v1", layout.display());
     let run = strata_in(&["copy", &src, &remote], &trust, None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = strata_in(&["report", &remote, "--format", "json"], &trust, None);
     assert_eq!(report.code, 0, "{}", report.stderr);
-    let certs = d.join("certs");
-    std::fs::create_dir(&certs).unwrap();
-    std::fs::copy(d.join("ca.crt"), certs.join("ca.crt")).unwrap();
+    let certs = pki.certs_d(d, "skopeo", false);
     let inspected: serde_json::Value = serde_json::from_str(&sh(&format!(
         "skopeo inspect --cert-dir {} docker://{remote}",
         certs.display()

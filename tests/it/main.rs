@@ -57,6 +57,7 @@ modules![
     references,
     reproducible,
     registry,
+    registry_tls,
     roles,
     rule_table,
     sample,

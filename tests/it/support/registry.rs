@@ -19,8 +19,8 @@ pub struct Registry {
     pub host: String,
 }
 
-/// How a registry serves HTTPS: on `ip` (not loopback, which strata always speaks plain HTTP
-/// to), with this certificate and key (PEM files).
+/// How a registry serves HTTPS: on `ip`, with this certificate and key (PEM files), asking
+/// clients for a certificate from `client_ca` when set (mutual TLS).
 pub struct Tls<'a> {
     /// The address to listen on.
     pub ip: &'a str,
@@ -28,6 +28,8 @@ pub struct Tls<'a> {
     pub certificate: &'a Path,
     /// Its private key.
     pub key: &'a Path,
+    /// The CA client certificates must chain to.
+    pub client_ca: Option<&'a Path>,
 }
 
 impl Registry {
@@ -62,6 +64,9 @@ impl Registry {
                 tls.certificate.display(),
                 tls.key.display()
             ));
+            if let Some(ca) = tls.client_ca {
+                config.push_str(&format!("    clientcas:\n      - {}\n", ca.display()));
+            }
         }
         if let Some((user, password)) = credentials {
             let line = super::sh(&format!("htpasswd -Bbn '{user}' '{password}'"));
@@ -107,11 +112,16 @@ impl Registry {
 }
 
 impl Registry {
+    /// The registry's log so far (its access log and errors).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+
     /// Lines of the access log that fetched a blob (`GET /v2/<repo>/blobs/...`) so far; HEAD
     /// requests and manifest fetches are not counted.
     pub fn blob_gets(&self) -> Vec<String> {
-        let text = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
-        text.lines()
+        self.log()
+            .lines()
             .filter(|l| l.contains("\"GET /v2/") && l.contains("/blobs/"))
             .map(str::to_string)
             .collect()

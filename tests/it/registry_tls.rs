@@ -1,0 +1,112 @@
+//! Registries as public ones run, started by the tests on loopback: TLS from a private CA given
+//! the way Docker and podman users give it, a certs.d directory (`STRATA_CERTS_D` points strata
+//! at a temp certs.d root instead of /etc) or `--cert-dir`; skopeo, given the same directory,
+//! reads the images back. A loopback registry gets HTTPS when it speaks it, never a fallback to
+//! plain HTTP when its certificate is not trusted.
+
+use std::path::Path;
+
+use crate::support::layout::{tar_bytes, write_layout, Comp, Item};
+use crate::support::pki::Pki;
+use crate::support::registry::{Registry, Tls};
+use crate::support::{have, require, sh, strata_in, Run};
+
+/// A loopback registry serving TLS with a certificate from `pki`, asking for a client
+/// certificate from it with `mutual`.
+fn tls_registry(pki: &Pki, mutual: bool) -> Registry {
+    let (certificate, key) = pki.server("127.0.0.1");
+    let ca = pki.ca();
+    Registry::start_tls(&Tls {
+        ip: "127.0.0.1",
+        certificate: &certificate,
+        key: &key,
+        client_ca: mutual.then_some(ca.as_path()),
+    })
+}
+
+/// A one-layer OCI layout in `dir`, as a strata source reference.
+fn small_layout(dir: &Path) -> String {
+    write_layout(
+        dir,
+        "v1",
+        &[(tar_bytes(&[Item::File("app/a.txt", b"over tls\n")]), Comp::Gzip)],
+    );
+    format!("oci:{}:v1", dir.display())
+}
+
+/// Runs strata with the certs.d root `certs_d` in place of /etc's.
+fn with_certs_d(args: &[&str], certs_d: &Path) -> Run {
+    strata_in(args, &[("STRATA_CERTS_D", certs_d)], None)
+}
+
+/// The manifest digest skopeo reads for `remote` with the CAs of `cert_dir`.
+fn skopeo_digest(remote: &str, cert_dir: &Path) -> serde_json::Value {
+    let inspected: serde_json::Value = serde_json::from_str(&sh(&format!(
+        "skopeo inspect --cert-dir {} docker://{remote}",
+        cert_dir.display()
+    )))
+    .unwrap();
+    inspected["Digest"].clone()
+}
+
+fn a_loopback_registry_over_tls_is_trusted_through_certs_d() {
+    require(have("skopeo"), "skopeo");
+    let pki = Pki::new();
+    let registry = tls_registry(&pki, false);
+    let tmp = tempfile::tempdir().unwrap();
+    let certs_d = tmp.path().join("certs.d");
+    let dir = pki.certs_d(&certs_d, &registry.host, false);
+    let src = small_layout(&tmp.path().join("src"));
+    let remote = format!("{}/team/app:v1", registry.host);
+    let pushed = with_certs_d(&["copy", &src, &remote, "--format", "json"], &certs_d);
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    assert_eq!(pushed.json()["uploaded"], 2, "{}", pushed.stdout);
+    let report = with_certs_d(&["report", &remote, "--format", "json"], &certs_d);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let digest = skopeo_digest(&remote, &dir);
+    assert_eq!(report.json()["image"]["manifest_digest"], digest);
+    // Registry to registry over TLS: the blobs are mounted, and skopeo reads the same image.
+    let other = format!("{}/other/app:v1", registry.host);
+    let copied = with_certs_d(&["copy", &remote, &other, "--format", "json"], &certs_d);
+    assert_eq!(copied.code, 0, "{}", copied.stderr);
+    assert_eq!(copied.json()["uploaded"], 0, "{}", copied.stdout);
+    assert_eq!(skopeo_digest(&other, &dir), digest);
+    // The TLS port was never spoken to in plain HTTP (Go's TLS server logs such a request).
+    assert!(!registry.log().contains("HTTP request to an HTTPS server"));
+}
+
+fn cert_dir_names_the_cas_instead_of_certs_d() {
+    let pki = Pki::new();
+    let registry = tls_registry(&pki, false);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = pki.certs_d(tmp.path(), "given", false);
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let src = small_layout(&tmp.path().join("src"));
+    let remote = format!("{}/team/app:v1", registry.host);
+    let cert_dir = dir.to_str().unwrap();
+    let pushed = with_certs_d(&["copy", &src, &remote, "--cert-dir", cert_dir], &empty);
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    let report = with_certs_d(&["report", &remote, "--cert-dir", cert_dir], &empty);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    // A --cert-dir that is not there is a usage error, before any request.
+    let missing = with_certs_d(&["report", &remote, "--cert-dir", "/nonexistent"], &empty);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+}
+
+fn an_untrusted_loopback_certificate_is_refused_not_downgraded() {
+    let pki = Pki::new();
+    let registry = tls_registry(&pki, false);
+    let empty = tempfile::tempdir().unwrap();
+    let remote = format!("{}/team/app:v1", registry.host);
+    let run = with_certs_d(&["report", &remote], empty.path());
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("certificate"), "{}", run.stderr);
+    assert!(!registry.log().contains("HTTP request to an HTTPS server"));
+}
+
+crate::tests![
+    a_loopback_registry_over_tls_is_trusted_through_certs_d,
+    cert_dir_names_the_cas_instead_of_certs_d,
+    an_untrusted_loopback_certificate_is_refused_not_downgraded,
+];
