@@ -9,12 +9,14 @@ use std::io::Read;
 use std::sync::Arc;
 
 use oci_client::errors::OciDistributionError;
+use oci_client::token_cache::{RegistryToken, RegistryTokenType};
 use oci_client::{Reference, RegistryOperation};
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::sink::{Opener, Sink};
 use crate::source::registry::{Activity, RegistryOptions, Remote};
+use crate::source::token::Tokens;
 
 /// Upload chunk size: small enough that a slow but live link hands over a chunk well within the
 /// timeout (64 KiB per 60 s is 1 KiB/s), so only a stalled upload times out.
@@ -23,18 +25,41 @@ const CHUNK: usize = 64 << 10;
 /// A registry repository being pushed to.
 pub struct RegistrySink {
     remote: Remote,
+    /// Tokens for mounts, whose scope set oci-client does not ask for.
+    tokens: Tokens,
 }
 
 impl RegistrySink {
     /// Connects to `reference`'s registry and authenticates for pushing.
     pub fn connect(reference: &str, opts: &RegistryOptions) -> Result<RegistrySink> {
         let remote = Remote::connect_for_push(reference, opts)?;
-        remote.retry("authenticating to push", || {
+        let token = remote.retry("authenticating to push", || {
             remote
                 .client
                 .auth(&remote.reference, &remote.auth, RegistryOperation::Push)
         })?;
-        Ok(RegistrySink { remote })
+        // The push token (`pull,push`) also serves the HEAD checks, which oci-client would ask
+        // a pull token of their own for.
+        if let Some(token) = token {
+            remote.set_token(RegistryOperation::Pull, token);
+        }
+        let tokens = Tokens::new(
+            remote.base.clone(),
+            &remote.cas,
+            opts.insecure,
+            remote.auth.clone(),
+            opts.timeout,
+        )?;
+        Ok(RegistrySink { remote, tokens })
+    }
+}
+
+impl Remote {
+    /// Makes oci-client use `token` for `operation` on this repository.
+    fn set_token(&self, operation: RegistryOperation, token: String) {
+        let token = RegistryTokenType::Bearer(RegistryToken::Token { token });
+        self.runtime
+            .block_on(self.client.tokens.insert(&self.reference, operation, token));
     }
 }
 
@@ -99,6 +124,17 @@ impl Sink for RegistrySink {
         let Some(from) = from else {
             return Ok(false);
         };
+        // Under token auth the mount needs pull on the source in the push token, as Docker
+        // asks for it; a failure to get one means an upload, as a refused mount does.
+        let scopes = [
+            format!("repository:{}:pull", from.repository()),
+            format!("repository:{}:pull,push", remote.reference.repository()),
+        ];
+        match remote.runtime.block_on(self.tokens.token(&scopes)) {
+            Ok(Some(token)) => remote.set_token(RegistryOperation::Push, token),
+            Ok(None) => {}
+            Err(_) => return Ok(false),
+        }
         // 201 means mounted; anything else (202 "upload instead", 404) falls back to an upload.
         Ok(remote
             .run(

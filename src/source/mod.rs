@@ -11,6 +11,7 @@ pub mod platform;
 pub mod reference;
 pub mod registry;
 pub mod scheme;
+pub(crate) mod token;
 
 use std::io::Read;
 use std::sync::Arc;

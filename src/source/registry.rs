@@ -67,6 +67,10 @@ pub(crate) struct Remote {
     /// How errors name what was asked for (the reference, or a repository without tag).
     label: String,
     pub(crate) auth: RegistryAuth,
+    /// `SCHEME://HOST[:PORT]`: where the registry was found (for requests oci-client cannot make).
+    pub(crate) base: String,
+    /// The CAs (PEM) trusted beside the system store.
+    pub(crate) cas: Vec<Vec<u8>>,
     /// The timeout the HTTP client does not enforce itself, so [`Remote::run`] enforces it as a
     /// limit on idle time (pushing: reqwest's read timeout runs from the start of a request, so
     /// it would cut off every blob upload that takes longer, however steadily its bytes flow).
@@ -138,9 +142,9 @@ fn install_tls_crypto() {
     });
 }
 
-/// The CAs `registry` is given beyond the system store (see [`crate::source::certs`]); a client
-/// certificate is refused, since oci-client's HTTP client cannot present one.
-fn extra_roots(registry: &str, opts: &RegistryOptions) -> Result<Vec<Certificate>> {
+/// The CAs (PEM) `registry` is given beyond the system store (see [`crate::source::certs`]); a
+/// client certificate is refused, since oci-client's HTTP client cannot present one.
+fn extra_roots(registry: &str, opts: &RegistryOptions) -> Result<Vec<Vec<u8>>> {
     let trust = crate::source::certs::for_registry(registry, opts.cert_dir.as_deref())?;
     if let Some(cert) = trust.client_certs.first() {
         return Err(Error::Registry(format!(
@@ -148,14 +152,7 @@ fn extra_roots(registry: &str, opts: &RegistryOptions) -> Result<Vec<Certificate
             cert.display()
         )));
     }
-    Ok(trust
-        .cas
-        .into_iter()
-        .map(|data| Certificate {
-            encoding: CertificateEncoding::Pem,
-            data,
-        })
-        .collect())
+    Ok(trust.cas)
 }
 
 fn resolve_auth(reference: &Reference, opts: &RegistryOptions) -> RegistryAuth {
@@ -289,15 +286,23 @@ impl Remote {
     fn connect_to(reference: Reference, opts: &RegistryOptions, push: bool) -> Result<Remote> {
         let registry = reference.resolve_registry().to_string();
         let connect_timeout = opts.timeout.min(Duration::from_secs(10));
-        let protocol = if scheme::plain_http(&registry, opts.insecure, connect_timeout) {
+        let plain = scheme::plain_http(&registry, opts.insecure, connect_timeout);
+        let protocol = if plain {
             ClientProtocol::HttpsExcept(vec![registry.clone(), reference.registry().to_string()])
         } else {
             ClientProtocol::Https
         };
+        let cas = extra_roots(reference.registry(), opts)?;
         let config = ClientConfig {
             protocol,
             accept_invalid_certificates: opts.insecure,
-            extra_root_certificates: extra_roots(reference.registry(), opts)?,
+            extra_root_certificates: cas
+                .iter()
+                .map(|pem| Certificate {
+                    encoding: CertificateEncoding::Pem,
+                    data: pem.clone(),
+                })
+                .collect(),
             connect_timeout: Some(connect_timeout),
             read_timeout: (!push).then_some(opts.timeout),
             // Blobs are uploaded in one streamed request, never in 4 MiB chunks.
@@ -321,6 +326,8 @@ impl Remote {
         Ok(Remote {
             runtime,
             client,
+            base: format!("{}://{registry}", if plain { "http" } else { "https" }),
+            cas,
             label: reference.to_string(),
             reference,
             auth,

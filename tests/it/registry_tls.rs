@@ -9,7 +9,8 @@ use std::path::Path;
 use crate::support::layout::{tar_bytes, write_layout, Comp, Item};
 use crate::support::pki::Pki;
 use crate::support::registry::{Registry, Tls};
-use crate::support::{have, require, sh, strata_in, Run};
+use crate::support::token_server::TokenServer;
+use crate::support::{have, require, sh, strata_in, strata_with_stdin, Run};
 
 /// A loopback registry serving TLS with a certificate from `pki`, asking for a client
 /// certificate from it with `mutual`.
@@ -105,8 +106,88 @@ fn an_untrusted_loopback_certificate_is_refused_not_downgraded() {
     assert!(!registry.log().contains("HTTP request to an HTTPS server"));
 }
 
+/// The password the token server accepts, looked for in every output.
+const PASSWORD: &str = "s3cret-Pa55word";
+
+/// Runs strata logged in as `alice` with `password`.
+fn as_alice(args: &[&str], password: &str) -> Run {
+    let mut args = args.to_vec();
+    args.extend(["--username", "alice", "--password-stdin"]);
+    strata_with_stdin(&args, password)
+}
+
+/// How many times `scopes` (sorted, space-separated) were asked for a token.
+fn asked(server: &TokenServer, scopes: &str) -> usize {
+    server.requests().iter().filter(|s| *s == scopes).count()
+}
+
+fn a_token_registry_is_read_and_written_with_one_token_per_scope_set() {
+    let pki = Pki::new();
+    let server = TokenServer::start(&pki, "alice", PASSWORD);
+    let registry = Registry::start_token(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let src = small_layout(&tmp.path().join("src"));
+    let team = format!("{}/team/app:v1", registry.host);
+    let pushed = as_alice(&["copy", &src, &team, "--format", "json"], PASSWORD);
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    assert_eq!(pushed.json()["uploaded"], 2, "{}", pushed.stdout);
+    assert_eq!(asked(&server, "repository:team/app:pull,push"), 1, "{:?}", server.requests());
+    let report = as_alice(&["report", &team, "--format", "json"], PASSWORD);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert_eq!(asked(&server, "repository:team/app:pull"), 1, "{:?}", server.requests());
+    assert!(report.json()["image"]["manifest_digest"].is_string());
+    // Nothing else was asked for: the push token served the push's HEAD checks too.
+    assert_eq!(server.requests().len(), 2, "{:?}", server.requests());
+}
+
+fn a_cross_repository_copy_under_token_auth_mounts_every_blob() {
+    let pki = Pki::new();
+    let server = TokenServer::start(&pki, "alice", PASSWORD);
+    let registry = Registry::start_token(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let src = small_layout(&tmp.path().join("src"));
+    let team = format!("{}/team/app:v1", registry.host);
+    let pushed = as_alice(&["copy", &src, &team], PASSWORD);
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    let prod = format!("{}/prod/app:v1", registry.host);
+    let copied = as_alice(&["copy", &team, &prod, "--format", "json"], PASSWORD);
+    assert_eq!(copied.code, 0, "{}", copied.stderr);
+    let result = copied.json();
+    assert_eq!((result["uploaded"].as_u64(), result["mounted"].as_u64()), (Some(0), Some(2)), "{result}");
+    // The registry's log: no blob was uploaded to prod/app (an upload ends in a PUT).
+    let uploads = registry
+        .log()
+        .lines()
+        .filter(|l| l.contains("\"PUT /v2/prod/app/blobs/uploads/"))
+        .count();
+    assert_eq!(uploads, 0, "{}", registry.log());
+    // One token carried both scopes, as Docker asks for it.
+    let both = "repository:prod/app:pull,push repository:team/app:pull";
+    assert_eq!(asked(&server, both), 1, "{:?}", server.requests());
+}
+
+fn wrong_credentials_exit_3_without_the_password_in_any_output() {
+    let pki = Pki::new();
+    let server = TokenServer::start(&pki, "alice", PASSWORD);
+    let registry = Registry::start_token(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let src = small_layout(&tmp.path().join("src"));
+    let team = format!("{}/team/app:v1", registry.host);
+    let wrong = "wrong-Pa55word-42";
+    for args in [vec!["report", team.as_str()], vec!["copy", src.as_str(), team.as_str()]] {
+        let run = as_alice(&args, wrong);
+        assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
+        for output in [&run.stdout, &run.stderr] {
+            assert!(!output.contains(wrong), "{args:?} printed the password: {output}");
+        }
+    }
+}
+
 crate::tests![
     a_loopback_registry_over_tls_is_trusted_through_certs_d,
     cert_dir_names_the_cas_instead_of_certs_d,
     an_untrusted_loopback_certificate_is_refused_not_downgraded,
+    a_token_registry_is_read_and_written_with_one_token_per_scope_set,
+    a_cross_repository_copy_under_token_auth_mounts_every_blob,
+    wrong_credentials_exit_3_without_the_password_in_any_output,
 ];

@@ -58,6 +58,15 @@ impl Pki {
         )
     }
 
+    /// A certificate and key for signing tokens (a JWT's `x5c` chain ends at the CA).
+    pub fn signer(&self) -> (PathBuf, PathBuf) {
+        self.sign(
+            "signer",
+            "strata token signer",
+            "keyUsage=digitalSignature\\n",
+        )
+    }
+
     /// A client certificate and key (for mutual TLS).
     pub fn client(&self) -> (PathBuf, PathBuf) {
         self.sign(

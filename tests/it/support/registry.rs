@@ -6,10 +6,20 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use super::token_server::TokenServer;
+
 /// The registry's binary.
 const BIN: &str = "/usr/bin/docker-registry";
 /// What a test lacks without it.
 pub const WHAT: &str = "docker-registry (Debian package)";
+
+/// Who a registry lets in.
+enum Auth<'a> {
+    /// Basic auth with this user and password (htpasswd).
+    Htpasswd(&'a str, &'a str),
+    /// Bearer tokens from this token server (distribution's `auth: token`).
+    Token(&'a TokenServer),
+}
 
 /// A running registry.
 pub struct Registry {
@@ -36,7 +46,7 @@ impl Registry {
     /// Starts a registry (the test is skipped, or fails under CI, when it is not installed).
     /// With `credentials`, every request needs basic auth with that user and password.
     pub fn start(credentials: Option<(&str, &str)>) -> Registry {
-        Registry::serve(credentials, None)
+        Registry::serve(credentials.map(|(u, p)| Auth::Htpasswd(u, p)), None)
     }
 
     /// Starts a registry serving HTTPS as `tls` says, without auth.
@@ -44,7 +54,13 @@ impl Registry {
         Registry::serve(None, Some(tls))
     }
 
-    fn serve(credentials: Option<(&str, &str)>, tls: Option<&Tls>) -> Registry {
+    /// Starts a registry serving plain HTTP whose auth is distribution's `auth: token`, trusting
+    /// the tokens `server` issues.
+    pub fn start_token(server: &TokenServer) -> Registry {
+        Registry::serve(Some(Auth::Token(server)), None)
+    }
+
+    fn serve(auth: Option<Auth>, tls: Option<&Tls>) -> Registry {
         super::require(Registry::installed(), WHAT);
         let dir = tempfile::tempdir().expect("tempdir");
         let ip = tls.map_or("127.0.0.1", |t| t.ip);
@@ -68,7 +84,10 @@ impl Registry {
                 config.push_str(&format!("    clientcas:\n      - {}\n", ca.display()));
             }
         }
-        if let Some((user, password)) = credentials {
+        if let Some(Auth::Token(server)) = &auth {
+            config.push_str(&server.registry_config());
+        }
+        if let Some(Auth::Htpasswd(user, password)) = auth {
             let line = super::sh(&format!("htpasswd -Bbn '{user}' '{password}'"));
             std::fs::write(dir.path().join("htpasswd"), line.trim()).expect("htpasswd");
             config.push_str(&format!(
