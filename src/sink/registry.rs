@@ -1,6 +1,7 @@
 //! Pushing to a registry without waste: each blob is HEAD-checked and skipped when present, else
-//! mounted from the source repository when both live on the same registry (a `202` answer falls back
-//! to an upload), else streamed in one monolithic request; the manifest goes last, as the exact
+//! mounted from the source repository when both live on the same registry (under token auth with
+//! one token for `pull` on the source and `pull,push` here, as Docker asks; a `202` or a refusal
+//! falls back to an upload), else streamed in one monolithic request; the manifest goes last, as the exact
 //! bytes that were hashed. Transient failures (5xx, resets mid-body, timeouts) are retried with
 //! backoff in a new upload session, re-reading the blob from its start. The timeout bounds how long
 //! an upload may make no progress, never how long a steadily flowing upload may take.

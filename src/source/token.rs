@@ -24,6 +24,8 @@ pub(crate) struct Tokens {
     /// `SCHEME://HOST[:PORT]` of the registry.
     base: String,
     auth: RegistryAuth,
+    /// The registry's challenge, asked once (`None`: it wants no token).
+    challenge: tokio::sync::OnceCell<Option<Challenge>>,
     /// The sorted scope set → the token and when it stops being used.
     cache: tokio::sync::Mutex<HashMap<String, (String, Instant)>>,
 }
@@ -99,6 +101,7 @@ impl Tokens {
             http,
             base,
             auth,
+            challenge: tokio::sync::OnceCell::new(),
             cache: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -127,17 +130,24 @@ impl Tokens {
         let failed = |e: reqwest::Error| {
             Error::Registry(format!("token request failed: {}", e.without_url()))
         };
-        let probe = self
-            .http
-            .get(format!("{}/v2/", self.base))
-            .send()
-            .await
-            .map_err(failed)?;
-        let challenge = probe
-            .headers()
-            .get(reqwest::header::WWW_AUTHENTICATE)
-            .and_then(|h| h.to_str().ok())
-            .and_then(parse_challenge);
+        let challenge = self
+            .challenge
+            .get_or_try_init(|| async {
+                let probe = self
+                    .http
+                    .get(format!("{}/v2/", self.base))
+                    .send()
+                    .await
+                    .map_err(failed)?;
+                Ok::<_, Error>(
+                    probe
+                        .headers()
+                        .get(reqwest::header::WWW_AUTHENTICATE)
+                        .and_then(|h| h.to_str().ok())
+                        .and_then(parse_challenge),
+                )
+            })
+            .await?;
         let Some(challenge) = challenge else {
             return Ok(None);
         };

@@ -2,7 +2,11 @@
 //! the way Docker and podman users give it, a certs.d directory (`STRATA_CERTS_D` points strata
 //! at a temp certs.d root instead of /etc) or `--cert-dir`; skopeo, given the same directory,
 //! reads the images back. A loopback registry gets HTTPS when it speaks it, never a fallback to
-//! plain HTTP when its certificate is not trusted.
+//! plain HTTP when its certificate is not trusted. The Docker token flow against distribution's
+//! `auth: token` and the harness's token server (which counts token requests per scope set): one
+//! token per scope set, a cross-repository mount in one token for both repositories (uploads
+//! counted in the registry's log), a refused mount falling back to an upload, wrong credentials
+//! exit 3 and the password in no output.
 
 use std::path::Path;
 
@@ -106,6 +110,22 @@ fn an_untrusted_loopback_certificate_is_refused_not_downgraded() {
     assert!(!registry.log().contains("HTTP request to an HTTPS server"));
 }
 
+/// A registry asking for a client certificate, which strata cannot present yet (oci-client's HTTP
+/// client takes no client identity): the `client.cert` in certs.d is named in a one-line error
+/// before any request, instead of a failed handshake.
+fn a_client_certificate_in_certs_d_is_refused_by_name() {
+    let pki = Pki::new();
+    let registry = tls_registry(&pki, true);
+    let tmp = tempfile::tempdir().unwrap();
+    let certs_d = tmp.path().join("certs.d");
+    pki.certs_d(&certs_d, &registry.host, true);
+    let remote = format!("{}/team/app:v1", registry.host);
+    let run = with_certs_d(&["report", &remote], &certs_d);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("client.cert"), "{}", run.stderr);
+    assert!(!registry.log().contains("\"GET /v2/"), "{}", registry.log());
+}
+
 /// The password the token server accepts, looked for in every output.
 const PASSWORD: &str = "s3cret-Pa55word";
 
@@ -166,6 +186,34 @@ fn a_cross_repository_copy_under_token_auth_mounts_every_blob() {
     assert_eq!(asked(&server, both), 1, "{:?}", server.requests());
 }
 
+fn a_refused_mount_falls_back_to_an_upload() {
+    let pki = Pki::new();
+    let server = TokenServer::start(&pki, "alice", PASSWORD);
+    let registry = Registry::start_token(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let src = small_layout(&tmp.path().join("src"));
+    let team = format!("{}/team/app:v1", registry.host);
+    assert_eq!(as_alice(&["copy", &src, &team], PASSWORD).code, 0);
+    // The mount token lacks pull on team/app: distribution refuses the mount (401; ECR answers
+    // 202), and each blob is uploaded instead.
+    server.grant_one_repository();
+    let prod = format!("{}/prod/app:v1", registry.host);
+    let copied = as_alice(&["copy", &team, &prod, "--format", "json"], PASSWORD);
+    assert_eq!(copied.code, 0, "{}", copied.stderr);
+    let result = copied.json();
+    assert_eq!(
+        (result["uploaded"].as_u64(), result["mounted"].as_u64()),
+        (Some(2), Some(0)),
+        "{result}"
+    );
+    let mounts_refused = registry
+        .log()
+        .lines()
+        .filter(|l| l.contains("\"POST /v2/prod/app/blobs/uploads/?mount=") && !l.contains("\" 201 "))
+        .count();
+    assert_eq!(mounts_refused, 2, "{}", registry.log());
+}
+
 fn wrong_credentials_exit_3_without_the_password_in_any_output() {
     let pki = Pki::new();
     let server = TokenServer::start(&pki, "alice", PASSWORD);
@@ -187,7 +235,9 @@ crate::tests![
     a_loopback_registry_over_tls_is_trusted_through_certs_d,
     cert_dir_names_the_cas_instead_of_certs_d,
     an_untrusted_loopback_certificate_is_refused_not_downgraded,
+    a_client_certificate_in_certs_d_is_refused_by_name,
     a_token_registry_is_read_and_written_with_one_token_per_scope_set,
     a_cross_repository_copy_under_token_auth_mounts_every_blob,
+    a_refused_mount_falls_back_to_an_upload,
     wrong_credentials_exit_3_without_the_password_in_any_output,
 ];

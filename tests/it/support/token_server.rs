@@ -1,11 +1,14 @@
 //! The Docker token flow's other half, for a registry with distribution's `auth: token`: a tiny
 //! HTTP server that checks basic-auth credentials and issues RS256 JWTs (signed with openssl)
 //! whose `x5c` header carries a certificate from a test CA, the registry's `rootcertbundle`. It
-//! grants every scope asked for and records, per token request, the scope set asked for.
+//! grants every scope asked for (or, told to, only the first repository's of a token asked for
+//! several, as a registry that refuses cross-repository grants) and records, per token request,
+//! the scope set asked for.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,6 +32,8 @@ pub struct TokenServer {
     bundle: PathBuf,
     /// The scope sets asked for, one entry per token request (each sorted, space-separated).
     requests: Arc<Mutex<Vec<String>>>,
+    /// Whether a token asked for several repositories grants only the first one's scope.
+    one_repository: Arc<AtomicBool>,
 }
 
 /// What signs tokens and who may have one.
@@ -59,10 +64,12 @@ impl TokenServer {
         let realm = format!("http://{}/token", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
+        let one_repository = Arc::new(AtomicBool::new(false));
+        let narrow = one_repository.clone();
         std::thread::spawn(move || {
             for (n, stream) in listener.incoming().enumerate() {
                 if let Ok(stream) = stream {
-                    let _ = answer(stream, &issuer, &seen, n);
+                    let _ = answer(stream, &issuer, &seen, narrow.load(Ordering::SeqCst), n);
                 }
             }
         });
@@ -70,7 +77,14 @@ impl TokenServer {
             realm,
             bundle: pki.ca(),
             requests,
+            one_repository,
         }
+    }
+
+    /// From now on, grants a token asked for several repositories only the first one's scope
+    /// (in sorted order), so the registry refuses a mount from the others with 202.
+    pub fn grant_one_repository(&self) {
+        self.one_repository.store(true, Ordering::SeqCst);
     }
 
     /// The `auth:` block of the registry's config that trusts this server.
@@ -93,6 +107,7 @@ fn answer(
     stream: TcpStream,
     issuer: &Issuer,
     seen: &Mutex<Vec<String>>,
+    one_repository: bool,
     n: usize,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -133,7 +148,12 @@ fn answer(
             body.len()
         );
     }
-    let token = issuer.sign(&scopes, n);
+    let granted = if one_repository {
+        &scopes[..scopes.len().min(1)]
+    } else {
+        &scopes[..]
+    };
+    let token = issuer.sign(granted, n);
     let body = format!(r#"{{"token":"{token}","expires_in":{LIFETIME}}}"#);
     write!(
         stream,
