@@ -8,13 +8,13 @@
 //! counted in the registry's log), a refused mount falling back to an upload, wrong credentials
 //! exit 3 and the password in no output.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::layout::{tar_bytes, write_layout, Comp, Item};
 use crate::support::pki::Pki;
 use crate::support::registry::{Registry, Tls};
 use crate::support::token_server::TokenServer;
-use crate::support::{have, require, sh, strata_in, strata_with_stdin, Run};
+use crate::support::{have, require, sh, strata_in, strata_with_stdin_in, Run};
 
 /// A loopback registry serving TLS with a certificate from `pki`, asking for a client
 /// certificate from it with `mutual`.
@@ -44,10 +44,11 @@ fn with_certs_d(args: &[&str], certs_d: &Path) -> Run {
     strata_in(args, &[("STRATA_CERTS_D", certs_d)], None)
 }
 
-/// The manifest digest skopeo reads for `remote` with the CAs of `cert_dir`.
-fn skopeo_digest(remote: &str, cert_dir: &Path) -> serde_json::Value {
+/// The manifest digest skopeo reads for `remote` with the CAs of `cert_dir` and its `flags`.
+fn skopeo_digest(remote: &str, cert_dir: &Path, flags: &str) -> serde_json::Value {
+    require(have("skopeo"), "skopeo");
     let inspected: serde_json::Value = serde_json::from_str(&sh(&format!(
-        "skopeo inspect --cert-dir {} docker://{remote}",
+        "skopeo inspect --cert-dir {} {flags} docker://{remote}",
         cert_dir.display()
     )))
     .unwrap();
@@ -68,14 +69,14 @@ fn a_loopback_registry_over_tls_is_trusted_through_certs_d() {
     assert_eq!(pushed.json()["uploaded"], 2, "{}", pushed.stdout);
     let report = with_certs_d(&["report", &remote, "--format", "json"], &certs_d);
     assert_eq!(report.code, 0, "{}", report.stderr);
-    let digest = skopeo_digest(&remote, &dir);
+    let digest = skopeo_digest(&remote, &dir, "");
     assert_eq!(report.json()["image"]["manifest_digest"], digest);
     // Registry to registry over TLS: the blobs are mounted, and skopeo reads the same image.
     let other = format!("{}/other/app:v1", registry.host);
     let copied = with_certs_d(&["copy", &remote, &other, "--format", "json"], &certs_d);
     assert_eq!(copied.code, 0, "{}", copied.stderr);
     assert_eq!(copied.json()["uploaded"], 0, "{}", copied.stdout);
-    assert_eq!(skopeo_digest(&other, &dir), digest);
+    assert_eq!(skopeo_digest(&other, &dir, ""), digest);
     // The TLS port was never spoken to in plain HTTP (Go's TLS server logs such a request).
     assert!(!registry.log().contains("HTTP request to an HTTPS server"));
 }
@@ -129,76 +130,135 @@ fn a_client_certificate_in_certs_d_is_refused_by_name() {
 /// The password the token server accepts, looked for in every output.
 const PASSWORD: &str = "s3cret-Pa55word";
 
-/// Runs strata logged in as `alice` with `password`.
-fn as_alice(args: &[&str], password: &str) -> Run {
-    let mut args = args.to_vec();
-    args.extend(["--username", "alice", "--password-stdin"]);
-    strata_with_stdin(&args, password)
+/// A registry as public ones run: TLS from a private CA (given through a certs.d root), the
+/// Docker token flow with a token server, `alice`'s credentials in a `$DOCKER_CONFIG`, and a
+/// one-layer image pushed by strata to `team/app:v1`.
+struct TokenRegistry {
+    server: TokenServer,
+    registry: Registry,
+    /// `HOST:PORT/team/app:v1`.
+    team: String,
+    /// The source layout pushed, as a strata reference.
+    src: String,
+    /// `STRATA_CERTS_D` and `DOCKER_CONFIG`.
+    env: Vec<(&'static str, PathBuf)>,
+    _pki: Pki,
+    _tmp: tempfile::TempDir,
 }
 
-/// How many times `scopes` (sorted, space-separated) were asked for a token.
-fn asked(server: &TokenServer, scopes: &str) -> usize {
-    server.requests().iter().filter(|s| *s == scopes).count()
+impl TokenRegistry {
+    fn start() -> TokenRegistry {
+        let pki = Pki::new();
+        let server = TokenServer::start(&pki, "alice", PASSWORD);
+        let (certificate, key) = pki.server("127.0.0.1");
+        let registry = Registry::start_token(
+            &server,
+            &Tls {
+                ip: "127.0.0.1",
+                certificate: &certificate,
+                key: &key,
+                client_ca: None,
+            },
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let certs_d = tmp.path().join("certs.d");
+        pki.certs_d(&certs_d, &registry.host, false);
+        registry.docker_config(tmp.path(), "alice", PASSWORD);
+        let env = vec![
+            ("STRATA_CERTS_D", certs_d),
+            ("DOCKER_CONFIG", tmp.path().to_path_buf()),
+        ];
+        let src = small_layout(&tmp.path().join("src"));
+        let team = format!("{}/team/app:v1", registry.host);
+        let setup = TokenRegistry {
+            server,
+            registry,
+            team,
+            src,
+            env,
+            _pki: pki,
+            _tmp: tmp,
+        };
+        let pushed = setup.run(&["copy", &setup.src, &setup.team, "--format", "json"]);
+        assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+        assert_eq!(pushed.json()["uploaded"], 2, "{}", pushed.stdout);
+        setup
+    }
+
+    /// The certs.d root and the docker config, as strata's environment.
+    fn env(&self) -> Vec<(&str, &Path)> {
+        self.env.iter().map(|(k, v)| (*k, v.as_path())).collect()
+    }
+
+    /// Runs strata with the certs.d root and the docker config.
+    fn run(&self, args: &[&str]) -> Run {
+        strata_in(args, &self.env(), None)
+    }
+
+    /// The manifest digest skopeo reads for `remote` with the CA and alice's credentials.
+    fn skopeo_digest(&self, remote: &str) -> serde_json::Value {
+        let cert_dir = self.env[0].1.join(&self.registry.host);
+        skopeo_digest(remote, &cert_dir, &format!("--creds 'alice:{PASSWORD}'"))
+    }
+
+    /// How many times `scopes` (sorted, space-separated) were asked for a token.
+    fn asked(&self, scopes: &str) -> usize {
+        self.server.requests().iter().filter(|s| *s == scopes).count()
+    }
+
+    /// The lines of the registry's log that contain `needle`.
+    fn log_lines(&self, needle: &str) -> Vec<String> {
+        let log = self.registry.log();
+        log.lines().filter(|l| l.contains(needle)).map(str::to_string).collect()
+    }
 }
 
 fn a_token_registry_is_read_and_written_with_one_token_per_scope_set() {
-    let pki = Pki::new();
-    let server = TokenServer::start(&pki, "alice", PASSWORD);
-    let registry = Registry::start_token(&server);
-    let tmp = tempfile::tempdir().unwrap();
-    let src = small_layout(&tmp.path().join("src"));
-    let team = format!("{}/team/app:v1", registry.host);
-    let pushed = as_alice(&["copy", &src, &team, "--format", "json"], PASSWORD);
-    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
-    assert_eq!(pushed.json()["uploaded"], 2, "{}", pushed.stdout);
-    assert_eq!(asked(&server, "repository:team/app:pull,push"), 1, "{:?}", server.requests());
-    let report = as_alice(&["report", &team, "--format", "json"], PASSWORD);
+    let r = TokenRegistry::start();
+    // The push asked one token, for pull,push; its HEAD checks used it too.
+    assert_eq!(r.server.requests(), ["repository:team/app:pull,push"]);
+    let report = r.run(&["report", &r.team, "--format", "json"]);
     assert_eq!(report.code, 0, "{}", report.stderr);
-    assert_eq!(asked(&server, "repository:team/app:pull"), 1, "{:?}", server.requests());
-    assert!(report.json()["image"]["manifest_digest"].is_string());
-    // Nothing else was asked for: the push token served the push's HEAD checks too.
-    assert_eq!(server.requests().len(), 2, "{:?}", server.requests());
+    assert_eq!(r.asked("repository:team/app:pull"), 1, "{:?}", r.server.requests());
+    let history = r.run(&["history", &r.team.replace(":v1", ""), "--format", "json"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert!(history.stdout.contains("v1"), "{}", history.stdout);
+    let diff = r.run(&["diff", &r.team, &r.src]);
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    // Each command is one process: one pull token each, never one per request.
+    assert_eq!(r.asked("repository:team/app:pull"), 3, "{:?}", r.server.requests());
+    assert_eq!(r.server.requests().len(), 4, "{:?}", r.server.requests());
+    let digest = r.skopeo_digest(&r.team);
+    assert_eq!(report.json()["image"]["manifest_digest"], digest);
 }
 
 fn a_cross_repository_copy_under_token_auth_mounts_every_blob() {
-    let pki = Pki::new();
-    let server = TokenServer::start(&pki, "alice", PASSWORD);
-    let registry = Registry::start_token(&server);
-    let tmp = tempfile::tempdir().unwrap();
-    let src = small_layout(&tmp.path().join("src"));
-    let team = format!("{}/team/app:v1", registry.host);
-    let pushed = as_alice(&["copy", &src, &team], PASSWORD);
-    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
-    let prod = format!("{}/prod/app:v1", registry.host);
-    let copied = as_alice(&["copy", &team, &prod, "--format", "json"], PASSWORD);
+    let r = TokenRegistry::start();
+    let prod = format!("{}/prod/app:v1", r.registry.host);
+    let copied = r.run(&["copy", &r.team, &prod, "--format", "json"]);
     assert_eq!(copied.code, 0, "{}", copied.stderr);
     let result = copied.json();
-    assert_eq!((result["uploaded"].as_u64(), result["mounted"].as_u64()), (Some(0), Some(2)), "{result}");
+    assert_eq!(
+        (result["uploaded"].as_u64(), result["mounted"].as_u64()),
+        (Some(0), Some(2)),
+        "{result}"
+    );
     // The registry's log: no blob was uploaded to prod/app (an upload ends in a PUT).
-    let uploads = registry
-        .log()
-        .lines()
-        .filter(|l| l.contains("\"PUT /v2/prod/app/blobs/uploads/"))
-        .count();
-    assert_eq!(uploads, 0, "{}", registry.log());
+    let uploads = r.log_lines("\"PUT /v2/prod/app/blobs/uploads/");
+    assert!(uploads.is_empty(), "{uploads:?}");
     // One token carried both scopes, as Docker asks for it.
     let both = "repository:prod/app:pull,push repository:team/app:pull";
-    assert_eq!(asked(&server, both), 1, "{:?}", server.requests());
+    assert_eq!(r.asked(both), 1, "{:?}", r.server.requests());
+    assert_eq!(r.skopeo_digest(&prod), r.skopeo_digest(&r.team));
 }
 
 fn a_refused_mount_falls_back_to_an_upload() {
-    let pki = Pki::new();
-    let server = TokenServer::start(&pki, "alice", PASSWORD);
-    let registry = Registry::start_token(&server);
-    let tmp = tempfile::tempdir().unwrap();
-    let src = small_layout(&tmp.path().join("src"));
-    let team = format!("{}/team/app:v1", registry.host);
-    assert_eq!(as_alice(&["copy", &src, &team], PASSWORD).code, 0);
+    let r = TokenRegistry::start();
     // The mount token lacks pull on team/app: distribution refuses the mount (401; ECR answers
     // 202), and each blob is uploaded instead.
-    server.grant_one_repository();
-    let prod = format!("{}/prod/app:v1", registry.host);
-    let copied = as_alice(&["copy", &team, &prod, "--format", "json"], PASSWORD);
+    r.server.grant_one_repository();
+    let prod = format!("{}/prod/app:v1", r.registry.host);
+    let copied = r.run(&["copy", &r.team, &prod, "--format", "json"]);
     assert_eq!(copied.code, 0, "{}", copied.stderr);
     let result = copied.json();
     assert_eq!(
@@ -206,27 +266,25 @@ fn a_refused_mount_falls_back_to_an_upload() {
         (Some(2), Some(0)),
         "{result}"
     );
-    let mounts_refused = registry
-        .log()
-        .lines()
-        .filter(|l| l.contains("\"POST /v2/prod/app/blobs/uploads/?mount=") && !l.contains("\" 201 "))
-        .count();
-    assert_eq!(mounts_refused, 2, "{}", registry.log());
+    let refused: Vec<String> = r
+        .log_lines("\"POST /v2/prod/app/blobs/uploads/?mount=")
+        .into_iter()
+        .filter(|l| !l.contains("\" 201 "))
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
 }
 
 fn wrong_credentials_exit_3_without_the_password_in_any_output() {
-    let pki = Pki::new();
-    let server = TokenServer::start(&pki, "alice", PASSWORD);
-    let registry = Registry::start_token(&server);
-    let tmp = tempfile::tempdir().unwrap();
-    let src = small_layout(&tmp.path().join("src"));
-    let team = format!("{}/team/app:v1", registry.host);
+    let r = TokenRegistry::start();
     let wrong = "wrong-Pa55word-42";
-    for args in [vec!["report", team.as_str()], vec!["copy", src.as_str(), team.as_str()]] {
-        let run = as_alice(&args, wrong);
+    for args in [vec!["report", r.team.as_str()], vec!["copy", r.src.as_str(), r.team.as_str()]] {
+        let mut args = args.clone();
+        args.extend(["--username", "alice", "--password-stdin"]);
+        let run = strata_with_stdin_in(&args, wrong, &r.env());
         assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
         for output in [&run.stdout, &run.stderr] {
             assert!(!output.contains(wrong), "{args:?} printed the password: {output}");
+            assert!(!output.contains(PASSWORD), "{args:?} printed the password: {output}");
         }
     }
 }

@@ -147,9 +147,15 @@ pub fn strata_in(args: &[&str], env: &[(&str, &Path)], dir: Option<&Path>) -> Ru
 
 /// Runs the strata binary with `stdin` as standard input.
 pub fn strata_with_stdin(args: &[&str], stdin: &str) -> Run {
+    strata_with_stdin_in(args, stdin, &[])
+}
+
+/// Runs the strata binary with `stdin` as standard input and extra environment variables.
+pub fn strata_with_stdin_in(args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> Run {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

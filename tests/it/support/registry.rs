@@ -54,10 +54,10 @@ impl Registry {
         Registry::serve(None, Some(tls))
     }
 
-    /// Starts a registry serving plain HTTP whose auth is distribution's `auth: token`, trusting
-    /// the tokens `server` issues.
-    pub fn start_token(server: &TokenServer) -> Registry {
-        Registry::serve(Some(Auth::Token(server)), None)
+    /// Starts a registry whose auth is distribution's `auth: token`, trusting the tokens
+    /// `server` issues, serving HTTPS as `tls` says.
+    pub fn start_token(server: &TokenServer, tls: &Tls) -> Registry {
+        Registry::serve(Some(Auth::Token(server)), Some(tls))
     }
 
     fn serve(auth: Option<Auth>, tls: Option<&Tls>) -> Registry {
@@ -134,6 +134,18 @@ impl Registry {
     /// The registry's log so far (its access log and errors).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+
+    /// Writes `dir/config.json` giving this registry's basic credentials `user` and `password`
+    /// (`auths`), as `docker login` does: the `$DOCKER_CONFIG` strata then reads.
+    pub fn docker_config(&self, dir: &Path, user: &str, password: &str) {
+        use base64::Engine;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        std::fs::write(
+            dir.join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, self.host),
+        )
+        .expect("config.json");
     }
 
     /// Lines of the access log that fetched a blob (`GET /v2/<repo>/blobs/...`) so far; HEAD
