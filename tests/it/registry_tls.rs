@@ -206,6 +206,18 @@ impl TokenRegistry {
         self.server.requests().iter().filter(|s| *s == scopes).count()
     }
 
+    /// Copies `team/app:v1` to `prod/app:v1`, asserting the blobs (uploaded, mounted); returns
+    /// the destination.
+    fn copy_to_prod(&self, blobs: (u64, u64)) -> String {
+        let prod = format!("{}/prod/app:v1", self.registry.host);
+        let copied = self.run(&["copy", &self.team, &prod, "--format", "json"]);
+        assert_eq!(copied.code, 0, "{}", copied.stderr);
+        let result = copied.json();
+        let (uploaded, mounted) = (result["uploaded"].as_u64(), result["mounted"].as_u64());
+        assert_eq!((uploaded, mounted), (Some(blobs.0), Some(blobs.1)), "{result}");
+        prod
+    }
+
     /// The lines of the registry's log that contain `needle`.
     fn log_lines(&self, needle: &str) -> Vec<String> {
         let log = self.registry.log();
@@ -234,15 +246,7 @@ fn a_token_registry_is_read_and_written_with_one_token_per_scope_set() {
 
 fn a_cross_repository_copy_under_token_auth_mounts_every_blob() {
     let r = TokenRegistry::start();
-    let prod = format!("{}/prod/app:v1", r.registry.host);
-    let copied = r.run(&["copy", &r.team, &prod, "--format", "json"]);
-    assert_eq!(copied.code, 0, "{}", copied.stderr);
-    let result = copied.json();
-    assert_eq!(
-        (result["uploaded"].as_u64(), result["mounted"].as_u64()),
-        (Some(0), Some(2)),
-        "{result}"
-    );
+    let prod = r.copy_to_prod((0, 2));
     // The registry's log: no blob was uploaded to prod/app (an upload ends in a PUT).
     let uploads = r.log_lines("\"PUT /v2/prod/app/blobs/uploads/");
     assert!(uploads.is_empty(), "{uploads:?}");
@@ -257,15 +261,7 @@ fn a_refused_mount_falls_back_to_an_upload() {
     // The mount token lacks pull on team/app: distribution refuses the mount (401; ECR answers
     // 202), and each blob is uploaded instead.
     r.server.grant_one_repository();
-    let prod = format!("{}/prod/app:v1", r.registry.host);
-    let copied = r.run(&["copy", &r.team, &prod, "--format", "json"]);
-    assert_eq!(copied.code, 0, "{}", copied.stderr);
-    let result = copied.json();
-    assert_eq!(
-        (result["uploaded"].as_u64(), result["mounted"].as_u64()),
-        (Some(2), Some(0)),
-        "{result}"
-    );
+    r.copy_to_prod((2, 0));
     let refused: Vec<String> = r
         .log_lines("\"POST /v2/prod/app/blobs/uploads/?mount=")
         .into_iter()
