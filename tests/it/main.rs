@@ -63,4 +63,5 @@ modules![
     sizes,
     startup,
     verified_layers,
+    writers,
 ];

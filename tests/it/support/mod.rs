@@ -12,6 +12,7 @@ pub mod layout;
 pub mod listener;
 pub mod python;
 pub mod registry;
+pub mod tarfile;
 pub mod uv;
 
 use std::path::{Path, PathBuf};
