@@ -5,10 +5,10 @@
 //! chunks, one pass feeding every inspector, with at most the head of one file held at a time.
 //! What the inspectors learn is theirs to keep (by entry index); the walk knows nothing of it.
 //! Tars that end without the two end-of-archive blocks, or inside the padding of their last entry
-//! once all of its content is there (umoci 0.4.7 writes both), end cleanly, as with GNU tar (and
-//! Python's tarfile, which reads every member, then complains of the missing end), and the walk
-//! says how the tar ended ([`TarEnd`]); a corrupt header, or an entry whose content stops short,
-//! is an error that names the offset where it sits.
+//! once all of its content is there (umoci 0.4.7 writes both), end cleanly (GNU tar and Python's
+//! tarfile read every member of such a tar, then complain of the missing end), and the walk says
+//! how the tar ended ([`TarEnd`]); a corrupt header, or an entry whose content stops short, is an
+//! error that names the offset where it sits.
 
 use std::io::Read;
 
@@ -169,7 +169,7 @@ pub enum TarEnd {
     NoEndOfArchive,
     /// Inside the last entry's padding, after all of its content: the last file is not padded to
     /// 512 bytes and no end-of-archive blocks follow (umoci 0.4.7, as Debian ships it, writes such
-    /// layers; GNU tar reads them, Python's tarfile reads every member of them).
+    /// layers; GNU tar and Python's tarfile read every member of them).
     UnpaddedLastEntry,
 }
 
