@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::support::images::{tool, Buildah, DockerImages};
 use crate::support::layout::{noise, write_layout, Comp};
-use crate::support::tarfile::report_as_tarfile_reads;
+use crate::support::tarfile::{report_as_tarfile_reads, tarfile_layers};
 use crate::support::{docker_ok, have, report_json, require, sh, strata};
 
 /// Size of the last file: not a multiple of 512, so a writer that leaves out the padding shows.
@@ -284,6 +284,9 @@ fn skopeo_conversions_read_as_tarfile_reads() {
             assert_eq!(layer["compression"], compression, "{dest}");
         }
         outputs.push(dest);
+    }
+    for layer in tarfile_layers(&outputs[1]) {
+        assert_eq!(layer["gzip_xfl"], 2, "{}: gzip at level 9", outputs[1]);
     }
     read_all(&outputs, &built[0]);
 }

@@ -10,8 +10,9 @@ use std::process::Command;
 use super::{have, report_json, require};
 
 /// Reads the layers of the image given as `KIND PATH [TAG]` and prints, per layer, its stored
-/// bytes, compression, uncompressed bytes, regular files (whiteouts are not files), their
-/// content bytes, entries, and how the tar ended (as strata's `tar_end` names it).
+/// bytes, compression (and a gzip header's XFL byte: 2 after the slowest level, 4 the fastest),
+/// uncompressed bytes, regular files (whiteouts are not files), their content bytes, entries,
+/// and how the tar ended (as strata's `tar_end` names it).
 const SCRIPT: &str = r#"
 import gzip, io, json, os, subprocess, sys, tarfile
 
@@ -74,6 +75,7 @@ for data in layers:
     else:
         end = "no_end_of_archive" if not raw else "end_of_archive"
     out.append({"stored_bytes": len(data), "compression": compression,
+                "gzip_xfl": data[8] if compression == "gzip" else None,
                 "uncompressed_bytes": len(raw), "files": len(files),
                 "content_bytes": sum(m.size for m in files), "entries": len(members),
                 "tar_end": end})
