@@ -275,6 +275,13 @@ fn skopeo_conversions_read_as_tarfile_reads() {
             format!("docker-archive:{}:app:latest", plain.display()),
             "none",
         ),
+        // skopeo 1.9 keeps the `tar+gzip` media type over the plain bytes here.
+        (
+            "--dest-oci-accept-uncompressed-layers",
+            &built[2],
+            format!("oci:{}:app", corpus.path("plain-oci").display()),
+            "none",
+        ),
     ];
     let mut outputs = Vec::new();
     for (flags, source, dest, compression) in conversions {
