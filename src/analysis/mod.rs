@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
-use crate::layer::walk::{Entry, EntryKind};
+use crate::layer::walk::{Entry, EntryKind, TarEnd};
 use crate::model::Image;
 use crate::source::OpenedImage;
 use advice::Advice;
@@ -131,6 +131,10 @@ pub struct LayerReport {
     pub files: u64,
     /// Tar entries of every kind.
     pub entries: u64,
+    /// How the layer's tar ended: `end_of_archive` as POSIX asks, `no_end_of_archive`, or
+    /// `unpadded_last_entry` (the last file not padded to 512 bytes, as umoci 0.4.7 writes it).
+    /// The uncompressed bytes and the diff_id cover the bytes the layer holds, padded or not.
+    pub tar_end: TarEnd,
     /// The history command that created the layer.
     pub created_by: Option<String>,
     /// Base, dependencies or app ([`roles`]).
@@ -311,6 +315,7 @@ fn examine(
             content_bytes: files.clone().map(|e| e.size).sum(),
             files: files.count() as u64,
             entries: scan.entries.len() as u64,
+            tar_end: scan.tar_end,
             created_by: history[index].and_then(|h| {
                 // `docker import` leaves created_by empty and says what happened in the comment.
                 h.created_by

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::layer::compression::Compression;
 use crate::layer::digest::Digest;
 use crate::layer::push_size;
-use crate::layer::walk::{walk, Contents, Entry};
+use crate::layer::walk::{walk, Contents, Entry, TarEnd};
 use crate::model::Image;
 use crate::progress::Progress;
 use crate::source::{layer_name, open_uncompressed, LayerSource};
@@ -36,6 +36,8 @@ pub struct LayerScan {
     pub compression: Compression,
     /// Every entry, in tar order.
     pub entries: Vec<Entry>,
+    /// How the tar ended.
+    pub tar_end: TarEnd,
     /// What the inspectors learned about the entries' content (with [`Contents::Inspect`]).
     pub inspected: Inspected,
 }
@@ -79,11 +81,11 @@ pub fn scan_layer(
     });
     let mut entries = Vec::new();
     let mut inspectors = LayerInspectors::default();
-    let rest = walk(tar, opts.contents, &mut inspectors.all(), |e| {
+    let walked = walk(tar, opts.contents, &mut inspectors.all(), |e| {
         entries.push(e)
     })
     .map_err(|e| e.context(&name))?;
-    let verified = rest.finish()?;
+    let verified = walked.rest.finish()?;
     Ok(LayerScan {
         digest: verified.digest,
         compressed_bytes: verified.compressed_bytes,
@@ -92,6 +94,7 @@ pub fn scan_layer(
         uncompressed_bytes: verified.uncompressed_bytes,
         compression: verified.compression,
         entries,
+        tar_end: walked.end,
         inspected: inspectors.finish(),
     })
 }

@@ -4,8 +4,11 @@
 //! [`Inspector`]s: each regular file's first [`HEAD_LIMIT`] bytes in one piece, then the rest in
 //! chunks, one pass feeding every inspector, with at most the head of one file held at a time.
 //! What the inspectors learn is theirs to keep (by entry index); the walk knows nothing of it.
-//! Tars that end without the two end-of-archive blocks (umoci writes them) end cleanly, as with GNU
-//! tar; a corrupt header is an error that names the offset where it sits.
+//! Tars that end without the two end-of-archive blocks, or inside the padding of their last entry
+//! once all of its content is there (umoci 0.4.7 writes both), end cleanly (GNU tar and Python's
+//! tarfile read every member of such a tar, then complain of the missing end), and the walk says
+//! how the tar ended ([`TarEnd`]); a corrupt header, or an entry whose content stops short, is an
+//! error that names the offset where it sits.
 
 use std::io::Read;
 
@@ -155,17 +158,68 @@ pub enum Contents {
     Inspect,
 }
 
+/// How a layer tar ended: writers differ, and a reader that accepts every ending says which it met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TarEnd {
+    /// With the end-of-archive blocks, as POSIX asks.
+    #[default]
+    EndOfArchive,
+    /// Right after the last entry's padding, without end-of-archive blocks.
+    NoEndOfArchive,
+    /// Inside the last entry's padding, after all of its content: the last file is not padded to
+    /// 512 bytes and no end-of-archive blocks follow (umoci 0.4.7, as Debian ships it, writes such
+    /// layers; GNU tar and Python's tarfile read every member of them).
+    UnpaddedLastEntry,
+}
+
+/// What a walk leaves: the stream, and how the tar in it ended.
+pub struct Walked<R> {
+    /// The reader positioned after the last entry (the caller drains it so digests cover the
+    /// whole stream).
+    pub rest: R,
+    /// How the tar ended.
+    pub end: TarEnd,
+}
+
+/// Counts the bytes a reader gave and whether it reached its end, so the walk can tell where a
+/// tar stopped from the tar reader's errors without reading their words.
+struct Counted<R> {
+    inner: R,
+    bytes: u64,
+    at_eof: bool,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        self.at_eof |= n == 0 && !buf.is_empty();
+        Ok(n)
+    }
+}
+
 /// Walks every entry of the tar stream `reader`, calling `on_entry` for each (and, with
 /// [`Contents::Inspect`], feeding each regular file's content to `inspectors`), and returns the
-/// reader positioned after the last entry (the caller drains it so digests cover the whole stream).
+/// reader positioned after the last entry with how the tar ended.
 pub fn walk<R: Read>(
     reader: R,
     contents: Contents,
     inspectors: &mut [&mut dyn Inspector],
     mut on_entry: impl FnMut(Entry),
-) -> Result<R> {
-    let mut archive = tar::Archive::new(reader);
+) -> Result<Walked<R>> {
+    let mut archive = tar::Archive::new(Counted {
+        inner: reader,
+        bytes: 0,
+        at_eof: false,
+    });
     let mut next_header_at: u64 = 0;
+    // Where the content of the last entry starts and ends (its padding follows up to
+    // `next_header_at`).
+    let (mut content_start, mut content_end) = (0, 0);
+    let mut failed = None;
+    let corrupt =
+        |at: u64, e: std::io::Error| Error::corrupt("corrupt tar", at, describe_tar_error(&e));
     let mut head = Vec::new();
     let mut chunk = Vec::new();
     let mut index = 0;
@@ -173,16 +227,22 @@ pub fn walk<R: Read>(
         let entries = archive
             .entries()
             .map_err(|e| Error::invalid(format!("reading tar: {e}")))?;
-        let corrupt =
-            |at: u64, e: std::io::Error| Error::corrupt("corrupt tar", at, describe_tar_error(&e));
         for entry in entries {
-            let mut entry = entry.map_err(|e| corrupt(next_header_at, e))?;
+            let mut entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
             let header = entry.header();
             let entry_type = header.entry_type();
             if matches!(
                 entry_type,
                 tar::EntryType::XGlobalHeader | tar::EntryType::XHeader
             ) {
+                content_start = entry.raw_file_position();
+                content_end = content_start + entry.size();
                 next_header_at = entry.raw_file_position() + padded(entry.size());
                 continue;
             }
@@ -197,6 +257,7 @@ pub fn walk<R: Read>(
                 _ => None,
             };
             let data_at = entry.raw_file_position();
+            (content_start, content_end) = (data_at, data_at + size);
             next_header_at = data_at + padded(size);
             let mut record = Entry {
                 path,
@@ -238,7 +299,31 @@ pub fn walk<R: Read>(
             index += 1;
         }
     }
-    Ok(archive.into_inner())
+    let counted = archive.into_inner();
+    let end = match failed {
+        // The stream ended within the last entry's padding: its content is all there.
+        Some(_) if counted.at_eof && (content_end..next_header_at).contains(&counted.bytes) => {
+            TarEnd::UnpaddedLastEntry
+        }
+        Some(_) if counted.at_eof && counted.bytes < content_end => {
+            return Err(Error::corrupt(
+                "corrupt tar",
+                content_start,
+                format!(
+                    "entry content ends after {} of {} bytes",
+                    counted.bytes.saturating_sub(content_start),
+                    content_end - content_start
+                ),
+            ))
+        }
+        Some(e) => return Err(corrupt(next_header_at, e)),
+        None if counted.bytes == next_header_at => TarEnd::NoEndOfArchive,
+        None => TarEnd::EndOfArchive,
+    };
+    Ok(Walked {
+        rest: counted.inner,
+        end,
+    })
 }
 
 /// What went wrong reading a tar, in words and never in the input's bytes: the tar reader's own
@@ -437,11 +522,67 @@ pub(crate) mod tests {
         assert!(none.files.is_empty(), "only inspection feeds inspectors");
     }
 
+    /// How `data` ends, walked headers-only and with contents hashed, and its entries' sizes.
+    fn ending(data: &[u8]) -> Result<(TarEnd, Vec<u64>)> {
+        let mut sizes = Vec::new();
+        let skipped = walk(data, Contents::Skip, &mut [], |e| sizes.push(e.size))?.end;
+        let hashed = walk(data, Contents::Hash, &mut [], |_| {})?.end;
+        assert_eq!(
+            skipped, hashed,
+            "the ending does not depend on what is read"
+        );
+        Ok((skipped, sizes))
+    }
+
     #[test]
-    fn accepts_a_tar_without_end_of_archive_blocks() {
-        let mut data = tar_of(&[("f", tar::EntryType::Regular, b"abc")]);
-        data.truncate(1024); // header + one data block, no trailing zero blocks
-        assert_eq!(walk_all(&data).unwrap().len(), 1);
+    fn says_how_a_tar_ends() {
+        let data = tar_of(&[("f", tar::EntryType::Regular, b"abc")]);
+        assert_eq!(ending(&data).unwrap(), (TarEnd::EndOfArchive, vec![3]));
+        // Header and one data block, no trailing zero blocks.
+        assert_eq!(
+            ending(&data[..1024]).unwrap(),
+            (TarEnd::NoEndOfArchive, vec![3])
+        );
+    }
+
+    #[test]
+    fn an_unpadded_last_file_ends_the_archive() {
+        let body: Vec<u8> = (0..700u32).map(|i| i as u8).collect();
+        let data = tar_of(&[
+            ("d", tar::EntryType::Directory, b""),
+            ("f", tar::EntryType::Regular, &body),
+        ]);
+        // As umoci 0.4.7 writes it: the last file's content, then nothing.
+        let unpadded = &data[..1024 + 700];
+        assert_eq!(
+            ending(unpadded).unwrap(),
+            (TarEnd::UnpaddedLastEntry, vec![0, 700])
+        );
+        // A partial pad is still the end.
+        assert_eq!(
+            ending(&data[..1024 + 800]).unwrap().0,
+            TarEnd::UnpaddedLastEntry
+        );
+        let entries = walk_all(unpadded).unwrap();
+        assert_eq!(entries[1].content, Some(Sha256::digest(&body).into()));
+    }
+
+    #[test]
+    fn a_last_file_short_of_its_content_is_an_error() {
+        let data = tar_of(&[
+            ("d", tar::EntryType::Directory, b""),
+            ("f", tar::EntryType::Regular, &[7u8; 700]),
+        ]);
+        for contents in [Contents::Skip, Contents::Hash, Contents::Inspect] {
+            let err = walk(&data[..1024 + 699], contents, &mut [], |_| {})
+                .err()
+                .expect("a truncated file is an error")
+                .to_string();
+            assert!(
+                err.contains("offset 1024") && err.contains("699 of 700 bytes"),
+                "{contents:?}: {err}"
+            );
+        }
     }
 
     #[test]

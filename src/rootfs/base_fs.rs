@@ -60,6 +60,7 @@ impl BaseFs {
                 count += 1;
             })
             .map_err(context)?
+            .rest
             .finish()
             .map_err(context)?;
             let kept: Vec<(usize, &Entry)> = kept.iter().map(|(i, e)| (*i, e)).collect();

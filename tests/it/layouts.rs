@@ -253,6 +253,15 @@ fn a_tar_without_end_of_archive_blocks_is_accepted() {
     write_layout(dir.path(), "t", &[(tar, Comp::Gzip)]);
     let v = report_json(&oci(dir.path(), "t"));
     assert_eq!(v["layers"][0]["content_bytes"], 5);
+    assert_eq!(v["layers"][0]["tar_end"], "no_end_of_archive");
+}
+
+fn a_last_file_short_of_its_content_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tar = tar_bytes(&[Item::File("a", b"1"), Item::File("b", &[7; 700])]);
+    tar.truncate(1024 + 512 + 699); // one byte of b's content missing, as a cut download leaves it
+    write_layout(dir.path(), "t", &[(tar, Comp::Gzip)]);
+    fails_cleanly(&oci(dir.path(), "t"), "offset 1536: entry content ends after 699 of 700");
 }
 
 fn unknown_layer_media_types_are_refused() {
@@ -342,6 +351,7 @@ crate::tests![
     a_header_claiming_ten_gigabytes_in_a_tiny_layer,
     a_corrupt_tar_header_names_layer_and_offset,
     a_tar_without_end_of_archive_blocks_is_accepted,
+    a_last_file_short_of_its_content_is_corrupt,
     unknown_layer_media_types_are_refused,
     usage_errors_exit_2,
     table_and_markdown_formats,

@@ -64,4 +64,5 @@ modules![
     sizes,
     startup,
     verified_layers,
+    writers,
 ];

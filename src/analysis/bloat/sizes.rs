@@ -124,6 +124,7 @@ mod tests {
             content_bytes: compressed,
             files: 0,
             entries: 0,
+            tar_end: crate::layer::walk::TarEnd::EndOfArchive,
             created_by: None,
             role,
             share: 0.0,

@@ -1,7 +1,8 @@
 //! Building and comparing images with the machine's image tools, for the tests that build
 //! generated Dockerfiles for real: Docker (images loaded from the Debian bases of
 //! [`super::debian`], removed again when the test ends) and buildah (its own vfs storage in a
-//! temp dir, chroot isolation: no daemon), plus `strata diff` between two builds.
+//! temp dir, chroot isolation: no daemon; podman on the same storage), plus `strata diff`
+//! between two builds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -163,6 +164,17 @@ impl Buildah {
 
     /// `buildah ARGS` in `dir` on this storage; returns the output.
     pub fn run(&self, args: &[&str], dir: &Path) -> String {
+        self.on_storage("buildah", args, dir)
+    }
+
+    /// `podman ARGS` in `dir` on this storage (podman and buildah share containers/storage, so
+    /// podman sees what buildah built); returns the output.
+    pub fn podman(&self, args: &[&str], dir: &Path) -> String {
+        require(have("podman"), "podman (Debian package)");
+        self.on_storage("podman", args, dir)
+    }
+
+    fn on_storage(&self, program: &str, args: &[&str], dir: &Path) -> String {
         let (root, runroot) = (self.root("root"), self.root("run"));
         let mut all = vec![
             "--root",
@@ -173,7 +185,7 @@ impl Buildah {
             "vfs",
         ];
         all.extend_from_slice(args);
-        tool("buildah", &all, dir)
+        tool(program, &all, dir)
     }
 
     /// `buildah bud --isolation chroot --layers ARGS` in `dir`: returns the image id.

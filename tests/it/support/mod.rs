@@ -13,6 +13,7 @@ pub mod listener;
 pub mod pki;
 pub mod python;
 pub mod registry;
+pub mod tarfile;
 pub mod token_server;
 pub mod uv;
 

@@ -1,0 +1,136 @@
+//! An independent reading of an image's layers: Python's tarfile over each layer blob, found
+//! through the image's own index or manifest (`oci:`, `oci-archive:`, `docker-archive:`), so
+//! the tests can hold strata's per-layer figures against a reader strata shares no code with.
+//! Python 3.11's tarfile reads every member of a layer whose last file is unpadded (umoci's),
+//! then raises "unexpected end of data" looking for the next: the script stops there, and
+//! counts the layer read only when every file's content is whole.
+
+use std::process::Command;
+
+use super::{have, report_json, require};
+
+/// Reads the layers of the image given as `KIND PATH [TAG]` and prints, per layer, its stored
+/// bytes, compression (and a gzip header's XFL byte: 2 after the slowest level, 4 the fastest),
+/// uncompressed bytes, regular files (whiteouts are not files), their content bytes, entries,
+/// and how the tar ended (as strata's `tar_end` names it).
+const SCRIPT: &str = r#"
+import gzip, io, json, os, subprocess, sys, tarfile
+
+kind, path = sys.argv[1], sys.argv[2]
+tag = sys.argv[3] if len(sys.argv) > 3 else None
+
+if kind == "oci":
+    def blob(name):
+        with open(os.path.join(path, name), "rb") as f:
+            return f.read()
+else:
+    outer = tarfile.open(path)
+    names = {m.name.lstrip("./"): m for m in outer.getmembers()}
+    def blob(name):
+        return outer.extractfile(names[name.lstrip("./")]).read()
+
+def by_digest(d):
+    return blob("blobs/" + d.replace(":", "/"))
+
+def manifest_of(index):
+    chosen = [m for m in index["manifests"]
+              if tag is None or m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
+    m = json.loads(by_digest(chosen[0]["digest"]))
+    return manifest_of(m) if "manifests" in m else m
+
+if kind == "docker-archive":
+    layers = [blob(p) for p in json.loads(blob("manifest.json"))[0]["Layers"]]
+else:
+    layers = [by_digest(l["digest"]) for l in manifest_of(json.loads(blob("index.json")))["layers"]]
+
+out = []
+for data in layers:
+    if data[:2] == b"\x1f\x8b":
+        compression, raw = "gzip", gzip.decompress(data)
+    elif data[:4] == b"\x28\xb5\x2f\xfd":
+        compression = "zstd"
+        raw = subprocess.run(["zstd", "-dc"], input=data, capture_output=True, check=True).stdout
+    else:
+        compression, raw = "none", data
+    tf = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
+    members = []
+    while True:
+        try:
+            m = tf.next()
+        except tarfile.ReadError:
+            # Past a last member without its padding, tarfile ends with "unexpected end of data";
+            # that member's content must be whole (read below) for the layer to count as read.
+            break
+        if m is None:
+            break
+        members.append(m)
+    files = [m for m in members if m.isreg() and not os.path.basename(m.name).startswith(".wh.")]
+    for m in files:
+        assert len(tf.extractfile(m).read()) == m.size, "content cut short: " + m.name
+    if members:
+        last = members[-1]
+        padded_end = last.offset_data + (last.size + 511) // 512 * 512
+        end = ("unpadded_last_entry" if len(raw) < padded_end
+               else "no_end_of_archive" if len(raw) == padded_end else "end_of_archive")
+    else:
+        end = "no_end_of_archive" if not raw else "end_of_archive"
+    out.append({"stored_bytes": len(data), "compression": compression,
+                "gzip_xfl": data[8] if compression == "gzip" else None,
+                "uncompressed_bytes": len(raw), "files": len(files),
+                "content_bytes": sum(m.size for m in files), "entries": len(members),
+                "tar_end": end})
+json.dump(out, sys.stdout)
+"#;
+
+/// Python's reading of the layers of `reference` (`oci:DIR:TAG`, `oci-archive:FILE` or
+/// `docker-archive:FILE`), one JSON object per layer with the keys of strata's layer report.
+pub fn tarfile_layers(reference: &str) -> Vec<serde_json::Value> {
+    require(have("python3") && have("zstd"), "python3 and zstd");
+    let (kind, rest) = reference.split_once(':').expect("a KIND:PATH reference");
+    let mut args = vec![kind.to_string()];
+    match (kind, rest.rsplit_once(':')) {
+        ("oci", Some((dir, tag))) => args.extend([dir.to_string(), tag.to_string()]),
+        _ => args.push(rest.to_string()),
+    }
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .args(&args)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "tarfile could not read {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script's JSON")
+}
+
+/// `strata report REF --format json`, after asserting that every layer's stored, compressed,
+/// uncompressed and content bytes, files, entries and tar ending are what Python's tarfile reads.
+pub fn report_as_tarfile_reads(reference: &str) -> serde_json::Value {
+    let report = report_json(reference);
+    let expected = tarfile_layers(reference);
+    let layers = report["layers"].as_array().expect("layers");
+    assert_eq!(layers.len(), expected.len(), "{reference}: layer count");
+    for (index, (got, want)) in layers.iter().zip(&expected).enumerate() {
+        for key in [
+            "stored_bytes",
+            "compression",
+            "uncompressed_bytes",
+            "files",
+            "content_bytes",
+            "entries",
+            "tar_end",
+        ] {
+            assert_eq!(got[key], want[key], "{reference} layer {index}: {key}");
+        }
+        if want["compression"] != "none" {
+            assert_eq!(
+                got["compressed_bytes"], want["stored_bytes"],
+                "{reference} layer {index}: a compressed layer transfers as stored"
+            );
+        }
+    }
+    report
+}
