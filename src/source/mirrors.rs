@@ -401,12 +401,7 @@ pub fn read_from<T>(
                 failed.push(attempt.reference);
             }
             Err(e) if failed.is_empty() => return Err(e),
-            Err(e) => {
-                return Err(e.context(format!(
-                    "{reference} (mirrors {} failed first)",
-                    failed.join(", ")
-                )))
-            }
+            Err(e) => return Err(e.context(format!("mirrors {} failed first", failed.join(", ")))),
         }
     }
     unreachable!("the last place returns")

@@ -489,7 +489,8 @@ pub fn manifest_digest(reference: &str, opts: &RegistryOptions) -> Result<Digest
     })
 }
 
-/// Resolves a registry reference to an image (manifests and config only) and a layer source.
+/// Resolves a registry reference to an image (manifests and config only) and a layer source,
+/// read from the first of its registries.conf mirrors that has it ([`mirrors`]).
 pub fn open_registry(
     reference: &str,
     platform: &Platform,
@@ -517,10 +518,9 @@ impl RepositoryClient {
     /// Connects to `repository`'s registry, or its first mirror that lists its tags (nothing is
     /// sent without mirrors).
     pub fn connect(repository: &Repository, opts: &RegistryOptions) -> Result<RepositoryClient> {
-        mirrors::read_from(&repository.to_string(), opts, |at| {
-            let located = tag_reference(&Repository::parse(&at.reference)?, "latest");
-            let mut remote = Remote::connect_to(located, &at.options, false)?;
-            remote.label = at.reference.clone();
+        mirrors::read_from(&repository.tagged("latest"), opts, |at| {
+            let mut remote = Remote::connect(&at.reference, &at.options)?;
+            remote.label = repository.to_string();
             let client = RepositoryClient {
                 remote: Arc::new(remote),
                 repository: repository.clone(),
@@ -558,15 +558,6 @@ impl RepositoryClient {
         let layers = layers_of(&image, self.remote.clone());
         Ok((image, layers))
     }
-}
-
-/// The reference of `tag` in `repository`.
-fn tag_reference(repository: &Repository, tag: &str) -> Reference {
-    Reference::with_tag(
-        repository.registry().to_string(),
-        repository.path().to_string(),
-        tag.to_string(),
-    )
 }
 
 /// Gathers a paginated list: each page is asked for after the last item of the one before, until
