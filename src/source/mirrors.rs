@@ -112,8 +112,6 @@ pub struct Endpoint {
     pub reference: String,
     /// Whether registries.conf marks the place `insecure` (plain HTTP, any certificate).
     pub insecure: bool,
-    /// Whether it is a mirror (its failure falls through to the next place).
-    pub mirror: bool,
 }
 
 impl Config {
@@ -185,7 +183,6 @@ impl Config {
             return Ok(vec![Endpoint {
                 reference: spelled.to_string(),
                 insecure: false,
-                mirror: false,
             }]);
         };
         if entry.blocked {
@@ -197,10 +194,9 @@ impl Config {
         }
         let rest = &whole[matched..];
         let digested = parsed.digest().is_some();
-        let at = |place: &Place, mirror: bool| Endpoint {
+        let at = |place: &Place| Endpoint {
             reference: format!("{}{rest}", place.location),
             insecure: place.insecure,
-            mirror,
         };
         let mut endpoints: Vec<Endpoint> = entry
             .mirrors
@@ -210,20 +206,16 @@ impl Config {
                 Serves::DigestOnly => digested,
                 Serves::TagOnly => !digested,
             })
-            .map(|m| at(&m.place, true))
+            .map(|m| at(&m.place))
             .collect();
         endpoints.push(match &entry.location {
-            Some(location) => at(
-                &Place {
-                    location: location.clone(),
-                    insecure: entry.insecure,
-                },
-                false,
-            ),
+            Some(location) => at(&Place {
+                location: location.clone(),
+                insecure: entry.insecure,
+            }),
             None => Endpoint {
                 reference: whole.clone(),
                 insecure: entry.insecure,
-                mirror: false,
             },
         });
         Ok(endpoints)
@@ -427,17 +419,17 @@ mod tests {
         config
     }
 
-    fn places(config: &Config, reference: &str) -> Vec<(String, bool, bool)> {
+    fn places(config: &Config, reference: &str) -> Vec<(String, bool)> {
         config
             .endpoints(reference)
             .unwrap()
             .into_iter()
-            .map(|e| (e.reference, e.insecure, e.mirror))
+            .map(|e| (e.reference, e.insecure))
             .collect()
     }
 
-    fn at(reference: &str, insecure: bool, mirror: bool) -> (String, bool, bool) {
-        (reference.to_string(), insecure, mirror)
+    fn at(reference: &str, insecure: bool) -> (String, bool) {
+        (reference.to_string(), insecure)
     }
 
     const DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
@@ -482,15 +474,15 @@ mod tests {
         );
         assert_eq!(
             places(&config, "example.com/team/app:v1"),
-            [at("inner.local/mirrored/app:v1", false, false)]
+            [at("inner.local/mirrored/app:v1", false)]
         );
         assert_eq!(
             places(&config, "docker://example.com/other/app:v1"),
-            [at("outer.local/other/app:v1", false, false)]
+            [at("outer.local/other/app:v1", false)]
         );
         assert_eq!(
             places(&config, "quay.io/app:v1"),
-            [at("quay.io/app:v1", false, false)]
+            [at("quay.io/app:v1", false)]
         );
     }
 
@@ -518,18 +510,18 @@ mod tests {
         assert_eq!(
             places(&config, "registry.example.invalid/team/app:v1"),
             [
-                at("127.0.0.1:5001/team/app:v1", true, true),
-                at("tags.local/t/app:v1", false, true),
-                at("primary.local/team/app:v1", false, false),
+                at("127.0.0.1:5001/team/app:v1", true),
+                at("tags.local/t/app:v1", false),
+                at("primary.local/team/app:v1", false),
             ]
         );
         let pinned = format!("registry.example.invalid/team/app@{DIGEST}");
         assert_eq!(
             places(&config, &pinned),
             [
-                at(&format!("127.0.0.1:5001/team/app@{DIGEST}"), true, true),
-                at(&format!("digests.local/t/app@{DIGEST}"), false, true),
-                at(&format!("primary.local/team/app@{DIGEST}"), false, false),
+                at(&format!("127.0.0.1:5001/team/app@{DIGEST}"), true),
+                at(&format!("digests.local/t/app@{DIGEST}"), false),
+                at(&format!("primary.local/team/app@{DIGEST}"), false),
             ]
         );
     }
@@ -547,15 +539,11 @@ mod tests {
         );
         assert_eq!(
             places(&config, "alpine:3"),
-            [at("docker.io/library/alpine:3", false, false)]
+            [at("docker.io/library/alpine:3", false)]
         );
         assert_eq!(
             places(&config, &format!("alpine@{DIGEST}"))[0],
-            at(
-                &format!("hub-mirror.local/library/alpine@{DIGEST}"),
-                false,
-                true
-            )
+            at(&format!("hub-mirror.local/library/alpine@{DIGEST}"), false)
         );
     }
 
@@ -576,8 +564,8 @@ mod tests {
         assert_eq!(
             places(&config, "a.corp.example/team/app:1"),
             [
-                at("cache.local/team/app:1", false, true),
-                at("a.corp.example/team/app:1", true, false),
+                at("cache.local/team/app:1", false),
+                at("a.corp.example/team/app:1", true),
             ]
         );
         let e = config.endpoints("evil.example/app:1").unwrap_err();
@@ -633,7 +621,7 @@ mod tests {
         let config = Config::read(&main, true, &[drop_ins]).unwrap();
         assert_eq!(
             places(&config, "a.example/app:1"),
-            [at("last.local/app:1", false, false)]
+            [at("last.local/app:1", false)]
         );
         let missing = dir.path().join("nope.conf");
         assert!(Config::read(&missing, false, &[])
