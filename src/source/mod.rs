@@ -7,6 +7,7 @@ pub mod docker_archive;
 pub mod files;
 pub mod layout;
 pub mod manifest;
+pub mod mirrors;
 pub mod platform;
 pub mod reference;
 pub mod registry;

@@ -25,6 +25,7 @@ use crate::source::manifest::{
     choose_from_index, digest_of, image_from_manifest, parse_document, verify_blob, Document,
     FetchedManifest, ACCEPTED_MANIFEST_TYPES,
 };
+use crate::source::mirrors;
 use crate::source::platform::Platform;
 use crate::source::reference::Repository;
 use crate::source::scheme;
@@ -482,21 +483,25 @@ fn layers_of(image: &Image, remote: Arc<Remote>) -> Box<dyn LayerSource> {
 /// index, as `docker pull` does), verified against the bytes: what a `FROM image:tag@sha256:...`
 /// pins the tag to.
 pub fn manifest_digest(reference: &str, opts: &RegistryOptions) -> Result<Digest> {
-    let remote = Remote::connect(reference, opts)?;
-    let (_, digest) = remote.manifest(&remote.reference)?;
-    Ok(digest)
+    mirrors::read_from(reference, opts, |at| {
+        let remote = Remote::connect(&at.reference, &at.options)?;
+        Ok(remote.manifest(&remote.reference)?.1)
+    })
 }
 
-/// Resolves a registry reference to an image (manifests and config only) and a layer source.
+/// Resolves a registry reference to an image (manifests and config only) and a layer source,
+/// read from the first of its registries.conf mirrors that has it ([`mirrors`]).
 pub fn open_registry(
     reference: &str,
     platform: &Platform,
     opts: &RegistryOptions,
 ) -> Result<(Image, Box<dyn LayerSource>)> {
-    let remote = Remote::connect(reference, opts)?;
-    let image = remote.image(&remote.reference, reference, platform)?;
-    let layers = layers_of(&image, Arc::new(remote));
-    Ok((image, layers))
+    mirrors::read_from(reference, opts, |at| {
+        let remote = Remote::connect(&at.reference, &at.options)?;
+        let image = remote.image(&remote.reference, reference, platform)?;
+        let layers = layers_of(&image, Arc::new(remote));
+        Ok((image, layers))
+    })
 }
 
 /// Tags asked for per page of `/v2/<name>/tags/list`.
@@ -510,13 +515,21 @@ pub struct RepositoryClient {
 }
 
 impl RepositoryClient {
-    /// Connects to `repository`'s registry; nothing is sent yet.
+    /// Connects to `repository`'s registry, or its first mirror that lists its tags (nothing is
+    /// sent without mirrors).
     pub fn connect(repository: &Repository, opts: &RegistryOptions) -> Result<RepositoryClient> {
-        let mut remote = Remote::connect_to(tag_reference(repository, "latest"), opts, false)?;
-        remote.label = repository.to_string();
-        Ok(RepositoryClient {
-            remote: Arc::new(remote),
-            repository: repository.clone(),
+        mirrors::read_from(&repository.tagged("latest"), opts, |at| {
+            let mut remote = Remote::connect(&at.reference, &at.options)?;
+            remote.label = repository.to_string();
+            let client = RepositoryClient {
+                remote: Arc::new(remote),
+                repository: repository.clone(),
+            };
+            // Nothing else is asked before the tags: a mirror without them falls through here.
+            if !at.last {
+                client.tags()?;
+            }
+            Ok(client)
         })
     }
 
@@ -536,22 +549,15 @@ impl RepositoryClient {
 
     /// Opens the image `tag` names (manifests and config only; layers stream on demand).
     pub fn open(&self, tag: &str, platform: &Platform) -> Result<(Image, Box<dyn LayerSource>)> {
-        let reference = tag_reference(&self.repository, tag);
+        let at = &self.remote.reference;
+        let reference =
+            Reference::with_tag(at.registry().into(), at.repository().into(), tag.into());
         let image = self
             .remote
             .image(&reference, &self.repository.tagged(tag), platform)?;
         let layers = layers_of(&image, self.remote.clone());
         Ok((image, layers))
     }
-}
-
-/// The reference of `tag` in `repository`.
-fn tag_reference(repository: &Repository, tag: &str) -> Reference {
-    Reference::with_tag(
-        repository.registry().to_string(),
-        repository.path().to_string(),
-        tag.to_string(),
-    )
 }
 
 /// Gathers a paginated list: each page is asked for after the last item of the one before, until

@@ -48,6 +48,7 @@ modules![
     layouts,
     libraries,
     lint,
+    mirrors,
     mutate,
     planted,
     presets,

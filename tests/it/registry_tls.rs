@@ -285,6 +285,31 @@ fn wrong_credentials_exit_3_without_the_password_in_any_output() {
     }
 }
 
+/// `strata build --push` of a files-only project (base `scratch`, one layer) to the token
+/// registry: skopeo, with the CA and alice's credentials, reads the digest strata printed, and
+/// the push asked the token server once for its one scope set.
+fn a_build_pushes_to_a_token_registry_with_one_token() {
+    let r = TokenRegistry::start();
+    let project = r._tmp.path().join("project");
+    crate::support::write(&project, "src/hello.txt", "built over tls\n");
+    crate::support::write(
+        &project,
+        "strata.toml",
+        "[image]\nbase = \"scratch\"\n\n[[layer]]\nname = \"app\"\nfrom = [\"src\"]\nto = \"/app\"\n",
+    );
+    let before = r.server.requests().len();
+    let dest = format!("{}/team/built:v1", r.registry.host);
+    let cache = r._tmp.path().join("cache");
+    let args = ["build", "--cache-dir", cache.to_str().unwrap(), "--format", "json", "--push", &dest];
+    let run = strata_in(&args, &r.env(), Some(&project));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let built = run.json();
+    assert_eq!(built["outputs"][0]["uploaded"], 2, "the layer and the config: {built}");
+    let asked = r.server.requests()[before..].to_vec();
+    assert_eq!(asked, ["repository:team/built:pull,push"], "{asked:?}");
+    assert_eq!(r.skopeo_digest(&dest), built["outputs"][0]["manifest_digest"]);
+}
+
 crate::tests![
     a_loopback_registry_over_tls_is_trusted_through_certs_d,
     cert_dir_names_the_cas_instead_of_certs_d,
@@ -294,4 +319,5 @@ crate::tests![
     a_cross_repository_copy_under_token_auth_mounts_every_blob,
     a_refused_mount_falls_back_to_an_upload,
     wrong_credentials_exit_3_without_the_password_in_any_output,
+    a_build_pushes_to_a_token_registry_with_one_token,
 ];
