@@ -8,6 +8,7 @@
 //! (5xx, resets, timeouts) are retried with backoff.
 
 use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,7 +41,7 @@ pub struct RegistryOptions {
     pub insecure: bool,
     /// The directory of CAs (`*.crt`) and the client certificate (`NAME.cert`, `NAME.key`) to use
     /// instead of the registry's certs.d directories (skopeo's `--cert-dir`).
-    pub cert_dir: Option<std::path::PathBuf>,
+    pub cert_dir: Option<PathBuf>,
     /// How long to wait for a connection, or for the next bytes of a response.
     pub timeout: Duration,
     /// Explicit credentials, which win over `~/.docker/config.json`.
@@ -65,6 +66,8 @@ pub(crate) struct Remote {
     pub(crate) reference: Reference,
     /// How errors name what was asked for (the reference, or a repository without tag).
     label: String,
+    /// The client certificate presented, if any (for naming it when the registry refuses it).
+    identity: Option<PathBuf>,
     /// The timeout the HTTP client does not enforce itself, so [`Remote::run`] enforces it as a
     /// limit on idle time (pushing: reqwest's read timeout runs from the start of a request, so
     /// it would cut off every blob upload that takes longer, however steadily its bytes flow).
@@ -136,7 +139,8 @@ const DENIED_CODES: &[&str] = &["UNAUTHORIZED", "DENIED"];
 
 /// Classifies a registry failure, once, into an error kind with a one-line message (never
 /// credentials), and says whether trying again may help.
-fn classify(failure: Failure) -> (Error, bool) {
+/// `identity` is the client certificate the connection presents, if any.
+fn classify(failure: Failure, identity: Option<&Path>) -> (Error, bool) {
     let what = failure.to_string();
     match failure {
         Failure::Status { status, .. } => {
@@ -154,24 +158,31 @@ fn classify(failure: Failure) -> (Error, bool) {
                 status >= 500 || status == 429 || failure.has_code(&["TOOMANYREQUESTS"]);
             (error, transient)
         }
-        Failure::Http(r) => classify_transport(&r),
+        Failure::Http(r) => classify_transport(&r, identity),
         Failure::Stalled(_) => (Error::Registry(format!("timed out: {what}")), true),
         Failure::Protocol(_) => (Error::Registry(what), false),
         Failure::Auth(error) => (error, false),
     }
 }
 
-/// Classifies a request that did not complete: a TLS alert asking for a client certificate is
-/// named as such, resets and timeouts are transient.
-fn classify_transport(r: &reqwest::Error) -> (Error, bool) {
+/// Classifies a request that did not complete: a TLS alert about the client certificate names
+/// what the registry asked for, resets and timeouts are transient.
+fn classify_transport(r: &reqwest::Error, identity: Option<&Path>) -> (Error, bool) {
     if let Some(alert) = tls_alert(r) {
         use rustls::AlertDescription as Alert;
-        let what = match alert {
-            Alert::CertificateRequired => {
+        let what = match (alert, identity) {
+            (Alert::CertificateRequired | Alert::BadCertificate, None) => {
                 "the registry asked for a client certificate: give it as client.cert and \
                  client.key in the registry's certs.d directory or in --cert-dir"
+                    .to_string()
             }
-            _ => "the registry refused the TLS connection",
+            (Alert::BadCertificate | Alert::UnknownCA | Alert::CertificateExpired, Some(cert)) => {
+                format!(
+                    "the registry refused the client certificate {}",
+                    cert.display()
+                )
+            }
+            _ => "the registry refused the TLS connection".to_string(),
         };
         return (
             Error::Registry(format!("{what} (TLS alert {alert:?})")),
@@ -280,6 +291,7 @@ impl Remote {
             runtime,
             client,
             label: reference.to_string(),
+            identity: trust.client_certs.first().cloned(),
             reference,
             idle_limit: push.then_some(opts.timeout),
             activity: Arc::new(Activity::new()),
@@ -332,7 +344,7 @@ impl Remote {
             match self.run(prepare()?) {
                 Ok(v) => return Ok(v),
                 Err(e) => {
-                    let (error, transient) = classify(e);
+                    let (error, transient) = classify(e, self.identity.as_deref());
                     if !transient || attempt == ATTEMPTS {
                         return Err(error.context(format!("{}: {what}", self.label)));
                     }
@@ -629,7 +641,7 @@ mod tests {
         for (failure, kind, transient) in cases {
             let shown = failure.to_string();
             assert!(!shown.contains("<html>"), "{shown}");
-            let (error, retried) = classify(failure);
+            let (error, retried) = classify(failure, None);
             assert_eq!((error.kind(), retried), (kind, transient), "{shown}");
             assert_eq!(
                 error.exit_code(),
@@ -638,9 +650,9 @@ mod tests {
             );
             assert!(error.to_string().starts_with("registry: "), "{error}");
         }
-        let (auth, _) = classify(server(401));
+        let (auth, _) = classify(server(401), None);
         assert!(auth.hint().unwrap().contains("docker login"));
-        let (stalled, _) = classify(Failure::Stalled(Duration::from_secs(60)));
+        let (stalled, _) = classify(Failure::Stalled(Duration::from_secs(60)), None);
         assert!(
             stalled
                 .to_string()
