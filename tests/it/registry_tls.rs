@@ -115,7 +115,8 @@ fn an_untrusted_loopback_certificate_is_refused_not_downgraded() {
 /// A registry asking for a client certificate (distribution's `http.tls.clientcas`): strata
 /// presents the `client.cert` and `client.key` of the registry's certs.d directory, or of
 /// `--cert-dir`, and skopeo, given the same directory, reads the same image; without one the
-/// handshake fails (the registry's log says so), exit 3 with a message naming what was asked for.
+/// handshake fails (the registry's log says so), exit 3 with a message naming what was asked for;
+/// one from another CA is refused, by name.
 fn a_registry_asking_for_a_client_certificate_gets_the_one_in_certs_d() {
     let pki = Pki::new();
     let registry = tls_registry(&pki, true);
@@ -162,6 +163,15 @@ fn a_registry_asking_for_a_client_certificate_gets_the_one_in_certs_d() {
     }
     let after = registry.log().matches("didn't provide a certificate").count();
     assert!(after > before, "{}", registry.log());
+    // A client certificate from another CA is refused, and named.
+    let stranger = Pki::new();
+    let strange = tmp.path().join("strange");
+    let dir = stranger.certs_d(&strange, &registry.host, true);
+    std::fs::copy(pki.ca(), dir.join("ca.crt")).unwrap();
+    let run = with_certs_d(&["report", &remote], &strange);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let named = format!("refused the client certificate {}", dir.join("client.cert").display());
+    assert!(run.stderr.contains(&named), "{}", run.stderr);
 }
 
 /// The password the token server accepts, looked for in every output.

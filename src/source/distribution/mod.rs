@@ -49,11 +49,6 @@ impl Client {
         }
     }
 
-    /// `SCHEME://HOST[:PORT]` of the registry.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     /// The URL of `tail` under this repository (`/v2/REPOSITORY/TAIL`).
     fn url(&self, tail: &str) -> String {
         format!("{}/v2/{}/{tail}", self.base, self.repository)
