@@ -9,7 +9,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use oci_client::Reference;
+use oci_spec::distribution::Reference;
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;

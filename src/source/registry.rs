@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oci_client::Reference;
+use oci_spec::distribution::Reference;
 
 use crate::error::{Error, Kind, Result};
 use crate::layer::digest::Digest;

@@ -36,6 +36,7 @@ impl Transport<'_> {
     pub fn client(&self, registry: &str) -> Result<reqwest::Client> {
         install_tls_crypto();
         let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("strata/", env!("CARGO_PKG_VERSION")))
             .danger_accept_invalid_certs(self.insecure)
             .connect_timeout(self.connect_timeout);
         if let Some(timeout) = self.read_timeout {
