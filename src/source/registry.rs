@@ -19,6 +19,7 @@ use crate::error::{Error, Kind, Result};
 use crate::layer::digest::Digest;
 use crate::layer::readahead::ChunkReader;
 use crate::model::Image;
+use crate::source::distribution::manifests::After;
 use crate::source::distribution::transport::Transport;
 use crate::source::distribution::{self, Credentials, Failure};
 use crate::source::manifest::{
@@ -477,11 +478,21 @@ impl RepositoryClient {
     }
 
     /// Every tag of the repository, in the registry's order, following the pagination of the
-    /// distribution API (`n` and `last`).
+    /// distribution API (`n` and `last`, or the `Link` header's next page where it names one).
     pub fn tags(&self) -> Result<Vec<String>> {
         let remote = &self.remote;
+        // The page a registry's `Link` named, else the one after the last tag seen.
+        let mut link = None;
         collect_pages(|last| {
-            remote.retry("listing tags", || remote.client.tags(TAGS_PER_PAGE, last))
+            let after = match (&link, last) {
+                (Some(url), _) => After::Link(url),
+                (None, Some(tag)) => After::Tag(tag),
+                (None, None) => After::Start,
+            };
+            let page =
+                remote.retry("listing tags", || remote.client.tags(TAGS_PER_PAGE, &after))?;
+            link = page.next;
+            Ok(page.tags)
         })
     }
 

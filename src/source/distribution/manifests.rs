@@ -1,5 +1,6 @@
 //! Manifests and tags: GET and HEAD of a manifest by tag or digest (accepting OCI and Docker
-//! manifests and indexes), PUT of a manifest's exact bytes, and one page of the tag list.
+//! manifests and indexes), PUT of a manifest's exact bytes, and one page of the tag list (after
+//! a tag, or at the `Link: <…>; rel="next"` the page before named, on the registry's own origin).
 
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::StatusCode;
@@ -40,8 +41,39 @@ fn header(
 }
 
 #[derive(serde::Deserialize)]
-struct TagPage {
+struct TagList {
     tags: Option<Vec<String>>,
+}
+
+/// One page of a repository's tags.
+pub struct TagPage {
+    /// The page's tags, in the registry's order.
+    pub tags: Vec<String>,
+    /// The next page's URL, as the registry's `Link` header named it (on its own origin only,
+    /// since the request carries the registry's credentials).
+    pub next: Option<reqwest::Url>,
+}
+
+/// Where a page of tags starts.
+pub enum After<'a> {
+    /// At the first tag.
+    Start,
+    /// After this tag (`last=`).
+    Tag(&'a str),
+    /// At the URL the page before named.
+    Link(&'a reqwest::Url),
+}
+
+/// The URL of the `rel="next"` entry of a `Link` header.
+fn next_link(header: &str) -> Option<&str> {
+    header.split(',').find_map(|link| {
+        let (target, params) = link.trim().split_once(';')?;
+        let next = params
+            .split(';')
+            .any(|p| matches!(p.trim().replace('"', "").as_str(), "rel=next"));
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        next.then_some(target)
+    })
 }
 
 impl Client {
@@ -102,17 +134,47 @@ impl Client {
         Ok(())
     }
 
-    /// One page of the repository's tags: at most `n`, after `last` when given.
-    pub async fn tags(&self, n: usize, last: Option<&str>) -> Result<Vec<String>, Failure> {
-        let mut query = vec![("n", n.to_string())];
-        if let Some(last) = last {
-            query.push(("last", last.to_string()));
-        }
-        let request = self.http.get(self.url("tags/list")).query(&query);
+    /// One page of the repository's tags: at most `n`, starting where `after` says.
+    pub async fn tags(&self, n: usize, after: &After<'_>) -> Result<TagPage, Failure> {
+        let request = match after {
+            After::Link(url) => self.http.get((*url).clone()),
+            After::Start | After::Tag(_) => {
+                let mut query = vec![("n", n.to_string())];
+                if let After::Tag(last) = after {
+                    query.push(("last", last.to_string()));
+                }
+                self.http.get(self.url("tags/list")).query(&query)
+            }
+        };
         let response = expect(self.send(request).await?, StatusCode::OK).await?;
+        let next = header(&response, reqwest::header::LINK)
+            .and_then(|link| response.url().join(next_link(&link)?).ok())
+            .filter(|url| url.origin() == response.url().origin());
         let body = response.bytes().await?;
-        let page: TagPage = serde_json::from_slice(&body)
+        let list: TagList = serde_json::from_slice(&body)
             .map_err(|e| Failure::Protocol(format!("the tag list is not JSON: {e}")))?;
-        Ok(page.tags.unwrap_or_default())
+        Ok(TagPage {
+            tags: list.tags.unwrap_or_default(),
+            next,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_is_the_links_rel_next() {
+        assert_eq!(
+            next_link(r#"</v2/app/tags/list?last=b&n=2>; rel="next""#),
+            Some("/v2/app/tags/list?last=b&n=2")
+        );
+        assert_eq!(
+            next_link(r#"<https://r/a?p=1>; rel="prev", <https://r/a?p=3>; rel=next"#),
+            Some("https://r/a?p=3")
+        );
+        assert_eq!(next_link(r#"<https://r/a?p=1>; rel="prev""#), None);
+        assert_eq!(next_link("garbage"), None);
     }
 }
