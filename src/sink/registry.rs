@@ -9,15 +9,12 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use oci_client::errors::OciDistributionError;
-use oci_client::token_cache::{RegistryToken, RegistryTokenType};
-use oci_client::{Reference, RegistryOperation};
+use oci_spec::distribution::Reference;
 
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::sink::{Opener, Sink};
 use crate::source::registry::{Activity, RegistryOptions, Remote};
-use crate::source::token::Tokens;
 
 /// Upload chunk size: small enough that a slow but live link hands over a chunk well within the
 /// timeout (64 KiB per 60 s is 1 KiB/s), so only a stalled upload times out.
@@ -26,41 +23,14 @@ const CHUNK: usize = 64 << 10;
 /// A registry repository being pushed to.
 pub struct RegistrySink {
     remote: Remote,
-    /// Tokens for mounts, whose scope set oci-client does not ask for.
-    tokens: Tokens,
 }
 
 impl RegistrySink {
-    /// Connects to `reference`'s registry and authenticates for pushing.
+    /// Connects to `reference`'s registry to push to it (every request, the HEAD checks too,
+    /// asks a `pull,push` token, so one token serves the whole push); nothing is sent yet.
     pub fn connect(reference: &str, opts: &RegistryOptions) -> Result<RegistrySink> {
         let remote = Remote::connect_for_push(reference, opts)?;
-        let token = remote.retry("authenticating to push", || {
-            remote
-                .client
-                .auth(&remote.reference, &remote.auth, RegistryOperation::Push)
-        })?;
-        // The push token (`pull,push`) also serves the HEAD checks, which oci-client would ask
-        // a pull token of their own for.
-        if let Some(token) = token {
-            remote.set_token(RegistryOperation::Pull, token);
-        }
-        let tokens = Tokens::new(
-            remote.base.clone(),
-            &remote.cas,
-            opts.insecure,
-            remote.auth.clone(),
-            opts.timeout,
-        )?;
-        Ok(RegistrySink { remote, tokens })
-    }
-}
-
-impl Remote {
-    /// Makes oci-client use `token` for `operation` on this repository.
-    fn set_token(&self, operation: RegistryOperation, token: String) {
-        let token = RegistryTokenType::Bearer(RegistryToken::Token { token });
-        self.runtime
-            .block_on(self.client.tokens.insert(&self.reference, operation, token));
+        Ok(RegistrySink { remote })
     }
 }
 
@@ -71,7 +41,7 @@ fn body(
     reader: Box<dyn Read + Send>,
     size: u64,
     activity: Arc<Activity>,
-) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, OciDistributionError>> {
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let mut reader = reader.take(size);
     std::thread::spawn(move || loop {
@@ -82,7 +52,7 @@ fn body(
                 buf.truncate(n);
                 Ok(bytes::Bytes::from(buf))
             }
-            Err(e) => Err(OciDistributionError::IoError(e)),
+            Err(e) => Err(e),
         };
         let failed = item.is_err();
         if tx.blocking_send(item).is_err() || failed {
@@ -109,7 +79,7 @@ impl Sink for RegistrySink {
         let remote = &self.remote;
         let digest = digest.to_string();
         remote.retry(&format!("checking blob {digest}"), || {
-            remote.client.blob_exists(&remote.reference, &digest)
+            remote.client.has_blob(&digest)
         })
     }
 
@@ -125,25 +95,12 @@ impl Sink for RegistrySink {
         let Some(from) = from else {
             return Ok(false);
         };
-        // Under token auth the mount needs pull on the source in the push token, as Docker
-        // asks for it; a failure to get one means an upload, as a refused mount does.
-        let scopes = [
-            format!("repository:{}:pull", from.repository()),
-            format!("repository:{}:pull,push", remote.reference.repository()),
-        ];
-        match remote.runtime.block_on(self.tokens.token(&scopes)) {
-            Ok(Some(token)) => remote.set_token(RegistryOperation::Push, token),
-            Ok(None) => {}
-            Err(_) => return Ok(false),
-        }
-        // 201 means mounted; anything else (202 "upload instead", 404) falls back to an upload.
+        // 201 means mounted; anything else (202 "upload instead", a refusal, a failure to get
+        // the token for both repositories) falls back to an upload.
+        let digest = digest.to_string();
         Ok(remote
-            .run(
-                remote
-                    .client
-                    .mount_blob(&remote.reference, &from, &digest.to_string()),
-            )
-            .is_ok())
+            .run(remote.client.mount(&digest, from.repository()))
+            .unwrap_or(false))
     }
 
     fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()> {
@@ -152,21 +109,26 @@ impl Sink for RegistrySink {
         // Every attempt opens a new upload session and sends the blob from its first byte.
         remote.retry_prepared(&format!("uploading {digest}"), || {
             let stream = body(open()?, size, remote.activity.clone());
-            Ok(remote
-                .client
-                .push_blob_stream(&remote.reference, stream, &digest, Some(size)))
+            Ok(remote.client.upload(&digest, size, stream))
         })?;
         Ok(())
     }
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
         let remote = &self.remote;
-        let content_type = http::HeaderValue::from_str(media_type)
-            .map_err(|_| Error::invalid(format!("invalid manifest media type {media_type:?}")))?;
+        if http::HeaderValue::from_str(media_type).is_err() {
+            return Err(Error::invalid(format!(
+                "invalid manifest media type {media_type:?}"
+            )));
+        }
+        let tag = remote
+            .reference
+            .digest()
+            .or(remote.reference.tag())
+            .unwrap_or("latest")
+            .to_string();
         remote.retry("pushing the manifest", || {
-            remote
-                .client
-                .push_manifest_raw(&remote.reference, bytes.to_vec(), content_type.clone())
+            remote.client.put_manifest(&tag, bytes.to_vec(), media_type)
         })?;
         Ok(Digest::sha256_of(bytes))
     }

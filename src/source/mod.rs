@@ -3,6 +3,7 @@
 //! extracted to disk and only the layers being analyzed are read.
 
 pub mod certs;
+pub mod distribution;
 pub mod docker_archive;
 pub mod files;
 pub mod layout;
