@@ -13,9 +13,14 @@ use oci_client::errors::OciDistributionError;
 use oci_client::token_cache::{RegistryToken, RegistryTokenType};
 use oci_client::{Reference, RegistryOperation};
 
-use crate::error::{Error, Result};
+use oci_spec::image::Descriptor;
+
+use crate::error::{Error, Kind, Result};
 use crate::layer::digest::Digest;
+use crate::mutate::index::Index;
+use crate::sink::layout::untagged;
 use crate::sink::{Opener, Sink};
+use crate::source::manifest::OCI_INDEX;
 use crate::source::registry::{Activity, RegistryOptions, Remote};
 use crate::source::token::Tokens;
 
@@ -28,6 +33,8 @@ pub struct RegistrySink {
     remote: Remote,
     /// Tokens for mounts, whose scope set oci-client does not ask for.
     tokens: Tokens,
+    /// Whether the registry has the referrers API, once asked.
+    referrers_api: Option<bool>,
 }
 
 impl RegistrySink {
@@ -51,7 +58,11 @@ impl RegistrySink {
             remote.auth.clone(),
             opts.timeout,
         )?;
-        Ok(RegistrySink { remote, tokens })
+        Ok(RegistrySink {
+            remote,
+            tokens,
+            referrers_api: None,
+        })
     }
 }
 
@@ -102,6 +113,40 @@ fn body(
             Some((item, (rx, sent)))
         }
     })
+}
+
+impl RegistrySink {
+    /// Pushes `bytes` as the manifest `at` names (a tag or a digest of this repository).
+    fn push_manifest_to(&self, at: &Reference, bytes: &[u8], media_type: &str) -> Result<()> {
+        let remote = &self.remote;
+        let content_type = http::HeaderValue::from_str(media_type)
+            .map_err(|_| Error::invalid(format!("invalid manifest media type {media_type:?}")))?;
+        remote.retry("pushing the manifest", || {
+            remote
+                .client
+                .push_manifest_raw(at, bytes.to_vec(), content_type.clone())
+        })?;
+        Ok(())
+    }
+
+    /// Whether the registry has the referrers API: asked once, by `GET
+    /// /v2/<name>/referrers/<subject>`, whose 404 means it has not (any other answer, 200 or
+    /// 400, that it has).
+    fn has_referrers_api(&mut self, subject: &Digest) -> Result<bool> {
+        if let Some(known) = self.referrers_api {
+            return Ok(known);
+        }
+        let remote = &self.remote;
+        let repository = remote.reference.repository();
+        let scopes = [format!("repository:{repository}:pull")];
+        let path = format!("/v2/{repository}/referrers/{subject}");
+        let status = remote
+            .runtime
+            .block_on(self.tokens.probe(&path, &scopes))?;
+        let known = status != 404;
+        self.referrers_api = Some(known);
+        Ok(known)
+    }
 }
 
 impl Sink for RegistrySink {
@@ -160,15 +205,43 @@ impl Sink for RegistrySink {
     }
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
-        let remote = &self.remote;
-        let content_type = http::HeaderValue::from_str(media_type)
-            .map_err(|_| Error::invalid(format!("invalid manifest media type {media_type:?}")))?;
-        remote.retry("pushing the manifest", || {
-            remote
-                .client
-                .push_manifest_raw(&remote.reference, bytes.to_vec(), content_type.clone())
-        })?;
+        self.push_manifest_to(&self.remote.reference, bytes, media_type)?;
         Ok(Digest::sha256_of(bytes))
+    }
+
+    fn put_untagged(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
+        let digest = Digest::sha256_of(bytes);
+        self.push_manifest_to(
+            &self.remote.reference.clone_with_digest(digest.to_string()),
+            bytes,
+            media_type,
+        )?;
+        Ok(digest)
+    }
+
+    /// A registry with the referrers API indexes a pushed referrer by its `subject`; one
+    /// without (it answers the API with 404) gets the referrer added to the index tagged
+    /// `sha256-<hex of subject>`, the distribution spec's tag schema.
+    fn add_referrer(&mut self, subject: &Digest, referrer: &Descriptor) -> Result<()> {
+        if self.has_referrers_api(subject)? {
+            return Ok(());
+        }
+        let remote = &self.remote;
+        let tag = Reference::with_tag(
+            remote.reference.registry().to_string(),
+            remote.reference.repository().to_string(),
+            subject.to_string().replace(':', "-"),
+        );
+        let existing = remote.retry("fetching the referrers tag", || {
+            remote.client.pull_manifest_raw(&tag, &remote.auth, &[OCI_INDEX])
+        });
+        let mut index = match existing {
+            Ok((bytes, _)) => Index::parse(&bytes, "the referrers tag index")?,
+            Err(e) if e.kind() == Kind::NotFound => Index::new(),
+            Err(e) => return Err(e),
+        };
+        index.put(untagged(referrer));
+        self.push_manifest_to(&tag, &index.to_bytes()?, OCI_INDEX)
     }
 
     fn describe(&self) -> String {

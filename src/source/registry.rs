@@ -499,6 +499,68 @@ pub fn open_registry(
     Ok((image, layers))
 }
 
+/// A registry repository read by digest, for whole-index reads and copies (`--all-platforms`,
+/// `copy --all`).
+pub struct RegistryStore {
+    remote: Arc<Remote>,
+    name: String,
+}
+
+impl RegistryStore {
+    /// Connects to the registry of `reference`; nothing is sent yet.
+    pub fn connect(reference: &str, opts: &RegistryOptions) -> Result<RegistryStore> {
+        Ok(RegistryStore {
+            remote: Arc::new(Remote::connect(reference, opts)?),
+            name: reference.to_string(),
+        })
+    }
+}
+
+impl crate::source::manifest::Store for RegistryStore {
+    fn top(&self) -> Result<(Vec<u8>, String)> {
+        let (bytes, _) = self.remote.manifest(&self.remote.reference)?;
+        let media_type = crate::source::manifest::media_type_of(&bytes);
+        Ok((bytes, media_type))
+    }
+
+    fn manifest(&self, digest: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
+        let at = self.remote.reference.clone_with_digest(digest.to_string());
+        let (bytes, _) = self.remote.manifest(&at)?;
+        verify_blob(&bytes, digest, size, "manifest")?;
+        Ok(bytes)
+    }
+
+    fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        RegistryLayers {
+            remote: self.remote.clone(),
+            digests: vec![Some(digest.clone())],
+        }
+        .open_layer(0)
+    }
+
+    /// The referrers API, or (where the registry answers it with 404) the `sha256-<hex>` tag.
+    fn referrers(&self, subject: &Digest) -> Result<Vec<oci_spec::image::Descriptor>> {
+        let remote = &self.remote;
+        let at = remote.reference.clone_with_digest(subject.to_string());
+        let index = remote.retry(&format!("listing referrers of {subject}"), || {
+            remote.client.pull_referrers(&at, None)
+        })?;
+        index
+            .manifests
+            .iter()
+            .map(|entry| {
+                serde_json::to_value(entry)
+                    .and_then(serde_json::from_value)
+                    .map_err(|e| Error::invalid(format!("referrer of {subject}: {e}")))
+            })
+            .collect()
+    }
+
+    fn origin(&self) -> Option<String> {
+        Some(self.name.clone())
+    }
+}
+
 /// Tags asked for per page of `/v2/<name>/tags/list`.
 const TAGS_PER_PAGE: usize = 1000;
 

@@ -126,6 +126,24 @@ impl Tokens {
         Ok(Some(token))
     }
 
+    /// The status of `GET {base}{path}` with a token for `scopes` (or the basic credentials):
+    /// for answers oci-client does not tell apart, such as a referrers API that does not exist
+    /// (404) from one that lists nothing (200).
+    pub(crate) async fn probe(&self, path: &str, scopes: &[String]) -> Result<u16> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        match (self.token(scopes).await?, &self.auth) {
+            (Some(token), _) => request = request.bearer_auth(token),
+            (None, RegistryAuth::Basic(user, password)) => {
+                request = request.basic_auth(user, Some(password))
+            }
+            (None, _) => {}
+        }
+        let answer = request.send().await.map_err(|e| {
+            Error::Registry(format!("{path}: request failed: {}", e.without_url()))
+        })?;
+        Ok(answer.status().as_u16())
+    }
+
     async fn fetch(&self, scopes: &[String]) -> Result<Option<(String, Duration)>> {
         let failed = |e: reqwest::Error| {
             Error::Registry(format!("token request failed: {}", e.without_url()))
