@@ -106,8 +106,12 @@ fn reports_markdown(r: &PlatformReports) -> String {
     out + &skipped_lines(&r.skipped, "- ")
 }
 
-/// A section of a multi-platform page.
-fn section(title: &str, body: &str) -> String {
+/// Section `n` of a multi-platform page: its element ids (and the treemap zooms naming them)
+/// prefixed `p{n}-`, so each section's views stay its own.
+fn section(n: usize, title: &str, body: &str) -> String {
+    let body = body
+        .replace("id=\"", &format!("id=\"p{n}-"))
+        .replace("data-zoom=\"", &format!("data-zoom=\"p{n}-"));
     format!(
         "<section data-platform=\"{0}\">\n<h1>{0}</h1>\n{body}</section>\n",
         escape(title)
@@ -125,15 +129,24 @@ fn reports_html(r: &PlatformReports) -> String {
     let n = r.platforms.len();
     let mut body = String::new();
     for (i, p) in r.platforms.iter().enumerate() {
-        let entries: Vec<_> = p.report.scans.iter().map(|s| s.entries.as_slice()).collect();
+        let entries: Vec<_> = p
+            .report
+            .scans
+            .iter()
+            .map(|s| s.entries.as_slice())
+            .collect();
         let trees = layer_trees(&entries, TREE_NODES);
         body.push_str(&section(
+            i,
             &heading(&p.platform, i, n),
             &html::report::body(&p.report.analysis, &trees),
         ));
     }
     body.push_str(&skipped_html(&r.skipped));
-    page(&format!("strata report: {} ({n} platforms)", r.reference), &body)
+    page(
+        &format!("strata report: {} ({n} platforms)", r.reference),
+        &body,
+    )
 }
 
 impl Document for PlatformReports {
@@ -246,7 +259,10 @@ fn diffs_table(d: &PlatformDiffs) -> String {
 
 fn diffs_markdown(d: &PlatformDiffs) -> String {
     let n = d.platforms.len();
-    let mut out = format!("# strata diff: `{}` → `{}` ({n} platforms)\n\n", d.old, d.new);
+    let mut out = format!(
+        "# strata diff: `{}` → `{}` ({n} platforms)\n\n",
+        d.old, d.new
+    );
     for (i, p) in d.platforms.iter().enumerate() {
         out.push_str(&format!("## {}\n\n", heading(&p.platform, i, n)));
         out.push_str(&diff::markdown(&p.diff));
@@ -260,6 +276,7 @@ fn diffs_html(d: &PlatformDiffs) -> String {
     let mut body = String::new();
     for (i, p) in d.platforms.iter().enumerate() {
         body.push_str(&section(
+            i,
             &heading(&p.platform, i, n),
             &html::diff::body(&p.diff),
         ));
@@ -269,7 +286,7 @@ fn diffs_html(d: &PlatformDiffs) -> String {
         .lines()
         .map(|l| format!("<p>{}</p>\n", escape(l)))
         .collect();
-    body.push_str(&section("Total", &lines));
+    body.push_str(&section(n, "Total", &lines));
     page(&format!("strata diff: {} → {}", d.old, d.new), &body)
 }
 

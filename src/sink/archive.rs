@@ -201,7 +201,11 @@ impl Sink for ArchiveSink {
         let index = index.to_bytes()?;
         self.append("index.json", index.len() as u64, &index[..])?;
         if let Some(docker_manifest) = docker_manifest {
-            self.append("manifest.json", docker_manifest.len() as u64, &docker_manifest[..])?;
+            self.append(
+                "manifest.json",
+                docker_manifest.len() as u64,
+                &docker_manifest[..],
+            )?;
         }
         let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
         self.append("oci-layout", layout.len() as u64, &layout[..])?;

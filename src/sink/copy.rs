@@ -331,14 +331,14 @@ pub fn copy_index(
     let Some((top, rest)) = planned.split_last() else {
         return Err(Error::invalid("nothing to copy"));
     };
-    if parse_document(&top.bytes, "the top manifest")
-        .is_ok_and(|d| matches!(d, Document::Index(_)))
+    if parse_document(&top.bytes, "the top manifest").is_ok_and(|d| matches!(d, Document::Index(_)))
     {
         if let Some(why) = sink.refuses_index() {
             return Err(Error::usage(why));
         }
     }
-    progress.start(planned.iter().flat_map(|p| &p.blobs).map(|b| b.1).sum());
+    let unique: HashSet<&(Digest, u64)> = planned.iter().flat_map(|p| &p.blobs).collect();
+    progress.start(unique.iter().map(|b| b.1).sum());
     let mut stats = CopyStats {
         manifest_digest: Digest::sha256_of(&top.bytes),
         destination: sink.describe(),

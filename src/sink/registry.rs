@@ -140,9 +140,7 @@ impl RegistrySink {
         let repository = remote.reference.repository();
         let scopes = [format!("repository:{repository}:pull")];
         let path = format!("/v2/{repository}/referrers/{subject}");
-        let status = remote
-            .runtime
-            .block_on(self.tokens.probe(&path, &scopes))?;
+        let status = remote.runtime.block_on(self.tokens.probe(&path, &scopes))?;
         let known = status != 404;
         self.referrers_api = Some(known);
         Ok(known)
@@ -233,7 +231,9 @@ impl Sink for RegistrySink {
             subject.to_string().replace(':', "-"),
         );
         let existing = remote.retry("fetching the referrers tag", || {
-            remote.client.pull_manifest_raw(&tag, &remote.auth, &[OCI_INDEX])
+            remote
+                .client
+                .pull_manifest_raw(&tag, &remote.auth, &[OCI_INDEX])
         });
         let mut index = match existing {
             Ok((bytes, _)) => Index::parse(&bytes, "the referrers tag index")?,

@@ -159,10 +159,7 @@ impl Store for LayoutStore {
     fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
         let path = digest.layout_path();
         let (reader, _) = self.files.open(&path)?.ok_or_else(|| {
-            Error::invalid(format!(
-                "{}: missing blob {digest}",
-                self.files.describe()
-            ))
+            Error::invalid(format!("{}: missing blob {digest}", self.files.describe()))
         })?;
         Ok(reader)
     }

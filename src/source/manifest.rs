@@ -315,6 +315,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn attestations_and_entries_without_a_platform_are_skipped() {
+        let d = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        let entry = |platform: serde_json::Value, annotations: serde_json::Value| {
+            serde_json::json!({"mediaType": OCI_MANIFEST, "digest": d, "size": 1,
+                "platform": platform, "annotations": annotations})
+        };
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": [
+            entry(serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"}), serde_json::json!({})),
+            entry(serde_json::json!({"os": "unknown", "architecture": "unknown"}), serde_json::json!({})),
+            entry(serde_json::json!({"os": "linux", "architecture": "amd64"}),
+                serde_json::json!({"vnd.docker.reference.type": "attestation-manifest"})),
+            {"mediaType": OCI_MANIFEST, "digest": d, "size": 1},
+        ]});
+        let index: ImageIndex = serde_json::from_value(index).unwrap();
+        let entries = platform_entries(&index);
+        let platforms: Vec<String> = entries.images.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(platforms, ["linux/arm64/v8"]);
+        assert_eq!(entries.skipped.len(), 3);
+        assert!(entries.skipped[0].contains("attestation"));
+        assert!(entries.skipped[2].contains("without a platform"));
+    }
+
+    #[test]
     fn layer_types_follow_the_manifest_family() {
         assert_eq!(
             layer_type_in(

@@ -87,11 +87,8 @@ impl Platform {
     /// Whether two index entries' platforms are the same one (`arm64` and `arm64/v8` are):
     /// how two indexes are compared platform by platform.
     pub fn same(&self, other: &Platform) -> bool {
-        self.matches(
-            &other.os,
-            &other.architecture,
-            other.variant.as_deref(),
-        ) && other.matches(&self.os, &self.architecture, self.variant.as_deref())
+        self.matches(&other.os, &other.architecture, other.variant.as_deref())
+            && other.matches(&self.os, &self.architecture, self.variant.as_deref())
     }
 }
 
@@ -107,9 +104,8 @@ pub fn open_store(reference: &ImageRef, opts: &SourceOptions) -> Result<Option<B
             let files = TarFiles::index(file)?;
             let layout = files.open("index.json")?.is_some()
                 && (*kind == ArchiveKind::Oci || files.open("manifest.json")?.is_none());
-            layout.then(|| {
-                Box::new(LayoutStore::new(Arc::new(files), tag.clone())) as Box<dyn Store>
-            })
+            layout
+                .then(|| Box::new(LayoutStore::new(Arc::new(files), tag.clone())) as Box<dyn Store>)
         }
         ImageRef::Registry(r) => Some(Box::new(RegistryStore::connect(r, &opts.registry)?)),
         #[allow(unreachable_patterns)]
@@ -168,6 +164,14 @@ mod tests {
             .unwrap()
             .matches("linux", "amd64", Some("v3")));
         assert!(Platform::parse("linux").is_err());
+        let v8 = Platform::parse("linux/arm64/v8").unwrap();
+        assert!(v8.same(&Platform::parse("linux/arm64").unwrap()));
+        assert!(!Platform::parse("linux/arm/v6")
+            .unwrap()
+            .same(&Platform::parse("linux/arm/v7").unwrap()));
+        assert!(!Platform::parse("linux/arm")
+            .unwrap()
+            .same(&Platform::parse("linux/arm/v7").unwrap()));
         assert!(Platform::parse("linux//v7").is_err());
     }
 }

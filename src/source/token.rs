@@ -138,9 +138,10 @@ impl Tokens {
             }
             (None, _) => {}
         }
-        let answer = request.send().await.map_err(|e| {
-            Error::Registry(format!("{path}: request failed: {}", e.without_url()))
-        })?;
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| Error::Registry(format!("{path}: request failed: {}", e.without_url())))?;
         Ok(answer.status().as_u16())
     }
 

@@ -217,7 +217,16 @@ fn report_all_platforms_equals_each_platform_alone() {
     assert!(table.stdout.contains("== Platform linux/amd64 (1 of 2) =="));
     assert!(table.stdout.contains("== Platform linux/arm64 (2 of 2) =="));
     assert!(table.stdout.contains("skipped sha256:"), "{}", table.stdout);
-    // One image, not an index: one entry, its platform from the config.
+    // The page: a section per platform, each with ids of its own.
+    let page = ok(
+        strata(&["report", &remote, "--all-platforms", "--format", "html"]),
+        "html",
+    );
+    assert_eq!(page.stdout.matches("<section data-platform=").count(), 2);
+    for id in ["p0-summary", "p1-summary"] {
+        assert_eq!(page.stdout.matches(&format!("id=\"{id}\"")).count(), 1, "{id}");
+    }
+        // One image, not an index: one entry, its platform from the config.
     let single = dir.path().join("single");
     write_layout_with(
         &single,
