@@ -102,6 +102,11 @@ pub fn diff_platforms(req: &DiffRequest) -> Result<Option<ForEachPlatform<Platfo
         .filter(|o| !new.images.iter().any(|p| p.same(o)))
         .map(Platform::to_string)
         .collect();
-    document.skipped = old.skipped.into_iter().chain(new.skipped).collect();
+    document.skipped = old.skipped;
+    for s in new.skipped {
+        if !document.skipped.contains(&s) {
+            document.skipped.push(s);
+        }
+    }
     Ok(Some(ForEachPlatform { document, warnings }))
 }

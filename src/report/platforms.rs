@@ -227,7 +227,7 @@ impl PlatformDiffs {
     fn summary_lines(&self, bullet: &str) -> String {
         let t = &self.total;
         let mut out = format!(
-            "{bullet}Total over {} platforms: pull {}, push {}, {} layers added, {} removed\n",
+            "{bullet}Total over {} platforms: pull {}, push {}, added layers {}, removed layers {}\n",
             self.platforms.len(),
             human_bytes(t.pull_bytes),
             human_bytes(t.push_bytes),

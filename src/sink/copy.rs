@@ -46,10 +46,7 @@ impl CopyStats {
     /// One line for people: where the image went and what was sent.
     pub fn summary(&self) -> String {
         let whole = self.index.as_ref().map_or(String::new(), |i| {
-            format!(
-                " ({} platform manifests, {} referrers)",
-                i.manifests, i.referrers
-            )
+            format!(" ({} manifests, {} referrers)", i.manifests, i.referrers)
         });
         format!(
             "{}{whole} at {}: {} blobs sent ({}), {} already there, {} mounted",
