@@ -9,6 +9,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::support::layout::{blob_path, sha256, tar_bytes, write_layout_with, Comp, Item};
+use crate::support::faulty_proxy::{self, Fault};
 use crate::support::registry::Registry;
 use crate::support::{have, optional, require, sh, strata, Run};
 
@@ -414,6 +415,32 @@ fn copy_all_keeps_the_index_and_its_referrers_through_a_registry() {
     ));
 }
 
+fn a_registry_with_the_referrers_api_gets_no_tag_schema() {
+    require(have("curl"), "curl");
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = two_platforms(&dir.path().join("src"));
+    let registry = Registry::start(None);
+    // The proxy answers the referrers API as a registry that has it (200).
+    let proxy = faulty_proxy::start(&registry.host, Fault::ReferrersApi);
+    let remote = format!("docker://{}/app:v1", proxy.host);
+    let pushed = json_of(&["copy", "--all", &fixture.reference, &remote, "--format", "json"]);
+    assert_eq!(pushed["index"]["referrers"], 1, "{pushed}");
+    assert!(proxy.faults.load(std::sync::atomic::Ordering::SeqCst) > 0, "no probe");
+    let tags: Value = serde_json::from_str(&sh(&format!(
+        "curl -sf http://{}/v2/app/tags/list",
+        registry.host
+    )))
+    .unwrap();
+    assert_eq!(tags["tags"], json!(["v1"]), "no sha256- tag: {tags}");
+    // The referrer itself is there, with its subject, for the registry to index.
+    let referrer: Value = serde_json::from_str(&sh(&format!(
+        "curl -sf -H 'Accept: {OCI_MANIFEST}' http://{}/v2/app/manifests/{}",
+        registry.host, fixture.referrer
+    )))
+    .unwrap();
+    assert_eq!(referrer["subject"]["digest"], fixture.manifests[0].1.as_str());
+}
+
 fn copy_all_to_archives() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = two_platforms(&dir.path().join("src"));
@@ -448,5 +475,6 @@ crate::tests![
     report_all_platforms_equals_each_platform_alone,
     diff_of_two_indexes_goes_platform_by_platform,
     copy_all_keeps_the_index_and_its_referrers_through_a_registry,
+    a_registry_with_the_referrers_api_gets_no_tag_schema,
     copy_all_to_archives,
 ];
