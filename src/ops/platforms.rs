@@ -64,10 +64,13 @@ pub fn report_platforms(req: &ReportRequest) -> Result<ForEachPlatform<PlatformR
 }
 
 /// `strata diff` of two indexes: one comparison per platform both have (matched by
-/// os/arch/variant), the platforms only one has; `None` unless both sides are indexes.
+/// os/arch/variant), the platforms only one has; `None` unless both sides are indexes. A side
+/// that cannot be listed counts as no index: the single-image diff then says what is wrong with
+/// it, in its own words (and hints).
 pub fn diff_platforms(req: &DiffRequest) -> Result<Option<ForEachPlatform<PlatformDiffs>>> {
     let opts = &req.reading.source;
-    let (Some(old), Some(new)) = (listing(&req.old, opts)?, listing(&req.new, opts)?) else {
+    let index = |reference: &str| listing(reference, opts).ok().flatten();
+    let (Some(old), Some(new)) = (index(&req.old), index(&req.new)) else {
         return Ok(None);
     };
     let mut warnings = Vec::new();

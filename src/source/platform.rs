@@ -97,6 +97,12 @@ impl Platform {
 pub fn open_store(reference: &ImageRef, opts: &SourceOptions) -> Result<Option<Box<dyn Store>>> {
     Ok(match reference {
         ImageRef::Layout { dir, tag } => {
+            if !dir.is_dir() {
+                return Err(Error::not_found(format!(
+                    "{}: no such directory",
+                    dir.display()
+                )));
+            }
             let files: Arc<dyn Files> = Arc::new(DirFiles::new(dir));
             Some(Box::new(LayoutStore::new(files, tag.clone())))
         }
@@ -108,6 +114,8 @@ pub fn open_store(reference: &ImageRef, opts: &SourceOptions) -> Result<Option<B
                 .then(|| Box::new(LayoutStore::new(Arc::new(files), tag.clone())) as Box<dyn Store>)
         }
         ImageRef::Registry(r) => Some(Box::new(RegistryStore::connect(r, &opts.registry)?)),
+        // A source added beside these (the Docker Engine's image store) holds one image per
+        // name, as a `docker save` archive does.
         #[allow(unreachable_patterns)]
         _ => None,
     })
