@@ -106,14 +106,17 @@ fn reports_markdown(r: &PlatformReports) -> String {
     out + &skipped_lines(&r.skipped, "- ")
 }
 
-/// Section `n` of a multi-platform page: its element ids (and the treemap zooms naming them)
-/// prefixed `p{n}-`, so each section's views stay its own.
-fn section(n: usize, title: &str, body: &str) -> String {
+/// Section `n` of a multi-platform page, of `platform` (none for the totals): its element ids
+/// (and the treemap zooms naming them) prefixed `p{n}-`, so each section's views stay its own.
+fn section(n: usize, platform: Option<&str>, title: &str, body: &str) -> String {
     let body = body
         .replace("id=\"", &format!("id=\"p{n}-"))
         .replace("data-zoom=\"", &format!("data-zoom=\"p{n}-"));
+    let data = platform.map_or(String::new(), |p| {
+        format!(" data-platform=\"{}\"", escape(p))
+    });
     format!(
-        "<section data-platform=\"{0}\">\n<h1>{0}</h1>\n{body}</section>\n",
+        "<section{data}>\n<h1>{}</h1>\n{body}</section>\n",
         escape(title)
     )
 }
@@ -138,6 +141,7 @@ fn reports_html(r: &PlatformReports) -> String {
         let trees = layer_trees(&entries, TREE_NODES);
         body.push_str(&section(
             i,
+            Some(&p.platform),
             &heading(&p.platform, i, n),
             &html::report::body(&p.report.analysis, &trees),
         ));
@@ -277,6 +281,7 @@ fn diffs_html(d: &PlatformDiffs) -> String {
     for (i, p) in d.platforms.iter().enumerate() {
         body.push_str(&section(
             i,
+            Some(&p.platform),
             &heading(&p.platform, i, n),
             &html::diff::body(&p.diff),
         ));
@@ -286,7 +291,7 @@ fn diffs_html(d: &PlatformDiffs) -> String {
         .lines()
         .map(|l| format!("<p>{}</p>\n", escape(l)))
         .collect();
-    body.push_str(&section(n, "Total", &lines));
+    body.push_str(&section(n, None, "Total", &lines));
     page(&format!("strata diff: {} → {}", d.old, d.new), &body)
 }
 
