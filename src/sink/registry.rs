@@ -130,8 +130,8 @@ impl RegistrySink {
     }
 
     /// Whether the registry has the referrers API: asked once, by `GET
-    /// /v2/<name>/referrers/<subject>`, whose 404 means it has not (any other answer, 200 or
-    /// 400, that it has).
+    /// /v2/<name>/referrers/<subject>`, whose 404 means it has not, 200 or 400 that it has (as
+    /// the distribution spec says); any other answer is an error.
     fn has_referrers_api(&mut self, subject: &Digest) -> Result<bool> {
         if let Some(known) = self.referrers_api {
             return Ok(known);
@@ -141,7 +141,16 @@ impl RegistrySink {
         let scopes = [format!("repository:{repository}:pull")];
         let path = format!("/v2/{repository}/referrers/{subject}");
         let status = remote.runtime.block_on(self.tokens.probe(&path, &scopes))?;
-        let known = status != 404;
+        let known = match status {
+            404 => false,
+            200..=299 | 400 => true,
+            other => {
+                return Err(Error::Registry(format!(
+                    "{}: asking for its referrers API got HTTP {other}",
+                    self.describe()
+                )))
+            }
+        };
         self.referrers_api = Some(known);
         Ok(known)
     }
