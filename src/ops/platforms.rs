@@ -70,8 +70,24 @@ pub fn report_platforms(req: &ReportRequest) -> Result<ForEachPlatform<PlatformR
 pub fn diff_platforms(req: &DiffRequest) -> Result<Option<ForEachPlatform<PlatformDiffs>>> {
     let opts = &req.reading.source;
     let index = |reference: &str| listing(reference, opts).ok().flatten();
-    let (Some(old), Some(new)) = (index(&req.old), index(&req.new)) else {
+    // A local side is listed first: when it is no index, no registry is asked an extra time.
+    let remote = |reference: &str| matches!(ImageRef::parse(reference), Ok(ImageRef::Registry(_)));
+    let swap = remote(&req.old) && !remote(&req.new);
+    let order = if swap {
+        [&req.new, &req.old]
+    } else {
+        [&req.old, &req.new]
+    };
+    let Some(first) = index(order[0]) else {
         return Ok(None);
+    };
+    let Some(second) = index(order[1]) else {
+        return Ok(None);
+    };
+    let (old, new) = if swap {
+        (second, first)
+    } else {
+        (first, second)
     };
     let mut warnings = Vec::new();
     let mut compared = Vec::new();
