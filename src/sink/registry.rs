@@ -11,10 +11,16 @@ use std::sync::Arc;
 
 use oci_spec::distribution::Reference;
 
-use crate::error::{Error, Result};
+use oci_spec::image::Descriptor;
+
+use crate::error::{Error, Kind, Result};
 use crate::layer::digest::Digest;
+use crate::mutate::index::Index;
+use crate::sink::layout::untagged;
 use crate::sink::{Opener, Sink};
-use crate::source::registry::{Activity, RegistryOptions, Remote};
+use crate::source::manifest::OCI_INDEX;
+use crate::source::distribution::manifests::Referrers;
+use crate::source::registry::{referrers_tag, Activity, RegistryOptions, Remote};
 
 /// Upload chunk size: small enough that a slow but live link hands over a chunk well within the
 /// timeout (64 KiB per 60 s is 1 KiB/s), so only a stalled upload times out.
@@ -23,6 +29,8 @@ const CHUNK: usize = 64 << 10;
 /// A registry repository being pushed to.
 pub struct RegistrySink {
     remote: Remote,
+    /// Whether the registry has the referrers API, once asked.
+    referrers_api: Option<bool>,
 }
 
 impl RegistrySink {
@@ -30,7 +38,10 @@ impl RegistrySink {
     /// asks a `pull,push` token, so one token serves the whole push); nothing is sent yet.
     pub fn connect(reference: &str, opts: &RegistryOptions) -> Result<RegistrySink> {
         let remote = Remote::connect_for_push(reference, opts)?;
-        Ok(RegistrySink { remote })
+        Ok(RegistrySink {
+            remote,
+            referrers_api: None,
+        })
     }
 }
 
@@ -74,6 +85,40 @@ fn body(
     })
 }
 
+impl RegistrySink {
+    /// Pushes `bytes` as the manifest `at` names (a tag or a digest of this repository).
+    fn push_manifest_to(&self, at: &Reference, bytes: &[u8], media_type: &str) -> Result<()> {
+        let remote = &self.remote;
+        if http::HeaderValue::from_str(media_type).is_err() {
+            return Err(Error::invalid(format!(
+                "invalid manifest media type {media_type:?}"
+            )));
+        }
+        let name = at.digest().or(at.tag()).unwrap_or("latest").to_string();
+        remote.retry("pushing the manifest", || {
+            remote.client.put_manifest(&name, bytes.to_vec(), media_type)
+        })?;
+        Ok(())
+    }
+
+    /// Whether the registry has the referrers API: asked once, by `GET
+    /// /v2/<name>/referrers/<subject>`, whose 404 means it has not and 200 that it has (as
+    /// the distribution spec says); any other answer is an error.
+    fn has_referrers_api(&mut self, subject: &Digest) -> Result<bool> {
+        if let Some(known) = self.referrers_api {
+            return Ok(known);
+        }
+        let remote = &self.remote;
+        let name = subject.to_string();
+        let answer = remote.retry("asking for the referrers API", || {
+            remote.client.referrers(&name)
+        })?;
+        let known = matches!(answer, Referrers::Index(_));
+        self.referrers_api = Some(known);
+        Ok(known)
+    }
+}
+
 impl Sink for RegistrySink {
     fn has_blob(&mut self, digest: &Digest) -> Result<bool> {
         let remote = &self.remote;
@@ -115,22 +160,36 @@ impl Sink for RegistrySink {
     }
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
-        let remote = &self.remote;
-        if http::HeaderValue::from_str(media_type).is_err() {
-            return Err(Error::invalid(format!(
-                "invalid manifest media type {media_type:?}"
-            )));
-        }
-        let tag = remote
-            .reference
-            .digest()
-            .or(remote.reference.tag())
-            .unwrap_or("latest")
-            .to_string();
-        remote.retry("pushing the manifest", || {
-            remote.client.put_manifest(&tag, bytes.to_vec(), media_type)
-        })?;
+        self.push_manifest_to(&self.remote.reference, bytes, media_type)?;
         Ok(Digest::sha256_of(bytes))
+    }
+
+    fn put_untagged(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
+        let digest = Digest::sha256_of(bytes);
+        self.push_manifest_to(
+            &self.remote.reference.clone_with_digest(digest.to_string()),
+            bytes,
+            media_type,
+        )?;
+        Ok(digest)
+    }
+
+    /// A registry with the referrers API indexes a pushed referrer by its `subject`; one
+    /// without (it answers the API with 404) gets the referrer added to the index tagged
+    /// `sha256-<hex of subject>`, the distribution spec's tag schema.
+    fn add_referrer(&mut self, subject: &Digest, referrer: &Descriptor) -> Result<()> {
+        if self.has_referrers_api(subject)? {
+            return Ok(());
+        }
+        let remote = &self.remote;
+        let tag = referrers_tag(&remote.reference, subject);
+        let mut index = match remote.manifest(&tag) {
+            Ok((bytes, _)) => Index::parse(&bytes, "the referrers tag index")?,
+            Err(e) if e.kind() == Kind::NotFound => Index::new(),
+            Err(e) => return Err(e),
+        };
+        index.put(untagged(referrer));
+        self.push_manifest_to(&tag, &index.to_bytes()?, OCI_INDEX)
     }
 
     fn describe(&self) -> String {

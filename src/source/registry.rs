@@ -19,7 +19,7 @@ use crate::error::{Error, Kind, Result};
 use crate::layer::digest::Digest;
 use crate::layer::readahead::ChunkReader;
 use crate::model::Image;
-use crate::source::distribution::manifests::After;
+use crate::source::distribution::manifests::{After, Referrers};
 use crate::source::distribution::transport::Transport;
 use crate::source::distribution::{self, Credentials, Failure};
 use crate::source::manifest::{
@@ -459,6 +459,78 @@ pub fn open_registry(
         let layers = layers_of(&image, Arc::new(remote));
         Ok((image, layers))
     })
+}
+
+/// A registry repository read by digest, for whole-index reads and copies (`--all-platforms`,
+/// `copy --all`).
+pub struct RegistryStore {
+    remote: Arc<Remote>,
+    name: String,
+}
+
+impl RegistryStore {
+    /// Connects to the registry of `reference`; nothing is sent yet.
+    pub fn connect(reference: &str, opts: &RegistryOptions) -> Result<RegistryStore> {
+        Ok(RegistryStore {
+            remote: Arc::new(Remote::connect(reference, opts)?),
+            name: reference.to_string(),
+        })
+    }
+}
+
+impl crate::source::manifest::Store for RegistryStore {
+    fn top(&self) -> Result<(Vec<u8>, String)> {
+        let (bytes, _) = self.remote.manifest(&self.remote.reference)?;
+        let media_type = crate::source::manifest::media_type_of(&bytes);
+        Ok((bytes, media_type))
+    }
+
+    fn manifest(&self, digest: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
+        let at = self.remote.reference.clone_with_digest(digest.to_string());
+        let (bytes, _) = self.remote.manifest(&at)?;
+        verify_blob(&bytes, digest, size, "manifest")?;
+        Ok(bytes)
+    }
+
+    fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        RegistryLayers {
+            remote: self.remote.clone(),
+            digests: vec![Some(digest.clone())],
+        }
+        .open_layer(0)
+    }
+
+    /// The referrers API, or (where the registry answers it with 404) the `sha256-<hex>` tag.
+    fn referrers(&self, subject: &Digest) -> Result<Vec<oci_spec::image::Descriptor>> {
+        let remote = &self.remote;
+        let what = format!("listing referrers of {subject}");
+        let name = subject.to_string();
+        let bytes = match remote.retry(&what, || remote.client.referrers(&name))? {
+            Referrers::Index(bytes) => bytes.to_vec(),
+            Referrers::NoApi => match remote.manifest(&referrers_tag(&remote.reference, subject)) {
+                Ok((bytes, _)) => bytes,
+                Err(e) if e.kind() == Kind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            },
+        };
+        let index: oci_spec::image::ImageIndex = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::invalid(format!("referrers of {subject}: {e}")))?;
+        Ok(index.manifests().clone())
+    }
+
+    fn origin(&self) -> Option<String> {
+        Some(self.name.clone())
+    }
+}
+
+/// The tag under which a registry without the referrers API keeps `subject`'s referrers
+/// (`sha256-<hex>`, the distribution spec's tag schema), in `reference`'s repository.
+pub(crate) fn referrers_tag(reference: &Reference, subject: &Digest) -> Reference {
+    Reference::with_tag(
+        reference.registry().to_string(),
+        reference.repository().to_string(),
+        subject.to_string().replace(':', "-"),
+    )
 }
 
 /// Tags asked for per page of `/v2/<name>/tags/list`.

@@ -42,6 +42,7 @@ modules![
     formats,
     fuzz_regressions,
     history,
+    indexes,
     html,
     journey,
     journey_errors,

@@ -6,7 +6,7 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::StatusCode;
 
 use super::{expect, Client, Failure};
-use crate::source::manifest::ACCEPTED_MANIFEST_TYPES;
+use crate::source::manifest::{ACCEPTED_MANIFEST_TYPES, OCI_INDEX};
 
 /// The header naming a manifest's digest.
 const DIGEST_HEADER: &str = "Docker-Content-Digest";
@@ -19,6 +19,14 @@ pub struct Fetched {
     pub digest: Option<String>,
     /// Its `Content-Type`.
     pub media_type: Option<String>,
+}
+
+/// The referrers API's answer: a registry without it, or its index of a subject's referrers.
+pub enum Referrers {
+    /// The registry has no referrers API: referrers live under the `sha256-<hex>` tag.
+    NoApi,
+    /// The image index listing the referrers (exact bytes as served).
+    Index(bytes::Bytes),
 }
 
 /// What a HEAD of a manifest tells without its bytes.
@@ -132,6 +140,21 @@ impl Client {
             .body(bytes);
         expect(self.send(request).await?, StatusCode::CREATED).await?;
         Ok(())
+    }
+
+    /// What the referrers API (`GET /v2/NAME/referrers/DIGEST`) lists for `digest`: a 404 is a
+    /// registry without the API (the distribution spec forbids a 404 from one that has it).
+    pub async fn referrers(&self, digest: &str) -> Result<Referrers, Failure> {
+        let request = self
+            .http
+            .get(self.url(&format!("referrers/{digest}")))
+            .header(ACCEPT, OCI_INDEX);
+        let response = self.send(request).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(Referrers::NoApi);
+        }
+        let response = expect(response, StatusCode::OK).await?;
+        Ok(Referrers::Index(response.bytes().await?))
     }
 
     /// One page of the repository's tags: at most `n`, starting where `after` says.
