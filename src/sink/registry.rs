@@ -18,8 +18,8 @@ use crate::layer::digest::Digest;
 use crate::mutate::index::Index;
 use crate::sink::layout::untagged;
 use crate::sink::{Opener, Sink};
-use crate::source::manifest::OCI_INDEX;
 use crate::source::distribution::manifests::Referrers;
+use crate::source::manifest::OCI_INDEX;
 use crate::source::registry::{referrers_tag, Activity, RegistryOptions, Remote};
 
 /// Upload chunk size: small enough that a slow but live link hands over a chunk well within the
@@ -96,7 +96,9 @@ impl RegistrySink {
         }
         let name = at.digest().or(at.tag()).unwrap_or("latest").to_string();
         remote.retry("pushing the manifest", || {
-            remote.client.put_manifest(&name, bytes.to_vec(), media_type)
+            remote
+                .client
+                .put_manifest(&name, bytes.to_vec(), media_type)
         })?;
         Ok(())
     }

@@ -5,6 +5,9 @@
 //! [`Tokens`] asks the realm of the registry's Bearer challenge for a token (with basic
 //! credentials when there are any) and keeps it, per sorted scope set, until shortly before it
 //! expires (`expires_in`, 60 s when the server gives none, as the token specification says).
+//! The tokens are kept for the whole process, keyed by realm, service, credentials and scopes:
+//! the several connections one command opens (each platform of an index, both sides of a diff)
+//! share them instead of asking again.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -23,11 +26,40 @@ fn refresh_at(asked: Instant, lifetime: Duration) -> Instant {
     asked + lifetime - MARGIN.min(lifetime / 4)
 }
 
-/// Tokens of one registry, one per scope set, fetched when first asked for.
+/// Tokens, one per realm, service, credentials and scope set, fetched when first asked for.
 pub(crate) struct Tokens {
     http: reqwest::Client,
-    /// The sorted scope set -> the token and when it stops being used.
-    cache: tokio::sync::Mutex<HashMap<String, (String, Instant)>>,
+}
+
+/// The tokens fetched by this process: key (see [`cache_key`]) -> the token and when it stops
+/// being used.
+type Cache = tokio::sync::Mutex<HashMap<String, (String, Instant)>>;
+
+/// This process's tokens (a tokio mutex: each registry connection has its own runtime).
+fn cache() -> &'static Cache {
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Cache::default)
+}
+
+/// What a token is for: the token server (realm, service), whose credentials (the user and a
+/// digest of the password, never the password itself) and the sorted scope set.
+fn cache_key(challenge: &Challenge, credentials: &Credentials, sorted: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let who = match credentials {
+        Credentials::Anonymous => String::new(),
+        Credentials::Basic { user, password } => {
+            format!(
+                "{user}:{}",
+                hex::encode(Sha256::digest(password.as_bytes()))
+            )
+        }
+    };
+    let service = challenge.service.as_deref().unwrap_or("");
+    format!(
+        "{}\n{service}\n{who}\n{}",
+        challenge.realm,
+        sorted.join(" ")
+    )
 }
 
 /// The parameters of a `WWW-Authenticate: Bearer realm="…",service="…"` challenge.
@@ -80,10 +112,7 @@ impl Tokens {
     /// Tokens asked over `http` (the registry connection's client, so the same CAs and client
     /// certificate).
     pub(crate) fn new(http: reqwest::Client) -> Tokens {
-        Tokens {
-            http,
-            cache: tokio::sync::Mutex::new(HashMap::new()),
-        }
+        Tokens { http }
     }
 
     /// A token for `scopes` from `challenge`'s realm, the one fetched before while it lasts.
@@ -95,8 +124,8 @@ impl Tokens {
     ) -> Result<String> {
         let mut sorted = scopes.to_vec();
         sorted.sort();
-        let key = sorted.join(" ");
-        let mut cache = self.cache.lock().await;
+        let key = cache_key(challenge, credentials, &sorted);
+        let mut cache = cache().lock().await;
         if let Some((token, until)) = cache.get(&key) {
             if Instant::now() < *until {
                 return Ok(token.clone());

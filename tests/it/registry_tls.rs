@@ -289,6 +289,14 @@ fn a_token_registry_is_read_and_written_with_one_token_per_scope_set() {
     assert_eq!(r.server.requests().len(), 4, "{:?}", r.server.requests());
     let digest = r.skopeo_digest(&r.team);
     assert_eq!(report.json()["image"]["manifest_digest"], digest);
+    // A command's connections share its tokens: a diff of two images of the repository (each
+    // side listed for platforms, then opened) and a report of every platform ask one.
+    for args in [vec!["diff", &r.team, &r.team], vec!["report", &r.team, "--all-platforms"]] {
+        let before = r.asked("repository:team/app:pull");
+        let run = r.run(&args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert_eq!(r.asked("repository:team/app:pull"), before + 1, "{args:?}: {:?}", r.server.requests());
+    }
 }
 
 fn a_cross_repository_copy_under_token_auth_mounts_every_blob() {
