@@ -18,6 +18,7 @@ pub mod layer;
 pub mod model;
 pub mod mutate;
 pub mod ops;
+pub mod optimize;
 pub mod policy;
 pub mod preset;
 pub mod progress;

@@ -12,6 +12,7 @@ pub mod fingerprint;
 pub mod history;
 pub mod init;
 pub mod lint;
+pub mod optimize;
 pub mod progress;
 pub mod rebase;
 pub mod recipe;
@@ -72,6 +73,9 @@ pub enum Command {
     Copy(copy::CopyArgs),
     /// Move an image's own layers onto a new base image, without downloading or rebuilding them.
     Rebase(rebase::RebaseArgs),
+    /// Re-lay an image you already build for cheap deploys: base kept, dependencies by package
+    /// lowest, the code last, the same filesystem proven.
+    Optimize(Box<optimize::OptimizeArgs>),
     /// Build an image without a daemon: base, dependency layer, app layer, reproducibly.
     Build(Box<build::BuildArgs>),
     /// Manage the layer cache of `strata build`.
@@ -246,6 +250,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::History(args) => history::run(&args),
         Command::Copy(args) => copy::run(&args),
         Command::Rebase(args) => rebase::run(&args),
+        Command::Optimize(args) => optimize::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Cache(args) => build::run_cache(&args),
         Command::Init(args) => init::run(&args),

@@ -110,7 +110,7 @@ pub fn clean_path(name: &str) -> String {
     parts.join("/")
 }
 
-fn classify(path: String, entry_type: tar::EntryType) -> (String, EntryKind) {
+pub(crate) fn classify(path: String, entry_type: tar::EntryType) -> (String, EntryKind) {
     let (dir, base) = match path.rsplit_once('/') {
         Some((d, b)) => (d, b),
         None => ("", path.as_str()),

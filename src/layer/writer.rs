@@ -290,8 +290,8 @@ impl Read for SourceReader {
 }
 
 /// Appends the file entry `name` read from `source`; its digest goes to `contents` unless known.
-fn append_file<W: Write>(
-    builder: &mut tar::Builder<W>,
+fn append_file(
+    builder: &mut LayerTar,
     h: &mut tar::Header,
     name: &str,
     source: &Path,
@@ -344,33 +344,50 @@ pub fn write_layer_learning(
     out: File,
     contents: &mut dyn ContentDigests,
 ) -> Result<WrittenLayer> {
+    write_tar(compression, out, |builder| {
+        for e in entries {
+            let mut h = header(e, normalization);
+            match &e.content {
+                Content::Dir => builder
+                    .append_data(&mut h, format!("{}/", e.path), io::empty())
+                    .map_err(|err| Error::invalid(format!("writing {}: {err}", e.path))),
+                Content::Symlink(target) => builder
+                    .append_link(&mut h, &e.path, target)
+                    .map_err(|err| Error::invalid(format!("writing {}: {err}", e.path))),
+                Content::File(source, _) => append_file(builder, &mut h, &e.path, source, contents),
+            }?;
+        }
+        Ok(())
+    })
+}
+
+/// The tar stream a layer is written through: hashed for the diff_id, then compressed, hashed
+/// and counted for the digest and size.
+pub type LayerTar<'a> = tar::Builder<&'a mut dyn Write>;
+
+/// Writes a layer whose entries `fill` appends (in the order it appends them) to `out`,
+/// compressed with the pinned `compression`, and returns its identity; the tar is hashed and
+/// compressed as it is produced, in one pass. Every writer of new layers goes through it, so
+/// they share one compressor and one framing.
+pub fn write_tar(
+    compression: LayerCompression,
+    out: File,
+    fill: impl FnOnce(&mut LayerTar) -> Result<()>,
+) -> Result<WrittenLayer> {
     let io_err = |e: io::Error| Error::invalid(format!("writing layer: {e}"));
     let compressed = Counting {
         inner: io::BufWriter::with_capacity(READ_CHUNK, out),
         hasher: Sha256::new(),
         bytes: 0,
     };
-    let tar_side = Counting {
+    let mut tar_side = Counting {
         inner: Encoder::new(compression, compressed).map_err(io_err)?,
         hasher: Sha256::new(),
         bytes: 0,
     };
-    let mut builder = tar::Builder::new(tar_side);
-    for e in entries {
-        let mut h = header(e, normalization);
-        match &e.content {
-            Content::Dir => builder
-                .append_data(&mut h, format!("{}/", e.path), io::empty())
-                .map_err(|err| Error::invalid(format!("writing {}: {err}", e.path))),
-            Content::Symlink(target) => builder
-                .append_link(&mut h, &e.path, target)
-                .map_err(|err| Error::invalid(format!("writing {}: {err}", e.path))),
-            Content::File(source, _) => {
-                append_file(&mut builder, &mut h, &e.path, source, contents)
-            }
-        }?;
-    }
-    let tar_side = builder.into_inner().map_err(io_err)?;
+    let mut builder = tar::Builder::new(&mut tar_side as &mut dyn Write);
+    fill(&mut builder)?;
+    builder.into_inner().map_err(io_err)?;
     let diff_id = Digest::parse(&format!(
         "sha256:{}",
         hex::encode(tar_side.hasher.finalize())

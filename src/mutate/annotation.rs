@@ -13,3 +13,7 @@ pub const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
 /// which `report`, `check`, `diff` and `history` know the layer's role without reading it (a
 /// history entry survives `docker load` and every registry, unlike a descriptor annotation).
 pub const DEPENDENCY_LAYER_COMMENT: &str = "strata: dependency layer";
+
+/// The manifest annotation where `strata optimize` records its plan (per new layer: role and
+/// what it holds, above how many base layers), for a later `--previous` to reuse.
+pub const OPTIMIZE_PLAN: &str = "dev.strata.optimize.plan";

@@ -13,7 +13,7 @@ use crate::source::OpenedImage;
 
 /// `image` as a [`NewImage`] to change (its manifest as stored, or one made for a legacy
 /// archive).
-fn editable(image: &OpenedImage, digests: &[Digest]) -> Result<NewImage> {
+pub(crate) fn editable(image: &OpenedImage, digests: &[Digest]) -> Result<NewImage> {
     let (manifest, media_type) = manifest_of(image, digests)?;
     NewImage::from_existing(&manifest, &media_type, &image.image.config_bytes)
         .map_err(|e| e.context(image.image.reference.clone()))

@@ -51,6 +51,7 @@ modules![
     lint,
     mirrors,
     mutate,
+    optimize,
     planted,
     presets,
     push_faults,

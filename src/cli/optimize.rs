@@ -1,0 +1,68 @@
+//! `strata optimize SOURCE --output DEST`: re-lay an image built elsewhere for cheap deploys.
+
+use clap::Args;
+
+use crate::cli::{print, warn, ImageOptions, OutputOptions};
+use strata::error::{ExitCode, Result};
+use strata::ops::optimize::{optimize, OptimizeRequest};
+use strata::optimize::{Optimized, Settings};
+
+const EXAMPLES: &str = "\
+Examples:
+  strata optimize oci:build:app --base oci:bases:python --output oci:build:app-optimized
+  strata optimize docker-archive:app.tar --output docker://registry.example.com/app:1.5 --max-layers 6
+  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) strata optimize oci:build:app --output oci:out:app
+
+The base (kept byte for byte) is the longest run of layers SOURCE shares with --base, else with the
+image its org.opencontainers.image.base.name/.digest annotations name. Above it, the final filesystem
+is re-laid: dependency trees by package (largest lowest), then the code. The new layers are read back
+and compared with SOURCE's filesystem before the manifest is written; a difference is an error.";
+
+/// Arguments of `strata optimize`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct OptimizeArgs {
+    /// The image to optimize.
+    pub source: String,
+    /// Where to write the optimized image.
+    #[arg(long, short = 'o', value_name = "DEST")]
+    pub output: String,
+    /// The base image whose layers are kept (default: from SOURCE's base annotations).
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
+    /// At most this many layers above the base, the app layer included.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_layers: usize,
+    /// Keep each file's mtime (default: SOURCE_DATE_EPOCH, else 1 s after the epoch).
+    #[arg(long)]
+    pub keep_mtimes: bool,
+    /// Image access options.
+    #[command(flatten)]
+    pub image_options: ImageOptions,
+    /// Output options.
+    #[command(flatten)]
+    pub output_options: OutputOptions<Optimized>,
+}
+
+/// Runs `strata optimize`.
+pub fn run(args: &OptimizeArgs) -> Result<ExitCode> {
+    let options = args.image_options.source_options()?;
+    let bar = args.output_options.bar("writing");
+    let optimized = optimize(&OptimizeRequest {
+        source: args.source.clone(),
+        destination: args.output.clone(),
+        base: args.base.clone(),
+        settings: Settings {
+            max_layers: args.max_layers,
+            keep_mtimes: args.keep_mtimes,
+            temp_dir: std::env::temp_dir(),
+        },
+        options,
+        progress: bar.clone(),
+    });
+    bar.finish();
+    let optimized = optimized?;
+    warn(&optimized.warnings);
+    print(&optimized, args.output_options.format())?;
+    Ok(ExitCode::Ok)
+}

@@ -1,0 +1,226 @@
+//! Which new layer each path of the merged filesystem goes to. Every path the ecosystem
+//! registry places in a dependency tree under a named package (a Python distribution, a
+//! `node_modules` package, …; `analysis::dependencies::classify`, the attribution `report`
+//! makes) belongs to that package, unless the package is the image's own project (named by a
+//! manifest in the image, like `report` tells). Packages are ordered largest first (ties by
+//! ecosystem and name): the big third-party trees change least often and cost most to ship, so
+//! they sit lowest, one layer each, while the layers last; the remaining packages share the
+//! last dependency layer, where adding a small one disturbs no big one. Everything else (the
+//! code, and the files of a tree outside any package) is the app layer, on top.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::Read;
+
+use serde::Serialize;
+
+use crate::analysis::dependencies::classify;
+use crate::ecosystem;
+use crate::error::Result;
+use crate::optimize::merged::{Kind, Merged, SpoolReader};
+
+/// What a new layer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerRole {
+    /// Third-party packages of an ecosystem.
+    Dependencies,
+    /// The code: whatever no package claims, and the deletions of base paths.
+    App,
+}
+
+impl LayerRole {
+    /// Its name in summaries and annotations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayerRole::Dependencies => "dependencies",
+            LayerRole::App => "app",
+        }
+    }
+}
+
+/// A package of an ecosystem found in the merged filesystem.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Package {
+    /// The ecosystem's name (`python`).
+    pub ecosystem: &'static str,
+    /// The package's name as the ecosystem normalizes it (`numpy`).
+    pub name: String,
+    /// Its version, when its metadata directory names one (`numpy-2.1.3.dist-info`).
+    pub version: Option<String>,
+}
+
+/// One new layer of the plan: what it holds and which paths.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// What it is for.
+    pub role: LayerRole,
+    /// Its packages (none for the app layer).
+    pub packages: Vec<Package>,
+    /// Its paths, sorted.
+    pub paths: Vec<String>,
+    /// Bytes of file content in it.
+    pub bytes: u64,
+}
+
+impl Group {
+    /// What the layer holds, for its history entry: `python deps: numpy 2.1.3, six 1.16.0`.
+    pub fn describe(&self) -> String {
+        if self.role == LayerRole::App {
+            return "app".to_string();
+        }
+        let mut by_eco: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for p in &self.packages {
+            by_eco
+                .entry(p.ecosystem)
+                .or_default()
+                .push(match &p.version {
+                    Some(v) => format!("{} {v}", p.name),
+                    None => p.name.clone(),
+                });
+        }
+        by_eco
+            .iter()
+            .map(|(eco, names)| format!("{eco} deps: {}", names.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Bytes of a manifest read to learn the image's own project name.
+const MANIFEST_HEAD: u64 = 64 * 1024;
+
+/// The packages the image's own project installs itself as (its `pyproject.toml`'s name, …),
+/// read from the manifests in the merged filesystem.
+fn own_packages(
+    merged: &Merged,
+    spool: &mut SpoolReader,
+) -> Result<HashSet<(&'static str, String)>> {
+    let mut own = HashSet::new();
+    for (path, node) in &merged.nodes {
+        let Some(stored) = node.stored.filter(|_| node.kind == Kind::File) else {
+            continue;
+        };
+        if classify(path).is_some() {
+            continue;
+        }
+        // Only a manifest's name is worth reading its head for (`pyproject.toml`, `package.json`).
+        if !path.ends_with(".toml") && !path.ends_with(".json") {
+            continue;
+        }
+        let mut head = Vec::new();
+        spool
+            .open(stored, node.size.min(MANIFEST_HEAD))?
+            .read_to_end(&mut head)
+            .map_err(|e| crate::error::Error::io(path, e))?;
+        for eco in ecosystem::all() {
+            if let Some(name) = eco.project_name(path, &head) {
+                own.insert((eco.name(), name));
+            }
+        }
+    }
+    Ok(own)
+}
+
+/// The version a package's metadata directory names (`six-1.16.0.dist-info` → `1.16.0`).
+fn version_in(path: &str) -> Option<String> {
+    path.split('/')
+        .find_map(|part| part.strip_suffix(".dist-info"))
+        .and_then(|stem| stem.split_once('-'))
+        .map(|(_, v)| v.to_string())
+}
+
+/// A package's paths, bytes and version, as the plan gathers them.
+type Claimed = (Vec<String>, u64, Option<String>);
+
+/// Plans at most `max_layers` layers (at least 1) for `merged`: dependency layers lowest, the
+/// app layer last. Hard links stay together in the layer of their first path.
+pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Result<Vec<Group>> {
+    let own = own_packages(merged, spool)?;
+    let mut packages: BTreeMap<(&'static str, String), Claimed> = BTreeMap::new();
+    let mut app = Vec::new();
+    for (path, node) in &merged.nodes {
+        let package = classify(path).and_then(|(eco, _, package)| Some((eco.name(), package?)));
+        match package.filter(|p| !own.contains(p)) {
+            Some(key) if max_layers > 1 => {
+                let entry = packages.entry(key).or_default();
+                entry.0.push(path.clone());
+                entry.1 += node.size;
+                if entry.2.is_none() {
+                    entry.2 = version_in(path);
+                }
+            }
+            _ => app.push(path.clone()),
+        }
+    }
+    let mut ordered: Vec<_> = packages.into_iter().collect();
+    ordered.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
+    let (slots, count) = (max_layers.saturating_sub(1), ordered.len());
+    let mut groups: Vec<Group> = Vec::new();
+    for (i, ((eco, name), (paths, bytes, version))) in ordered.into_iter().enumerate() {
+        // One layer each while they last; past that, the smallest share the last one.
+        let index = if count <= slots { i } else { i.min(slots - 1) };
+        let package = Package {
+            ecosystem: eco,
+            name,
+            version,
+        };
+        if index == groups.len() {
+            groups.push(Group {
+                role: LayerRole::Dependencies,
+                packages: Vec::new(),
+                paths: Vec::new(),
+                bytes: 0,
+            });
+        }
+        let last = groups.last_mut().expect("a group was pushed");
+        last.packages.push(package);
+        last.paths.extend(paths);
+        last.bytes += bytes;
+    }
+    groups.push(Group {
+        role: LayerRole::App,
+        packages: Vec::new(),
+        paths: app,
+        bytes: 0,
+    });
+    keep_hard_links_together(merged, &mut groups);
+    for g in &mut groups {
+        g.paths.sort();
+        g.packages.sort();
+        g.bytes = g.paths.iter().map(|p| merged.nodes[p].size).sum();
+    }
+    groups.retain(|g| g.role == LayerRole::App || !g.paths.is_empty());
+    Ok(groups)
+}
+
+/// Moves every path sharing a hard-linked content to the group of the first such path, so each
+/// layer can write the links it holds.
+fn keep_hard_links_together(merged: &Merged, groups: &mut [Group]) {
+    let mut home: BTreeMap<u64, (String, usize)> = BTreeMap::new();
+    for (g, group) in groups.iter().enumerate() {
+        for path in &group.paths {
+            if let Some(s) = merged.nodes[path].stored {
+                let e = home.entry(s.origin).or_insert((path.clone(), g));
+                if *path < e.0 {
+                    *e = (path.clone(), g);
+                }
+            }
+        }
+    }
+    let mut moved: Vec<BTreeSet<String>> = vec![BTreeSet::new(); groups.len()];
+    for group in groups.iter_mut() {
+        let mut kept = Vec::with_capacity(group.paths.len());
+        for path in group.paths.drain(..) {
+            match merged.nodes[&path].stored.map(|s| &home[&s.origin]) {
+                Some((_, g)) => {
+                    moved[*g].insert(path);
+                }
+                None => kept.push(path),
+            }
+        }
+        group.paths = kept;
+    }
+    for (group, extra) in groups.iter_mut().zip(moved) {
+        group.paths.extend(extra);
+    }
+}

@@ -1,0 +1,81 @@
+//! The proof that the new layers give the image's filesystem: the new layers are read back as
+//! any layer is (their blobs verified against the digests and diff_ids the manifest will name),
+//! merged the same way, and compared path by path with the input's merge — type, mode, owner,
+//! size, content digest, link target, xattrs, device (and mtime when mtimes were kept), plus the
+//! deleted and hidden base paths. Over the same base layers, equal merges are equal filesystems.
+
+use std::fs::File;
+
+use crate::error::{Error, Result};
+use crate::layer::compression::Compression;
+use crate::layer::Layer;
+use crate::optimize::merged::{Merged, Node};
+use crate::optimize::relay::Relaid;
+
+/// The first difference between two nodes, in words.
+fn differs(a: &Node, b: &Node, mtimes: bool) -> Option<&'static str> {
+    if a.kind != b.kind {
+        Some("type")
+    } else if a.mode != b.mode {
+        Some("mode")
+    } else if a.owner != b.owner {
+        Some("owner")
+    } else if a.size != b.size || a.sha256 != b.sha256 {
+        Some("content")
+    } else if a.link != b.link {
+        Some("link target")
+    } else if a.xattrs != b.xattrs {
+        Some("xattrs")
+    } else if a.device != b.device {
+        Some("device")
+    } else if mtimes && a.mtime != b.mtime {
+        Some("mtime")
+    } else {
+        None
+    }
+}
+
+/// Reads `layers` back (numbered from `first`) and checks they merge to `expected`; `mtimes`
+/// says whether mtimes were kept (and so must be equal).
+pub fn prove(expected: &Merged, layers: &[Relaid], first: usize, mtimes: bool) -> Result<()> {
+    let streams = layers.iter().enumerate().map(|(i, relaid)| {
+        let w = &relaid.written;
+        let layer = Layer {
+            digest: Some(w.digest.clone()),
+            diff_id: w.diff_id.clone(),
+            media_type: w.media_type.clone(),
+            size: Some(w.size),
+            compression: Compression::from_media_type(&w.media_type),
+            annotations: Default::default(),
+        };
+        let path = relaid.file.path();
+        let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        layer.uncompressed(&format!("new layer {}", first + i), Box::new(file), |_| {})
+    });
+    let got = Merged::read(streams, first, None)?;
+    let mismatch = |what: String| {
+        Err(Error::invalid(format!(
+            "the optimized layers do not give the image's filesystem: {what}; nothing was written"
+        )))
+    };
+    for (path, want) in &expected.nodes {
+        match got.nodes.get(path) {
+            None => return mismatch(format!("/{path} is missing")),
+            Some(have) => {
+                if let Some(field) = differs(want, have, mtimes) {
+                    return mismatch(format!("/{path} differs in {field}"));
+                }
+            }
+        }
+    }
+    if let Some(extra) = got.nodes.keys().find(|p| !expected.nodes.contains_key(*p)) {
+        return mismatch(format!("/{extra} is extra"));
+    }
+    if got.deleted != expected.deleted {
+        return mismatch("the deleted base paths differ".to_string());
+    }
+    if got.opaque != expected.opaque {
+        return mismatch("the hidden base directories differ".to_string());
+    }
+    Ok(())
+}

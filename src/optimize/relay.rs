@@ -1,0 +1,188 @@
+//! Writing the planned groups as layers, through the reproducible writer's one compressor
+//! ([`write_tar`]): entries sorted bytewise, each with its directories' own entries (as the
+//! merged filesystem has them: mode, owner and all) when an upper layer had them, every header
+//! field kept except the mtime, which is normalized unless asked otherwise. The lowest new layer
+//! also carries the opaque markers (so they hide only the base), the app layer the whiteouts of
+//! deleted base paths (nothing above it can need those paths).
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::layer::writer::{write_tar, LayerCompression, LayerTar, WrittenLayer};
+use crate::optimize::merged::{Kind, Merged, Node, SpoolReader};
+use crate::optimize::plan::{Group, LayerRole};
+use crate::temp::{unique_in, TempPath};
+
+/// A new layer written to a temp file.
+pub struct Relaid {
+    /// Its identity.
+    pub written: WrittenLayer,
+    /// The temp file holding its blob.
+    pub file: TempPath,
+}
+
+/// What one layer's tar holds, in order.
+enum Item<'a> {
+    Node(&'a Node),
+    /// A hard link to the earlier path.
+    Link(&'a Node, String),
+    Opaque,
+    Whiteout,
+}
+
+/// The entries of group `index` of `groups`, sorted by the path they are written at.
+fn items<'a>(merged: &'a Merged, groups: &[Group], index: usize) -> BTreeMap<String, Item<'a>> {
+    let group = &groups[index];
+    let mut items = BTreeMap::new();
+    let mut first_of: BTreeMap<u64, String> = BTreeMap::new();
+    let add_parents = |items: &mut BTreeMap<String, Item<'a>>, path: &str| {
+        let mut parent = path;
+        while let Some((p, _)) = parent.rsplit_once('/') {
+            if let Some(node) = merged.nodes.get(p) {
+                items.entry(p.to_string()).or_insert(Item::Node(node));
+            }
+            parent = p;
+        }
+    };
+    for path in &group.paths {
+        let node = &merged.nodes[path];
+        add_parents(&mut items, path);
+        let item = match node.stored.filter(|_| node.kind == Kind::File) {
+            Some(s) => match first_of.get(&s.origin) {
+                Some(target) => Item::Link(node, target.clone()),
+                None => {
+                    first_of.insert(s.origin, path.clone());
+                    Item::Node(node)
+                }
+            },
+            None => Item::Node(node),
+        };
+        items.insert(path.clone(), item);
+    }
+    if index == 0 {
+        for dir in &merged.opaque {
+            if let Some(node) = merged.nodes.get(dir) {
+                items.insert(dir.clone(), Item::Node(node));
+            }
+            add_parents(&mut items, &format!("{dir}/x"));
+            items.insert(marked(dir, ".wh..wh..opq"), Item::Opaque);
+        }
+    }
+    if group.role == LayerRole::App {
+        for path in &merged.deleted {
+            add_parents(&mut items, path);
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            items.insert(marked(dir, &format!(".wh.{name}")), Item::Whiteout);
+        }
+    }
+    items
+}
+
+/// `dir/name`, or `name` at the root.
+fn marked(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// The tar header of `node` (its size set by the caller), with `mtime`.
+fn header(node: &Node, mtime: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(match node.kind {
+        Kind::File => tar::EntryType::Regular,
+        Kind::Dir => tar::EntryType::Directory,
+        Kind::Symlink => tar::EntryType::Symlink,
+        Kind::Special(b) => tar::EntryType::new(b),
+    });
+    h.set_mode(node.mode);
+    h.set_uid(node.owner.0);
+    h.set_gid(node.owner.1);
+    // Names too long for the header are dropped rather than cut: the ids are what counts.
+    let _ = h.set_username(&node.names.0);
+    let _ = h.set_groupname(&node.names.1);
+    h.set_mtime(mtime);
+    if let Kind::Special(_) = node.kind {
+        let _ = h.set_device_major(node.device.0);
+        let _ = h.set_device_minor(node.device.1);
+    }
+    h.set_size(0);
+    h
+}
+
+/// Writes group `index` of `groups` to a temp file in `dir`; `mtime` replaces every entry's
+/// (`None` keeps them).
+pub fn write_group(
+    merged: &Merged,
+    groups: &[Group],
+    index: usize,
+    spool: &mut SpoolReader,
+    mtime: Option<u64>,
+    dir: &Path,
+) -> Result<Relaid> {
+    let path = unique_in(dir);
+    let (temp, file) = TempPath::file(path.clone()).map_err(|e| Error::io(path.display(), e))?;
+    let items = items(merged, groups, index);
+    let written = write_tar(LayerCompression::Gzip, file, |tar| {
+        for (path, item) in &items {
+            append(tar, path, item, spool, mtime)
+                .map_err(|e| Error::invalid(format!("writing {path}: {e}")))?;
+        }
+        Ok(())
+    })?;
+    Ok(Relaid {
+        written,
+        file: temp,
+    })
+}
+
+/// Appends one item at `path`.
+fn append(
+    tar: &mut LayerTar,
+    path: &str,
+    item: &Item,
+    spool: &mut SpoolReader,
+    mtime: Option<u64>,
+) -> Result<()> {
+    let io = |e: io::Error| Error::invalid(e.to_string());
+    let node = match item {
+        Item::Opaque | Item::Whiteout => {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(0o644);
+            h.set_mtime(mtime.unwrap_or(0));
+            h.set_size(0);
+            return tar.append_data(&mut h, path, io::empty()).map_err(io);
+        }
+        Item::Node(node) | Item::Link(node, _) => node,
+    };
+    if !node.xattrs.is_empty() {
+        tar.append_pax_extensions(node.xattrs.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+            .map_err(io)?;
+    }
+    let mut h = header(node, mtime.unwrap_or(node.mtime));
+    match (item, node.kind) {
+        (Item::Link(_, target), _) => {
+            h.set_entry_type(tar::EntryType::Link);
+            tar.append_link(&mut h, path, target).map_err(io)
+        }
+        (_, Kind::Dir) => tar
+            .append_data(&mut h, format!("{path}/"), io::empty())
+            .map_err(io),
+        (_, Kind::Symlink) => tar
+            .append_link(&mut h, path, node.link.as_deref().unwrap_or(""))
+            .map_err(io),
+        (_, Kind::File) => {
+            let stored = node
+                .stored
+                .ok_or_else(|| Error::invalid("content was not spooled"))?;
+            h.set_size(node.size);
+            let content = spool.open(stored, node.size)?;
+            tar.append_data(&mut h, path, content).map_err(io)
+        }
+        (_, Kind::Special(_)) => tar.append_data(&mut h, path, io::empty()).map_err(io),
+    }
+}

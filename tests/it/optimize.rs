@@ -1,0 +1,256 @@
+//! `strata optimize`: a naive image (base + one app layer holding a venv and the code, a
+//! whiteout of a base file, a file written then deleted) re-laid above its base. Python's
+//! tarfile, applying whiteouts itself, is the oracle of both final filesystems; the layouts'
+//! manifests are the oracle of the layers kept and written.
+
+use std::path::Path;
+
+use crate::support::layout::{tar_bytes_at, write_layout, Comp, Item, Written};
+use crate::support::{have, require, sh, strata, strata_in};
+
+fn oci(dir: &Path, tag: &str) -> String {
+    format!("oci:{}:{tag}", dir.display())
+}
+
+/// The base layer: a file the app layer deletes.
+fn base_layer() -> Vec<u8> {
+    tar_bytes_at(
+        &[
+            Item::Dir("etc"),
+            Item::File("etc/os-release", b"ID=test\n"),
+            Item::File("etc/old.conf", b"old\n"),
+        ],
+        5,
+    )
+}
+
+/// A naive image: base, a layer with a venv of three dists plus the code and a scratch file,
+/// and a layer deleting the scratch file and a base file. `line` is the code's content.
+fn naive(dir: &Path, mtime: u64, line: &[u8]) -> Written {
+    let sp = "app/.venv/lib/python3.11/site-packages";
+    let big = crate::support::layout::noise(200_000, 1);
+    let mid = crate::support::layout::noise(50_000, 2);
+    let paths: Vec<String> = [
+        "alpha/__init__.py",
+        "alpha-1.0.dist-info/RECORD",
+        "beta/core.py",
+        "beta-2.5.dist-info/RECORD",
+        "gamma.py",
+        "gamma-0.3.dist-info/RECORD",
+    ]
+    .iter()
+    .map(|p| format!("{sp}/{p}"))
+    .collect();
+    let app = tar_bytes_at(
+        &[
+            Item::Dir("app"),
+            Item::File(&paths[0], &big),
+            Item::File(&paths[1], b"alpha/__init__.py,,\n"),
+            Item::File(&paths[2], &mid),
+            Item::File(&paths[3], b"beta/core.py,,\n"),
+            Item::File(&paths[4], b"x = 1\n"),
+            Item::File(&paths[5], b"gamma.py,,\n"),
+            Item::File("app/src/main.py", line),
+            Item::File("app/scratch.bin", &crate::support::layout::noise(30_000, 3)),
+        ],
+        mtime,
+    );
+    let cleanup = tar_bytes_at(
+        &[
+            Item::Whiteout("app/scratch.bin"),
+            Item::Whiteout("etc/old.conf"),
+        ],
+        mtime,
+    );
+    write_layout(
+        dir,
+        "v",
+        &[
+            (base_layer(), Comp::Gzip),
+            (app, Comp::Gzip),
+            (cleanup, Comp::Gzip),
+        ],
+    )
+}
+
+/// The final filesystem of the layout image at `dir` (tag `v`'s manifest, the only one), as
+/// Python's tarfile reads its layers, whiteouts applied: path → [type, mode, uid, gid, size,
+/// sha256, link].
+const FINAL_FS: &str = r#"
+import hashlib, json, sys, tarfile
+d = sys.argv[1]
+idx = json.load(open(d + "/index.json"))
+blob = lambda dg: d + "/blobs/sha256/" + dg.split(":")[1]
+man = json.load(open(blob(idx["manifests"][-1]["digest"])))
+fs, layers = {}, []
+for l in man["layers"]:
+    t = tarfile.open(blob(l["digest"]), "r:*")
+    members = [m for m in t.getmembers()]
+    for m in members:
+        name = m.name.strip("/").removeprefix("./")
+        base = name.rsplit("/", 1)[-1]
+        parent = name.rsplit("/", 1)[0] if "/" in name else ""
+        if base == ".wh..wh..opq":
+            for k in [k for k in fs if k.startswith(parent + "/")]: del fs[k]
+        elif base.startswith(".wh."):
+            gone = (parent + "/" if parent else "") + base[4:]
+            for k in [k for k in fs if k == gone or k.startswith(gone + "/")]: del fs[k]
+    for m in members:
+        name = m.name.strip("/").removeprefix("./")
+        if name.rsplit("/", 1)[-1].startswith(".wh.") or not name: continue
+        data = t.extractfile(m).read() if m.isfile() else b""
+        fs[name] = [m.type.decode(), m.mode, m.uid, m.gid, m.size, hashlib.sha256(data).hexdigest(), m.linkname]
+    layers.append(sorted(m.name.strip("/") for m in members))
+print(json.dumps({"fs": fs, "layers": layers, "manifest": man}))
+"#;
+
+fn final_fs(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&sh(&format!(
+        "python3 -c '{}' {}",
+        FINAL_FS.replace('\'', "'\\''"),
+        dir.display()
+    )))
+    .unwrap()
+}
+
+/// Optimizes `src` above `base` into `out` (tag `v`), run in `cwd`; the JSON summary.
+fn optimize(src: &Path, base: &Path, out: &Path, cwd: &Path) -> serde_json::Value {
+    let run = strata_in(
+        &[
+            "optimize",
+            &oci(src, "v"),
+            "--base",
+            &oci(base, "v"),
+            "--output",
+            &oci(out, "v"),
+            "--format",
+            "json",
+        ],
+        &[],
+        Some(cwd),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json()
+}
+
+fn base(dir: &Path) -> Written {
+    write_layout(dir, "v", &[(base_layer(), Comp::Gzip)])
+}
+
+fn the_base_is_kept_and_the_filesystem_is_the_same() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (src, b, out) = (d.path().join("src"), d.path().join("base"), d.path().join("out"));
+    let naive_img = naive(&src, 100, b"print('v1')\n");
+    let base_img = base(&b);
+    let summary = optimize(&src, &b, &out, d.path());
+    let (before, after) = (final_fs(&src), final_fs(&out));
+    let man = &after["manifest"];
+    assert_eq!(
+        man["layers"][0]["digest"], base_img.layer_digests[0],
+        "the base layer is the same blob"
+    );
+    assert_eq!(naive_img.layer_digests[0], base_img.layer_digests[0]);
+    let mut want = before["fs"].clone();
+    let mut got = after["fs"].clone();
+    // mtimes are normalized, and not compared: every other field must be equal.
+    assert_eq!(got, want, "the final filesystem is the same");
+    assert!(want.as_object_mut().unwrap().remove("etc/old.conf").is_none());
+    assert!(got.as_object_mut().unwrap().get("app/scratch.bin").is_none());
+    // base + one layer per dist (three, fewer than --max-layers) + app.
+    let layers = after["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 5, "{layers:?}");
+    for deps in &layers[1..4] {
+        for p in deps.as_array().unwrap() {
+            let p = p.as_str().unwrap();
+            assert!(
+                "app/.venv/lib/python3.11/site-packages".starts_with(p)
+                    || p.starts_with("app/.venv/lib/python3.11/site-packages/"),
+                "a dependency layer holds only dist files: {p}"
+            );
+        }
+    }
+    assert!(layers[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p == "app/.venv/lib/python3.11/site-packages/alpha/__init__.py"));
+    let app: Vec<&str> = layers[4].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(app.contains(&"app/src/main.py") && app.contains(&"etc/.wh.old.conf"), "{app:?}");
+    assert!(!app.iter().any(|p| p.contains("site-packages/")), "{app:?}");
+    assert_eq!(summary["layers_before"], 3);
+    assert_eq!(summary["layers_after"], 5);
+    assert_eq!(summary["layers"][0]["holds"], "python deps: alpha 1.0");
+    // The config is kept but for the diff_ids and history of the new layers.
+    let config = |dir: &Path| -> serde_json::Value {
+        let m = final_fs(dir)["manifest"].clone();
+        let digest = m["config"]["digest"].as_str().unwrap().split(':').nth(1).unwrap().to_string();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("blobs/sha256").join(digest)).unwrap()).unwrap()
+    };
+    let (c1, c2) = (config(&src), config(&out));
+    assert_eq!(c1["config"], c2["config"]);
+    assert_eq!(c1["architecture"], c2["architecture"]);
+    assert_eq!(c2["rootfs"]["diff_ids"].as_array().unwrap().len(), 5);
+}
+
+fn same_input_same_digest_and_mtimes_do_not_matter() {
+    let d = tempfile::tempdir().unwrap();
+    let (src, b) = (d.path().join("src"), d.path().join("base"));
+    naive(&src, 100, b"print('v1')\n");
+    base(&b);
+    let other = tempfile::tempdir().unwrap();
+    let one = optimize(&src, &b, &d.path().join("one"), d.path());
+    let two = optimize(&src, &b, &other.path().join("two"), other.path());
+    assert_eq!(one["written"]["manifest_digest"], two["written"]["manifest_digest"]);
+    let rebuilt = d.path().join("rebuilt");
+    naive(&rebuilt, 999_999, b"print('v1')\n");
+    let three = optimize(&rebuilt, &b, &d.path().join("three"), d.path());
+    assert_eq!(one["layers"], three["layers"], "other mtimes, the same layers");
+}
+
+fn a_code_change_ships_only_the_app_layer() {
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2, b) = (d.path().join("v1"), d.path().join("v2"), d.path().join("base"));
+    naive(&v1, 100, b"print('v1')\n");
+    naive(&v2, 200, b"print('v2')\n");
+    base(&b);
+    let (o1, o2) = (d.path().join("o1"), d.path().join("o2"));
+    optimize(&v1, &b, &o1, d.path());
+    optimize(&v2, &b, &o2, d.path());
+    let (m1, m2) = (final_fs(&o1)["manifest"].clone(), final_fs(&o2)["manifest"].clone());
+    let (l1, l2) = (m1["layers"].as_array().unwrap(), m2["layers"].as_array().unwrap());
+    assert_eq!(l1[..4], l2[..4], "base and dependency layers are the same blobs");
+    assert_ne!(l1[4]["digest"], l2[4]["digest"]);
+    assert!(l2[4]["size"].as_u64().unwrap() < 100_000, "{}", l2[4]);
+}
+
+fn a_corrupt_source_writes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let (src, b, out) = (d.path().join("src"), d.path().join("base"), d.path().join("out"));
+    let img = naive(&src, 100, b"print('v1')\n");
+    base(&b);
+    let blob = src.join("blobs/sha256").join(img.layer_digests[1].split(':').nth(1).unwrap());
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+    let run = strata(&["optimize", &oci(&src, "v"), "--base", &oci(&b, "v"), "--output", &oci(&out, "v")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("layer 1"), "{}", run.stderr);
+    assert!(!out.join("index.json").exists(), "nothing was written at DEST");
+    let unwritable = strata(&[
+        "optimize",
+        &oci(&b, "v"),
+        "--output",
+        "oci:/proc/strata-cannot-write:v",
+    ]);
+    assert_ne!(unwritable.code, 0);
+    assert!(unwritable.stderr.starts_with("strata: error:"), "{}", unwritable.stderr);
+}
+
+crate::tests![
+    the_base_is_kept_and_the_filesystem_is_the_same,
+    same_input_same_digest_and_mtimes_do_not_matter,
+    a_code_change_ships_only_the_app_layer,
+    a_corrupt_source_writes_nothing,
+];
