@@ -75,14 +75,14 @@ fn naive(dir: &Path, mtime: u64, line: &[u8]) -> Written {
 
 /// The final filesystem of the layout image at `dir` (tag `v`'s manifest, the only one), as
 /// Python's tarfile reads its layers, whiteouts applied: path → [type, mode, uid, gid, size,
-/// sha256, link].
+/// sha256, link, xattrs]; with each layer's paths and hard links.
 const FINAL_FS: &str = r#"
 import hashlib, json, sys, tarfile
 d = sys.argv[1]
 idx = json.load(open(d + "/index.json"))
 blob = lambda dg: d + "/blobs/sha256/" + dg.split(":")[1]
 man = json.load(open(blob(idx["manifests"][-1]["digest"])))
-fs, layers = {}, []
+fs, layers, links = {}, [], []
 for l in man["layers"]:
     t = tarfile.open(blob(l["digest"]), "r:*")
     members = [m for m in t.getmembers()]
@@ -98,10 +98,14 @@ for l in man["layers"]:
     for m in members:
         name = m.name.strip("/").removeprefix("./")
         if name.rsplit("/", 1)[-1].startswith(".wh.") or not name: continue
-        data = t.extractfile(m).read() if m.isfile() else b""
-        fs[name] = [m.type.decode(), m.mode, m.uid, m.gid, m.size, hashlib.sha256(data).hexdigest(), m.linkname]
+        # A hard link is the file it links to (which of the two paths holds the bytes is free).
+        data = t.extractfile(m).read() if m.isfile() or m.islnk() else b""
+        xattrs = {k: v for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr.")}
+        kind = "0" if m.islnk() else m.type.decode()
+        fs[name] = [kind, m.mode, m.uid, m.gid, len(data), hashlib.sha256(data).hexdigest(), "" if m.islnk() else m.linkname, xattrs]
     layers.append(sorted(m.name.strip("/") for m in members))
-print(json.dumps({"fs": fs, "layers": layers, "manifest": man}))
+    links.append(sum(1 for m in members if m.islnk()))
+print(json.dumps({"fs": fs, "layers": layers, "links": links, "manifest": man}))
 "#;
 
 fn final_fs(dir: &Path) -> serde_json::Value {
@@ -248,7 +252,52 @@ fn a_corrupt_source_writes_nothing() {
     assert!(unwritable.stderr.starts_with("strata: error:"), "{}", unwritable.stderr);
 }
 
+/// Appends an entry owned by 1000:1001 with mtime 7.
+fn owned(b: &mut tar::Builder<Vec<u8>>, path: &str, kind: tar::EntryType, mode: u32, link: Option<&str>, data: &[u8]) {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_uid(1000);
+    h.set_gid(1001);
+    h.set_mtime(7);
+    h.set_size(data.len() as u64);
+    match link {
+        Some(target) => b.append_link(&mut h, path, target).unwrap(),
+        None => b.append_data(&mut h, path, data).unwrap(),
+    }
+}
+
+/// An app layer with owners, modes, a symlink, a hard link and an xattr.
+fn owned_layer() -> Vec<u8> {
+    use tar::EntryType::{Directory, Link, Regular, Symlink};
+    let mut b = tar::Builder::new(Vec::new());
+    owned(&mut b, "app/", Directory, 0o750, None, b"");
+    owned(&mut b, "app/src/", Directory, 0o700, None, b"");
+    owned(&mut b, "app/src/run.sh", Regular, 0o700, None, b"#!/bin/sh\necho hi\n");
+    owned(&mut b, "app/src/again.sh", Link, 0o700, Some("app/src/run.sh"), b"");
+    owned(&mut b, "app/current", Symlink, 0o777, Some("src/run.sh"), b"");
+    b.append_pax_extensions([("SCHILY.xattr.user.origin", b"test".as_slice())])
+        .unwrap();
+    owned(&mut b, "app/tagged.txt", Regular, 0o640, None, b"tagged\n");
+    b.into_inner().unwrap()
+}
+
+fn owners_modes_links_and_xattrs_are_kept() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (src, b, out) = (d.path().join("src"), d.path().join("base"), d.path().join("out"));
+    write_layout(&src, "v", &[(base_layer(), Comp::Gzip), (owned_layer(), Comp::Gzip)]);
+    base(&b);
+    optimize(&src, &b, &out, d.path());
+    let (before, after) = (final_fs(&src), final_fs(&out));
+    assert_eq!(after["fs"], before["fs"], "owners, modes, links and xattrs are kept");
+    assert_eq!(after["fs"]["app/src/run.sh"][2], 1000);
+    assert_eq!(after["fs"]["app/tagged.txt"][7]["SCHILY.xattr.user.origin"], "test");
+    assert_eq!(after["links"][1], 1, "the hard link stays a hard link");
+}
+
 crate::tests![
+    owners_modes_links_and_xattrs_are_kept,
     the_base_is_kept_and_the_filesystem_is_the_same,
     same_input_same_digest_and_mtimes_do_not_matter,
     a_code_change_ships_only_the_app_layer,
