@@ -226,6 +226,12 @@ fn a_code_change_ships_only_the_app_layer() {
     assert_eq!(l1[..4], l2[..4], "base and dependency layers are the same blobs");
     assert_ne!(l1[4]["digest"], l2[4]["digest"]);
     assert!(l2[4]["size"].as_u64().unwrap() < 100_000, "{}", l2[4]);
+    // strata diff agrees: the deploy of v2 where v1 is downloads the app layer alone.
+    let diff = strata(&["diff", &oci(&o1, "v"), &oci(&o2, "v"), "--format", "json"]);
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    let diff = diff.json();
+    assert_eq!(diff["added_layers"].as_array().unwrap().len(), 1, "{diff}");
+    assert_eq!(diff["pull_bytes"], l2[4]["size"], "{diff}");
 }
 
 fn a_corrupt_source_writes_nothing() {
