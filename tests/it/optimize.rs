@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::support::layout::{tar_bytes_at, write_layout, Comp, Item, Written};
-use crate::support::{have, require, sh, strata, strata_in};
+use crate::support::{docker_ok, have, require, sh, strata, strata_in};
 
 fn oci(dir: &Path, tag: &str) -> String {
     format!("oci:{}:{tag}", dir.display())
@@ -302,7 +302,66 @@ fn owners_modes_links_and_xattrs_are_kept() {
     assert_eq!(after["links"][1], 1, "the hard link stays a hard link");
 }
 
+/// A naive image as a team builds it: `docker import` of a base, `COPY . /app` of a context
+/// holding the `.venv` and the code, `docker save`; optimized from the archive.
+fn a_docker_built_image_is_optimized_from_its_save() {
+    require(docker_ok(&["info"]), "a running Docker Engine");
+    require(have("skopeo"), "skopeo");
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let sp = p.join("ctx/.venv/lib/python3.11/site-packages");
+    std::fs::create_dir_all(sp.join("alpha")).unwrap();
+    std::fs::create_dir_all(sp.join("alpha-1.0.dist-info")).unwrap();
+    std::fs::create_dir_all(p.join("ctx/src")).unwrap();
+    std::fs::create_dir_all(p.join("root/etc")).unwrap();
+    std::fs::write(p.join("root/etc/os-release"), "ID=test\n").unwrap();
+    std::fs::write(sp.join("alpha/__init__.py"), crate::support::layout::noise(100_000, 9)).unwrap();
+    std::fs::write(sp.join("alpha-1.0.dist-info/RECORD"), "alpha/__init__.py,,\n").unwrap();
+    std::fs::write(p.join("ctx/src/main.py"), "print(1)\n").unwrap();
+    let tag = format!("strata-optimize-it-{}", std::process::id());
+    std::fs::write(
+        p.join("ctx/Dockerfile"),
+        format!("FROM {tag}-base:t\nCOPY . /app\nCMD [\"python3\", \"/app/src/main.py\"]\n"),
+    )
+    .unwrap();
+    let dir = p.display();
+    sh(&format!(
+        "tar -C {dir}/root -c . | docker import - {tag}-base:t >/dev/null && \
+         DOCKER_BUILDKIT=0 docker build -q -t {tag}-app:t {dir}/ctx >/dev/null && \
+         docker save {tag}-base:t -o {dir}/base.tar && docker save {tag}-app:t -o {dir}/app.tar; \
+         docker rmi -f {tag}-app:t {tag}-base:t >/dev/null"
+    ));
+    let run = strata(&[
+        "optimize",
+        &format!("docker-archive:{dir}/app.tar"),
+        "--base",
+        &format!("docker-archive:{dir}/base.tar"),
+        "--output",
+        &oci(&p.join("out"), "v"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // skopeo, not strata, turns the save into a layout the oracle reads.
+    sh(&format!("skopeo copy -q docker-archive:{dir}/app.tar oci:{dir}/in:v"));
+    let (before, after) = (final_fs(&p.join("in")), final_fs(&p.join("out")));
+    assert_eq!(after["fs"], before["fs"], "the same final filesystem");
+    assert_eq!(after["layers"].as_array().unwrap().len(), 3, "base, alpha, app");
+    let config = |r: String| sh(&format!("skopeo inspect --config {r}"));
+    let (c1, c2): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&config(format!("oci:{dir}/in:v"))).unwrap(),
+        serde_json::from_str(&config(format!("oci:{dir}/out:v"))).unwrap(),
+    );
+    assert_eq!(c1["config"], c2["config"], "entrypoint, cmd, env, … kept");
+    // skopeo recompresses the save's plain tars, so the base is compared by its tar's digest.
+    assert_eq!(
+        c1["rootfs"]["diff_ids"][0], c2["rootfs"]["diff_ids"][0],
+        "the base layer is the same tar"
+    );
+}
+
 crate::tests![
+    a_docker_built_image_is_optimized_from_its_save,
     owners_modes_links_and_xattrs_are_kept,
     the_base_is_kept_and_the_filesystem_is_the_same,
     same_input_same_digest_and_mtimes_do_not_matter,
