@@ -213,6 +213,7 @@ fn same_input_same_digest_and_mtimes_do_not_matter() {
 }
 
 fn a_code_change_ships_only_the_app_layer() {
+    require(have("python3"), "python3");
     let d = tempfile::tempdir().unwrap();
     let (v1, v2, b) = (d.path().join("v1"), d.path().join("v2"), d.path().join("base"));
     naive(&v1, 100, b"print('v1')\n");
@@ -360,7 +361,44 @@ fn a_docker_built_image_is_optimized_from_its_save() {
     );
 }
 
+fn past_max_layers_the_smallest_packages_share_a_layer() {
+    require(have("python3"), "python3");
+    require(have("skopeo"), "skopeo");
+    let d = tempfile::tempdir().unwrap();
+    let (src, b, out) = (d.path().join("src"), d.path().join("base"), d.path().join("out"));
+    naive(&src, 100, b"print('v1')\n");
+    base(&b);
+    let run = strata(&[
+        "optimize",
+        &oci(&src, "v"),
+        "--base",
+        &oci(&b, "v"),
+        "--output",
+        &oci(&out, "v"),
+        "--max-layers",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let holds: Vec<String> = run.json()["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["holds"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        holds,
+        ["python deps: alpha 1.0", "python deps: beta 2.5, gamma 0.3", "app"],
+        "the largest alone, the rest together, the code last"
+    );
+    assert_eq!(final_fs(&out)["fs"], final_fs(&src)["fs"]);
+    let history = sh(&format!("skopeo inspect --config oci:{}:v", out.display()));
+    assert!(history.contains("strata optimize: python deps: beta 2.5, gamma 0.3"), "{history}");
+}
+
 crate::tests![
+    past_max_layers_the_smallest_packages_share_a_layer,
     a_docker_built_image_is_optimized_from_its_save,
     owners_modes_links_and_xattrs_are_kept,
     the_base_is_kept_and_the_filesystem_is_the_same,
