@@ -219,10 +219,22 @@ impl Merged {
             self.opaque.clear();
             return;
         }
+        // Paths below `dir/` sort in one run from it: only that run is visited.
         let prefix = format!("{dir}/");
-        self.nodes.retain(|k, _| !k.starts_with(&prefix));
-        self.deleted.retain(|k| !k.starts_with(&prefix));
-        self.opaque.retain(|k| !k.starts_with(&prefix));
+        let below = |keys: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+            keys.take_while(|k| k.starts_with(&prefix))
+                .cloned()
+                .collect()
+        };
+        for k in below(&mut self.nodes.range(prefix.clone()..).map(|(k, _)| k)) {
+            self.nodes.remove(&k);
+        }
+        for k in below(&mut self.deleted.range(prefix.clone()..)) {
+            self.deleted.remove(&k);
+        }
+        for k in below(&mut self.opaque.range(prefix.clone()..)) {
+            self.opaque.remove(&k);
+        }
     }
 }
 
