@@ -5,12 +5,13 @@
 
 pub mod archive;
 pub mod copy;
+pub mod engine;
 pub mod layout;
 pub mod registry;
 
 use std::io::Read;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::verify::Verifier;
 use crate::source::reference::ImageRef;
@@ -76,6 +77,14 @@ pub fn open_sink(dest: &ImageRef, opts: &RegistryOptions) -> Result<Box<dyn Sink
         }
         ImageRef::Registry(reference) => {
             Box::new(registry::RegistrySink::connect(reference, opts)?)
+        }
+        ImageRef::Daemon(name) => Box::new(engine::engine_sink(name)?),
+        // `parse_destination` never makes one: a bare name is no destination.
+        ImageRef::Named(name) => {
+            return Err(Error::usage(format!(
+                "destination {name:?} names no registry host: write docker://{name} or \
+                 docker-daemon:{name}"
+            )))
         }
     })
 }
