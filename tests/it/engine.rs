@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::Value;
 
 use crate::support::images::{docker_inspect, DockerImages};
+use crate::support::layout::{blob_path, noise, tar_bytes, write_layout, Comp, Item};
 use crate::support::listener::Listener;
 use crate::support::{docker_ok, require, sh, strata, strata_in, Run};
 
@@ -311,6 +312,35 @@ fn copy_loads_images_into_the_engine() {
     assert_eq!(refused.code, 2, "{}", refused.stderr);
 }
 
+fn a_failed_load_leaves_no_tag() {
+    engine_ready();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let big = noise(2 << 20, 7);
+    let written = write_layout(
+        &layout,
+        "v1",
+        &[
+            (tar_bytes(&[Item::File("a", b"a")]), Comp::Gzip),
+            (tar_bytes(&[Item::File("big", &big)]), Comp::None),
+        ],
+    );
+    // The second layer's bytes no longer match its digest: the copy fails after streaming it.
+    let blob = blob_path(&layout, &written.layer_digests[1]);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+    let mut images = DockerImages::default();
+    let tag = name("torn");
+    images.0.push(tag.clone());
+    let source = format!("oci:{}:v1", layout.display());
+    let run = strata(&["copy", &source, &format!("docker-daemon:{tag}")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("digest"), "{}", run.stderr);
+    assert!(!docker_ok(&["image", "inspect", &tag]), "the engine tagged a torn image");
+}
+
 fn build_load_runs_in_docker() {
     engine_ready();
     let dir = tempfile::tempdir().unwrap();
@@ -353,5 +383,6 @@ crate::tests![
     missing_images_say_where_strata_looked,
     an_unreachable_engine_is_a_network_error,
     copy_loads_images_into_the_engine,
+    a_failed_load_leaves_no_tag,
     build_load_runs_in_docker,
 ];
