@@ -146,6 +146,30 @@ fn engine_images_read_as_their_saved_archives() {
     }
     let id = docker_inspect("{{.Id}}", &app);
     assert_eq!(from_archive["image"]["config_digest"], id.trim());
+    // One export serves a whole report when the image fits in memory: the engine's own count.
+    let since = unix_now();
+    let run = strata(&["report", &format!("docker-daemon:{app}"), "--format", "json"]);
+    ok_json(&run, "the engine's image");
+    assert_eq!(exports(id.trim(), since), 1, "exports of {app} for one report");
+}
+
+/// Now, in Unix seconds with nanoseconds, as `docker events --since` reads a time.
+fn unix_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!("{}.{:09}", now.as_secs(), now.subsec_nanos())
+}
+
+/// How many times the engine exported the image `id` (its `save` events) since `since` until
+/// now.
+fn exports(id: &str, since: String) -> usize {
+    let until = unix_now();
+    let events = sh(&format!(
+        "docker events --since {since} --until {until} --filter type=image \
+         --filter event=save --filter image={id} --format '{{{{.ID}}}}'"
+    ));
+    events.lines().filter(|l| !l.trim().is_empty()).count()
 }
 
 /// Runs `strata ARGS` with files limited to `limit` bytes, `memory` MiB of an export kept, and
