@@ -270,6 +270,52 @@ fn missing_images_say_where_strata_looked() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
 
+/// A loopback TCP port that forwards every connection to the engine's unix socket: the engine
+/// as `DOCKER_HOST=tcp://…` reaches it. Returns that `DOCKER_HOST`.
+fn engine_over_tcp() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("tcp://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let Ok(unix) = std::os::unix::net::UnixStream::connect("/var/run/docker.sock") else {
+                continue;
+            };
+            let (mut tcp_in, mut unix_out) = (tcp.try_clone().unwrap(), unix.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut tcp_in, &mut unix_out));
+            let (mut unix_in, mut tcp_out) = (unix, tcp);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut unix_in, &mut tcp_out);
+                let _ = tcp_out.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    host
+}
+
+fn docker_host_tcp_reaches_the_engine() {
+    engine_ready();
+    require(
+        Path::new("/var/run/docker.sock").exists(),
+        "the engine on /var/run/docker.sock",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut images = DockerImages::default();
+    let base = name("tcp");
+    import_busybox(&mut images, dir.path(), &base);
+    let host = PathBuf::from(engine_over_tcp());
+    let env = [("DOCKER_HOST", host.as_path())];
+    let reference = format!("docker-daemon:{base}");
+    let run = strata_in(&["report", &reference, "--format", "json"], &env, None);
+    let over_tcp = ok_json(&run, "over tcp://");
+    let id = docker_inspect("{{.Id}}", &base);
+    assert_eq!(over_tcp["image"]["config_digest"], id.trim());
+    let copied = name("tcp-copy");
+    images.0.push(copied.clone());
+    let run = strata_in(&["copy", &reference, &format!("docker-daemon:{copied}")], &env, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(docker_inspect("{{.Id}}", &copied), id);
+}
+
 fn an_unreachable_engine_is_a_network_error() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("no-docker.sock");
@@ -406,6 +452,7 @@ crate::tests![
     diff_and_check_read_engine_images,
     missing_images_say_where_strata_looked,
     an_unreachable_engine_is_a_network_error,
+    docker_host_tcp_reaches_the_engine,
     copy_loads_images_into_the_engine,
     a_failed_load_leaves_no_tag,
     build_load_runs_in_docker,
