@@ -74,7 +74,7 @@ impl EngineLoad {
             }
         });
         let options = ImportImageOptionsBuilder::default().quiet(true).build();
-        let mut answers = engine.docker().import_image_stream(options, body, None);
+        let mut answers = engine.transfers().import_image_stream(options, body, None);
         let task = engine.spawn(async move {
             while let Some(answer) = answers.next().await {
                 answer.map_err(|e| e.to_string())?;

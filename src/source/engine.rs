@@ -33,9 +33,13 @@ use crate::source::{FileLayers, OpenedImage};
 /// Where the engine is when `DOCKER_HOST` is not set.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 
-/// How long one engine request may take before its answer starts (an export of a large image
-/// is prepared whole by the engine before its first byte).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How long a question to the engine (its version, an image inspect) may take: an engine that
+/// does not answer must not hold up a bare name's way on to Docker Hub.
+const QUESTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long an export or a load may take before its answer starts (an export of a large image is
+/// prepared whole by the engine before its first byte; a load answers once all is read).
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Bytes of an export kept in memory by default (`STRATA_ENGINE_MEMORY`, in MiB, changes it).
 const DEFAULT_MEMORY_BUDGET: u64 = 512 << 20;
@@ -59,7 +63,10 @@ pub fn memory_budget() -> u64 {
 
 /// A connection to the Docker Engine, with the runtime its async client runs on.
 pub struct Engine {
+    /// For questions ([`QUESTION_TIMEOUT`]).
     docker: Docker,
+    /// For exports and loads ([`TRANSFER_TIMEOUT`]).
+    transfers: Docker,
     runtime: tokio::runtime::Runtime,
     host: String,
 }
@@ -86,12 +93,14 @@ impl Engine {
             .map_err(|e| Error::io("the Docker Engine client's runtime", e))?;
         let docker = Docker::connect_with_host(&host)
             .map_err(|e| unreachable(&e))?
-            .with_timeout(REQUEST_TIMEOUT);
+            .with_timeout(QUESTION_TIMEOUT);
         let docker = runtime
             .block_on(docker.negotiate_version())
             .map_err(|e| unreachable(&e))?;
+        let transfers = docker.clone().with_timeout(TRANSFER_TIMEOUT);
         Ok(Engine {
             docker,
+            transfers,
             runtime,
             host,
         })
@@ -119,7 +128,7 @@ impl Engine {
     /// The export of `name` (a `docker save` tar), read as it arrives.
     fn export(&self, name: &str) -> ChannelReader {
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
-        let mut stream = self.docker.export_image(name);
+        let mut stream = self.transfers.export_image(name);
         self.runtime.spawn(async move {
             while let Some(item) = stream.next().await {
                 let item = item.map_err(io::Error::other);
@@ -149,9 +158,9 @@ impl Engine {
         self.runtime.block_on(future)
     }
 
-    /// The client, for the sink's requests.
-    pub(crate) fn docker(&self) -> &Docker {
-        &self.docker
+    /// The client for the sink's load.
+    pub(crate) fn transfers(&self) -> &Docker {
+        &self.transfers
     }
 }
 
