@@ -9,7 +9,7 @@
 //! it is skipped, its name and size noted. The image is then parsed from the members by the
 //! archive reader every `docker save` file goes through ([`docker_archive::open_archive`]), so
 //! the engine's image reads exactly as its saved archive does. A skipped member is read again
-//! from a later export ([`Refetch`]), one stream shared by every reader waiting: it hands each
+//! from a later export (`Refetch`), one stream shared by every reader waiting: it hands each
 //! member to the reader waiting for it and starts afresh only for a member it already passed.
 
 use std::collections::{HashMap, HashSet};
