@@ -12,7 +12,8 @@ const EXAMPLES: &str = "\
 Examples:
   strata copy docker-archive:app.tar docker://registry.example.com/team/app:1.5
   strata copy registry.example.com/team/app:1.5 oci:./mirror:1.5
-  strata copy oci:./build:latest docker-archive:app.tar:app:latest && docker load -i app.tar";
+  strata copy oci:./build:latest docker-archive:app.tar:app:latest && docker load -i app.tar
+  strata copy --all registry.example.com/team/app:1.5 oci:./mirror:1.5";
 
 /// Arguments of `strata copy`.
 #[derive(Debug, Args)]
@@ -23,6 +24,11 @@ pub struct CopyArgs {
     /// Where to: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
     /// docker://REF, or a path / registry reference.
     pub destination: String,
+    /// Copy a multi-platform index whole: every platform's manifest and blobs, the index byte
+    /// for byte (its digest kept), and the referrers (signatures, SBOMs) of the index and of
+    /// each manifest. Without it, one platform's image is copied.
+    #[arg(long, conflicts_with = "platform")]
+    pub all: bool,
     /// Image access options (credentials apply to both ends).
     #[command(flatten)]
     pub image_options: ImageOptions,
@@ -38,6 +44,7 @@ pub fn run(args: &CopyArgs) -> Result<ExitCode> {
         source: args.source.clone(),
         destination: args.destination.clone(),
         options: args.image_options.source_options()?,
+        all: args.all,
         progress: bar.clone(),
     });
     bar.finish();

@@ -6,13 +6,18 @@ use crate::cli::{print, reading, warn, ImageOptions, OutputOptions};
 use strata::analysis::diff::Diff;
 use strata::error::{ExitCode, Result};
 use strata::ops::diff::{diff, DiffRequest};
+use strata::ops::platforms::diff_platforms;
 
 const EXAMPLES: &str = "\
 Examples:
   strata diff registry.example.com/app:1.4 registry.example.com/app:1.5
   strata diff docker://localhost:5000/app:v1 oci:./build:v2 --format json
   strata diff old.tar new.tar --files --top 20 --base python:3.12-slim
-  strata diff oci:./build:v1 oci:./build:v2 --files --format html > diff.html";
+  strata diff oci:./build:v1 oci:./build:v2 --files --format html > diff.html
+  strata diff registry.example.com/app:1.4 registry.example.com/app:1.5 --platform linux/arm64
+
+When both images are multi-platform indexes, they are compared platform by platform (matched by
+os/arch/variant), with the totals and the platforms only one side has; --platform picks one.";
 
 /// Arguments of `strata diff`.
 #[derive(Debug, Args)]
@@ -44,14 +49,26 @@ pub struct DiffArgs {
 pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     let source = args.image_options.source_options()?;
     let bar = args.output.bar("reading changed layers");
-    let result = diff(&DiffRequest {
+    let request = DiffRequest {
         old: args.old.clone(),
         new: args.new.clone(),
         files: args.files,
         top: args.top,
         base: args.base.clone(),
         reading: reading(source, bar.clone()),
-    });
+    };
+    // Two indexes are compared platform by platform, unless --platform picks one.
+    if args.image_options.platform.is_none() {
+        let per_platform = diff_platforms(&request);
+        if let Some(diffed) = per_platform.transpose() {
+            bar.finish();
+            let diffed = diffed?;
+            warn(&diffed.warnings);
+            print(&diffed.document, args.output.format())?;
+            return Ok(ExitCode::Ok);
+        }
+    }
+    let result = diff(&request);
     bar.finish();
     let diffed = result?;
     warn(&diffed.warnings);

@@ -6,6 +6,7 @@ use clap::Args;
 
 use crate::cli::{print, reading, warn, ImageOptions, OutputOptions};
 use strata::error::{ExitCode, Result};
+use strata::ops::platforms::report_platforms;
 use strata::ops::report::{report, ReportRequest};
 use strata::policy::selectors::finding_filter;
 use strata::report::image::ImageReport;
@@ -16,6 +17,7 @@ Examples:
   strata report docker-archive:app.tar --format json > report.json
   docker save myapp:1.2 -o app.tar && strata report app.tar --base debian:bookworm-slim
   strata report docker://registry.example.com/team/app:1.2 --platform linux/arm64
+  strata report docker://registry.example.com/team/app:1.2 --all-platforms --format json
   strata report localhost:5000/app:dev --format markdown >> \"$GITHUB_STEP_SUMMARY\"
   strata report oci:./build/layout:latest --format html > report.html
   strata report oci:./build/layout:latest --ignore runs-as-root --ignore setuid";
@@ -41,6 +43,10 @@ pub struct ReportArgs {
     /// directory or the nearest parent).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Report every platform image of a multi-platform index, a section each (attestations are
+    /// skipped); the JSON is then `{schema_version, reference, platforms: [{platform, report}]}`.
+    #[arg(long, conflicts_with = "platform")]
+    pub all_platforms: bool,
     /// Image access options.
     #[command(flatten)]
     pub image_options: ImageOptions,
@@ -54,13 +60,22 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     let filter = finding_filter(args.config.as_deref(), &args.ignore)?;
     let source = args.image_options.source_options()?;
     let bar = args.output.bar("reading layers");
-    let analyzed = report(&ReportRequest {
+    let request = ReportRequest {
         image: args.image.clone(),
         base: args.base.clone(),
         top: args.top,
         filter,
         reading: reading(source, bar.clone()),
-    });
+    };
+    if args.all_platforms {
+        let reported = report_platforms(&request);
+        bar.finish();
+        let reported = reported?;
+        warn(&reported.warnings);
+        print(&reported.document, args.output.format())?;
+        return Ok(ExitCode::Ok);
+    }
+    let analyzed = report(&request);
     bar.finish();
     let analyzed = analyzed?;
     warn(&analyzed.warnings);

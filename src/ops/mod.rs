@@ -8,6 +8,7 @@ pub mod copy;
 pub mod diff;
 pub mod history;
 pub mod lint;
+pub mod platforms;
 pub mod rebase;
 pub mod report;
 

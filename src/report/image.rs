@@ -10,7 +10,7 @@ use crate::report::{html, json, markdown, table, Document, Format};
 
 /// How many directory-tree nodes the HTML page draws over all layers: enough to drill three or four
 /// levels into the big directories, few enough to keep the page well under 2 MB.
-const TREE_NODES: usize = 1500;
+pub(crate) const TREE_NODES: usize = 1500;
 
 /// What `strata report` found in one image.
 #[derive(Debug)]

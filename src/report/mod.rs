@@ -11,6 +11,7 @@ pub mod html;
 pub mod image;
 pub mod json;
 pub mod markdown;
+pub mod platforms;
 pub mod table;
 pub mod transfer;
 pub mod width;

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use oci_spec::image::ImageManifest;
+use oci_spec::image::{Descriptor, ImageManifest};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -18,7 +18,9 @@ use crate::layer::verify::{self, VerifyingReader};
 use crate::mutate::annotation::{CONTAINERD_IMAGE_NAME, REF_NAME};
 use crate::mutate::canonical::to_canonical;
 use crate::mutate::index::{manifest_descriptor, Index};
+use crate::sink::layout::untagged;
 use crate::sink::{receipt, Opener, Sink};
+use crate::source::manifest::{parse_document, Document};
 use crate::source::reference::{ArchiveKind, ImageRef};
 use crate::temp::{self, TempPath};
 
@@ -76,6 +78,8 @@ pub struct ArchiveSink {
     kind: ArchiveKind,
     builder: Option<tar::Builder<Box<dyn ArchiveTarget>>>,
     written: HashSet<Digest>,
+    /// Referrers to list in `index.json` (untagged), as a layout lists them.
+    referrers: Vec<Descriptor>,
 }
 
 fn header(size: u64) -> tar::Header {
@@ -135,6 +139,7 @@ impl ArchiveSink {
             kind,
             builder: Some(tar::Builder::new(target)),
             written: HashSet::new(),
+            referrers: Vec::new(),
         }
     }
 
@@ -186,6 +191,25 @@ impl ArchiveSink {
     }
 }
 
+impl ArchiveSink {
+    /// `manifest.json` for `docker load`, naming `manifest`'s config and layers.
+    fn docker_load_manifest(&self, manifest: &ImageManifest) -> Result<Vec<u8>> {
+        let path_of = |d: &oci_spec::image::Digest| -> Result<String> {
+            Ok(Digest::parse(d.as_ref())?.layout_path())
+        };
+        let entry = [DockerLoadEntry {
+            config: path_of(manifest.config().digest())?,
+            repo_tags: self.repo_tags(),
+            layers: manifest
+                .layers()
+                .iter()
+                .map(|l| path_of(l.digest()))
+                .collect::<Result<_>>()?,
+        }];
+        to_canonical(&entry)
+    }
+}
+
 /// `app` is `app:latest`, as docker names it.
 fn docker_name(tag: &str) -> String {
     let last = tag.rsplit('/').next().unwrap_or(tag);
@@ -212,20 +236,15 @@ impl Sink for ArchiveSink {
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
         let digest = self.put_small(bytes)?;
-        let manifest: ImageManifest =
-            serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("manifest: {e}")))?;
-        let path_of = |d: &oci_spec::image::Digest| -> Result<String> {
-            Ok(Digest::parse(d.as_ref())?.layout_path())
+        // A multi-platform index is an OCI layout's top entry; `docker load`'s manifest.json
+        // names single images, so it is left out.
+        let docker_manifest = match parse_document(bytes, "manifest")? {
+            Document::Index(_) => match self.refuses_index() {
+                Some(why) => return Err(Error::usage(why)),
+                None => None,
+            },
+            Document::Manifest(manifest) => Some(self.docker_load_manifest(&manifest)?),
         };
-        let docker_manifest = [DockerLoadEntry {
-            config: path_of(manifest.config().digest())?,
-            repo_tags: self.repo_tags(),
-            layers: manifest
-                .layers()
-                .iter()
-                .map(|l| path_of(l.digest()))
-                .collect::<Result<_>>()?,
-        }];
         let ref_name = self.ref_name();
         let repo_tags = self.repo_tags();
         let annotations: Vec<(&str, &str)> = ref_name
@@ -238,17 +257,38 @@ impl Sink for ArchiveSink {
             )
             .collect();
         let mut index = Index::new();
+        for referrer in std::mem::take(&mut self.referrers) {
+            index.put(referrer);
+        }
         index.put(manifest_descriptor(media_type, bytes, &annotations)?);
-        for (name, data) in [
-            ("index.json", index.to_bytes()?),
-            ("manifest.json", to_canonical(&docker_manifest)?),
-        ] {
-            self.append(name, data.len() as u64, &data[..])?;
+        let index = index.to_bytes()?;
+        self.append("index.json", index.len() as u64, &index[..])?;
+        if let Some(docker_manifest) = docker_manifest {
+            self.append(
+                "manifest.json",
+                docker_manifest.len() as u64,
+                &docker_manifest[..],
+            )?;
         }
         let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
         self.append("oci-layout", layout.len() as u64, &layout[..])?;
         self.finish()?;
         Ok(digest)
+    }
+
+    fn add_referrer(&mut self, _subject: &Digest, referrer: &Descriptor) -> Result<()> {
+        self.referrers.push(untagged(referrer));
+        Ok(())
+    }
+
+    fn refuses_index(&self) -> Option<String> {
+        (self.kind == ArchiveKind::Docker).then(|| {
+            format!(
+                "{} cannot hold a multi-platform index (docker-archive names single images): \
+                 copy to oci-archive:FILE or oci:DIR, or drop --all to copy one platform",
+                self.name
+            )
+        })
     }
 
     fn describe(&self) -> String {

@@ -5,6 +5,7 @@
 
 use std::io::{Cursor, Read};
 
+use oci_spec::image::Descriptor;
 use serde::Serialize;
 
 use std::collections::HashSet;
@@ -16,7 +17,9 @@ use crate::layer::digest::Digest;
 use crate::mutate::image::{descriptor, manifest_for};
 use crate::progress::Progress;
 use crate::sink::Sink;
-use crate::source::manifest::OCI_MANIFEST;
+use crate::source::manifest::{
+    digest_of, media_type_of, parse_document, Document, Store, OCI_MANIFEST,
+};
 use crate::source::OpenedImage;
 
 /// What a copy did.
@@ -34,13 +37,19 @@ pub struct CopyStats {
     pub skipped: usize,
     /// Blobs mounted from another repository of the same registry.
     pub mounted: usize,
+    /// What a whole-index copy (`copy --all`) wrote beside the blobs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexStats>,
 }
 
 impl CopyStats {
     /// One line for people: where the image went and what was sent.
     pub fn summary(&self) -> String {
+        let whole = self.index.as_ref().map_or(String::new(), |i| {
+            format!(" ({} manifests, {} referrers)", i.manifests, i.referrers)
+        });
         format!(
-            "{} at {}: {} blobs sent ({}), {} already there, {} mounted",
+            "{}{whole} at {}: {} blobs sent ({}), {} already there, {} mounted",
             self.manifest_digest,
             self.destination,
             self.uploaded,
@@ -173,8 +182,23 @@ pub fn write_image(
         uploaded_bytes: 0,
         skipped: 0,
         mounted: 0,
+        index: None,
     };
     let mut done = HashSet::new();
+    write_blobs(sink, blobs, &mut done, &mut stats, &progress)?;
+    sink.put_manifest(manifest, media_type)?;
+    Ok(stats)
+}
+
+/// Writes each of `blobs` not in `done` yet: skipped when the sink has it, mounted when it can,
+/// else linked or sent; counted in `stats` and `progress`.
+fn write_blobs(
+    sink: &mut dyn Sink,
+    blobs: Vec<Blob<'_>>,
+    done: &mut HashSet<Digest>,
+    stats: &mut CopyStats,
+    progress: &Arc<dyn Progress>,
+) -> Result<()> {
     for blob in blobs {
         if !done.insert(blob.digest.clone()) {
             continue;
@@ -205,7 +229,150 @@ pub fn write_image(
             stats.uploaded_bytes += blob.size;
         }
     }
-    sink.put_manifest(manifest, media_type)?;
+    Ok(())
+}
+
+/// How many manifests and referrers `copy --all` follows at most (a referrer of a referrer
+/// counts, so a loop of subjects ends).
+const MAX_MANIFESTS: usize = 4096;
+
+/// A manifest of a whole-index copy, read and ready to write.
+struct Planned {
+    bytes: Vec<u8>,
+    media_type: String,
+    /// The config and layers of an image manifest (none for an index).
+    blobs: Vec<(Digest, u64)>,
+    /// The subject this manifest is a referrer of, and its descriptor.
+    referrer_of: Option<(Digest, Descriptor)>,
+}
+
+/// What `copy --all` wrote beside the blobs: platform manifests and referrers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IndexStats {
+    /// The platform images of the index (attestations included), written by digest.
+    pub manifests: usize,
+    /// Referrers of the index or of its manifests (signatures, SBOMs), written with their
+    /// `subject`.
+    pub referrers: usize,
+}
+
+/// Reads every manifest the top of `store` reaches: an index's entries (nested indexes
+/// followed), and the referrers of each, depth first, children before what names them.
+fn plan(store: &dyn Store) -> Result<(Vec<Planned>, IndexStats)> {
+    let (top, top_type) = store.top()?;
+    let mut planned = Vec::new();
+    let mut stats = IndexStats::default();
+    let mut seen = HashSet::new();
+    // (media type, bytes, referrer_of): the work list, the top last to be written.
+    let mut work = vec![(top_type, top, None::<(Digest, Descriptor)>)];
+    while let Some((media_type, bytes, referrer_of)) = work.pop() {
+        let digest = Digest::sha256_of(&bytes);
+        if !seen.insert(digest.clone()) {
+            continue;
+        }
+        if seen.len() > MAX_MANIFESTS {
+            return Err(Error::invalid(format!(
+                "the index reaches more than {MAX_MANIFESTS} manifests"
+            )));
+        }
+        let mut blobs = Vec::new();
+        match parse_document(&bytes, &format!("manifest {digest}"))? {
+            Document::Index(index) => {
+                for child in index.manifests() {
+                    let child_digest = digest_of(child)?;
+                    let child_bytes = store.manifest(&child_digest, Some(child.size()))?;
+                    if referrer_of.is_none() {
+                        stats.manifests += 1;
+                    }
+                    work.push((media_type_of(&child_bytes), child_bytes, None));
+                }
+            }
+            Document::Manifest(manifest) => {
+                for d in std::iter::once(manifest.config()).chain(manifest.layers()) {
+                    blobs.push((digest_of(d)?, d.size()));
+                }
+            }
+        }
+        for referrer in store.referrers(&digest)? {
+            let referrer_digest = digest_of(&referrer)?;
+            let referrer_bytes = store.manifest(&referrer_digest, Some(referrer.size()))?;
+            stats.referrers += 1;
+            work.push((
+                media_type_of(&referrer_bytes),
+                referrer_bytes,
+                Some((digest.clone(), referrer)),
+            ));
+        }
+        planned.push(Planned {
+            bytes,
+            media_type,
+            blobs,
+            referrer_of,
+        });
+    }
+    // A manifest is written after everything it names: the reverse of the order found.
+    planned.reverse();
+    Ok((planned, stats))
+}
+
+/// `copy --all`: the index `store`'s reference names, byte for byte (its digest kept), every
+/// manifest it lists with their blobs, and the referrers of the index and of each manifest
+/// (written by digest with their `subject`, and where the sink does not find referrers itself,
+/// listed as its [`Sink::add_referrer`] says); the tag last.
+pub fn copy_index(
+    store: &dyn Store,
+    sink: &mut dyn Sink,
+    progress: Arc<dyn Progress>,
+) -> Result<CopyStats> {
+    let (planned, index_stats) = plan(store)?;
+    let Some((top, rest)) = planned.split_last() else {
+        return Err(Error::invalid("nothing to copy"));
+    };
+    if parse_document(&top.bytes, "the top manifest").is_ok_and(|d| matches!(d, Document::Index(_)))
+    {
+        if let Some(why) = sink.refuses_index() {
+            return Err(Error::usage(why));
+        }
+    }
+    let unique: HashSet<&(Digest, u64)> = planned.iter().flat_map(|p| &p.blobs).collect();
+    progress.start(unique.iter().map(|b| b.1).sum());
+    let mut stats = CopyStats {
+        manifest_digest: Digest::sha256_of(&top.bytes),
+        destination: sink.describe(),
+        uploaded: 0,
+        uploaded_bytes: 0,
+        skipped: 0,
+        mounted: 0,
+        index: None,
+    };
+    let mut done = HashSet::new();
+    let origin = store.origin();
+    let blobs_of = |manifest: &Planned| -> Vec<Blob<'_>> {
+        manifest
+            .blobs
+            .iter()
+            .map(|(digest, size)| {
+                let digest = digest.clone();
+                Blob {
+                    digest: digest.clone(),
+                    size: *size,
+                    origin: origin.clone(),
+                    open: Box::new(move || store.open_blob(&digest)),
+                    file: None,
+                }
+            })
+            .collect()
+    };
+    for manifest in rest {
+        write_blobs(sink, blobs_of(manifest), &mut done, &mut stats, &progress)?;
+        sink.put_untagged(&manifest.bytes, &manifest.media_type)?;
+        if let Some((subject, descriptor)) = &manifest.referrer_of {
+            sink.add_referrer(subject, descriptor)?;
+        }
+    }
+    write_blobs(sink, blobs_of(top), &mut done, &mut stats, &progress)?;
+    sink.put_manifest(&top.bytes, &top.media_type)?;
+    stats.index = Some(index_stats);
     Ok(stats)
 }
 

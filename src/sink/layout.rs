@@ -24,6 +24,8 @@ pub struct LayoutSink {
     tag: Option<String>,
     /// Where a new layout is written until its manifest commits it to `dir`.
     staging: Option<TempPath>,
+    /// Referrers to list in `index.json` (untagged) when the manifest is written.
+    referrers: Vec<Descriptor>,
 }
 
 /// Writes `bytes` to `path` atomically: a temp file beside it, flushed, then renamed over it.
@@ -74,6 +76,7 @@ impl LayoutSink {
             dir: dir.to_path_buf(),
             tag,
             staging,
+            referrers: Vec::new(),
         })
     }
 
@@ -111,9 +114,10 @@ impl LayoutSink {
         moved.map_err(|e| Error::io(self.dir.display(), e))
     }
 
-    /// Adds `descriptor` to `index.json` under the tag (replacing the tag's old entry), holding
-    /// an exclusive lock so concurrent writers do not lose each other's tags.
-    fn update_index(&self, descriptor: Descriptor) -> Result<()> {
+    /// Adds `descriptors` to `index.json` (a tagged one replacing the tag's old entry, an
+    /// untagged one an entry of its digest), holding an exclusive lock so concurrent writers do
+    /// not lose each other's tags.
+    fn update_index(&self, descriptors: Vec<Descriptor>) -> Result<()> {
         let lock_path = self.dir.join("index.json.lock");
         let lock = OpenOptions::new()
             .create(true)
@@ -131,12 +135,24 @@ impl LayoutSink {
             Err(_) => Ok(Index::new()),
         };
         let result = index.and_then(|mut index| {
-            index.put(descriptor);
+            for descriptor in descriptors {
+                index.put(descriptor);
+            }
             write_atomically(&index_path, &index.to_bytes()?)
         });
         let _ = lock.unlock();
         result
     }
+}
+
+/// `descriptor` without a tag (`org.opencontainers.image.ref.name`), as a referrer is listed.
+pub fn untagged(descriptor: &Descriptor) -> Descriptor {
+    let mut d = descriptor.clone();
+    if let Some(mut annotations) = d.annotations().clone() {
+        annotations.remove(REF_NAME);
+        d.set_annotations((!annotations.is_empty()).then_some(annotations));
+    }
+    d
 }
 
 impl Sink for LayoutSink {
@@ -181,8 +197,17 @@ impl Sink for LayoutSink {
         self.commit()?;
         let tag: Vec<(&str, &str)> = self.tag.iter().map(|t| (REF_NAME, t.as_str())).collect();
         let descriptor = manifest_descriptor(media_type, bytes, &tag)?;
-        self.update_index(descriptor)?;
+        let mut descriptors = std::mem::take(&mut self.referrers);
+        descriptors.push(descriptor);
+        self.update_index(descriptors)?;
         Ok(digest)
+    }
+
+    /// The image layout keeps referrers as untagged entries of `index.json`, written with the
+    /// manifest.
+    fn add_referrer(&mut self, _subject: &Digest, referrer: &Descriptor) -> Result<()> {
+        self.referrers.push(untagged(referrer));
+        Ok(())
     }
 
     fn describe(&self) -> String {

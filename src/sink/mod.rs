@@ -11,6 +11,8 @@ pub mod registry;
 
 use std::io::Read;
 
+use oci_spec::image::Descriptor;
+
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::verify::Verifier;
@@ -55,6 +57,25 @@ pub trait Sink {
 
     /// Stores the manifest (these exact bytes) and points the tag at it; called last.
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest>;
+
+    /// Stores a manifest (these exact bytes) no tag names: an index's platform manifest, a
+    /// referrer. By default a blob (layouts, archives); a registry puts it by digest.
+    fn put_untagged(&mut self, bytes: &[u8], _media_type: &str) -> Result<Digest> {
+        self.put_small(bytes)
+    }
+
+    /// Makes `referrer` (stored with [`Sink::put_untagged`]) findable as a referrer of
+    /// `subject`, where the destination does not find referrers itself: a layout lists it in
+    /// `index.json`, a registry without the referrers API gets the `sha256-<hex>` tag index.
+    fn add_referrer(&mut self, _subject: &Digest, _referrer: &Descriptor) -> Result<()> {
+        Ok(())
+    }
+
+    /// Why the destination cannot hold a multi-platform index, when it cannot (a docker
+    /// archive: `manifest.json` names single images).
+    fn refuses_index(&self) -> Option<String> {
+        None
+    }
 
     /// Describes the destination for messages.
     fn describe(&self) -> String;

@@ -9,15 +9,18 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use oci_client::errors::OciDistributionError;
-use oci_client::token_cache::{RegistryToken, RegistryTokenType};
-use oci_client::{Reference, RegistryOperation};
+use oci_spec::distribution::Reference;
 
-use crate::error::{Error, Result};
+use oci_spec::image::Descriptor;
+
+use crate::error::{Error, Kind, Result};
 use crate::layer::digest::Digest;
+use crate::mutate::index::Index;
+use crate::sink::layout::untagged;
 use crate::sink::{Opener, Sink};
-use crate::source::registry::{Activity, RegistryOptions, Remote};
-use crate::source::token::Tokens;
+use crate::source::manifest::OCI_INDEX;
+use crate::source::distribution::manifests::Referrers;
+use crate::source::registry::{referrers_tag, Activity, RegistryOptions, Remote};
 
 /// Upload chunk size: small enough that a slow but live link hands over a chunk well within the
 /// timeout (64 KiB per 60 s is 1 KiB/s), so only a stalled upload times out.
@@ -26,41 +29,19 @@ const CHUNK: usize = 64 << 10;
 /// A registry repository being pushed to.
 pub struct RegistrySink {
     remote: Remote,
-    /// Tokens for mounts, whose scope set oci-client does not ask for.
-    tokens: Tokens,
+    /// Whether the registry has the referrers API, once asked.
+    referrers_api: Option<bool>,
 }
 
 impl RegistrySink {
-    /// Connects to `reference`'s registry and authenticates for pushing.
+    /// Connects to `reference`'s registry to push to it (every request, the HEAD checks too,
+    /// asks a `pull,push` token, so one token serves the whole push); nothing is sent yet.
     pub fn connect(reference: &str, opts: &RegistryOptions) -> Result<RegistrySink> {
         let remote = Remote::connect_for_push(reference, opts)?;
-        let token = remote.retry("authenticating to push", || {
-            remote
-                .client
-                .auth(&remote.reference, &remote.auth, RegistryOperation::Push)
-        })?;
-        // The push token (`pull,push`) also serves the HEAD checks, which oci-client would ask
-        // a pull token of their own for.
-        if let Some(token) = token {
-            remote.set_token(RegistryOperation::Pull, token);
-        }
-        let tokens = Tokens::new(
-            remote.base.clone(),
-            &remote.cas,
-            opts.insecure,
-            remote.auth.clone(),
-            opts.timeout,
-        )?;
-        Ok(RegistrySink { remote, tokens })
-    }
-}
-
-impl Remote {
-    /// Makes oci-client use `token` for `operation` on this repository.
-    fn set_token(&self, operation: RegistryOperation, token: String) {
-        let token = RegistryTokenType::Bearer(RegistryToken::Token { token });
-        self.runtime
-            .block_on(self.client.tokens.insert(&self.reference, operation, token));
+        Ok(RegistrySink {
+            remote,
+            referrers_api: None,
+        })
     }
 }
 
@@ -71,7 +52,7 @@ fn body(
     reader: Box<dyn Read + Send>,
     size: u64,
     activity: Arc<Activity>,
-) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, OciDistributionError>> {
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let mut reader = reader.take(size);
     std::thread::spawn(move || loop {
@@ -82,7 +63,7 @@ fn body(
                 buf.truncate(n);
                 Ok(bytes::Bytes::from(buf))
             }
-            Err(e) => Err(OciDistributionError::IoError(e)),
+            Err(e) => Err(e),
         };
         let failed = item.is_err();
         if tx.blocking_send(item).is_err() || failed {
@@ -104,12 +85,46 @@ fn body(
     })
 }
 
+impl RegistrySink {
+    /// Pushes `bytes` as the manifest `at` names (a tag or a digest of this repository).
+    fn push_manifest_to(&self, at: &Reference, bytes: &[u8], media_type: &str) -> Result<()> {
+        let remote = &self.remote;
+        if http::HeaderValue::from_str(media_type).is_err() {
+            return Err(Error::invalid(format!(
+                "invalid manifest media type {media_type:?}"
+            )));
+        }
+        let name = at.digest().or(at.tag()).unwrap_or("latest").to_string();
+        remote.retry("pushing the manifest", || {
+            remote.client.put_manifest(&name, bytes.to_vec(), media_type)
+        })?;
+        Ok(())
+    }
+
+    /// Whether the registry has the referrers API: asked once, by `GET
+    /// /v2/<name>/referrers/<subject>`, whose 404 means it has not and 200 that it has (as
+    /// the distribution spec says); any other answer is an error.
+    fn has_referrers_api(&mut self, subject: &Digest) -> Result<bool> {
+        if let Some(known) = self.referrers_api {
+            return Ok(known);
+        }
+        let remote = &self.remote;
+        let name = subject.to_string();
+        let answer = remote.retry("asking for the referrers API", || {
+            remote.client.referrers(&name)
+        })?;
+        let known = matches!(answer, Referrers::Index(_));
+        self.referrers_api = Some(known);
+        Ok(known)
+    }
+}
+
 impl Sink for RegistrySink {
     fn has_blob(&mut self, digest: &Digest) -> Result<bool> {
         let remote = &self.remote;
         let digest = digest.to_string();
         remote.retry(&format!("checking blob {digest}"), || {
-            remote.client.blob_exists(&remote.reference, &digest)
+            remote.client.has_blob(&digest)
         })
     }
 
@@ -125,25 +140,12 @@ impl Sink for RegistrySink {
         let Some(from) = from else {
             return Ok(false);
         };
-        // Under token auth the mount needs pull on the source in the push token, as Docker
-        // asks for it; a failure to get one means an upload, as a refused mount does.
-        let scopes = [
-            format!("repository:{}:pull", from.repository()),
-            format!("repository:{}:pull,push", remote.reference.repository()),
-        ];
-        match remote.runtime.block_on(self.tokens.token(&scopes)) {
-            Ok(Some(token)) => remote.set_token(RegistryOperation::Push, token),
-            Ok(None) => {}
-            Err(_) => return Ok(false),
-        }
-        // 201 means mounted; anything else (202 "upload instead", 404) falls back to an upload.
+        // 201 means mounted; anything else (202 "upload instead", a refusal, a failure to get
+        // the token for both repositories) falls back to an upload.
+        let digest = digest.to_string();
         Ok(remote
-            .run(
-                remote
-                    .client
-                    .mount_blob(&remote.reference, &from, &digest.to_string()),
-            )
-            .is_ok())
+            .run(remote.client.mount(&digest, from.repository()))
+            .unwrap_or(false))
     }
 
     fn put_blob(&mut self, digest: &Digest, size: u64, open: &mut Opener<'_>) -> Result<()> {
@@ -152,23 +154,42 @@ impl Sink for RegistrySink {
         // Every attempt opens a new upload session and sends the blob from its first byte.
         remote.retry_prepared(&format!("uploading {digest}"), || {
             let stream = body(open()?, size, remote.activity.clone());
-            Ok(remote
-                .client
-                .push_blob_stream(&remote.reference, stream, &digest, Some(size)))
+            Ok(remote.client.upload(&digest, size, stream))
         })?;
         Ok(())
     }
 
     fn put_manifest(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
-        let remote = &self.remote;
-        let content_type = http::HeaderValue::from_str(media_type)
-            .map_err(|_| Error::invalid(format!("invalid manifest media type {media_type:?}")))?;
-        remote.retry("pushing the manifest", || {
-            remote
-                .client
-                .push_manifest_raw(&remote.reference, bytes.to_vec(), content_type.clone())
-        })?;
+        self.push_manifest_to(&self.remote.reference, bytes, media_type)?;
         Ok(Digest::sha256_of(bytes))
+    }
+
+    fn put_untagged(&mut self, bytes: &[u8], media_type: &str) -> Result<Digest> {
+        let digest = Digest::sha256_of(bytes);
+        self.push_manifest_to(
+            &self.remote.reference.clone_with_digest(digest.to_string()),
+            bytes,
+            media_type,
+        )?;
+        Ok(digest)
+    }
+
+    /// A registry with the referrers API indexes a pushed referrer by its `subject`; one
+    /// without (it answers the API with 404) gets the referrer added to the index tagged
+    /// `sha256-<hex of subject>`, the distribution spec's tag schema.
+    fn add_referrer(&mut self, subject: &Digest, referrer: &Descriptor) -> Result<()> {
+        if self.has_referrers_api(subject)? {
+            return Ok(());
+        }
+        let remote = &self.remote;
+        let tag = referrers_tag(&remote.reference, subject);
+        let mut index = match remote.manifest(&tag) {
+            Ok((bytes, _)) => Index::parse(&bytes, "the referrers tag index")?,
+            Err(e) if e.kind() == Kind::NotFound => Index::new(),
+            Err(e) => return Err(e),
+        };
+        index.put(untagged(referrer));
+        self.push_manifest_to(&tag, &index.to_bytes()?, OCI_INDEX)
     }
 
     fn describe(&self) -> String {

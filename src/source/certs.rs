@@ -3,7 +3,8 @@
 //! under `/etc/containers/certs.d` and `/etc/docker/certs.d`, or exactly the directory
 //! `--cert-dir` names (as skopeo's `--cert-dir`, it then replaces the certs.d lookup). In such a
 //! directory every `*.crt` is a CA (PEM, one or more certificates) and `NAME.cert` with `NAME.key`
-//! a client certificate. [`CERTS_D_VAR`] replaces the certs.d roots (tests point it at a temp dir
+//! a client certificate and its key (PEM), presented when the registry asks for one (mutual TLS;
+//! with several pairs, the first in name order). [`CERTS_D_VAR`] replaces the certs.d roots (tests point it at a temp dir
 //! instead of writing into `/etc`).
 
 use std::path::{Path, PathBuf};
@@ -22,8 +23,24 @@ const DEFAULT_ROOTS: [&str; 2] = ["/etc/containers/certs.d", "/etc/docker/certs.
 pub struct Trust {
     /// CA certificates (PEM files' bytes) to trust beside the system store.
     pub cas: Vec<Vec<u8>>,
-    /// Client certificates found (`NAME.cert`, with its `NAME.key` beside it).
+    /// Client certificates found (`NAME.cert`, with its `NAME.key` beside it), in name order.
     pub client_certs: Vec<PathBuf>,
+}
+
+impl Trust {
+    /// The client certificate to present, with the PEM of it and its key concatenated (the
+    /// form an HTTP client takes as an identity); `None` without one.
+    pub fn client_identity(&self) -> Result<Option<(PathBuf, Vec<u8>)>> {
+        let Some(cert) = self.client_certs.first() else {
+            return Ok(None);
+        };
+        let key = cert.with_extension("key");
+        let read = |path: &Path| std::fs::read(path).map_err(|e| Error::io(path.display(), e));
+        let mut pem = read(cert)?;
+        pem.push(b'\n');
+        pem.extend(read(&key)?);
+        Ok(Some((cert.clone(), pem)))
+    }
 }
 
 /// The certs.d roots in force: [`CERTS_D_VAR`] when set, else [`DEFAULT_ROOTS`].
@@ -102,6 +119,9 @@ mod tests {
         let trust = for_registry("ignored:5000", Some(d)).unwrap();
         assert_eq!(trust.cas, vec![b"B".to_vec(), b"CA".to_vec()]);
         assert_eq!(trust.client_certs, vec![d.join("client.cert")]);
+        let (cert, pem) = trust.client_identity().unwrap().unwrap();
+        assert_eq!((cert, pem), (d.join("client.cert"), b"C\nK".to_vec()));
+        assert!(Trust::default().client_identity().unwrap().is_none());
     }
 
     #[test]

@@ -14,6 +14,9 @@ use crate::source::platform::Platform;
 /// The OCI image manifest media type (the default when a manifest does not say).
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
+/// The OCI image index media type.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
 /// The media types strata asks registries for, manifests and indexes of both families.
 pub const ACCEPTED_MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
@@ -78,10 +81,82 @@ fn sorted(annotations: &Option<HashMap<String, String>>) -> BTreeMap<String, Str
         .collect()
 }
 
+/// Whether an index entry is an attestation (buildx's provenance and SBOM manifests): annotated
+/// `vnd.docker.reference.type`, or of platform `unknown/unknown`.
 fn is_attestation(d: &Descriptor) -> bool {
-    d.annotations()
-        .as_ref()
-        .is_some_and(|a| a.contains_key("vnd.docker.reference.type"))
+    let unknown = d.platform().as_ref().is_some_and(|p| {
+        p.os().to_string() == "unknown" && p.architecture().to_string() == "unknown"
+    });
+    unknown
+        || d.annotations()
+            .as_ref()
+            .is_some_and(|a| a.contains_key("vnd.docker.reference.type"))
+}
+
+/// The platform an index entry declares, `None` for an entry without one.
+pub fn platform_of(d: &Descriptor) -> Option<Platform> {
+    d.platform().as_ref().map(|p| Platform {
+        os: p.os().to_string(),
+        architecture: p.architecture().to_string(),
+        variant: p.variant().clone(),
+    })
+}
+
+/// The images of an index by platform, in its order, and what was left out (attestations,
+/// entries without a platform), each said in a line.
+pub struct PlatformEntries<'a> {
+    /// Each image entry and its platform.
+    pub images: Vec<(Platform, &'a Descriptor)>,
+    /// What was skipped and why.
+    pub skipped: Vec<String>,
+}
+
+/// Splits an index into its platform images and the entries a whole-index read skips.
+pub fn platform_entries(index: &ImageIndex) -> PlatformEntries<'_> {
+    let mut entries = PlatformEntries {
+        images: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for d in index.manifests() {
+        let digest = d.digest().to_string();
+        match platform_of(d) {
+            _ if is_attestation(d) => entries
+                .skipped
+                .push(format!("{digest}: an attestation manifest, not an image")),
+            Some(p) => entries.images.push((p, d)),
+            None => entries
+                .skipped
+                .push(format!("{digest}: an entry without a platform")),
+        }
+    }
+    entries
+}
+
+/// Manifests and blobs by digest, as one layout, archive or registry repository holds them: what
+/// reading or copying a whole index needs beside the single-image model.
+pub trait Store {
+    /// The manifest or index the reference names: its bytes and media type.
+    fn top(&self) -> Result<(Vec<u8>, String)>;
+    /// The manifest or index `digest` (verified against it).
+    fn manifest(&self, digest: &Digest, size: Option<u64>) -> Result<Vec<u8>>;
+    /// Opens blob `digest` (unverified: sinks verify on receipt).
+    fn open_blob(&self, digest: &Digest) -> Result<Box<dyn std::io::Read + Send>>;
+    /// The manifests whose `subject` is `digest` (OCI 1.1 referrers: signatures, SBOMs).
+    fn referrers(&self, subject: &Digest) -> Result<Vec<Descriptor>>;
+    /// The registry reference blobs can be mounted from, for a registry store.
+    fn origin(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The media type of a manifest or index document: its `mediaType`, else what its shape says.
+pub fn media_type_of(bytes: &[u8]) -> String {
+    let value: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    match value.get("mediaType").and_then(|m| m.as_str()) {
+        Some(m) => m.to_string(),
+        None if value.get("manifests").is_some() => OCI_INDEX.to_string(),
+        None => OCI_MANIFEST.to_string(),
+    }
 }
 
 fn describe_platform(d: &Descriptor) -> String {
@@ -238,6 +313,29 @@ pub fn image_from_manifest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attestations_and_entries_without_a_platform_are_skipped() {
+        let d = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        let entry = |platform: serde_json::Value, annotations: serde_json::Value| {
+            serde_json::json!({"mediaType": OCI_MANIFEST, "digest": d, "size": 1,
+                "platform": platform, "annotations": annotations})
+        };
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": [
+            entry(serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"}), serde_json::json!({})),
+            entry(serde_json::json!({"os": "unknown", "architecture": "unknown"}), serde_json::json!({})),
+            entry(serde_json::json!({"os": "linux", "architecture": "amd64"}),
+                serde_json::json!({"vnd.docker.reference.type": "attestation-manifest"})),
+            {"mediaType": OCI_MANIFEST, "digest": d, "size": 1},
+        ]});
+        let index: ImageIndex = serde_json::from_value(index).unwrap();
+        let entries = platform_entries(&index);
+        let platforms: Vec<String> = entries.images.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(platforms, ["linux/arm64/v8"]);
+        assert_eq!(entries.skipped.len(), 3);
+        assert!(entries.skipped[0].contains("attestation"));
+        assert!(entries.skipped[2].contains("without a platform"));
+    }
 
     #[test]
     fn layer_types_follow_the_manifest_family() {

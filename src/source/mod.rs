@@ -3,11 +3,13 @@
 //! extracted to disk and only the layers being analyzed are read.
 
 pub mod certs;
+pub mod distribution;
 pub mod docker_archive;
 pub mod engine;
 pub mod files;
 pub mod layout;
 pub mod manifest;
+pub mod mirrors;
 pub mod platform;
 pub mod reference;
 pub mod registry;

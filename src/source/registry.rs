@@ -1,30 +1,32 @@
-//! Images in a registry, through the `oci-client` crate: manifests (following indexes by platform),
-//! the config, and layers streamed straight into the analysis, never written to disk.
+//! Images in a registry, through strata's distribution client ([`crate::source::distribution`]):
+//! manifests (following indexes by platform), the config, and layers streamed straight into the
+//! analysis, never written to disk.
 //! Authentication comes from `--username/--password-stdin` or `~/.docker/config.json` (`auths` and
-//! credential helpers). CAs beside the system store come from the registry's certs.d directories
-//! or `--cert-dir` ([`crate::source::certs`]); loopback registries that do not speak TLS and
+//! credential helpers). CAs beside the system store, and the client certificate a registry may ask
+//! for, come from the registry's certs.d directories or `--cert-dir` ([`crate::source::certs`]); loopback registries that do not speak TLS and
 //! `--insecure` ones are spoken to over plain HTTP ([`crate::source::scheme`]). Transient failures
 //! (5xx, resets, timeouts) are retried with backoff.
 
 use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::manifest::OciDescriptor;
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_spec::distribution::Reference;
 
 use crate::error::{Error, Kind, Result};
 use crate::layer::digest::Digest;
 use crate::layer::readahead::ChunkReader;
 use crate::model::Image;
+use crate::source::distribution::manifests::{After, Referrers};
+use crate::source::distribution::transport::Transport;
+use crate::source::distribution::{self, Credentials, Failure};
 use crate::source::manifest::{
     choose_from_index, digest_of, image_from_manifest, parse_document, verify_blob, Document,
-    FetchedManifest, ACCEPTED_MANIFEST_TYPES,
+    FetchedManifest,
 };
+use crate::source::mirrors;
 use crate::source::platform::Platform;
 use crate::source::reference::Repository;
 use crate::source::scheme;
@@ -39,9 +41,9 @@ pub struct RegistryOptions {
     /// Use plain HTTP (and accept any certificate) for every registry, not just loopback ones
     /// that do not speak TLS.
     pub insecure: bool,
-    /// The directory of CAs (`*.crt`) and client certificates to use instead of the registry's
-    /// certs.d directories (skopeo's `--cert-dir`).
-    pub cert_dir: Option<std::path::PathBuf>,
+    /// The directory of CAs (`*.crt`) and the client certificate (`NAME.cert`, `NAME.key`) to use
+    /// instead of the registry's certs.d directories (skopeo's `--cert-dir`).
+    pub cert_dir: Option<PathBuf>,
     /// How long to wait for a connection, or for the next bytes of a response.
     pub timeout: Duration,
     /// Explicit credentials, which win over `~/.docker/config.json`.
@@ -62,15 +64,12 @@ impl Default for RegistryOptions {
 /// A connection to one repository of one registry (shared by the registry source and sink).
 pub(crate) struct Remote {
     pub(crate) runtime: tokio::runtime::Runtime,
-    pub(crate) client: Client,
+    pub(crate) client: distribution::Client,
     pub(crate) reference: Reference,
     /// How errors name what was asked for (the reference, or a repository without tag).
     label: String,
-    pub(crate) auth: RegistryAuth,
-    /// `SCHEME://HOST[:PORT]`: where the registry was found (for requests oci-client cannot make).
-    pub(crate) base: String,
-    /// The CAs (PEM) trusted beside the system store.
-    pub(crate) cas: Vec<Vec<u8>>,
+    /// The client certificate presented, if any (for naming it when the registry refuses it).
+    identity: Option<PathBuf>,
     /// The timeout the HTTP client does not enforce itself, so [`Remote::run`] enforces it as a
     /// limit on idle time (pushing: reqwest's read timeout runs from the start of a request, so
     /// it would cut off every blob upload that takes longer, however steadily its bytes flow).
@@ -131,127 +130,107 @@ impl Activity {
     }
 }
 
-/// Makes ring rustls's process-wide crypto provider, once, before the first HTTP client is made:
-/// reqwest is built without a provider of its own (its default, aws-lc-rs, is a long C build),
-/// and panics without one. A provider the embedding program installed first is kept.
-fn install_tls_crypto() {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        // An error means a provider is already installed, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
-/// The CAs (PEM) `registry` is given beyond the system store (see [`crate::source::certs`]); a
-/// client certificate is refused, since oci-client's HTTP client cannot present one.
-fn extra_roots(registry: &str, opts: &RegistryOptions) -> Result<Vec<Vec<u8>>> {
-    let trust = crate::source::certs::for_registry(registry, opts.cert_dir.as_deref())?;
-    if let Some(cert) = trust.client_certs.first() {
-        return Err(Error::Registry(format!(
-            "{registry}: client certificates are not supported yet ({})",
-            cert.display()
-        )));
-    }
-    Ok(trust.cas)
-}
-
-fn resolve_auth(reference: &Reference, opts: &RegistryOptions) -> RegistryAuth {
-    if let Some((user, pass)) = &opts.credentials {
-        return RegistryAuth::Basic(user.clone(), pass.clone());
-    }
-    let server = match reference.resolve_registry() {
-        "index.docker.io" | "registry-1.docker.io" | "docker.io" => "https://index.docker.io/v1/",
-        other => other,
-    };
-    match docker_credential::get_credential(server) {
-        Ok(docker_credential::DockerCredential::UsernamePassword(user, pass)) => {
-            RegistryAuth::Basic(user, pass)
-        }
-        Ok(docker_credential::DockerCredential::IdentityToken(token)) => {
-            RegistryAuth::Basic("<token>".into(), token)
-        }
-        Err(_) => RegistryAuth::Anonymous,
-    }
-}
+/// The envelope codes that mean "not there" and "not allowed".
+const NOT_FOUND_CODES: &[&str] = &[
+    "MANIFEST_UNKNOWN",
+    "NAME_UNKNOWN",
+    "BLOB_UNKNOWN",
+    "NOT_FOUND",
+];
+const DENIED_CODES: &[&str] = &["UNAUTHORIZED", "DENIED"];
 
 /// Classifies a registry failure, once, into an error kind with a one-line message (never
 /// credentials), and says whether trying again may help.
-fn classify(e: &OciDistributionError) -> (Error, bool) {
-    let not_found = |what: String| Error::NotFound {
-        what,
-        in_registry: true,
-    };
-    let by_status = |code: u16, what: String| match code {
-        404 => not_found(what),
-        401 | 403 => Error::Auth(what),
-        _ => Error::Registry(what),
-    };
-    match e {
-        OciDistributionError::ImageManifestNotFoundError(m) => {
-            (not_found(format!("not found (404): {m}")), false)
-        }
-        OciDistributionError::AuthenticationFailure(m) => (
-            Error::Auth(format!("authentication failed (401): {m}")),
-            false,
-        ),
-        OciDistributionError::UnauthorizedError { url } => {
-            (Error::Auth(format!("unauthorized (401) at {url}")), false)
-        }
-        OciDistributionError::ServerError { code, url, message } => (
-            by_status(*code, format!("server error {code} at {url}: {message}")),
-            *code >= 500 || *code == 429,
-        ),
-        OciDistributionError::RegistryError { envelope, url } => {
-            let what = format!("registry error at {url}: {envelope}");
-            let code =
-                |wanted: &[OciErrorCode]| envelope.errors.iter().any(|e| wanted.contains(&e.code));
-            let error = if code(&[
-                OciErrorCode::ManifestUnknown,
-                OciErrorCode::NameUnknown,
-                OciErrorCode::BlobUnknown,
-                OciErrorCode::NotFound,
-            ]) {
-                not_found(what)
-            } else if code(&[OciErrorCode::Unauthorized, OciErrorCode::Denied]) {
+/// `identity` is the client certificate the connection presents, if any.
+fn classify(failure: Failure, identity: Option<&Path>) -> (Error, bool) {
+    let what = failure.to_string();
+    match failure {
+        Failure::Status { status, .. } => {
+            let error = if failure.has_code(NOT_FOUND_CODES) || status == 404 {
+                Error::NotFound {
+                    what,
+                    in_registry: true,
+                }
+            } else if failure.has_code(DENIED_CODES) || status == 401 || status == 403 {
                 Error::Auth(what)
             } else {
                 Error::Registry(what)
             };
-            (error, code(&[OciErrorCode::Toomanyrequests]))
+            let transient =
+                status >= 500 || status == 429 || failure.has_code(&["TOOMANYREQUESTS"]);
+            (error, transient)
         }
-        OciDistributionError::RequestError(r) => {
-            if let Some(status) = r.status() {
-                let transient = status.is_server_error() || status.as_u16() == 429;
-                let what = format!("registry answered {status}");
-                return (by_status(status.as_u16(), what), transient);
-            }
-            // Resets and broken pipes in the middle of a request (`is_request`) are transient.
-            let transient = r.is_timeout() || r.is_connect() || r.is_request() || r.is_body();
-            // reqwest's own message names only the URL; the cause is at the end of the chain.
-            let mut cause: &dyn std::error::Error = r;
-            while let Some(next) = cause.source() {
-                cause = next;
-            }
-            let what = if r.is_timeout() {
-                "timed out"
-            } else if r.is_connect() {
-                "cannot reach registry"
-            } else {
-                "connection failed"
-            };
-            // Upload URLs carry a long opaque session state in their query: the path suffices.
-            let url = r.url().map_or("", |u| u.as_str());
-            let url = url.split('?').next().unwrap_or(url);
-            (
-                Error::Registry(format!("{what}: {url}: {cause}")),
-                transient,
-            )
-        }
-        OciDistributionError::IoError(e) if e.kind() == io::ErrorKind::TimedOut => {
-            (Error::Registry(format!("timed out: {e}")), true)
-        }
-        other => (Error::Registry(other.to_string()), false),
+        Failure::Http(r) => classify_transport(&r, identity),
+        Failure::Stalled(_) => (Error::Registry(format!("timed out: {what}")), true),
+        Failure::Protocol(_) => (Error::Registry(what), false),
+        Failure::Auth(error) => (error, false),
     }
+}
+
+/// Classifies a request that did not complete: a TLS alert about the client certificate names
+/// what the registry asked for, resets and timeouts are transient.
+fn classify_transport(r: &reqwest::Error, identity: Option<&Path>) -> (Error, bool) {
+    if let Some(alert) = tls_alert(r) {
+        use rustls::AlertDescription as Alert;
+        let what = match (alert, identity) {
+            (Alert::CertificateRequired | Alert::BadCertificate, None) => {
+                "the registry asked for a client certificate: give it as client.cert and \
+                 client.key in the registry's certs.d directory or in --cert-dir"
+                    .to_string()
+            }
+            (Alert::BadCertificate | Alert::UnknownCA | Alert::CertificateExpired, Some(cert)) => {
+                format!(
+                    "the registry refused the client certificate {}",
+                    cert.display()
+                )
+            }
+            _ => "the registry refused the TLS connection".to_string(),
+        };
+        return (
+            Error::Registry(format!("{what} (TLS alert {alert:?})")),
+            false,
+        );
+    }
+    // Resets and broken pipes in the middle of a request (`is_request`) are transient.
+    let transient = r.is_timeout() || r.is_connect() || r.is_request() || r.is_body();
+    // reqwest's own message names only the URL; the cause is at the end of the chain.
+    let mut cause: &dyn std::error::Error = r;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let what = if r.is_timeout() {
+        "timed out"
+    } else if r.is_connect() {
+        "cannot reach registry"
+    } else {
+        "connection failed"
+    };
+    // Upload URLs carry a long opaque session state in their query: the path suffices.
+    let url = r.url().map_or("", |u| u.as_str());
+    let url = url.split('?').next().unwrap_or(url);
+    (
+        Error::Registry(format!("{what}: {url}: {cause}")),
+        transient,
+    )
+}
+
+/// The TLS alert the registry sent, if that is why `e` failed.
+fn tls_alert(e: &reqwest::Error) -> Option<rustls::AlertDescription> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(current) = cause {
+        // An `io::Error` hides the error it wraps from `source`.
+        let inner = current
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(current), inner].into_iter().flatten() {
+            if let Some(rustls::Error::AlertReceived(alert)) = candidate.downcast_ref() {
+                return Some(*alert);
+            }
+        }
+        cause = current.source();
+    }
+    None
 }
 
 /// The hint for a tag or repository the registry does not have.
@@ -287,50 +266,35 @@ impl Remote {
         let registry = reference.resolve_registry().to_string();
         let connect_timeout = opts.timeout.min(Duration::from_secs(10));
         let plain = scheme::plain_http(&registry, opts.insecure, connect_timeout);
-        let protocol = if plain {
-            ClientProtocol::HttpsExcept(vec![registry.clone(), reference.registry().to_string()])
-        } else {
-            ClientProtocol::Https
-        };
-        let cas = extra_roots(reference.registry(), opts)?;
-        let config = ClientConfig {
-            protocol,
-            accept_invalid_certificates: opts.insecure,
-            extra_root_certificates: cas
-                .iter()
-                .map(|pem| Certificate {
-                    encoding: CertificateEncoding::Pem,
-                    data: pem.clone(),
-                })
-                .collect(),
-            connect_timeout: Some(connect_timeout),
+        let trust =
+            crate::source::certs::for_registry(reference.registry(), opts.cert_dir.as_deref())?;
+        let http = Transport {
+            trust: &trust,
+            insecure: opts.insecure,
+            connect_timeout,
             read_timeout: (!push).then_some(opts.timeout),
-            // Blobs are uploaded in one streamed request, never in 4 MiB chunks.
-            use_monolithic_push: true,
-            ..Default::default()
-        };
+        }
+        .client(reference.registry())?;
+        let base = format!("{}://{registry}", if plain { "http" } else { "https" });
+        let credentials = Credentials::resolve(&registry, opts.credentials.as_ref());
+        let client = distribution::Client::new(
+            http,
+            base,
+            reference.repository().to_string(),
+            push,
+            credentials,
+        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .map_err(|e| Error::Registry(format!("cannot start the network runtime: {e}")))?;
-        let auth = resolve_auth(&reference, opts);
-        install_tls_crypto();
-        // `Client::new` would fall back to a default client on a bad CA file: refuse it instead.
-        let client = Client::try_from(config).map_err(|e| {
-            Error::usage(format!(
-                "{}: cannot use its CA certificates: {e}",
-                reference.registry()
-            ))
-        })?;
         Ok(Remote {
             runtime,
             client,
-            base: format!("{}://{registry}", if plain { "http" } else { "https" }),
-            cas,
             label: reference.to_string(),
+            identity: trust.client_certs.first().cloned(),
             reference,
-            auth,
             idle_limit: push.then_some(opts.timeout),
             activity: Arc::new(Activity::new()),
         })
@@ -340,8 +304,8 @@ impl Remote {
     /// progress for that long.
     pub(crate) fn run<T>(
         &self,
-        request: impl std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
-    ) -> std::result::Result<T, OciDistributionError> {
+        request: impl std::future::Future<Output = std::result::Result<T, Failure>>,
+    ) -> std::result::Result<T, Failure> {
         let Some(limit) = self.idle_limit else {
             return self.runtime.block_on(request);
         };
@@ -354,10 +318,7 @@ impl Remote {
         self.runtime.block_on(async {
             tokio::select! {
                 done = request => done,
-                () = stalled => Err(OciDistributionError::IoError(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("no progress for {} s", limit.as_secs()),
-                ))),
+                () = stalled => Err(Failure::Stalled(limit)),
             }
         })
     }
@@ -365,7 +326,7 @@ impl Remote {
     /// Runs `op` until it succeeds, fails for good, or runs out of attempts.
     pub(crate) fn retry<T, Fut>(&self, what: &str, op: impl Fn() -> Fut) -> Result<T>
     where
-        Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
+        Fut: std::future::Future<Output = std::result::Result<T, Failure>>,
     {
         self.retry_prepared(what, || Ok(op()))
     }
@@ -378,14 +339,14 @@ impl Remote {
         mut prepare: impl FnMut() -> Result<Fut>,
     ) -> Result<T>
     where
-        Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
+        Fut: std::future::Future<Output = std::result::Result<T, Failure>>,
     {
         let mut delay = Duration::from_millis(250);
         for attempt in 1..=ATTEMPTS {
             match self.run(prepare()?) {
                 Ok(v) => return Ok(v),
                 Err(e) => {
-                    let (error, transient) = classify(&e);
+                    let (error, transient) = classify(e, self.identity.as_deref());
                     if !transient || attempt == ATTEMPTS {
                         return Err(error.context(format!("{}: {what}", self.label)));
                     }
@@ -397,45 +358,42 @@ impl Remote {
         unreachable!("the last attempt returns")
     }
 
-    fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Digest)> {
-        let (bytes, digest) = self
-            .retry("fetching manifest", || {
-                self.client
-                    .pull_manifest_raw(reference, &self.auth, ACCEPTED_MANIFEST_TYPES)
-            })
+    /// The manifest `reference` names, verified against its digest (the pinned one, else the
+    /// one the registry claims).
+    pub(crate) fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Digest)> {
+        let wanted = reference
+            .digest()
+            .or(reference.tag())
+            .unwrap_or("latest")
+            .to_string();
+        let fetched = self
+            .retry("fetching manifest", || self.client.manifest(&wanted))
             .map_err(|e| match e.kind() {
                 Kind::NotFound => e.with_hint(missing_hint(reference)),
                 _ => e,
             })?;
-        let computed = Digest::sha256_of(&bytes);
+        let computed = Digest::sha256_of(&fetched.bytes);
         if let Some(pinned) = reference.digest() {
             Digest::parse(pinned)?.verify(&computed, "manifest")?;
-        } else if let Ok(claimed) = Digest::parse(&digest) {
+        } else if let Some(Ok(claimed)) = fetched.digest.as_deref().map(Digest::parse) {
             claimed.verify(&computed, "manifest")?;
         }
-        Ok((bytes.to_vec(), computed))
+        Ok((fetched.bytes.to_vec(), computed))
     }
 
-    fn small_blob(&self, digest: &Digest, size: u64, what: &str) -> Result<Vec<u8>> {
+    /// The blob `digest` of `size` bytes (a config), whole and verified.
+    pub(crate) fn small_blob(&self, digest: &Digest, size: u64, what: &str) -> Result<Vec<u8>> {
         if size > crate::source::files::MAX_METADATA_BYTES {
             return Err(Error::invalid(format!(
                 "{what} {digest} claims {size} bytes, too large"
             )));
         }
-        let descriptor = OciDescriptor {
-            digest: digest.to_string(),
-            size: size as i64,
-            ..Default::default()
-        };
-        let bytes = self.retry(&format!("fetching {what}"), || async {
-            let mut out = Vec::new();
-            self.client
-                .pull_blob(&self.reference, &descriptor, &mut out)
-                .await
-                .map(|_| out)
+        let name = digest.to_string();
+        let bytes = self.retry(&format!("fetching {what}"), || {
+            self.client.blob_bytes(&name)
         })?;
         verify_blob(&bytes, digest, Some(size), what)?;
-        Ok(bytes)
+        Ok(bytes.to_vec())
     }
 }
 
@@ -482,21 +440,97 @@ fn layers_of(image: &Image, remote: Arc<Remote>) -> Box<dyn LayerSource> {
 /// index, as `docker pull` does), verified against the bytes: what a `FROM image:tag@sha256:...`
 /// pins the tag to.
 pub fn manifest_digest(reference: &str, opts: &RegistryOptions) -> Result<Digest> {
-    let remote = Remote::connect(reference, opts)?;
-    let (_, digest) = remote.manifest(&remote.reference)?;
-    Ok(digest)
+    mirrors::read_from(reference, opts, |at| {
+        let remote = Remote::connect(&at.reference, &at.options)?;
+        Ok(remote.manifest(&remote.reference)?.1)
+    })
 }
 
-/// Resolves a registry reference to an image (manifests and config only) and a layer source.
+/// Resolves a registry reference to an image (manifests and config only) and a layer source,
+/// read from the first of its registries.conf mirrors that has it ([`mirrors`]).
 pub fn open_registry(
     reference: &str,
     platform: &Platform,
     opts: &RegistryOptions,
 ) -> Result<(Image, Box<dyn LayerSource>)> {
-    let remote = Remote::connect(reference, opts)?;
-    let image = remote.image(&remote.reference, reference, platform)?;
-    let layers = layers_of(&image, Arc::new(remote));
-    Ok((image, layers))
+    mirrors::read_from(reference, opts, |at| {
+        let remote = Remote::connect(&at.reference, &at.options)?;
+        let image = remote.image(&remote.reference, reference, platform)?;
+        let layers = layers_of(&image, Arc::new(remote));
+        Ok((image, layers))
+    })
+}
+
+/// A registry repository read by digest, for whole-index reads and copies (`--all-platforms`,
+/// `copy --all`).
+pub struct RegistryStore {
+    remote: Arc<Remote>,
+    name: String,
+}
+
+impl RegistryStore {
+    /// Connects to the registry of `reference`; nothing is sent yet.
+    pub fn connect(reference: &str, opts: &RegistryOptions) -> Result<RegistryStore> {
+        Ok(RegistryStore {
+            remote: Arc::new(Remote::connect(reference, opts)?),
+            name: reference.to_string(),
+        })
+    }
+}
+
+impl crate::source::manifest::Store for RegistryStore {
+    fn top(&self) -> Result<(Vec<u8>, String)> {
+        let (bytes, _) = self.remote.manifest(&self.remote.reference)?;
+        let media_type = crate::source::manifest::media_type_of(&bytes);
+        Ok((bytes, media_type))
+    }
+
+    fn manifest(&self, digest: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
+        let at = self.remote.reference.clone_with_digest(digest.to_string());
+        let (bytes, _) = self.remote.manifest(&at)?;
+        verify_blob(&bytes, digest, size, "manifest")?;
+        Ok(bytes)
+    }
+
+    fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        RegistryLayers {
+            remote: self.remote.clone(),
+            digests: vec![Some(digest.clone())],
+        }
+        .open_layer(0)
+    }
+
+    /// The referrers API, or (where the registry answers it with 404) the `sha256-<hex>` tag.
+    fn referrers(&self, subject: &Digest) -> Result<Vec<oci_spec::image::Descriptor>> {
+        let remote = &self.remote;
+        let what = format!("listing referrers of {subject}");
+        let name = subject.to_string();
+        let bytes = match remote.retry(&what, || remote.client.referrers(&name))? {
+            Referrers::Index(bytes) => bytes.to_vec(),
+            Referrers::NoApi => match remote.manifest(&referrers_tag(&remote.reference, subject)) {
+                Ok((bytes, _)) => bytes,
+                Err(e) if e.kind() == Kind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            },
+        };
+        let index: oci_spec::image::ImageIndex = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::invalid(format!("referrers of {subject}: {e}")))?;
+        Ok(index.manifests().clone())
+    }
+
+    fn origin(&self) -> Option<String> {
+        Some(self.name.clone())
+    }
+}
+
+/// The tag under which a registry without the referrers API keeps `subject`'s referrers
+/// (`sha256-<hex>`, the distribution spec's tag schema), in `reference`'s repository.
+pub(crate) fn referrers_tag(reference: &Reference, subject: &Digest) -> Reference {
+    Reference::with_tag(
+        reference.registry().to_string(),
+        reference.repository().to_string(),
+        subject.to_string().replace(':', "-"),
+    )
 }
 
 /// Tags asked for per page of `/v2/<name>/tags/list`.
@@ -510,48 +544,54 @@ pub struct RepositoryClient {
 }
 
 impl RepositoryClient {
-    /// Connects to `repository`'s registry; nothing is sent yet.
+    /// Connects to `repository`'s registry, or its first mirror that lists its tags (nothing is
+    /// sent without mirrors).
     pub fn connect(repository: &Repository, opts: &RegistryOptions) -> Result<RepositoryClient> {
-        let mut remote = Remote::connect_to(tag_reference(repository, "latest"), opts, false)?;
-        remote.label = repository.to_string();
-        Ok(RepositoryClient {
-            remote: Arc::new(remote),
-            repository: repository.clone(),
+        mirrors::read_from(&repository.tagged("latest"), opts, |at| {
+            let mut remote = Remote::connect(&at.reference, &at.options)?;
+            remote.label = repository.to_string();
+            let client = RepositoryClient {
+                remote: Arc::new(remote),
+                repository: repository.clone(),
+            };
+            // Nothing else is asked before the tags: a mirror without them falls through here.
+            if !at.last {
+                client.tags()?;
+            }
+            Ok(client)
         })
     }
 
     /// Every tag of the repository, in the registry's order, following the pagination of the
-    /// distribution API (`n` and `last`).
+    /// distribution API (`n` and `last`, or the `Link` header's next page where it names one).
     pub fn tags(&self) -> Result<Vec<String>> {
         let remote = &self.remote;
+        // The page a registry's `Link` named, else the one after the last tag seen.
+        let mut link = None;
         collect_pages(|last| {
-            let page = remote.retry("listing tags", || {
-                remote
-                    .client
-                    .list_tags(&remote.reference, &remote.auth, Some(TAGS_PER_PAGE), last)
-            })?;
+            let after = match (&link, last) {
+                (Some(url), _) => After::Link(url),
+                (None, Some(tag)) => After::Tag(tag),
+                (None, None) => After::Start,
+            };
+            let page =
+                remote.retry("listing tags", || remote.client.tags(TAGS_PER_PAGE, &after))?;
+            link = page.next;
             Ok(page.tags)
         })
     }
 
     /// Opens the image `tag` names (manifests and config only; layers stream on demand).
     pub fn open(&self, tag: &str, platform: &Platform) -> Result<(Image, Box<dyn LayerSource>)> {
-        let reference = tag_reference(&self.repository, tag);
+        let at = &self.remote.reference;
+        let reference =
+            Reference::with_tag(at.registry().into(), at.repository().into(), tag.into());
         let image = self
             .remote
             .image(&reference, &self.repository.tagged(tag), platform)?;
         let layers = layers_of(&image, self.remote.clone());
         Ok((image, layers))
     }
-}
-
-/// The reference of `tag` in `repository`.
-fn tag_reference(repository: &Repository, tag: &str) -> Reference {
-    Reference::with_tag(
-        repository.registry().to_string(),
-        repository.path().to_string(),
-        tag.to_string(),
-    )
 }
 
 /// Gathers a paginated list: each page is asked for after the last item of the one before, until
@@ -583,22 +623,19 @@ impl LayerSource for RegistryLayers {
         let digest = self.digests[index]
             .clone()
             .ok_or_else(|| Error::invalid("registry layer without a digest"))?;
-        let descriptor = OciDescriptor {
-            digest: digest.to_string(),
-            ..Default::default()
-        };
         let remote = &self.remote;
-        let stream = remote.retry(&format!("fetching layer {digest}"), || {
-            remote
-                .client
-                .pull_blob_stream(&remote.reference, &descriptor)
+        let name = digest.to_string();
+        let mut response = remote.retry(&format!("fetching layer {digest}"), || {
+            remote.client.blob(&name)
         })?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Vec<u8>>>(8);
         remote.runtime.spawn(async move {
-            use futures_util::StreamExt;
-            let mut stream = stream.stream;
-            while let Some(chunk) = stream.next().await {
-                let item = chunk.map(|b| b.to_vec()).map_err(io::Error::other);
+            loop {
+                let item = match response.chunk().await {
+                    Ok(Some(chunk)) => Ok(chunk.to_vec()),
+                    Ok(None) => return,
+                    Err(e) => Err(io::Error::other(e)),
+                };
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
                     return;
@@ -633,69 +670,67 @@ mod tests {
         (all, requests)
     }
 
-    fn envelope(code: &str) -> OciDistributionError {
-        let json = format!(r#"{{"errors":[{{"code":"{code}","message":"m"}}]}}"#);
-        OciDistributionError::RegistryError {
-            envelope: serde_json::from_str(&json).unwrap(),
+    fn answered(status: u16, body: &str) -> Failure {
+        Failure::Status {
+            status,
             url: "http://127.0.0.1:5000/v2/app/manifests/nope".into(),
+            errors: distribution::error::parse_envelope(body.as_bytes()),
         }
     }
 
-    fn server(code: u16) -> OciDistributionError {
-        OciDistributionError::ServerError {
-            code,
-            url: "http://127.0.0.1:5000/v2/app/manifests/v1".into(),
-            message: "no".into(),
-        }
+    fn envelope(status: u16, code: &str) -> Failure {
+        answered(
+            status,
+            &format!(r#"{{"errors":[{{"code":"{code}","message":"m"}}]}}"#),
+        )
     }
 
-    /// What each failure oci-client reports becomes: kind, exit code, and whether it is retried.
+    fn server(status: u16) -> Failure {
+        answered(status, "<html>no</html>")
+    }
+
+    /// What each failed request becomes: kind, exit code, and whether it is retried.
     #[test]
     fn registry_failures_are_classified_once() {
-        let timeout = || io::Error::new(io::ErrorKind::TimedOut, "no progress for 60 s");
-        let cases: Vec<(OciDistributionError, Kind, bool)> = vec![
-            (
-                OciDistributionError::ImageManifestNotFoundError("v9".into()),
-                Kind::NotFound,
-                false,
-            ),
-            (envelope("MANIFEST_UNKNOWN"), Kind::NotFound, false),
-            (envelope("NAME_UNKNOWN"), Kind::NotFound, false),
-            (envelope("BLOB_UNKNOWN"), Kind::NotFound, false),
-            (envelope("UNAUTHORIZED"), Kind::Auth, false),
-            (envelope("DENIED"), Kind::Auth, false),
-            (envelope("TOOMANYREQUESTS"), Kind::Registry, true),
-            (envelope("MANIFEST_INVALID"), Kind::Registry, false),
+        let cases: Vec<(Failure, Kind, bool)> = vec![
+            (envelope(404, "MANIFEST_UNKNOWN"), Kind::NotFound, false),
+            (envelope(404, "NAME_UNKNOWN"), Kind::NotFound, false),
+            (envelope(404, "BLOB_UNKNOWN"), Kind::NotFound, false),
+            (envelope(401, "UNAUTHORIZED"), Kind::Auth, false),
+            (envelope(403, "DENIED"), Kind::Auth, false),
+            (envelope(429, "TOOMANYREQUESTS"), Kind::Registry, true),
+            (envelope(400, "TOOMANYREQUESTS"), Kind::Registry, true),
+            (envelope(400, "MANIFEST_INVALID"), Kind::Registry, false),
+            (envelope(503, "UNAVAILABLE"), Kind::Registry, true),
             (server(404), Kind::NotFound, false),
             (server(401), Kind::Auth, false),
             (server(403), Kind::Auth, false),
             (server(429), Kind::Registry, true),
             (server(503), Kind::Registry, true),
+            (server(500), Kind::Registry, true),
             (server(400), Kind::Registry, false),
             (
-                OciDistributionError::UnauthorizedError { url: "u".into() },
-                Kind::Auth,
-                false,
-            ),
-            (
-                OciDistributionError::AuthenticationFailure("bad token".into()),
-                Kind::Auth,
-                false,
-            ),
-            (
-                OciDistributionError::IoError(timeout()),
+                Failure::Stalled(Duration::from_secs(60)),
                 Kind::Registry,
                 true,
             ),
             (
-                OciDistributionError::RegistryNoDigestError,
+                Failure::Protocol("an upload session without a Location".into()),
                 Kind::Registry,
+                false,
+            ),
+            (
+                Failure::Auth(Error::Auth(
+                    "authentication failed (401) at the token server".into(),
+                )),
+                Kind::Auth,
                 false,
             ),
         ];
         for (failure, kind, transient) in cases {
             let shown = failure.to_string();
-            let (error, retried) = classify(&failure);
+            assert!(!shown.contains("<html>"), "{shown}");
+            let (error, retried) = classify(failure, None);
             assert_eq!((error.kind(), retried), (kind, transient), "{shown}");
             assert_eq!(
                 error.exit_code(),
@@ -704,8 +739,15 @@ mod tests {
             );
             assert!(error.to_string().starts_with("registry: "), "{error}");
         }
-        let (auth, _) = classify(&server(401));
+        let (auth, _) = classify(server(401), None);
         assert!(auth.hint().unwrap().contains("docker login"));
+        let (stalled, _) = classify(Failure::Stalled(Duration::from_secs(60)), None);
+        assert!(
+            stalled
+                .to_string()
+                .contains("timed out: no progress for 60 s"),
+            "{stalled}"
+        );
     }
 
     #[test]

@@ -1,44 +1,46 @@
-//! Bearer tokens for scope sets oci-client cannot ask for. oci-client asks one token per
-//! repository and operation (`repository:R:pull` or `repository:R:pull,push`); a cross-repository
-//! mount needs `repository:SRC:pull` and `repository:DEST:pull,push` in one token, as Docker asks
-//! for it, or the registry answers 202 and the blob is uploaded again. [`Tokens`] runs the Docker
-//! token flow for such a set (the `/v2/` challenge's realm and service, basic credentials when
-//! there are any) and keeps each token until it expires; the caller hands it to oci-client's own
-//! token cache.
+//! Bearer tokens of the Docker token flow, one per scope set. A request of the distribution
+//! client names the scopes it needs (`repository:R:pull`, `repository:R:pull,push`, or, for a
+//! cross-repository mount, `repository:SRC:pull` and `repository:DEST:pull,push` in one token,
+//! as Docker asks for it, or the registry answers 202 and the blob is uploaded again).
+//! [`Tokens`] asks the realm of the registry's Bearer challenge for a token (with basic
+//! credentials when there are any) and keeps it, per sorted scope set, until shortly before it
+//! expires (`expires_in`, 60 s when the server gives none, as the token specification says).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use oci_client::secrets::RegistryAuth;
-
 use crate::error::{Error, Result};
+use crate::source::distribution::Credentials;
 
 /// How long a token without `expires_in` lasts (the token specification's default).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
-/// How long before its expiry a token is no longer handed out.
+/// How long before its expiry a token is no longer handed out, at most (a quarter of a short
+/// lifetime, so a token of 2 s is still used for 1.5 s).
 const MARGIN: Duration = Duration::from_secs(5);
+
+/// When a token of `lifetime`, asked for at `asked`, stops being handed out.
+fn refresh_at(asked: Instant, lifetime: Duration) -> Instant {
+    asked + lifetime - MARGIN.min(lifetime / 4)
+}
 
 /// Tokens of one registry, one per scope set, fetched when first asked for.
 pub(crate) struct Tokens {
     http: reqwest::Client,
-    /// `SCHEME://HOST[:PORT]` of the registry.
-    base: String,
-    auth: RegistryAuth,
-    /// The registry's challenge, asked once (`None`: it wants no token).
-    challenge: tokio::sync::OnceCell<Option<Challenge>>,
-    /// The sorted scope set → the token and when it stops being used.
+    /// The sorted scope set -> the token and when it stops being used.
     cache: tokio::sync::Mutex<HashMap<String, (String, Instant)>>,
 }
 
 /// The parameters of a `WWW-Authenticate: Bearer realm="…",service="…"` challenge.
 #[derive(Debug, PartialEq)]
-struct Challenge {
-    realm: String,
-    service: Option<String>,
+pub(crate) struct Challenge {
+    /// The token server's URL.
+    pub(crate) realm: String,
+    /// The `service` the token is for (its audience).
+    pub(crate) service: Option<String>,
 }
 
 /// Parses a Bearer challenge; `None` for any other scheme (basic auth needs no token).
-fn parse_challenge(header: &str) -> Option<Challenge> {
+pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {
     let (scheme, params) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
@@ -75,88 +77,52 @@ struct Granted {
 }
 
 impl Tokens {
-    /// Tokens for the registry at `base` (`SCHEME://HOST[:PORT]`), trusting `cas` (PEM) beside
-    /// the system store, or any certificate when `insecure`.
-    pub(crate) fn new(
-        base: String,
-        cas: &[Vec<u8>],
-        insecure: bool,
-        auth: RegistryAuth,
-        timeout: Duration,
-    ) -> Result<Tokens> {
-        let mut builder = reqwest::Client::builder()
-            .danger_accept_invalid_certs(insecure)
-            .connect_timeout(timeout)
-            .read_timeout(timeout);
-        for pem in cas {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                Error::usage(format!("{base}: cannot use its CA certificates: {e}"))
-            })?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| Error::Registry(format!("cannot make an HTTP client: {e}")))?;
-        Ok(Tokens {
+    /// Tokens asked over `http` (the registry connection's client, so the same CAs and client
+    /// certificate).
+    pub(crate) fn new(http: reqwest::Client) -> Tokens {
+        Tokens {
             http,
-            base,
-            auth,
-            challenge: tokio::sync::OnceCell::new(),
             cache: tokio::sync::Mutex::new(HashMap::new()),
-        })
+        }
     }
 
-    /// A token for `scopes`, the one fetched before while it lasts; `None` when the registry
-    /// asks for no token (anonymous or basic auth).
-    pub(crate) async fn token(&self, scopes: &[String]) -> Result<Option<String>> {
+    /// A token for `scopes` from `challenge`'s realm, the one fetched before while it lasts.
+    pub(crate) async fn token(
+        &self,
+        challenge: &Challenge,
+        credentials: &Credentials,
+        scopes: &[String],
+    ) -> Result<String> {
         let mut sorted = scopes.to_vec();
         sorted.sort();
         let key = sorted.join(" ");
         let mut cache = self.cache.lock().await;
         if let Some((token, until)) = cache.get(&key) {
             if Instant::now() < *until {
-                return Ok(Some(token.clone()));
+                return Ok(token.clone());
             }
         }
-        let Some((token, lifetime)) = self.fetch(&sorted).await? else {
-            return Ok(None);
-        };
-        let until = Instant::now() + lifetime.saturating_sub(MARGIN);
-        cache.insert(key, (token.clone(), until));
-        Ok(Some(token))
+        let asked = Instant::now();
+        let (token, lifetime) = self.fetch(challenge, credentials, &sorted).await?;
+        cache.insert(key, (token.clone(), refresh_at(asked, lifetime)));
+        Ok(token)
     }
 
-    async fn fetch(&self, scopes: &[String]) -> Result<Option<(String, Duration)>> {
+    async fn fetch(
+        &self,
+        challenge: &Challenge,
+        credentials: &Credentials,
+        scopes: &[String],
+    ) -> Result<(String, Duration)> {
         let failed = |e: reqwest::Error| {
             Error::Registry(format!("token request failed: {}", e.without_url()))
-        };
-        let challenge = self
-            .challenge
-            .get_or_try_init(|| async {
-                let probe = self
-                    .http
-                    .get(format!("{}/v2/", self.base))
-                    .send()
-                    .await
-                    .map_err(failed)?;
-                Ok::<_, Error>(
-                    probe
-                        .headers()
-                        .get(reqwest::header::WWW_AUTHENTICATE)
-                        .and_then(|h| h.to_str().ok())
-                        .and_then(parse_challenge),
-                )
-            })
-            .await?;
-        let Some(challenge) = challenge else {
-            return Ok(None);
         };
         let mut query: Vec<(&str, &str)> = scopes.iter().map(|s| ("scope", s.as_str())).collect();
         if let Some(service) = &challenge.service {
             query.push(("service", service));
         }
         let mut request = self.http.get(&challenge.realm).query(&query);
-        if let RegistryAuth::Basic(user, password) = &self.auth {
+        if let Credentials::Basic { user, password } = credentials {
             request = request.basic_auth(user, Some(password));
         }
         let answer = request.send().await.map_err(failed)?;
@@ -180,7 +146,7 @@ impl Tokens {
         let lifetime = granted
             .expires_in
             .map_or(DEFAULT_LIFETIME, Duration::from_secs);
-        Ok(Some((token, lifetime)))
+        Ok((token, lifetime))
     }
 }
 
@@ -208,5 +174,16 @@ mod tests {
         );
         assert_eq!(parse_challenge(r#"Basic realm="registry""#), None);
         assert_eq!(parse_challenge(r#"Bearer service="x""#), None);
+    }
+
+    #[test]
+    fn tokens_are_refreshed_shortly_before_they_expire() {
+        let now = Instant::now();
+        let secs = |s: f64| Duration::from_secs_f64(s);
+        assert_eq!(refresh_at(now, secs(60.0)), now + secs(55.0));
+        assert_eq!(refresh_at(now, secs(300.0)), now + secs(295.0));
+        // A short lifetime keeps three quarters of it, never nothing.
+        assert_eq!(refresh_at(now, secs(2.0)), now + secs(1.5));
+        assert_eq!(refresh_at(now, Duration::ZERO), now);
     }
 }

@@ -6,7 +6,8 @@
 //! `auth: token` and the harness's token server (which counts token requests per scope set): one
 //! token per scope set, a cross-repository mount in one token for both repositories (uploads
 //! counted in the registry's log), a refused mount falling back to an upload, wrong credentials
-//! exit 3 and the password in no output.
+//! exit 3 and the password in no output, a short-lived token asked again only when it is about to
+//! expire. A registry asking for a client certificate (mutual TLS) gets the one in certs.d.
 
 use std::path::{Path, PathBuf};
 
@@ -111,20 +112,66 @@ fn an_untrusted_loopback_certificate_is_refused_not_downgraded() {
     assert!(!registry.log().contains("HTTP request to an HTTPS server"));
 }
 
-/// A registry asking for a client certificate, which strata cannot present yet (oci-client's HTTP
-/// client takes no client identity): the `client.cert` in certs.d is named in a one-line error
-/// before any request, instead of a failed handshake.
-fn a_client_certificate_in_certs_d_is_refused_by_name() {
+/// A registry asking for a client certificate (distribution's `http.tls.clientcas`): strata
+/// presents the `client.cert` and `client.key` of the registry's certs.d directory, or of
+/// `--cert-dir`, and skopeo, given the same directory, reads the same image; without one the
+/// handshake fails (the registry's log says so), exit 3 with a message naming what was asked for;
+/// one from another CA is refused, by name.
+fn a_registry_asking_for_a_client_certificate_gets_the_one_in_certs_d() {
     let pki = Pki::new();
     let registry = tls_registry(&pki, true);
     let tmp = tempfile::tempdir().unwrap();
     let certs_d = tmp.path().join("certs.d");
-    pki.certs_d(&certs_d, &registry.host, true);
+    let dir = pki.certs_d(&certs_d, &registry.host, true);
+    let src = small_layout(&tmp.path().join("src"));
     let remote = format!("{}/team/app:v1", registry.host);
-    let run = with_certs_d(&["report", &remote], &certs_d);
+    let pushed = with_certs_d(&["copy", &src, &remote, "--format", "json"], &certs_d);
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    assert_eq!(pushed.json()["uploaded"], 2, "{}", pushed.stdout);
+    let report = with_certs_d(&["report", &remote, "--format", "json"], &certs_d);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let digest = skopeo_digest(&remote, &dir, "");
+    assert_eq!(report.json()["image"]["manifest_digest"], digest);
+    // The same through --cert-dir, with no certs.d at all.
+    let given = pki.certs_d(tmp.path(), "given", true);
+    let cert_dir = given.to_str().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let other = format!("{}/other/app:v1", registry.host);
+    let copied = with_certs_d(&["copy", &remote, &other, "--cert-dir", cert_dir], &empty);
+    assert_eq!(copied.code, 0, "{}", copied.stderr);
+    let report = with_certs_d(
+        &["report", &other, "--cert-dir", cert_dir, "--format", "json"],
+        &empty,
+    );
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert_eq!(report.json()["image"]["manifest_digest"], digest);
+    assert_eq!(skopeo_digest(&other, &given, ""), digest);
+    // The CA alone: the registry refuses the handshake, and strata says what it asked for.
+    let ca_only = tmp.path().join("ca-only");
+    pki.certs_d(&ca_only, &registry.host, false);
+    let before = registry.log().matches("didn't provide a certificate").count();
+    for args in [vec!["report", remote.as_str()], vec!["copy", src.as_str(), other.as_str()]] {
+        let run = with_certs_d(&args, &ca_only);
+        assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("asked for a client certificate"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let after = registry.log().matches("didn't provide a certificate").count();
+    assert!(after > before, "{}", registry.log());
+    // A client certificate from another CA is refused, and named.
+    let stranger = Pki::new();
+    let strange = tmp.path().join("strange");
+    let dir = stranger.certs_d(&strange, &registry.host, true);
+    std::fs::copy(pki.ca(), dir.join("ca.crt")).unwrap();
+    let run = with_certs_d(&["report", &remote], &strange);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("client.cert"), "{}", run.stderr);
-    assert!(!registry.log().contains("\"GET /v2/"), "{}", registry.log());
+    let named = format!("refused the client certificate {}", dir.join("client.cert").display());
+    assert!(run.stderr.contains(&named), "{}", run.stderr);
 }
 
 /// The password the token server accepts, looked for in every output.
@@ -285,13 +332,78 @@ fn wrong_credentials_exit_3_without_the_password_in_any_output() {
     }
 }
 
+/// `strata build --push` of a files-only project (base `scratch`, one layer) to the token
+/// registry: skopeo, with the CA and alice's credentials, reads the digest strata printed, and
+/// the push asked the token server once for its one scope set.
+fn a_build_pushes_to_a_token_registry_with_one_token() {
+    let r = TokenRegistry::start();
+    let project = r._tmp.path().join("project");
+    crate::support::write(&project, "src/hello.txt", "built over tls\n");
+    crate::support::write(
+        &project,
+        "strata.toml",
+        "[image]\nbase = \"scratch\"\n\n[[layer]]\nname = \"app\"\nfrom = [\"src\"]\nto = \"/app\"\n",
+    );
+    let before = r.server.requests().len();
+    let dest = format!("{}/team/built:v1", r.registry.host);
+    let cache = r._tmp.path().join("cache");
+    let args = ["build", "--cache-dir", cache.to_str().unwrap(), "--format", "json", "--push", &dest];
+    let run = strata_in(&args, &r.env(), Some(&project));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let built = run.json();
+    assert_eq!(built["outputs"][0]["uploaded"], 2, "the layer and the config: {built}");
+    let asked = r.server.requests()[before..].to_vec();
+    assert_eq!(asked, ["repository:team/built:pull,push"], "{asked:?}");
+    assert_eq!(r.skopeo_digest(&dest), built["outputs"][0]["manifest_digest"]);
+}
+
+/// Tokens that last 2 s, and a push through a proxy that holds back every answer (so the push
+/// takes several times that): the push token is asked again once it is about to expire, never
+/// before (each token serves at least three quarters of its life and many requests).
+fn an_expiring_token_is_asked_again_only_when_it_is_about_to_expire() {
+    use crate::support::faulty_proxy::{start, Fault};
+    let pki = Pki::new();
+    let server = TokenServer::start(&pki, "alice", PASSWORD);
+    server.expire_after(2);
+    let registry = Registry::start_token_plain(&server);
+    let proxy = start(&registry.host, Fault::Delay(std::time::Duration::from_millis(250)));
+    let tmp = tempfile::tempdir().unwrap();
+    let layers: Vec<(Vec<u8>, Comp)> = (0..5)
+        .map(|i| {
+            let content = format!("layer {i}\n");
+            (tar_bytes(&[Item::File("app/f.txt", content.as_bytes())]), Comp::Gzip)
+        })
+        .collect();
+    write_layout(&tmp.path().join("src"), "v1", &layers);
+    let src = format!("oci:{}:v1", tmp.path().join("src").display());
+    let remote = format!("{}/team/app:v1", proxy.host);
+    let started = std::time::Instant::now();
+    let args = ["copy", &src, &remote, "--format", "json", "--username", "alice", "--password-stdin"];
+    let pushed = strata_with_stdin_in(&args, PASSWORD, &[]);
+    let took = started.elapsed().as_secs_f64();
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    assert_eq!(pushed.json()["uploaded"], 6, "{}", pushed.stdout);
+    assert!(took > 4.0, "the push outlived two tokens: {took} s");
+    let asked = server.asked_at("repository:team/app:pull,push");
+    assert!(asked.len() >= 2, "a new token after expiry: {asked:?} in {took} s");
+    for pair in asked.windows(2) {
+        let used = pair[1].duration_since(pair[0]).as_secs_f64();
+        assert!(used >= 1.2, "a token was replaced after {used} s of its 2 s");
+    }
+    let requests = proxy.faults.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(requests >= 3 * asked.len(), "{requests} requests, {} tokens", asked.len());
+    assert_eq!(server.requests().len(), asked.len(), "{:?}", server.requests());
+}
+
 crate::tests![
     a_loopback_registry_over_tls_is_trusted_through_certs_d,
     cert_dir_names_the_cas_instead_of_certs_d,
     an_untrusted_loopback_certificate_is_refused_not_downgraded,
-    a_client_certificate_in_certs_d_is_refused_by_name,
+    a_registry_asking_for_a_client_certificate_gets_the_one_in_certs_d,
     a_token_registry_is_read_and_written_with_one_token_per_scope_set,
     a_cross_repository_copy_under_token_auth_mounts_every_blob,
     a_refused_mount_falls_back_to_an_upload,
     wrong_credentials_exit_3_without_the_password_in_any_output,
+    a_build_pushes_to_a_token_registry_with_one_token,
+    an_expiring_token_is_asked_again_only_when_it_is_about_to_expire,
 ];

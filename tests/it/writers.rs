@@ -1,16 +1,18 @@
 //! Every writer's layers read exactly. One small image — a busybox-static base, then files, a
 //! symlink, a hard link, whiteouts of a file and of a directory, and a last file whose size is
 //! not a multiple of 512 — is written by the real tools of the machine: the Docker Engine,
-//! buildah (OCI and Docker formats), podman, umoci and skopeo's conversions. For every output,
-//! strata report's per-layer figures equal Python's tarfile reading the same blobs
-//! ([`report_as_tarfile_reads`]), and `strata diff` and `strata check` work on it. One test per
-//! writer, so a missing tool shows by name.
+//! buildah (OCI and Docker formats), podman, umoci and skopeo's conversions, and the pushes of
+//! `docker push`, `buildah push` and `skopeo copy` to a loopback registry (whose blobs Python
+//! fetches itself). For every output, strata report's per-layer figures equal Python's tarfile
+//! reading the same blobs ([`report_as_tarfile_reads`]), and `strata diff` and `strata check`
+//! work on it. One test per writer, so a missing tool shows by name.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::support::images::{tool, Buildah, DockerImages};
 use crate::support::layout::{noise, write_layout, Comp};
+use crate::support::registry::Registry;
 use crate::support::tarfile::{report_as_tarfile_reads, tarfile_layers};
 use crate::support::{docker_ok, have, report_json, require, sh, strata};
 
@@ -194,11 +196,12 @@ fn umoci_insert_and_whiteout_layers_read_as_tarfile_reads() {
     read_all(&[reference], &corpus.base());
 }
 
-fn docker_engine_build_and_save_read_as_tarfile_reads() {
+/// The corpus image built by the Docker Engine on the base (`docker import`ed from the rootfs
+/// tar); returns the images made (removed on drop), the app's name and the base's.
+fn docker_image(corpus: &Corpus, name: &str) -> (DockerImages, String, String) {
     require(docker_ok(&["info"]), "a running Docker Engine");
-    let corpus = Corpus::new();
     let mut images = DockerImages::default();
-    let name = format!("strata-writers-{}", std::process::id());
+    let name = format!("strata-writers-{name}-{}", std::process::id());
     let (base, app) = (format!("{name}-base:1"), format!("{name}:1"));
     images.0.extend([base.clone(), app.clone()]);
     let rootfs = corpus.path("rootfs.tar");
@@ -209,9 +212,44 @@ fn docker_engine_build_and_save_read_as_tarfile_reads() {
     );
     let ctx = corpus.context(&base);
     tool("docker", &["build", "-q", "-t", &app, "."], &ctx);
+    (images, app, base)
+}
+
+/// The manifest media type of `reference` (`docker://` in a plain-HTTP registry), as skopeo
+/// reads it.
+fn manifest_type(reference: &str) -> String {
+    let raw = sh(&format!("skopeo inspect --raw --tls-verify=false {reference}"));
+    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    manifest["mediaType"].as_str().unwrap_or_default().to_string()
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+fn docker_engine_build_and_save_read_as_tarfile_reads() {
+    let corpus = Corpus::new();
+    let (_images, app, base) = docker_image(&corpus, "save");
     let saved = DockerImages::save(&app, corpus.dir.path());
     let saved_base = DockerImages::save(&base, corpus.dir.path());
     read_all(&[saved], &saved_base);
+}
+
+/// `docker push` to a loopback registry (plain HTTP: Docker trusts 127.0.0.0/8), read from the
+/// registry as Python fetches and reads its blobs, and diffed against the `docker save` of the
+/// same image.
+fn docker_engine_push_reads_as_tarfile_reads() {
+    let corpus = Corpus::new();
+    let registry = Registry::start(None);
+    let (mut images, app, base) = docker_image(&corpus, "push");
+    let pushed = format!("{}/writers/docker:1", registry.host);
+    images.0.push(pushed.clone());
+    tool("docker", &["tag", &app, &pushed], corpus.dir.path());
+    tool("docker", &["push", "-q", &pushed], corpus.dir.path());
+    let pushed = format!("docker://{pushed}");
+    assert_eq!(manifest_type(&pushed), DOCKER_MANIFEST);
+    let saved = DockerImages::save(&app, corpus.dir.path());
+    let saved_base = DockerImages::save(&base, corpus.dir.path());
+    read_all(&[pushed, saved], &saved_base);
 }
 
 fn buildah_oci_format_outputs_read_as_tarfile_reads() {
@@ -223,6 +261,25 @@ fn buildah_oci_format_outputs_read_as_tarfile_reads() {
 fn buildah_docker_format_outputs_read_as_tarfile_reads() {
     let corpus = Corpus::new();
     let (_buildah, outputs) = buildah_image(&corpus, "docker");
+    read_all(&outputs, &corpus.base());
+}
+
+/// `buildah push` of the corpus image to a loopback registry in each manifest format.
+fn buildah_registry_pushes_read_as_tarfile_reads() {
+    require(have("skopeo"), "skopeo");
+    let corpus = Corpus::new();
+    let registry = Registry::start(None);
+    let (buildah, _) = buildah_image(&corpus, "oci");
+    let mut outputs = Vec::new();
+    for (format, media_type) in [("oci", OCI_MANIFEST), ("docker", DOCKER_MANIFEST)] {
+        let dest = format!("docker://{}/writers/buildah-{format}:1", registry.host);
+        buildah.run(
+            &["push", "-q", "--tls-verify=false", "--format", format, "app", &dest],
+            corpus.dir.path(),
+        );
+        assert_eq!(manifest_type(&dest), media_type, "{dest}");
+        outputs.push(dest);
+    }
     read_all(&outputs, &corpus.base());
 }
 
@@ -298,11 +355,79 @@ fn skopeo_conversions_read_as_tarfile_reads() {
     read_all(&outputs, &built[0]);
 }
 
+/// `skopeo copy` of buildah's docker-archive (uncompressed layers) pushed to a loopback
+/// registry with `flags`, into a registry of its own: skopeo 1.9 would otherwise reuse the
+/// layers it pushed before in another compression (its blob info cache), whatever the flags
+/// ask. Returns the registry and the `docker://` reference.
+fn skopeo_push(source: &str, flags: &str, name: &str) -> (Registry, String) {
+    let registry = Registry::start(None);
+    let dest = format!("docker://{}/writers/skopeo-{name}:1", registry.host);
+    sh(&format!(
+        "skopeo copy --quiet --dest-tls-verify=false --format oci {flags} {source} {dest}"
+    ));
+    assert_eq!(manifest_type(&dest), OCI_MANIFEST, "{dest}");
+    (registry, dest)
+}
+
+/// skopeo pushes with an OCI manifest: gzip (skopeo's default) and zstd layers.
+fn skopeo_registry_pushes_read_as_tarfile_reads() {
+    require(have("skopeo"), "skopeo");
+    let corpus = Corpus::new();
+    let (_buildah, built) = buildah_image(&corpus, "docker");
+    let (mut outputs, mut registries) = (Vec::new(), Vec::new());
+    for (flags, name, compression) in [
+        ("", "oci", "gzip"),
+        ("--dest-compress-format zstd", "zstd", "zstd"),
+    ] {
+        let (registry, dest) = skopeo_push(&built[2], flags, name);
+        registries.push(registry);
+        for layer in report_json(&dest)["layers"].as_array().unwrap() {
+            assert_eq!(layer["compression"], compression, "{dest}");
+        }
+        outputs.push(dest);
+    }
+    read_all(&outputs, &built[0]);
+}
+
+/// skopeo 1.9's zstd:chunked push rewrites each tar entry by entry: the entries are kept, but
+/// the base layer's GNU tar record padding after the end-of-archive is dropped, and the config
+/// keeps the diff_id of the tar as it was. Python's reading of the pushed blobs shows it (the
+/// same entries, fewer bytes); strata refuses the layer as a diff_id mismatch (exit 2), as it
+/// must.
+fn skopeo_zstd_chunked_push_keeps_a_stale_diff_id() {
+    require(have("skopeo"), "skopeo");
+    let corpus = Corpus::new();
+    let (_buildah, built) = buildah_image(&corpus, "docker");
+    let (_registry, dest) = skopeo_push(&built[2], "--dest-compress-format zstd:chunked", "chunked");
+    let (pushed, archived) = (tarfile_layers(&dest), tarfile_layers(&built[2]));
+    assert_eq!(pushed.len(), archived.len());
+    for (index, (got, was)) in pushed.iter().zip(&archived).enumerate() {
+        assert_eq!(got["compression"], "zstd", "layer {index}");
+        for key in ["files", "content_bytes", "entries"] {
+            assert_eq!(got[key], was[key], "layer {index}: {key}");
+        }
+        let same = got["uncompressed_bytes"] == was["uncompressed_bytes"];
+        assert_eq!(same, index > 0, "layer {index}: {got} {was}");
+    }
+    let run = strata(&["report", &dest]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("digest mismatch for layer 0")
+            && run.stderr.contains("uncompressed (diff_id)"),
+        "{}",
+        run.stderr
+    );
+}
+
 crate::tests![
     umoci_insert_and_whiteout_layers_read_as_tarfile_reads,
     docker_engine_build_and_save_read_as_tarfile_reads,
+    docker_engine_push_reads_as_tarfile_reads,
     buildah_oci_format_outputs_read_as_tarfile_reads,
     buildah_docker_format_outputs_read_as_tarfile_reads,
+    buildah_registry_pushes_read_as_tarfile_reads,
     podman_save_formats_read_as_tarfile_reads,
     skopeo_conversions_read_as_tarfile_reads,
+    skopeo_registry_pushes_read_as_tarfile_reads,
+    skopeo_zstd_chunked_push_keeps_a_stale_diff_id,
 ];

@@ -216,6 +216,14 @@ fn files(d: &Diff) -> String {
 
 /// Renders the comparison page.
 pub fn render(d: &Diff) -> String {
+    page(
+        &format!("strata diff: {} → {}", d.old.reference, d.new.reference),
+        &body(d),
+    )
+}
+
+/// The diff's page body, which a per-platform page repeats once per platform.
+pub fn body(d: &Diff) -> String {
     let mut body = format!(
         "<h1>strata diff</h1>\n<p><code{}>{}</code> → <code{}>{}</code></p>\n",
         data("old", &d.old.reference),
@@ -229,8 +237,5 @@ pub fn render(d: &Diff) -> String {
     body.push_str("<h2>Layers</h2>\n");
     body.push_str(&layers(d));
     body.push_str(&files(d));
-    page(
-        &format!("strata diff: {} → {}", d.old.reference, d.new.reference),
-        &body,
-    )
+    body
 }

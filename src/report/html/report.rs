@@ -329,6 +329,14 @@ fn dependencies(a: &Analysis) -> String {
 
 /// Renders the report page; `trees` holds each layer's directory tree, bottom layer first.
 pub fn render(a: &Analysis, trees: &[TreeNode]) -> String {
+    page(
+        &format!("strata report: {}", a.image.reference),
+        &body(a, trees),
+    )
+}
+
+/// The report's page body, which a multi-platform page repeats once per platform.
+pub fn body(a: &Analysis, trees: &[TreeNode]) -> String {
     let img = &a.image;
     let mut body = format!(
         "<h1>strata report</h1>\n<p><code{}>{}</code></p>\n<p class=\"muted\">{} · config <code>{}</code>{}{}</p>\n",
@@ -352,5 +360,5 @@ pub fn render(a: &Analysis, trees: &[TreeNode]) -> String {
     body.push_str(&findings(a));
     body.push_str(&dead_bytes(a));
     body.push_str(&dependencies(a));
-    page(&format!("strata report: {}", img.reference), &body)
+    body
 }

@@ -1,7 +1,7 @@
 //! An HTTP-aware TCP proxy in front of a real registry that misbehaves on purpose: it answers 503
 //! or 500, never answers, resets connections in the middle of blob uploads, turns cross-repository
 //! mounts into plain upload sessions (so the registry answers `202`), slows responses down, or
-//! trickles uploads through. Used to check retries, backoff, fallbacks and timeouts against real
+//! trickles uploads through, or claims the referrers API. Used to check retries, backoff, fallbacks and timeouts against real
 //! HTTP clients. Proxies chain: a proxy in front of another proxy adds its fault to the other's.
 //!
 //! Every request gets its own upstream connection (`Connection: close` is forced on both sides),
@@ -38,6 +38,9 @@ pub enum Fault {
     Delay(Duration),
     /// Request bodies are forwarded at about this many bytes per second.
     SlowUploads(usize),
+    /// `GET .../referrers/...` gets `200 OK`, as from a registry with the OCI 1.1 referrers API
+    /// (distribution 2.8 answers 404).
+    ReferrersApi,
 }
 
 /// A running proxy (its thread lives until the test process ends).
@@ -169,6 +172,9 @@ impl State {
                 head.lines[0] = format!("{path} {version}");
                 self.faults.fetch_add(1, Ordering::SeqCst);
                 return Action::Pass;
+            }
+            Fault::ReferrersApi if head.lines[0].contains("/referrers/") => {
+                Action::Answer("200 OK")
             }
             Fault::Delay(_) | Fault::SlowUploads(_) => {
                 self.faults.fetch_add(1, Ordering::SeqCst);

@@ -60,6 +60,12 @@ impl Registry {
         Registry::serve(Some(Auth::Token(server)), Some(tls))
     }
 
+    /// Starts a registry whose auth is distribution's `auth: token`, trusting the tokens
+    /// `server` issues, over plain HTTP (so an HTTP proxy can sit in front of it).
+    pub fn start_token_plain(server: &TokenServer) -> Registry {
+        Registry::serve(Some(Auth::Token(server)), None)
+    }
+
     fn serve(auth: Option<Auth>, tls: Option<&Tls>) -> Registry {
         super::require(Registry::installed(), WHAT);
         let dir = tempfile::tempdir().expect("tempdir");

@@ -1,6 +1,7 @@
 //! An independent reading of an image's layers: Python's tarfile over each layer blob, found
-//! through the image's own index or manifest (`oci:`, `oci-archive:`, `docker-archive:`), so
-//! the tests can hold strata's per-layer figures against a reader strata shares no code with.
+//! through the image's own index or manifest (`oci:`, `oci-archive:`, `docker-archive:`, a
+//! loopback registry's `docker://`), so the tests can hold strata's per-layer figures against a
+//! reader strata shares no code with.
 //! Python 3.11's tarfile reads every member of a layer whose last file is unpadded (umoci's),
 //! then raises "unexpected end of data" looking for the next: the script stops there, and
 //! counts the layer read only when every file's content is whole.
@@ -19,7 +20,16 @@ import gzip, io, json, os, subprocess, sys, tarfile
 kind, path = sys.argv[1], sys.argv[2]
 tag = sys.argv[3] if len(sys.argv) > 3 else None
 
-if kind == "oci":
+if kind == "registry":
+    import urllib.request
+    ACCEPT = ", ".join("application/vnd." + t for t in [
+        "oci.image.manifest.v1+json", "oci.image.index.v1+json",
+        "docker.distribution.manifest.v2+json", "docker.distribution.manifest.list.v2+json"])
+    def fetch(what):
+        request = urllib.request.Request(path + what, headers={"Accept": ACCEPT})
+        with urllib.request.urlopen(request) as response:
+            return response.read()
+elif kind == "oci":
     def blob(name):
         with open(os.path.join(path, name), "rb") as f:
             return f.read()
@@ -30,6 +40,8 @@ else:
         return outer.extractfile(names[name.lstrip("./")]).read()
 
 def by_digest(d):
+    if kind == "registry":
+        return fetch("/blobs/" + d)
     return blob("blobs/" + d.replace(":", "/"))
 
 def manifest_of(index):
@@ -40,6 +52,11 @@ def manifest_of(index):
 
 if kind == "docker-archive":
     layers = [blob(p) for p in json.loads(blob("manifest.json"))[0]["Layers"]]
+elif kind == "registry":
+    manifest = json.loads(fetch("/manifests/" + tag))
+    if "manifests" in manifest:
+        manifest = json.loads(fetch("/manifests/" + manifest["manifests"][0]["digest"]))
+    layers = [by_digest(l["digest"]) for l in manifest["layers"]]
 else:
     layers = [by_digest(l["digest"]) for l in manifest_of(json.loads(blob("index.json")))["layers"]]
 
@@ -82,13 +99,22 @@ for data in layers:
 json.dump(out, sys.stdout)
 "#;
 
-/// Python's reading of the layers of `reference` (`oci:DIR:TAG`, `oci-archive:FILE` or
-/// `docker-archive:FILE`), one JSON object per layer with the keys of strata's layer report.
+/// Python's reading of the layers of `reference` (`oci:DIR:TAG`, `oci-archive:FILE`,
+/// `docker-archive:FILE`, or `docker://HOST/NAME:TAG` of a plain-HTTP loopback registry, whose
+/// blobs Python fetches itself), one JSON object per layer with the keys of strata's layer report.
 pub fn tarfile_layers(reference: &str) -> Vec<serde_json::Value> {
     require(have("python3") && have("zstd"), "python3 and zstd");
     let (kind, rest) = reference.split_once(':').expect("a KIND:PATH reference");
     let mut args = vec![kind.to_string()];
     match (kind, rest.rsplit_once(':')) {
+        ("docker", Some((name, tag))) => {
+            let (host, name) = name
+                .trim_start_matches('/')
+                .split_once('/')
+                .expect("HOST/NAME");
+            let base = format!("http://{host}/v2/{name}");
+            args = vec!["registry".to_string(), base, tag.to_string()];
+        }
         ("oci", Some((dir, tag))) => args.extend([dir.to_string(), tag.to_string()]),
         _ => args.push(rest.to_string()),
     }

@@ -3,14 +3,15 @@
 //! whose `x5c` header carries a certificate from a test CA, the registry's `rootcertbundle`. It
 //! grants every scope asked for (or, told to, only the first repository's of a token asked for
 //! several, as a registry that refuses cross-repository grants) and records, per token request,
-//! the scope set asked for.
+//! the scope set asked for and when. Tokens last 300 s, or as long as [`TokenServer::expire_after`]
+//! says (`expires_in` and the JWT's `exp` alike).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -21,7 +22,7 @@ use super::pki::Pki;
 const SERVICE: &str = "strata-registry";
 /// The tokens' issuer, as the registry expects it.
 const ISSUER: &str = "strata-token-server";
-/// How long a token lasts, in seconds.
+/// How long a token lasts, in seconds, unless told otherwise.
 const LIFETIME: u64 = 300;
 
 /// A running token server (it stops with the test process).
@@ -30,10 +31,19 @@ pub struct TokenServer {
     pub realm: String,
     /// The CA the tokens' `x5c` chains to.
     bundle: PathBuf,
-    /// The scope sets asked for, one entry per token request (each sorted, space-separated).
-    requests: Arc<Mutex<Vec<String>>>,
+    /// The scope sets asked for, one entry per token request (each sorted, space-separated),
+    /// with when it came.
+    requests: Arc<Mutex<Vec<(String, Instant)>>>,
     /// Whether a token asked for several repositories grants only the first one's scope.
     one_repository: Arc<AtomicBool>,
+    /// How long the tokens issued from now on last, in seconds.
+    lifetime: Arc<AtomicU64>,
+}
+
+/// How the server answers, as the test set it.
+struct Settings {
+    one_repository: Arc<AtomicBool>,
+    lifetime: Arc<AtomicU64>,
 }
 
 /// What signs tokens and who may have one.
@@ -64,12 +74,16 @@ impl TokenServer {
         let realm = format!("http://{}/token", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
-        let one_repository = Arc::new(AtomicBool::new(false));
-        let narrow = one_repository.clone();
+        let settings = Settings {
+            one_repository: Arc::new(AtomicBool::new(false)),
+            lifetime: Arc::new(AtomicU64::new(LIFETIME)),
+        };
+        let (one_repository, lifetime) =
+            (settings.one_repository.clone(), settings.lifetime.clone());
         std::thread::spawn(move || {
             for (n, stream) in listener.incoming().enumerate() {
                 if let Ok(stream) = stream {
-                    let _ = answer(stream, &issuer, &seen, narrow.load(Ordering::SeqCst), n);
+                    let _ = answer(stream, &issuer, &seen, &settings, n);
                 }
             }
         });
@@ -78,7 +92,13 @@ impl TokenServer {
             bundle: pki.ca(),
             requests,
             one_repository,
+            lifetime,
         }
+    }
+
+    /// From now on, issues tokens that expire after `seconds` (`expires_in` and `exp`).
+    pub fn expire_after(&self, seconds: u64) {
+        self.lifetime.store(seconds, Ordering::SeqCst);
     }
 
     /// From now on, grants a token asked for several repositories only the first one's scope
@@ -98,7 +118,18 @@ impl TokenServer {
 
     /// The scope sets asked for so far, one per token request.
     pub fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
+        let requests = self.requests.lock().unwrap();
+        requests.iter().map(|(scopes, _)| scopes.clone()).collect()
+    }
+
+    /// When `scopes` (sorted, space-separated) were asked for a token, in order.
+    pub fn asked_at(&self, scopes: &str) -> Vec<Instant> {
+        let requests = self.requests.lock().unwrap();
+        requests
+            .iter()
+            .filter(|(s, _)| s == scopes)
+            .map(|(_, at)| *at)
+            .collect()
     }
 }
 
@@ -106,8 +137,8 @@ impl TokenServer {
 fn answer(
     stream: TcpStream,
     issuer: &Issuer,
-    seen: &Mutex<Vec<String>>,
-    one_repository: bool,
+    seen: &Mutex<Vec<(String, Instant)>>,
+    settings: &Settings,
     n: usize,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -138,7 +169,9 @@ fn answer(
         })
         .collect();
     scopes.sort();
-    seen.lock().unwrap().push(scopes.join(" "));
+    seen.lock()
+        .unwrap()
+        .push((scopes.join(" "), Instant::now()));
     let mut stream = stream;
     if authorization != issuer.expected {
         let body = r#"{"details":"invalid credentials"}"#;
@@ -148,13 +181,14 @@ fn answer(
             body.len()
         );
     }
-    let granted = if one_repository {
+    let granted = if settings.one_repository.load(Ordering::SeqCst) {
         &scopes[..scopes.len().min(1)]
     } else {
         &scopes[..]
     };
-    let token = issuer.sign(granted, n);
-    let body = format!(r#"{{"token":"{token}","expires_in":{LIFETIME}}}"#);
+    let lifetime = settings.lifetime.load(Ordering::SeqCst);
+    let token = issuer.sign(granted, n, lifetime);
+    let body = format!(r#"{{"token":"{token}","expires_in":{lifetime}}}"#);
     write!(
         stream,
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -163,8 +197,9 @@ fn answer(
 }
 
 impl Issuer {
-    /// A JWT granting `scopes` (`repository:NAME:ACTIONS`), signed RS256 with openssl.
-    fn sign(&self, scopes: &[String], n: usize) -> String {
+    /// A JWT granting `scopes` (`repository:NAME:ACTIONS`) for `lifetime` seconds, signed RS256
+    /// with openssl.
+    fn sign(&self, scopes: &[String], n: usize, lifetime: u64) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -181,7 +216,7 @@ impl Issuer {
             .collect();
         let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5c": [self.x5c]});
         let claims = serde_json::json!({
-            "iss": ISSUER, "sub": "strata", "aud": SERVICE, "exp": now + LIFETIME,
+            "iss": ISSUER, "sub": "strata", "aud": SERVICE, "exp": now + lifetime,
             "nbf": now - 10, "iat": now, "jti": format!("token-{n}"), "access": access,
         });
         let input = format!(
