@@ -264,7 +264,7 @@ impl Repository {
                 "{s}: give a repository without a tag or digest"
             )));
         }
-        let reference: oci_client::Reference = spelled
+        let reference: oci_spec::distribution::Reference = spelled
             .parse()
             .map_err(|e| Error::usage(format!("invalid repository {s:?}: {e}")))?;
         Ok(Repository {
@@ -321,7 +321,7 @@ fn registry(s: &str) -> Result<ImageRef> {
 
 /// `s`, checked to be an image name as Docker spells one (`[HOST/]PATH[:TAG][@DIGEST]`).
 fn image_name(s: &str) -> Result<String> {
-    s.parse::<oci_client::Reference>()
+    s.parse::<oci_spec::distribution::Reference>()
         .map_err(|e| Error::usage(format!("invalid image reference {s:?}: {e}")))?;
     Ok(s.to_string())
 }
