@@ -2,7 +2,8 @@
 //! build` made reads exactly as its `docker save` archive does (bare name, `docker-daemon:`, and
 //! through the shared re-export when nothing may be kept in memory), is never written to disk
 //! whole, works with diff and check; `strata copy` and `strata build --load` load images Docker
-//! then inspects and runs; a missing image and a missing engine fail with the right exit codes.
+//! then inspects and runs; podman serves through its Docker-compatible socket; a missing image and
+//! a missing engine fail with the right exit codes.
 //!
 //! No image is pulled: the base is `docker import`ed from a rootfs holding the host's static
 //! busybox. Every test removes the images it made, passed or not. A missing engine or
@@ -446,6 +447,90 @@ fn build_load_runs_in_docker() {
     assert_eq!(built_layers[..base_layers.len()], base_layers[..]);
 }
 
+/// podman's Docker-compatible API (`podman system service`) on a socket of the test's own,
+/// stopped (and the socket gone) when dropped.
+struct PodmanService {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl PodmanService {
+    fn start(dir: &Path) -> PodmanService {
+        let socket = dir.join("podman.sock");
+        let child = Command::new("podman")
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("podman system service");
+        for _ in 0..100 {
+            if socket.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(socket.exists(), "podman's API socket did not appear");
+        PodmanService { child, socket }
+    }
+
+    /// `DOCKER_HOST` for this service.
+    fn docker_host(&self) -> PathBuf {
+        PathBuf::from(format!("unix://{}", self.socket.display()))
+    }
+}
+
+impl Drop for PodmanService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// podman's image ID and `RootFS.Layers` of `tag`, as podman itself tells them.
+fn podman_config_and_diff_ids(tag: &str) -> (String, Vec<String>) {
+    let inspect = |format: &str| {
+        let out = Command::new("podman")
+            .args(["image", "inspect", "--format", format, tag])
+            .output()
+            .expect("podman image inspect");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let id = format!("sha256:{}", inspect("{{.Id}}").trim_start_matches("sha256:"));
+    (id, serde_json::from_str(&inspect("{{json .RootFS.Layers}}")).unwrap())
+}
+
+/// podman through its Docker-compatible socket, as `DOCKER_HOST`: strata loads an image into it
+/// (podman's own inspect agrees on config and diff_ids) and reads it back as the layout it came
+/// from.
+fn podman_serves_as_the_engine_through_its_docker_socket() {
+    require(crate::support::have("podman"), "podman");
+    let dir = tempfile::tempdir().unwrap();
+    let service = PodmanService::start(dir.path());
+    let host = service.docker_host();
+    let env = [("DOCKER_HOST", host.as_path())];
+    let source = "oci:fixtures/sample-app:latest";
+    let tag = format!("localhost/strata-test/podman-{}:1", std::process::id());
+    let run = strata_in(&["copy", source, &format!("docker-daemon:{tag}")], &env, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let expected = config_and_diff_ids(source);
+    let loaded = podman_config_and_diff_ids(&tag);
+    let reference = format!("docker-daemon:{tag}");
+    let read = strata_in(&["report", &reference, "--format", "json"], &env, None);
+    let _ = Command::new("podman").args(["rmi", "-f", &tag]).output();
+    assert_eq!(loaded, expected);
+    let report = ok_json(&read, "podman's image");
+    assert_eq!(report["image"]["config_digest"], expected.0.as_str());
+    let diff_ids: Vec<&str> = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["diff_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(diff_ids, expected.1);
+}
+
 crate::tests![
     engine_images_read_as_their_saved_archives,
     engine_images_are_never_written_to_disk,
@@ -456,4 +541,5 @@ crate::tests![
     copy_loads_images_into_the_engine,
     a_failed_load_leaves_no_tag,
     build_load_runs_in_docker,
+    podman_serves_as_the_engine_through_its_docker_socket,
 ];
