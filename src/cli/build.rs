@@ -79,12 +79,15 @@ pub struct BuildArgs {
     #[arg(long)]
     pub zstd: bool,
     /// Where to write the image (repeatable): oci:DIR:TAG, oci-archive:FILE:TAG,
-    /// docker-archive:FILE:NAME:TAG, docker://REF.
+    /// docker-archive:FILE:NAME:TAG, docker://REF, docker-daemon:NAME:TAG.
     #[arg(long = "output", short = 'o', value_name = "DEST")]
     pub outputs: Vec<String>,
     /// Push to a registry (same as --output docker://REF).
     #[arg(long, value_name = "REF")]
     pub push: Vec<String>,
+    /// Load into the Docker Engine as NAME:TAG (same as --output docker-daemon:NAME:TAG).
+    #[arg(long, value_name = "NAME:TAG")]
+    pub load: Vec<String>,
     /// Print the layer plan (sources, destination, files, bytes, cache hit or miss) and stop.
     #[arg(long)]
     pub plan: bool,
@@ -335,9 +338,14 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
             .iter()
             .map(|r| format!("docker://{}", r.trim_start_matches("docker://"))),
     );
+    outputs.extend(
+        args.load
+            .iter()
+            .map(|n| format!("docker-daemon:{}", n.trim_start_matches("docker-daemon:"))),
+    );
     if outputs.is_empty() && !args.plan {
         return Err(Error::usage(
-            "no destination: pass --output DEST or --push REF (or --plan to preview)",
+            "no destination: pass --output DEST, --push REF or --load NAME:TAG (or --plan to preview)",
         ));
     }
     let destinations = outputs

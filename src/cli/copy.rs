@@ -1,5 +1,5 @@
-//! `strata copy SRC DEST`: copy an image between any two of an OCI layout, an archive and a
-//! registry, sending only the blobs the destination lacks.
+//! `strata copy SRC DEST`: copy an image between any two of an OCI layout, an archive, a
+//! registry and the Docker Engine, sending only the blobs the destination lacks.
 
 use clap::Args;
 
@@ -22,7 +22,7 @@ pub struct CopyArgs {
     /// The image to copy (any reference strata reads).
     pub source: String,
     /// Where to: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
-    /// docker://REF, or a path / registry reference.
+    /// docker://REF, docker-daemon:NAME:TAG, or a path / registry reference.
     pub destination: String,
     /// Copy a multi-platform index whole: every platform's manifest and blobs, the index byte
     /// for byte (its digest kept), and the referrers (signatures, SBOMs) of the index and of

@@ -50,7 +50,7 @@ pub struct HistoryArgs {
 /// The repository `arg` names when it is a registry reference without tag or digest (a bare
 /// Docker Hub name like `ubuntu` stays the image `ubuntu:latest`).
 fn repository_name(arg: &str) -> Option<Repository> {
-    let Ok(ImageRef::Registry(_)) = ImageRef::parse(arg) else {
+    let Ok(ImageRef::Registry(_) | ImageRef::Named(_)) = ImageRef::parse(arg) else {
         return None;
     };
     Repository::parse(arg).ok().filter(|r| !r.is_short_name())

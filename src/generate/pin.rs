@@ -16,8 +16,13 @@ pub fn pinned(image: &str, opts: &RegistryOptions) -> Result<String> {
         return Ok(image.to_string());
     }
     match ImageRef::parse(image)? {
-        ImageRef::Registry(name) => Ok(format!("{name}@{}", manifest_digest(&name, opts)?)),
-        ImageRef::Layout { .. } | ImageRef::Archive { .. } => Ok(image.to_string()),
+        // A generated Dockerfile's `FROM` pulls a bare name from Docker Hub: pinned there.
+        ImageRef::Registry(name) | ImageRef::Named(name) => {
+            Ok(format!("{name}@{}", manifest_digest(&name, opts)?))
+        }
+        ImageRef::Layout { .. } | ImageRef::Archive { .. } | ImageRef::Daemon(_) => {
+            Ok(image.to_string())
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! Writing a `docker load`-able archive that is also an OCI layout (the Docker 25+ format): blobs
 //! stream straight into the tar as they arrive; `index.json`, `oci-layout` and `manifest.json` are
-//! appended last, and the file appears under its name only when complete.
+//! appended last, and the file appears under its name only when complete. The same writer streams
+//! into the Docker Engine's load (`sink::engine`): an [`ArchiveTarget`] says where the bytes go and
+//! what completes them.
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufWriter, Read};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::{Descriptor, ImageManifest};
@@ -32,13 +34,49 @@ struct DockerLoadEntry {
     layers: Vec<String>,
 }
 
+/// Where an archive's bytes go, and what makes them an image there once all are written.
+pub trait ArchiveTarget: Write + Send {
+    /// Completes the archive, every byte written: a file renamed into place, an engine's load
+    /// awaited. A target dropped without it leaves nothing behind.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// An archive file, written beside its name and renamed into place when complete.
+struct FileTarget {
+    path: PathBuf,
+    tmp: TempPath,
+    writer: BufWriter<File>,
+}
+
+impl Write for FileTarget {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+impl ArchiveTarget for FileTarget {
+    fn commit(self: Box<Self>) -> Result<()> {
+        let FileTarget { path, tmp, writer } = *self;
+        let io_error = |e| Error::io(path.display(), e);
+        let file = writer.into_inner().map_err(|e| io_error(e.into_error()))?;
+        file.sync_all().map_err(io_error)?;
+        tmp.persist(&path).map_err(|e| io_error(e.into()))
+    }
+}
+
 /// An archive being written.
 pub struct ArchiveSink {
-    path: PathBuf,
-    tmp: Option<TempPath>,
+    /// What errors name (the file's path, or the engine's image).
+    name: String,
+    /// The destination as a reference, for messages.
+    describe: String,
     tag: Option<String>,
     kind: ArchiveKind,
-    builder: Option<tar::Builder<BufWriter<File>>>,
+    builder: Option<tar::Builder<Box<dyn ArchiveTarget>>>,
     written: HashSet<Digest>,
     /// Referrers to list in `index.json` (untagged), as a layout lists them.
     referrers: Vec<Descriptor>,
@@ -64,19 +102,49 @@ impl ArchiveSink {
         }
         let (tmp, file) =
             TempPath::file(temp::beside(path)).map_err(|e| Error::io(path.display(), e))?;
-        Ok(ArchiveSink {
+        let target = FileTarget {
             path: path.to_path_buf(),
-            tmp: Some(tmp),
+            tmp,
+            writer: BufWriter::new(file),
+        };
+        let describe = ImageRef::Archive {
+            file: path.to_path_buf(),
+            tag: tag.clone(),
+            kind,
+        }
+        .to_string();
+        let name = path.display().to_string();
+        Ok(ArchiveSink::streaming(
+            Box::new(target),
             tag,
             kind,
-            builder: Some(tar::Builder::new(BufWriter::new(file))),
+            name,
+            describe,
+        ))
+    }
+
+    /// Writes the archive into `target`; `name` is what errors name, `describe` the destination
+    /// as messages spell it.
+    pub fn streaming(
+        target: Box<dyn ArchiveTarget>,
+        tag: Option<String>,
+        kind: ArchiveKind,
+        name: String,
+        describe: String,
+    ) -> ArchiveSink {
+        ArchiveSink {
+            name,
+            describe,
+            tag,
+            kind,
+            builder: Some(tar::Builder::new(target)),
             written: HashSet::new(),
             referrers: Vec::new(),
-        })
+        }
     }
 
     fn io_error(&self, e: std::io::Error) -> Error {
-        Error::io(self.path.display(), e)
+        Error::io(&self.name, e)
     }
 
     fn append(&mut self, name: &str, size: u64, data: impl Read) -> Result<()> {
@@ -89,17 +157,12 @@ impl ArchiveSink {
     }
 
     fn finish(&mut self) -> Result<()> {
-        let (builder, tmp) = self
+        let builder = self
             .builder
             .take()
-            .zip(self.tmp.take())
             .ok_or_else(|| Error::invalid("archive already finished"))?;
-        let file = builder
-            .into_inner()
-            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-            .map_err(|e| self.io_error(e))?;
-        file.sync_all().map_err(|e| self.io_error(e))?;
-        tmp.persist(&self.path).map_err(|e| self.io_error(e.into()))
+        let target = builder.into_inner().map_err(|e| self.io_error(e))?;
+        target.commit()
     }
 
     /// The `RepoTags` docker load applies: a docker archive's `NAME[:TAG]` (a name meaning
@@ -223,17 +286,12 @@ impl Sink for ArchiveSink {
             format!(
                 "{} cannot hold a multi-platform index (docker-archive names single images): \
                  copy to oci-archive:FILE or oci:DIR, or drop --all to copy one platform",
-                self.path.display()
+                self.name
             )
         })
     }
 
     fn describe(&self) -> String {
-        ImageRef::Archive {
-            file: self.path.clone(),
-            tag: self.tag.clone(),
-            kind: self.kind,
-        }
-        .to_string()
+        self.describe.clone()
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod copy;
+pub mod engine;
 pub mod layout;
 pub mod registry;
 
@@ -12,7 +13,7 @@ use std::io::Read;
 
 use oci_spec::image::Descriptor;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 use crate::layer::verify::Verifier;
 use crate::source::reference::ImageRef;
@@ -97,6 +98,14 @@ pub fn open_sink(dest: &ImageRef, opts: &RegistryOptions) -> Result<Box<dyn Sink
         }
         ImageRef::Registry(reference) => {
             Box::new(registry::RegistrySink::connect(reference, opts)?)
+        }
+        ImageRef::Daemon(name) => Box::new(engine::engine_sink(name)?),
+        // `parse_destination` never makes one: a bare name is no destination.
+        ImageRef::Named(name) => {
+            return Err(Error::usage(format!(
+                "destination {name:?} names no registry host: write docker://{name} or \
+                 docker-daemon:{name}"
+            )))
         }
     })
 }

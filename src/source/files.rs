@@ -77,17 +77,61 @@ impl Files for DirFiles {
     }
 }
 
+/// A member of a tar archive as an index of it keeps it: data (located by `T`), or a link to
+/// another member. Shared by the file index here and the Docker Engine's export stream
+/// (`source::engine`), so both resolve `docker save`'s linked layers the same way.
 #[derive(Debug, Clone)]
-enum Member {
-    Data { offset: u64, size: u64 },
-    Link { target: String },
+pub(crate) enum Member<T> {
+    /// A regular file: where its bytes are.
+    Data(T),
+    /// A symlink or hard link, to the member named `target`.
+    Link {
+        /// The member linked to, its path cleaned and made relative to the archive's root.
+        target: String,
+    },
+}
+
+/// The cleaned name of a tar `entry` and, for the members an image index needs (regular files
+/// and links), the link target if it is one; `None` for directories and other entry types.
+pub(crate) fn tar_member<R: Read>(entry: &tar::Entry<'_, R>) -> Option<(String, Option<String>)> {
+    let name = clean_path(&String::from_utf8_lossy(&entry.path_bytes()));
+    match entry.header().entry_type() {
+        tar::EntryType::Symlink => {
+            let target = link_target(entry);
+            let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            let joined = if target.starts_with('/') {
+                target
+            } else {
+                format!("{dir}/{target}")
+            };
+            Some((name, Some(clean_path(&joined))))
+        }
+        tar::EntryType::Link => Some((name, Some(clean_path(&link_target(entry))))),
+        tar::EntryType::Regular | tar::EntryType::Continuous => Some((name, None)),
+        _ => None,
+    }
+}
+
+/// The data of the member `name` in `members`, following links (at most 16, so a loop ends).
+pub(crate) fn resolve_member<'a, T>(
+    members: &'a HashMap<String, Member<T>>,
+    name: &str,
+) -> Option<(String, &'a T)> {
+    let mut name = clean_path(name);
+    for _ in 0..16 {
+        match members.get(&name)? {
+            Member::Data(data) => return Some((name, data)),
+            Member::Link { target } => name = target.clone(),
+        }
+    }
+    None
 }
 
 /// A tar archive indexed by member name. Symlinked and hard-linked members (some `docker save`
 /// writers link identical layers) resolve to the data they point at.
 pub struct TarFiles {
     path: PathBuf,
-    members: HashMap<String, Member>,
+    members: HashMap<String, Member<(u64, u64)>>,
 }
 
 impl TarFiles {
@@ -121,29 +165,12 @@ impl TarFiles {
         let entries = archive.entries_with_seek().map_err(unreadable)?;
         for entry in entries {
             let entry = entry.map_err(unreadable)?;
-            let name = clean_path(&String::from_utf8_lossy(&entry.path_bytes()));
-            let header = entry.header();
-            let member = match header.entry_type() {
-                tar::EntryType::Symlink => {
-                    let target = link_target(&entry);
-                    let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-                    let joined = if target.starts_with('/') {
-                        target
-                    } else {
-                        format!("{dir}/{target}")
-                    };
-                    Member::Link {
-                        target: clean_path(&joined),
-                    }
-                }
-                tar::EntryType::Link => Member::Link {
-                    target: clean_path(&link_target(&entry)),
-                },
-                tar::EntryType::Regular | tar::EntryType::Continuous => Member::Data {
-                    offset: entry.raw_file_position(),
-                    size: entry.size(),
-                },
-                _ => continue,
+            let Some((name, link)) = tar_member(&entry) else {
+                continue;
+            };
+            let member = match link {
+                Some(target) => Member::Link { target },
+                None => Member::Data((entry.raw_file_position(), entry.size())),
             };
             members.insert(name, member);
         }
@@ -151,7 +178,7 @@ impl TarFiles {
             .map_err(|e| Error::io(path.display(), e))?
             .len();
         for (name, m) in &members {
-            if let Member::Data { offset, size } = m {
+            if let Member::Data((offset, size)) = m {
                 if offset.saturating_add(*size) > file_len {
                     return Err(Error::invalid(format!(
                         "{}: member {name} extends past the end of the archive (truncated file?)",
@@ -167,14 +194,7 @@ impl TarFiles {
     }
 
     fn resolve(&self, name: &str) -> Option<(u64, u64)> {
-        let mut name = clean_path(name);
-        for _ in 0..16 {
-            match self.members.get(&name)? {
-                Member::Data { offset, size } => return Some((*offset, *size)),
-                Member::Link { target } => name = target.clone(),
-            }
-        }
-        None
+        resolve_member(&self.members, name).map(|(_, &located)| located)
     }
 }
 

@@ -175,7 +175,7 @@ impl Config {
     /// no entry matches). A blocked entry is a usage error naming its file.
     pub fn endpoints(&self, reference: &str) -> Result<Vec<Endpoint>> {
         let spelled = reference.strip_prefix("docker://").unwrap_or(reference);
-        let parsed: oci_client::Reference = spelled
+        let parsed: oci_spec::distribution::Reference = spelled
             .parse()
             .map_err(|e| Error::usage(format!("invalid image reference {reference:?}: {e}")))?;
         let whole = parsed.whole();

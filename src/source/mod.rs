@@ -5,6 +5,7 @@
 pub mod certs;
 pub mod distribution;
 pub mod docker_archive;
+pub mod engine;
 pub mod files;
 pub mod layout;
 pub mod manifest;
@@ -120,10 +121,12 @@ pub fn open_uncompressed(
     image.layers[index].uncompressed(&name, source.open_layer(index)?, on_bytes)
 }
 
-/// Layers stored as named files (layout blobs or archive members).
-struct FileLayers {
-    files: Arc<dyn Files>,
-    paths: Vec<String>,
+/// Layers stored as named files (layout blobs, archive members, members of an engine's export).
+pub(crate) struct FileLayers {
+    /// Where the files are.
+    pub(crate) files: Arc<dyn Files>,
+    /// The file of each layer, bottom first.
+    pub(crate) paths: Vec<String>,
 }
 
 impl LayerSource for FileLayers {
@@ -197,27 +200,44 @@ pub fn open(reference: &ImageRef, opts: &SourceOptions) -> Result<OpenedImage> {
             })
         }
         ImageRef::Registry(r) => {
-            let (image, layers) = registry::open_registry(r, &opts.platform, &opts.registry)
-                .map_err(|e| looked_on_docker_hub(r, e))?;
+            let (image, layers) = registry::open_registry(r, &opts.platform, &opts.registry)?;
             Ok(OpenedImage { image, layers })
         }
+        ImageRef::Daemon(r) => engine::open_daemon(r, &opts.platform, name),
+        ImageRef::Named(n) => open_named(n, opts),
     }
 }
 
-/// A failure to read `name` from a registry, said with every place looked at when `name` names no
-/// registry host (Docker Hub was asked because no such file or directory is here, and the image
-/// is most likely in the local Docker daemon or another registry), with how to reach those.
-fn looked_on_docker_hub(name: &str, e: Error) -> Error {
-    if reference::registry_host(name).is_some() {
-        return e;
-    }
+/// The image a bare name (`app:1`) names: the Docker Engine's, else Docker Hub's; when neither
+/// has it, the error names every place looked at.
+fn open_named(name: &str, opts: &SourceOptions) -> Result<OpenedImage> {
+    let in_engine = match engine::Engine::connect() {
+        Ok(found) => match found.has_image(name) {
+            Ok(true) => {
+                let reference = ImageRef::Daemon(name.to_string()).to_string();
+                return engine::open_engine_image(found, name, &opts.platform, reference);
+            }
+            Ok(false) => format!("not in the Docker Engine at {}", found.host()),
+            Err(e) => e.to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    let (image, layers) = registry::open_registry(name, &opts.platform, &opts.registry)
+        .map_err(|e| looked_everywhere(name, &in_engine, e))?;
+    Ok(OpenedImage { image, layers })
+}
+
+/// A failure to read the bare name `name` from Docker Hub, said with every place looked at: no
+/// such file or directory here, the Docker Engine (`in_engine`: what it said, or why it could not
+/// be asked), and Docker Hub (`e`, whose kind the error keeps), with how to name another registry.
+fn looked_everywhere(name: &str, in_engine: &str, e: Error) -> Error {
     let e = e.context(format!(
-        "{name} is no file or directory here, and Docker Hub failed"
+        "{name} is no file or directory here, {in_engine}, and Docker Hub failed"
     ));
     match e.kind() {
         Kind::Registry | Kind::NotFound => e.with_hint(format!(
-            "{}; for another registry, name its host: REGISTRY/{name}",
-            reference::docker_save_hint(name)
+            "for an image in another registry, name its host: REGISTRY/{name}; for the engine \
+             at another address, set DOCKER_HOST"
         )),
         _ => e,
     }

@@ -5,21 +5,21 @@
 //! | `oci:DIR[:TAG]` | OCI image layout | the same (created if missing) |
 //! | `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF]` | tar archive | the same (created) |
 //! | `docker://REF` | registry | registry |
-//! | `docker-daemon:REF` | refused: not supported yet (exit 2, hint `docker save`) | the same |
+//! | `docker-daemon:NAME[:TAG\|@DIGEST]` | the Docker Engine (`DOCKER_HOST`) | loaded into the engine as `NAME:TAG` (a digest refused) |
 //! | an existing directory / file | layout / archive | layout / archive |
 //! | `/…`, `./…`, `../…` that does not exist (and `~…`, read) | refused: no such file | new layout (`….tar`: archive) |
 //! | `HOST/REPO[:TAG]`, a host having `.` or `:` or being `localhost` | registry | registry |
 //! | a name whose last component has a `.` (`app.tar`, `naive2.tarr`, `dir/image.oci`) that does not exist | refused: no such file, no registry asked | `….tar`: new archive; others refused |
-//! | any other name (`app`, `team/app:1`) | Docker Hub (`docker.io/library/app`) | refused: write `docker://app` or `oci:app` |
+//! | any other name (`app`, `team/app:1`) | the Docker Engine's image of that name, else Docker Hub (`docker.io/library/app`) | refused: write `docker://app`, `docker-daemon:app:TAG` or `oci:app` |
 //!
-//! A bare name is read from Docker Hub, as `docker pull` does, but never written there: a typo'd
-//! output path must not become a push to `docker.io`. A name with a file extension is a file
-//! (Docker Hub's names hardly ever hold a `.`; `docker://name.x` still reads one), so a mistyped
-//! archive name is "no such file", at once and without a network request, never "cannot reach
-//! registry". When Docker Hub fails for a bare name, the error names both places looked at (no
-//! such file here, and Docker Hub) and how to read a local Docker image instead
-//! ([`docker_save_hint`]). [`Repository`] is a registry repository without tag or digest
-//! (`strata history`, `strata base`).
+//! A bare name is read as `docker run` finds it: the engine's image first (what `docker build`
+//! just made), then Docker Hub, as `docker pull` does; it is never written anywhere: a typo'd
+//! output path must not become a push to `docker.io` nor a tag in the engine. A name with a file
+//! extension is a file (Docker Hub's names hardly ever hold a `.`; `docker://name.x` still reads
+//! one), so a mistyped archive name is "no such file", at once and without a network request,
+//! never "cannot reach registry". When neither has a bare name, the error names every place
+//! looked at (no such file here, the engine, Docker Hub). [`Repository`] is a registry repository
+//! without tag or digest (`strata history`, `strata base`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,10 @@ pub enum ImageRef {
     },
     /// An image in a registry (`registry/repo:tag` or `@sha256:…`).
     Registry(String),
+    /// An image in the Docker Engine (`docker-daemon:NAME[:TAG|@DIGEST]`).
+    Daemon(String),
+    /// A bare name (`app:1`, `team/app`): the engine's image of that name, else Docker Hub's.
+    Named(String),
 }
 
 /// The archive format a reference names: it decides what its tag is (an OCI ref name, or a
@@ -88,7 +92,7 @@ impl ImageRef {
         if has_file_extension(s) {
             return Err(missing_file(s));
         }
-        registry(s).map_err(|_| {
+        image_name(s).map(ImageRef::Named).map_err(|_| {
             Error::usage(format!(
                 "{s}: no such file or directory, and not an image name (NAME[:TAG], lowercase)"
             ))
@@ -125,7 +129,8 @@ impl ImageRef {
             "destination {s:?} is not an existing path and names no registry host"
         ))
         .with_hint(format!(
-            "write docker://{s} to push to Docker Hub, or oci:{s} for an OCI layout directory"
+            "write docker://{s} to push to Docker Hub, docker-daemon:{s} to load it into the Docker \
+         Engine, or oci:{s} for an OCI layout directory"
         )))
     }
 }
@@ -139,10 +144,7 @@ fn with_transport(s: &str) -> Result<Option<ImageRef>> {
         return registry(rest).map(Some);
     }
     if let Some(rest) = s.strip_prefix("docker-daemon:") {
-        return Err(Error::usage(format!(
-            "{s}: reading images from the Docker daemon (docker-daemon:) is not supported yet"
-        ))
-        .with_hint(docker_save_hint(rest)));
+        return image_name(rest).map(|name| Some(ImageRef::Daemon(name)));
     }
     if let Some(rest) = s.strip_prefix("oci:") {
         let (dir, tag) = split_path_and_tag(rest);
@@ -232,22 +234,6 @@ fn near_file(path: &Path) -> Option<String> {
     })
 }
 
-/// How to read `image`, held by the local Docker daemon, until strata reads the daemon itself:
-/// save it to an archive and pass the file.
-pub fn docker_save_hint(image: &str) -> String {
-    let name = image.split('@').next().unwrap_or(image);
-    let last = name.rsplit('/').next().unwrap_or(name);
-    let file = last
-        .split(':')
-        .next()
-        .filter(|f| !f.is_empty())
-        .unwrap_or("image");
-    format!(
-        "for an image in the local Docker daemon, save it to a file and pass that: \
-         `docker save {image} -o {file}.tar`"
-    )
-}
-
 /// The registry host `reference` names, Docker's rule: the part before the first `/` when it
 /// has a `.` or a `:` or is `localhost` (`registry.example.com/app`, `127.0.0.1:5000/app`);
 /// `None` for Docker Hub's short names (`app`, `team/app:1`).
@@ -278,7 +264,7 @@ impl Repository {
                 "{s}: give a repository without a tag or digest"
             )));
         }
-        let reference: oci_client::Reference = spelled
+        let reference: oci_spec::distribution::Reference = spelled
             .parse()
             .map_err(|e| Error::usage(format!("invalid repository {s:?}: {e}")))?;
         Ok(Repository {
@@ -330,9 +316,14 @@ pub fn pinned_base(name: &str, digest: Option<&str>) -> String {
 }
 
 fn registry(s: &str) -> Result<ImageRef> {
-    s.parse::<oci_client::Reference>()
+    image_name(s).map(ImageRef::Registry)
+}
+
+/// `s`, checked to be an image name as Docker spells one (`[HOST/]PATH[:TAG][@DIGEST]`).
+fn image_name(s: &str) -> Result<String> {
+    s.parse::<oci_spec::distribution::Reference>()
         .map_err(|e| Error::usage(format!("invalid image reference {s:?}: {e}")))?;
-    Ok(ImageRef::Registry(s.to_string()))
+    Ok(s.to_string())
 }
 
 /// Splits `PATH[:TAG]` at the first colon, as skopeo does, unless the whole string is an existing
@@ -365,6 +356,8 @@ impl fmt::Display for ImageRef {
                 tag.as_ref().map_or(Ok(()), |t| write!(f, ":{t}"))
             }
             ImageRef::Registry(r) => write!(f, "docker://{r}"),
+            ImageRef::Daemon(r) => write!(f, "docker-daemon:{r}"),
+            ImageRef::Named(r) => f.write_str(r),
         }
     }
 }
@@ -424,6 +417,8 @@ mod tests {
         std::fs::write(&file, b"").unwrap();
         let (dir, file) = (dir.to_str().unwrap(), file.to_str().unwrap());
         let registry = |s: &str| Ok(ImageRef::Registry(s.into()));
+        let named = |s: &str| Ok(ImageRef::Named(s.into()));
+        let daemon = |s: &str| Ok(ImageRef::Daemon(s.into()));
         #[rustfmt::skip]
         let table: Vec<(&str, Parsed, Parsed)> = vec![
             ("oci:/new/dir:v1", Ok(layout("/new/dir", Some("v1"))), Ok(layout("/new/dir", Some("v1")))),
@@ -442,17 +437,19 @@ mod tests {
             ("registry.example.com/team/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
                 registry("registry.example.com/team/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"),
                 registry("registry.example.com/team/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae")),
-            ("weird", registry("weird"), Err(Kind::Usage)),
-            ("weird:latest", registry("weird:latest"), Err(Kind::Usage)),
-            ("team/app:1", registry("team/app:1"), Err(Kind::Usage)),
+            ("weird", named("weird"), Err(Kind::Usage)),
+            ("weird:latest", named("weird:latest"), Err(Kind::Usage)),
+            ("team/app:1", named("team/app:1"), Err(Kind::Usage)),
             ("Not A Reference!", Err(Kind::Usage), Err(Kind::Usage)),
             ("naive2.tarr", Err(Kind::NotFound), Err(Kind::Usage)),
             ("images/app.oci:v1", Err(Kind::NotFound), Err(Kind::Usage)),
             ("~/gone.tar", Err(Kind::NotFound), Ok(archive("~/gone.tar", None, ArchiveKind::Detected))),
-            ("python:3.12-slim", registry("python:3.12-slim"), Err(Kind::Usage)),
+            ("python:3.12-slim", named("python:3.12-slim"), Err(Kind::Usage)),
             ("docker://naive2.tarr", registry("naive2.tarr"), registry("naive2.tarr")),
             ("ghcr.io/team/app.v2:1.0", registry("ghcr.io/team/app.v2:1.0"), registry("ghcr.io/team/app.v2:1.0")),
-            ("docker-daemon:app:1", Err(Kind::Usage), Err(Kind::Usage)),
+            ("docker-daemon:app:1", daemon("app:1"), daemon("app:1")),
+            ("docker-daemon:team/app", daemon("team/app"), daemon("team/app")),
+            ("docker-daemon:Not Valid", Err(Kind::Usage), Err(Kind::Usage)),
         ];
         for (written, read, write) in table {
             let kind = |r: Result<ImageRef>| r.map_err(|e| e.kind());
@@ -475,7 +472,7 @@ mod tests {
     }
 
     #[test]
-    fn a_mistyped_file_suggests_the_near_one_and_the_daemon_the_save() {
+    fn a_mistyped_file_suggests_the_near_one() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("naive2.tar"), b"").unwrap();
         let typo = tmp.path().join("naive2.tarr");
@@ -483,14 +480,15 @@ mod tests {
         let near = tmp.path().join("naive2.tar");
         assert_eq!(
             e.hint(),
-            Some(format!("did you mean {}?", near.display()).as_str())
+            Some(format!("did you mean {near}?", near = near.display()).as_str())
         );
-        let e = ImageRef::parse("docker-daemon:team/app:1").unwrap_err();
-        assert_eq!(e.exit_code().code(), 2);
-        assert!(e
-            .hint()
-            .unwrap()
-            .contains("docker save team/app:1 -o app.tar"));
+    }
+
+    #[test]
+    fn engine_references_print_as_written() {
+        for written in ["docker-daemon:team/app:1", "app:1", "docker://app:1"] {
+            assert_eq!(ImageRef::parse(written).unwrap().to_string(), written);
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! fix, and registries over TLS work with ring's crypto (openssl makes the certificates, skopeo
 //! reads the image back).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::layout::{noise, tar_bytes, write_layout, write_layout_with, Comp, Item};
 use crate::support::listener::Listener;
@@ -136,25 +136,28 @@ fn one_file_image(dir: &Path) -> String {
     format!("oci:{}:v1", layout.display())
 }
 
-fn docker_daemon_is_refused_as_not_supported_yet() {
+/// `DOCKER_HOST` at a socket that does not exist under `dir`: an engine that is not running.
+fn no_engine(dir: &Path) -> PathBuf {
+    PathBuf::from(format!("unix://{}", dir.join("no-docker.sock").display()))
+}
+
+fn docker_daemon_without_an_engine_says_so_and_asks_no_registry() {
     let tmp = tempfile::tempdir().unwrap();
     let src = one_file_image(tmp.path());
     let listener = Listener::start();
+    let host = no_engine(tmp.path());
     for args in [
         vec!["report", "docker-daemon:app:latest"],
         vec!["copy", &src, "docker-daemon:app:latest"],
         vec!["diff", &src, "docker-daemon:app:latest"],
     ] {
-        let run = listener.strata(&args, tmp.path());
-        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        let run = listener.strata_with(&args, tmp.path(), &[("DOCKER_HOST", &host)]);
+        assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
         let lines = error_lines(&run);
-        assert!(lines[0].contains("not supported yet"), "{}", run.stderr);
+        assert_eq!(lines.len(), 1, "{}", run.stderr);
+        assert!(lines[0].contains("cannot reach the Docker Engine"), "{}", run.stderr);
+        assert!(lines[0].contains("no-docker.sock"), "{}", run.stderr);
         assert!(!run.stderr.contains("invalid reference"), "{}", run.stderr);
-        assert!(
-            lines.get(1).is_some_and(|h| h.contains("docker save app:latest")),
-            "{}",
-            run.stderr
-        );
     }
     assert_eq!(listener.connections(), 0);
 }
@@ -162,19 +165,21 @@ fn docker_daemon_is_refused_as_not_supported_yet() {
 fn a_bare_name_docker_hub_cannot_serve_says_where_it_looked() {
     let tmp = tempfile::tempdir().unwrap();
     let listener = Listener::start();
-    let run = listener.strata(&["report", "myimage:latest", "--timeout", "2"], tmp.path());
+    let host = no_engine(tmp.path());
+    let run = listener.strata_with(
+        &["report", "myimage:latest", "--timeout", "2"],
+        tmp.path(),
+        &[("DOCKER_HOST", &host)],
+    );
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(listener.connections() > 0, "Docker Hub was not asked");
     let lines = error_lines(&run);
     assert_eq!(lines.len(), 2, "no hint: {}", run.stderr);
     assert!(lines[0].contains("no file or directory here"), "{}", lines[0]);
+    assert!(lines[0].contains("cannot reach the Docker Engine"), "{}", lines[0]);
     assert!(lines[0].contains("Docker Hub"), "{}", lines[0]);
-    assert!(
-        lines[1].contains("docker save myimage:latest -o myimage.tar"),
-        "{}",
-        lines[1]
-    );
     assert!(lines[1].contains("REGISTRY/myimage:latest"), "{}", lines[1]);
+    assert!(lines[1].contains("DOCKER_HOST"), "{}", lines[1]);
 }
 
 /// A path nested `depth` directories deep under `/app`, ending in `name`.
@@ -420,7 +425,7 @@ fn registries_over_tls_work_with_rings_crypto() {
 crate::tests![
     a_file_that_is_not_an_image_is_one_line_without_its_bytes,
     a_mistyped_file_name_is_no_such_file_without_a_request,
-    docker_daemon_is_refused_as_not_supported_yet,
+    docker_daemon_without_an_engine_says_so_and_asks_no_registry,
     a_bare_name_docker_hub_cannot_serve_says_where_it_looked,
     tables_fit_columns_and_machine_formats_keep_everything,
     history_shows_a_dash_for_images_without_a_date,

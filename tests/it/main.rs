@@ -38,6 +38,7 @@ modules![
     docker,
     dockerfile_gen,
     ecosystems,
+    engine,
     findings,
     formats,
     fuzz_regressions,

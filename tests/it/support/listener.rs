@@ -34,6 +34,11 @@ impl Listener {
     /// Runs strata in `dir` with every proxy variable reqwest reads pointing at this listener:
     /// any registry request strata makes, to any host, connects here first.
     pub fn strata(&self, args: &[&str], dir: &Path) -> Run {
+        self.strata_with(args, dir, &[])
+    }
+
+    /// [`Listener::strata`] with the variables `extra` set too.
+    pub fn strata_with(&self, args: &[&str], dir: &Path, extra: &[(&str, &Path)]) -> Run {
         let proxy = Path::new(&self.url);
         let none = Path::new("");
         let env = [
@@ -46,6 +51,7 @@ impl Listener {
             ("NO_PROXY", none),
             ("no_proxy", none),
         ];
+        let env: Vec<(&str, &Path)> = env.iter().chain(extra).copied().collect();
         strata_in(args, &env, Some(dir))
     }
 
