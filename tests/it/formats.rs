@@ -82,6 +82,13 @@ fn run_in(command: &str, format: &str, out: &Path) -> Run {
             dest("build"),
         ],
         "lint" => vec![dockerfile.path().join("Dockerfile").display().to_string()],
+        "optimize" => vec![
+            sample("latest"),
+            "--base".into(),
+            sample("base"),
+            "--output".into(),
+            dest("optimize"),
+        ],
         other => panic!("no invocation for {other}"),
     };
     let mut all: Vec<&str> = vec![command];
@@ -158,8 +165,8 @@ fn assert_shape(command: &str, format: &str, stdout: &str) {
     }
 }
 
-const COMMANDS: [&str; 8] = [
-    "report", "diff", "check", "history", "copy", "rebase", "build", "lint",
+const COMMANDS: [&str; 9] = [
+    "report", "diff", "check", "history", "copy", "rebase", "build", "lint", "optimize",
 ];
 
 fn every_format_help_lists_renders_and_every_other_is_refused() {
