@@ -43,6 +43,19 @@ pub struct CopyStats {
 }
 
 impl CopyStats {
+    /// Nothing copied yet of the manifest `manifest` to `sink`.
+    fn start(manifest: &[u8], sink: &dyn Sink) -> CopyStats {
+        CopyStats {
+            manifest_digest: Digest::sha256_of(manifest),
+            destination: sink.describe(),
+            uploaded: 0,
+            uploaded_bytes: 0,
+            skipped: 0,
+            mounted: 0,
+            index: None,
+        }
+    }
+
     /// One line for people: where the image went and what was sent.
     pub fn summary(&self) -> String {
         let whole = self.index.as_ref().map_or(String::new(), |i| {
@@ -175,15 +188,7 @@ pub fn write_image(
     progress: Arc<dyn Progress>,
 ) -> Result<CopyStats> {
     progress.start(blobs.iter().map(|b| b.size).sum());
-    let mut stats = CopyStats {
-        manifest_digest: Digest::sha256_of(manifest),
-        destination: sink.describe(),
-        uploaded: 0,
-        uploaded_bytes: 0,
-        skipped: 0,
-        mounted: 0,
-        index: None,
-    };
+    let mut stats = CopyStats::start(manifest, &*sink);
     let mut done = HashSet::new();
     write_blobs(sink, blobs, &mut done, &mut stats, &progress)?;
     sink.put_manifest(manifest, media_type)?;
@@ -336,15 +341,7 @@ pub fn copy_index(
     }
     let unique: HashSet<&(Digest, u64)> = planned.iter().flat_map(|p| &p.blobs).collect();
     progress.start(unique.iter().map(|b| b.1).sum());
-    let mut stats = CopyStats {
-        manifest_digest: Digest::sha256_of(&top.bytes),
-        destination: sink.describe(),
-        uploaded: 0,
-        uploaded_bytes: 0,
-        skipped: 0,
-        mounted: 0,
-        index: None,
-    };
+    let mut stats = CopyStats::start(&top.bytes, &*sink);
     let mut done = HashSet::new();
     let origin = store.origin();
     let blobs_of = |manifest: &Planned| -> Vec<Blob<'_>> {

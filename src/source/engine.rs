@@ -24,11 +24,10 @@ use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
 use crate::layer::walk::describe_tar_error;
-use crate::source::docker_archive;
 use crate::source::files::{resolve_member, tar_member, Files, Member};
 use crate::source::platform::Platform;
 use crate::source::reference::ArchiveKind;
-use crate::source::{FileLayers, OpenedImage};
+use crate::source::{open_archive_in, OpenedImage};
 
 /// Where the engine is when `DOCKER_HOST` is not set.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -196,20 +195,7 @@ pub fn open_engine_image(
     let engine = Arc::new(engine);
     let files = ExportFiles::read(engine, name, memory_budget())?;
     let files: Arc<dyn Files> = Arc::new(files);
-    let found = docker_archive::open_archive(
-        files.as_ref(),
-        None,
-        ArchiveKind::Detected,
-        platform,
-        reference,
-    )?;
-    Ok(OpenedImage {
-        image: found.image,
-        layers: Box::new(FileLayers {
-            files,
-            paths: found.layer_paths,
-        }),
-    })
+    open_archive_in(files, None, ArchiveKind::Detected, platform, reference)
 }
 
 /// A member of the export: its size, and its bytes when they were kept.

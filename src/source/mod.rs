@@ -121,6 +121,25 @@ pub fn open_uncompressed(
     image.layers[index].uncompressed(&name, source.open_layer(index)?, on_bytes)
 }
 
+/// The image of the archive (`docker save` or OCI) whose members `files` holds, its layers
+/// streamed from those members: a file on disk, or an engine's export.
+pub(crate) fn open_archive_in(
+    files: Arc<dyn Files>,
+    tag: Option<&str>,
+    kind: reference::ArchiveKind,
+    platform: &Platform,
+    name: String,
+) -> Result<OpenedImage> {
+    let found = docker_archive::open_archive(files.as_ref(), tag, kind, platform, name)?;
+    Ok(OpenedImage {
+        image: found.image,
+        layers: Box::new(FileLayers {
+            files,
+            paths: found.layer_paths,
+        }),
+    })
+}
+
 /// Layers stored as named files (layout blobs, archive members, members of an engine's export).
 pub(crate) struct FileLayers {
     /// Where the files are.
@@ -184,20 +203,7 @@ pub fn open(reference: &ImageRef, opts: &SourceOptions) -> Result<OpenedImage> {
                 )));
             }
             let files: Arc<dyn Files> = Arc::new(TarFiles::index(file)?);
-            let found = docker_archive::open_archive(
-                files.as_ref(),
-                tag.as_deref(),
-                *kind,
-                &opts.platform,
-                name,
-            )?;
-            Ok(OpenedImage {
-                image: found.image,
-                layers: Box::new(FileLayers {
-                    files,
-                    paths: found.layer_paths,
-                }),
-            })
+            open_archive_in(files, tag.as_deref(), *kind, &opts.platform, name)
         }
         ImageRef::Registry(r) => {
             let (image, layers) = registry::open_registry(r, &opts.platform, &opts.registry)?;

@@ -56,6 +56,27 @@ fn skopeo_digest(remote: &str, cert_dir: &Path, flags: &str) -> serde_json::Valu
     inspected["Digest"].clone()
 }
 
+/// A small image copied by strata to `team/app:v1` of `registry` (2 blobs sent) and reported
+/// back, both through the certs.d root `certs_d`: the source reference, the remote one and the
+/// manifest digest, which skopeo (given the registry's directory `dir`) reads the same.
+fn push_and_report(
+    registry: &Registry,
+    tmp: &Path,
+    certs_d: &Path,
+    dir: &Path,
+) -> (String, String, serde_json::Value) {
+    let src = small_layout(&tmp.join("src"));
+    let remote = format!("{}/team/app:v1", registry.host);
+    let pushed = with_certs_d(&["copy", &src, &remote, "--format", "json"], certs_d);
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    assert_eq!(pushed.json()["uploaded"], 2, "{}", pushed.stdout);
+    let report = with_certs_d(&["report", &remote, "--format", "json"], certs_d);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let digest = skopeo_digest(&remote, dir, "");
+    assert_eq!(report.json()["image"]["manifest_digest"], digest);
+    (src, remote, digest)
+}
+
 fn a_loopback_registry_over_tls_is_trusted_through_certs_d() {
     require(have("skopeo"), "skopeo");
     let pki = Pki::new();
@@ -63,15 +84,7 @@ fn a_loopback_registry_over_tls_is_trusted_through_certs_d() {
     let tmp = tempfile::tempdir().unwrap();
     let certs_d = tmp.path().join("certs.d");
     let dir = pki.certs_d(&certs_d, &registry.host, false);
-    let src = small_layout(&tmp.path().join("src"));
-    let remote = format!("{}/team/app:v1", registry.host);
-    let pushed = with_certs_d(&["copy", &src, &remote, "--format", "json"], &certs_d);
-    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
-    assert_eq!(pushed.json()["uploaded"], 2, "{}", pushed.stdout);
-    let report = with_certs_d(&["report", &remote, "--format", "json"], &certs_d);
-    assert_eq!(report.code, 0, "{}", report.stderr);
-    let digest = skopeo_digest(&remote, &dir, "");
-    assert_eq!(report.json()["image"]["manifest_digest"], digest);
+    let (_, remote, digest) = push_and_report(&registry, tmp.path(), &certs_d, &dir);
     // Registry to registry over TLS: the blobs are mounted, and skopeo reads the same image.
     let other = format!("{}/other/app:v1", registry.host);
     let copied = with_certs_d(&["copy", &remote, &other, "--format", "json"], &certs_d);
@@ -123,15 +136,7 @@ fn a_registry_asking_for_a_client_certificate_gets_the_one_in_certs_d() {
     let tmp = tempfile::tempdir().unwrap();
     let certs_d = tmp.path().join("certs.d");
     let dir = pki.certs_d(&certs_d, &registry.host, true);
-    let src = small_layout(&tmp.path().join("src"));
-    let remote = format!("{}/team/app:v1", registry.host);
-    let pushed = with_certs_d(&["copy", &src, &remote, "--format", "json"], &certs_d);
-    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
-    assert_eq!(pushed.json()["uploaded"], 2, "{}", pushed.stdout);
-    let report = with_certs_d(&["report", &remote, "--format", "json"], &certs_d);
-    assert_eq!(report.code, 0, "{}", report.stderr);
-    let digest = skopeo_digest(&remote, &dir, "");
-    assert_eq!(report.json()["image"]["manifest_digest"], digest);
+    let (src, remote, digest) = push_and_report(&registry, tmp.path(), &certs_d, &dir);
     // The same through --cert-dir, with no certs.d at all.
     let given = pki.certs_d(tmp.path(), "given", true);
     let cert_dir = given.to_str().unwrap();
