@@ -114,10 +114,9 @@ pub fn open_store(reference: &ImageRef, opts: &SourceOptions) -> Result<Option<B
                 .then(|| Box::new(LayoutStore::new(Arc::new(files), tag.clone())) as Box<dyn Store>)
         }
         ImageRef::Registry(r) => Some(Box::new(RegistryStore::connect(r, &opts.registry)?)),
-        // A source added beside these (the Docker Engine's image store) holds one image per
-        // name, as a `docker save` archive does.
-        #[allow(unreachable_patterns)]
-        _ => None,
+        // The Docker Engine holds one image per name, as a `docker save` archive does; a bare
+        // name is read as one image too (from the engine, else Docker Hub's platform choice).
+        ImageRef::Daemon(_) | ImageRef::Named(_) => None,
     })
 }
 
