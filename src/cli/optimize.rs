@@ -18,6 +18,9 @@ image its org.opencontainers.image.base.name/.digest annotations name. Above it,
 is re-laid: dependency trees by package (largest lowest), then the code. The new layers are read back
 and compared with SOURCE's filesystem before the manifest is written; a difference is an error.";
 
+/// `--max-layers` when not given (here and in `strata history --optimize`).
+pub const DEFAULT_MAX_LAYERS: usize = 8;
+
 /// Arguments of `strata optimize`.
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -31,7 +34,7 @@ pub struct OptimizeArgs {
     #[arg(long, value_name = "IMAGE")]
     pub base: Option<String>,
     /// At most this many layers above the base, the app layer included.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LAYERS)]
     pub max_layers: usize,
     /// Keep each file's mtime (default: SOURCE_DATE_EPOCH, else 1 s after the epoch).
     #[arg(long)]
@@ -52,6 +55,7 @@ pub fn run(args: &OptimizeArgs) -> Result<ExitCode> {
         source: args.source.clone(),
         destination: args.output.clone(),
         base: args.base.clone(),
+        previous: None,
         settings: Settings {
             max_layers: args.max_layers,
             keep_mtimes: args.keep_mtimes,

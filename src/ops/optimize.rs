@@ -19,6 +19,8 @@ pub struct OptimizeRequest {
     pub destination: String,
     /// The base whose layers are kept; `None` reads the image's base annotations.
     pub base: Option<String>,
+    /// An earlier optimized image whose plan and blobs are reused; see --previous.
+    pub previous: Option<String>,
     /// Layout and mtime settings.
     pub settings: Settings,
     /// Platform and registry options.

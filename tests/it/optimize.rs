@@ -5,72 +5,12 @@
 
 use std::path::Path;
 
-use crate::support::layout::{tar_bytes_at, write_layout, Comp, Item, Written};
+use crate::support::layout::{write_layout, Comp};
+use crate::support::naive::{base, base_layer, naive};
 use crate::support::{docker_ok, have, require, sh, strata, strata_in};
 
 fn oci(dir: &Path, tag: &str) -> String {
     format!("oci:{}:{tag}", dir.display())
-}
-
-/// The base layer: a file the app layer deletes.
-fn base_layer() -> Vec<u8> {
-    tar_bytes_at(
-        &[
-            Item::Dir("etc"),
-            Item::File("etc/os-release", b"ID=test\n"),
-            Item::File("etc/old.conf", b"old\n"),
-        ],
-        5,
-    )
-}
-
-/// A naive image: base, a layer with a venv of three dists plus the code and a scratch file,
-/// and a layer deleting the scratch file and a base file. `line` is the code's content.
-fn naive(dir: &Path, mtime: u64, line: &[u8]) -> Written {
-    let sp = "app/.venv/lib/python3.11/site-packages";
-    let big = crate::support::layout::noise(200_000, 1);
-    let mid = crate::support::layout::noise(50_000, 2);
-    let paths: Vec<String> = [
-        "alpha/__init__.py",
-        "alpha-1.0.dist-info/RECORD",
-        "beta/core.py",
-        "beta-2.5.dist-info/RECORD",
-        "gamma.py",
-        "gamma-0.3.dist-info/RECORD",
-    ]
-    .iter()
-    .map(|p| format!("{sp}/{p}"))
-    .collect();
-    let app = tar_bytes_at(
-        &[
-            Item::Dir("app"),
-            Item::File(&paths[0], &big),
-            Item::File(&paths[1], b"alpha/__init__.py,,\n"),
-            Item::File(&paths[2], &mid),
-            Item::File(&paths[3], b"beta/core.py,,\n"),
-            Item::File(&paths[4], b"x = 1\n"),
-            Item::File(&paths[5], b"gamma.py,,\n"),
-            Item::File("app/src/main.py", line),
-            Item::File("app/scratch.bin", &crate::support::layout::noise(30_000, 3)),
-        ],
-        mtime,
-    );
-    let cleanup = tar_bytes_at(
-        &[
-            Item::Whiteout("app/scratch.bin"),
-            Item::Whiteout("etc/old.conf"),
-        ],
-        mtime,
-    );
-    write_layout(
-        dir,
-        "v",
-        &[
-            (base_layer(), Comp::Gzip),
-            (app, Comp::Gzip),
-            (cleanup, Comp::Gzip),
-        ],
-    )
 }
 
 /// The final filesystem of the layout image at `dir` (tag `v`'s manifest, the only one), as
@@ -135,10 +75,6 @@ fn optimize(src: &Path, base: &Path, out: &Path, cwd: &Path) -> serde_json::Valu
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     run.json()
-}
-
-fn base(dir: &Path) -> Written {
-    write_layout(dir, "v", &[(base_layer(), Comp::Gzip)])
 }
 
 fn the_base_is_kept_and_the_filesystem_is_the_same() {
