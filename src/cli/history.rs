@@ -28,7 +28,7 @@ Examples:
   strata history localhost:5000/app --format markdown >> \"$GITHUB_STEP_SUMMARY\"
   strata history docker://registry.example.com/team/app --format html > history.html
   strata history oci:./build:v1 oci:./build:v2 docker-archive:v3.tar --content
-  strata history registry.example.com/team/app --optimize --last 12 --base registry.example.com/team/python:3.12
+  strata history localhost:5000/app --optimize --last 12 --base localhost:5000/python:3.12
 
 --optimize replays the deploys: every image, oldest first, is optimized as `strata optimize` would
 (into a private OCI layout in the temp directory, removed at the end), each with the optimized

@@ -231,6 +231,12 @@ fn one_tag_has_nothing_to_compare_and_a_failing_tag_is_named() {
     assert!(run.stderr.starts_with("strata: error: optimizing v2: "), "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stdout.is_empty());
+
+    // The optimize options need --optimize, which reads no layer contents.
+    for args in [["--base", base_ref.as_str()], ["--optimize", "--content"]] {
+        let run = history_in(&tmp, &[&[solo.as_str()], &args[..]].concat());
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+    }
 }
 
 crate::tests![
