@@ -108,3 +108,58 @@ pub fn replay(req: &ReplayRequest) -> Result<Replays> {
         warnings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::tests::{reading, sample};
+
+    fn request(images: &[&str], last: Option<usize>, temp_dir: &std::path::Path) -> ReplayRequest {
+        ReplayRequest {
+            input: HistoryInput::Images(images.iter().map(|s| s.to_string()).collect()),
+            last,
+            base: None,
+            settings: Settings {
+                max_layers: 8,
+                keep_mtimes: false,
+                temp_dir: temp_dir.to_path_buf(),
+            },
+            reading: reading(),
+        }
+    }
+
+    #[test]
+    fn each_image_is_optimized_in_turn_and_nothing_is_left_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (base, latest) = (sample("base"), sample("latest"));
+        let r = replay(&request(&[&base, &latest, &latest], Some(1), tmp.path())).unwrap();
+        let tags: Vec<&str> = r.replay.tags.iter().map(|t| t.tag.as_str()).collect();
+        assert_eq!(
+            tags,
+            [latest.as_str(), latest.as_str()],
+            "--last 1: one deploy"
+        );
+        assert_eq!(r.replay.images, 3);
+        // The same image deployed again ships nothing, built or optimized.
+        assert_eq!(
+            (r.replay.shipped_bytes, r.replay.optimized_shipped_bytes),
+            (0, 0)
+        );
+        assert!(r.replay.tags[1].optimized_manifest_digest.is_some());
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_failing_image_is_named_and_its_temp_layout_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = sample("base");
+        let mut req = request(&[&base, &base], None, tmp.path());
+        req.base = Some(base.clone());
+        let e = replay(&req).err().unwrap();
+        assert!(
+            e.to_string().starts_with(&format!("optimizing {base}: ")),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+}
