@@ -117,23 +117,11 @@ impl Rewrites {
                 headers.insert(path.clone(), new);
             }
         }
-        let mut agreed: BTreeMap<u64, Option<[u8; 16]>> = BTreeMap::new();
-        for (path, node) in &merged.nodes {
-            if let Some(s) = node.stored.filter(|_| node.kind == Kind::File) {
-                let mine = headers.get(path).copied();
-                agreed
-                    .entry(s.origin)
-                    .and_modify(|a| *a = a.filter(|h| Some(*h) == mine))
-                    .or_insert(mine);
-            }
-        }
+        agree_across_hard_links(merged, &mut headers);
         let mut rewrites = Rewrites::default();
         for (path, header) in headers {
             let node = &merged.nodes[&path];
-            let stored = node.stored.expect("a rewritten pyc was spooled");
-            if agreed[&stored.origin] != Some(header) {
-                continue;
-            }
+            let Some(stored) = node.stored else { continue };
             let mut hasher = Sha256::new();
             let mut content = Rewrite {
                 header,
@@ -183,6 +171,25 @@ impl Rewrites {
             None => Cow::Borrowed(input),
         }
     }
+}
+
+/// Keeps the `headers` of paths whose hard-linked paths (sharing their content) all get the
+/// same header: the content is written once for all of them.
+fn agree_across_hard_links(merged: &Merged, headers: &mut BTreeMap<String, [u8; 16]>) {
+    let mut agreed: BTreeMap<u64, Option<[u8; 16]>> = BTreeMap::new();
+    for (path, node) in &merged.nodes {
+        if let Some(s) = node.stored.filter(|_| node.kind == Kind::File) {
+            let mine = headers.get(path).copied();
+            agreed
+                .entry(s.origin)
+                .and_modify(|a| *a = a.filter(|h| Some(*h) == mine))
+                .or_insert(mine);
+        }
+    }
+    headers.retain(|path, header| {
+        let origin = merged.nodes[path].stored.map(|s| s.origin);
+        origin.is_some_and(|o| agreed[&o] == Some(*header))
+    });
 }
 
 /// The new header of `r` followed by the spooled content after the old one.
@@ -304,6 +311,41 @@ mod tests {
         let old = head(PY311, 0, 5, 3);
         let new = rewritten(&old, &source(big, (1 << 32) + 3), big + 10).expect("rewritten");
         assert_eq!(new[8..12], 15u32.to_le_bytes());
+    }
+
+    #[test]
+    fn hard_linked_pycs_are_rewritten_only_all_alike() {
+        let mut merged = Merged::default();
+        let stored = |origin| Stored { offset: 0, origin };
+        for (path, origin) in [
+            ("a.pyc", 1),
+            ("b.pyc", 1),
+            ("c.pyc", 2),
+            ("d.pyc", 2),
+            ("e.pyc", 3),
+        ] {
+            let mut node = source(0, 20);
+            node.stored = Some(stored(origin));
+            merged.nodes.insert(path.to_string(), node);
+        }
+        let h = |m| head(PY311, 0, m, 20);
+        let mut headers: BTreeMap<String, [u8; 16]> = [
+            ("a.pyc", h(1)),
+            ("b.pyc", h(1)),
+            ("c.pyc", h(1)),
+            ("e.pyc", h(1)),
+        ]
+        .into_iter()
+        .map(|(p, h)| (p.to_string(), h))
+        .collect();
+        agree_across_hard_links(&merged, &mut headers);
+        let kept: Vec<&str> = headers.keys().map(String::as_str).collect();
+        // c.pyc shares its content with d.pyc, which keeps its header: neither changes.
+        assert_eq!(kept, ["a.pyc", "b.pyc", "e.pyc"]);
+        let mut differing: BTreeMap<String, [u8; 16]> =
+            [("a.pyc".to_string(), h(1)), ("b.pyc".to_string(), h(2))].into();
+        agree_across_hard_links(&merged, &mut differing);
+        assert!(differing.is_empty(), "two headers for one content: none");
     }
 
     #[test]
