@@ -7,6 +7,7 @@
 pub mod merged;
 pub mod plan;
 pub mod prove;
+pub mod pyc;
 pub mod relay;
 
 use std::path::PathBuf;
@@ -75,6 +76,8 @@ pub struct Optimized {
     pub code_change_bytes_after: u64,
     /// What was written where.
     pub written: CopyStats,
+    /// Timestamp-based `.pyc` files whose header now names their source's normalized mtime.
+    pub pyc_headers_rewritten: usize,
     /// Things the user should know (no base found, …).
     pub warnings: Vec<String>,
 }
@@ -110,10 +113,14 @@ pub fn optimize(
     let groups = plan(&merged, &mut reader, settings.max_layers)?;
     let epoch = source_date_epoch()?;
     let mtime = (!settings.keep_mtimes).then_some(epoch.unwrap_or(1));
+    let rewrites = pyc::Rewrites::plan(&merged, &mut reader, mtime)?;
     let relaid = (0..groups.len())
-        .map(|i| relay::write_group(&merged, &groups, i, &mut reader, mtime, &settings.temp_dir))
+        .map(|i| {
+            let dir = &settings.temp_dir;
+            relay::write_group(&merged, &groups, i, &mut reader, mtime, &rewrites, dir)
+        })
         .collect::<Result<Vec<_>>>()?;
-    prove::prove(&merged, &relaid, keep, settings.keep_mtimes)?;
+    prove::prove(&merged, &relaid, keep, settings.keep_mtimes, &rewrites)?;
 
     let mut new = editable(image, &digests)?;
     let created = rfc3339(epoch.unwrap_or(0));
@@ -184,6 +191,7 @@ pub fn optimize(
         code_change_bytes_after: app.map_or(0, |a| rows[a].size),
         layers: rows,
         written,
+        pyc_headers_rewritten: rewrites.len(),
         warnings: Vec::new(),
     })
 }

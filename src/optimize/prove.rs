@@ -3,6 +3,7 @@
 //! merged the same way, and compared path by path with the input's merge — type, mode, owner,
 //! size, content digest, link target, xattrs, device (and mtime when mtimes were kept), plus the
 //! deleted and hidden base paths. Over the same base layers, equal merges are equal filesystems.
+//! A pyc whose header was rewritten must have exactly the content digest of its rewrite.
 
 use std::fs::File;
 
@@ -10,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::layer::compression::Compression;
 use crate::layer::Layer;
 use crate::optimize::merged::{Merged, Node};
+use crate::optimize::pyc::Rewrites;
 use crate::optimize::relay::Relaid;
 
 /// The first difference between two nodes, in words.
@@ -35,9 +37,15 @@ fn differs(a: &Node, b: &Node, mtimes: bool) -> Option<&'static str> {
     }
 }
 
-/// Reads `layers` back (numbered from `first`) and checks they merge to `expected`; `mtimes`
-/// says whether mtimes were kept (and so must be equal).
-pub fn prove(expected: &Merged, layers: &[Relaid], first: usize, mtimes: bool) -> Result<()> {
+/// Reads `layers` back (numbered from `first`) and checks they merge to `expected` with the pycs
+/// of `rewrites` rewritten; `mtimes` says whether mtimes were kept (and so must be equal).
+pub fn prove(
+    expected: &Merged,
+    layers: &[Relaid],
+    first: usize,
+    mtimes: bool,
+    rewrites: &Rewrites,
+) -> Result<()> {
     let streams = layers.iter().enumerate().map(|(i, relaid)| {
         let w = &relaid.written;
         let layer = Layer {
@@ -62,7 +70,7 @@ pub fn prove(expected: &Merged, layers: &[Relaid], first: usize, mtimes: bool) -
         match got.nodes.get(path) {
             None => return mismatch(format!("/{path} is missing")),
             Some(have) => {
-                if let Some(field) = differs(want, have, mtimes) {
+                if let Some(field) = differs(&rewrites.expected(path, want), have, mtimes) {
                     return mismatch(format!("/{path} differs in {field}"));
                 }
             }

@@ -3,7 +3,9 @@
 //! merged filesystem has them: mode, owner and all) when an upper layer had them, every header
 //! field kept except the mtime, which is normalized unless asked otherwise. The lowest new layer
 //! also carries the opaque markers (so they hide only the base), the app layer the whiteouts of
-//! deleted base paths (nothing above it can need those paths).
+//! deleted base paths (nothing above it can need those paths). A timestamp-based `.pyc` whose
+//! source's mtime is normalized is written with its header [`pyc`](crate::optimize::pyc)
+//! rewritten.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -13,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::layer::writer::{write_tar, LayerCompression, LayerTar, WrittenLayer};
 use crate::optimize::merged::{Kind, Merged, Node, SpoolReader};
 use crate::optimize::plan::{Group, LayerRole};
+use crate::optimize::pyc::Rewrites;
 use crate::temp::{unique_in, TempPath};
 
 /// A new layer written to a temp file.
@@ -114,13 +117,14 @@ fn header(node: &Node, mtime: u64) -> tar::Header {
 }
 
 /// Writes group `index` of `groups` to a temp file in `dir`; `mtime` replaces every entry's
-/// (`None` keeps them).
+/// (`None` keeps them), the pycs of `rewrites` get their new headers.
 pub fn write_group(
     merged: &Merged,
     groups: &[Group],
     index: usize,
     spool: &mut SpoolReader,
     mtime: Option<u64>,
+    rewrites: &Rewrites,
     dir: &Path,
 ) -> Result<Relaid> {
     let path = unique_in(dir);
@@ -128,7 +132,7 @@ pub fn write_group(
     let items = items(merged, groups, index);
     let written = write_tar(LayerCompression::Gzip, file, |tar| {
         for (path, item) in &items {
-            append(tar, path, item, spool, mtime)
+            append(tar, path, item, spool, mtime, rewrites)
                 .map_err(|e| Error::invalid(format!("writing {path}: {e}")))?;
         }
         Ok(())
@@ -146,6 +150,7 @@ fn append(
     item: &Item,
     spool: &mut SpoolReader,
     mtime: Option<u64>,
+    rewrites: &Rewrites,
 ) -> Result<()> {
     let io = |e: io::Error| Error::invalid(e.to_string());
     let node = match item {
@@ -180,7 +185,7 @@ fn append(
                 .stored
                 .ok_or_else(|| Error::invalid("content was not spooled"))?;
             h.set_size(node.size);
-            let content = spool.open(stored, node.size)?;
+            let content = rewrites.content(path, stored, node.size, spool)?;
             tar.append_data(&mut h, path, content).map_err(io)
         }
         (_, Kind::Special(_)) => tar.append_data(&mut h, path, io::empty()).map_err(io),

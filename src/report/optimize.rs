@@ -13,12 +13,18 @@ fn lines(o: &Optimized) -> (String, String) {
         "optimized {}: {} layers → {} ({} base layers kept byte for byte)",
         o.source, o.layers_before, o.layers_after, o.base_layers
     );
-    let foot = format!(
+    let mut foot = format!(
         "a code-only change ships {} (was {})\nwritten: {}",
         human_bytes(o.code_change_bytes_after),
         human_bytes(o.code_change_bytes_before),
         o.written.summary()
     );
+    if o.pyc_headers_rewritten > 0 {
+        foot.push_str(&format!(
+            "\n.pyc headers rewritten to their sources' normalized mtimes: {}",
+            o.pyc_headers_rewritten
+        ));
+    }
     (head, foot)
 }
 

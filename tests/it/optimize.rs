@@ -57,22 +57,18 @@ fn final_fs(dir: &Path) -> serde_json::Value {
     .unwrap()
 }
 
+/// Runs `strata optimize` of `src` above `base` into `out` (tag `v`) in `cwd`, with `extra`
+/// arguments, for a JSON summary.
+fn run_optimize(src: &Path, base: &Path, out: &Path, cwd: Option<&Path>, extra: &[&str]) -> crate::support::Run {
+    let (src, base, out) = (oci(src, "v"), oci(base, "v"), oci(out, "v"));
+    let mut args = vec!["optimize", &src, "--base", &base, "--output", &out, "--format", "json"];
+    args.extend(extra);
+    strata_in(&args, &[], cwd)
+}
+
 /// Optimizes `src` above `base` into `out` (tag `v`), run in `cwd`; the JSON summary.
 fn optimize(src: &Path, base: &Path, out: &Path, cwd: &Path) -> serde_json::Value {
-    let run = strata_in(
-        &[
-            "optimize",
-            &oci(src, "v"),
-            "--base",
-            &oci(base, "v"),
-            "--output",
-            &oci(out, "v"),
-            "--format",
-            "json",
-        ],
-        &[],
-        Some(cwd),
-    );
+    let run = run_optimize(src, base, out, Some(cwd), &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     run.json()
 }
@@ -321,18 +317,7 @@ fn past_max_layers_the_smallest_packages_share_a_layer() {
     let (src, b, out) = (d.path().join("src"), d.path().join("base"), d.path().join("out"));
     naive(&src, 100, b"print('v1')\n");
     base(&b);
-    let run = strata(&[
-        "optimize",
-        &oci(&src, "v"),
-        "--base",
-        &oci(&b, "v"),
-        "--output",
-        &oci(&out, "v"),
-        "--max-layers",
-        "3",
-        "--format",
-        "json",
-    ]);
+    let run = run_optimize(&src, &b, &out, None, &["--max-layers", "3"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let holds: Vec<String> = run.json()["layers"]
         .as_array()
@@ -350,7 +335,135 @@ fn past_max_layers_the_smallest_packages_share_a_layer() {
     assert!(history.contains("strata optimize: python deps: beta 2.5, gamma 0.3"), "{history}");
 }
 
+
+/// Makes `pkg` in `argv[1]` with the host's python3, every source at mtime `argv[2]`:
+/// `__init__.py` with the timestamp pyc compiled for it, `stale.py` whose pyc was compiled
+/// when its mtime was another, `hashed.py` with a checked-hash pyc. Prints the cache tag.
+const COMPILE: &str = r#"
+import os, py_compile, sys, importlib.util as u
+d, at = sys.argv[1], int(sys.argv[2])
+M = py_compile.PycInvalidationMode
+os.makedirs(d + "/pkg")
+def make(name, text, mode, compiled_at):
+    py = d + "/pkg/" + name
+    open(py, "w").write(text)
+    os.utime(py, (compiled_at, compiled_at))
+    py_compile.compile(py, cfile=u.cache_from_source(py), invalidation_mode=mode, doraise=True)
+    os.utime(py, (at, at))
+make("__init__.py", "from . import hashed\nVALUE = 42\n", M.TIMESTAMP, at)
+make("stale.py", "X = 1\n", M.TIMESTAMP, at - 100)
+make("hashed.py", "Y = 2\n", M.CHECKED_HASH, at)
+print(sys.implementation.cache_tag)
+"#;
+
+/// Extracts the layers of the layout image at `argv[1]` into `argv[2]` (mtimes kept, as a
+/// runtime's unpack does; the image has no whiteouts).
+const UNPACK: &str = r#"
+import json, sys, tarfile
+d, dest = sys.argv[1], sys.argv[2]
+idx = json.load(open(d + "/index.json"))
+blob = lambda dg: d + "/blobs/sha256/" + dg.split(":")[1]
+for l in json.load(open(blob(idx["manifests"][-1]["digest"])))["layers"]:
+    tarfile.open(blob(l["digest"]), "r:*").extractall(dest)
+"#;
+
+fn python(script: &str, args: &[&Path]) -> String {
+    let args: Vec<String> = args.iter().map(|a| a.display().to_string()).collect();
+    sh(&format!("python3 -c '{}' {}", script.replace('\'', "'\\''"), args.join(" ")))
+}
+
+/// What `python3 -v` says importing `pkg` and `pkg.stale` from `root/app`, bytecode never
+/// written.
+fn import_verbose(root: &Path) -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-v", "-c", "import pkg, pkg.stale; assert pkg.VALUE == 42"])
+        .env("PYTHONPATH", root.join("app"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTHONHOME")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
+fn pyc_headers_follow_their_sources_normalized_mtimes() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let at = 1_700_000_000u64;
+    let tag = python(COMPILE, &[&p.join("py"), Path::new(&at.to_string())]);
+    let tag = tag.trim();
+    let read = |rel: &str| std::fs::read(p.join("py/pkg").join(rel)).unwrap();
+    let names = ["__init__", "stale", "hashed"];
+    let files: Vec<(String, Vec<u8>)> = names
+        .iter()
+        .flat_map(|n| {
+            let pyc = format!("__pycache__/{n}.{tag}.pyc");
+            [(format!("app/pkg/{n}.py"), read(&format!("{n}.py"))), (format!("app/pkg/{pyc}"), read(&pyc))]
+        })
+        .collect();
+    let mut items = vec![Item::Dir("app"), Item::Dir("app/pkg"), Item::Dir("app/pkg/__pycache__")];
+    items.extend(files.iter().map(|(path, data)| Item::File(path, data)));
+    let (src, b, out) = (p.join("src"), p.join("base"), p.join("out"));
+    write_layout(&src, "v", &[(base_layer(), Comp::Gzip), (tar_bytes_at(&items, at), Comp::Gzip)]);
+    base(&b);
+    let summary = optimize(&src, &b, &out, p);
+    assert_eq!(summary["pyc_headers_rewritten"], 1, "{summary}");
+
+    // The oracle: every path as it was, but for the one rewritten pyc's content digest.
+    let init_pyc = format!("app/pkg/__pycache__/__init__.{tag}.pyc");
+    let (before, after) = (final_fs(&src)["fs"].clone(), final_fs(&out)["fs"].clone());
+    let (mut want, mut got) = (before.clone(), after.clone());
+    assert_ne!(want[&init_pyc][5], got[&init_pyc][5], "the valid pyc is rewritten");
+    want[&init_pyc][5] = serde_json::Value::Null;
+    got[&init_pyc][5] = serde_json::Value::Null;
+    assert_eq!(got, want, "the same filesystem but for the pyc's content");
+    for n in ["stale", "hashed"] {
+        let pyc = format!("app/pkg/__pycache__/{n}.{tag}.pyc");
+        assert_eq!(after[&pyc], before[&pyc], "{pyc} is left as it was");
+    }
+
+    // Unpacked, the output's pyc differs from the input's in its mtime field alone, which is
+    // the mtime its source was written with; the interpreter uses it.
+    let (in_root, out_root) = (p.join("in-root"), p.join("out-root"));
+    python(UNPACK, &[&src, &in_root]);
+    python(UNPACK, &[&out, &out_root]);
+    let (old, new) = (std::fs::read(in_root.join(&init_pyc)).unwrap(), std::fs::read(out_root.join(&init_pyc)).unwrap());
+    assert_eq!((old.len(), &old[..8], &old[12..]), (new.len(), &new[..8], &new[12..]));
+    let source = out_root.join("app/pkg/__init__.py");
+    let written = std::fs::metadata(&source).unwrap().modified().unwrap();
+    let secs = written.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert_ne!(secs, at, "the source's mtime was normalized");
+    assert_eq!(new[8..12], (secs as u32).to_le_bytes());
+    let log = import_verbose(&out_root);
+    let pyc = out_root.join(&init_pyc);
+    assert!(log.contains(&format!("# {} matches {}", pyc.display(), source.display())), "{log}");
+    assert!(log.contains(&format!("# code object from '{}'", pyc.display())), "{log}");
+    assert!(!log.contains("bytecode is stale for 'pkg'"), "{log}");
+    assert!(log.contains("bytecode is stale for 'pkg.stale'"), "the stale pyc stays stale: {log}");
+    let hashed = out_root.join(format!("app/pkg/__pycache__/hashed.{tag}.pyc"));
+    assert!(log.contains(&format!("# code object from '{}'", hashed.display())), "{log}");
+
+    // The input's pyc was valid for its source, and with the normalized mtime but the old
+    // header the interpreter would recompile it.
+    let log = import_verbose(&in_root);
+    assert!(log.contains(&format!("# code object from '{}'", in_root.join(&init_pyc).display())), "{log}");
+    let input_source = std::fs::File::options().write(true).open(in_root.join("app/pkg/__init__.py")).unwrap();
+    input_source.set_modified(written).unwrap();
+    let log = import_verbose(&in_root);
+    assert!(log.contains("bytecode is stale for 'pkg'"), "{log}");
+
+    // Mtimes kept: nothing to rewrite, every byte as it was.
+    let kept = p.join("kept");
+    let run = run_optimize(&src, &b, &kept, None, &["--keep-mtimes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["pyc_headers_rewritten"], 0);
+    assert_eq!(final_fs(&kept)["fs"], before);
+}
+
 crate::tests![
+    pyc_headers_follow_their_sources_normalized_mtimes,
     past_max_layers_the_smallest_packages_share_a_layer,
     a_docker_built_image_is_optimized_from_its_save,
     owners_modes_links_and_xattrs_are_kept,
