@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::layout::{write_layout, Comp};
+use crate::support::layout::{tar_bytes_at, write_layout, Comp, Item};
 use crate::support::naive::{base, base_layer, naive};
 use crate::support::{docker_ok, have, require, sh, strata, strata_in};
 
