@@ -160,7 +160,13 @@ pub fn optimize(
     let mut layers = Vec::new();
     let mut history = Vec::new();
     let mut rows = Vec::new();
-    let mut blobs = layer_blobs(image, &digests[..keep], 0);
+    let mut blobs: Vec<_> = layer_blobs(image, &digests[..keep], 0)
+        .into_iter()
+        .map(|b| match previous {
+            Some(p) => p.lend(b),
+            None => b,
+        })
+        .collect();
     for (group, l) in groups.iter().zip(&laid) {
         let layer = match l {
             Laid::Written(r) => {

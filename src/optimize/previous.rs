@@ -210,6 +210,18 @@ impl<'a> Previous<'a> {
         blob
     }
 
+    /// `blob` from the image instead, when it has a layer of that digest (a base layer the
+    /// registry can mount from the previous image's repository).
+    pub fn lend<'b>(&self, blob: Blob<'b>) -> Blob<'b>
+    where
+        'a: 'b,
+    {
+        match self.blobs.iter().position(|(d, _)| *d == blob.digest) {
+            Some(index) => self.blob(index),
+            None => blob,
+        }
+    }
+
     /// Bytes of `layers` (digest and size) the image lacks: what a deploy over it ships.
     pub fn shipped(&self, layers: &[(Digest, u64)]) -> u64 {
         layers

@@ -625,7 +625,34 @@ fn a_dest_that_cannot_be_written_tags_nothing() {
     assert_eq!(std::fs::read(out.join("index.json")).unwrap(), index, "no tag was added");
 }
 
+/// The CI use: the live image in a registry, the next one pushed beside it in another
+/// repository; the registry mounts the base and dependency layers from the live image's
+/// repository, and only the app layer and config are uploaded.
+fn a_deploy_to_the_registry_mounts_the_unchanged_layers() {
+    require(have("python3"), "python3");
+    require(have("skopeo"), "skopeo");
+    let registry = crate::support::registry::Registry::start(None);
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2, b) = two_versions(d.path());
+    let o1 = d.path().join("o1");
+    optimize(&v1, &b, &o1, d.path());
+    let live = format!("docker://{}", registry.push(&oci(&o1, "v"), "team/app:live", None));
+    let next = format!("docker://{}/team/app-next:v2", registry.host);
+    let run = strata(&["optimize", &oci(&v2, "v"), "--previous", &live, "--output", &next, "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let written = run.json()["written"].clone();
+    assert_eq!((written["mounted"].as_u64(), written["uploaded"].as_u64()), (Some(4), Some(2)), "{written}");
+    let log = registry.log();
+    let mounts: Vec<&str> = log.lines().filter(|l| l.contains("POST /v2/team/app-next/blobs/uploads/?mount=") && l.contains(" 201 ")).collect();
+    assert_eq!(mounts.len(), 4, "{log}");
+    let raw = sh(&format!("skopeo inspect --raw --tls-verify=false {next}"));
+    let pushed: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let pushed: Vec<&str> = pushed["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap()).collect();
+    assert_eq!(pushed[..4], layer_digests(&o1)[..4], "base and dependency layers are the live image's");
+}
+
 crate::tests![
+    a_deploy_to_the_registry_mounts_the_unchanged_layers,
     with_previous_the_unchanged_layers_are_its_blobs,
     a_new_package_moves_no_other,
     a_previous_that_is_not_optimized_is_ignored_and_said_so,
