@@ -89,9 +89,9 @@ pub struct Optimized {
 }
 
 /// A new layer: written to a temp file, or the previous image's layer at that index.
-enum Laid {
+enum Laid<'p, 'i> {
     Written(relay::Relaid),
-    Reused(usize),
+    Reused(&'p Previous<'i>, usize),
 }
 
 /// Optimizes the layers of `image` above its first `keep` (its base), reusing the plan and
@@ -136,22 +136,19 @@ pub fn optimize(
     let mtime = (!settings.keep_mtimes).then_some(epoch.unwrap_or(1));
     let mut used = Vec::new();
     let laid = (0..groups.len())
-        .map(
-            |i| match previous.and_then(|p| p.find(groups[i].role, &keys[i], &mut used)) {
-                Some(index) => Ok(Laid::Reused(index)),
+        .map(|i| {
+            match previous.and_then(|p| Some((p, p.find(groups[i].role, &keys[i], &mut used)?))) {
+                Some((p, index)) => Ok(Laid::Reused(p, index)),
                 None => {
                     relay::write_group(&merged, &groups, i, &mut reader, mtime, &settings.temp_dir)
                         .map(Laid::Written)
                 }
-            },
-        )
+            }
+        })
         .collect::<Result<Vec<_>>>()?;
-    let from_previous = |index: usize| -> Result<&Previous> {
-        previous.ok_or_else(|| Error::invalid(format!("layer {index} of no previous image")))
-    };
     let streams = laid.iter().enumerate().map(|(i, l)| match l {
         Laid::Written(r) => prove::read_back(r, keep + i),
-        Laid::Reused(index) => from_previous(*index)?.image.open_uncompressed(*index),
+        Laid::Reused(p, index) => p.image.open_uncompressed(*index),
     });
     prove::prove(&merged, streams, keep, settings.keep_mtimes)?;
 
@@ -178,8 +175,7 @@ pub fn optimize(
                 ));
                 ManifestLayer::written(w)?
             }
-            Laid::Reused(index) => {
-                let p = from_previous(*index)?;
+            Laid::Reused(p, index) => {
                 blobs.push(p.blob(*index));
                 p.manifest_layer(*index)?
             }
@@ -196,7 +192,7 @@ pub fn optimize(
             content_bytes: group.bytes,
             size: layer.descriptor.size(),
             digest: Digest::parse(layer.descriptor.digest().as_ref())?,
-            reused: matches!(l, Laid::Reused(_)),
+            reused: matches!(l, Laid::Reused(..)),
         });
         layers.push(layer);
     }
