@@ -25,6 +25,9 @@ are unchanged is the previous image's blob (not recompressed; mounted from its r
 DEST is in the same registry), so the deploy ships only what changed. A --previous that is not an
 optimized image over the same base is said so in a warning, and the layers are planned afresh.";
 
+/// `--max-layers` when not given (here and in `strata history --optimize`).
+pub const DEFAULT_MAX_LAYERS: usize = 8;
+
 /// Arguments of `strata optimize`.
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -41,7 +44,7 @@ pub struct OptimizeArgs {
     #[arg(long, value_name = "IMAGE")]
     pub previous: Option<String>,
     /// At most this many layers above the base, the app layer included.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LAYERS)]
     pub max_layers: usize,
     /// Keep each file's mtime (default: SOURCE_DATE_EPOCH, else 1 s after the epoch).
     #[arg(long)]

@@ -46,21 +46,8 @@ pub struct Histories {
 
 /// Runs `strata history`'s pipeline: open every image, order them, read layers if asked.
 pub fn history(req: &HistoryRequest) -> Result<Histories> {
-    let opts = &req.reading.source;
     let mut warnings = Vec::new();
-    let (source, opened) = match &req.input {
-        HistoryInput::Repository(name) => (
-            name.to_string(),
-            open_repository(name, opts, &mut warnings)?,
-        ),
-        HistoryInput::Images(images) => {
-            let opened = images
-                .iter()
-                .map(|arg| Opened::new(arg.clone(), open_image(arg, opts)?))
-                .collect::<Result<Vec<_>>>()?;
-            ("images".to_string(), opened)
-        }
-    };
+    let (source, opened) = open_input(&req.input, &req.reading.source, &mut warnings)?;
     let shown = &opened[opened.len().saturating_sub(req.last.unwrap_or(usize::MAX))..];
     let contents = if req.content {
         Some(layer_contents(shown, &req.reading)?)
@@ -74,9 +61,31 @@ pub fn history(req: &HistoryRequest) -> Result<Histories> {
     })
 }
 
+/// The name of the history's source and its images, oldest first; tags skipped on the way are
+/// said in `warnings`.
+pub(crate) fn open_input(
+    input: &HistoryInput,
+    opts: &SourceOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(String, Vec<Opened>)> {
+    Ok(match input {
+        HistoryInput::Repository(name) => {
+            (name.to_string(), open_repository(name, opts, warnings)?)
+        }
+        HistoryInput::Images(images) => {
+            let opened = images
+                .iter()
+                .map(|arg| Opened::new(arg.clone(), open_image(arg, opts)?))
+                .collect::<Result<Vec<_>>>()?;
+            ("images".to_string(), opened)
+        }
+    })
+}
+
 /// One image of the history with what is needed to read its layers later.
-struct Opened {
-    version: Version,
+pub(crate) struct Opened {
+    /// What its manifest and config say.
+    pub(crate) version: Version,
     image: OpenedImage,
 }
 

@@ -11,6 +11,7 @@ pub mod lint;
 pub mod optimize;
 pub mod platforms;
 pub mod rebase;
+pub mod replay;
 pub mod report;
 
 use std::sync::Arc;

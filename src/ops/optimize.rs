@@ -21,7 +21,7 @@ pub struct OptimizeRequest {
     /// The base whose layers are kept; `None` reads the image's base annotations (else the
     /// previous image's plan).
     pub base: Option<String>,
-    /// An earlier optimized image whose plan and blobs are reused.
+    /// An earlier optimized image whose plan and blobs are reused; see --previous.
     pub previous: Option<String>,
     /// Layout and mtime settings.
     pub settings: Settings,

@@ -57,6 +57,7 @@ modules![
     presets,
     push_faults,
     python_fingerprint,
+    replay,
     rebase,
     references,
     reproducible,

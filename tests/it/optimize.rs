@@ -5,81 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::layout::{tar_bytes_at, write_layout, Comp, Item, Written};
+use crate::support::layout::{write_layout, Comp};
+use crate::support::naive::{base, base_layer, naive, naive_with, SP};
 use crate::support::{docker_ok, have, require, sh, strata, strata_in};
 
 fn oci(dir: &Path, tag: &str) -> String {
     format!("oci:{}:{tag}", dir.display())
-}
-
-/// The base layer: a file the app layer deletes.
-fn base_layer() -> Vec<u8> {
-    tar_bytes_at(
-        &[
-            Item::Dir("etc"),
-            Item::File("etc/os-release", b"ID=test\n"),
-            Item::File("etc/old.conf", b"old\n"),
-        ],
-        5,
-    )
-}
-
-/// A naive image: base, a layer with a venv of three dists plus the code and a scratch file,
-/// and a layer deleting the scratch file and a base file. `line` is the code's content.
-fn naive(dir: &Path, mtime: u64, line: &[u8]) -> Written {
-    naive_with(dir, mtime, line, &[])
-}
-
-/// The site-packages of [`naive`]'s venv.
-const SP: &str = "app/.venv/lib/python3.11/site-packages";
-
-/// [`naive`] with `extra` files (relative to the venv's site-packages) in its app layer.
-fn naive_with(dir: &Path, mtime: u64, line: &[u8], extra: &[(&str, &[u8])]) -> Written {
-    let sp = SP;
-    let big = crate::support::layout::noise(200_000, 1);
-    let mid = crate::support::layout::noise(50_000, 2);
-    let paths: Vec<String> = [
-        "alpha/__init__.py",
-        "alpha-1.0.dist-info/RECORD",
-        "beta/core.py",
-        "beta-2.5.dist-info/RECORD",
-        "gamma.py",
-        "gamma-0.3.dist-info/RECORD",
-    ]
-    .iter()
-    .map(|p| format!("{sp}/{p}"))
-    .collect();
-    let scratch = crate::support::layout::noise(30_000, 3);
-    let extra: Vec<(String, &[u8])> = extra.iter().map(|(p, d)| (format!("{sp}/{p}"), *d)).collect();
-    let mut items = vec![
-        Item::Dir("app"),
-        Item::File(&paths[0], &big),
-        Item::File(&paths[1], b"alpha/__init__.py,,\n"),
-        Item::File(&paths[2], &mid),
-        Item::File(&paths[3], b"beta/core.py,,\n"),
-        Item::File(&paths[4], b"x = 1\n"),
-        Item::File(&paths[5], b"gamma.py,,\n"),
-        Item::File("app/src/main.py", line),
-        Item::File("app/scratch.bin", &scratch),
-    ];
-    items.extend(extra.iter().map(|(p, d)| Item::File(p, d)));
-    let app = tar_bytes_at(&items, mtime);
-    let cleanup = tar_bytes_at(
-        &[
-            Item::Whiteout("app/scratch.bin"),
-            Item::Whiteout("etc/old.conf"),
-        ],
-        mtime,
-    );
-    write_layout(
-        dir,
-        "v",
-        &[
-            (base_layer(), Comp::Gzip),
-            (app, Comp::Gzip),
-            (cleanup, Comp::Gzip),
-        ],
-    )
 }
 
 /// The final filesystem of the layout image at `dir` (tag `v`'s manifest, the only one), as
@@ -145,10 +76,6 @@ fn optimize_run(
     let mut args = vec!["optimize", &src, "--output", &out, "--format", "json"];
     args.extend(extra);
     strata_in(&args, env, cwd)
-}
-
-fn base(dir: &Path) -> Written {
-    write_layout(dir, "v", &[(base_layer(), Comp::Gzip)])
 }
 
 fn the_base_is_kept_and_the_filesystem_is_the_same() {

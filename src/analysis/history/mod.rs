@@ -6,6 +6,7 @@
 //! rest, the layers every image shares are the base and the others are app.
 
 pub mod order;
+pub mod replay;
 
 use std::collections::{HashMap, HashSet};
 
@@ -156,12 +157,7 @@ pub fn history(
                     .collect()
             };
             let (deps, app) = (of_role(Role::Dependencies), of_role(Role::App));
-            let delta: Option<Vec<u64>> = i.checked_sub(1).map(|p| {
-                distinct(&v.layers)
-                    .filter(|(d, _)| !sets[p].contains(d))
-                    .map(|(_, size)| size)
-                    .collect()
-            });
+            let delta: Option<Vec<u64>> = i.checked_sub(1).map(|p| shipped(&v.layers, &sets[p]));
             let summed = |f: fn(&LayerContent) -> u64| {
                 contents.map(|c| v.layers.iter().filter_map(|(d, _)| c.get(d)).map(f).sum())
             };
@@ -193,6 +189,15 @@ pub fn history(
         shared_bytes,
         tags: rows,
     }
+}
+
+/// The sizes of the blobs of `layers` a deploy downloads where the image before had the blobs
+/// `had`: each missing blob once.
+pub(crate) fn shipped(layers: &[(Digest, u64)], had: &HashSet<&Digest>) -> Vec<u64> {
+    distinct(layers)
+        .filter(|(d, _)| !had.contains(d))
+        .map(|(_, size)| size)
+        .collect()
 }
 
 /// The layers of an image, each blob once (an image may list the same blob twice).

@@ -2,6 +2,8 @@
 //! and one self-contained HTML page with an SVG chart ([`crate::report::html::history`]). Rows are newest first; charts
 //! read left to right, oldest to newest.
 
+pub mod replay;
+
 use crate::analysis::history::{History, TagRow};
 use crate::error::Result;
 use crate::report::diff::opt_bytes;
@@ -27,13 +29,18 @@ pub(crate) fn short_created(created: Option<&str>) -> String {
 /// The delta column: bytes and blobs a deploy from the previous tag downloads.
 pub(crate) fn delta(row: &TagRow) -> String {
     match (row.delta_bytes, row.delta_layers) {
-        (Some(bytes), Some(layers)) => format!(
-            "+{} ({layers} layer{})",
-            human_bytes(bytes),
-            if layers == 1 { "" } else { "s" }
-        ),
+        (Some(bytes), Some(layers)) => shipped(bytes, layers),
         _ => "-".into(),
     }
+}
+
+/// `+1.2 MB (2 layers)`: what a deploy downloads.
+pub(crate) fn shipped(bytes: u64, layers: usize) -> String {
+    format!(
+        "+{} ({layers} layer{})",
+        human_bytes(bytes),
+        if layers == 1 { "" } else { "s" }
+    )
 }
 
 /// The line under the title: how many images, and what they share.

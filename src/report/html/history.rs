@@ -102,7 +102,7 @@ fn trim_number(v: f64) -> String {
 }
 
 /// A numeric cell: the rounded figure, the exact bytes in `data-bytes` and the tooltip.
-fn bytes_cell(bytes: Option<u64>, text: String) -> String {
+pub(crate) fn bytes_cell(bytes: Option<u64>, text: String) -> String {
     match bytes {
         Some(b) => format!("<td class=\"num\" data-bytes=\"{b}\" title=\"{b} bytes\">{text}</td>"),
         None => format!("<td class=\"num\">{text}</td>"),

@@ -6,6 +6,7 @@
 
 pub mod diff;
 pub mod history;
+pub mod replay;
 pub mod report;
 pub(crate) mod svg;
 pub(crate) mod treemap;
