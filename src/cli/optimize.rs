@@ -12,11 +12,18 @@ Examples:
   strata optimize oci:build:app --base oci:bases:python --output oci:build:app-optimized
   strata optimize docker-archive:app.tar --output docker://registry.example.com/app:1.5 --max-layers 6
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) strata optimize oci:build:app --output oci:out:app
+  strata optimize docker-daemon:app:$SHA --previous docker://reg/app:live --output docker://reg/app:$SHA
 
 The base (kept byte for byte) is the longest run of layers SOURCE shares with --base, else with the
 image its org.opencontainers.image.base.name/.digest annotations name. Above it, the final filesystem
 is re-laid: dependency trees by package (largest lowest), then the code. The new layers are read back
-and compared with SOURCE's filesystem before the manifest is written; a difference is an error.";
+and compared with SOURCE's filesystem before the manifest is written; a difference is an error.
+
+With --previous (the image deployed now, written by strata optimize), its recorded plan is reused:
+every package keeps its layer, new packages get a layer below the code's, and a layer whose files
+are unchanged is the previous image's blob (not recompressed; mounted from its repository when
+DEST is in the same registry), so the deploy ships only what changed. A --previous that is not an
+optimized image over the same base is said so in a warning, and the layers are planned afresh.";
 
 /// `--max-layers` when not given (here and in `strata history --optimize`).
 pub const DEFAULT_MAX_LAYERS: usize = 8;
@@ -33,6 +40,9 @@ pub struct OptimizeArgs {
     /// The base image whose layers are kept (default: from SOURCE's base annotations).
     #[arg(long, value_name = "IMAGE")]
     pub base: Option<String>,
+    /// An earlier optimized image (the one deployed now) whose plan and blobs are reused.
+    #[arg(long, value_name = "IMAGE")]
+    pub previous: Option<String>,
     /// At most this many layers above the base, the app layer included.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LAYERS)]
     pub max_layers: usize,
@@ -55,7 +65,7 @@ pub fn run(args: &OptimizeArgs) -> Result<ExitCode> {
         source: args.source.clone(),
         destination: args.output.clone(),
         base: args.base.clone(),
-        previous: None,
+        previous: args.previous.clone(),
         settings: Settings {
             max_layers: args.max_layers,
             keep_mtimes: args.keep_mtimes,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::ops::{annotated_base, open_image};
+use crate::optimize::previous::{recorded, Previous};
 use crate::optimize::{optimize as optimize_image, Optimized, Settings};
 use crate::progress::Progress;
 use crate::sink::open_sink;
@@ -17,7 +18,8 @@ pub struct OptimizeRequest {
     pub source: String,
     /// Where to write the result.
     pub destination: String,
-    /// The base whose layers are kept; `None` reads the image's base annotations.
+    /// The base whose layers are kept; `None` reads the image's base annotations (else the
+    /// previous image's plan).
     pub base: Option<String>,
     /// An earlier optimized image whose plan and blobs are reused; see --previous.
     pub previous: Option<String>,
@@ -42,26 +44,45 @@ fn shared_prefix(image: &OpenedImage, base: &OpenedImage) -> usize {
 }
 
 /// Runs `strata optimize`: the destination is parsed first and opened only once the new layers
-/// are proven.
+/// are proven. A previous image that cannot be opened is an error; one whose plan cannot be
+/// reused is a warning, and the layers are planned from scratch.
 pub fn optimize(req: &OptimizeRequest) -> Result<Optimized> {
     let opts = &req.options;
     let dest = ImageRef::parse_destination(&req.destination)?;
     let image = open_image(&req.source, opts)?;
+    let previous_image = match &req.previous {
+        Some(name) => Some(open_image(name, opts).map_err(|e| e.context("--previous"))?),
+        None => None,
+    };
+    let recorded = previous_image.as_ref().map(recorded);
+    let diff_ids = &image.image.config.diff_ids;
     let mut warnings = Vec::new();
     let keep = match req.base.clone().or_else(|| annotated_base(&image.image)) {
         Some(name) => shared_prefix(&image, &open_image(&name, opts)?),
-        None => {
-            warnings.push(format!(
-                "{} records no base image and no --base was given: every layer is re-laid",
-                req.source
-            ));
-            0
+        None => match recorded.as_ref().and_then(|r| r.as_ref().ok()) {
+            Some(plan) if plan.has_base(diff_ids) => plan.base_layers,
+            _ => {
+                warnings.push(format!(
+                    "{} records no base image and no --base was given: every layer is re-laid",
+                    req.source
+                ));
+                0
+            }
+        },
+    };
+    let previous = match (&previous_image, recorded) {
+        (Some(p), Some(plan)) => {
+            let (previous, warning) = Previous::new(p, plan, &diff_ids[..keep])?;
+            warnings.extend(warning);
+            Some(previous)
         }
+        _ => None,
     };
     let mut optimized = optimize_image(
         &image,
         keep,
         &req.settings,
+        previous.as_ref(),
         || open_sink(&dest, &opts.registry),
         req.progress.clone(),
     )?;

@@ -2,10 +2,12 @@
 //! base layers are kept byte for byte; the layers above are [`merged`] into their final
 //! filesystem, [`plan`]ned into dependency layers and one app layer, written ([`relay`]) with
 //! the reproducible writer, read back and [`prove`]n equal before the image is assembled in
-//! `mutate` and written through the sink (manifest last).
+//! `mutate` and written through the sink (manifest last). With a [`previous`] optimized image,
+//! its recorded plan lays the packages out again and the groups it already holds are its blobs.
 
 pub mod merged;
 pub mod plan;
+pub mod previous;
 pub mod prove;
 pub mod pyc;
 pub mod relay;
@@ -27,6 +29,7 @@ use crate::sink::Sink;
 use crate::source::OpenedImage;
 use merged::{Kind, Merged, Spool};
 use plan::{plan, LayerRole};
+use previous::{replan, Previous, Recorded};
 
 /// How to optimize.
 #[derive(Debug, Clone)]
@@ -54,6 +57,8 @@ pub struct NewLayer {
     pub size: u64,
     /// The blob's digest.
     pub digest: Digest,
+    /// Whether it is the previous image's blob, reused.
+    pub reused: bool,
 }
 
 /// What `strata optimize` wrote.
@@ -74,6 +79,10 @@ pub struct Optimized {
     pub code_change_bytes_before: u64,
     /// Bytes a code-only change ships optimized: the app layer's.
     pub code_change_bytes_after: u64,
+    /// The previous image given, as named.
+    pub previous: Option<String>,
+    /// Bytes a deploy over the previous image ships: the layers it lacks.
+    pub shipped_from_previous: Option<u64>,
     /// What was written where.
     pub written: CopyStats,
     /// Timestamp-based `.pyc` files whose header now names their source's normalized mtime.
@@ -82,19 +91,28 @@ pub struct Optimized {
     pub warnings: Vec<String>,
 }
 
-/// Optimizes the layers of `image` above its first `keep` (its base), proves the result and
-/// writes it to the sink `open_sink` opens (only once the proof holds).
+/// A new layer: written to a temp file, or the previous image's layer at that index.
+enum Laid<'p, 'i> {
+    Written(relay::Relaid),
+    Reused(&'p Previous<'i>, usize),
+}
+
+/// Optimizes the layers of `image` above its first `keep` (its base), reusing the plan and
+/// blobs of `previous` when given, proves the result and writes it to the sink `open_sink`
+/// opens (only once the proof holds).
 pub fn optimize(
     image: &OpenedImage,
     keep: usize,
     settings: &Settings,
+    previous: Option<&Previous>,
     open_sink: impl FnOnce() -> Result<Box<dyn Sink>>,
     progress: Arc<dyn Progress>,
 ) -> Result<Optimized> {
     if settings.max_layers == 0 {
         return Err(Error::usage("--max-layers must be at least 1"));
     }
-    let digests = image.layer_digests()?;
+    let source_blobs = image.layer_blobs()?;
+    let digests: Vec<Digest> = source_blobs.iter().map(|(d, _)| d.clone()).collect();
     let n = digests.len();
     if keep >= n {
         return Err(Error::usage(format!(
@@ -110,25 +128,64 @@ pub fn optimize(
     )
     .map_err(|e| e.context(image.image.reference.clone()))?;
     let mut reader = spool.reader()?;
-    let groups = plan(&merged, &mut reader, settings.max_layers)?;
+    let groups = match previous.and_then(|p| p.plan.as_ref()) {
+        Some(recorded) => replan(&merged, &mut reader, recorded, settings.max_layers)?,
+        None => plan(&merged, &mut reader, settings.max_layers)?,
+    };
     let epoch = source_date_epoch()?;
-    let mtime = (!settings.keep_mtimes).then_some(epoch.unwrap_or(1));
+    let recorded_mtime = previous.and_then(|p| p.plan.as_ref()).and_then(|r| r.mtime);
+    let mtime = (!settings.keep_mtimes).then(|| recorded_mtime.unwrap_or(epoch.unwrap_or(1)));
     let rewrites = pyc::Rewrites::plan(&merged, &mut reader, mtime)?;
-    let relaid = (0..groups.len())
+    let keys: Vec<Digest> = (0..groups.len())
+        .map(|i| relay::content_key(&merged, &groups, i, settings.keep_mtimes, &rewrites))
+        .collect();
+    let mut used = Vec::new();
+    let laid = (0..groups.len())
         .map(|i| {
-            let dir = &settings.temp_dir;
-            relay::write_group(&merged, &groups, i, &mut reader, mtime, &rewrites, dir)
+            match previous.and_then(|p| Some((p, p.find(groups[i].role, &keys[i], &mut used)?))) {
+                Some((p, index)) => Ok(Laid::Reused(p, index)),
+                None => {
+                    let dir = &settings.temp_dir;
+                    relay::write_group(&merged, &groups, i, &mut reader, mtime, &rewrites, dir)
+                        .map(Laid::Written)
+                }
+            }
         })
         .collect::<Result<Vec<_>>>()?;
-    prove::prove(&merged, &relaid, keep, settings.keep_mtimes, &rewrites)?;
+    let streams = laid.iter().enumerate().map(|(i, l)| match l {
+        Laid::Written(r) => prove::read_back(r, keep + i),
+        Laid::Reused(p, index) => p.image.open_uncompressed(*index),
+    });
+    prove::prove(&merged, streams, keep, settings.keep_mtimes, &rewrites)?;
 
     let mut new = editable(image, &digests)?;
     let created = rfc3339(epoch.unwrap_or(0));
     let mut layers = Vec::new();
     let mut history = Vec::new();
     let mut rows = Vec::new();
-    for (group, r) in groups.iter().zip(&relaid) {
-        layers.push(ManifestLayer::written(&r.written)?);
+    let mut blobs: Vec<_> = layer_blobs(image, &digests[..keep], 0)
+        .into_iter()
+        .map(|b| match previous {
+            Some(p) => p.lend(b),
+            None => b,
+        })
+        .collect();
+    for (group, l) in groups.iter().zip(&laid) {
+        let layer = match l {
+            Laid::Written(r) => {
+                let w = &r.written;
+                blobs.push(file_blob(
+                    w.digest.clone(),
+                    w.size,
+                    r.file.path().to_path_buf(),
+                ));
+                ManifestLayer::written(w)?
+            }
+            Laid::Reused(p, index) => {
+                blobs.push(p.blob(*index));
+                p.manifest_layer(*index)?
+            }
+        };
         let mut h = history_entry(&created, &format!("strata optimize: {}", group.describe()));
         if group.role == LayerRole::Dependencies {
             h.set_comment(Some(DEPENDENCY_LAYER_COMMENT.to_string()));
@@ -139,29 +196,19 @@ pub fn optimize(
             holds: group.describe(),
             paths: group.paths.len(),
             content_bytes: group.bytes,
-            size: r.written.size,
-            digest: r.written.digest.clone(),
+            size: layer.descriptor.size(),
+            digest: Digest::parse(layer.descriptor.digest().as_ref())?,
+            reused: matches!(l, Laid::Reused(..)),
         });
+        layers.push(layer);
     }
     new.replace_layers(keep..n, layers, history)?;
-    let recorded: Vec<_> = rows
-        .iter()
-        .map(|r| serde_json::json!({"role": r.role, "holds": r.holds}))
-        .collect();
-    let plan_json = serde_json::json!({"base_layers": keep, "layers": recorded});
-    new.set_annotation(OPTIMIZE_PLAN, &plan_json.to_string());
+    let base_diff_ids = &image.image.config.diff_ids[..keep];
+    let recorded = Recorded::of(base_diff_ids, &groups, &keys, mtime);
+    new.set_annotation(OPTIMIZE_PLAN, &recorded.to_json());
     let assembled = new.finish()?;
-
-    let mut blobs = layer_blobs(image, &digests[..keep], 0);
-    for r in &relaid {
-        let w = &r.written;
-        blobs.push(file_blob(
-            w.digest.clone(),
-            w.size,
-            r.file.path().to_path_buf(),
-        ));
-    }
     blobs.push(bytes_blob(assembled.config));
+
     let mut sink = open_sink()?;
     let written = write_image(
         sink.as_mut(),
@@ -180,16 +227,23 @@ pub fn optimize(
             .map(|p| merged.nodes[p].layer)
             .max()
     });
+    let out_layers: Vec<(Digest, u64)> = source_blobs
+        .into_iter()
+        .take(keep)
+        .chain(rows.iter().map(|r| (r.digest.clone(), r.size)))
+        .collect();
     Ok(Optimized {
         source: image.image.reference.clone(),
         layers_before: n,
-        layers_after: keep + relaid.len(),
+        layers_after: keep + laid.len(),
         base_layers: keep,
         code_change_bytes_before: code_layer
             .and_then(|l| image.image.layers[l].size)
             .unwrap_or(0),
         code_change_bytes_after: app.map_or(0, |a| rows[a].size),
         layers: rows,
+        previous: previous.map(|p| p.image.image.reference.clone()),
+        shipped_from_previous: previous.map(|p| p.shipped(&out_layers)),
         written,
         pyc_headers_rewritten: rewrites.len(),
         warnings: Vec::new(),

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Read;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::dependencies::classify;
 use crate::ecosystem;
@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::optimize::merged::{Kind, Merged, SpoolReader};
 
 /// What a new layer is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LayerRole {
     /// Third-party packages of an ecosystem.
@@ -130,13 +130,18 @@ fn version_in(path: &str) -> Option<String> {
 }
 
 /// A package's paths, bytes and version, as the plan gathers them.
-type Claimed = (Vec<String>, u64, Option<String>);
+pub(crate) type Claimed = (Vec<String>, u64, Option<String>);
 
-/// Plans at most `max_layers` layers (at least 1) for `merged`: dependency layers lowest, the
-/// app layer last. Hard links stay together in the layer of their first path.
-pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Result<Vec<Group>> {
+/// The packages of `merged` (outside the image's own project) with their paths, bytes and
+/// version, and the paths no package claims (all of them when `max_layers` leaves no room for
+/// a dependency layer).
+pub(crate) fn claim(
+    merged: &Merged,
+    spool: &mut SpoolReader,
+    max_layers: usize,
+) -> Result<(Claims, Vec<String>)> {
     let own = own_packages(merged, spool)?;
-    let mut packages: BTreeMap<(&'static str, String), Claimed> = BTreeMap::new();
+    let mut packages = Claims::new();
     let mut app = Vec::new();
     for (path, node) in &merged.nodes {
         let package = classify(path).and_then(|(eco, _, package)| Some((eco.name(), package?)));
@@ -152,31 +157,57 @@ pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Resu
             _ => app.push(path.clone()),
         }
     }
+    Ok((packages, app))
+}
+
+/// Every package claimed, by (ecosystem, name).
+pub(crate) type Claims = BTreeMap<(&'static str, String), Claimed>;
+
+/// Puts the package `key` claimed with `claimed` into dependency layer `index` of `groups`
+/// (creating the layers up to it).
+pub(crate) fn place(
+    groups: &mut Vec<Group>,
+    index: usize,
+    (eco, name): (&'static str, String),
+    (paths, bytes, version): Claimed,
+) {
+    while groups.len() <= index {
+        groups.push(Group {
+            role: LayerRole::Dependencies,
+            packages: Vec::new(),
+            paths: Vec::new(),
+            bytes: 0,
+        });
+    }
+    let group = &mut groups[index];
+    group.packages.push(Package {
+        ecosystem: eco,
+        name,
+        version,
+    });
+    group.paths.extend(paths);
+    group.bytes += bytes;
+}
+
+/// Plans at most `max_layers` layers (at least 1) for `merged`: dependency layers lowest, the
+/// app layer last. Hard links stay together in the layer of their first path.
+pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Result<Vec<Group>> {
+    let (packages, app) = claim(merged, spool, max_layers)?;
     let mut ordered: Vec<_> = packages.into_iter().collect();
     ordered.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
     let (slots, count) = (max_layers.saturating_sub(1), ordered.len());
     let mut groups: Vec<Group> = Vec::new();
-    for (i, ((eco, name), (paths, bytes, version))) in ordered.into_iter().enumerate() {
+    for (i, (key, claimed)) in ordered.into_iter().enumerate() {
         // One layer each while they last; past that, the smallest share the last one.
         let index = if count <= slots { i } else { i.min(slots - 1) };
-        let package = Package {
-            ecosystem: eco,
-            name,
-            version,
-        };
-        if index == groups.len() {
-            groups.push(Group {
-                role: LayerRole::Dependencies,
-                packages: Vec::new(),
-                paths: Vec::new(),
-                bytes: 0,
-            });
-        }
-        let last = groups.last_mut().expect("a group was pushed");
-        last.packages.push(package);
-        last.paths.extend(paths);
-        last.bytes += bytes;
+        place(&mut groups, index, key, claimed);
     }
+    Ok(finish(merged, groups, app))
+}
+
+/// The plan's last steps: the app layer (holding `app`) on top, hard links kept together,
+/// paths and packages sorted, bytes counted, empty dependency layers dropped.
+pub(crate) fn finish(merged: &Merged, mut groups: Vec<Group>, app: Vec<String>) -> Vec<Group> {
     groups.push(Group {
         role: LayerRole::App,
         packages: Vec::new(),
@@ -190,7 +221,7 @@ pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Resu
         g.bytes = g.paths.iter().map(|p| merged.nodes[p].size).sum();
     }
     groups.retain(|g| g.role == LayerRole::App || !g.paths.is_empty());
-    Ok(groups)
+    groups
 }
 
 /// Moves every path sharing a hard-linked content to the group of the first such path, so each

@@ -1,14 +1,16 @@
-//! The proof that the new layers give the image's filesystem: the new layers are read back as
-//! any layer is (their blobs verified against the digests and diff_ids the manifest will name),
-//! merged the same way, and compared path by path with the input's merge — type, mode, owner,
-//! size, content digest, link target, xattrs, device (and mtime when mtimes were kept), plus the
-//! deleted and hidden base paths. Over the same base layers, equal merges are equal filesystems.
+//! The proof that the new layers give the image's filesystem: the new layers (and those reused
+//! from a previous image) are read back as any layer is (their blobs verified against the
+//! digests and diff_ids the manifest will name), merged the same way, and compared path by path
+//! with the input's merge — type, mode, owner, size, content digest, link target, xattrs, device
+//! (and mtime when mtimes were kept), plus the deleted and hidden base paths. Over the same base
+//! layers, equal merges are equal filesystems.
 //! A pyc whose header was rewritten must have exactly the content digest of its rewrite.
 
 use std::fs::File;
 
 use crate::error::{Error, Result};
 use crate::layer::compression::Compression;
+use crate::layer::verify::LayerStream;
 use crate::layer::Layer;
 use crate::optimize::merged::{Merged, Node};
 use crate::optimize::pyc::Rewrites;
@@ -37,29 +39,34 @@ fn differs(a: &Node, b: &Node, mtimes: bool) -> Option<&'static str> {
     }
 }
 
-/// Reads `layers` back (numbered from `first`) and checks they merge to `expected` with the pycs
-/// of `rewrites` rewritten; `mtimes` says whether mtimes were kept (and so must be equal).
+/// The tar stream of `relaid`, new layer `index` of the image, read back from its temp file
+/// and verified against the digest and diff_id the manifest will name.
+pub fn read_back(relaid: &Relaid, index: usize) -> Result<LayerStream> {
+    let w = &relaid.written;
+    let layer = Layer {
+        digest: Some(w.digest.clone()),
+        diff_id: w.diff_id.clone(),
+        media_type: w.media_type.clone(),
+        size: Some(w.size),
+        compression: Compression::from_media_type(&w.media_type),
+        annotations: Default::default(),
+    };
+    let path = relaid.file.path();
+    let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+    layer.uncompressed(&format!("new layer {index}"), Box::new(file), |_| {})
+}
+
+/// Checks that the verified tar `streams` of the new layers (numbered from `first`: written
+/// ones [`read_back`], reused ones read from the previous image) merge to `expected`; `mtimes`
+/// says whether mtimes were kept (and so must be equal); the pycs of `rewrites` must have
+/// their rewritten content.
 pub fn prove(
     expected: &Merged,
-    layers: &[Relaid],
+    streams: impl IntoIterator<Item = Result<LayerStream>>,
     first: usize,
     mtimes: bool,
     rewrites: &Rewrites,
 ) -> Result<()> {
-    let streams = layers.iter().enumerate().map(|(i, relaid)| {
-        let w = &relaid.written;
-        let layer = Layer {
-            digest: Some(w.digest.clone()),
-            diff_id: w.diff_id.clone(),
-            media_type: w.media_type.clone(),
-            size: Some(w.size),
-            compression: Compression::from_media_type(&w.media_type),
-            annotations: Default::default(),
-        };
-        let path = relaid.file.path();
-        let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
-        layer.uncompressed(&format!("new layer {}", first + i), Box::new(file), |_| {})
-    });
     let got = Merged::read(streams, first, None)?;
     let mismatch = |what: String| {
         Err(Error::invalid(format!(

@@ -12,6 +12,7 @@ use std::io;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::layer::digest::{Algorithm, Digest, Hasher};
 use crate::layer::writer::{write_tar, LayerCompression, LayerTar, WrittenLayer};
 use crate::optimize::merged::{Kind, Merged, Node, SpoolReader};
 use crate::optimize::plan::{Group, LayerRole};
@@ -81,6 +82,57 @@ fn items<'a>(merged: &'a Merged, groups: &[Group], index: usize) -> BTreeMap<Str
         }
     }
     items
+}
+
+/// The content key of group `index` of `groups`: SHA-256 over a canonical listing (one JSON
+/// array a line, in the order they are written) of the entries its layer holds — path, type,
+/// mode, owner ids and names, size, content digest, link target, hard-link target, xattrs,
+/// device, and the mtime only when mtimes are kept. Two groups with one key write the same
+/// entries, so a layer written for one holds the other (whatever the normalized mtime).
+pub fn content_key(
+    merged: &Merged,
+    groups: &[Group],
+    index: usize,
+    keep_mtimes: bool,
+    rewrites: &Rewrites,
+) -> Digest {
+    let mut hasher = Hasher::new(Algorithm::Sha256);
+    hasher.update(if keep_mtimes {
+        b"strata optimize key 1, mtimes kept\n"
+    } else {
+        b"strata optimize key 1, mtimes normalized\n"
+    });
+    for (path, item) in &items(merged, groups, index) {
+        let entry = match item {
+            Item::Opaque => serde_json::json!([path, "opaque"]),
+            Item::Whiteout => serde_json::json!([path, "whiteout"]),
+            Item::Node(n) | Item::Link(n, _) => {
+                let n = rewrites.expected(path, n);
+                let xattrs: Vec<_> = n.xattrs.iter().map(|(k, v)| (k, hex::encode(v))).collect();
+                let hard_link = match item {
+                    Item::Link(_, target) => Some(target),
+                    _ => None,
+                };
+                serde_json::json!([
+                    path,
+                    format!("{:?}", n.kind),
+                    n.mode,
+                    n.owner,
+                    n.names,
+                    n.size,
+                    hex::encode(n.sha256),
+                    n.link,
+                    hard_link,
+                    xattrs,
+                    n.device,
+                    keep_mtimes.then_some(n.mtime),
+                ])
+            }
+        };
+        hasher.update(entry.to_string().as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher.finish()
 }
 
 /// `dir/name`, or `name` at the root.

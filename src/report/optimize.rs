@@ -1,8 +1,9 @@
 //! The document of `strata optimize`: the layers before and after, each new layer's role, what
-//! it holds and its size, and what a code-only change ships before and after.
+//! it holds, its size and whether it was reused from `--previous`, what a code-only change
+//! ships before and after, and what the deploy over the previous image ships.
 
 use crate::error::Result;
-use crate::optimize::Optimized;
+use crate::optimize::{NewLayer, Optimized};
 use crate::report::table::align_right;
 use crate::report::{json, new_table, Document, Format};
 use crate::units::human_bytes;
@@ -13,8 +14,17 @@ fn lines(o: &Optimized) -> (String, String) {
         "optimized {}: {} layers → {} ({} base layers kept byte for byte)",
         o.source, o.layers_before, o.layers_after, o.base_layers
     );
+    let over_previous = match (&o.previous, o.shipped_from_previous) {
+        (Some(p), Some(bytes)) => format!(
+            "\nthe deploy over {p} ships {} ({} of {} new layers reused)",
+            human_bytes(bytes),
+            o.layers.iter().filter(|l| l.reused).count(),
+            o.layers.len()
+        ),
+        _ => String::new(),
+    };
     let mut foot = format!(
-        "a code-only change ships {} (was {})\nwritten: {}",
+        "a code-only change ships {} (was {}){over_previous}\nwritten: {}",
         human_bytes(o.code_change_bytes_after),
         human_bytes(o.code_change_bytes_before),
         o.written.summary()
@@ -28,9 +38,20 @@ fn lines(o: &Optimized) -> (String, String) {
     (head, foot)
 }
 
+/// The reused column: whether the layer is the previous image's blob.
+fn reused(l: &NewLayer) -> &'static str {
+    if l.reused {
+        "yes"
+    } else {
+        ""
+    }
+}
+
 fn table(o: &Optimized) -> String {
     let (head, foot) = lines(o);
-    let mut t = new_table(vec!["#", "role", "holds", "paths", "content", "size"]);
+    let mut t = new_table(vec![
+        "#", "role", "holds", "paths", "content", "size", "reused",
+    ]);
     for (i, l) in o.layers.iter().enumerate() {
         t.add_row(vec![
             (o.base_layers + i).to_string(),
@@ -39,6 +60,7 @@ fn table(o: &Optimized) -> String {
             l.paths.to_string(),
             human_bytes(l.content_bytes),
             human_bytes(l.size),
+            reused(l).to_string(),
         ]);
     }
     align_right(&mut t, &[0, 3, 4, 5]);
@@ -48,17 +70,18 @@ fn table(o: &Optimized) -> String {
 fn markdown(o: &Optimized) -> String {
     let (head, foot) = lines(o);
     let mut out = format!(
-        "{head}\n\n| # | role | holds | paths | content | size |\n|---:|---|---|---:|---:|---:|\n"
+        "{head}\n\n| # | role | holds | paths | content | size | reused |\n|---:|---|---|---:|---:|---:|---|\n"
     );
     for (i, l) in o.layers.iter().enumerate() {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
             o.base_layers + i,
             l.role,
             l.holds.replace('|', "\\|"),
             l.paths,
             human_bytes(l.content_bytes),
-            human_bytes(l.size)
+            human_bytes(l.size),
+            reused(l)
         ));
     }
     out.push('\n');

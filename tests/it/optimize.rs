@@ -3,10 +3,10 @@
 //! tarfile, applying whiteouts itself, is the oracle of both final filesystems; the layouts'
 //! manifests are the oracle of the layers kept and written.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::layout::{tar_bytes_at, write_layout, Comp, Item};
-use crate::support::naive::{base, base_layer, naive};
+use crate::support::naive::{base, base_layer, naive, naive_with, SP};
 use crate::support::{docker_ok, have, require, sh, strata, strata_in};
 
 fn oci(dir: &Path, tag: &str) -> String {
@@ -57,20 +57,25 @@ fn final_fs(dir: &Path) -> serde_json::Value {
     .unwrap()
 }
 
-/// Runs `strata optimize` of `src` above `base` into `out` (tag `v`) in `cwd`, with `extra`
-/// arguments, for a JSON summary.
-fn run_optimize(src: &Path, base: &Path, out: &Path, cwd: Option<&Path>, extra: &[&str]) -> crate::support::Run {
-    let (src, base, out) = (oci(src, "v"), oci(base, "v"), oci(out, "v"));
-    let mut args = vec!["optimize", &src, "--base", &base, "--output", &out, "--format", "json"];
-    args.extend(extra);
-    strata_in(&args, &[], cwd)
-}
-
 /// Optimizes `src` above `base` into `out` (tag `v`), run in `cwd`; the JSON summary.
 fn optimize(src: &Path, base: &Path, out: &Path, cwd: &Path) -> serde_json::Value {
-    let run = run_optimize(src, base, out, Some(cwd), &[]);
+    let run = optimize_run(src, out, &["--base", &oci(base, "v")], &[], Some(cwd));
     assert_eq!(run.code, 0, "{}", run.stderr);
     run.json()
+}
+
+/// Runs `strata optimize` of `src` into `out` (tag `v`) with `extra` arguments, JSON out.
+fn optimize_run(
+    src: &Path,
+    out: &Path,
+    extra: &[&str],
+    env: &[(&str, &Path)],
+    cwd: Option<&Path>,
+) -> crate::support::Run {
+    let (src, out) = (oci(src, "v"), oci(out, "v"));
+    let mut args = vec!["optimize", &src, "--output", &out, "--format", "json"];
+    args.extend(extra);
+    strata_in(&args, env, cwd)
 }
 
 fn the_base_is_kept_and_the_filesystem_is_the_same() {
@@ -144,13 +149,19 @@ fn same_input_same_digest_and_mtimes_do_not_matter() {
     assert_eq!(one["layers"], three["layers"], "other mtimes, the same layers");
 }
 
-fn a_code_change_ships_only_the_app_layer() {
-    require(have("python3"), "python3");
-    let d = tempfile::tempdir().unwrap();
-    let (v1, v2, b) = (d.path().join("v1"), d.path().join("v2"), d.path().join("base"));
+/// In `dir`: `v1` and `v2` (one code line apart, built at other times) and their `base`.
+fn two_versions(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (v1, v2, b) = (dir.join("v1"), dir.join("v2"), dir.join("base"));
     naive(&v1, 100, b"print('v1')\n");
     naive(&v2, 200, b"print('v2')\n");
     base(&b);
+    (v1, v2, b)
+}
+
+fn a_code_change_ships_only_the_app_layer() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2, b) = two_versions(d.path());
     let (o1, o2) = (d.path().join("o1"), d.path().join("o2"));
     optimize(&v1, &b, &o1, d.path());
     optimize(&v2, &b, &o2, d.path());
@@ -317,7 +328,7 @@ fn past_max_layers_the_smallest_packages_share_a_layer() {
     let (src, b, out) = (d.path().join("src"), d.path().join("base"), d.path().join("out"));
     naive(&src, 100, b"print('v1')\n");
     base(&b);
-    let run = run_optimize(&src, &b, &out, None, &["--max-layers", "3"]);
+    let run = optimize_run(&src, &out, &["--base", &oci(&b, "v"), "--max-layers", "3"], &[], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let holds: Vec<String> = run.json()["layers"]
         .as_array()
@@ -454,16 +465,252 @@ fn pyc_headers_follow_their_sources_normalized_mtimes() {
     let log = import_verbose(&in_root);
     assert!(log.contains("bytecode is stale for 'pkg'"), "{log}");
 
+    // Over this output as --previous, with another SOURCE_DATE_EPOCH, the plan's normalized
+    // mtime is kept: the layer holding the rewritten pyc is the previous one's blob.
+    let again = p.join("again");
+    let prev = oci(&out, "v");
+    let args = ["--base", &oci(&b, "v"), "--previous", &prev];
+    let run = optimize_run(&src, &again, &args, &epoch("5000"), None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["pyc_headers_rewritten"], 1);
+    assert_eq!(layer_digests(&again), layer_digests(&out), "every layer reused");
+
     // Mtimes kept: nothing to rewrite, every byte as it was.
     let kept = p.join("kept");
-    let run = run_optimize(&src, &b, &kept, None, &["--keep-mtimes"]);
+    let run = optimize_run(&src, &kept, &["--base", &oci(&b, "v"), "--keep-mtimes"], &[], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["pyc_headers_rewritten"], 0);
     assert_eq!(final_fs(&kept)["fs"], before);
 }
 
+/// The digests of the layers of the layout image at `dir`, from its manifest (read by Python).
+fn layer_digests(dir: &Path) -> Vec<String> {
+    final_fs(dir)["manifest"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `SOURCE_DATE_EPOCH=epoch`, as `strata_in` takes it.
+fn epoch(seconds: &str) -> [(&str, &Path); 1] {
+    [("SOURCE_DATE_EPOCH", Path::new(seconds))]
+}
+
+fn with_previous_the_unchanged_layers_are_its_blobs() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2, b) = two_versions(d.path());
+    let (o1, o2, fresh) = (d.path().join("o1"), d.path().join("o2"), d.path().join("fresh"));
+    let base_arg = ["--base".to_string(), oci(&b, "v")];
+    let base_arg: Vec<&str> = base_arg.iter().map(String::as_str).collect();
+    // Each CI build has its own SOURCE_DATE_EPOCH: written afresh, no layer above the base is
+    // the same blob (the control).
+    let run = optimize_run(&v1, &o1, &base_arg, &epoch("1000"), None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = optimize_run(&v2, &fresh, &base_arg, &epoch("2000"), None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (l1, lf) = (layer_digests(&o1), layer_digests(&fresh));
+    assert!(l1[1..].iter().all(|l| !lf.contains(l)), "{l1:?} {lf:?}");
+    // With --previous (and no --base: the base is the previous plan's), the dependency layers
+    // are o1's blobs, the app layer alone is new.
+    let previous = ["--previous".to_string(), oci(&o1, "v")];
+    let previous: Vec<&str> = previous.iter().map(String::as_str).collect();
+    let run = optimize_run(&v2, &o2, &previous, &epoch("2000"), None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary = run.json();
+    assert_eq!(summary["warnings"], serde_json::json!([]), "{summary}");
+    let (m1, m2) = (final_fs(&o1)["manifest"].clone(), final_fs(&o2)["manifest"].clone());
+    let (m1, m2) = (m1["layers"].as_array().unwrap(), m2["layers"].as_array().unwrap());
+    assert_eq!(m1.len(), 5);
+    assert_eq!(m1[..4], m2[..4], "base and dependency descriptors are o1's");
+    assert_ne!(m1[4]["digest"], m2[4]["digest"]);
+    let reused: Vec<bool> = summary["layers"].as_array().unwrap().iter().map(|l| l["reused"].as_bool().unwrap()).collect();
+    assert_eq!(reused, [true, true, true, false]);
+    assert_eq!(summary["shipped_from_previous"], m2[4]["size"], "{summary}");
+    assert_eq!(final_fs(&o2)["fs"], final_fs(&v2)["fs"], "the same final filesystem");
+    // strata diff agrees: the deploy of o2 where o1 is downloads the app layer alone.
+    let diff = strata(&["diff", &oci(&o1, "v"), &oci(&o2, "v"), "--format", "json"]);
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    let diff = diff.json();
+    assert_eq!(diff["added_layers"].as_array().unwrap().len(), 1, "{diff}");
+    assert_eq!(diff["pull_bytes"], m2[4]["size"], "{diff}");
+    // The plan recorded: versioned, packages without versions, a key per layer.
+    let plan: serde_json::Value = serde_json::from_str(
+        final_fs(&o2)["manifest"]["annotations"]["dev.strata.optimize.plan"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plan["version"], 1);
+    assert_eq!(plan["base_layers"], 1);
+    assert_eq!(plan["layers"][0]["packages"], serde_json::json!([["python", "alpha"]]));
+    assert_eq!(plan["layers"][3]["role"], "app");
+    // Deterministic: the same input and previous give the same image elsewhere.
+    let other = tempfile::tempdir().unwrap();
+    let again = optimize_run(&v2, &other.path().join("o2"), &previous, &epoch("2000"), Some(other.path()));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["written"]["manifest_digest"], summary["written"]["manifest_digest"]);
+    let table = strata_in(
+        &["optimize", &oci(&v2, "v"), "--previous", &oci(&o1, "v"), "--output", &oci(&d.path().join("t"), "v")],
+        &epoch("2000"),
+        None,
+    );
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("reused") && table.stdout.contains("3 of 4 new layers reused"), "{}", table.stdout);
+}
+
+fn a_new_package_moves_no_other() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v3, b) = (d.path().join("v1"), d.path().join("v3"), d.path().join("base"));
+    naive(&v1, 100, b"print('v1')\n");
+    // delta is bigger than gamma: planned afresh, it would sit below gamma and move it.
+    let delta = crate::support::layout::noise(10_000, 4);
+    let extra: [(&str, &[u8]); 2] = [("delta.py", &delta), ("delta-0.1.dist-info/RECORD", b"delta.py,,\n")];
+    naive_with(&v3, 300, b"print('v1')\n", &extra);
+    base(&b);
+    for max in ["8", "4"] {
+        let (o1, o3) = (d.path().join(format!("o1-{max}")), d.path().join(format!("o3-{max}")));
+        let base_arg = oci(&b, "v");
+        let run = optimize_run(&v1, &o1, &["--base", &base_arg, "--max-layers", max], &epoch("1000"), None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let previous = oci(&o1, "v");
+        let args = ["--previous", &previous, "--max-layers", max];
+        let run = optimize_run(&v3, &o3, &args, &epoch("2000"), None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let summary = run.json();
+        let holds: Vec<&str> = summary["layers"].as_array().unwrap().iter().map(|l| l["holds"].as_str().unwrap()).collect();
+        let (l1, l3) = (layer_digests(&o1), layer_digests(&o3));
+        if max == "8" {
+            // Room for a layer: delta gets its own, just below the app layer.
+            assert_eq!(
+                holds,
+                ["python deps: alpha 1.0", "python deps: beta 2.5", "python deps: gamma 0.3", "python deps: delta 0.1", "app"]
+            );
+            assert_eq!(l1[..4], l3[..4], "every package layer is o1's blob");
+        } else {
+            // No room: into the last dependency layer, the others untouched.
+            assert_eq!(holds, ["python deps: alpha 1.0", "python deps: beta 2.5", "python deps: delta 0.1, gamma 0.3", "app"]);
+            assert_eq!(l1[..3], l3[..3], "alpha's and beta's layers are o1's blobs");
+            assert_ne!(l1[3], l3[3]);
+        }
+        let (got, want) = (final_fs(&o3), final_fs(&v3));
+        assert_eq!(got["fs"], want["fs"], "the same final filesystem");
+        let delta_layer = &got["layers"][holds.len() - 1];
+        assert!(
+            delta_layer.as_array().unwrap().iter().any(|p| p.as_str().unwrap() == format!("{SP}/delta.py")),
+            "{delta_layer}"
+        );
+    }
+}
+
+/// Optimizes `src` above `base` into `out` with `--previous` the layout image at `previous`,
+/// whose plan is ignored: `warning` in stderr and the JSON's warnings, the filesystem still the
+/// same. The JSON summary.
+fn with_ignored_previous(src: &Path, base: &Path, previous: &Path, out: &Path, warning: &str) -> serde_json::Value {
+    let (base, previous) = (oci(base, "v"), oci(previous, "v"));
+    let run = optimize_run(src, out, &["--base", &base, "--previous", &previous], &[], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains(warning), "{}", run.stderr);
+    let summary = run.json();
+    let warnings = summary["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains(warning)), "{summary}");
+    assert_eq!(final_fs(out)["fs"], final_fs(src)["fs"], "the same final filesystem");
+    summary
+}
+
+fn a_previous_that_is_not_optimized_is_ignored_and_said_so() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2, b) = two_versions(d.path());
+    let out = d.path().join("out");
+    let warning = "no dev.strata.optimize.plan annotation): its plan is ignored";
+    let summary = with_ignored_previous(&v2, &b, &v1, &out, warning);
+    assert!(summary["layers"].as_array().unwrap().iter().all(|l| l["reused"] == false));
+    assert_eq!(final_fs(&out)["layers"].as_array().unwrap().len(), 5);
+    let base_arg = oci(&b, "v");
+    // One that cannot be opened is an error, and nothing is written.
+    let missing = oci(&d.path().join("nowhere"), "v");
+    let gone = d.path().join("gone");
+    let run = optimize_run(&v2, &gone, &["--base", &base_arg, "--previous", &missing], &[], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.starts_with("strata: error: --previous: "), "{}", run.stderr);
+    assert!(!gone.exists());
+}
+
+fn a_previous_over_another_base_is_ignored_and_said_so() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2, b) = two_versions(d.path());
+    // o1 was optimized with no base: every layer re-laid, its plan over 0 base layers.
+    let o1 = d.path().join("o1");
+    let run = optimize_run(&v1, &o1, &[], &[], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let warning = "it was optimized over other base layers than the 1 kept now: its plan is ignored";
+    let summary = with_ignored_previous(&v2, &b, &o1, &d.path().join("out"), warning);
+    assert_eq!(summary["base_layers"], 1);
+}
+
+fn a_dest_that_cannot_be_written_tags_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let (v1, b) = (d.path().join("v1"), d.path().join("base"));
+    naive(&v1, 100, b"print('v1')\n");
+    base(&b);
+    let base_arg = oci(&b, "v");
+    // A file where the layout's directory should be.
+    let file = d.path().join("file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let run = optimize_run(&v1, &file.join("out"), &["--base", &base_arg], &[], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.starts_with("strata: error:") && run.stderr.trim_end().lines().count() == 1, "{}", run.stderr);
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
+    // A layout whose blob store is a file: the write fails and its index gains no tag.
+    let out = d.path().join("out");
+    optimize(&v1, &b, &out, d.path());
+    let index = std::fs::read(out.join("index.json")).unwrap();
+    std::fs::remove_dir_all(out.join("blobs/sha256")).unwrap();
+    std::fs::write(out.join("blobs/sha256"), b"").unwrap();
+    let args = ["optimize", &oci(&v1, "v"), "--base", &base_arg, "--output", &format!("oci:{}:other", out.display())];
+    let run = strata(&args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.starts_with("strata: error:") && run.stderr.trim_end().lines().count() == 1, "{}", run.stderr);
+    assert_eq!(std::fs::read(out.join("index.json")).unwrap(), index, "no tag was added");
+}
+
+/// The CI use: the live image in a registry, the next one pushed beside it in another
+/// repository; the registry mounts the base and dependency layers from the live image's
+/// repository, and only the app layer and config are uploaded.
+fn a_deploy_to_the_registry_mounts_the_unchanged_layers() {
+    require(have("python3"), "python3");
+    require(have("skopeo"), "skopeo");
+    let registry = crate::support::registry::Registry::start(None);
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2, b) = two_versions(d.path());
+    let o1 = d.path().join("o1");
+    optimize(&v1, &b, &o1, d.path());
+    let live = format!("docker://{}", registry.push(&oci(&o1, "v"), "team/app:live", None));
+    let next = format!("docker://{}/team/app-next:v2", registry.host);
+    let run = strata(&["optimize", &oci(&v2, "v"), "--previous", &live, "--output", &next, "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let written = run.json()["written"].clone();
+    assert_eq!((written["mounted"].as_u64(), written["uploaded"].as_u64()), (Some(4), Some(2)), "{written}");
+    let log = registry.log();
+    let mounts: Vec<&str> = log.lines().filter(|l| l.contains("POST /v2/team/app-next/blobs/uploads/?mount=") && l.contains(" 201 ")).collect();
+    assert_eq!(mounts.len(), 4, "{log}");
+    let raw = sh(&format!("skopeo inspect --raw --tls-verify=false {next}"));
+    let pushed: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let pushed: Vec<&str> = pushed["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap()).collect();
+    assert_eq!(pushed[..4], layer_digests(&o1)[..4], "base and dependency layers are the live image's");
+}
+
 crate::tests![
     pyc_headers_follow_their_sources_normalized_mtimes,
+    a_deploy_to_the_registry_mounts_the_unchanged_layers,
+    with_previous_the_unchanged_layers_are_its_blobs,
+    a_new_package_moves_no_other,
+    a_previous_that_is_not_optimized_is_ignored_and_said_so,
+    a_previous_over_another_base_is_ignored_and_said_so,
+    a_dest_that_cannot_be_written_tags_nothing,
     past_max_layers_the_smallest_packages_share_a_layer,
     a_docker_built_image_is_optimized_from_its_save,
     owners_modes_links_and_xattrs_are_kept,
