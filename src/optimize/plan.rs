@@ -5,8 +5,12 @@
 //! manifest in the image, like `report` tells). Packages are ordered largest first (ties by
 //! ecosystem and name): the big third-party trees change least often and cost most to ship, so
 //! they sit lowest, one layer each, while the layers last; the remaining packages share the
-//! last dependency layer, where adding a small one disturbs no big one. Everything else (the
-//! code, and the files of a tree outside any package) is the app layer, on top.
+//! last dependency layer, where adding a small one disturbs no big one. Below them all, one
+//! layer holds the OS packages installed above the base (the files their dpkg or apk database
+//! says they own, and that database; `rootfs::packages`): they change least often, and one
+//! `apt-get install` is one unit, so however many packages it is they take one layer (of
+//! `--max-layers`, like any other). Everything else (the code, and the files of a tree outside
+//! any package) is the app layer, on top.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Read;
@@ -17,6 +21,8 @@ use crate::analysis::dependencies::classify;
 use crate::ecosystem;
 use crate::error::Result;
 use crate::optimize::merged::{Kind, Merged, SpoolReader};
+use crate::optimize::ospkg::os_packages;
+use crate::rootfs::packages::is_os_ecosystem;
 
 /// What a new layer is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,7 +47,7 @@ impl LayerRole {
 /// A package of an ecosystem found in the merged filesystem.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Package {
-    /// The ecosystem's name (`python`).
+    /// The ecosystem's name (`python`), or the OS package manager's (`deb`, `apk`).
     pub ecosystem: &'static str,
     /// The package's name as the ecosystem normalizes it (`numpy`).
     pub name: String,
@@ -80,7 +86,14 @@ impl Group {
         }
         by_eco
             .iter()
-            .map(|(eco, names)| format!("{eco} deps: {}", names.join(", ")))
+            .map(|(eco, names)| {
+                let what = if is_os_ecosystem(eco) {
+                    "packages"
+                } else {
+                    "deps"
+                };
+                format!("{eco} {what}: {}", names.join(", "))
+            })
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -136,9 +149,15 @@ type Claimed = (Vec<String>, u64, Option<String>);
 /// app layer last. Hard links stay together in the layer of their first path.
 pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Result<Vec<Group>> {
     let own = own_packages(merged, spool)?;
+    let (os_packages, os_owned) = os_packages(merged, spool)?;
+    let mut os_paths = Vec::new();
     let mut packages: BTreeMap<(&'static str, String), Claimed> = BTreeMap::new();
     let mut app = Vec::new();
     for (path, node) in &merged.nodes {
+        if max_layers > 1 && os_owned.contains(path) {
+            os_paths.push(path.clone());
+            continue;
+        }
         let package = classify(path).and_then(|(eco, _, package)| Some((eco.name(), package?)));
         match package.filter(|p| !own.contains(p)) {
             Some(key) if max_layers > 1 => {
@@ -154,16 +173,28 @@ pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Resu
     }
     let mut ordered: Vec<_> = packages.into_iter().collect();
     ordered.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
-    let (slots, count) = (max_layers.saturating_sub(1), ordered.len());
+    // The OS packages first, as one unit; then each ecosystem package.
+    let mut units: Vec<(Vec<Package>, Vec<String>)> = Vec::new();
+    if !os_paths.is_empty() {
+        units.push((os_packages, os_paths));
+    }
+    units.extend(
+        ordered
+            .into_iter()
+            .map(|((eco, name), (paths, _, version))| {
+                let package = Package {
+                    ecosystem: eco,
+                    name,
+                    version,
+                };
+                (vec![package], paths)
+            }),
+    );
+    let (slots, count) = (max_layers.saturating_sub(1), units.len());
     let mut groups: Vec<Group> = Vec::new();
-    for (i, ((eco, name), (paths, bytes, version))) in ordered.into_iter().enumerate() {
+    for (i, (unit, paths)) in units.into_iter().enumerate() {
         // One layer each while they last; past that, the smallest share the last one.
         let index = if count <= slots { i } else { i.min(slots - 1) };
-        let package = Package {
-            ecosystem: eco,
-            name,
-            version,
-        };
         if index == groups.len() {
             groups.push(Group {
                 role: LayerRole::Dependencies,
@@ -173,9 +204,8 @@ pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Resu
             });
         }
         let last = groups.last_mut().expect("a group was pushed");
-        last.packages.push(package);
+        last.packages.extend(unit);
         last.paths.extend(paths);
-        last.bytes += bytes;
     }
     groups.push(Group {
         role: LayerRole::App,
