@@ -553,7 +553,45 @@ fn deb_packages_installed_above_the_base_are_the_lowest_layer() {
     assert_eq!(final_fs(&d.path().join("two"))["fs"], before["fs"]);
 }
 
+/// An Alpine-style install above the base, as `apk add jq` leaves it: the files, apk's one
+/// database naming every package (the base's musl too) and the world file; beside it the code.
+/// Only jq's files and apk's state go to the OS layer, named from the database.
+fn apk_packages_installed_above_the_base_are_one_layer() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (src, b, out) = (d.path().join("src"), d.path().join("base"), d.path().join("out"));
+    let installed = b"C:Q1aa=\nP:musl\nV:1.2.4-r2\nA:x86_64\nF:lib\nR:ld-musl-x86_64.so.1\n\n\
+        C:Q1bb=\nP:jq\nV:1.7.1-r0\nA:x86_64\nF:usr/bin\nR:jq\nF:usr/share/doc/jq\nR:README\n";
+    let jq = crate::support::layout::noise(40_000, 4);
+    let upper = tar_bytes_at(
+        &[
+            Item::File("usr/bin/jq", &jq),
+            Item::File("usr/share/doc/jq/README", b"jq\n"),
+            Item::File("lib/apk/db/installed", installed),
+            Item::File("etc/apk/world", b"jq\n"),
+            Item::File("app/main.py", b"print(1)\n"),
+        ],
+        100,
+    );
+    write_layout(&src, "v", &[(base_layer(), Comp::Gzip), (upper, Comp::Gzip)]);
+    base(&b);
+    let summary = optimize(&src, &b, &out, d.path());
+    let holds: Vec<&str> = summary["layers"].as_array().unwrap().iter().map(|l| l["holds"].as_str().unwrap()).collect();
+    assert_eq!(holds, ["apk packages: jq 1.7.1-r0", "app"]);
+    let (before, after) = (final_fs(&src), final_fs(&out));
+    assert_eq!(after["fs"], before["fs"], "the final filesystem is the same");
+    let os: Vec<String> = files_of(&after, 1).into_iter().collect();
+    assert_eq!(os, ["etc/apk/world", "lib/apk/db/installed", "usr/bin/jq", "usr/share/doc/jq/README"]);
+    assert_eq!(files_of(&after, 2).into_iter().collect::<Vec<_>>(), ["app/main.py"]);
+    // One layer in all: nothing is split off, the OS packages neither.
+    let one = strata(&["optimize", &oci(&src, "v"), "--base", &oci(&b, "v"), "--output", &oci(&d.path().join("one"), "v"), "--max-layers", "1", "--format", "json"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert_eq!(one.json()["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(final_fs(&d.path().join("one"))["fs"], before["fs"]);
+}
+
 crate::tests![
+    apk_packages_installed_above_the_base_are_one_layer,
     deb_packages_installed_above_the_base_are_the_lowest_layer,
     past_max_layers_the_smallest_packages_share_a_layer,
     a_docker_built_image_is_optimized_from_its_save,
