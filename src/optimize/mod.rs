@@ -1,11 +1,13 @@
 //! `strata optimize`: an image re-laid for cheap deploys without changing its filesystem. The
 //! base layers are kept byte for byte; the layers above are [`merged`] into their final
-//! filesystem, [`plan`]ned into dependency layers and one app layer, written ([`relay`]) with
-//! the reproducible writer, read back and [`prove`]n equal before the image is assembled in
-//! `mutate` and written through the sink (manifest last). With a [`previous`] optimized image,
-//! its recorded plan lays the packages out again and the groups it already holds are its blobs.
+//! filesystem, [`plan`]ned into an OS-package layer ([`ospkg`]), dependency layers and one app
+//! layer, written ([`relay`]) with the reproducible writer, read back and [`prove`]n equal
+//! before the image is assembled in `mutate` and written through the sink (manifest last).
+//! With a [`previous`] optimized image, its recorded plan lays the packages out again and the
+//! groups it already holds are its blobs.
 
 pub mod merged;
+pub mod ospkg;
 pub mod plan;
 pub mod previous;
 pub mod prove;

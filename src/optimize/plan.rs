@@ -5,8 +5,12 @@
 //! manifest in the image, like `report` tells). Packages are ordered largest first (ties by
 //! ecosystem and name): the big third-party trees change least often and cost most to ship, so
 //! they sit lowest, one layer each, while the layers last; the remaining packages share the
-//! last dependency layer, where adding a small one disturbs no big one. Everything else (the
-//! code, and the files of a tree outside any package) is the app layer, on top.
+//! last dependency layer, where adding a small one disturbs no big one. Below them all, one
+//! layer holds the OS packages installed above the base (the files their dpkg or apk database
+//! says they own, and that database; `rootfs::packages`): they change least often, and one
+//! `apt-get install` is one unit, so however many packages it is they take one layer (of
+//! `--max-layers`, like any other). Everything else (the code, and the files of a tree outside
+//! any package) is the app layer, on top.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Read;
@@ -17,6 +21,8 @@ use crate::analysis::dependencies::classify;
 use crate::ecosystem;
 use crate::error::Result;
 use crate::optimize::merged::{Kind, Merged, SpoolReader};
+use crate::optimize::ospkg::os_packages;
+use crate::rootfs::packages::is_os_ecosystem;
 
 /// What a new layer is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +47,7 @@ impl LayerRole {
 /// A package of an ecosystem found in the merged filesystem.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Package {
-    /// The ecosystem's name (`python`).
+    /// The ecosystem's name (`python`), or the OS package manager's (`deb`, `apk`).
     pub ecosystem: &'static str,
     /// The package's name as the ecosystem normalizes it (`numpy`).
     pub name: String,
@@ -80,7 +86,14 @@ impl Group {
         }
         by_eco
             .iter()
-            .map(|(eco, names)| format!("{eco} deps: {}", names.join(", ")))
+            .map(|(eco, names)| {
+                let what = if is_os_ecosystem(eco) {
+                    "packages"
+                } else {
+                    "deps"
+                };
+                format!("{eco} {what}: {}", names.join(", "))
+            })
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -129,48 +142,75 @@ fn version_in(path: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// A package's paths, bytes and version, as the plan gathers them.
-pub(crate) type Claimed = (Vec<String>, u64, Option<String>);
+/// A unit the plan places whole: its paths, bytes and the packages it stands for (one for an
+/// ecosystem package, every OS package installed above the base for the [`OS_UNIT`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Claimed {
+    /// Its paths.
+    pub paths: Vec<String>,
+    /// Bytes of file content in them.
+    pub bytes: u64,
+    /// The packages it holds.
+    pub packages: Vec<Package>,
+}
 
-/// The packages of `merged` (outside the image's own project) with their paths, bytes and
-/// version, and the paths no package claims (all of them when `max_layers` leaves no room for
-/// a dependency layer).
+/// The key of the one unit holding every OS package installed above the base (one
+/// `apt-get install` is one unit), placed lowest.
+pub(crate) const OS_UNIT: (&str, &str) = ("", "os packages");
+
+/// Every unit claimed, by (ecosystem, name); the OS packages under [`OS_UNIT`].
+pub(crate) type Claims = BTreeMap<(&'static str, String), Claimed>;
+
+/// The units of `merged` (packages outside the image's own project, the OS packages as one)
+/// and the paths no unit claims (all of them when `max_layers` leaves no room for a dependency
+/// layer).
 pub(crate) fn claim(
     merged: &Merged,
     spool: &mut SpoolReader,
     max_layers: usize,
 ) -> Result<(Claims, Vec<String>)> {
     let own = own_packages(merged, spool)?;
-    let mut packages = Claims::new();
+    let (os_packages, os_owned) = os_packages(merged, spool)?;
+    let mut claims = Claims::new();
     let mut app = Vec::new();
     for (path, node) in &merged.nodes {
         let package = classify(path).and_then(|(eco, _, package)| Some((eco.name(), package?)));
-        match package.filter(|p| !own.contains(p)) {
+        let key = if os_owned.contains(path) {
+            Some((OS_UNIT.0, OS_UNIT.1.to_string()))
+        } else {
+            package.filter(|p| !own.contains(p))
+        };
+        match key {
             Some(key) if max_layers > 1 => {
-                let entry = packages.entry(key).or_default();
-                entry.0.push(path.clone());
-                entry.1 += node.size;
-                if entry.2.is_none() {
-                    entry.2 = version_in(path);
+                let entry = claims.entry(key.clone()).or_default();
+                entry.paths.push(path.clone());
+                entry.bytes += node.size;
+                if key.0 != OS_UNIT.0 {
+                    if entry.packages.is_empty() {
+                        entry.packages.push(Package {
+                            ecosystem: key.0,
+                            name: key.1,
+                            version: None,
+                        });
+                    }
+                    let package = &mut entry.packages[0];
+                    if package.version.is_none() {
+                        package.version = version_in(path);
+                    }
                 }
             }
             _ => app.push(path.clone()),
         }
     }
-    Ok((packages, app))
+    if let Some(os) = claims.get_mut(&(OS_UNIT.0, OS_UNIT.1.to_string())) {
+        os.packages = os_packages;
+    }
+    Ok((claims, app))
 }
 
-/// Every package claimed, by (ecosystem, name).
-pub(crate) type Claims = BTreeMap<(&'static str, String), Claimed>;
-
-/// Puts the package `key` claimed with `claimed` into dependency layer `index` of `groups`
-/// (creating the layers up to it).
-pub(crate) fn place(
-    groups: &mut Vec<Group>,
-    index: usize,
-    (eco, name): (&'static str, String),
-    (paths, bytes, version): Claimed,
-) {
+/// Puts the unit `claimed` into dependency layer `index` of `groups` (creating the layers up
+/// to it).
+pub(crate) fn place(groups: &mut Vec<Group>, index: usize, claimed: Claimed) {
     while groups.len() <= index {
         groups.push(Group {
             role: LayerRole::Dependencies,
@@ -180,27 +220,31 @@ pub(crate) fn place(
         });
     }
     let group = &mut groups[index];
-    group.packages.push(Package {
-        ecosystem: eco,
-        name,
-        version,
-    });
-    group.paths.extend(paths);
-    group.bytes += bytes;
+    group.packages.extend(claimed.packages);
+    group.paths.extend(claimed.paths);
+    group.bytes += claimed.bytes;
 }
 
-/// Plans at most `max_layers` layers (at least 1) for `merged`: dependency layers lowest, the
-/// app layer last. Hard links stay together in the layer of their first path.
+/// Plans at most `max_layers` layers (at least 1) for `merged`: the OS packages lowest, then
+/// the dependency layers, the app layer last. Hard links stay together in the layer of their
+/// first path.
 pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Result<Vec<Group>> {
-    let (packages, app) = claim(merged, spool, max_layers)?;
-    let mut ordered: Vec<_> = packages.into_iter().collect();
-    ordered.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
+    let (claims, app) = claim(merged, spool, max_layers)?;
+    let mut ordered: Vec<_> = claims.into_iter().collect();
+    // The OS unit first; then the packages, largest first.
+    ordered.sort_by(|a, b| {
+        let os = |k: &(&str, String)| k.0 != OS_UNIT.0;
+        os(&a.0)
+            .cmp(&os(&b.0))
+            .then_with(|| b.1.bytes.cmp(&a.1.bytes))
+            .then_with(|| a.0.cmp(&b.0))
+    });
     let (slots, count) = (max_layers.saturating_sub(1), ordered.len());
     let mut groups: Vec<Group> = Vec::new();
-    for (i, (key, claimed)) in ordered.into_iter().enumerate() {
+    for (i, (_, claimed)) in ordered.into_iter().enumerate() {
         // One layer each while they last; past that, the smallest share the last one.
         let index = if count <= slots { i } else { i.min(slots - 1) };
-        place(&mut groups, index, key, claimed);
+        place(&mut groups, index, claimed);
     }
     Ok(finish(merged, groups, app))
 }

@@ -31,7 +31,8 @@ use crate::layer::digest::Digest;
 use crate::mutate::annotation::OPTIMIZE_PLAN;
 use crate::mutate::image::{descriptor, ManifestLayer};
 use crate::optimize::merged::{Merged, SpoolReader};
-use crate::optimize::plan::{claim, finish, place, Group, LayerRole};
+use crate::optimize::plan::{claim, finish, place, Group, LayerRole, OS_UNIT};
+use crate::rootfs::packages::is_os_ecosystem;
 use crate::sink::copy::{layer_blobs, Blob};
 use crate::source::OpenedImage;
 
@@ -275,6 +276,16 @@ pub fn placement(
     kept.into_iter().map(|k| Some(k.unwrap_or(new))).collect()
 }
 
+/// The unit of the plan a recorded package was placed with: itself, or for an OS package the
+/// one unit of them all.
+fn unit_of((ecosystem, name): &(String, String)) -> (String, String) {
+    if is_os_ecosystem(ecosystem) {
+        (OS_UNIT.0.to_string(), OS_UNIT.1.to_string())
+    } else {
+        (ecosystem.clone(), name.clone())
+    }
+}
+
 /// The groups of `merged` laid out as `plan` (a usable previous plan) had them, at most
 /// `max_layers` layers, the app layer last.
 pub fn replan(
@@ -288,7 +299,7 @@ pub fn replan(
         .layers
         .iter()
         .filter(|l| l.role == LayerRole::Dependencies)
-        .map(|l| l.packages.clone())
+        .map(|l| l.packages.iter().map(unit_of).collect())
         .collect();
     let current: Vec<(&str, &str)> = packages
         .keys()
@@ -296,10 +307,10 @@ pub fn replan(
         .collect();
     let slots = placement(&previous, &current, max_layers);
     let mut groups = Vec::new();
-    for ((key, claimed), slot) in packages.into_iter().zip(slots) {
+    for (claimed, slot) in packages.into_values().zip(slots) {
         match slot {
-            Some(index) => place(&mut groups, index, key, claimed),
-            None => app.extend(claimed.0),
+            Some(index) => place(&mut groups, index, claimed),
+            None => app.extend(claimed.paths),
         }
     }
     Ok(finish(merged, groups, app))

@@ -40,6 +40,39 @@ pub struct BaseFs {
 /// Linux gives up after 40 symbolic links in one lookup (ELOOP); so does the check.
 const MAX_LINKS: usize = 40;
 
+/// Where `path` leads once every symlink on the way is followed (`..` stops at the root,
+/// absolute targets start again from it), `link` giving the target of the path resolved so far
+/// when it is a symlink; `None` on a symlink loop. The one walk of links for every filesystem
+/// `rootfs` reads.
+pub(crate) fn follow_links(path: &str, link: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let mut pending: Vec<String> = path.rsplit('/').map(str::to_string).collect();
+    let mut resolved: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(part) = pending.pop() {
+        match part.as_str() {
+            "" | "." => continue,
+            ".." => {
+                resolved.pop();
+                continue;
+            }
+            _ => {}
+        }
+        resolved.push(part);
+        if let Some(target) = link(&resolved.join("/")) {
+            links += 1;
+            if links > MAX_LINKS {
+                return None;
+            }
+            resolved.pop();
+            if target.starts_with('/') {
+                resolved.clear();
+            }
+            pending.extend(target.rsplit('/').map(str::to_string));
+        }
+    }
+    Some(resolved.join("/"))
+}
+
 impl BaseFs {
     /// Streams every layer of `base` (headers only, file contents are skipped) and stacks them,
     /// keeping the files `keep` accepts (symlinks, directories and whiteouts are always kept: they
@@ -157,32 +190,10 @@ impl BaseFs {
     /// Where `path` leads once every symlink on the way is followed inside the image (`..` stops
     /// at the root, absolute targets start again from it); `None` on a symlink loop.
     pub fn resolve(&self, path: &str) -> Option<String> {
-        let mut pending: Vec<String> = path.rsplit('/').map(str::to_string).collect();
-        let mut resolved: Vec<String> = Vec::new();
-        let mut links = 0;
-        while let Some(part) = pending.pop() {
-            match part.as_str() {
-                "" | "." => continue,
-                ".." => {
-                    resolved.pop();
-                    continue;
-                }
-                _ => {}
-            }
-            resolved.push(part);
-            if let Some(Node::Symlink(target)) = self.nodes.get(&resolved.join("/")) {
-                links += 1;
-                if links > MAX_LINKS {
-                    return None;
-                }
-                resolved.pop();
-                if target.starts_with('/') {
-                    resolved.clear();
-                }
-                pending.extend(target.rsplit('/').map(str::to_string));
-            }
-        }
-        Some(resolved.join("/"))
+        follow_links(path, |p| match self.nodes.get(p) {
+            Some(Node::Symlink(target)) => Some(target.clone()),
+            _ => None,
+        })
     }
 
     /// Whether `path` (absolute or not) reaches a file, following symlinks.

@@ -703,6 +703,182 @@ fn a_deploy_to_the_registry_mounts_the_unchanged_layers() {
     assert_eq!(pushed[..4], layer_digests(&o1)[..4], "base and dependency layers are the live image's");
 }
 
+/// The Debian packages the OS-package test installs above the base: jq with its two libraries,
+/// and ed, which ships `/bin/ed` (on merged-usr bookworm, `usr/bin/ed`).
+const DEBS: &str = "jq libjq1 libonig5 ed";
+
+/// Every non-directory path `dpkg -L` lists for [`DEBS`] in the unpacked `rootfs`, with its
+/// directories resolved in that rootfs (`/bin/ed` → `usr/bin/ed`), as Python's realpath does.
+/// ([`DEBS`] ship no symbolic link to a directory, so every path that is one is skipped.)
+const DPKG_FILES: &str = r#"
+import json, os, subprocess, sys
+root = sys.argv[1]
+listed = subprocess.run(["dpkg-query", "--admindir=" + root + "/var/lib/dpkg", "-L"] + sys.argv[2:],
+                        check=True, capture_output=True, text=True).stdout.split("\n")
+files = set()
+for p in listed:
+    if not p.startswith("/"): continue
+    full = root + p
+    # Directories, and the base's links to them (`/bin` → usr/bin): these packages ship no link
+    # to a directory.
+    if os.path.isdir(full): continue
+    parent = os.path.relpath(os.path.realpath(os.path.dirname(full)), os.path.realpath(root))
+    files.add(os.path.join(parent, os.path.basename(p)).removeprefix("./"))
+print(json.dumps(sorted(files)))
+"#;
+
+/// The paths of layer `n` of an image's final_fs that are not directories.
+fn files_of(image: &serde_json::Value, n: usize) -> std::collections::BTreeSet<String> {
+    image["layers"][n]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .filter(|p| !p.is_empty() && image["fs"][p.as_str()][0] != "5")
+        .collect()
+}
+
+/// A naive image as a team builds it: the Debian base, then one layer (made by umoci from the
+/// rootfs, as a build's `RUN` would) holding real packages installed by the base's own dpkg,
+/// a venv with one dist, and the code. Optimized, the packages and dpkg's database are one
+/// layer right above the base, and the binaries run from the unpacked result.
+fn deb_packages_installed_above_the_base_are_the_lowest_layer() {
+    require(have("python3"), "python3");
+    require(have("apt-get") && have("dpkg-query"), "apt-get and dpkg-query");
+    let base = crate::support::debian::debian_python_base();
+    let d = tempfile::tempdir().unwrap();
+    let (p, tag) = (d.path().display(), crate::support::debian::TAG);
+    let sp = "app/.venv/lib/python3.11/site-packages";
+    sh(&format!(
+        "set -e; cp -a '{}' {p}/src; umoci unpack --image {p}/src:{tag} {p}/bundle
+         r={p}/bundle/rootfs; mkdir -p $r/tmp/debs $r/{sp}/alpha $r/{sp}/alpha-1.0.dist-info
+         cd $r/tmp/debs && apt-get download -q {DEBS} >/dev/null
+         chroot $r sh -c 'dpkg -i /tmp/debs/*.deb' >/dev/null; rm -r $r/tmp/debs
+         echo 'x = 1' > $r/{sp}/alpha/__init__.py; echo 'alpha/__init__.py,,' > $r/{sp}/alpha-1.0.dist-info/RECORD
+         echo 'print(1)' > $r/app/main.py
+         umoci repack --image {p}/src:{tag} {p}/bundle; umoci gc --layout {p}/src",
+        base.layout.display()
+    ));
+    let run = |out: &str, extra: &[&str]| -> serde_json::Value {
+        let (src, out) = (format!("oci:{p}/src:{tag}"), format!("oci:{p}/{out}:v"));
+        let base = base.reference();
+        let mut args = vec!["optimize", &src, "--base", &base, "--output", &out];
+        args.extend(extra);
+        args.extend(["--format", "json"]);
+        let run = strata(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json()
+    };
+    let summary = run("out", &[]);
+    let (before, after) = (final_fs(&d.path().join("src")), final_fs(&d.path().join("out")));
+    assert_eq!(after["fs"], before["fs"], "the final filesystem is the same");
+    let holds: Vec<&str> = summary["layers"].as_array().unwrap().iter().map(|l| l["holds"].as_str().unwrap()).collect();
+    // dpkg-query reads the versions from the database of the unpacked result.
+    sh(&format!("umoci unpack --image {p}/out:v {p}/unpacked"));
+    let rootfs = d.path().join("unpacked/rootfs");
+    let versions = sh(&format!(
+        "dpkg-query --admindir={}/var/lib/dpkg -W -f '${{Package}} ${{Version}} ${{db:Status-Abbrev}}\\n' {DEBS} | sort",
+        rootfs.display()
+    ));
+    let mut want = Vec::new();
+    for line in versions.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[2], "ii", "installed in the result's database: {line}");
+        want.push(format!("{} {}", fields[0], fields[1]));
+    }
+    assert_eq!(want.len(), 4, "{versions}");
+    assert_eq!(holds, [format!("deb packages: {}", want.join(", ")).as_str(), "python deps: alpha 1.0", "app"]);
+    // The OS layer, right above the base: exactly the packages' files, plus dpkg's (and its
+    // install's) state; none of either anywhere else.
+    let listed: std::collections::BTreeSet<String> = serde_json::from_str::<Vec<String>>(&sh(&format!(
+        "python3 -c '{}' {} {DEBS}",
+        DPKG_FILES.replace('\'', "'\\''"),
+        rootfs.display()
+    )))
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert!(listed.contains("usr/bin/ed") && listed.contains("usr/bin/jq"), "{listed:?}");
+    let os = files_of(&after, 1);
+    let upper = files_of(&before, 1);
+    let installed: std::collections::BTreeSet<String> = upper.iter().filter(|f| !f.starts_with("app/")).cloned().collect();
+    assert_eq!(os, installed, "all the install wrote, and nothing else, is in the OS layer");
+    // Of it, all but dpkg's state and what the install left beside it is the packages' files.
+    let alternative = sh(&format!(
+        "update-alternatives --admindir {r}/var/lib/dpkg/alternatives --altdir {r}/etc/alternatives --query editor",
+        r = rootfs.display()
+    ));
+    let links: Vec<&str> = alternative
+        .lines()
+        .take_while(|l| !l.starts_with("Status:"))
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|l| l.starts_with('/'))
+        .map(|l| l.trim_start_matches('/'))
+        .collect();
+    assert!(links.contains(&"usr/bin/editor"), "{alternative}");
+    let state = |f: &str| {
+        ["var/lib/dpkg/", "var/log/", "var/cache/", "etc/alternatives/"].iter().any(|d| f.starts_with(d))
+            || f == "etc/ld.so.cache"
+            || links.contains(&f)
+    };
+    let owned: std::collections::BTreeSet<String> = os.iter().filter(|f| !state(f)).cloned().collect();
+    assert_eq!(owned, listed, "the OS layer holds exactly the packages' files");
+    assert!(os.contains("var/lib/dpkg/status") && os.contains("var/lib/dpkg/info/jq.list") && os.contains("var/lib/dpkg/info/ed.md5sums"));
+    for n in [2, 3] {
+        let files = files_of(&after, n);
+        assert!(files.iter().all(|f| !listed.contains(f) && !f.starts_with("var/lib/dpkg/")), "layer {n}: {files:?}");
+    }
+    assert!(files_of(&after, 3).contains("app/main.py"));
+    // The binaries run from the unpacked result.
+    let env = [("PATH".to_string(), "/usr/bin:/bin".to_string())];
+    let jq = crate::support::debian::chroot(&rootfs, &["jq", "--version"], &env);
+    assert!(jq.starts_with("jq-1."), "{jq}");
+    let ed = crate::support::debian::chroot(&rootfs, &["/bin/ed", "--version"], &env);
+    assert!(ed.starts_with("GNU ed"), "{ed}");
+    // Two layers: the packages, OS and Python, share the one below the code.
+    let two = run("two", &["--max-layers", "2"]);
+    let holds: Vec<&str> = two["layers"].as_array().unwrap().iter().map(|l| l["holds"].as_str().unwrap()).collect();
+    assert_eq!(holds, [format!("deb packages: {}; python deps: alpha 1.0", want.join(", ")).as_str(), "app"]);
+    assert_eq!(final_fs(&d.path().join("two"))["fs"], before["fs"]);
+}
+
+/// An Alpine-style install above the base, as `apk add jq` leaves it: the files, apk's one
+/// database naming every package (the base's musl too) and the world file; beside it the code.
+/// Only jq's files and apk's state go to the OS layer, named from the database.
+fn apk_packages_installed_above_the_base_are_one_layer() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (src, b, out) = (d.path().join("src"), d.path().join("base"), d.path().join("out"));
+    let installed = b"C:Q1aa=\nP:musl\nV:1.2.4-r2\nA:x86_64\nF:lib\nR:ld-musl-x86_64.so.1\n\n\
+        C:Q1bb=\nP:jq\nV:1.7.1-r0\nA:x86_64\nF:usr/bin\nR:jq\nF:usr/share/doc/jq\nR:README\n";
+    let jq = crate::support::layout::noise(40_000, 4);
+    let upper = tar_bytes_at(
+        &[
+            Item::File("usr/bin/jq", &jq),
+            Item::File("usr/share/doc/jq/README", b"jq\n"),
+            Item::File("lib/apk/db/installed", installed),
+            Item::File("etc/apk/world", b"jq\n"),
+            Item::File("app/main.py", b"print(1)\n"),
+        ],
+        100,
+    );
+    write_layout(&src, "v", &[(base_layer(), Comp::Gzip), (upper, Comp::Gzip)]);
+    base(&b);
+    let summary = optimize(&src, &b, &out, d.path());
+    let holds: Vec<&str> = summary["layers"].as_array().unwrap().iter().map(|l| l["holds"].as_str().unwrap()).collect();
+    assert_eq!(holds, ["apk packages: jq 1.7.1-r0", "app"]);
+    let (before, after) = (final_fs(&src), final_fs(&out));
+    assert_eq!(after["fs"], before["fs"], "the final filesystem is the same");
+    let os: Vec<String> = files_of(&after, 1).into_iter().collect();
+    assert_eq!(os, ["etc/apk/world", "lib/apk/db/installed", "usr/bin/jq", "usr/share/doc/jq/README"]);
+    assert_eq!(files_of(&after, 2).into_iter().collect::<Vec<_>>(), ["app/main.py"]);
+    // One layer in all: nothing is split off, the OS packages neither.
+    let one = strata(&["optimize", &oci(&src, "v"), "--base", &oci(&b, "v"), "--output", &oci(&d.path().join("one"), "v"), "--max-layers", "1", "--format", "json"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert_eq!(one.json()["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(final_fs(&d.path().join("one"))["fs"], before["fs"]);
+}
+
 crate::tests![
     pyc_headers_follow_their_sources_normalized_mtimes,
     a_deploy_to_the_registry_mounts_the_unchanged_layers,
@@ -711,6 +887,8 @@ crate::tests![
     a_previous_that_is_not_optimized_is_ignored_and_said_so,
     a_previous_over_another_base_is_ignored_and_said_so,
     a_dest_that_cannot_be_written_tags_nothing,
+    apk_packages_installed_above_the_base_are_one_layer,
+    deb_packages_installed_above_the_base_are_the_lowest_layer,
     past_max_layers_the_smallest_packages_share_a_layer,
     a_docker_built_image_is_optimized_from_its_save,
     owners_modes_links_and_xattrs_are_kept,
