@@ -10,6 +10,7 @@ pub mod host;
 pub mod images;
 pub mod layout;
 pub mod listener;
+pub mod optimized;
 pub mod pki;
 pub mod python;
 pub mod registry;
