@@ -177,6 +177,42 @@ mod tests {
         assert_eq!(names, vec![("numpy", 151), ("six", 3), ("flask-login", 2)]);
     }
 
+    /// The package `classify` puts `path` in, if any.
+    fn package_of(path: &str) -> Option<String> {
+        classify(path).and_then(|(_, _, package)| package)
+    }
+
+    #[test]
+    fn npm_and_cargo_bookkeeping_is_in_no_package() {
+        let nm = "app/node_modules";
+        assert_eq!(
+            package_of(&format!("{nm}/lodash")).as_deref(),
+            Some("lodash")
+        );
+        assert_eq!(
+            package_of(&format!("{nm}/@types/ms/index.d.ts")).as_deref(),
+            Some("@types/ms")
+        );
+        assert_eq!(
+            package_of(&format!("{nm}/a/node_modules/b/x.js")).as_deref(),
+            Some("a")
+        );
+        for none in [".bin/semver", ".package-lock.json", "@types"] {
+            let path = format!("{nm}/{none}");
+            assert!(classify(&path).is_some(), "{path} is in the tree");
+            assert_eq!(package_of(&path), None, "{path}");
+        }
+        assert_eq!(
+            package_of("app/target/release/hello").as_deref(),
+            Some("release")
+        );
+        assert_eq!(package_of("app/target/debug").as_deref(), Some("debug"));
+        for none in ["app/target/CACHEDIR.TAG", "app/target/.rustc_info.json"] {
+            assert!(classify(none).is_some(), "{none} is in the tree");
+            assert_eq!(package_of(none), None, "{none}");
+        }
+    }
+
     #[test]
     fn node_rust_go_java() {
         let deps = found(&[

@@ -1,5 +1,6 @@
 //! Node (npm, yarn, pnpm), recognized in images: a `node_modules` directory is a dependency tree,
-//! its entries (`lodash`, `@babel/core`) the packages.
+//! its entries (`lodash`, `@babel/core`) the packages; npm's own entries (`.bin`,
+//! `.package-lock.json`) belong to none.
 
 use crate::analysis::rules::dependency_rule;
 use crate::ecosystem::{Ecosystem, Identity, Tree};
@@ -22,14 +23,15 @@ impl Ecosystem for Node {
         if parts[i] != "node_modules" {
             return None;
         }
-        let scope = parts[i + 1];
+        let first = parts[i + 1];
+        // npm's own files (`.bin` links, the hidden `.package-lock.json`) and a scope's directory
+        // are in the tree but in no package.
         let package = match parts.get(i + 2) {
-            Some(name) if scope.starts_with('@') => format!("{scope}/{name}"),
-            _ => scope.to_string(),
+            _ if first.starts_with('.') => None,
+            Some(name) if first.starts_with('@') => Some(format!("{first}/{name}")),
+            None if first.starts_with('@') => None,
+            _ => Some(first.to_string()),
         };
-        Some(Tree {
-            root: i,
-            package: Some(package),
-        })
+        Some(Tree { root: i, package })
     }
 }

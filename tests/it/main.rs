@@ -53,6 +53,7 @@ modules![
     mirrors,
     mutate,
     optimize,
+    optimize_ecosystems,
     planted,
     presets,
     push_faults,

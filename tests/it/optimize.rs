@@ -7,54 +7,11 @@ use std::path::{Path, PathBuf};
 
 use crate::support::layout::{tar_bytes_at, write_layout, Comp, Item};
 use crate::support::naive::{base, base_layer, naive, naive_with, SP};
+use crate::support::tarfile::final_fs;
 use crate::support::{docker_ok, have, require, sh, strata, strata_in};
 
 fn oci(dir: &Path, tag: &str) -> String {
     format!("oci:{}:{tag}", dir.display())
-}
-
-/// The final filesystem of the layout image at `dir` (tag `v`'s manifest, the only one), as
-/// Python's tarfile reads its layers, whiteouts applied: path → [type, mode, uid, gid, size,
-/// sha256, link, xattrs]; with each layer's paths and hard links.
-const FINAL_FS: &str = r#"
-import hashlib, json, sys, tarfile
-d = sys.argv[1]
-idx = json.load(open(d + "/index.json"))
-blob = lambda dg: d + "/blobs/sha256/" + dg.split(":")[1]
-man = json.load(open(blob(idx["manifests"][-1]["digest"])))
-fs, layers, links = {}, [], []
-for l in man["layers"]:
-    t = tarfile.open(blob(l["digest"]), "r:*")
-    members = [m for m in t.getmembers()]
-    for m in members:
-        name = m.name.strip("/").removeprefix("./")
-        base = name.rsplit("/", 1)[-1]
-        parent = name.rsplit("/", 1)[0] if "/" in name else ""
-        if base == ".wh..wh..opq":
-            for k in [k for k in fs if k.startswith(parent + "/")]: del fs[k]
-        elif base.startswith(".wh."):
-            gone = (parent + "/" if parent else "") + base[4:]
-            for k in [k for k in fs if k == gone or k.startswith(gone + "/")]: del fs[k]
-    for m in members:
-        name = m.name.strip("/").removeprefix("./")
-        if name.rsplit("/", 1)[-1].startswith(".wh.") or not name: continue
-        # A hard link is the file it links to (which of the two paths holds the bytes is free).
-        data = t.extractfile(m).read() if m.isfile() or m.islnk() else b""
-        xattrs = {k: v for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr.")}
-        kind = "0" if m.islnk() else m.type.decode()
-        fs[name] = [kind, m.mode, m.uid, m.gid, len(data), hashlib.sha256(data).hexdigest(), "" if m.islnk() else m.linkname, xattrs]
-    layers.append(sorted(m.name.strip("/") for m in members))
-    links.append(sum(1 for m in members if m.islnk()))
-print(json.dumps({"fs": fs, "layers": layers, "links": links, "manifest": man}))
-"#;
-
-fn final_fs(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&sh(&format!(
-        "python3 -c '{}' {}",
-        FINAL_FS.replace('\'', "'\\''"),
-        dir.display()
-    )))
-    .unwrap()
 }
 
 /// Optimizes `src` above `base` into `out` (tag `v`), run in `cwd`; the JSON summary.

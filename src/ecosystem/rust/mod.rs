@@ -31,7 +31,8 @@ impl Ecosystem for Rust {
     }
 
     /// cargo's registry (`.cargo/registry/{src,cache}/<index>/<crate-version>`, packages by
-    /// crate) and a `target/` directory (by profile).
+    /// crate) and a `target/` directory (by profile; `CACHEDIR.TAG` and `.rustc_info.json` in
+    /// none).
     fn dependency_tree(&self, parts: &[&str], i: usize) -> Option<Tree> {
         match parts[i] {
             ".cargo" if parts.get(i + 1) == Some(&"registry") => Some(Tree {
@@ -46,7 +47,11 @@ impl Ecosystem for Rust {
             {
                 Some(Tree {
                     root: i,
-                    package: parts.get(i + 1).map(|s| s.to_string()),
+                    // A profile's outputs; cargo's marker files beside them are in no package.
+                    package: parts
+                        .get(i + 1)
+                        .filter(|p| matches!(**p, "release" | "debug"))
+                        .map(|s| s.to_string()),
                 })
             }
             _ => None,

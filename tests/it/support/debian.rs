@@ -6,7 +6,8 @@
 //!   apps run on;
 //! - [`debian_rust_builder`]: bookworm with gcc, libc6-dev and ca-certificates plus the host's
 //!   Rust toolchain (rustc, cargo and the host target's standard library) under `/usr/local`,
-//!   the builder the generated Rust Dockerfiles compile on (no Docker Hub `rust` image needed).
+//!   the builder the generated Rust Dockerfiles compile on (no Docker Hub `rust` image needed);
+//! - [`debian_node_base`]: bookworm with Debian's nodejs, the base Node apps run on.
 //!
 //! debootstrap takes about a minute and a half, so each image is made once per machine and
 //! cached under `/var/tmp/strata-test-debian/<suite>-<recipe hash>`: a file lock lets parallel
@@ -120,6 +121,19 @@ pub fn debian_python_base() -> &'static DebianBase {
             python: python_version(&image.rootfs),
             image,
         }
+    })
+}
+
+/// The machine's Debian + Node.js base, made on first use (the test is skipped, or fails under
+/// CI=true, when root, debootstrap or umoci is missing).
+pub fn debian_node_base() -> &'static DebianImage {
+    static BASE: OnceLock<DebianImage> = OnceLock::new();
+    BASE.get_or_init(|| {
+        made(&Recipe {
+            packages: "nodejs,ca-certificates",
+            cmd: "node",
+            extra: None,
+        })
     })
 }
 

@@ -11,6 +11,7 @@ pub mod images;
 pub mod layout;
 pub mod listener;
 pub mod naive;
+pub mod optimized;
 pub mod pki;
 pub mod python;
 pub mod registry;
