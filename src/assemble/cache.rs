@@ -285,7 +285,12 @@ impl LayerCache {
     /// stamps of removed selectors and memos unchanged for that long.
     pub fn prune(&self, older_than: Duration) -> Result<Pruned> {
         let now = SystemTime::now();
-        let mut pruned = self.remove_left_over(now)?;
+        let swept = self.sweep()?;
+        let mut pruned = Pruned {
+            temp_files: swept.paths,
+            temp_bytes: swept.bytes,
+            ..Pruned::default()
+        };
         let mut keep = std::collections::HashSet::new();
         for path in self.entries("selectors")? {
             let age = age_of(&path, now);
@@ -328,7 +333,7 @@ impl LayerCache {
     }
 
     /// The entries of the cache directory `sub`, temp names left out (they belong to a writer,
-    /// or to [`LayerCache::remove_left_over`]).
+    /// or to [`LayerCache::sweep`]).
     fn entries(&self, sub: &str) -> Result<Vec<PathBuf>> {
         let dir = self.dir.join(sub);
         let listing = match fs::read_dir(&dir) {
@@ -339,17 +344,22 @@ impl LayerCache {
         let mut paths = Vec::new();
         for entry in listing {
             let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
-            if temp::writer_of(&entry.file_name().to_string_lossy()).is_none() {
+            if entry
+                .file_name()
+                .to_str()
+                .and_then(temp::owner_of)
+                .is_none()
+            {
                 paths.push(entry.path());
             }
         }
         Ok(paths)
     }
 
-    /// Removes the temp paths of writers that are gone, wherever the cache has them: beside
-    /// blobs, records and memos, and among the files presets stage (one level down too).
-    fn remove_left_over(&self, now: SystemTime) -> Result<Pruned> {
-        let mut pruned = Pruned::default();
+    /// Removes the temp paths of writers that are gone ([`temp::sweep`]), wherever the cache
+    /// has them: beside blobs, records and memos, and among the files presets stage (one level
+    /// down too). A build calls it when it opens the cache, `prune` first of all.
+    pub fn sweep(&self) -> Result<temp::Swept> {
         let subs = [
             "blobs",
             "blobs/sha256",
@@ -360,27 +370,11 @@ impl LayerCache {
         let mut dirs: Vec<PathBuf> = subs.iter().map(|sub| self.dir.join(sub)).collect();
         dirs.push(self.staging_dir());
         dirs.extend(self.entries("staging")?.into_iter().filter(|p| p.is_dir()));
+        let mut swept = temp::Swept::default();
         for dir in dirs {
-            let Ok(listing) = fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in listing {
-                let path = entry.map_err(|e| Error::io(dir.display(), e))?.path();
-                let name = path.file_name().unwrap_or_default().to_string_lossy();
-                if !temp::left_over(&name, age_of(&path, now)) {
-                    continue;
-                }
-                pruned.temp_bytes += size_of(&path);
-                pruned.temp_files += 1;
-                let removed = if path.is_dir() {
-                    fs::remove_dir_all(&path)
-                } else {
-                    fs::remove_file(&path)
-                };
-                removed.map_err(|e| Error::io(path.display(), e))?;
-            }
+            swept += temp::sweep(&dir, None).map_err(|e| Error::io(dir.display(), e))?;
         }
-        Ok(pruned)
+        Ok(swept)
     }
 }
 
@@ -395,20 +389,6 @@ pub struct Pruned {
     pub temp_files: usize,
     /// Their bytes.
     pub temp_bytes: u64,
-}
-
-/// Bytes of the file `path`, or of every file under the directory `path`.
-fn size_of(path: &Path) -> u64 {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => fs::read_dir(path)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| size_of(&e.path()))
-            .sum(),
-        Ok(m) => m.len(),
-        Err(_) => 0,
-    }
 }
 
 /// How long ago `path` was last modified (zero when that cannot be told).

@@ -22,6 +22,7 @@ use crate::sink::copy::{bytes_blob, file_blob, write_image, CopyStats};
 use crate::sink::open_sink;
 use crate::source::reference::ImageRef;
 use crate::source::{open, SourceOptions};
+use crate::temp::{self, TempPath};
 
 /// The tag a cooked build is stored under: `deps-<fingerprint>-<build key>`.
 pub fn cache_tag(recipe: &Recipe, build: &BuildOptions) -> Result<String> {
@@ -51,12 +52,10 @@ pub fn push_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Resul
         dependencies: false,
     };
     let entries = normalize_entries(collect(&spec, Path::new("/"))?);
-    let blob_path =
-        std::env::temp_dir().join(format!("strata-cook-cache-{}.layer", std::process::id()));
-    let file = std::fs::File::create(&blob_path).map_err(|e| Error::io(blob_path.display(), e))?;
-    let written = write_and_push(&entries, file, &blob_path, reference, opts);
-    let _ = std::fs::remove_file(&blob_path);
-    written
+    let tmp_dir = std::env::temp_dir();
+    let (blob, file) =
+        TempPath::file(temp::unique_in(&tmp_dir)).map_err(|e| Error::io(tmp_dir.display(), e))?;
+    write_and_push(&entries, file, blob.path(), reference, opts)
 }
 
 fn write_and_push(
@@ -131,10 +130,9 @@ pub fn restore_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Re
     };
     // Unpacked beside `target` (so the move is a rename), committed once every layer verified:
     // a cache image that does not match its manifest leaves `target` as it was.
-    let name = target
-        .file_name()
-        .map_or("target".into(), |n| n.to_string_lossy());
-    let staging = target.with_file_name(format!(".{name}.strata-restore-{}", std::process::id()));
+    temp::sweep_beside(target);
+    let (staging, ()) = TempPath::create(temp::beside(target), |p| std::fs::create_dir_all(p))
+        .map_err(|e| Error::io(target.display(), e))?;
     let restored = (|| {
         for index in 0..opened.image.layers.len() {
             let mut archive = tar::Archive::new(opened.open_uncompressed(index)?);
@@ -143,13 +141,13 @@ pub fn restore_cache(target: &Path, reference: &str, opts: &SourceOptions) -> Re
             // `unpack` keeps every entry inside the directory (no `..`, no absolute paths, no
             // writing through symlinks that point outside).
             archive
-                .unpack(&staging)
+                .unpack(staging.path())
                 .map_err(|e| Error::invalid(format!("restoring {reference}: {e}")))?;
             archive.into_inner().finish()?;
         }
-        move_into(&staging, target)
+        move_into(staging.path(), target)
     })();
-    let _ = std::fs::remove_dir_all(&staging);
+    drop(staging);
     restored?;
     Ok(true)
 }

@@ -21,6 +21,7 @@ use strata::sink::copy::{write_image, CopyStats};
 use strata::sink::open_sink;
 use strata::source::reference::ImageRef;
 use strata::source::{open, SourceOptions};
+use strata::temp;
 use strata::units::human_bytes;
 
 const EXAMPLES: &str = "\
@@ -330,6 +331,8 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
     let opts = args.image_options.source_options()?;
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_dir);
     let cache = LayerCache::open(&cache_dir)?;
+    // Housekeeping only: what a killed build left does not stop this one (prune reports it).
+    let _ = cache.sweep();
     let cache_dir = cache.dir().to_path_buf();
     expand_preset(&mut plan, &opts, &cache_dir)?;
     let mut outputs = args.outputs.clone();
@@ -434,8 +437,20 @@ pub fn run_cache(args: &CacheArgs) -> Result<ExitCode> {
         CacheCommand::Prune { days, cache_dir } => {
             let cache = LayerCache::open(&cache_dir.clone().unwrap_or_else(default_dir))?;
             let pruned = cache.prune(std::time::Duration::from_secs(days * 86_400))?;
+            // Spools of killed `optimize` and `cook` runs sit in the system temp directory.
+            let tmp = std::env::temp_dir();
+            let spools =
+                temp::sweep(&tmp, Some("strata")).map_err(|e| Error::io(tmp.display(), e))?;
+            let spools = match spools.paths {
+                0 => String::new(),
+                n => format!(
+                    "; {n} spools killed runs left in {} ({})",
+                    tmp.display(),
+                    human_bytes(spools.bytes)
+                ),
+            };
             write_stdout(&format!(
-                "removed {} cache entries, {} of blobs, and {} temp files interrupted builds left ({})\n",
+                "removed {} cache entries, {} of blobs, and {} temp files interrupted builds left ({}){spools}\n",
                 pruned.entries,
                 human_bytes(pruned.blob_bytes),
                 pruned.temp_files,

@@ -100,6 +100,7 @@ impl ArchiveSink {
         if path.file_name().is_none() {
             return Err(Error::usage(format!("{}: not a file name", path.display())));
         }
+        temp::sweep_beside(path);
         let (tmp, file) =
             TempPath::file(temp::beside(path)).map_err(|e| Error::io(path.display(), e))?;
         let target = FileTarget {

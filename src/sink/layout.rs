@@ -41,37 +41,29 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 impl LayoutSink {
     /// Opens (or creates) the layout at `dir`; refuses a non-empty directory that is not a layout.
+    /// A new layout is staged beside `dir` ([`LayoutSink::commit`] moves it there); an existing
+    /// empty directory becomes one under its lock ([`init_in_place`]). Temp paths killed writers
+    /// left, in the layout and staged beside it, are removed first.
     pub fn open(dir: &Path, tag: Option<String>) -> Result<LayoutSink> {
-        if dir.exists() && !dir.join("oci-layout").is_file() {
-            let empty = fs::read_dir(dir)
-                .map_err(|e| Error::io(dir.display(), e))?
-                .next()
-                .is_none();
-            if !empty {
-                return Err(Error::usage(format!(
-                    "{} exists and is not an OCI image layout; refusing to write into it",
-                    dir.display()
-                )));
-            }
-        }
+        temp::sweep_beside(dir);
         let staging = match dir.exists() {
-            true => None,
-            false => Some(
-                TempPath::create(temp::beside(dir), |root| {
+            true => {
+                init_in_place(dir)?;
+                for sub in ["", "blobs", "blobs/sha256"] {
+                    // Housekeeping only: a sweep that fails does not stop the write.
+                    let _ = temp::sweep(&dir.join(sub), None);
+                }
+                None
+            }
+            false => {
+                let (root, ()) = TempPath::create(temp::beside(dir), |root| {
                     fs::create_dir_all(root.join("blobs/sha256"))
                 })
-                .map_err(|e| Error::io(dir.display(), e))?
-                .0,
-            ),
+                .map_err(|e| Error::io(dir.display(), e))?;
+                write_layout_file(root.path()).map_err(|e| Error::io(dir.display(), e))?;
+                Some(root)
+            }
         };
-        let root = staging.as_ref().map_or(dir, TempPath::path);
-        fs::create_dir_all(root.join("blobs/sha256")).map_err(|e| Error::io(dir.display(), e))?;
-        if !root.join("oci-layout").is_file() {
-            write_atomically(
-                &root.join("oci-layout"),
-                br#"{"imageLayoutVersion":"1.0.0"}"#,
-            )?;
-        }
         Ok(LayoutSink {
             dir: dir.to_path_buf(),
             tag,
@@ -97,6 +89,8 @@ impl LayoutSink {
             Ok(()) => return Ok(()),
             Err(failed) => failed.temp,
         };
+        // Another writer created the layout meanwhile (or someone put something else there).
+        init_in_place(&self.dir)?;
         let blobs = staging.path().join("blobs");
         let moved = (|| -> std::io::Result<()> {
             for algorithm in fs::read_dir(&blobs)? {
@@ -143,6 +137,41 @@ impl LayoutSink {
         let _ = lock.unlock();
         result
     }
+}
+
+/// Writes the `oci-layout` file of the layout at `root`, atomically.
+fn write_layout_file(root: &Path) -> std::io::Result<()> {
+    let path = root.join("oci-layout");
+    let (tmp, mut f) = TempPath::file(temp::beside(&path))?;
+    f.write_all(br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    f.sync_all()?;
+    Ok(tmp.persist(&path)?)
+}
+
+/// Makes the existing directory `dir` a layout if it is empty (but for temp paths), holding an
+/// `flock` on the directory so concurrent writers see either no layout or a whole one; the
+/// kernel releases the lock when its holder dies. A layout is left as it is; anything else is
+/// refused.
+fn init_in_place(dir: &Path) -> Result<()> {
+    let io_error = |e| Error::io(dir.display(), e);
+    let lock = fs::File::open(dir).map_err(io_error)?;
+    lock.lock().map_err(io_error)?;
+    if !dir.join("oci-layout").is_file() {
+        let mut listing = fs::read_dir(dir).map_err(io_error)?;
+        let foreign = listing.any(|entry| {
+            entry.map_or(true, |e| {
+                e.file_name().to_str().and_then(temp::owner_of).is_none()
+            })
+        });
+        if foreign {
+            return Err(Error::usage(format!(
+                "{} exists and is not an OCI image layout; refusing to write into it",
+                dir.display()
+            )));
+        }
+        write_layout_file(dir).map_err(io_error)?;
+    }
+    fs::create_dir_all(dir.join("blobs/sha256")).map_err(io_error)
 }
 
 /// `descriptor` without a tag (`org.opencontainers.image.ref.name`), as a referrer is listed.

@@ -33,6 +33,7 @@ modules![
     compat,
     container,
     copy,
+    crash_safety,
     debian_base,
     diff_check,
     docker,

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
 use crate::python::pep508::normalize_name;
 use crate::rootfs::base_fs::BaseFs;
+use crate::temp::{self, TempPath};
 
 /// Where the project's code goes in the image.
 pub const APP_DIR: &str = "/app";
@@ -254,15 +255,11 @@ fn write_venv_shell(
     if dir.is_dir() {
         return Ok(dir);
     }
-    let tmp = staging.join(format!(
-        ".tmp-venv-{}-{}",
-        std::process::id(),
-        &key.hex()[..16]
-    ));
-    let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(tmp.join("bin")).map_err(|e| Error::io(tmp.display(), e))?;
+    fs::create_dir_all(staging).map_err(|e| Error::io(staging.display(), e))?;
+    let (tmp, ()) = TempPath::create(temp::beside(&dir), |t| fs::create_dir_all(t.join("bin")))
+        .map_err(|e| Error::io(dir.display(), e))?;
     for (rel, text) in &files {
-        let path = tmp.join(rel);
+        let path = tmp.path().join(rel);
         fs::write(&path, text).map_err(|e| Error::io(path.display(), e))?;
         if rel.starts_with("bin/") {
             use std::os::unix::fs::PermissionsExt;
@@ -271,17 +268,15 @@ fn write_venv_shell(
         }
     }
     for (rel, target) in &links {
-        let path = tmp.join(rel);
+        let path = tmp.path().join(rel);
         std::os::unix::fs::symlink(target, &path).map_err(|e| Error::io(path.display(), e))?;
     }
-    match fs::rename(&tmp, &dir) {
+    match tmp.persist(&dir) {
         Ok(()) => Ok(dir),
-        // Another build made the same directory first: same content, keep theirs.
-        Err(_) if dir.is_dir() => {
-            let _ = fs::remove_dir_all(&tmp);
-            Ok(dir)
-        }
-        Err(e) => Err(Error::io(dir.display(), e)),
+        // Another build made the same directory first: same content, keep theirs (ours is
+        // removed with the temp path).
+        Err(_) if dir.is_dir() => Ok(dir),
+        Err(failed) => Err(Error::io(dir.display(), failed.error)),
     }
 }
 
