@@ -3,7 +3,9 @@
 
 use crate::error::Result;
 use crate::optimize::Optimized;
+use crate::report::escape::markdown_text;
 use crate::report::table::align_right;
+use crate::report::width::cell;
 use crate::report::{json, new_table, Document, Format};
 use crate::units::human_bytes;
 
@@ -29,7 +31,7 @@ fn table(o: &Optimized) -> String {
         t.add_row(vec![
             (o.base_layers + i).to_string(),
             l.role.to_string(),
-            l.holds.clone(),
+            cell(&l.holds),
             l.paths.to_string(),
             human_bytes(l.content_bytes),
             human_bytes(l.size),
@@ -49,7 +51,7 @@ fn markdown(o: &Optimized) -> String {
             "| {} | {} | {} | {} | {} | {} |\n",
             o.base_layers + i,
             l.role,
-            l.holds.replace('|', "\\|"),
+            markdown_text(&l.holds),
             l.paths,
             human_bytes(l.content_bytes),
             human_bytes(l.size)

@@ -43,6 +43,7 @@ modules![
     formats,
     fuzz_regressions,
     history,
+    hostile,
     indexes,
     html,
     journey,
