@@ -16,6 +16,9 @@ pub enum ExitCode {
     BadInput,
     /// The registry or the network failed: 401/404/5xx, timeouts, refused connections (3).
     Registry,
+    /// The result could not be written: stdout closed, a full disk (1, like a failed check:
+    /// the command did not deliver what it was asked for).
+    OutputFailed,
     /// A tool strata ran failed with this code, passed through (`strata cook`: cargo's).
     Tool(i32),
 }
@@ -25,7 +28,7 @@ impl ExitCode {
     pub fn code(self) -> i32 {
         match self {
             ExitCode::Ok => 0,
-            ExitCode::CheckFailed => 1,
+            ExitCode::CheckFailed | ExitCode::OutputFailed => 1,
             ExitCode::BadInput => 2,
             ExitCode::Registry => 3,
             ExitCode::Tool(code) => code,
@@ -81,6 +84,14 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Writing the command's result failed (stdout closed, a full disk): exit 1.
+    #[error("{what}: {source}")]
+    Output {
+        /// Where the result was going (`stdout`).
+        what: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// The registry refused the credentials, or has none for this request (401, 403).
     #[error("registry: {0}")]
     Auth(String),
@@ -122,6 +133,8 @@ pub enum Kind {
     DigestMismatch,
     /// [`Error::Io`].
     Io,
+    /// [`Error::Output`].
+    Output,
     /// [`Error::Auth`].
     Auth,
     /// [`Error::Registry`].
@@ -154,6 +167,7 @@ impl Error {
             | Error::Auth(_)
             | Error::Registry(_) => ExitCode::Registry,
             Error::Tool { code, .. } => ExitCode::Tool(*code),
+            Error::Output { .. } => ExitCode::OutputFailed,
             Error::Usage(_)
             | Error::Invalid(_)
             | Error::NotFound { .. }
@@ -175,6 +189,7 @@ impl Error {
             Error::Auth(_) => Kind::Auth,
             Error::Registry(_) => Kind::Registry,
             Error::Tool { .. } => Kind::Tool,
+            Error::Output { .. } => Kind::Output,
             Error::Hinted { error, .. } => error.kind(),
         }
     }
@@ -201,12 +216,11 @@ impl Error {
     }
 
     /// The message and the hint as printed to a terminal: control characters (which input bytes
-    /// echoed by a parser may hold) escaped, so an error can never drive the terminal.
+    /// echoed by a parser may hold) escaped, so an error can never drive the terminal, and the
+    /// password of a `user:password@host` reference replaced by `***` ([`redact_credentials`]).
     pub fn printable(&self) -> (String, Option<String>) {
-        (
-            escape_controls(&self.to_string()),
-            self.hint().map(escape_controls),
-        )
+        let shown = |s: &str| escape_controls(&redact_credentials(s));
+        (shown(&self.to_string()), self.hint().map(shown))
     }
 
     /// Shorthand for [`Error::Invalid`] from anything printable.
@@ -279,6 +293,10 @@ impl Error {
                 path: prefix(path),
                 source,
             },
+            Error::Output { what, source } => Error::Output {
+                what: prefix(what),
+                source,
+            },
             Error::Tool { what, code } => Error::Tool {
                 what: prefix(what),
                 code,
@@ -288,6 +306,51 @@ impl Error {
                 hint,
             },
         }
+    }
+}
+
+/// `text` with the password of every `user:password@host` in it (a reference written with
+/// credentials, `docker://user:secret@registry/app`) replaced by `***`: `user:***@host`. A
+/// word's `user:password@` is what precedes its first `@` when no `/` comes before it and the
+/// `@` is not a digest's (`app:v1@sha256:…` keeps its tag); everything else is kept.
+pub fn redact_credentials(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('@') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '(' | ')' | ',' | ';') {
+            out.push_str(&redact_word(&word));
+            word.clear();
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    out.pop();
+    std::borrow::Cow::Owned(out)
+}
+
+/// One word of [`redact_credentials`]: its password, if it has one, as `***`.
+fn redact_word(word: &str) -> String {
+    let start = word.find("://").map_or(0, |i| i + 3);
+    let rest = &word[start..];
+    let Some(at) = rest.find('@') else {
+        return word.to_string();
+    };
+    let userinfo = &rest[..at];
+    let after = &rest[at + 1..];
+    let digest = after.split_once(':').is_some_and(|(algorithm, hex)| {
+        !algorithm.is_empty()
+            && algorithm.chars().all(|c| c.is_ascii_alphanumeric())
+            && hex.chars().take_while(char::is_ascii_hexdigit).count() >= 32
+    });
+    match userinfo.find(':') {
+        Some(colon) if !userinfo.contains('/') && !digest => {
+            format!("{}:***@{after}", &word[..start + colon])
+        }
+        _ => word.to_string(),
     }
 }
 
@@ -311,6 +374,40 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_in_a_reference_is_redacted_and_nothing_else() {
+        for (text, shown) in [
+            (
+                "invalid image reference \"docker://user:secret@127.0.0.1:5000/app\": bad",
+                "invalid image reference \"docker://user:***@127.0.0.1:5000/app\": bad",
+            ),
+            ("user:pw@host/app:1 failed", "user:***@host/app:1 failed"),
+            ("a:b:c@host", "a:***@host"),
+            ("user:***@host/app", "user:***@host/app"),
+        ] {
+            assert_eq!(redact_credentials(text), shown);
+        }
+        let digest = format!("app:v1@sha256:{}", "ab".repeat(32));
+        for kept in [
+            digest.as_str(),
+            "host:5000/app:v1@x",
+            "mail me@example.com",
+            "no at sign",
+        ] {
+            assert_eq!(redact_credentials(kept), kept);
+        }
+    }
+
+    #[test]
+    fn an_output_error_exits_1() {
+        let e = Error::Output {
+            what: "stdout".into(),
+            source: std::io::Error::other("closed"),
+        };
+        assert_eq!(e.exit_code().code(), 1);
+        assert_eq!(e.kind(), Kind::Output);
+    }
 
     #[test]
     fn context_keeps_the_kind_the_source_and_the_hint() {

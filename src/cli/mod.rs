@@ -17,6 +17,7 @@ pub mod progress;
 pub mod rebase;
 pub mod recipe;
 pub mod report;
+pub mod stdout;
 
 use std::io::Read;
 use std::marker::PhantomData;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cli::progress::Bar;
+pub use crate::cli::stdout::write_stdout;
 
 use strata::error::{Error, ExitCode, Result};
 use strata::ops::Reading;
@@ -221,16 +223,6 @@ pub fn reading(source: SourceOptions, progress: Arc<dyn Progress>) -> Reading {
         threads: default_threads(),
         progress,
     }
-}
-
-/// Writes a rendered document to stdout in one piece.
-pub fn write_stdout(rendered: &str) -> Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(rendered.as_bytes())
-        .and_then(|_| stdout.flush())
-        .map_err(|e| Error::io("stdout", e))
 }
 
 /// Threads for layer scans: one per core.

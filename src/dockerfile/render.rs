@@ -8,7 +8,9 @@ use serde::Serialize;
 use crate::dockerfile::rules::{Finding, Rule, Severity, ALL};
 use crate::error;
 use crate::report::document::{draw_verdict, Verdict, VERDICT};
-use crate::report::escape::{github_escape, xml_escape};
+use crate::report::escape::{
+    github_data, github_property, junit as junit_text, markdown_code, markdown_text,
+};
 use crate::report::table::whole_columns;
 use crate::report::width::cell;
 use crate::report::{new_table, Document, Format};
@@ -91,16 +93,15 @@ pub fn markdown(r: &LintReport) -> String {
         "### strata lint — {}\n\n| Severity | Rule | Where | Finding | Fix |\n|---|---|---|---|---|\n",
         r.summary()
     );
-    let cell = |s: &str| s.replace('|', "\\|");
     for f in r.findings {
         out.push_str(&format!(
-            "| {} | `{}` {} | `{}` | {} | {} |\n",
+            "| {} | `{}` {} | {} | {} | {} |\n",
             f.severity.word(),
             f.rule,
             f.name,
-            location(f),
-            cell(&f.message),
-            cell(&f.fix)
+            markdown_code(&location(f)),
+            markdown_text(&f.message),
+            markdown_text(&f.fix)
         ));
     }
     out
@@ -118,7 +119,7 @@ pub fn junit(r: &LintReport) -> String {
         let mine: Vec<&Finding> = r.findings.iter().filter(|f| &f.file == file).collect();
         out.push_str(&format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n",
-            xml_escape(file),
+            junit_text(file),
             ALL.len(),
             mine.iter().filter(|f| r.fails(f)).count()
         ));
@@ -139,10 +140,10 @@ pub fn junit(r: &LintReport) -> String {
                 out.push_str(&format!("{case}>\n"));
                 for f in failed {
                     out.push_str(&format!(
-                        "      <failure message=\"{}: {}\">{}</failure>\n",
-                        xml_escape(&location(f)),
-                        xml_escape(&f.message),
-                        xml_escape(&format!("{}: {}\nfix: {}", location(f), f.message, f.fix))
+                        "      <failure message=\"{location}: {message}\">{location}: {message}\nfix: {}</failure>\n",
+                        junit_text(&f.fix),
+                        location = junit_text(&location(f)),
+                        message = junit_text(&f.message),
                     ));
                 }
                 out.push_str("    </testcase>\n");
@@ -156,7 +157,6 @@ pub fn junit(r: &LintReport) -> String {
 
 /// GitHub Actions workflow commands: `::error`, `::warning` or `::notice` per finding, on its line.
 pub fn github(r: &LintReport) -> String {
-    let property = |s: &str| github_escape(s).replace(':', "%3A").replace(',', "%2C");
     r.findings
         .iter()
         .map(|f| {
@@ -167,11 +167,11 @@ pub fn github(r: &LintReport) -> String {
             };
             format!(
                 "::{level} file={},line={},title={}::{} — fix: {}\n",
-                property(&f.file),
+                github_property(&f.file),
                 f.line,
-                property(&format!("strata lint {} {}", f.rule, f.name)),
-                github_escape(&f.message),
-                github_escape(&f.fix)
+                github_property(&format!("strata lint {} {}", f.rule, f.name)),
+                github_data(&f.message),
+                github_data(&f.fix)
             )
         })
         .collect()

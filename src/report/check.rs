@@ -10,7 +10,9 @@ use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::policy::rules::{RuleResult, Status};
 use crate::report::document::{draw_verdict, Verdict, VERDICT};
-use crate::report::escape::{github_escape, xml_escape};
+use crate::report::escape::{
+    github_data, github_property, junit as junit_text, markdown_code, markdown_text, terminal,
+};
 use crate::report::width::cell;
 use crate::report::{new_table, Document, Format};
 
@@ -80,14 +82,18 @@ pub fn table(c: &CheckReport) -> String {
             Cell::new(cell(r.fix.as_deref().unwrap_or_default())),
         ]);
     }
-    format!("strata check {}\n{t}\n{}\n", c.image, summary(c.rules))
+    format!(
+        "strata check {}\n{t}\n{}\n",
+        terminal(c.image),
+        summary(c.rules)
+    )
 }
 
 /// Markdown of the rule results.
 pub fn markdown(c: &CheckReport) -> String {
     let mut out = format!(
-        "### strata check: `{}` — {}\n\n| Status | Rule | Result | Fix |\n|---|---|---|---|\n",
-        c.image,
+        "### strata check: {} — {}\n\n| Status | Rule | Result | Fix |\n|---|---|---|---|\n",
+        markdown_code(c.image),
         summary(c.rules)
     );
     for r in c.rules {
@@ -97,11 +103,11 @@ pub fn markdown(c: &CheckReport) -> String {
             Status::Skip => "⏭️",
         };
         out.push_str(&format!(
-            "| {icon} {} | `{}` | {} | {} |\n",
+            "| {icon} {} | {} | {} | {} |\n",
             status_word(r.status),
-            r.rule,
-            r.message.replace('|', "\\|"),
-            r.fix.clone().unwrap_or_default().replace('|', "\\|")
+            markdown_code(&r.rule),
+            markdown_text(&r.message),
+            markdown_text(r.fix.as_deref().unwrap_or_default())
         ));
     }
     out
@@ -111,7 +117,7 @@ pub fn markdown(c: &CheckReport) -> String {
 pub fn junit(c: &CheckReport) -> String {
     let failures = c.rules.iter().filter(|r| r.status == Status::Fail).count();
     let skipped = c.rules.iter().filter(|r| r.status == Status::Skip).count();
-    let name = xml_escape(&format!("strata check {}", c.image));
+    let name = junit_text(&format!("strata check {}", c.image));
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"strata check\" tests=\"{n}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  <testsuite name=\"{name}\" tests=\"{n}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
         n = c.rules.len()
@@ -119,19 +125,16 @@ pub fn junit(c: &CheckReport) -> String {
     for r in c.rules {
         let case = format!(
             "    <testcase classname=\"strata.check\" name=\"{}\"",
-            xml_escape(&r.rule)
+            junit_text(&r.rule)
         );
         match r.status {
             Status::Pass => out.push_str(&format!("{case}/>\n")),
             Status::Skip => out.push_str(&format!("{case}>\n      <skipped/>\n    </testcase>\n")),
             Status::Fail => out.push_str(&format!(
-                "{case}>\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                xml_escape(&r.message),
-                xml_escape(&format!(
-                    "{}\nfix: {}",
-                    r.message,
-                    r.fix.clone().unwrap_or_default()
-                ))
+                "{case}>\n      <failure message=\"{}\">{}\nfix: {}</failure>\n    </testcase>\n",
+                junit_text(&r.message),
+                junit_text(&r.message),
+                junit_text(r.fix.as_deref().unwrap_or_default())
             )),
         }
     }
@@ -141,7 +144,6 @@ pub fn junit(c: &CheckReport) -> String {
 
 /// GitHub Actions workflow commands: one `::error` per failed rule.
 pub fn github_annotations(c: &CheckReport) -> String {
-    let escape = github_escape;
     c.rules
         .iter()
         .filter(|r| r.status == Status::Fail)
@@ -152,10 +154,10 @@ pub fn github_annotations(c: &CheckReport) -> String {
                 .map(|f| format!(" — fix: {f}"))
                 .unwrap_or_default();
             format!(
-                "::error title=strata check {}::{}{}\n",
-                escape(&r.rule).replace([':', ','], " "),
-                escape(&r.message),
-                escape(&fix)
+                "::error title={}::{}{}\n",
+                github_property(&format!("strata check {}", r.rule)),
+                github_data(&r.message),
+                github_data(&fix)
             )
         })
         .collect()

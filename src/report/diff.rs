@@ -6,6 +6,7 @@ use crate::analysis::diff::{Diff, LayerInfo};
 use crate::analysis::transfer::human_transfer;
 use crate::error::Result;
 use crate::report::document::{draw_page, PAGE};
+use crate::report::escape::{markdown_code, terminal};
 use crate::report::markdown::chart_unit;
 use crate::report::width::cell;
 use crate::report::{html, new_table, short_command, short_digest, Document, Format};
@@ -56,8 +57,8 @@ fn layer_rows(d: &Diff) -> impl Iterator<Item = (&'static str, &LayerInfo)> {
 pub fn table(d: &Diff) -> String {
     let mut out = format!(
         "Old  {}\nNew  {}\n{}\n\n",
-        d.old.reference,
-        d.new.reference,
+        terminal(&d.old.reference),
+        terminal(&d.new.reference),
         headline(d)
     );
     let mut t = new_table(vec![
@@ -77,7 +78,7 @@ pub fn table(d: &Diff) -> String {
             short_digest(&l.digest),
             human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             opt_bytes(l.uncompressed_bytes),
-            short_command(l.created_by.as_deref(), 50),
+            cell(&short_command(l.created_by.as_deref(), 50)),
         ]);
     }
     out.push_str(&t.to_string());
@@ -94,7 +95,12 @@ pub fn table(d: &Diff) -> String {
     if !d.config_changes.is_empty() {
         out.push_str("\nConfig changes\n");
         for c in &d.config_changes {
-            out.push_str(&format!("  {}: {} → {}\n", c.field, c.old, c.new));
+            out.push_str(&format!(
+                "  {}: {} → {}\n",
+                terminal(&c.field),
+                terminal(&c.old.to_string()),
+                terminal(&c.new.to_string())
+            ));
         }
     }
     if let Some(files) = &d.files {
@@ -138,21 +144,21 @@ fn deploy_chart(d: &Diff) -> String {
 /// Renders the comparison as Markdown.
 pub fn markdown(d: &Diff) -> String {
     let mut out = format!(
-        "### strata diff\n\n`{}` → `{}`\n\n**{}**\n\n{}| Layer | # | Role | Digest | Compressed | Uncompressed | Created by |\n|---|--:|---|---|--:|--:|---|\n",
-        d.old.reference,
-        d.new.reference,
+        "### strata diff\n\n{} → {}\n\n**{}**\n\n{}| Layer | # | Role | Digest | Compressed | Uncompressed | Created by |\n|---|--:|---|---|--:|--:|---|\n",
+        markdown_code(&d.old.reference),
+        markdown_code(&d.new.reference),
         headline(d),
         deploy_chart(d)
     );
     for (status, l) in layer_rows(d) {
         out.push_str(&format!(
-            "| {status} | {} | {} | `{}` | {} | {} | `{}` |\n",
+            "| {status} | {} | {} | `{}` | {} | {} | {} |\n",
             l.index,
             role_name(l),
             short_digest(&l.digest),
             human_transfer(l.compressed_bytes, l.compressed_bytes_source),
             opt_bytes(l.uncompressed_bytes),
-            short_command(l.created_by.as_deref(), 50).replace('|', "\\|")
+            markdown_code(&short_command(l.created_by.as_deref(), 50))
         ));
     }
     for r in &d.rebuilt_identical_layers {
@@ -167,16 +173,21 @@ pub fn markdown(d: &Diff) -> String {
     if !d.config_changes.is_empty() {
         out.push_str("\n| Config | Old | New |\n|---|---|---|\n");
         for c in &d.config_changes {
-            out.push_str(&format!("| `{}` | `{}` | `{}` |\n", c.field, c.old, c.new));
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                markdown_code(&c.field),
+                markdown_code(&c.old.to_string()),
+                markdown_code(&c.new.to_string())
+            ));
         }
     }
     if let Some(files) = &d.files {
         out.push_str("\n| Change | Path | Old | New |\n|---|---|--:|--:|\n");
         for f in files {
             out.push_str(&format!(
-                "| {} | `{}` | {} | {} |\n",
+                "| {} | {} | {} | {} |\n",
                 change_name(f.change),
-                f.path.replace('|', "\\|"),
+                markdown_code(&f.path),
                 opt_bytes(f.old_bytes),
                 opt_bytes(f.new_bytes)
             ));

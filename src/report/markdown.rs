@@ -4,13 +4,9 @@
 
 use crate::analysis::transfer::human_transfer;
 use crate::analysis::Analysis;
+use crate::report::escape::{markdown_code as code, markdown_text as escape};
 use crate::report::{base_line, reclaimable_line, short_command, short_digest, stored_note};
 use crate::units::{human_bytes, percent};
-
-/// Makes text safe inside a Markdown table cell.
-pub(crate) fn escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
 
 /// The unit a chart of values up to `max` bytes reads best in (SI, like the rest of strata's
 /// output): its name and its size in bytes.
@@ -53,7 +49,7 @@ fn layer_chart(a: &Analysis) -> String {
 /// Renders the analysis as Markdown.
 pub fn render(a: &Analysis) -> String {
     let img = &a.image;
-    let mut out = format!("### strata report: `{}`\n\n", escape(&img.reference));
+    let mut out = format!("### strata report: {}\n\n", code(&img.reference));
     out.push_str(&format!(
         "**{}** compressed{} · {} uncompressed · {} layers · {} dead bytes · dive efficiency {}\n\n",
         human_transfer(img.compressed_bytes, img.compressed_bytes_source),
@@ -73,10 +69,10 @@ pub fn render(a: &Analysis) -> String {
         let top = l
             .top_paths
             .first()
-            .map(|t| format!("`{}` {}", escape(&t.path), human_bytes(t.bytes)))
+            .map(|t| format!("{} {}", code(&t.path), human_bytes(t.bytes)))
             .unwrap_or_default();
         out.push_str(&format!(
-            "| {} | {} | `{}` | {} | {} | {} | {} | `{}` | {} |\n",
+            "| {} | {} | `{}` | {} | {} | {} | {} | {} | {} |\n",
             l.index,
             l.role.as_str(),
             short_digest(&l.digest),
@@ -84,7 +80,7 @@ pub fn render(a: &Analysis) -> String {
             human_bytes(l.uncompressed_bytes),
             human_bytes(l.content_bytes),
             l.files,
-            escape(&short_command(l.created_by.as_deref(), 50)),
+            code(&short_command(l.created_by.as_deref(), 50)),
             top
         ));
     }
@@ -94,11 +90,11 @@ pub fn render(a: &Analysis) -> String {
         );
         for f in &a.findings {
             out.push_str(&format!(
-                "| {} | {} | {} | `{}` | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
                 f.layer,
                 f.severity.as_str(),
                 f.rule,
-                escape(&f.path),
+                code(&f.path),
                 human_bytes(f.bytes),
                 escape(&f.message),
                 escape(f.fix.as_deref().unwrap_or(""))

@@ -4,7 +4,9 @@
 
 use crate::error::Result;
 use crate::optimize::{NewLayer, Optimized};
+use crate::report::escape::markdown_text;
 use crate::report::table::align_right;
+use crate::report::width::cell;
 use crate::report::{json, new_table, Document, Format};
 use crate::units::human_bytes;
 
@@ -56,7 +58,7 @@ fn table(o: &Optimized) -> String {
         t.add_row(vec![
             (o.base_layers + i).to_string(),
             l.role.to_string(),
-            l.holds.clone(),
+            cell(&l.holds),
             l.paths.to_string(),
             human_bytes(l.content_bytes),
             human_bytes(l.size),
@@ -77,7 +79,7 @@ fn markdown(o: &Optimized) -> String {
             "| {} | {} | {} | {} | {} | {} | {} |\n",
             o.base_layers + i,
             l.role,
-            l.holds.replace('|', "\\|"),
+            markdown_text(&l.holds),
             l.paths,
             human_bytes(l.content_bytes),
             human_bytes(l.size),

@@ -10,6 +10,7 @@ use crate::analysis::tree::layer_trees;
 use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::report::document::{draw_page, PAGE};
+use crate::report::escape::{markdown_code, markdown_text, terminal};
 use crate::report::html::{escape, page};
 use crate::report::image::{ImageReport, TREE_NODES};
 use crate::report::{diff, html, markdown, table, Document, Format};
@@ -71,16 +72,47 @@ impl Serialize for PlatformReports {
     }
 }
 
+/// Where the shared lines (headings, totals, what was skipped) go, and so how what an index
+/// says is escaped in them.
+#[derive(Clone, Copy)]
+enum Sink {
+    /// The table format: [`terminal`].
+    Terminal,
+    /// Markdown: [`markdown_text`], lines as list items.
+    Markdown,
+    /// The page: kept exact here, the HTML escaper applied where the line is placed.
+    Html,
+}
+
+impl Sink {
+    /// `s` escaped for this sink.
+    fn escape(self, s: &str) -> String {
+        match self {
+            Sink::Terminal => terminal(s).into_owned(),
+            Sink::Markdown => markdown_text(s),
+            Sink::Html => s.to_string(),
+        }
+    }
+
+    /// What a list item starts with.
+    fn bullet(self) -> &'static str {
+        match self {
+            Sink::Markdown => "- ",
+            Sink::Terminal | Sink::Html => "",
+        }
+    }
+}
+
 /// The heading of platform `i` of `n`.
-fn heading(platform: &str, i: usize, n: usize) -> String {
-    format!("Platform {platform} ({} of {n})", i + 1)
+fn heading(platform: &str, i: usize, n: usize, sink: Sink) -> String {
+    format!("Platform {} ({} of {n})", sink.escape(platform), i + 1)
 }
 
 /// The lines naming what was skipped, for the text formats.
-fn skipped_lines(skipped: &[String], bullet: &str) -> String {
+fn skipped_lines(skipped: &[String], sink: Sink) -> String {
     skipped
         .iter()
-        .map(|s| format!("{bullet}skipped {s}\n"))
+        .map(|s| format!("{}skipped {}\n", sink.bullet(), sink.escape(s)))
         .collect()
 }
 
@@ -88,22 +120,31 @@ fn reports_table(r: &PlatformReports) -> String {
     let n = r.platforms.len();
     let mut out = String::new();
     for (i, p) in r.platforms.iter().enumerate() {
-        out.push_str(&format!("== {} ==\n", heading(&p.platform, i, n)));
+        out.push_str(&format!(
+            "== {} ==\n",
+            heading(&p.platform, i, n, Sink::Terminal)
+        ));
         out.push_str(&table::render(&p.report.analysis));
         out.push('\n');
     }
-    out + &skipped_lines(&r.skipped, "")
+    out + &skipped_lines(&r.skipped, Sink::Terminal)
 }
 
 fn reports_markdown(r: &PlatformReports) -> String {
     let n = r.platforms.len();
-    let mut out = format!("# strata report: `{}` ({n} platforms)\n\n", r.reference);
+    let mut out = format!(
+        "# strata report: {} ({n} platforms)\n\n",
+        markdown_code(&r.reference)
+    );
     for (i, p) in r.platforms.iter().enumerate() {
-        out.push_str(&format!("## {}\n\n", heading(&p.platform, i, n)));
+        out.push_str(&format!(
+            "## {}\n\n",
+            heading(&p.platform, i, n, Sink::Markdown)
+        ));
         out.push_str(&markdown::render(&p.report.analysis));
         out.push('\n');
     }
-    out + &skipped_lines(&r.skipped, "- ")
+    out + &skipped_lines(&r.skipped, Sink::Markdown)
 }
 
 /// Section `n` of a multi-platform page, of `platform` (none for the totals): its element ids
@@ -142,7 +183,7 @@ fn reports_html(r: &PlatformReports) -> String {
         body.push_str(&section(
             i,
             Some(&p.platform),
-            &heading(&p.platform, i, n),
+            &heading(&p.platform, i, n, Sink::Html),
             &html::report::body(&p.report.analysis, &trees),
         ));
     }
@@ -228,8 +269,9 @@ impl PlatformDiffs {
     }
 
     /// The closing lines of the text formats: totals, platforms added and removed, skipped.
-    fn summary_lines(&self, bullet: &str) -> String {
+    fn summary_lines(&self, sink: Sink) -> String {
         let t = &self.total;
+        let bullet = sink.bullet();
         let mut out = format!(
             "{bullet}Total over {} platforms: pull {}, push {}, added layers {}, removed layers {}\n",
             self.platforms.len(),
@@ -243,10 +285,13 @@ impl PlatformDiffs {
             ("Removed", &self.removed_platforms),
         ] {
             if !list.is_empty() {
-                out.push_str(&format!("{bullet}{what} platforms: {}\n", list.join(", ")));
+                out.push_str(&format!(
+                    "{bullet}{what} platforms: {}\n",
+                    sink.escape(&list.join(", "))
+                ));
             }
         }
-        out + &skipped_lines(&self.skipped, bullet)
+        out + &skipped_lines(&self.skipped, sink)
     }
 }
 
@@ -254,25 +299,32 @@ fn diffs_table(d: &PlatformDiffs) -> String {
     let n = d.platforms.len();
     let mut out = String::new();
     for (i, p) in d.platforms.iter().enumerate() {
-        out.push_str(&format!("== {} ==\n", heading(&p.platform, i, n)));
+        out.push_str(&format!(
+            "== {} ==\n",
+            heading(&p.platform, i, n, Sink::Terminal)
+        ));
         out.push_str(&diff::table(&p.diff));
         out.push('\n');
     }
-    out + &d.summary_lines("")
+    out + &d.summary_lines(Sink::Terminal)
 }
 
 fn diffs_markdown(d: &PlatformDiffs) -> String {
     let n = d.platforms.len();
     let mut out = format!(
-        "# strata diff: `{}` → `{}` ({n} platforms)\n\n",
-        d.old, d.new
+        "# strata diff: {} → {} ({n} platforms)\n\n",
+        markdown_code(&d.old),
+        markdown_code(&d.new)
     );
     for (i, p) in d.platforms.iter().enumerate() {
-        out.push_str(&format!("## {}\n\n", heading(&p.platform, i, n)));
+        out.push_str(&format!(
+            "## {}\n\n",
+            heading(&p.platform, i, n, Sink::Markdown)
+        ));
         out.push_str(&diff::markdown(&p.diff));
         out.push('\n');
     }
-    out + "## Total\n\n" + &d.summary_lines("- ")
+    out + "## Total\n\n" + &d.summary_lines(Sink::Markdown)
 }
 
 fn diffs_html(d: &PlatformDiffs) -> String {
@@ -282,12 +334,12 @@ fn diffs_html(d: &PlatformDiffs) -> String {
         body.push_str(&section(
             i,
             Some(&p.platform),
-            &heading(&p.platform, i, n),
+            &heading(&p.platform, i, n, Sink::Html),
             &html::diff::body(&p.diff),
         ));
     }
     let lines: String = d
-        .summary_lines("")
+        .summary_lines(Sink::Html)
         .lines()
         .map(|l| format!("<p>{}</p>\n", escape(l)))
         .collect();

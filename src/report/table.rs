@@ -5,6 +5,7 @@ use comfy_table::{CellAlignment, ColumnConstraint, Table};
 
 use crate::analysis::transfer::human_transfer;
 use crate::analysis::Analysis;
+use crate::report::escape::terminal;
 use crate::report::width::cell;
 use crate::report::{base_line, new_table, reclaimable_line, short_command, stored_note};
 use crate::units::{human_bytes, percent};
@@ -32,13 +33,13 @@ pub fn whole_columns(t: &mut Table, columns: &[usize]) {
 pub fn render(a: &Analysis) -> String {
     let mut out = String::new();
     let img = &a.image;
-    out.push_str(&format!("Image      {}\n", img.reference));
+    out.push_str(&format!("Image      {}\n", terminal(&img.reference)));
     if let Some(d) = &img.manifest_digest {
         out.push_str(&format!("Manifest   {d}\n"));
     }
     out.push_str(&format!(
         "Platform   {}   Layers {}   Compressed {}   Uncompressed {}   Content {}\n",
-        img.platform,
+        terminal(&img.platform),
         a.layers.len(),
         human_transfer(img.compressed_bytes, img.compressed_bytes_source) + &stored_note(img),
         human_bytes(img.uncompressed_bytes),
@@ -53,7 +54,7 @@ pub fn render(a: &Analysis) -> String {
         percent(a.dive.user_wasted_percent)
     ));
     if let Some(base) = base_line(img) {
-        out.push_str(&format!("Base       {base}\n"));
+        out.push_str(&format!("Base       {}\n", terminal(&base)));
     }
     out.push('\n');
 
@@ -83,7 +84,7 @@ pub fn render(a: &Analysis) -> String {
             human_bytes(l.uncompressed_bytes),
             human_bytes(l.content_bytes),
             l.files.to_string(),
-            short_command(l.created_by.as_deref(), 40),
+            cell(&short_command(l.created_by.as_deref(), 40)),
             top.join("\n"),
         ]);
     }
@@ -114,7 +115,7 @@ pub fn render(a: &Analysis) -> String {
         out.push('\n');
     }
     if let Some(line) = reclaimable_line(&a.reclaimable) {
-        out.push_str(&format!("{line}\n"));
+        out.push_str(&format!("{}\n", terminal(&line)));
     }
 
     if a.advice.is_empty() {
@@ -126,7 +127,7 @@ pub fn render(a: &Analysis) -> String {
                 "{:>2}. [{}] {}\n",
                 i + 1,
                 human_bytes(adv.bytes_saved_per_deploy),
-                adv.action
+                terminal(&adv.action)
             ));
         }
     }

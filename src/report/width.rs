@@ -3,6 +3,8 @@
 //! wrapped to it ([`fit_lines`]), and a cell is elided before it reaches the table ([`cell`]), so
 //! one huge path cannot make drawing slow. JSON, Markdown and HTML keep everything.
 
+use crate::report::escape;
+
 /// The width when neither `COLUMNS` nor a terminal says: what most terminals and CI logs show.
 pub const DEFAULT_WIDTH: usize = 120;
 
@@ -28,10 +30,11 @@ pub fn output_width() -> usize {
         .max(MIN_WIDTH)
 }
 
-/// `text` as a table cell: at most [`MAX_CELL_CHARS`] characters, the middle elided with `…`
+/// `text` as a table cell: its control characters escaped for the terminal
+/// ([`escape::terminal`]), then at most [`MAX_CELL_CHARS`] characters, the middle elided with `…`
 /// (a path keeps its start and its file name).
 pub fn cell(text: &str) -> String {
-    elide_middle(text, MAX_CELL_CHARS)
+    elide_middle(&escape::terminal(text), MAX_CELL_CHARS)
 }
 
 /// `text` cut to `max` characters by replacing its middle with `…`.

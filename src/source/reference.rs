@@ -24,7 +24,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{redact_credentials, Error, Result};
 
 /// Where an image is and which one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +94,8 @@ impl ImageRef {
         }
         image_name(s).map(ImageRef::Named).map_err(|_| {
             Error::usage(format!(
-                "{s}: no such file or directory, and not an image name (NAME[:TAG], lowercase)"
+                "{}: no such file or directory, and not an image name (NAME[:TAG], lowercase)",
+                redact_credentials(s)
             ))
         })
     }
@@ -322,7 +323,10 @@ fn registry(s: &str) -> Result<ImageRef> {
 /// `s`, checked to be an image name as Docker spells one (`[HOST/]PATH[:TAG][@DIGEST]`).
 fn image_name(s: &str) -> Result<String> {
     s.parse::<oci_spec::distribution::Reference>()
-        .map_err(|e| Error::usage(format!("invalid image reference {s:?}: {e}")))?;
+        .map_err(|e| {
+            let shown = redact_credentials(s);
+            Error::usage(format!("invalid image reference {shown:?}: {e}"))
+        })?;
     Ok(s.to_string())
 }
 

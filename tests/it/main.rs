@@ -44,6 +44,7 @@ modules![
     formats,
     fuzz_regressions,
     history,
+    hostile,
     indexes,
     html,
     journey,

@@ -8,7 +8,8 @@ use crate::analysis::history::{History, TagRow};
 use crate::error::Result;
 use crate::report::diff::opt_bytes;
 use crate::report::document::{draw_page, PAGE};
-use crate::report::markdown::{chart_unit, escape as escape_markdown};
+use crate::report::escape::{markdown_code, markdown_text, terminal};
+use crate::report::markdown::chart_unit;
 use crate::report::table::{align_right, whole_columns};
 use crate::report::width::{cell, output_width};
 use crate::report::{html, new_table, short_digest, Document, Format};
@@ -64,7 +65,7 @@ const DIGEST_WHOLE_FROM: usize = 110;
 
 /// Renders the history as a text table.
 pub fn table(h: &History) -> String {
-    let mut out = format!("History {}\n{}\n\n", h.source, headline(h));
+    let mut out = format!("History {}\n{}\n\n", terminal(&h.source), headline(h));
     let mut t = new_table(vec![
         "Tag",
         "Digest",
@@ -113,8 +114,8 @@ fn cells(r: &TagRow) -> [String; 9] {
 /// compressed and app bytes (GitHub renders ```mermaid blocks in comments and summaries).
 pub fn markdown(h: &History) -> String {
     let mut out = format!(
-        "### strata history: `{}`\n\n{}\n\n",
-        escape_markdown(&h.source),
+        "### strata history: {}\n\n{}\n\n",
+        markdown_code(&h.source),
         headline(h)
     );
     out.push_str(
@@ -122,9 +123,12 @@ pub fn markdown(h: &History) -> String {
     );
     out.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|\n");
     for r in &h.tags {
-        let [tag, digest, rest @ ..] = cells(r).map(|c| escape_markdown(&c));
+        let [tag, digest, rest @ ..] = cells(r);
+        let rest = rest.map(|c| markdown_text(&c));
         out.push_str(&format!(
-            "| `{tag}` | `{digest}` | {} |\n",
+            "| {} | {} | {} |\n",
+            markdown_code(&tag),
+            markdown_code(&digest),
             rest.join(" | ")
         ));
     }
@@ -142,7 +146,7 @@ fn mermaid(h: &History) -> String {
     let oldest_first = h.tags.iter().rev();
     let labels: Vec<String> = oldest_first
         .clone()
-        .map(|r| format!("\"{}\"", r.tag.replace('"', "'")))
+        .map(|r| format!("\"{}\"", terminal(&r.tag).replace('"', "'")))
         .collect();
     let series = |f: fn(&TagRow) -> u64| -> String {
         let values: Vec<String> = oldest_first

@@ -5,8 +5,8 @@
 use crate::analysis::history::replay::{Replay, ReplayRow};
 use crate::error::Result;
 use crate::report::document::{draw_page, PAGE};
+use crate::report::escape::{markdown_code, markdown_text, terminal};
 use crate::report::history::shipped;
-use crate::report::markdown::escape as escape_markdown;
 use crate::report::table::{align_right, whole_columns};
 use crate::report::width::cell;
 use crate::report::{html, new_table, Document, Format};
@@ -41,7 +41,11 @@ pub(crate) fn cells(r: &ReplayRow) -> [String; 4] {
 
 /// Renders the replay as a text table.
 pub fn table(r: &Replay) -> String {
-    let mut out = format!("Replay {}\n{METHOD}\n\n{}\n", r.source, r.summary);
+    let mut out = format!(
+        "Replay {}\n{METHOD}\n\n{}\n",
+        terminal(&r.source),
+        terminal(&r.summary)
+    );
     if r.tags.is_empty() {
         return out;
     }
@@ -60,10 +64,10 @@ pub fn table(r: &Replay) -> String {
 /// Renders the replay as Markdown: the sentence and the table.
 pub fn markdown(r: &Replay) -> String {
     let mut out = format!(
-        "### strata history --optimize: `{}`\n\n{}\n\n**{}**\n",
-        escape_markdown(&r.source),
+        "### strata history --optimize: {}\n\n{}\n\n**{}**\n",
+        markdown_code(&r.source),
         METHOD,
-        escape_markdown(&r.summary)
+        markdown_text(&r.summary)
     );
     if r.tags.is_empty() {
         return out;
@@ -73,8 +77,13 @@ pub fn markdown(r: &Replay) -> String {
         HEADERS.join(" | ")
     ));
     for row in &r.tags {
-        let [tag, rest @ ..] = cells(row).map(|c| escape_markdown(&c));
-        out.push_str(&format!("| `{tag}` | {} |\n", rest.join(" | ")));
+        let [tag, rest @ ..] = cells(row);
+        let rest = rest.map(|c| markdown_text(&c));
+        out.push_str(&format!(
+            "| {} | {} |\n",
+            markdown_code(&tag),
+            rest.join(" | ")
+        ));
     }
     out
 }
