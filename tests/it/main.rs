@@ -52,6 +52,7 @@ modules![
     lint,
     mirrors,
     mutate,
+    network_faults,
     optimize,
     planted,
     presets,
