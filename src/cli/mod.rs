@@ -32,6 +32,7 @@ use strata::error::{Error, ExitCode, Result};
 use strata::ops::Reading;
 use strata::progress::Progress;
 use strata::report::{document, Document, Format};
+use strata::source::distribution::resume::MinRate;
 use strata::source::platform::Platform;
 use strata::source::registry::RegistryOptions;
 use strata::source::SourceOptions;
@@ -122,7 +123,8 @@ pub struct ImageOptions {
     #[arg(long, value_name = "DIR")]
     pub cert_dir: Option<std::path::PathBuf>,
     /// Seconds to wait for a registry to connect or to send more data, per attempt (transient
-    /// failures are retried 3 times with backoff).
+    /// failures are retried 3 times with backoff; a layer cut off, or slower than
+    /// STRATA_MIN_RATE=KIB/SECONDS, default 10/30, resumes where it stopped).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
 }
@@ -155,6 +157,7 @@ impl ImageOptions {
                 cert_dir: self.cert_dir.clone(),
                 timeout: std::time::Duration::from_secs(self.timeout.max(1)),
                 credentials,
+                min_rate: MinRate::from_env()?,
             },
         })
     }

@@ -218,8 +218,11 @@ pub fn walk<R: Read>(
     // `next_header_at`).
     let (mut content_start, mut content_end) = (0, 0);
     let mut failed = None;
-    let corrupt =
-        |at: u64, e: std::io::Error| Error::corrupt("corrupt tar", at, describe_tar_error(&e));
+    // A failure the source carried through `io::Read` (a registry that gave up) stays itself.
+    let corrupt = |at: u64, e: std::io::Error| {
+        crate::layer::verify::carried(e)
+            .unwrap_or_else(|e| Error::corrupt("corrupt tar", at, describe_tar_error(&e)))
+    };
     let mut head = Vec::new();
     let mut chunk = Vec::new();
     let mut index = 0;

@@ -5,7 +5,8 @@
 //! credential helpers). CAs beside the system store, and the client certificate a registry may ask
 //! for, come from the registry's certs.d directories or `--cert-dir` ([`crate::source::certs`]); loopback registries that do not speak TLS and
 //! `--insecure` ones are spoken to over plain HTTP ([`crate::source::scheme`]). Transient failures
-//! (5xx, resets, timeouts) are retried with backoff.
+//! (5xx, resets, timeouts) are retried with backoff; a layer's body cut off, truncated or slower
+//! than the minimum rate is resumed from the byte reached ([`distribution::resume`]).
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::layer::digest::Digest;
 use crate::layer::readahead::ChunkReader;
 use crate::model::Image;
 use crate::source::distribution::manifests::{After, Referrers};
+use crate::source::distribution::resume::{MinRate, Plan};
 use crate::source::distribution::transport::Transport;
 use crate::source::distribution::{self, Credentials, Failure};
 use crate::source::manifest::{
@@ -48,6 +50,8 @@ pub struct RegistryOptions {
     pub timeout: Duration,
     /// Explicit credentials, which win over `~/.docker/config.json`.
     pub credentials: Option<(String, String)>,
+    /// The least progress a layer's body must make (else it is resumed, then an error).
+    pub min_rate: MinRate,
 }
 
 impl Default for RegistryOptions {
@@ -57,6 +61,7 @@ impl Default for RegistryOptions {
             cert_dir: None,
             timeout: Duration::from_secs(60),
             credentials: None,
+            min_rate: MinRate::default(),
         }
     }
 }
@@ -64,7 +69,7 @@ impl Default for RegistryOptions {
 /// A connection to one repository of one registry (shared by the registry source and sink).
 pub(crate) struct Remote {
     pub(crate) runtime: tokio::runtime::Runtime,
-    pub(crate) client: distribution::Client,
+    pub(crate) client: Arc<distribution::Client>,
     pub(crate) reference: Reference,
     /// How errors name what was asked for (the reference, or a repository without tag).
     label: String,
@@ -76,6 +81,8 @@ pub(crate) struct Remote {
     pub(crate) idle_limit: Option<Duration>,
     /// When the request in flight last made progress; an upload touches it for every chunk.
     pub(crate) activity: Arc<Activity>,
+    /// The least progress a layer's body must make.
+    min_rate: MinRate,
 }
 
 /// Bytes handed to a connection may still sit in kernel socket buffers (a few MiB on Linux)
@@ -161,7 +168,9 @@ fn classify(failure: Failure, identity: Option<&Path>) -> (Error, bool) {
             (error, transient)
         }
         Failure::Http(r) => classify_transport(&r, identity),
-        Failure::Stalled(_) => (Error::Registry(format!("timed out: {what}")), true),
+        Failure::Stalled(_) | Failure::TooSlow { .. } => {
+            (Error::Registry(format!("timed out: {what}")), true)
+        }
         Failure::Protocol(_) => (Error::Registry(what), false),
         Failure::Auth(error) => (error, false),
     }
@@ -191,8 +200,10 @@ fn classify_transport(r: &reqwest::Error, identity: Option<&Path>) -> (Error, bo
             false,
         );
     }
-    // Resets and broken pipes in the middle of a request (`is_request`) are transient.
-    let transient = r.is_timeout() || r.is_connect() || r.is_request() || r.is_body();
+    // Resets and broken pipes in the middle of a request (`is_request`) are transient, and so is
+    // a response body cut off (`is_decode`: reqwest's name for a body that failed to arrive).
+    let transient =
+        r.is_timeout() || r.is_connect() || r.is_request() || r.is_body() || r.is_decode();
     // reqwest's own message names only the URL; the cause is at the end of the chain.
     let mut cause: &dyn std::error::Error = r;
     while let Some(next) = cause.source() {
@@ -291,12 +302,13 @@ impl Remote {
             .map_err(|e| Error::Registry(format!("cannot start the network runtime: {e}")))?;
         Ok(Remote {
             runtime,
-            client,
+            client: Arc::new(client),
             label: reference.to_string(),
             identity: trust.client_certs.first().cloned(),
             reference,
             idle_limit: push.then_some(opts.timeout),
             activity: Arc::new(Activity::new()),
+            min_rate: opts.min_rate,
         })
     }
 
@@ -625,23 +637,22 @@ impl LayerSource for RegistryLayers {
             .ok_or_else(|| Error::invalid("registry layer without a digest"))?;
         let remote = &self.remote;
         let name = digest.to_string();
-        let mut response = remote.retry(&format!("fetching layer {digest}"), || {
-            remote.client.blob(&name)
-        })?;
+        let what = format!("fetching layer {digest}");
+        let response = remote.retry(&what, || remote.client.blob(&name))?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Vec<u8>>>(8);
-        remote.runtime.spawn(async move {
-            loop {
-                let item = match response.chunk().await {
-                    Ok(Some(chunk)) => Ok(chunk.to_vec()),
-                    Ok(None) => return,
-                    Err(e) => Err(io::Error::other(e)),
-                };
-                let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
+        let plan = Plan {
+            digest: name,
+            attempts: ATTEMPTS,
+            min_rate: remote.min_rate,
+        };
+        let identity = remote.identity.clone();
+        let judge = move |failure| classify(failure, identity.as_deref());
+        let what = format!("{}: {what}", remote.label);
+        let stream = remote
+            .client
+            .clone()
+            .stream_blob(response, plan, judge, what, tx);
+        remote.runtime.spawn(stream);
         Ok(Box::new(ChunkReader::new(move || rx.blocking_recv())))
     }
 }
@@ -711,6 +722,14 @@ mod tests {
             (server(400), Kind::Registry, false),
             (
                 Failure::Stalled(Duration::from_secs(60)),
+                Kind::Registry,
+                true,
+            ),
+            (
+                Failure::TooSlow {
+                    bytes: 2,
+                    window: Duration::from_secs(2),
+                },
                 Kind::Registry,
                 true,
             ),

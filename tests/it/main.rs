@@ -54,6 +54,7 @@ modules![
     lint,
     mirrors,
     mutate,
+    network_faults,
     optimize,
     optimize_ecosystems,
     planted,

@@ -15,7 +15,7 @@ use crate::support::{have, require, sh, strata};
 
 /// A three-layer image of about 3 MB (a small layer, then two 1.5 MB layers of noise) in the
 /// layout `dir`, tagged `v1`; returns its `oci:` reference and manifest digest.
-fn sample(dir: &Path) -> (String, String) {
+pub(crate) fn sample(dir: &Path) -> (String, String) {
     let (a, b) = (noise(1_500_000, 1), noise(1_500_000, 2));
     let written = write_layout(
         dir,

@@ -25,6 +25,13 @@ pub enum Failure {
     Http(reqwest::Error),
     /// The request made no progress for this long (the idle limit of pushes).
     Stalled(Duration),
+    /// A blob's body brought only this many bytes in a window of the minimum rate.
+    TooSlow {
+        /// Bytes the window brought.
+        bytes: u64,
+        /// The window.
+        window: Duration,
+    },
     /// The registry answered something the protocol does not allow (a `202` without `Location`).
     Protocol(String),
     /// No authorization could be had for the request (the token server refused or failed).
@@ -117,6 +124,11 @@ impl fmt::Display for Failure {
             }
             Failure::Http(e) => write!(f, "{e}"),
             Failure::Stalled(limit) => write!(f, "no progress for {} s", limit.as_secs()),
+            Failure::TooSlow { bytes, window } => write!(
+                f,
+                "{bytes} bytes in {} s, under the minimum rate (STRATA_MIN_RATE)",
+                window.as_secs()
+            ),
             Failure::Protocol(what) => write!(f, "{what}"),
             Failure::Auth(e) => write!(f, "{e}"),
         }

@@ -1,7 +1,8 @@
 //! strata's own client of the OCI distribution API, on reqwest and rustls: one [`Client`] per
 //! repository of a registry, asking each request's authorization ([`auth`]), over an HTTP client
 //! that trusts the registry's certs.d CAs and presents its client certificate ([`transport`]).
-//! Manifests and tags are in [`manifests`], blobs and uploads in [`blobs`]; a failed request is a
+//! Manifests and tags are in [`manifests`], blobs and uploads in [`blobs`], a blob's body resumed
+//! through resets, truncation and trickles in [`resume`]; a failed request is a
 //! [`Failure`] (status and error envelope, or the transport's error) for the caller to classify
 //! and retry. Operations are `async`; [`crate::source::registry`] runs them on its runtime.
 
@@ -9,6 +10,7 @@ pub mod auth;
 pub mod blobs;
 pub mod error;
 pub mod manifests;
+pub mod resume;
 pub mod transport;
 
 pub use auth::Credentials;

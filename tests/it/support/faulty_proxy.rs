@@ -1,8 +1,9 @@
 //! An HTTP-aware TCP proxy in front of a real registry that misbehaves on purpose: it answers 503
 //! or 500, never answers, resets connections in the middle of blob uploads, turns cross-repository
 //! mounts into plain upload sessions (so the registry answers `202`), slows responses down, or
-//! trickles uploads through, or claims the referrers API. Used to check retries, backoff, fallbacks and timeouts against real
-//! HTTP clients. Proxies chain: a proxy in front of another proxy adds its fault to the other's.
+//! trickles uploads through, or claims the referrers API; on blob downloads it resets the connection
+//! or closes it at half the body, or trickles the body. Used to check retries, backoff, fallbacks,
+//! resumes and timeouts against real HTTP clients; every request's line and `Range` are recorded. Proxies chain: a proxy in front of another proxy adds its fault to the other's.
 //!
 //! Every request gets its own upstream connection (`Connection: close` is forced on both sides),
 //! so faults can be decided per request from its head alone; request bodies are forwarded by
@@ -11,7 +12,7 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Request bodies above this size are blob uploads for [`Fault::ResetUploads`].
@@ -41,6 +42,31 @@ pub enum Fault {
     /// `GET .../referrers/...` gets `200 OK`, as from a registry with the OCI 1.1 referrers API
     /// (distribution 2.8 answers 404).
     ReferrersApi,
+    /// Blob downloads (a GET answered with a body over 64 KiB) are reset (RST) once half their
+    /// body is sent.
+    ResetDownloads(Downloads),
+    /// Blob downloads end (an orderly close) once half their body is sent, short of their
+    /// `Content-Length`.
+    TruncateDownloads(Downloads),
+    /// Blob download bodies are sent at this many bytes per second.
+    TrickleDownloads(u64),
+}
+
+/// Which blob downloads a download fault meets.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Downloads {
+    /// Those without a `Range` header: the first GET of each blob, not its resumes.
+    Whole,
+    /// Every one.
+    All,
+}
+
+/// One request the proxy received.
+pub struct Seen {
+    /// Its request line's method and path, e.g. `GET /v2/app/blobs/sha256:…`.
+    pub line: String,
+    /// Its `Range` header's value, if any.
+    pub range: Option<String>,
 }
 
 /// A running proxy (its thread lives until the test process ends).
@@ -49,6 +75,22 @@ pub struct Proxy {
     pub host: String,
     /// Requests that met the fault so far.
     pub faults: Arc<AtomicUsize>,
+    /// Every request so far, in order.
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Proxy {
+    /// The `Range` of every GET of the blob `digest` so far, in order (`None`: the whole blob).
+    pub fn blob_gets(&self, digest: &str) -> Vec<Option<String>> {
+        let wanted = format!("/blobs/{digest}");
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.line.starts_with("GET ") && s.line.ends_with(&wanted))
+            .map(|s| s.range.clone())
+            .collect()
+    }
 }
 
 /// The head of one HTTP request, as the proxy needs it.
@@ -61,6 +103,20 @@ struct Head {
 impl Head {
     fn method(&self) -> &str {
         self.lines[0].split(' ').next().unwrap_or("")
+    }
+
+    /// The value of header `name`, if present.
+    fn header(&self, name: &str) -> Option<String> {
+        self.lines[1..]
+            .iter()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    }
+
+    /// The head exactly as received, with its blank line.
+    fn raw(&self) -> Vec<u8> {
+        format!("{}\r\n\r\n", self.lines.join("\r\n")).into_bytes()
     }
 
     /// The head as sent upstream: `Connection: close` instead of keep-alive.
@@ -88,16 +144,15 @@ fn read_request_head(stream: &mut TcpStream) -> Option<Head> {
     }
     let text = String::from_utf8_lossy(&seen[..seen.len() - 4]).into_owned();
     let lines: Vec<String> = text.split("\r\n").map(str::to_string).collect();
-    let content_length = lines
-        .iter()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(0);
-    Some(Head {
+    let mut head = Head {
         lines,
-        content_length,
-    })
+        content_length: 0,
+    };
+    head.content_length = head
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Some(head)
 }
 
 /// Copies exactly `n` bytes, at about `per_sec` bytes per second when given.
@@ -148,6 +203,7 @@ struct State {
     requests: AtomicUsize,
     uploads: AtomicUsize,
     faults: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl State {
@@ -190,6 +246,14 @@ impl State {
         let Some(mut head) = read_request_head(&mut client) else {
             return;
         };
+        let line = head.lines[0]
+            .rsplit_once(' ')
+            .map_or("", |(l, _)| l)
+            .to_string();
+        let range = head.header("range");
+        let whole = range.is_none();
+        self.seen.lock().unwrap().push(Seen { line, range });
+        let download = head.method() == "GET" && head.lines[0].contains("/blobs/");
         let action = self.decide(&mut head);
         if let Action::Answer(status) = action {
             // Drain the body so the client reads the answer rather than a broken pipe.
@@ -214,6 +278,9 @@ impl State {
         if !forward(&mut client, &mut server, head.content_length, rate) {
             return;
         }
+        if download && self.download_fault(whole, &mut server, &mut client) {
+            return;
+        }
         let mut first = [0u8; 1];
         if server.read_exact(&mut first).is_err() {
             return;
@@ -228,12 +295,58 @@ impl State {
     }
 }
 
+impl State {
+    /// Reads the answer to a blob GET and, when it is a blob download (`whole`: asked without
+    /// `Range`) the fault meets, misbehaves with it; whether it did (the answer is then done).
+    fn download_fault(&self, whole: bool, server: &mut TcpStream, client: &mut TcpStream) -> bool {
+        let meets = |which: Downloads| which == Downloads::All || whole;
+        let (cut, trickle) = match self.fault {
+            Fault::ResetDownloads(which) if meets(which) => (true, None),
+            Fault::TruncateDownloads(which) if meets(which) => (false, None),
+            Fault::TrickleDownloads(rate) => (false, Some(rate)),
+            _ => return false,
+        };
+        let Some(head) = read_request_head(server) else {
+            return true;
+        };
+        if client.write_all(&head.raw()).is_err() {
+            return true;
+        }
+        if head.content_length <= UPLOAD_BYTES {
+            let _ = std::io::copy(server, client);
+            return true;
+        }
+        self.faults.fetch_add(1, Ordering::SeqCst);
+        if let Some(rate) = trickle {
+            let pause = Duration::from_millis(1000 / rate.max(1));
+            let mut byte = [0u8; 1];
+            while server.read_exact(&mut byte).is_ok() && client.write_all(&byte).is_ok() {
+                std::thread::sleep(pause);
+            }
+            return true;
+        }
+        forward(server, client, head.content_length / 2, None);
+        let _ = client.flush();
+        if cut {
+            // Time for the client to read what was sent: a reset drops what it has not read.
+            std::thread::sleep(Duration::from_millis(300));
+            let socket = tokio::net::TcpSocket::from_std_stream(client.try_clone().expect("clone"));
+            let _ = socket.set_zero_linger();
+        } else {
+            let _ = client.shutdown(Shutdown::Write);
+        }
+        true
+    }
+}
+
 /// Starts a proxy to `upstream` (`host:port`) with `fault`.
 pub fn start(upstream: &str, fault: Fault) -> Proxy {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let host = listener.local_addr().expect("addr").to_string();
     let faults = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let state = Arc::new(State {
+        seen: seen.clone(),
         upstream: upstream.to_string(),
         fault,
         requests: AtomicUsize::new(0),
@@ -255,5 +368,5 @@ pub fn start(upstream: &str, fault: Fault) -> Proxy {
             std::thread::spawn(move || state.serve(client));
         }
     });
-    Proxy { host, faults }
+    Proxy { host, faults, seen }
 }
