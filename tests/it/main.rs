@@ -53,6 +53,7 @@ modules![
     mirrors,
     mutate,
     optimize,
+    optimize_seed,
     planted,
     presets,
     push_faults,
