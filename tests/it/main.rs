@@ -57,6 +57,7 @@ modules![
     network_faults,
     optimize,
     optimize_ecosystems,
+    optimize_seed,
     planted,
     presets,
     push_faults,

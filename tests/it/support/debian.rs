@@ -294,10 +294,19 @@ pub fn chroot(rootfs: &Path, args: &[&str], env: &[(String, String)]) -> String 
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Unpacks `layout:tag` with umoci into `dir/bundle` and runs its process (entrypoint + cmd,
-/// with the image's env, as umoci's runtime config gives them) chrooted into the rootfs: returns
-/// the process's arguments, its stdout, and the rootfs.
-pub fn unpack_and_run(layout: &Path, tag: &str, dir: &Path) -> (Vec<String>, String, PathBuf) {
+/// An image unpacked by umoci: its process (entrypoint + cmd) and env as umoci's runtime config
+/// gives them, and its rootfs.
+pub struct Unpacked {
+    /// The process's arguments.
+    pub args: Vec<String>,
+    /// The process's environment.
+    pub env: Vec<(String, String)>,
+    /// The unpacked root filesystem.
+    pub rootfs: PathBuf,
+}
+
+/// Unpacks `layout:tag` with umoci into `dir/bundle`.
+pub fn unpack(layout: &Path, tag: &str, dir: &Path) -> Unpacked {
     let bundle = dir.join("bundle");
     sh(&format!(
         "umoci unpack --image '{}:{tag}' '{}'",
@@ -314,16 +323,26 @@ pub fn unpack_and_run(layout: &Path, tag: &str, dir: &Path) -> (Vec<String>, Str
             .filter_map(|a| a.as_str().map(str::to_string))
             .collect()
     };
-    let args = strings(&process["args"]);
-    let env: Vec<(String, String)> = strings(&process["env"])
+    let env = strings(&process["env"])
         .iter()
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let rootfs = bundle.join("rootfs");
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = chroot(&rootfs, &argv, &env);
-    (args, out, rootfs)
+    Unpacked {
+        args: strings(&process["args"]),
+        env,
+        rootfs: bundle.join("rootfs"),
+    }
+}
+
+/// Unpacks `layout:tag` with umoci into `dir/bundle` and runs its process (entrypoint + cmd,
+/// with the image's env, as umoci's runtime config gives them) chrooted into the rootfs: returns
+/// the process's arguments, its stdout, and the rootfs.
+pub fn unpack_and_run(layout: &Path, tag: &str, dir: &Path) -> (Vec<String>, String, PathBuf) {
+    let image = unpack(layout, tag, dir);
+    let argv: Vec<&str> = image.args.iter().map(String::as_str).collect();
+    let out = chroot(&image.rootfs, &argv, &image.env);
+    (image.args, out, image.rootfs)
 }
 
 /// strata's own binary packaged by itself (the Rust preset, `--no-cargo`) on `base` into the

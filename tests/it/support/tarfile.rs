@@ -207,3 +207,86 @@ pub fn final_fs(dir: &Path) -> serde_json::Value {
     )))
     .unwrap()
 }
+
+/// Reads the image `TAG` of the OCI layout `DIR` layer by layer (whiteouts and opaque directories
+/// of a layer applied to the layers below it) and prints its manifest's layer digests, its
+/// config's diff_ids and its final filesystem: path → [type, mode, uid, gid, size, sha256 of the
+/// content, link target, xattrs]. A hard link is the file it links to; a `.pyc` file's bytes 8..12
+/// (the source mtime its header records) are hashed as zeros. Each blob is streamed, and read
+/// to a last member without its padding as [`SCRIPT`] is.
+const FINAL_FILESYSTEM: &str = r#"
+import hashlib, json, sys, tarfile
+root, tag = sys.argv[1], sys.argv[2]
+blob = lambda digest: root + "/blobs/" + digest.replace(":", "/")
+index = json.load(open(root + "/index.json"))
+entry, = [m for m in index["manifests"]
+          if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
+manifest = json.load(open(blob(entry["digest"])))
+config = json.load(open(blob(manifest["config"]["digest"])))
+fs = {}
+def drop(prefix, keep_self, ours):
+    for path in [p for p in fs if p.startswith(prefix + "/") or (p == prefix and not keep_self)]:
+        if path not in ours:
+            del fs[path]
+for layer in manifest["layers"]:
+    ours = set()  # this layer's own paths: its whiteouts hide only the layers below
+    with tarfile.open(blob(layer["digest"]), "r|*") as tar:
+        while True:
+            try:
+                m = tar.next()
+            except tarfile.ReadError:
+                break  # past an unpadded last member (umoci's), whose content was read whole
+            if m is None:
+                break
+            name = m.name.removeprefix("./").strip("/")
+            parent, _, leaf = name.rpartition("/")
+            if leaf == ".wh..wh..opq":
+                drop(parent, True, ours)
+                continue
+            if leaf.startswith(".wh."):
+                drop((parent + "/" if parent else "") + leaf[4:], False, ours)
+                continue
+            if not name:
+                continue
+            digest, size = hashlib.sha256(), 0
+            if m.isfile():
+                f = tar.extractfile(m)
+                if name.endswith(".pyc"):
+                    head = f.read(16)
+                    digest.update(head[:8] + bytes(len(head[8:12])) + head[12:])
+                    size += len(head)
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+                    size += len(chunk)
+            xattrs = {k: v for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr.")}
+            kind, link = ("0", m.linkname) if m.isreg() else (m.type.decode(), m.linkname)
+            if m.islnk():
+                kind, link = "0", ""
+                size, digest = fs[m.linkname.removeprefix("./").strip("/")][4:6]
+            ours.add(name)
+            fs[name] = [kind, m.mode, m.uid, m.gid, size, digest, link, xattrs]
+for v in fs.values():
+    v[5] = v[5].hexdigest()
+print(json.dumps({"layers": [l["digest"] for l in manifest["layers"]],
+                  "diff_ids": config["rootfs"]["diff_ids"], "fs": fs}))
+"#;
+
+/// Python's reading of the image `tag` of the OCI layout `layout`, as [`FINAL_FILESYSTEM`] prints it:
+/// `layers` (the manifest's digests), `diff_ids` and `fs` (the final filesystem).
+pub fn final_filesystem(layout: &std::path::Path, tag: &str) -> serde_json::Value {
+    require(have("python3"), "python3");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(FINAL_FILESYSTEM)
+        .arg(layout)
+        .arg(tag)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "tarfile could not read {}:{tag}: {}",
+        layout.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script's JSON")
+}
