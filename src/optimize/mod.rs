@@ -12,6 +12,7 @@ pub mod plan;
 pub mod previous;
 pub mod prove;
 pub mod pyc;
+pub mod records;
 pub mod relay;
 
 use std::path::PathBuf;

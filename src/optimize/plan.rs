@@ -2,10 +2,12 @@
 //! registry places in a dependency tree under a named package (a Python distribution, a
 //! `node_modules` package, …; `analysis::dependencies::classify`, the attribution `report`
 //! makes) belongs to that package, unless the package is the image's own project (named by a
-//! manifest in the image, like `report` tells). Packages are ordered largest first (ties by
+//! manifest in the image, like `report` tells); a Python distribution is what its RECORD lists
+//! ([`records`]), whatever its top-level names. Packages are ordered largest first (ties by
 //! ecosystem and name): the big third-party trees change least often and cost most to ship, so
 //! they sit lowest, one layer each, while the layers last; the remaining packages share the
-//! last dependency layer, where adding a small one disturbs no big one. Below them all, one
+//! last dependency layer, where adding a small one disturbs no big one; when they must share,
+//! one layer of `--max-layers` is left free for the packages a next version adds. Below them all, one
 //! layer holds the OS packages installed above the base (the files their dpkg or apk database
 //! says they own, and that database; `rootfs::packages`): they change least often, and one
 //! `apt-get install` is one unit, so however many packages it is they take one layer (of
@@ -19,9 +21,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::dependencies::classify;
 use crate::ecosystem;
+use crate::ecosystem::python;
 use crate::error::Result;
 use crate::optimize::merged::{Kind, Merged, SpoolReader};
 use crate::optimize::ospkg::os_packages;
+use crate::optimize::records;
 use crate::rootfs::packages::is_os_ecosystem;
 
 /// What a new layer is for.
@@ -171,10 +175,15 @@ pub(crate) fn claim(
 ) -> Result<(Claims, Vec<String>)> {
     let own = own_packages(merged, spool)?;
     let (os_packages, os_owned) = os_packages(merged, spool)?;
+    let recorded = records::owners(merged, spool)?;
     let mut claims = Claims::new();
     let mut app = Vec::new();
     for (path, node) in &merged.nodes {
-        let package = classify(path).and_then(|(eco, _, package)| Some((eco.name(), package?)));
+        let dist = recorded.get(path);
+        let package = match dist {
+            Some(d) => Some((python::NAME, d.name.clone())),
+            None => classify(path).and_then(|(eco, _, package)| Some((eco.name(), package?))),
+        };
         let key = if os_owned.contains(path) {
             Some((OS_UNIT.0, OS_UNIT.1.to_string()))
         } else {
@@ -195,7 +204,9 @@ pub(crate) fn claim(
                     }
                     let package = &mut entry.packages[0];
                     if package.version.is_none() {
-                        package.version = version_in(path);
+                        package.version = dist
+                            .and_then(|d| d.version.clone())
+                            .or_else(|| version_in(path));
                     }
                 }
             }
@@ -239,7 +250,10 @@ pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Resu
             .then_with(|| b.1.bytes.cmp(&a.1.bytes))
             .then_with(|| a.0.cmp(&b.0))
     });
-    let (slots, count) = (max_layers.saturating_sub(1), ordered.len());
+    let (slots, count) = (
+        spare_one(max_layers.saturating_sub(1), ordered.len()),
+        ordered.len(),
+    );
     let mut groups: Vec<Group> = Vec::new();
     for (i, (_, claimed)) in ordered.into_iter().enumerate() {
         // One layer each while they last; past that, the smallest share the last one.
@@ -247,6 +261,17 @@ pub fn plan(merged: &Merged, spool: &mut SpoolReader, max_layers: usize) -> Resu
         place(&mut groups, index, claimed);
     }
     Ok(finish(merged, groups, app))
+}
+
+/// The dependency layers a fresh plan fills of `slots` for `count` units: when they must share,
+/// one layer is left for later — a package added by a next version (`--previous`) then gets it
+/// to itself instead of joining, and reshipping, the shared one.
+fn spare_one(slots: usize, count: usize) -> usize {
+    if count >= slots && slots >= 3 {
+        slots - 1
+    } else {
+        slots
+    }
 }
 
 /// The plan's last steps: the app layer (holding `app`) on top, hard links kept together,

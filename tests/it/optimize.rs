@@ -526,7 +526,7 @@ fn a_new_package_moves_no_other() {
     let extra: [(&str, &[u8]); 2] = [("delta.py", &delta), ("delta-0.1.dist-info/RECORD", b"delta.py,,\n")];
     naive_with(&v3, 300, b"print('v1')\n", &extra);
     base(&b);
-    for max in ["8", "4"] {
+    for max in ["8", "4", "3"] {
         let (o1, o3) = (d.path().join(format!("o1-{max}")), d.path().join(format!("o3-{max}")));
         let base_arg = oci(&b, "v");
         let run = optimize_run(&v1, &o1, &["--base", &base_arg, "--max-layers", max], &epoch("1000"), None);
@@ -545,11 +545,16 @@ fn a_new_package_moves_no_other() {
                 ["python deps: alpha 1.0", "python deps: beta 2.5", "python deps: gamma 0.3", "python deps: delta 0.1", "app"]
             );
             assert_eq!(l1[..4], l3[..4], "every package layer is o1's blob");
+        } else if max == "4" {
+            // Three packages for three layers: o1 left one free (beta and gamma share), and
+            // delta gets it.
+            assert_eq!(holds, ["python deps: alpha 1.0", "python deps: beta 2.5, gamma 0.3", "python deps: delta 0.1", "app"]);
+            assert_eq!(l1[..3], l3[..3], "every package layer is o1's blob");
         } else {
-            // No room: into the last dependency layer, the others untouched.
-            assert_eq!(holds, ["python deps: alpha 1.0", "python deps: beta 2.5", "python deps: delta 0.1, gamma 0.3", "app"]);
-            assert_eq!(l1[..3], l3[..3], "alpha's and beta's layers are o1's blobs");
-            assert_ne!(l1[3], l3[3]);
+            // Two layers, none left free: into the last dependency layer, alpha's untouched.
+            assert_eq!(holds, ["python deps: alpha 1.0", "python deps: beta 2.5, delta 0.1, gamma 0.3", "app"]);
+            assert_eq!(l1[..2], l3[..2], "alpha's layer is o1's blob");
+            assert_ne!(l1[2], l3[2]);
         }
         let (got, want) = (final_fs(&o3), final_fs(&v3));
         assert_eq!(got["fs"], want["fs"], "the same final filesystem");

@@ -132,7 +132,7 @@ fn distributions(site_packages: &Path) -> Result<Vec<Distribution>> {
 }
 
 /// The path and size of one RECORD line (CSV: path, hash, size; the path may be quoted).
-fn record_line(line: &str) -> (String, u64) {
+pub(crate) fn record_line(line: &str) -> (String, u64) {
     let (path, rest) = match line.strip_prefix('"') {
         Some(quoted) => {
             let mut path = String::new();
