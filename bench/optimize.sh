@@ -98,9 +98,9 @@ run_checked previous "$previous_cmd"
 
 # --- the benchmark ------------------------------------------------------------------------------
 hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$TMP/hyperfine.json" \
-    -n floor "$floor_cmd" \
-    -n cold --prepare "rm -rf $(q "$TMP/cold")" "$cold_cmd" \
-    -n previous --prepare "rm -rf $(q "$TMP/o2")" "$previous_cmd" >&2
+    --prepare true -n floor "$floor_cmd" \
+    --prepare "rm -rf $(q "$TMP/cold")" -n cold "$cold_cmd" \
+    --prepare "rm -rf $(q "$TMP/o2")" -n previous "$previous_cmd" >&2
 
 mean() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .mean' "$TMP/hyperfine.json"; }
 awk -v f="$(mean floor)" -v c="$(mean cold)" -v p="$(mean previous)" -v kb="$rss_kb" 'BEGIN {

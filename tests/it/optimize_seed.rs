@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use crate::support::debian::{debian_python_base, unpack};
 use crate::support::images::{deploy, DockerImages};
+use crate::support::registry::Registry;
 use crate::support::tarfile::final_filesystem;
 use crate::support::{docker_ok, have, require, sh, strata_in};
 
@@ -242,7 +243,54 @@ fn seed_a_docker_save_loaded_into_the_engine_optimizes_the_same() {
     );
 }
 
+/// Bytes of the deploys v1→v2→v3→v4 as built, from the layout's manifests: per deploy, the
+/// sizes of the layers the older image's manifest does not list.
+const SHIPPED: &str = r#"
+import json, sys
+d = sys.argv[1]
+index = json.load(open(d + "/index.json"))
+def layers(tag):
+    m, = [m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag]
+    return json.load(open(d + "/blobs/sha256/" + m["digest"].split(":")[1]))["layers"]
+tags = ["v1", "v2", "v3", "v4"]
+total = 0
+for old, new in zip(tags, tags[1:]):
+    have = {l["digest"] for l in layers(old)}
+    total += sum(l["size"] for l in {l["digest"]: l for l in layers(new)}.values() if l["digest"] not in have)
+print(total)
+"#;
+
+/// The replay of issue 18: the four versions pushed as tags to a loopback registry, then
+/// `strata history --optimize`; the pushed layout's manifests (read by Python; skopeo pushes them
+/// unchanged) are the oracle of what the deploys shipped as built.
+fn seed_replay_ships_megabytes_where_the_builds_shipped_the_venv_thrice() {
+    let seed = seed();
+    let registry = Registry::start(None);
+    for version in VERSIONS {
+        registry.push(&seed.input(version), &format!("seed:{version}"), None);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = format!("oci:{}:base", seed.layout().display());
+    let repo = format!("docker://{}/seed", registry.host);
+    let args = ["history", &repo, "--optimize", "--base", &base, "--format", "json"];
+    let run = strata_in(&args, &[("TMPDIR", tmp.path())], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let replay = run.json();
+    let built: u64 = sh(&format!("python3 -c '{SHIPPED}' '{}'", seed.layout().display())).trim().parse().unwrap();
+    let (shipped, optimized) = (
+        replay["shipped_bytes"].as_u64().unwrap(),
+        replay["optimized_shipped_bytes"].as_u64().unwrap(),
+    );
+    eprintln!("seed replay: shipped {shipped} bytes as built, {optimized} optimized");
+    assert_eq!(shipped, built, "as built: each deploy's new layers");
+    assert!(shipped > 3 * 150_000_000, "three deploys of the ~160 MB app layer: {shipped}");
+    assert!(optimized < 5_000_000, "optimized: {optimized}");
+    let tags: Vec<&str> = replay["tags"].as_array().unwrap().iter().map(|t| t["tag"].as_str().unwrap()).collect();
+    assert_eq!(tags, VERSIONS, "oldest first");
+}
+
 crate::tests![
+    seed_replay_ships_megabytes_where_the_builds_shipped_the_venv_thrice,
     seed_optimized_keeps_the_base_and_the_filesystem,
     seed_optimized_images_run_with_their_bytecode_valid,
     seed_deploys_ship_kilobytes_instead_of_the_venv,
