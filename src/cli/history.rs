@@ -10,9 +10,11 @@ use crate::cli::optimize::DEFAULT_MAX_LAYERS;
 use crate::cli::progress::Bar;
 use crate::cli::{print, reading, warn, ImageOptions, OutputOptions};
 use strata::analysis::history::History;
+use strata::assemble::cache;
 use strata::error::{ExitCode, Result};
 use strata::ops::history::{history, HistoryInput, HistoryRequest};
 use strata::ops::replay::{replay, ReplayRequest};
+use strata::optimize::proven::Proven;
 use strata::optimize::Settings;
 use strata::source::reference::{ImageRef, Repository};
 use strata::source::SourceOptions;
@@ -128,6 +130,7 @@ fn replay_deploys(
             max_layers: args.max_layers,
             keep_mtimes: false,
             temp_dir: std::env::temp_dir(),
+            proven: Proven::under(cache::default_dir()),
         },
         reading: reading(source, bar.clone()),
     });

@@ -123,6 +123,7 @@ mod tests {
                 max_layers: 8,
                 keep_mtimes: false,
                 temp_dir: temp_dir.to_path_buf(),
+                proven: Default::default(),
             },
             reading: reading(),
         }

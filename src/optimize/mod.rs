@@ -11,6 +11,7 @@ pub mod ospkg;
 pub mod plan;
 pub mod previous;
 pub mod prove;
+pub mod proven;
 pub mod pyc;
 pub mod records;
 pub mod relay;
@@ -43,6 +44,8 @@ pub struct Settings {
     pub keep_mtimes: bool,
     /// Where contents and new layers are spooled.
     pub temp_dir: PathBuf,
+    /// The layers this machine proved, so a reused one need not be read back.
+    pub proven: proven::Proven,
 }
 
 /// One layer of the optimized image above its base.
@@ -62,6 +65,9 @@ pub struct NewLayer {
     pub digest: Digest,
     /// Whether it is the previous image's blob, reused.
     pub reused: bool,
+    /// Whether the proof read its blob back (not for a reused blob a record of this machine
+    /// says holds the layer's entries: `optimize::proven`).
+    pub read_back: bool,
 }
 
 /// What `strata optimize` wrote.
@@ -155,11 +161,42 @@ pub fn optimize(
             }
         })
         .collect::<Result<Vec<_>>>()?;
-    let streams = laid.iter().enumerate().map(|(i, l)| match l {
-        Laid::Written(r) => prove::read_back(r, keep + i),
-        Laid::Reused(p, index) => p.image.open_uncompressed(*index),
-    });
-    prove::prove(&merged, streams, keep, settings.keep_mtimes, &rewrites)?;
+    // A reused blob this machine proved to hold the group's entries is not read back.
+    let identity = |l: &Laid| match l {
+        Laid::Written(r) => (r.written.digest.clone(), r.written.diff_id.clone()),
+        Laid::Reused(p, index) => (
+            p.blobs[*index].0.clone(),
+            p.image.image.layers[*index].diff_id.clone(),
+        ),
+    };
+    let trusted: Vec<usize> = (0..laid.len())
+        .filter(|&i| matches!(laid[i], Laid::Reused(..)))
+        .filter(|&i| {
+            let (blob, diff_id) = identity(&laid[i]);
+            settings.proven.holds(&blob, &diff_id, &keys[i])
+        })
+        .collect();
+    let streams = laid
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !trusted.contains(i))
+        .map(|(i, l)| match l {
+            Laid::Written(r) => prove::read_back(r, keep + i),
+            Laid::Reused(p, index) => p.image.open_uncompressed(*index),
+        });
+    prove::prove(
+        &merged,
+        streams,
+        &groups,
+        &trusted,
+        keep,
+        settings.keep_mtimes,
+        &rewrites,
+    )?;
+    for (l, key) in laid.iter().zip(&keys) {
+        let (blob, diff_id) = identity(l);
+        settings.proven.record(&blob, &diff_id, key);
+    }
 
     let mut new = editable(image, &digests)?;
     let created = rfc3339(epoch.unwrap_or(0));
@@ -202,6 +239,7 @@ pub fn optimize(
             size: layer.descriptor.size(),
             digest: Digest::parse(layer.descriptor.digest().as_ref())?,
             reused: matches!(l, Laid::Reused(..)),
+            read_back: !trusted.contains(&rows.len()),
         });
         layers.push(layer);
     }

@@ -13,6 +13,7 @@ use crate::layer::compression::Compression;
 use crate::layer::verify::LayerStream;
 use crate::layer::Layer;
 use crate::optimize::merged::{Merged, Node};
+use crate::optimize::plan::{Group, LayerRole};
 use crate::optimize::pyc::Rewrites;
 use crate::optimize::relay::Relaid;
 
@@ -57,17 +58,36 @@ pub fn read_back(relaid: &Relaid, index: usize) -> Result<LayerStream> {
 }
 
 /// Checks that the verified tar `streams` of the new layers (numbered from `first`: written
-/// ones [`read_back`], reused ones read from the previous image) merge to `expected`; `mtimes`
+/// ones [`read_back`], reused ones read from the previous image), with the entries of the
+/// `trusted` of `groups`
+/// entries as `expected` has them (reused blobs `optimize::proven` records say hold them), merge
+/// to `expected`; `mtimes`
 /// says whether mtimes were kept (and so must be equal); the pycs of `rewrites` must have
 /// their rewritten content.
 pub fn prove(
     expected: &Merged,
     streams: impl IntoIterator<Item = Result<LayerStream>>,
+    groups: &[Group],
+    trusted: &[usize],
     first: usize,
     mtimes: bool,
     rewrites: &Rewrites,
 ) -> Result<()> {
-    let got = Merged::read(streams, first, None)?;
+    let mut got = Merged::read(streams, first, None)?;
+    for &index in trusted {
+        let group = &groups[index];
+        for path in &group.paths {
+            let node = rewrites.expected(path, &expected.nodes[path]).into_owned();
+            got.nodes.insert(path.clone(), node);
+        }
+        if group.role == LayerRole::App {
+            got.deleted.extend(expected.deleted.iter().cloned());
+        }
+        // The lowest new layer carries the opaque markers (`relay`).
+        if index == 0 {
+            got.opaque.extend(expected.opaque.iter().cloned());
+        }
+    }
     let mismatch = |what: String| {
         Err(Error::invalid(format!(
             "the optimized layers do not give the image's filesystem: {what}; nothing was written"

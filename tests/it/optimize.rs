@@ -841,7 +841,50 @@ fn apk_packages_installed_above_the_base_are_one_layer() {
     assert_eq!(final_fs(&d.path().join("one"))["fs"], before["fs"]);
 }
 
+/// The `read_back` flag of each new layer in an optimize summary.
+fn read_backs(summary: &serde_json::Value) -> Vec<bool> {
+    summary["layers"].as_array().unwrap().iter().map(|l| l["read_back"].as_bool().unwrap()).collect()
+}
+
+fn a_reused_layer_this_machine_proved_is_not_read_back() {
+    require(have("python3"), "python3");
+    let d = tempfile::tempdir().unwrap();
+    let (v1, v2, b) = two_versions(d.path());
+    let (cache, fresh) = (d.path().join("cache"), d.path().join("fresh"));
+    let base_ref = oci(&b, "v");
+    let run = optimize_run(&v1, &d.path().join("o1"), &["--base", &base_ref], &[("XDG_CACHE_HOME", &cache)], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(read_backs(&run.json()).iter().all(|r| *r), "nothing to trust the first time");
+    let previous = oci(&d.path().join("o1"), "v");
+    let args = ["--base", &base_ref, "--previous", &previous];
+    let second = |out: &str, cache: &Path| {
+        let run = optimize_run(&v2, &d.path().join(out), &args, &[("XDG_CACHE_HOME", cache)], None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json()
+    };
+    // With the records o1's proof left: the reused layers are not read back, the app layer is.
+    let trusted = second("o2", &cache);
+    let reused: Vec<bool> = trusted["layers"].as_array().unwrap().iter().map(|l| l["reused"].as_bool().unwrap()).collect();
+    assert_eq!(reused, [true, true, true, false], "{trusted}");
+    assert_eq!(read_backs(&trusted), [false, false, false, true]);
+    assert_eq!(final_fs(&d.path().join("o2"))["fs"], final_fs(&v2)["fs"], "the same final filesystem");
+    // Without them (another machine), every layer is read back, and the image is the same.
+    let read = second("o2-fresh", &fresh);
+    assert_eq!(read_backs(&read), [true, true, true, true]);
+    assert_eq!(read["written"]["manifest_digest"], trusted["written"]["manifest_digest"]);
+    // A record that says something else of the blob is not taken.
+    let records = cache.join("strata/optimize-proven/blobs/sha256");
+    let other = format!("{{\"diff_id\":\"sha256:{0}\",\"key\":\"sha256:{0}\"}}", "0".repeat(64));
+    for entry in std::fs::read_dir(&records).unwrap() {
+        std::fs::write(entry.unwrap().path(), &other).unwrap();
+    }
+    let doubted = second("o2-doubted", &cache);
+    assert_eq!(read_backs(&doubted), [true, true, true, true]);
+    assert_eq!(doubted["written"]["manifest_digest"], trusted["written"]["manifest_digest"]);
+}
+
 crate::tests![
+    a_reused_layer_this_machine_proved_is_not_read_back,
     pyc_headers_follow_their_sources_normalized_mtimes,
     a_deploy_to_the_registry_mounts_the_unchanged_layers,
     with_previous_the_unchanged_layers_are_its_blobs,
