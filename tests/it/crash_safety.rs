@@ -131,7 +131,7 @@ fn spawn(args: &[&str], dir: &Path) -> Child {
 /// early or too late is repeated, up to 40 tries in all); `change` runs before each try, so
 /// each writes something new.
 fn kill_mid_write(args: &[&str], dir: &Path, watch: &Path, max_ms: u64, mut change: impl FnMut(usize)) {
-    let (mut killed_mid_write, mut tries) = (0, 0);
+    let (mut killed_mid_write, mut tries, mut max_ms) = (0, 0, max_ms);
     while killed_mid_write < 3 {
         assert!(tries < 40, "no kill landed mid-write in {tries} tries");
         change(tries);
@@ -139,6 +139,11 @@ fn kill_mid_write(args: &[&str], dir: &Path, watch: &Path, max_ms: u64, mut chan
         let before = temps_under(watch);
         let mut child = spawn(args, dir);
         std::thread::sleep(Duration::from_millis(random_ms(max_ms)));
+        // A run that ended before its kill was too short for the delays: halve them.
+        if child.try_wait().unwrap().is_some() {
+            max_ms = (max_ms / 2).max(10);
+            continue;
+        }
         child.kill().unwrap();
         child.wait().unwrap();
         // Each run first removes what earlier ones left: a new name is this kill's.
@@ -158,9 +163,19 @@ fn killed_copies_leave_temp_files_the_next_copy_removes() {
     std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
     let target = format!("oci:{}:v1", dest.display());
     kill_mid_write(&["copy", &source, &target], dir.path(), dest.parent().unwrap(), 1500, |_| {
-        // A layout that exists, and one staged beside it, are both killed into.
-        if dest.exists() && random_ms(2) == 0 {
-            std::fs::remove_dir_all(&dest).unwrap();
+        // A layout that exists, and one staged beside it, are both killed into; either way the
+        // blob is missing, so each copy writes it.
+        if dest.exists() {
+            if random_ms(2) == 0 {
+                std::fs::remove_dir_all(&dest).unwrap();
+            } else {
+                for blob in std::fs::read_dir(dest.join("blobs/sha256")).unwrap() {
+                    let path = blob.unwrap().path();
+                    if !path.file_name().unwrap().to_string_lossy().starts_with('.') {
+                        std::fs::remove_file(path).unwrap();
+                    }
+                }
+            }
         }
     });
     let left = temps_under(dest.parent().unwrap());
