@@ -10,7 +10,6 @@ use crate::cli::optimize::DEFAULT_MAX_LAYERS;
 use crate::cli::progress::Bar;
 use crate::cli::{print, reading, warn, ImageOptions, OutputOptions};
 use strata::analysis::history::History;
-use strata::assemble::cache;
 use strata::error::{ExitCode, Result};
 use strata::ops::history::{history, HistoryInput, HistoryRequest};
 use strata::ops::replay::{replay, ReplayRequest};
@@ -130,7 +129,7 @@ fn replay_deploys(
             max_layers: args.max_layers,
             keep_mtimes: false,
             temp_dir: std::env::temp_dir(),
-            proven: Proven::under(cache::default_dir()),
+            proven: Proven::in_default_cache(),
         },
         reading: reading(source, bar.clone()),
     });

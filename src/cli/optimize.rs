@@ -3,7 +3,6 @@
 use clap::Args;
 
 use crate::cli::{print, warn, ImageOptions, OutputOptions};
-use strata::assemble::cache;
 use strata::error::{ExitCode, Result};
 use strata::ops::optimize::{optimize, OptimizeRequest};
 use strata::optimize::proven::Proven;
@@ -72,7 +71,7 @@ pub fn run(args: &OptimizeArgs) -> Result<ExitCode> {
             max_layers: args.max_layers,
             keep_mtimes: args.keep_mtimes,
             temp_dir: std::env::temp_dir(),
-            proven: Proven::under(cache::default_dir()),
+            proven: Proven::in_default_cache(),
         },
         options,
         progress: bar.clone(),

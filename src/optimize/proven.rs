@@ -38,6 +38,12 @@ impl Proven {
         }
     }
 
+    /// The records under strata's default cache directory (`$XDG_CACHE_HOME/strata`), where
+    /// the commands that optimize keep them.
+    pub fn in_default_cache() -> Proven {
+        Proven::under(crate::assemble::cache::default_dir())
+    }
+
     /// Where the record of `blob` is.
     fn path(&self, blob: &Digest) -> Option<PathBuf> {
         Some(self.dir.as_ref()?.join(blob.layout_path()))
