@@ -335,8 +335,8 @@ impl<'a> ElfReader<'a> {
                     self.facts.interpreter = program(PT_INTERP)
                         .and_then(|p| self.file.slice(p.p_offset, p.p_filesz))
                         .map(|b| {
-                            let b = b.split(|&c| c == 0).next().unwrap_or(b);
-                            String::from_utf8_lossy(b).into_owned()
+                            // A path looked up among the entries' names, decoded as they are.
+                            crate::layer::names::decode(b)
                         });
                     match program(PT_DYNAMIC).cloned() {
                         Some(dynamic) => self.dynamic(&dynamic),

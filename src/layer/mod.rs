@@ -5,6 +5,8 @@ pub mod compression;
 pub mod digest;
 pub mod elf;
 pub mod exec;
+pub mod long_names;
+pub mod names;
 pub mod parallel_gzip;
 pub mod push_size;
 pub mod readahead;

@@ -16,6 +16,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
 use crate::layer::compression::describe_read_error;
+use crate::layer::long_names::Bounded;
+use crate::layer::names;
 
 /// How many leading bytes of each regular file inspectors get in one piece (the rest follows in
 /// chunks): enough for the headers of any ELF file and the secrets worth finding in a text file.
@@ -61,7 +63,8 @@ pub enum EntryKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Path relative to the root, cleaned (`usr/bin/ls`; `""` is the root itself). For whiteouts and
-    /// opaque markers, the path they act on.
+    /// opaque markers, the path they act on. Decoded by [`names::decode_name`]: distinct bytes are
+    /// distinct paths (bytes that are not UTF-8 escaped), a name past [`names::NAME_LIMIT`] cut.
     pub path: String,
     /// The kind of entry.
     pub kind: EntryKind,
@@ -69,7 +72,7 @@ pub struct Entry {
     pub size: u64,
     /// Permission and special bits from the header.
     pub mode: u32,
-    /// The target of a symbolic or hard link.
+    /// The target of a symbolic or hard link, decoded as [`Entry::path`] is.
     pub link: Option<Box<str>>,
     /// SHA-256 of a regular file's content, when the walk was asked to hash contents.
     pub content: Option<[u8; 32]>,
@@ -208,11 +211,15 @@ pub fn walk<R: Read>(
     inspectors: &mut [&mut dyn Inspector],
     mut on_entry: impl FnMut(Entry),
 ) -> Result<Walked<R>> {
+    // Long names are bounded before the tar crate reads them; positions it reports are in the
+    // bounded stream, errors name the input's (`input_offset`).
+    let (bounded, cuts) = Bounded::new(reader);
     let mut archive = tar::Archive::new(Counted {
-        inner: reader,
+        inner: bounded,
         bytes: 0,
         at_eof: false,
     });
+    let input_offset = |at: u64| cuts.borrow().input_offset(at);
     let mut next_header_at: u64 = 0;
     // Where the content of the last entry starts and ends (its padding follows up to
     // `next_header_at`).
@@ -220,8 +227,9 @@ pub fn walk<R: Read>(
     let mut failed = None;
     // A failure the source carried through `io::Read` (a registry that gave up) stays itself.
     let corrupt = |at: u64, e: std::io::Error| {
-        crate::layer::verify::carried(e)
-            .unwrap_or_else(|e| Error::corrupt("corrupt tar", at, describe_tar_error(&e)))
+        crate::layer::verify::carried(e).unwrap_or_else(|e| {
+            Error::corrupt("corrupt tar", input_offset(at), describe_tar_error(&e))
+        })
     };
     let mut head = Vec::new();
     let mut chunk = Vec::new();
@@ -249,14 +257,15 @@ pub fn walk<R: Read>(
                 next_header_at = entry.raw_file_position() + padded(entry.size());
                 continue;
             }
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let cut = cuts.borrow_mut().take(entry.raw_header_position());
+            let name = names::decode_name(&entry.path_bytes(), cut.name);
             let (path, kind) = classify(clean_path(&name), entry_type);
             let mode = header.mode().unwrap_or(0);
             let size = entry.size();
             let link = match kind {
                 EntryKind::Symlink | EntryKind::Hardlink => entry
                     .link_name_bytes()
-                    .map(|l| String::from_utf8_lossy(&l).into()),
+                    .map(|l| names::decode_name(&l, cut.link).into()),
                 _ => None,
             };
             let data_at = entry.raw_file_position();
@@ -311,7 +320,7 @@ pub fn walk<R: Read>(
         Some(_) if counted.at_eof && counted.bytes < content_end => {
             return Err(Error::corrupt(
                 "corrupt tar",
-                content_start,
+                input_offset(content_start),
                 format!(
                     "entry content ends after {} of {} bytes",
                     counted.bytes.saturating_sub(content_start),
@@ -324,7 +333,7 @@ pub fn walk<R: Read>(
         None => TarEnd::EndOfArchive,
     };
     Ok(Walked {
-        rest: counted.inner,
+        rest: counted.inner.into_inner(),
         end,
     })
 }

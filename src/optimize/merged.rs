@@ -17,6 +17,8 @@ use std::path::PathBuf;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
+use crate::layer::long_names::{Bounded, EntryCuts, PAX_LIMIT};
+use crate::layer::names::NAME_LIMIT;
 use crate::layer::verify::LayerStream;
 use crate::layer::walk::{classify, clean_path, EntryKind};
 use crate::temp::{unique_in, TempPath};
@@ -246,7 +248,9 @@ fn read_layer(
     mut spool: Option<&mut Spool>,
 ) -> Result<Vec<Read1>> {
     let tar_err = |e: io::Error| Error::invalid(format!("reading tar: {e}"));
-    let mut archive = tar::Archive::new(stream);
+    // Names past the limit are refused here, before the tar crate could hold them whole.
+    let (bounded, cuts) = Bounded::new(stream);
+    let mut archive = tar::Archive::new(bounded);
     let mut out = Vec::new();
     let mut buf = vec![0u8; 256 * 1024];
     for entry in archive.entries().map_err(tar_err)? {
@@ -259,6 +263,17 @@ fn read_layer(
             continue;
         }
         *origin += 1;
+        let too_long = |b: Option<&[u8]>| b.is_some_and(|b| b.len() > NAME_LIMIT);
+        if cuts.borrow_mut().take(entry.raw_header_position()) != EntryCuts::default()
+            || too_long(Some(&entry.path_bytes()))
+            || too_long(entry.link_name_bytes().as_deref())
+        {
+            return Err(Error::invalid(format!(
+                "a tar entry's name or link target is over {} KiB, or its PAX header over {} MiB",
+                NAME_LIMIT >> 10,
+                PAX_LIMIT >> 20
+            )));
+        }
         let name = std::str::from_utf8(&entry.path_bytes())
             .map_err(|_| Error::invalid("a tar entry's path is not UTF-8"))?
             .to_string();

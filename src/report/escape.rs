@@ -5,9 +5,36 @@
 //! labels and tags come from images anyone can build: without these, an ESC sequence in a file
 //! name retitles or clears a terminal, and a newline followed by `::error` becomes a workflow
 //! command in a CI log. JSON (serde) and HTML (its own escaper) keep every character exact.
+//!
+//! A name's bytes that are not UTF-8 (held escaped, see [`crate::layer::names`]) are written as
+//! `\xHH` in every sink here (JSON writes them as `\udcHH`, `report::json`).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+
+use crate::layer::names::{self, Piece};
+
+/// One unit of text to escape: a character, or a byte of a name that is not UTF-8.
+enum Unit {
+    Char(char),
+    Byte(u8),
+}
+
+/// The characters and bytes of `s`, in order.
+fn units(s: &str) -> impl Iterator<Item = Unit> + '_ {
+    names::pieces(s).flat_map(|piece| {
+        let (text, byte) = match piece {
+            Piece::Text(text) => (text, None),
+            Piece::Byte(b) => ("", Some(b)),
+        };
+        text.chars().map(Unit::Char).chain(byte.map(Unit::Byte))
+    })
+}
+
+/// Appends a byte that is not UTF-8 as `\xHH`.
+fn push_byte(out: &mut String, b: u8) {
+    let _ = write!(out, "\\x{b:02x}");
+}
 
 /// Whether `c` must not reach a terminal raw: C0 controls (ESC, BEL, CR, LF, TAB, …), DEL, C1
 /// controls (U+0080–U+009F, which some terminals obey like ESC sequences), and the bidirectional
@@ -40,11 +67,11 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if unsafe_for_terminal(c) {
-            push_escaped(&mut out, c);
-        } else {
-            out.push(c);
+    for unit in units(s) {
+        match unit {
+            Unit::Byte(b) => push_byte(&mut out, b),
+            Unit::Char(c) if unsafe_for_terminal(c) => push_escaped(&mut out, c),
+            Unit::Char(c) => out.push(c),
         }
     }
     Cow::Owned(out)
@@ -98,7 +125,14 @@ fn closing_run(s: &str, run: usize) -> Option<usize> {
 /// Appends Markdown text outside a code span: its markup characters backslash-escaped, its
 /// control characters as [`terminal`] writes them.
 fn push_prose(out: &mut String, text: &str) {
-    for c in text.chars() {
+    for unit in units(text) {
+        let c = match unit {
+            Unit::Byte(b) => {
+                push_byte(out, b);
+                continue;
+            }
+            Unit::Char(c) => c,
+        };
         if unsafe_for_terminal(c) {
             push_escaped(out, c);
             continue;
@@ -115,7 +149,15 @@ fn push_prose(out: &mut String, text: &str) {
 /// the pipe stays escaped.
 fn push_span(out: &mut String, text: &str) {
     let mut backslashes = 0usize;
-    for c in text.chars() {
+    for unit in units(text) {
+        let c = match unit {
+            Unit::Byte(b) => {
+                push_byte(out, b);
+                backslashes = 0;
+                continue;
+            }
+            Unit::Char(c) => c,
+        };
         if unsafe_for_terminal(c) {
             push_escaped(out, c);
         } else if c == '|' {
@@ -154,7 +196,14 @@ pub fn markdown_code(s: &str) -> String {
 /// at the start of a log line; the other control characters as [`terminal`] writes them.
 pub fn github_data(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    for unit in units(s) {
+        let c = match unit {
+            Unit::Byte(b) => {
+                push_byte(&mut out, b);
+                continue;
+            }
+            Unit::Char(c) => c,
+        };
         match c {
             '%' => out.push_str("%25"),
             '\r' => out.push_str("%0D"),
@@ -173,19 +222,24 @@ pub fn github_property(s: &str) -> String {
 }
 
 /// Escapes text for XML attributes and content (JUnit reports); the control characters XML 1.0
-/// cannot hold become spaces.
+/// cannot hold become spaces, a name's bytes that are not UTF-8 `\xHH`.
 pub fn xml_escape(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_string(),
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '"' => "&quot;".to_string(),
-            '\'' => "&apos;".to_string(),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => " ".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for unit in units(s) {
+        match unit {
+            Unit::Byte(b) => push_byte(&mut out, b),
+            Unit::Char(c) => match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push(' '),
+                c => out.push(c),
+            },
+        }
+    }
+    out
 }
 
 /// `s` as text of a JUnit report, which CI often prints into its log: [`xml_escape`], and the
@@ -193,7 +247,14 @@ pub fn xml_escape(s: &str) -> String {
 /// references (`&#10;`), so a name stays on its line and an XML reader still gets it exact.
 pub fn junit(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    for unit in units(s) {
+        let c = match unit {
+            Unit::Byte(b) => {
+                push_byte(&mut out, b);
+                continue;
+            }
+            Unit::Char(c) => c,
+        };
         match c {
             '\n' | '\r' | '\t' | '\u{7f}'..='\u{9f}' => {
                 let _ = write!(out, "&#{};", c as u32);
@@ -276,6 +337,19 @@ mod tests {
             junit("a\n::error::x\r\t\u{9b}<&>\x1b"),
             "a&#10;::error::x&#13;&#9;&#155;&lt;&amp;&gt; "
         );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_written_as_hex_in_every_sink() {
+        let name = names::decode(b"a\xff|b\xe9`\0ff");
+        assert_eq!(terminal(&name), "a\\xff|b\\xe9`");
+        assert_eq!(markdown_text(&name), "a\\xff\\|b\\xe9\\`");
+        assert_eq!(markdown_code(&name), "`` a\\xff\\|b\\xe9` ``");
+        assert_eq!(github_data(&name), "a\\xff|b\\xe9`");
+        assert_eq!(xml_escape(&name), "a\\xff|b\\xe9`");
+        assert_eq!(junit(&name), "a\\xff|b\\xe9`");
+        // A NUL in other text that starts no escape stays a control character.
+        assert_eq!(terminal("x\0y"), "x\\x00y");
     }
 
     #[test]

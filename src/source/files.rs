@@ -94,7 +94,7 @@ pub(crate) enum Member<T> {
 /// The cleaned name of a tar `entry` and, for the members an image index needs (regular files
 /// and links), the link target if it is one; `None` for directories and other entry types.
 pub(crate) fn tar_member<R: Read>(entry: &tar::Entry<'_, R>) -> Option<(String, Option<String>)> {
-    let name = clean_path(&String::from_utf8_lossy(&entry.path_bytes()));
+    let name = clean_path(&crate::layer::names::decode(&entry.path_bytes()));
     match entry.header().entry_type() {
         tar::EntryType::Symlink => {
             let target = link_target(entry);
@@ -250,7 +250,7 @@ fn header_checksum_matches(block: &[u8]) -> bool {
 fn link_target<R: Read>(entry: &tar::Entry<'_, R>) -> String {
     entry
         .link_name_bytes()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map(|b| crate::layer::names::decode(&b))
         .unwrap_or_default()
 }
 

@@ -45,6 +45,7 @@ modules![
     fuzz_regressions,
     history,
     hostile,
+    hostile_names,
     indexes,
     html,
     journey,
