@@ -10,6 +10,24 @@ use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
 pub use crate::layer::Layer;
 
+/// The most layers an image may have; more is refused (exit 2) as soon as a manifest or a config
+/// says so, before anything per layer is allocated. Runtimes mount far fewer (overlayfs stacks at
+/// most 128 lower directories under Docker and containerd, and `docker build` stops at 127), and
+/// registries hold manifests of a few MiB (distribution and containerd refuse more than 4 MiB,
+/// about 20 000 layers); 4 096 is 32 times what any runtime can run, so no real image is refused,
+/// while a hostile manifest of 150 000 layers costs no minutes and no gigabyte.
+pub const MAX_LAYERS: usize = 4096;
+
+/// Refuses `count` layers above [`MAX_LAYERS`]; `what` names the document that lists them.
+pub fn check_layer_count(count: usize, what: &str) -> Result<()> {
+    if count > MAX_LAYERS {
+        return Err(Error::invalid(format!(
+            "{what} lists {count} layers, more than the {MAX_LAYERS} strata reads (no runtime mounts more than 128)"
+        )));
+    }
+    Ok(())
+}
+
 /// A history entry of the config (`docker history` rows).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct History {
@@ -105,6 +123,7 @@ impl ImageConfig {
         let rootfs = raw
             .rootfs
             .ok_or_else(|| Error::invalid("image config has no rootfs: not an image config"))?;
+        check_layer_count(rootfs.diff_ids.len(), "the image config")?;
         let diff_ids = rootfs
             .diff_ids
             .iter()

@@ -3,7 +3,7 @@
 //! deleted directories (every file below counts) and files replaced within the same layer are all
 //! honoured, following the OCI layer rules (a layer's whiteouts apply to the layers below it).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -73,10 +73,47 @@ struct Live {
 
 struct Stack {
     live: BTreeMap<String, Live>,
+    /// How many live non-directories have each [`path_hash`]: a path's ancestors are looked up
+    /// only where one may be a non-directory, so adding a path costs time linear in its length,
+    /// not in the square of its depth.
+    non_dirs: HashMap<u32, u32>,
     dead: Vec<DeadFile>,
 }
 
+/// A hash of a path that extends byte by byte (FNV-1a), so the hashes of all of a path's
+/// ancestors come out of one pass over it; [`hash_key`] keeps 32 bits of it (4 bytes per file).
+fn path_hash(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(PATH_HASH_SEED, |h, &b| path_hash_step(h, b))
+}
+
+fn hash_key(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
+
+const PATH_HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn path_hash_step(hash: u64, byte: u8) -> u64 {
+    (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+}
+
 impl Stack {
+    /// Takes `path` out of the live filesystem.
+    fn take(&mut self, path: &str) -> Option<Live> {
+        let entry = self.live.remove(path)?;
+        if !entry.is_dir {
+            let key = hash_key(path_hash(path.as_bytes()));
+            if let Some(n) = self.non_dirs.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    self.non_dirs.remove(&key);
+                }
+            }
+        }
+        Some(entry)
+    }
+
     fn bury(&mut self, path: &str, entry: Live, hidden_by: usize, cause: DeadCause) {
         if entry.is_file && entry.size > 0 {
             self.dead.push(DeadFile {
@@ -107,14 +144,14 @@ impl Stack {
                 .collect()
         };
         for path in below {
-            if let Some(entry) = self.live.remove(&path) {
+            if let Some(entry) = self.take(&path) {
                 self.bury(&path, entry, hidden_by, cause);
             }
         }
     }
 
     fn remove(&mut self, path: &str, hidden_by: usize, cause: DeadCause) {
-        if let Some(entry) = self.live.remove(path) {
+        if let Some(entry) = self.take(path) {
             self.bury(path, entry, hidden_by, cause);
             if entry.is_dir {
                 self.clear_below(path, hidden_by, cause);
@@ -124,18 +161,23 @@ impl Stack {
 
     fn add(&mut self, path: &str, entry: Live) {
         // A non-directory anywhere above replaced by this path's parent directories dies.
-        let mut end = 0;
-        while let Some(slash) = path[end..].find('/') {
-            let parent = &path[..end + slash];
-            if self.live.get(parent).is_some_and(|p| !p.is_dir) {
-                self.remove(parent, entry.layer, DeadCause::Overwritten);
+        let mut hash = PATH_HASH_SEED;
+        for (at, &byte) in path.as_bytes().iter().enumerate() {
+            if byte == b'/' && self.non_dirs.contains_key(&hash_key(hash)) {
+                let parent = &path[..at];
+                if self.live.get(parent).is_some_and(|p| !p.is_dir) {
+                    self.remove(parent, entry.layer, DeadCause::Overwritten);
+                }
             }
-            end += slash + 1;
+            hash = path_hash_step(hash, byte);
         }
         match self.live.get(path).copied() {
             Some(old) if old.is_dir && entry.is_dir => {}
             Some(_) => self.remove(path, entry.layer, DeadCause::Overwritten),
             None => {}
+        }
+        if !entry.is_dir {
+            *self.non_dirs.entry(hash_key(hash)).or_default() += 1;
         }
         self.live.insert(path.to_string(), entry);
     }
@@ -145,6 +187,7 @@ impl Stack {
 pub fn stack_layers(layers: &[&[Entry]]) -> Stacked {
     let mut stack = Stack {
         live: BTreeMap::new(),
+        non_dirs: HashMap::new(),
         dead: Vec::new(),
     };
     for (index, entries) in layers.iter().enumerate() {

@@ -13,7 +13,12 @@
 //!
 //! strata's own exact figure of dead bytes lives in [`crate::analysis::dead`].
 
-use std::collections::{BTreeMap, HashMap};
+//!
+//! The trees are arenas walked with explicit stacks, never by recursion, so a path 100 000
+//! levels deep costs time and memory in proportion to its length and never the thread's stack.
+
+use std::borrow::Cow;
+use std::collections::{btree_map, BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -28,96 +33,165 @@ struct Info {
     is_dir: bool,
 }
 
+/// A name in a tree: borrowed from an entry's path, or made for a whiteout marker.
+type Name<'a> = Cow<'a, str>;
+
+/// The root of every [`Tree`].
+const ROOT: usize = 0;
+
 #[derive(Clone, Default)]
-struct Node {
+struct Node<'a> {
     info: Info,
-    children: BTreeMap<String, Node>,
+    children: BTreeMap<Name<'a>, usize>,
 }
 
-impl Node {
-    fn get(&self, path: &[&str]) -> Option<&Node> {
-        path.iter()
-            .try_fold(self, |node, name| node.children.get(*name))
-    }
+/// dive's file tree as an arena: node [`ROOT`] is the root, a removed subtree stays unreachable.
+#[derive(Clone)]
+struct Tree<'a> {
+    nodes: Vec<Node<'a>>,
+}
 
-    fn add(&mut self, path: &[&str], info: Info) {
-        let mut node = self;
-        for (i, name) in path.iter().enumerate() {
-            if !node.children.contains_key(*name) && name.starts_with(DOUBLE_WHITEOUT_PREFIX) {
-                return;
-            }
-            node = node.children.entry(name.to_string()).or_default();
-            if i == path.len() - 1 {
-                node.info = info;
-            }
+impl<'a> Tree<'a> {
+    fn new() -> Tree<'a> {
+        Tree {
+            nodes: vec![Node::default()],
         }
     }
 
-    fn remove(&mut self, path: &[&str]) {
-        if let Some((last, parents)) = path.split_last() {
-            let mut node = self;
-            for name in parents {
-                match node.children.get_mut(*name) {
-                    Some(n) => node = n,
-                    None => return,
-                }
-            }
-            node.children.remove(*last);
-        }
+    fn child(&self, node: usize, name: &str) -> Option<usize> {
+        self.nodes[node].children.get(name).copied()
     }
 
-    fn total_size(&self) -> u64 {
-        self.info.size + self.children.values().map(Node::total_size).sum::<u64>()
+    /// The child `name` of `node`, created (an implicit directory) when missing; `None` where
+    /// dive's `AddPath` gives up: a missing child named `.wh..wh.*`.
+    fn child_or_new(&mut self, node: usize, name: &Name<'a>) -> Option<usize> {
+        if let Some(child) = self.child(node, name) {
+            return Some(child);
+        }
+        if name.starts_with(DOUBLE_WHITEOUT_PREFIX) {
+            return None;
+        }
+        let child = self.nodes.len();
+        self.nodes.push(Node::default());
+        self.nodes[node].children.insert(name.clone(), child);
+        Some(child)
+    }
+
+    fn add(&mut self, path: &[Name<'a>], info: Info) {
+        let mut node = ROOT;
+        for name in path {
+            match self.child_or_new(node, name) {
+                Some(child) => node = child,
+                None => return,
+            }
+        }
+        self.nodes[node].info = info;
+    }
+
+    /// The sum of the sizes in the subtree of `node`, itself included.
+    fn total_size(&self, node: usize) -> u64 {
+        let (mut sum, mut todo) = (0, vec![node]);
+        while let Some(n) = todo.pop() {
+            sum += self.nodes[n].info.size;
+            todo.extend(self.nodes[n].children.values());
+        }
+        sum
     }
 
     /// Stacks `upper` onto `self` the way dive's `FileTree.Stack` does: every node of `upper`,
     /// child first, in name order; whiteouts remove, everything else (implicit dirs too) is added.
-    fn stack(&mut self, upper: &Node) {
-        fn visit(lower: &mut Node, node: &Node, path: &mut Vec<String>) {
-            for (name, child) in &node.children {
-                path.push(name.clone());
-                visit(lower, child, path);
-                let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-                match name.strip_prefix(WHITEOUT_PREFIX) {
-                    Some(target) => {
-                        let mut p = parts.clone();
-                        *p.last_mut().expect("non-empty path") = target;
-                        lower.remove(&p);
+    fn stack(&mut self, upper: &Tree<'a>) {
+        let mut frames = vec![Frame {
+            node: ROOT,
+            children: upper.nodes[ROOT].children.iter(),
+            name: None,
+            lower: Some(ROOT),
+        }];
+        while let Some(top) = frames.last_mut() {
+            if let Some((name, &child)) = top.children.next() {
+                let lower = top.lower.and_then(|l| self.child(l, name));
+                frames.push(Frame {
+                    node: child,
+                    children: upper.nodes[child].children.iter(),
+                    name: Some(name),
+                    lower,
+                });
+                continue;
+            }
+            let Some(Frame {
+                node,
+                name: Some(name),
+                ..
+            }) = frames.pop()
+            else {
+                continue;
+            };
+            match name.strip_prefix(WHITEOUT_PREFIX) {
+                Some(target) => {
+                    if let Some(parent) = frames.last().and_then(|f| f.lower) {
+                        self.nodes[parent].children.remove(target);
                     }
-                    None => lower.add(&parts, child.info),
                 }
-                path.pop();
+                None => {
+                    let added = self
+                        .made(&mut frames)
+                        .and_then(|parent| self.child_or_new(parent, name));
+                    if let Some(added) = added {
+                        self.nodes[added].info = upper.nodes[node].info;
+                    }
+                }
             }
         }
-        visit(self, upper, &mut Vec::new());
+    }
+
+    /// The node of `self` at the path of the last of `frames`, made with the ancestors it lacks
+    /// (as `add` makes them), each frame told its node.
+    fn made(&mut self, frames: &mut [Frame<'_, 'a>]) -> Option<usize> {
+        let known = frames.iter().rposition(|f| f.lower.is_some())?;
+        let mut node = frames[known].lower?;
+        for frame in &mut frames[known + 1..] {
+            node = self.child_or_new(node, frame.name?)?;
+            frame.lower = Some(node);
+        }
+        Some(node)
     }
 }
 
-/// The name dive's tree gives an entry (whiteout markers keep their `.wh.` names).
-fn tree_path(entry: &Entry) -> String {
-    let split = |p: &str| match p.rsplit_once('/') {
-        Some((d, b)) => (format!("{d}/"), b.to_string()),
-        None => (String::new(), p.to_string()),
-    };
+/// A node of an upper tree being stacked: its children still to visit, its name, and the node of
+/// the lower tree at the same path while that is known to exist.
+struct Frame<'t, 'a> {
+    node: usize,
+    children: btree_map::Iter<'t, Name<'a>, usize>,
+    name: Option<&'t Name<'a>>,
+    lower: Option<usize>,
+}
+
+/// The name dive's tree gives an entry (whiteout markers keep their `.wh.` names), split into
+/// components.
+fn tree_path(entry: &Entry) -> Vec<Name<'_>> {
+    let split = || entry.path.split('/').map(Cow::Borrowed);
     match entry.kind {
         EntryKind::Whiteout => {
-            let (dir, base) = split(&entry.path);
-            format!("{dir}{WHITEOUT_PREFIX}{base}")
+            let mut parts: Vec<Name<'_>> = split().collect();
+            if let Some(last) = parts.last_mut() {
+                *last = Cow::Owned(format!("{WHITEOUT_PREFIX}{last}"));
+            }
+            parts
         }
-        EntryKind::Opaque if entry.path.is_empty() => ".wh..wh..opq".to_string(),
-        EntryKind::Opaque => format!("{}/.wh..wh..opq", entry.path),
-        _ => entry.path.clone(),
+        EntryKind::Opaque if entry.path.is_empty() => vec![Cow::Borrowed(".wh..wh..opq")],
+        EntryKind::Opaque => split().chain([Cow::Borrowed(".wh..wh..opq")]).collect(),
+        _ if entry.path.is_empty() => Vec::new(),
+        _ => split().collect(),
     }
 }
 
-fn layer_tree(entries: &[Entry]) -> Node {
-    let mut root = Node::default();
+fn layer_tree(entries: &[Entry]) -> Tree<'_> {
+    let mut root = Tree::new();
     for entry in entries {
-        let path = tree_path(entry);
-        if path.is_empty() {
+        let parts = tree_path(entry);
+        if parts.is_empty() {
             continue;
         }
-        let parts: Vec<&str> = path.split('/').collect();
         root.add(
             &parts,
             Info {
@@ -166,32 +240,81 @@ struct PathStats {
     count: usize,
 }
 
+/// Every path visited, over all layers, as a trie of names (one id per path, 0 the root), with
+/// its figures: a path's text is made only for the few that are reported.
+struct Paths<'t> {
+    ids: HashMap<(usize, &'t str), usize>,
+    parents: Vec<(usize, &'t str)>,
+    stats: Vec<PathStats>,
+}
+
+impl<'t> Paths<'t> {
+    fn new() -> Paths<'t> {
+        Paths {
+            ids: HashMap::new(),
+            parents: vec![(0, "")],
+            stats: vec![PathStats::default()],
+        }
+    }
+
+    fn id(&mut self, parent: usize, name: &'t str) -> usize {
+        let next = self.parents.len();
+        let id = *self.ids.entry((parent, name)).or_insert(next);
+        if id == next {
+            self.parents.push((parent, name));
+            self.stats.push(PathStats::default());
+        }
+        id
+    }
+
+    fn count(&mut self, parent: usize, name: &'t str, size: u64) {
+        let id = self.id(parent, name);
+        let s = &mut self.stats[id];
+        s.cumulative += size;
+        s.min = Some(s.min.map_or(size, |m| m.min(size)));
+        s.count += 1;
+    }
+
+    /// The rooted path of `id` (`/etc/nginx/nginx.conf`).
+    fn path(&self, mut id: usize) -> String {
+        let mut names = Vec::new();
+        while id != 0 {
+            let (parent, name) = self.parents[id];
+            names.push(name);
+            id = parent;
+        }
+        names.reverse();
+        format!("/{}", names.join("/"))
+    }
+}
+
 /// Computes dive's figures from the entries of each layer, bottom first.
 pub fn dive_figures(layers: &[&[Entry]]) -> DiveFigures {
-    let trees: Vec<Node> = layers.iter().map(|e| layer_tree(e)).collect();
+    let trees: Vec<Tree> = layers.iter().map(|e| layer_tree(e)).collect();
     let layer_sizes: Vec<u64> = layers
         .iter()
         .map(|entries| entries.iter().map(|e| e.size).sum())
         .collect();
-    let mut stats: HashMap<String, PathStats> = HashMap::new();
-    let mut stacked = trees.first().cloned().unwrap_or_default();
+    let mut paths = Paths::new();
+    // The first layer is visited against itself; the stack is made from the second on.
+    let mut stacked: Option<Tree> = None;
     for (index, tree) in trees.iter().enumerate() {
         if index > 0 {
-            stacked.stack(&trees[index - 1]);
+            stacked
+                .get_or_insert_with(|| trees[0].clone())
+                .stack(&trees[index - 1]);
         }
-        let mut path = Vec::new();
-        // A missing whiteout target ends this layer's visit early, exactly as in dive.
-        let _ = visit_leaves(tree, &stacked, &mut path, &mut stats);
+        visit_leaves(tree, stacked.as_ref().unwrap_or(tree), &mut paths);
     }
     let (mut sum_min, mut sum_cum, mut wasted) = (0u64, 0u64, 0u64);
     let mut inefficient = Vec::new();
-    for (path, s) in &stats {
+    for (id, s) in paths.stats.iter().enumerate() {
         sum_min += s.min.unwrap_or(0);
         sum_cum += s.cumulative;
         if s.count >= 2 {
             wasted += s.cumulative;
             inefficient.push(InefficientPath {
-                path: path.clone(),
+                path: paths.path(id),
                 count: s.count,
                 bytes: s.cumulative,
             });
@@ -215,52 +338,44 @@ pub fn dive_figures(layers: &[&[Entry]]) -> DiveFigures {
     }
 }
 
-/// Visits the leaves below `node`; returns `Err(())` when a whiteout's target is missing, which
-/// (as in dive) abandons the rest of the layer.
-fn visit_leaves(
-    node: &Node,
-    stacked: &Node,
-    path: &mut Vec<String>,
-    stats: &mut HashMap<String, PathStats>,
-) -> Result<(), ()> {
-    for (name, child) in &node.children {
-        path.push(name.clone());
-        let result = if child.children.is_empty() {
-            visit_leaf(name, child, stacked, path, stats)
-        } else {
-            visit_leaves(child, stacked, path, stats)
+/// Counts the leaves of `tree`, depth first in name order, into `paths`; a whiteout leaf weighs
+/// the directory it deletes in `stacked`, and one whose target is missing there abandons the rest
+/// of the layer, as in dive.
+fn visit_leaves<'t>(tree: &'t Tree, stacked: &Tree, paths: &mut Paths<'t>) {
+    // Per directory being visited: its children still to visit, the node at its path in
+    // `stacked` (when there is one) and its path's id.
+    let mut frames = vec![(tree.nodes[ROOT].children.iter(), Some(ROOT), 0)];
+    while let Some((children, below, at)) = frames.last_mut() {
+        let Some((name, &child)) = children.next() else {
+            frames.pop();
+            continue;
         };
-        path.pop();
-        result?;
-    }
-    Ok(())
-}
-
-fn visit_leaf(
-    name: &str,
-    leaf: &Node,
-    stacked: &Node,
-    path: &[String],
-    stats: &mut HashMap<String, PathStats>,
-) -> Result<(), ()> {
-    let mut parts: Vec<&str> = path.iter().map(String::as_str).collect();
-    let size = match name.strip_prefix(WHITEOUT_PREFIX) {
-        Some(target) => {
-            *parts.last_mut().expect("leaf has a name") = target;
-            let below = stacked.get(&parts).ok_or(())?;
-            if below.info.is_dir {
-                below.total_size()
-            } else {
-                0
-            }
+        let (below, at) = (*below, *at);
+        let node = &tree.nodes[child];
+        if !node.children.is_empty() {
+            let id = paths.id(at, name);
+            frames.push((
+                node.children.iter(),
+                below.and_then(|b| stacked.child(b, name)),
+                id,
+            ));
+            continue;
         }
-        None => leaf.info.size,
-    };
-    let s = stats.entry(format!("/{}", parts.join("/"))).or_default();
-    s.cumulative += size;
-    s.min = Some(s.min.map_or(size, |m| m.min(size)));
-    s.count += 1;
-    Ok(())
+        match name.strip_prefix(WHITEOUT_PREFIX) {
+            Some(target) => {
+                let Some(deleted) = below.and_then(|b| stacked.child(b, target)) else {
+                    return;
+                };
+                let size = if stacked.nodes[deleted].info.is_dir {
+                    stacked.total_size(deleted)
+                } else {
+                    0
+                };
+                paths.count(at, target, size);
+            }
+            None => paths.count(at, name, node.info.size),
+        }
+    }
 }
 
 #[cfg(test)]

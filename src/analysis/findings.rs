@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::analysis::advice::Candidate;
 use crate::analysis::caches::find_caches;
-use crate::analysis::dead::{DeadCause, Stacked};
+use crate::analysis::dead::{DeadCause, DeadFile, Stacked};
 use crate::analysis::dependencies::{find_dependencies, PackageBytes};
 use crate::analysis::inspect::Inspected;
 use crate::analysis::permissions::{find_permission_issues, runs_as_root};
@@ -278,7 +278,14 @@ pub fn find(
     findings.extend(startup_findings(config, entries, inspected));
     findings.extend(unstripped_findings(entries, inspected, stacked, top));
     let mut candidates = Vec::new();
-    for (layer, entries) in layers.iter().zip(entries) {
+    // Each layer's dead files, in the stack's order, gathered once (not one pass per layer).
+    let mut dead_in: Vec<Vec<&DeadFile>> = vec![Vec::new(); layers.len()];
+    for dead in &stacked.dead {
+        if let Some(layer) = dead_in.get_mut(dead.layer) {
+            layer.push(dead);
+        }
+    }
+    for ((layer, entries), dead) in layers.iter().zip(entries).zip(&dead_in) {
         let index = layer.index;
         if layer.role == Role::App {
             for dep in find_dependencies(entries, own) {
@@ -354,7 +361,6 @@ pub fn find(
                 });
             }
         }
-        let dead: Vec<_> = stacked.dead.iter().filter(|d| d.layer == index).collect();
         if let Some(largest) = dead.first() {
             let (path, bytes) = (largest.path.clone(), layer.dead_bytes);
             candidates.push(Candidate {

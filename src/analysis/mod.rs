@@ -292,6 +292,12 @@ fn examine(
         .collect();
     let roles = roles::assign(&evidence, opts.base.as_ref().map(|b| &b.diff_ids), &own);
 
+    let mut dead_bytes = vec![0u64; scans.len()];
+    for dead in &stacked.dead {
+        if let Some(bytes) = dead_bytes.get_mut(dead.layer) {
+            *bytes += dead.bytes;
+        }
+    }
     let mut layers = Vec::with_capacity(scans.len());
     for (index, scan) in scans.iter().enumerate() {
         let files = scan.entries.iter().filter(|e| e.kind == EntryKind::File);
@@ -329,12 +335,7 @@ fn examine(
             } else {
                 compressed_bytes as f64 / total_compressed as f64
             },
-            dead_bytes: stacked
-                .dead
-                .iter()
-                .filter(|d| d.layer == index)
-                .map(|d| d.bytes)
-                .sum(),
+            dead_bytes: dead_bytes[index],
             top_paths: top_paths(&scan.entries, opts.top),
         });
     }

@@ -1,7 +1,9 @@
 //! A bounded directory tree of one layer, for pictures such as the HTML treemap: the layer's
 //! directories and files with the content bytes below each, expanded largest first until a node
 //! budget is spent, so a layer of 20 000 files stays a few hundred nodes. Small siblings fold into
-//! one `(N smaller)` node, so the bytes of every level still add up to its parent's.
+//! one `(N smaller)` node, so the bytes of every level still add up to its parent's. Directories
+//! deeper than [`MAX_DEPTH`] are shown unexpanded, so a path 100 000 levels deep gives a tree
+//! every renderer can walk; the tree is built without recursion.
 
 use std::collections::{BinaryHeap, HashMap};
 
@@ -27,21 +29,26 @@ pub struct TreeNode {
 /// How many children a directory shows before the rest fold into one node.
 const MAX_CHILDREN: usize = 20;
 
+/// How many levels below the root are expanded: deeper directories show as closed boxes.
+pub const MAX_DEPTH: usize = 64;
+
 /// The least a layer's tree gets, however small the layer.
 const MIN_NODES: usize = 40;
 
 /// One path component while the full tree is being counted.
 struct Raw<'a> {
     name: &'a str,
+    depth: usize,
     bytes: u64,
     files: u64,
     children: HashMap<&'a str, usize>,
 }
 
 impl<'a> Raw<'a> {
-    fn new(name: &'a str) -> Raw<'a> {
+    fn new(name: &'a str, depth: usize) -> Raw<'a> {
         Raw {
             name,
+            depth,
             bytes: 0,
             files: 0,
             children: HashMap::new(),
@@ -52,7 +59,7 @@ impl<'a> Raw<'a> {
 /// The directory tree of a layer's regular files, with at most about `max_nodes` nodes: the
 /// largest directories are expanded first, each showing its [`MAX_CHILDREN`] largest entries.
 pub fn dir_tree(entries: &[Entry], max_nodes: usize) -> TreeNode {
-    let mut arena = vec![Raw::new("/")];
+    let mut arena = vec![Raw::new("/", 0)];
     for e in entries.iter().filter(|e| e.kind == EntryKind::File) {
         let mut at = 0;
         arena[0].bytes += e.size;
@@ -61,7 +68,7 @@ pub fn dir_tree(entries: &[Entry], max_nodes: usize) -> TreeNode {
             at = match arena[at].children.get(part) {
                 Some(&child) => child,
                 None => {
-                    arena.push(Raw::new(part));
+                    arena.push(Raw::new(part, arena[at].depth + 1));
                     let child = arena.len() - 1;
                     arena[at].children.insert(part, child);
                     child
@@ -94,7 +101,7 @@ pub fn dir_tree(entries: &[Entry], max_nodes: usize) -> TreeNode {
         kids.truncate(keep);
         nodes += kids.len() + 1;
         for &k in &kids {
-            if !arena[k].children.is_empty() {
+            if !arena[k].children.is_empty() && arena[k].depth < MAX_DEPTH {
                 queue.push((arena[k].bytes, std::cmp::Reverse(k)));
             }
         }

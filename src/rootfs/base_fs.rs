@@ -46,31 +46,43 @@ const MAX_LINKS: usize = 40;
 /// `rootfs` reads.
 pub(crate) fn follow_links(path: &str, link: impl Fn(&str) -> Option<String>) -> Option<String> {
     let mut pending: Vec<String> = path.rsplit('/').map(str::to_string).collect();
-    let mut resolved: Vec<String> = Vec::new();
+    // The path resolved so far, and where each of its components starts: a step in or out is
+    // one append or cut, so a path of any depth resolves in time linear in its length.
+    let mut resolved = String::new();
+    let mut starts: Vec<usize> = Vec::new();
     let mut links = 0;
     while let Some(part) = pending.pop() {
         match part.as_str() {
             "" | "." => continue,
             ".." => {
-                resolved.pop();
+                if let Some(start) = starts.pop() {
+                    resolved.truncate(start);
+                }
                 continue;
             }
             _ => {}
         }
-        resolved.push(part);
-        if let Some(target) = link(&resolved.join("/")) {
+        starts.push(resolved.len());
+        if !resolved.is_empty() {
+            resolved.push('/');
+        }
+        resolved.push_str(&part);
+        if let Some(target) = link(&resolved) {
             links += 1;
             if links > MAX_LINKS {
                 return None;
             }
-            resolved.pop();
+            if let Some(start) = starts.pop() {
+                resolved.truncate(start);
+            }
             if target.starts_with('/') {
                 resolved.clear();
+                starts.clear();
             }
             pending.extend(target.rsplit('/').map(str::to_string));
         }
     }
-    Some(resolved.join("/"))
+    Some(resolved)
 }
 
 impl BaseFs {

@@ -8,8 +8,9 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use crate::error::{Error, Result};
 use crate::layer::compression::Compression;
 use crate::layer::digest::{Digest, Hasher};
-use crate::model::{Image, ImageConfig, Layer, RawManifest};
+use crate::model::{check_layer_count, Image, ImageConfig, Layer, RawManifest};
 use crate::source::platform::Platform;
+use crate::source::shape::Shape;
 
 /// The OCI image manifest media type (the default when a manifest does not say).
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -42,21 +43,27 @@ pub enum Document {
 /// Parses a manifest or an index, deciding by content (descriptors' media types are not always
 /// truthful: some layouts label manifests `application/vnd.oci.descriptor.v1+json`).
 pub fn parse_document(bytes: &[u8], what: &str) -> Result<Document> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid(format!("{what} is not valid JSON: {e}")))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| Error::invalid(format!("{what} is not a JSON object")))?;
-    if obj.get("schemaVersion").and_then(|v| v.as_u64()) == Some(1) {
+    let shape =
+        Shape::of(bytes).map_err(|e| Error::invalid(format!("{what} is not valid JSON: {e}")))?;
+    let Shape::Object {
+        schema_version,
+        manifests,
+        layers,
+    } = shape
+    else {
+        return Err(Error::invalid(format!("{what} is not a JSON object")));
+    };
+    if schema_version == Some(1) {
         return Err(Error::invalid(format!(
             "{what} is a Docker schema 1 manifest, which is deprecated and not supported"
         )));
     }
-    if obj.contains_key("manifests") {
+    if manifests {
         let index = ImageIndex::from_reader(bytes)
             .map_err(|e| Error::invalid(format!("{what}: invalid image index: {e}")))?;
         Ok(Document::Index(Box::new(index)))
-    } else if obj.contains_key("layers") {
+    } else if let Some(layers) = layers {
+        check_layer_count(layers, what)?;
         let manifest = ImageManifest::from_reader(bytes)
             .map_err(|e| Error::invalid(format!("{what}: invalid image manifest: {e}")))?;
         Ok(Document::Manifest(Box::new(manifest)))

@@ -14,6 +14,7 @@ pub mod platform;
 pub mod reference;
 pub mod registry;
 pub mod scheme;
+pub mod shape;
 pub(crate) mod token;
 
 use std::io::Read;

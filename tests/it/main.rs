@@ -45,6 +45,7 @@ modules![
     fuzz_regressions,
     history,
     hostile,
+    hostile_depth,
     hostile_names,
     indexes,
     html,
