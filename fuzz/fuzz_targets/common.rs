@@ -9,17 +9,21 @@ use strata::error::{Error, Result};
 use strata::source::files::Files;
 use strata::source::LayerSource;
 
+/// Where scratch files go: `/dev/shm` when it exists (no disk I/O), else the temp directory.
+fn scratch_base() -> PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 /// Writes the input to a per-process scratch file (in `/dev/shm` when it exists, so no disk I/O) and
 /// returns its path; the archive readers take paths, not byte slices. One file per process, rewritten
 /// for every input.
 pub fn scratch_file(name: &str, data: &[u8]) -> PathBuf {
-    let shm = std::path::Path::new("/dev/shm");
-    let dir = if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    let path = dir.join(format!("strata-fuzz-{name}-{}.tar", std::process::id()));
+    let path = scratch_base().join(format!("strata-fuzz-{name}-{}.tar", std::process::id()));
     std::fs::write(&path, data).expect("writing the fuzz scratch file");
     path
 }
@@ -54,13 +58,7 @@ pub fn scratch_named(target: &str, file_name: &str, data: &[u8]) -> PathBuf {
 
 /// The per-process scratch directory of `target` (`strata-fuzz-TARGET-PID.d`), created on first use.
 pub fn scratch_dir(target: &str) -> PathBuf {
-    let shm = std::path::Path::new("/dev/shm");
-    let base = if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    let dir = base.join(format!("strata-fuzz-{target}-{}.d", std::process::id()));
+    let dir = scratch_base().join(format!("strata-fuzz-{target}-{}.d", std::process::id()));
     std::fs::create_dir_all(&dir).expect("creating the fuzz scratch directory");
     dir
 }
