@@ -5,7 +5,9 @@
 #   fuzz/run.sh [SECONDS] [TARGET...]        (all targets when none is named)
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`); works on stable Rust through
-# RUSTC_BOOTSTRAP=1. The corpus is seeded from ../shared/fixtures on first use (fuzz/seed.sh).
+# RUSTC_BOOTSTRAP=1. A target's corpus is seeded on first use (fuzz/seed.sh: ../shared/fixtures,
+# the project's fixtures/ and test literals).
+# RUNS=N also stops each target after N executions (whichever of SECONDS and N comes first).
 # SANITIZER=address switches AddressSanitizer on (default none: strata is safe Rust, and without ASan
 # the targets run about twice as fast; debug assertions and overflow checks stay on either way).
 # Logs go to fuzz/logs/<target>.log, crashing inputs to fuzz/artifacts/<target>/.
@@ -21,10 +23,19 @@ if ! [[ $secs =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: fuzz/run.sh [SECONDS] [TARGET...]  (SECONDS > 0; libFuzzer treats 0 as forever)" >&2
     exit 2
 fi
-all=(layer_walk manifest docker_archive analyze_archive analyze_layers)
+all=(layer_walk manifest docker_archive analyze_archive analyze_layers reference dockerfile uv_lock
+    poetry_lock pylock requirements strata_toml dive_ci docker_config cargo_recipe)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 sanitizer=${SANITIZER:-none}
+runs=()
+if [ -n "${RUNS:-}" ]; then
+    if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]]; then
+        echo "run.sh: RUNS must be a number of executions > 0" >&2
+        exit 2
+    fi
+    runs=(-runs="$RUNS")
+fi
 export RUSTC_BOOTSTRAP=1
 
 # Inputs longer than this are truncated by libFuzzer (seeds included).
@@ -32,7 +43,8 @@ max_len() {
     case $1 in
         layer_walk) echo $((256 * 1024)) ;;   # larger seeds are cut: tar bugs need no big inputs
         docker_archive | analyze_archive) echo $((128 * 1024)) ;; # seeds are archives <= 100 KB
-        *) echo $((64 * 1024)) ;;                         # JSON documents, structured input
+        reference) echo 4096 ;;                           # one command-line argument
+        *) echo $((64 * 1024)) ;;    # JSON, TOML, YAML, Dockerfiles, lockfiles, structured input
     esac
 }
 
@@ -40,9 +52,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "run.sh: cargo-fuzz is missing: cargo install cargo-fuzz --locked" >&2
     exit 2
 fi
-if [ ! -d corpus ]; then
-    ./seed.sh || echo "run.sh: no seeds; fuzzing from empty corpora" >&2
-fi
+for t in "${targets[@]}"; do
+    if [ ! -d "corpus/$t" ]; then
+        # seed.sh adds only what is missing (seeds are named by content), so older corpora stay.
+        ./seed.sh || echo "run.sh: no seeds; fuzzing from empty corpora" >&2
+        break
+    fi
+done
 cargo fuzz build --sanitizer "$sanitizer" || exit 2
 
 mkdir -p logs
@@ -54,10 +70,12 @@ for t in "${targets[@]}"; do
     echo "== $t: ${secs}s" >&2
     cargo fuzz run --sanitizer "$sanitizer" "$t" -- \
         -max_total_time="$secs" -rss_limit_mb=1024 -max_len="$(max_len "$t")" \
-        -timeout=30 -print_final_stats=1 >"logs/$t.log" 2>&1
+        -timeout=30 -print_final_stats=1 "${runs[@]}" >"logs/$t.log" 2>&1
     rc=$?
-    # The archive targets write each input to a per-process scratch file (fuzz_targets/common.rs).
-    rm -f /dev/shm/strata-fuzz-"$t"-*.tar "${TMPDIR:-/tmp}"/strata-fuzz-"$t"-*.tar
+    # The archive targets write each input to a per-process scratch file, the text targets into a
+    # per-process scratch directory (fuzz_targets/common.rs).
+    rm -rf /dev/shm/strata-fuzz-"$t"-*.tar "${TMPDIR:-/tmp}"/strata-fuzz-"$t"-*.tar \
+        /dev/shm/strata-fuzz-"$t"-*.d "${TMPDIR:-/tmp}"/strata-fuzz-"$t"-*.d
     execs=$(awk '/stat::number_of_executed_units/ {print $2}' "logs/$t.log" | tail -1)
     rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "logs/$t.log" | tail -1)
     size=$(find "corpus/$t" -type f | wc -l)
@@ -79,7 +97,7 @@ for t in "${targets[@]}"; do
 done
 
 echo
-echo "fuzz summary (${secs}s per target, sanitizer $sanitizer):"
+echo "fuzz summary (${secs}s${RUNS:+ or $RUNS executions} per target, sanitizer $sanitizer):"
 printf '%s\n' "${summary[@]}"
 if [ "$status" -eq 1 ]; then
     echo

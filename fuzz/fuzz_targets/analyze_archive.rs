@@ -14,12 +14,16 @@ use strata::analysis::scan::ScanOptions;
 use strata::analysis::{analyze, AnalyzeOptions};
 use strata::layer::walk::Contents;
 use strata::report;
-use strata::source::reference::ImageRef;
+use strata::source::reference::{ArchiveKind, ImageRef};
 use strata::source::{open, SourceOptions};
 
 fuzz_target!(|data: &[u8]| {
     let file = common::scratch_file("analyze_archive", data);
-    let reference = ImageRef::Archive { file, tag: None };
+    let reference = ImageRef::Archive {
+        file,
+        tag: None,
+        kind: ArchiveKind::Detected,
+    };
     let Ok(opened) = open(&reference, &SourceOptions::default()) else {
         return;
     };

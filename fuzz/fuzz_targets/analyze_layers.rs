@@ -23,7 +23,8 @@ use strata::error::Result;
 use strata::layer::compression::Compression;
 use strata::layer::digest::Digest;
 use strata::layer::walk::Contents;
-use strata::model::{Image, ImageConfig, LayerDescriptor};
+use strata::layer::Layer;
+use strata::model::{Image, ImageConfig};
 use strata::report;
 use strata::source::{LayerSource, OpenedImage};
 
@@ -191,11 +192,13 @@ fn image_of(
         annotations: Default::default(),
         layers: layers
             .iter()
-            .map(|(_, t)| LayerDescriptor {
+            .map(|(_, t)| Layer {
                 digest: Some(Digest::sha256_of(t)),
+                diff_id: Digest::sha256_of(t),
                 media_type: "application/vnd.oci.image.layer.v1.tar".into(),
                 size: Some(t.len() as u64),
                 compression: Some(Compression::None),
+                annotations: Default::default(),
             })
             .collect(),
         config,
@@ -258,6 +261,8 @@ fuzz_target!(|input: Input| {
         files: input.diff_files,
         top: usize::from(input.top),
         scan,
+        old_base: None,
+        new_base: None,
     };
     if let Ok(diff) = compare(&old, &new, &opts) {
         let _ = report::diff::table(&diff);

@@ -16,6 +16,7 @@ use strata::layer::walk::Contents;
 use strata::source::docker_archive::open_archive;
 use strata::source::files::{Files, TarFiles};
 use strata::source::platform::Platform;
+use strata::source::reference::ArchiveKind;
 
 fuzz_target!(|data: &[u8]| {
     let path = common::scratch_file("docker_archive", data);
@@ -29,8 +30,12 @@ fuzz_target!(|data: &[u8]| {
         threads: 1,
         progress: Arc::new(()),
     };
-    for tag in [None, Some("latest"), Some("busybox:latest")] {
-        let Ok(found) = open_archive(&files, tag, &Platform::host(), "fuzz".into()) else {
+    for (tag, kind) in [
+        (None, ArchiveKind::Detected),
+        (Some("latest"), ArchiveKind::Oci),
+        (Some("busybox:latest"), ArchiveKind::Docker),
+    ] {
+        let Ok(found) = open_archive(&files, tag, kind, &Platform::host(), "fuzz".into()) else {
             continue;
         };
         let layers = common::MemberLayers {

@@ -9,7 +9,7 @@ use std::io::{self, Read};
 
 use libfuzzer_sys::fuzz_target;
 use strata::layer::compression::{decompress, describe_read_error, Compression};
-use strata::layer::walk::{walk, Contents};
+use strata::layer::walk::{walk, Contents, Entry};
 
 fuzz_target!(|data: &[u8]| {
     // The media type's promise is checked against the magic before any decoding; exercise both the
@@ -29,12 +29,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut entries = 0usize;
     let mut content = 0u64;
-    let result = walk(decoder, contents, |e| {
+    let result = walk(decoder, contents, &mut [], |e: Entry| {
         entries += 1;
         content = content.saturating_add(e.size);
         assert!(!e.path.starts_with('/'), "walk returned an absolute path");
     });
-    if let Ok(mut rest) = result {
+    if let Ok(walked) = result {
+        let mut rest = walked.rest;
         // Drain what follows the last entry (padding, trailing members), as the digests need.
         if let Err(e) = io::copy(&mut rest, &mut io::sink()) {
             let _ = describe_read_error(&e);

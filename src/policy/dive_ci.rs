@@ -62,8 +62,36 @@ fn limit<T>(
         .map_err(|m| Error::usage(format!("{}: rules.{key}: {m}", file.display())))
 }
 
+/// How deep `[`/`{` flow collections may nest. The YAML scanner (libyaml's, under serde_yaml_ng)
+/// takes time quadratic in the nesting depth: 32 000 `[` (a 64 KB file) ran for minutes. dive's
+/// file is a flat mapping of three scalars, so any depth near this is not one.
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// The deepest nesting of `[`/`{` in `text`, counting every bracket (also inside quotes and
+/// comments, where they are harmless, so the count never falls short of what the scanner sees).
+fn flow_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Parses dive CI rules from YAML text (`file` names it in errors).
 pub fn parse(text: &str, file: &Path) -> Result<DiveRules> {
+    if flow_depth(text) > MAX_FLOW_DEPTH {
+        return Err(Error::usage(format!(
+            "{}: not a dive CI file: brackets nested more than {MAX_FLOW_DEPTH} deep",
+            file.display()
+        )));
+    }
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
         .map_err(|e| Error::usage(format!("{}: not valid YAML: {e}", file.display())))?;
     let rules = doc.get("rules");

@@ -1,11 +1,13 @@
 //! Inputs the fuzzers in `fuzz/` found to crash or hang strata, kept so they stay fixed. Each test
 //! names the fuzz target and the fix; see RELIABILITY.md.
 
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use strata::analysis::top_paths::top_paths;
 use strata::layer::walk::{walk, Contents, Entry};
+use strata::policy::dive_ci;
 
 /// Runs `f` on another thread and fails the test if it does not return within `secs` (a hang is
 /// the bug being guarded against, so the test must not hang with it).
@@ -60,7 +62,30 @@ fn a_root_file_does_not_hide_the_other_top_paths() {
     assert!(top.iter().any(|t| t.path.starts_with("/usr")), "{top:?}");
 }
 
+/// fuzz target `dive_ci`, input `rules: ` then 32 000 `[` and 32 000 `]` (64 KB; written by hand
+/// after the fuzzer's own inputs stayed short, 2026-12-03): the YAML scanner's time grows with the
+/// square of the flow nesting depth, so `strata check --dive-ci` ran for about 100 s on it (8 000
+/// levels: 6.4 s) and did not end within the fuzzer's 30 s. Fixed in src/policy/dive_ci.rs: nesting
+/// deeper than 64 is refused before the YAML parser sees the text.
+fn deeply_nested_brackets_in_a_dive_ci_file_are_refused_at_once() {
+    for (open, close) in [("[", "]"), ("{a: ", "}")] {
+        let text = format!("rules: {}{}\n", open.repeat(32_000), close.repeat(32_000));
+        let outcome = within(10, move || {
+            dive_ci::parse(&text, Path::new(".dive-ci")).map_err(|e| e.to_string())
+        });
+        let message = outcome.expect_err("a 32 000-deep document is not a dive CI file");
+        assert_eq!(
+            message,
+            ".dive-ci: not a dive CI file: brackets nested more than 64 deep"
+        );
+    }
+    // Flow style as dive's users write it still reads.
+    let rules = dive_ci::parse("rules: {lowestEfficiency: 0.8}\n", Path::new(".dive-ci")).unwrap();
+    assert_eq!(rules.lowest_efficiency, dive_ci::Limit::Threshold(0.8));
+}
+
 crate::tests![
     a_regular_file_named_like_the_root_does_not_hang_top_paths,
     a_root_file_does_not_hide_the_other_top_paths,
+    deeply_nested_brackets_in_a_dive_ci_file_are_refused_at_once,
 ];
