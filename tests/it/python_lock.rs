@@ -275,10 +275,14 @@ fn builds_an_index_for_two_platforms_from_the_lockfile() {
     assert!(ran.contains("hello (3, 11) 2.2.6 6 2.32.3"), "{ran}");
     let arm_root = dir.join("arm64-rootfs");
     unpack_onto(arm64, &out, &manifests["arm64"], &arm_root);
+    // qemu-user looks absolute paths up under -L first, so the image's own paths work; the
+    // venv's site-packages is added as its pyvenv.cfg would (bin/python links to the base's
+    // interpreter by an absolute path, which the host's kernel would resolve on the host).
     let root = arm_root.display();
     let ran = sh(&format!(
-        "PYTHONPATH='{root}/app/.venv/lib/python3.13/site-packages:{root}/app' \
-         qemu-aarch64-static -L '{root}' '{root}/usr/bin/python3' '{root}/app/app.py'"
+        "qemu-aarch64-static -L '{root}' '{root}/usr/bin/python3' -c \"import site, runpy; \
+         site.addsitedir('/app/.venv/lib/python3.13/site-packages'); \
+         runpy.run_path('/app/app.py', run_name='__main__')\""
     ));
     assert!(ran.contains("hello (3, 13) 2.2.6 6 2.32.3"), "{ran}");
 
@@ -435,6 +439,8 @@ fn a_venv_of_another_python_than_the_base_is_refused() {
     let run = strata_in(
         &[
             "build",
+            "--preset",
+            "python",
             "--cache-dir",
             dir.join("cache").to_str().unwrap(),
             "--base",

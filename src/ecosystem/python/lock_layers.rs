@@ -25,6 +25,10 @@ use crate::source::OpenedImage;
 
 use super::preset::VENV_DIR;
 
+/// Where the pure distributions go: outside `lib/pythonX.Y`, so bases with different Pythons
+/// share the layer's blob too; a `.pth` in the venv's site-packages puts it on `sys.path`.
+pub const PURE_DIR: &str = "/app/.venv/lib/pure/site-packages";
+
 /// What never goes into a site-packages layer of a lockfile install: bytecode, and the scripts
 /// uv wrote for the host (`bin/`; the venv layer has launchers for the base's interpreter).
 const LEFT_OUT: [&str; 3] = ["**/__pycache__", "**/*.pyc", "bin"];
@@ -187,7 +191,7 @@ pub(crate) fn plan(
         layers.push(site_layer(
             "deps-pure".into(),
             &sp_from,
-            &sp_to,
+            PURE_DIR,
             pure_names.clone(),
             left_out().collect(),
         ));
@@ -216,6 +220,12 @@ pub(crate) fn plan(
         xy: target.python.clone(),
         full: target.python.clone(),
         scripts,
+        files: if pure.is_empty() {
+            Vec::new()
+        } else {
+            let pth = format!("lib/python{}/site-packages/strata-pure.pth", target.python);
+            vec![(pth, format!("{PURE_DIR}\n"))]
+        },
         note,
         exclude: Vec::new(),
     })

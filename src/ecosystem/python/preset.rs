@@ -227,6 +227,7 @@ fn write_venv_shell(
     (xy, version): (&str, &str),
     python: &str,
     scripts: &BTreeMap<String, String>,
+    extra: &[(String, String)],
 ) -> Result<PathBuf> {
     let home = Path::new(python)
         .parent()
@@ -234,6 +235,7 @@ fn write_venv_shell(
         .unwrap_or_else(|| "/usr/bin".into());
     let cfg = format!("home = {home}\ninclude-system-site-packages = false\nversion = {version}\n");
     let mut files: Vec<(String, String)> = vec![("pyvenv.cfg".into(), cfg)];
+    files.extend(extra.iter().cloned());
     for (name, target) in scripts {
         files.push((
             format!("bin/{name}"),
@@ -256,6 +258,9 @@ fn write_venv_shell(
         .map_err(|e| Error::io(dir.display(), e))?;
     for (rel, text) in &files {
         let path = tmp.path().join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+        }
         fs::write(&path, text).map_err(|e| Error::io(path.display(), e))?;
         if rel.starts_with("bin/") {
             use std::os::unix::fs::PermissionsExt;
@@ -376,6 +381,7 @@ fn venv_layers(
         xy: venv.python.clone(),
         full,
         scripts: BTreeMap::new(),
+        files: Vec::new(),
         note,
         exclude: vec![venv
             .root
@@ -400,6 +406,8 @@ pub(crate) struct DepsLayers {
     pub full: String,
     /// Launchers of the dependencies' console scripts (name → `module:object`).
     pub scripts: BTreeMap<String, String>,
+    /// More files of the venv layer (path in the venv → text), e.g. a `.pth`.
+    pub files: Vec<(String, String)>,
     /// The line for stderr.
     pub note: String,
     /// Project paths the app layer leaves out (the venv).
@@ -485,7 +493,13 @@ fn plan(
     let mut layers = deps.layers;
     let mut scripts = deps.scripts;
     scripts.extend(project.scripts.clone());
-    let shell = write_venv_shell(ctx.staging, (&deps.xy, &deps.full), &deps.python, &scripts)?;
+    let shell = write_venv_shell(
+        ctx.staging,
+        (&deps.xy, &deps.full),
+        &deps.python,
+        &scripts,
+        &deps.files,
+    )?;
     layers.push(LayerSpec {
         name: "venv".into(),
         from: vec![shell.display().to_string()],

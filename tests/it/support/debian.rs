@@ -294,11 +294,14 @@ pub fn debian_arm64_python_base() -> &'static DebianBase {
             root && have("apt-get") && have("dpkg-deb") && have("umoci"),
             "root with apt-get, dpkg-deb and umoci (Debian packages)",
         );
-        let text = format!("{RECIPE_VERSION} {FOREIGN_SUITE} arm64 python3 {MIRROR} {TRIMMED:?}");
+        // libstdc++6: numpy's extension modules link it (bookworm's minbase has it for apt).
+        let packages = "python3 libstdc++6";
+        let text =
+            format!("{RECIPE_VERSION} {FOREIGN_SUITE} arm64 {packages} {MIRROR} {TRIMMED:?}");
         let digest = super::layout::sha256(text.as_bytes());
         let key = format!("{FOREIGN_SUITE}-arm64-{}", &digest["sha256:".len()..][..12]);
         let image = cached_or_filled(Path::new(CACHE_ROOT), &key, &|dir| {
-            unpack_foreign(dir, "arm64", "python3");
+            unpack_foreign(dir, "arm64", packages);
             trim(&dir.join("rootfs"));
             pack(dir, "python3", Some("arm64"));
         });
