@@ -250,6 +250,7 @@ mod tests {
             Some(PresetSpec::Python(PythonPreset {
                 venv: Some(".venv".into()),
                 deps_layers: Some(3),
+                ..PythonPreset::default()
             }))
         );
         assert_eq!(

@@ -8,17 +8,19 @@ use clap::{Args, Subcommand};
 use std::sync::Arc;
 use strata::assemble::cache::{default_dir, LayerCache};
 use strata::assemble::plan::{self, Plan};
-use strata::assemble::{build, BuiltLayer};
+use strata::assemble::{build, Built, BuiltLayer};
 
 use crate::cli::progress::Bar;
 use crate::cli::{print, write_stdout, ImageOptions, OutputOptions};
 use strata::ecosystem::{self, PresetSpec};
 use strata::error::{Error, ExitCode, Result};
+use strata::mutate::index::{platform_descriptor, Index};
 use strata::policy::config::locate;
 use strata::preset::{expand, BaseInfo};
 use strata::report::{json, new_table, Document, Format};
-use strata::sink::copy::{write_image, CopyStats};
+use strata::sink::copy::{write_image, write_index, CopyStats, PlatformImage};
 use strata::sink::open_sink;
+use strata::source::platform::Platform;
 use strata::source::reference::ImageRef;
 use strata::source::{open, SourceOptions};
 use strata::temp;
@@ -119,6 +121,18 @@ pub struct PresetArgs {
     /// Python: split the dependencies into N layers, largest distributions in their own.
     #[arg(long, value_name = "N")]
     pub deps_layers: Option<usize>,
+    /// Python: install the dependencies from this lockfile for the base's platform, with uv
+    /// (default when there is no venv: the project's uv.lock, pylock.toml, poetry.lock or
+    /// requirements.txt).
+    #[arg(long, value_name = "FILE")]
+    pub lockfile: Option<String>,
+    /// Python: install from the project's lockfile even when a venv is there.
+    #[arg(long)]
+    pub from_lock: bool,
+    /// Python: the uv binary that installs the lockfile (default: uv on PATH or in strata's
+    /// cache, of the pinned version).
+    #[arg(long, value_name = "PATH")]
+    pub installer: Option<String>,
     /// Rust: the binary target to build and package.
     #[arg(long, value_name = "NAME")]
     pub bin: Option<String>,
@@ -177,6 +191,11 @@ impl PresetArgs {
         match plan.preset.as_mut() {
             Some(PresetSpec::Python(python)) => {
                 set(&mut python.venv, &self.venv);
+                set(&mut python.lockfile, &self.lockfile);
+                set(&mut python.installer, &self.installer);
+                if self.from_lock {
+                    python.from_lock = Some(true);
+                }
                 if self.deps_layers.is_some() {
                     python.deps_layers = self.deps_layers;
                 }
@@ -325,16 +344,130 @@ pub fn expand_preset(plan: &mut Plan, opts: &SourceOptions, cache_dir: &Path) ->
     Ok(())
 }
 
+/// The platforms a comma-separated `--platform` asks for (`linux/amd64,linux/arm64`: one image
+/// each and an index), and the options with that list taken out; one platform (or none) stays
+/// what it is for every command: the one image picked from the base.
+fn platforms(options: &ImageOptions) -> Result<(Vec<Platform>, ImageOptions)> {
+    let mut options = options.clone();
+    match options.platform.as_deref() {
+        Some(list) if list.contains(',') => {
+            let wanted = list
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| Platform::parse(p.trim()))
+                .collect::<Result<Vec<_>>>()?;
+            options.platform = None;
+            Ok((wanted, options))
+        }
+        _ => Ok((Vec::new(), options)),
+    }
+}
+
+/// One platform's build: its label (`None` for a single-image build), layers and image.
+struct PlatformBuild {
+    platform: Option<Platform>,
+    layers: Vec<BuiltLayer>,
+    built: Option<Built>,
+}
+
+/// Expands the preset and builds the plan for each platform (each base opened for it, each
+/// Python lockfile installed for it), or once for the base's default platform.
+fn build_each(
+    args: &BuildArgs,
+    wanted: Vec<Platform>,
+    plan: &Plan,
+    opts: &SourceOptions,
+    cache: &LayerCache,
+) -> Result<Vec<PlatformBuild>> {
+    let cache_dir = cache.dir().to_path_buf();
+    if wanted.is_empty() {
+        let mut plan = plan.clone();
+        expand_preset(&mut plan, opts, &cache_dir)?;
+        let (built, layers) = build(&plan, opts, cache, args.plan)?;
+        return Ok(vec![PlatformBuild {
+            platform: None,
+            layers,
+            built,
+        }]);
+    }
+    let mut out = Vec::new();
+    for platform in wanted {
+        let mut plan = plan.clone();
+        if let Some(PresetSpec::Python(python)) = plan.preset.as_mut() {
+            python.from_lock = Some(true);
+        }
+        let opts = SourceOptions {
+            platform: platform.clone(),
+            ..opts.clone()
+        };
+        expand_preset(&mut plan, &opts, &cache_dir)
+            .map_err(|e| e.context(format!("platform {platform}")))?;
+        let (built, layers) = build(&plan, &opts, cache, args.plan)?;
+        out.push(PlatformBuild {
+            platform: Some(platform),
+            layers,
+            built,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the built images to `sink`: the image itself, or with several platforms each image by
+/// digest and an index over them under the destination's tag.
+fn write_built(
+    sink: &mut dyn strata::sink::Sink,
+    builds: &[PlatformBuild],
+    cache: &LayerCache,
+    bar: Arc<Bar>,
+) -> Result<CopyStats> {
+    let images: Vec<(&Option<Platform>, &Built)> = builds
+        .iter()
+        .filter_map(|b| Some((&b.platform, b.built.as_ref()?)))
+        .collect();
+    match images.as_slice() {
+        [(None, built)] => write_image(
+            sink,
+            built.blobs(cache)?,
+            &built.image.manifest,
+            &built.image.media_type,
+            bar,
+        ),
+        _ => {
+            let mut index = Index::new();
+            let mut each = Vec::new();
+            for (platform, built) in &images {
+                if let Some(platform) = platform {
+                    index.put(platform_descriptor(
+                        &built.image.media_type,
+                        &built.image.manifest,
+                        platform,
+                    )?);
+                }
+                each.push(PlatformImage {
+                    blobs: built.blobs(cache)?,
+                    manifest: built.image.manifest.clone(),
+                    media_type: built.image.media_type.clone(),
+                });
+            }
+            let bytes = index.to_bytes()?;
+            write_index(sink, each, &bytes, INDEX_TYPE, bar)
+        }
+    }
+}
+
+/// The media type of the index a multi-platform build writes.
+const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+
 /// Runs `strata build`.
 pub fn run(args: &BuildArgs) -> Result<ExitCode> {
-    let mut plan = args.plan()?;
-    let opts = args.image_options.source_options()?;
+    let plan = args.plan()?;
+    let (wanted, image_options) = platforms(&args.image_options)?;
+    let opts = image_options.source_options()?;
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_dir);
     let cache = LayerCache::open(&cache_dir)?;
     // Housekeeping only: what a killed build left does not stop this one (prune reports it).
     let _ = cache.sweep();
     let cache_dir = cache.dir().to_path_buf();
-    expand_preset(&mut plan, &opts, &cache_dir)?;
     let mut outputs = args.outputs.clone();
     outputs.extend(
         args.push
@@ -355,57 +488,59 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         .iter()
         .map(|d| ImageRef::parse_destination(d))
         .collect::<Result<Vec<_>>>()?;
-    let (built, layers) = build(&plan, &opts, &cache, args.plan)?;
-    let Some(built) = built else {
-        let planned = BuildOutcome {
-            layers: &layers,
-            outputs: None,
-            root: &plan.root,
-            cache_dir: &cache_dir,
-        };
-        print(&planned, args.output.format())?;
-        return Ok(ExitCode::Ok);
-    };
+    let builds = build_each(args, wanted, &plan, &opts, &cache)?;
+    let per_platform: Vec<(Option<String>, &[BuiltLayer])> = builds
+        .iter()
+        .map(|b| (b.platform.as_ref().map(Platform::to_string), &b.layers[..]))
+        .collect();
     let mut results: Vec<CopyStats> = Vec::new();
-    for (dest, parsed) in outputs.iter().zip(&destinations) {
-        let bar = Arc::new(Bar::bytes(
-            0,
-            &format!("writing {dest}"),
-            !args.output.no_progress,
-        ));
-        let mut sink = open_sink(parsed, &opts.registry)?;
-        let stats = write_image(
-            sink.as_mut(),
-            built.blobs(&cache)?,
-            &built.image.manifest,
-            &built.image.media_type,
-            bar.clone(),
-        )?;
-        bar.finish();
-        results.push(stats);
+    if !args.plan {
+        for (dest, parsed) in outputs.iter().zip(&destinations) {
+            let bar = Arc::new(Bar::bytes(
+                0,
+                &format!("writing {dest}"),
+                !args.output.no_progress,
+            ));
+            let mut sink = open_sink(parsed, &opts.registry)?;
+            results.push(write_built(sink.as_mut(), &builds, &cache, bar.clone())?);
+            bar.finish();
+        }
     }
-    let written = BuildOutcome {
-        layers: &layers,
-        outputs: Some(&results),
+    let outcome = BuildOutcome {
+        platforms: per_platform,
+        outputs: (!args.plan).then_some(&results[..]),
         root: &plan.root,
         cache_dir: &cache_dir,
     };
-    print(&written, args.output.format())?;
+    print(&outcome, args.output.format())?;
     Ok(ExitCode::Ok)
 }
 
-/// What `strata build` made: the layers and, unless `--plan`, where the image went. A table and
-/// JSON only: there is no Markdown form of the plan.
+/// What `strata build` made: the layers (per platform with `--platform`) and, unless `--plan`,
+/// where the image went. A table and JSON only: there is no Markdown form of the plan.
 #[derive(Debug)]
 pub struct BuildOutcome<'a> {
-    /// The layers, built or planned.
-    pub layers: &'a [BuiltLayer],
+    /// The layers, built or planned, of each platform (`None`: the single image's).
+    pub platforms: Vec<(Option<String>, &'a [BuiltLayer])>,
     /// Where the image was written; `None` for `--plan`.
     pub outputs: Option<&'a [CopyStats]>,
     /// The project root sources are shown relative to.
     pub root: &'a Path,
     /// The layer cache, which staged sources are shown relative to.
     pub cache_dir: &'a Path,
+}
+
+impl BuildOutcome<'_> {
+    /// The layers as JSON: the single image's list, or `[{"platform", "layers"}]`.
+    fn layers_json(&self) -> serde_json::Value {
+        match self.platforms.as_slice() {
+            [(None, layers)] => serde_json::json!(layers),
+            many => serde_json::json!(many
+                .iter()
+                .map(|(p, layers)| serde_json::json!({"platform": p, "layers": layers}))
+                .collect::<Vec<_>>()),
+        }
+    }
 }
 
 impl Document for BuildOutcome<'_> {
@@ -415,16 +550,22 @@ impl Document for BuildOutcome<'_> {
     fn draw(&self, format: Format) -> Result<String> {
         match (format, self.outputs) {
             (Format::Table, outputs) => {
-                let mut out = plan_table(self.layers, self.root, self.cache_dir);
+                let mut out = String::new();
+                for (platform, layers) in &self.platforms {
+                    if let Some(p) = platform {
+                        out.push_str(&format!("{p}:\n"));
+                    }
+                    out.push_str(&plan_table(layers, self.root, self.cache_dir));
+                }
                 for s in outputs.unwrap_or_default() {
                     out.push_str(&s.summary());
                     out.push('\n');
                 }
                 Ok(out)
             }
-            (Format::Json, None) => json::render(&self.layers),
+            (Format::Json, None) => json::render(&self.layers_json()),
             (Format::Json, Some(outputs)) => {
-                json::render(&serde_json::json!({"layers": self.layers, "outputs": outputs}))
+                json::render(&serde_json::json!({"layers": self.layers_json(), "outputs": outputs}))
             }
             (other, _) => Err(Self::refused(other)),
         }

@@ -105,7 +105,8 @@ pub enum Command {
 /// How to reach an image: platform and registry options shared by every command that reads one.
 #[derive(Debug, Args, Clone)]
 pub struct ImageOptions {
-    /// Platform to pick from multi-platform images, os/arch[/variant] (default: this machine's).
+    /// Platform to pick from multi-platform images, os/arch[/variant] (default: this machine's);
+    /// `strata build` takes a comma-separated list: one image per platform and an index.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     /// Registry user name (with --password-stdin); otherwise ~/.docker/config.json is used.

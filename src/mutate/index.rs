@@ -44,6 +44,22 @@ pub fn manifest_descriptor(
     Ok(d)
 }
 
+/// The descriptor of a platform image's manifest in a multi-platform index: its digest and
+/// size, and the platform it runs on (what a runtime picks it by).
+pub fn platform_descriptor(
+    media_type: &str,
+    manifest: &[u8],
+    platform: &crate::source::platform::Platform,
+) -> Result<Descriptor> {
+    let mut d = manifest_descriptor(media_type, manifest, &[])?;
+    let mut p = oci_spec::image::Platform::default();
+    p.set_os(oci_spec::image::Os::from(platform.os.as_str()));
+    p.set_architecture(oci_spec::image::Arch::from(platform.architecture.as_str()));
+    p.set_variant(platform.variant.clone());
+    d.set_platform(Some(p));
+    Ok(d)
+}
+
 fn tag_of(d: &Descriptor) -> Option<&String> {
     d.annotations().as_ref().and_then(|a| a.get(REF_NAME))
 }
@@ -88,6 +104,19 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn platform_entries_carry_os_and_architecture() {
+        let arm = crate::source::platform::Platform::parse("linux/arm64").unwrap();
+        let oci = "application/vnd.oci.image.manifest.v1+json";
+        let mut index = Index::new();
+        index.put(platform_descriptor(oci, b"arm", &arm).unwrap());
+        let bytes = String::from_utf8(index.to_bytes().unwrap()).unwrap();
+        assert!(
+            bytes.contains(r#""platform":{"architecture":"arm64","os":"linux"}"#),
+            "{bytes}"
+        );
+    }
 
     fn tags(index: &Index) -> Vec<Option<String>> {
         index

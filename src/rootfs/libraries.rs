@@ -167,6 +167,12 @@ pub fn missing(needs: &ElfFacts, base: &BaseFs, install_path: &str) -> Vec<Strin
     missing
 }
 
+/// The filesystem of `base` with the files a loader looks at (libraries, loaders), for
+/// [`missing`].
+pub fn libraries_kept(base: &OpenedImage) -> Result<BaseFs> {
+    BaseFs::scan(base, matters)
+}
+
 /// The check a build runs before pushing: what the binary at `binary` (on the build machine)
 /// would miss once installed at `install_path` on `base` (`None` = `scratch`). A binary for
 /// another machine than the base's architecture is an error; a static binary needs nothing, and
@@ -193,7 +199,7 @@ pub fn check_binary(
         return Ok(Vec::new());
     }
     let libraries = match base {
-        Some(base) => BaseFs::scan(base, matters)?,
+        Some(base) => libraries_kept(base)?,
         None => BaseFs::default(),
     };
     Ok(missing(&needs, &libraries, install_path))

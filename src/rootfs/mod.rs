@@ -5,5 +5,6 @@
 //! above a base.
 
 pub mod base_fs;
+pub mod libc;
 pub mod libraries;
 pub mod packages;

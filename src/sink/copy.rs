@@ -195,6 +195,52 @@ pub fn write_image(
     Ok(stats)
 }
 
+/// One image of a multi-platform build: its blobs and its manifest.
+pub struct PlatformImage<'a> {
+    /// Every blob the image needs (base layers with their origin, new layers, config).
+    pub blobs: Vec<Blob<'a>>,
+    /// The manifest's canonical bytes.
+    pub manifest: Vec<u8>,
+    /// Its media type.
+    pub media_type: String,
+}
+
+/// Writes each image (its blobs, each blob once across images, then its manifest by digest),
+/// then `index` (the image index that lists them, of `index_type`) under the sink's tag.
+pub fn write_index(
+    sink: &mut dyn Sink,
+    images: Vec<PlatformImage<'_>>,
+    index: &[u8],
+    index_type: &str,
+    progress: Arc<dyn Progress>,
+) -> Result<CopyStats> {
+    if let Some(why) = sink.refuses_index() {
+        return Err(Error::usage(why));
+    }
+    let mut seen = HashSet::new();
+    progress.start(
+        images
+            .iter()
+            .flat_map(|i| &i.blobs)
+            .filter(|b| seen.insert(b.digest.clone()))
+            .map(|b| b.size)
+            .sum(),
+    );
+    let mut stats = CopyStats::start(index, &*sink);
+    let mut done = HashSet::new();
+    let manifests = images.len();
+    for image in images {
+        write_blobs(sink, image.blobs, &mut done, &mut stats, &progress)?;
+        sink.put_untagged(&image.manifest, &image.media_type)?;
+    }
+    sink.put_manifest(index, index_type)?;
+    stats.index = Some(IndexStats {
+        manifests,
+        referrers: 0,
+    });
+    Ok(stats)
+}
+
 /// Writes each of `blobs` not in `done` yet: skipped when the sink has it, mounted when it can,
 /// else linked or sent; counted in `stats` and `progress`.
 fn write_blobs(

@@ -64,6 +64,7 @@ modules![
     presets,
     push_faults,
     python_fingerprint,
+    python_lock,
     replay,
     rebase,
     references,

@@ -3,8 +3,12 @@
 //! Dockerfiles ([`dockerfile`]), and recognizes `site-packages` trees in any image.
 
 pub mod dockerfile;
+pub mod from_lock;
+pub mod installer;
+pub mod lock_layers;
 pub mod preset;
 pub mod site_packages;
+pub mod target;
 
 use std::path::Path;
 

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::assemble::plan::{ImageSpec, LayerSpec};
 use crate::ecosystem::python::site_packages::{split, Distribution, Venv};
+use crate::ecosystem::python::target::{interpreters, version_of};
 use crate::ecosystem::{init_line, PlanContext, Preset, ProjectSupport};
 use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
@@ -90,6 +91,14 @@ pub struct PythonPreset {
     pub venv: Option<String>,
     /// How many layers the dependencies are split into (largest distributions first).
     pub deps_layers: Option<usize>,
+    /// Install the dependencies from this lockfile for the base's platform (uv, no venv on the
+    /// host) instead of packaging a venv; the project's own lockfile when `from_lock` is set.
+    pub lockfile: Option<String>,
+    /// Install from the project's lockfile even when a venv is there.
+    pub from_lock: Option<bool>,
+    /// The uv binary that installs the lockfile (default: the pinned uv on `PATH` or in the
+    /// cache).
+    pub installer: Option<String>,
 }
 
 impl Preset for PythonPreset {
@@ -130,7 +139,7 @@ impl Preset for PythonPreset {
     }
 
     fn plan(&self, root: &Path, image: &mut ImageSpec, ctx: &PlanContext) -> Result<Planned> {
-        plan(root, self, image, ctx.info, ctx.staging)
+        plan(root, self, image, ctx)
     }
 }
 
@@ -168,23 +177,11 @@ fn base_python(base: &BaseFs, venv: &Venv) -> Result<String> {
             return Ok(exact);
         }
     }
-    let mut found: Vec<String> = dirs
-        .iter()
-        .flat_map(|d| {
-            base.list(d)
-                .into_iter()
-                .filter(|n| {
-                    n.strip_prefix("python3.")
-                        .is_some_and(|v| v.parse::<u32>().is_ok())
-                })
-                .map(move |n| format!("{d}/{n}"))
-        })
-        .collect();
-    found.sort();
+    let mut found = interpreters(base);
     let made_by = venv.python_full.as_deref().unwrap_or(&venv.python);
     match found.pop() {
         Some(other) => {
-            let base_version = other.rsplit_once("/python").map_or("", |(_, v)| v);
+            let base_version = version_of(&other);
             Err(Error::usage(format!(
                 "the venv {} was made by Python {made_by} but the base image has Python \
                  {base_version} ({other}): its packages in lib/python{}/site-packages would not \
@@ -227,17 +224,18 @@ pub(crate) fn launcher(python: &str, target: &str) -> Result<String> {
 /// in a directory named by their content, created atomically; returns it.
 fn write_venv_shell(
     staging: &Path,
-    venv: &Venv,
+    (xy, version): (&str, &str),
     python: &str,
     scripts: &BTreeMap<String, String>,
+    extra: &[(String, String)],
 ) -> Result<PathBuf> {
     let home = Path::new(python)
         .parent()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "/usr/bin".into());
-    let version = venv.python_full.as_deref().unwrap_or(&venv.python);
     let cfg = format!("home = {home}\ninclude-system-site-packages = false\nversion = {version}\n");
     let mut files: Vec<(String, String)> = vec![("pyvenv.cfg".into(), cfg)];
+    files.extend(extra.iter().cloned());
     for (name, target) in scripts {
         files.push((
             format!("bin/{name}"),
@@ -247,7 +245,7 @@ fn write_venv_shell(
     let links = [
         ("bin/python", python.to_string()),
         ("bin/python3", "python".to_string()),
-        (&*format!("bin/python{}", venv.python), "python".to_string()),
+        (&*format!("bin/python{xy}"), "python".to_string()),
     ]
     .map(|(p, t)| (p.to_string(), t));
     let key = crate::layer::digest::Digest::sha256_of(format!("{files:?}{links:?}").as_bytes());
@@ -260,6 +258,9 @@ fn write_venv_shell(
         .map_err(|e| Error::io(dir.display(), e))?;
     for (rel, text) in &files {
         let path = tmp.path().join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+        }
         fs::write(&path, text).map_err(|e| Error::io(path.display(), e))?;
         if rel.starts_with("bin/") {
             use std::os::unix::fs::PermissionsExt;
@@ -338,22 +339,15 @@ pub(crate) fn code_path(root: &Path) -> String {
     }
 }
 
-/// Plans the Python layers of the project at `root` and fills the image settings it leaves
-/// unset (entrypoint, environment, workdir, user).
-fn plan(
+/// The dependency layers of a venv on the host: its site-packages without the project's own
+/// package, split per distribution as asked. Returns them, the base's interpreter, the venv's
+/// `X.Y` and full version, and a note.
+fn venv_layers(
     root: &Path,
     spec: &PythonPreset,
-    image: &mut ImageSpec,
+    project: &Project,
     base: &BaseInfo,
-    staging: &Path,
-) -> Result<Planned> {
-    let mut notes = Vec::new();
-    if image.base.is_none() {
-        return Err(Error::usage(
-            "the Python preset needs a base image with Python: pass --base IMAGE or set [image] base",
-        ));
-    }
-    let project = read_pyproject(root)?;
+) -> Result<DepsLayers> {
     let venv = Venv::read(&find_venv(root, spec)?)?;
     let python = base_python(&base.fs, &venv)?;
     let own: BTreeSet<String> = project
@@ -369,7 +363,67 @@ fn plan(
         .collect();
     let sp_to = format!("{VENV_DIR}/lib/python{}/site-packages", venv.python);
     let sp_from = venv.site_packages.display().to_string();
-    let split_layers = split(&deps, spec.deps_layers.unwrap_or(1).max(1));
+    let layers = split_layers(&deps, spec.deps_layers, &sp_from, &sp_to, &own);
+    let note = format!(
+        "python preset: venv {} (python {}), {} distributions in {} dependency layer(s)",
+        venv.root.display(),
+        venv.python,
+        deps.len(),
+        layers.len()
+    );
+    let full = venv
+        .python_full
+        .clone()
+        .unwrap_or_else(|| venv.python.clone());
+    Ok(DepsLayers {
+        layers,
+        python,
+        xy: venv.python.clone(),
+        full,
+        scripts: BTreeMap::new(),
+        files: Vec::new(),
+        note,
+        exclude: vec![venv
+            .root
+            .strip_prefix(root)
+            .ok()
+            .map(|r| r.display().to_string())]
+        .into_iter()
+        .flatten()
+        .collect(),
+    })
+}
+
+/// What the dependency source (a venv or the lockfile) gives the rest of the plan.
+pub(crate) struct DepsLayers {
+    /// The site-packages layers.
+    pub layers: Vec<LayerSpec>,
+    /// The base's interpreter `bin/python` points at.
+    pub python: String,
+    /// Its `X.Y`.
+    pub xy: String,
+    /// The version `pyvenv.cfg` gives.
+    pub full: String,
+    /// Launchers of the dependencies' console scripts (name → `module:object`).
+    pub scripts: BTreeMap<String, String>,
+    /// More files of the venv layer (path in the venv → text), e.g. a `.pth`.
+    pub files: Vec<(String, String)>,
+    /// The line for stderr.
+    pub note: String,
+    /// Project paths the app layer leaves out (the venv).
+    pub exclude: Vec<String>,
+}
+
+/// The site-packages `sp_from` split into `count` layers at `sp_to` (the largest distributions
+/// of `deps` in their own, the rest together, `own` and bytecode left out).
+pub(crate) fn split_layers(
+    deps: &[&Distribution],
+    count: Option<usize>,
+    sp_from: &str,
+    sp_to: &str,
+    own: &BTreeSet<String>,
+) -> Vec<LayerSpec> {
+    let split_layers = split(deps, count.unwrap_or(1).max(1));
     let taken: BTreeSet<String> = split_layers
         .iter()
         .flat_map(|(_, names)| names.iter().cloned())
@@ -378,19 +432,74 @@ fn plan(
     for (name, include) in split_layers {
         let mut exclude: Vec<String> = BYTECODE.iter().map(|s| s.to_string()).collect();
         if include.is_empty() {
-            exclude.extend(taken.iter().chain(&own).cloned());
+            exclude.extend(taken.iter().chain(own).cloned());
         }
-        layers.push(LayerSpec {
-            name,
-            from: vec![sp_from.clone()],
-            to: sp_to.clone(),
-            exclude,
-            include: include.into_iter().collect(),
-            owner: None,
-            dependencies: true,
-        });
+        layers.push(site_layer(name, sp_from, sp_to, include, exclude));
     }
-    let shell = write_venv_shell(staging, &venv, &python, &project.scripts)?;
+    layers
+}
+
+/// A dependency layer of site-packages: `include` (all when empty) minus `exclude`.
+pub(crate) fn site_layer(
+    name: String,
+    sp_from: &str,
+    sp_to: &str,
+    include: BTreeSet<String>,
+    exclude: Vec<String>,
+) -> LayerSpec {
+    LayerSpec {
+        name,
+        from: vec![sp_from.to_string()],
+        to: sp_to.to_string(),
+        exclude,
+        include: include.into_iter().collect(),
+        owner: None,
+        dependencies: true,
+    }
+}
+
+/// Whether the dependencies come from the lockfile (installed for the base's platform) rather
+/// than a venv on the host: asked for, or no venv is there but a lockfile is.
+fn uses_lockfile(root: &Path, spec: &PythonPreset) -> Result<bool> {
+    if spec.lockfile.is_some() || spec.from_lock == Some(true) || spec.installer.is_some() {
+        return Ok(true);
+    }
+    if spec.venv.is_some() || find_venv(root, spec).is_ok() {
+        return Ok(false);
+    }
+    Ok(crate::python::find_lockfile(root)?.is_some())
+}
+
+/// Plans the Python layers of the project at `root` and fills the image settings it leaves
+/// unset (entrypoint, environment, workdir, user).
+fn plan(
+    root: &Path,
+    spec: &PythonPreset,
+    image: &mut ImageSpec,
+    ctx: &PlanContext,
+) -> Result<Planned> {
+    let base = ctx.info;
+    if image.base.is_none() {
+        return Err(Error::usage(
+            "the Python preset needs a base image with Python: pass --base IMAGE or set [image] base",
+        ));
+    }
+    let project = read_pyproject(root)?;
+    let deps = if uses_lockfile(root, spec)? {
+        super::lock_layers::plan(root, spec, &project.name, ctx)?
+    } else {
+        venv_layers(root, spec, &project, base)?
+    };
+    let mut layers = deps.layers;
+    let mut scripts = deps.scripts;
+    scripts.extend(project.scripts.clone());
+    let shell = write_venv_shell(
+        ctx.staging,
+        (&deps.xy, &deps.full),
+        &deps.python,
+        &scripts,
+        &deps.files,
+    )?;
     layers.push(LayerSpec {
         name: "venv".into(),
         from: vec![shell.display().to_string()],
@@ -401,9 +510,7 @@ fn plan(
         dependencies: true,
     });
     let mut app_exclude: Vec<String> = NOT_CODE.iter().map(|s| s.to_string()).collect();
-    if let Ok(rel) = venv.root.strip_prefix(root) {
-        app_exclude.push(rel.display().to_string());
-    }
+    app_exclude.extend(deps.exclude);
     layers.push(LayerSpec {
         name: "app".into(),
         from: vec![".".into()],
@@ -430,14 +537,10 @@ fn plan(
     if image.user.is_none() {
         image.user = Some(base.default_user());
     }
-    notes.push(format!(
-        "python preset: venv {} (python {}), {} distributions in {} dependency layer(s)",
-        venv.root.display(),
-        venv.python,
-        deps.len(),
-        layers.len() - 2
-    ));
-    Ok(Planned { layers, notes })
+    Ok(Planned {
+        layers,
+        notes: vec![deps.note],
+    })
 }
 
 #[cfg(test)]

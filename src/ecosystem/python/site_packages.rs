@@ -97,7 +97,7 @@ impl Venv {
 }
 
 /// Every `*.dist-info` of `site_packages`, sorted by name.
-fn distributions(site_packages: &Path) -> Result<Vec<Distribution>> {
+pub fn distributions(site_packages: &Path) -> Result<Vec<Distribution>> {
     let mut out = Vec::new();
     let entries = fs::read_dir(site_packages).map_err(|e| Error::io(site_packages.display(), e))?;
     for entry in entries {
@@ -129,6 +129,30 @@ fn distributions(site_packages: &Path) -> Result<Vec<Distribution>> {
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// Whether `dist` (installed in `site_packages`) is the same on every platform: its wheel's
+/// `WHEEL` file says `Root-Is-Purelib: true` and every tag is generic (`py3-none-any`), so its
+/// layer can be one blob for all platforms of an index.
+pub fn is_pure(site_packages: &Path, dist: &Distribution) -> bool {
+    let Some(info) = dist.top_level.iter().find(|t| t.ends_with(".dist-info")) else {
+        return false;
+    };
+    let Ok(wheel) = fs::read_to_string(site_packages.join(info).join("WHEEL")) else {
+        return false;
+    };
+    let field = |key: &str| {
+        wheel
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.trim().eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    let tags = field("Tag");
+    field("Root-Is-Purelib").iter().any(|v| v == "true")
+        && !tags.is_empty()
+        && tags.iter().all(|t| t.ends_with("-none-any"))
 }
 
 /// The path and size of one RECORD line (CSV: path, hash, size; the path may be quoted).

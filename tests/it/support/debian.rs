@@ -195,8 +195,13 @@ fn cache_key(recipe: &Recipe) -> String {
 /// Returns the cached image under `cache`, making it first (under an exclusive file lock, so one
 /// process makes it while the others wait) when it is not there yet.
 fn cached_or_made(cache: &Path, recipe: &Recipe) -> DebianImage {
-    let key = cache_key(recipe);
-    let done = cache.join(&key);
+    cached_or_filled(cache, &cache_key(recipe), &|dir| make(dir, recipe))
+}
+
+/// The image cached under `cache/key`, made by `fill` (which writes `dir/rootfs` and
+/// `dir/layout`) under an exclusive file lock when it is not there yet.
+fn cached_or_filled(cache: &Path, key: &str, fill: &dyn Fn(&Path)) -> DebianImage {
+    let done = cache.join(key);
     std::fs::create_dir_all(cache).expect("create the Debian base cache");
     let lock = File::create(cache.join(format!("{key}.lock"))).expect("create the lock file");
     lock.lock().expect("lock the Debian base cache");
@@ -207,7 +212,7 @@ fn cached_or_made(cache: &Path, recipe: &Recipe) -> DebianImage {
             std::fs::remove_dir_all(&partial).expect("remove a partial Debian base");
         }
         std::fs::create_dir_all(&partial).expect("create the partial Debian base");
-        make(&partial, recipe);
+        fill(&partial);
         std::fs::rename(&partial, &done).expect("publish the Debian base");
     }
     drop(lock);
@@ -219,21 +224,33 @@ fn cached_or_made(cache: &Path, recipe: &Recipe) -> DebianImage {
 
 /// Makes `dir/rootfs` with debootstrap and packs it into the layout `dir/layout`.
 fn make(dir: &Path, recipe: &Recipe) {
-    let (rootfs, layout, bundle) = (dir.join("rootfs"), dir.join("layout"), dir.join("bundle"));
+    let rootfs = dir.join("rootfs");
     sh(&format!(
         "debootstrap --variant=minbase --include={} {SUITE} '{}' {MIRROR}",
         recipe.packages,
         rootfs.display()
     ));
+    trim(&rootfs);
+    if let Some(extra) = &recipe.extra {
+        (extra.add)(&rootfs);
+    }
+    pack(dir, recipe.cmd, None);
+}
+
+/// Empties the [`TRIMMED`] directories of `rootfs`.
+fn trim(rootfs: &Path) {
     let globs: Vec<String> = TRIMMED.iter().map(|d| format!("{d}/*")).collect();
     sh(&format!(
         "cd '{}' && rm -rf {}",
         rootfs.display(),
         globs.join(" ")
     ));
-    if let Some(extra) = &recipe.extra {
-        (extra.add)(&rootfs);
-    }
+}
+
+/// Packs `dir/rootfs` into the layout `dir/layout` (tagged [`TAG`], running `cmd`, for
+/// `architecture` when it is not the host's).
+fn pack(dir: &Path, cmd: &str, architecture: Option<&str>) {
+    let (rootfs, layout, bundle) = (dir.join("rootfs"), dir.join("layout"), dir.join("bundle"));
     // umoci packs a bundle's rootfs against the empty image it was unpacked from, so the rootfs
     // goes into an unpacked empty image for the repack and comes back out afterwards.
     let image = format!("{}:{TAG}", layout.display());
@@ -252,11 +269,76 @@ fn make(dir: &Path, recipe: &Recipe) {
     ));
     std::fs::rename(&packed, &rootfs).expect("move the rootfs out of the bundle");
     std::fs::remove_dir_all(&bundle).expect("remove the bundle");
+    let arch = architecture.map_or(String::new(), |a| format!("--architecture {a}"));
     sh(&format!(
-        "umoci config --image '{image}' --config.env '{PATH_ENV}' --config.cmd {}",
-        recipe.cmd
+        "umoci config --image '{image}' {arch} --config.env '{PATH_ENV}' --config.cmd {cmd}"
     ));
     sh(&format!("umoci gc --layout '{}'", layout.display()));
+}
+
+/// The suite of the foreign base: another Python than bookworm's (3.13), so a build on a 3.11
+/// host shows the host's Python plays no part.
+const FOREIGN_SUITE: &str = "trixie";
+
+/// The machine's Debian arm64 + Python base (trixie's python3, 3.13), made on first use without
+/// running anything of arm64: the dependency closure of `python3` downloaded by apt-get for arm64
+/// into a private apt state (the host's apt configuration is untouched), each package unpacked
+/// by `dpkg-deb -x` (no maintainer scripts run), plus the merged-/usr links Debian's
+/// `usrmerge` makes. Runs under `qemu-aarch64-static -L ROOTFS`. The test is skipped, or fails
+/// under CI=true, without root, apt-get, dpkg-deb and umoci.
+pub fn debian_arm64_python_base() -> &'static DebianBase {
+    static BASE: OnceLock<DebianBase> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let root = sh("id -u").trim() == "0";
+        require(
+            root && have("apt-get") && have("dpkg-deb") && have("umoci"),
+            "root with apt-get, dpkg-deb and umoci (Debian packages)",
+        );
+        // libstdc++6: numpy's extension modules link it (bookworm's minbase has it for apt).
+        let packages = "python3 libstdc++6";
+        let text =
+            format!("{RECIPE_VERSION} {FOREIGN_SUITE} arm64 {packages} {MIRROR} {TRIMMED:?}");
+        let digest = super::layout::sha256(text.as_bytes());
+        let key = format!("{FOREIGN_SUITE}-arm64-{}", &digest["sha256:".len()..][..12]);
+        let image = cached_or_filled(Path::new(CACHE_ROOT), &key, &|dir| {
+            unpack_foreign(dir, "arm64", packages);
+            trim(&dir.join("rootfs"));
+            pack(dir, "python3", Some("arm64"));
+        });
+        DebianBase {
+            python: python_version(&image.rootfs),
+            image,
+        }
+    })
+}
+
+/// Downloads `packages` and their dependency closure for `arch` from [`FOREIGN_SUITE`] into
+/// `dir/apt` (apt's own state and cache there) and unpacks them into `dir/rootfs`.
+fn unpack_foreign(dir: &Path, arch: &str, packages: &str) {
+    let (apt, rootfs) = (dir.join("apt"), dir.join("rootfs"));
+    let apt = apt.display();
+    sh(&format!(
+        "set -e; mkdir -p '{apt}/lists/partial' '{apt}/archives/partial' '{apt}/cache'
+         touch '{apt}/status'
+         echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {MIRROR} \
+           {FOREIGN_SUITE} main' > '{apt}/sources.list'"
+    ));
+    let options = format!(
+        "-q -o Dir::Etc::SourceList='{apt}/sources.list' -o Dir::Etc::SourceParts=/dev/null \
+         -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null \
+         -o Dir::State::Lists='{apt}/lists' -o Dir::State::status='{apt}/status' \
+         -o Dir::Cache='{apt}/cache' -o Dir::Cache::archives='{apt}/archives' \
+         -o APT::Architecture={arch} -o APT::Architectures::={arch} -o Debug::NoLocking=1"
+    );
+    sh(&format!(
+        "set -e; apt-get {options} update >/dev/null
+         apt-get {options} install -y -d --no-install-recommends {packages} >/dev/null
+         mkdir -p '{root}'
+         for deb in '{apt}'/archives/*.deb; do dpkg-deb -x \"$deb\" '{root}'; done
+         cd '{root}' && for d in bin sbin lib; do [ -e $d ] || ln -s usr/$d $d; done
+         rm -rf '{apt}'",
+        root = rootfs.display()
+    ));
 }
 
 /// `major.minor` from the `usr/bin/python3 -> python3.X` link Debian installs.

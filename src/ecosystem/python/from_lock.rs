@@ -1,0 +1,360 @@
+//! The dependency tree of an image, installed from the project's lockfile by uv for the base's
+//! platform (`--python-platform`, `--python-version`, wheels only, no dependency resolution
+//! beyond the lock, hashes enforced when the lock has them) into a target directory that becomes
+//! the venv's site-packages. Nothing of the host's Python is used, so a macOS laptop or an amd64
+//! runner builds arm64 images. Each install is kept in the layer cache's staging area under a
+//! key of (resolved set, platform, Python X.Y, installer version): a rebuild runs nothing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::ecosystem::python::installer::Installer;
+use crate::ecosystem::python::target::Target;
+use crate::error::{Error, Result};
+use crate::layer::digest::Digest;
+use crate::python::{read_lockfile, Format, LockedSet};
+use crate::temp::{self, TempPath};
+
+/// PyPI's simple index, what uv uses when nothing names another.
+const PYPI: &str = "https://pypi.org/simple";
+
+/// A lockfile reduced to what uv installs: pinned requirements, one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The lockfile it came from.
+    pub lockfile: PathBuf,
+    /// The requirements text (`name==version ; marker --hash=sha256:…`).
+    pub requirements: String,
+    /// Whether every requirement carries a hash (then `--require-hashes`).
+    pub hashed: bool,
+}
+
+/// One requirement line of a locked package.
+fn requirement_line(p: &crate::python::LockedPackage) -> String {
+    let mut line = format!("{}=={}", p.name, p.version);
+    if let Some(marker) = &p.marker {
+        line.push_str(&format!(" ; {marker}"));
+    }
+    for hash in &p.hashes {
+        line.push_str(&format!(" --hash={hash}"));
+    }
+    line
+}
+
+/// The requirements of a set strata parsed (pylock.toml, poetry.lock, requirements*.txt): every
+/// package must be pinned to a version from the default index.
+fn from_set(set: &LockedSet) -> Result<Resolved> {
+    let unpinned: Vec<String> = set.unpinned().iter().map(|p| p.name.clone()).collect();
+    if !unpinned.is_empty() {
+        return Err(Error::usage(format!(
+            "{}: not pinned to one version: {}; pin them (`==`) or lock with uv/pip-compile",
+            set.path.display(),
+            unpinned.join(", ")
+        )));
+    }
+    if let Some(p) = set.packages.iter().find(|p| p.source.is_some()) {
+        return Err(Error::usage(format!(
+            "{}: {} comes from {} — installing from anything but the default index is not \
+             supported yet; package a venv with --venv",
+            set.path.display(),
+            p.name,
+            p.source.as_deref().unwrap_or_default()
+        )));
+    }
+    let lines: Vec<String> = set.packages.iter().map(requirement_line).collect();
+    Ok(Resolved {
+        lockfile: set.path.clone(),
+        hashed: set.packages.iter().all(|p| !p.hashes.is_empty()),
+        requirements: lines.join("\n") + "\n",
+    })
+}
+
+/// `uv.lock` exported by uv itself (frozen: the lock is not re-resolved), without the project,
+/// its workspace members and dev dependencies.
+fn from_uv_lock(root: &Path, lockfile: &Path, installer: &Installer) -> Result<Resolved> {
+    let out = Command::new(&installer.path)
+        .args([
+            "export",
+            "--frozen",
+            "--format",
+            "requirements-txt",
+            "--no-emit-project",
+            "--no-emit-workspace",
+            "--no-dev",
+            "--no-header",
+            "--quiet",
+        ])
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .output()
+        .map_err(|e| Error::io(installer.path.display(), e))?;
+    if !out.status.success() {
+        return Err(Error::invalid(format!(
+            "{}: `uv export --frozen` failed: {}",
+            lockfile.display(),
+            first_error(&String::from_utf8_lossy(&out.stderr))
+        )));
+    }
+    let requirements = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = requirements
+        .lines()
+        .filter(|l| !l.starts_with(char::is_whitespace) && !l.starts_with('#'))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    if let Some(local) = lines
+        .iter()
+        .find(|l| l.starts_with("-e") || l.starts_with('.'))
+    {
+        return Err(Error::usage(format!(
+            "{}: a local dependency ({}) is not supported yet; package a venv with --venv",
+            lockfile.display(),
+            local.trim()
+        )));
+    }
+    Ok(Resolved {
+        lockfile: lockfile.to_path_buf(),
+        hashed: !lines.is_empty() && requirements.contains("--hash="),
+        requirements,
+    })
+}
+
+/// The requirements of the project's `lockfile` (any format strata reads).
+pub fn resolve(root: &Path, lockfile: &Path, installer: &Installer) -> Result<Resolved> {
+    match Format::of(lockfile) {
+        Some(Format::Uv) => from_uv_lock(root, lockfile, installer),
+        _ => from_set(&read_lockfile(lockfile)?),
+    }
+}
+
+/// The first `error:`/`cause:` line of uv's stderr, printable characters only.
+fn first_error(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("error:"))
+        .or_else(|| stderr.lines().map(str::trim).find(|l| !l.is_empty()))
+        .unwrap_or("no diagnostics");
+    printable(line.trim_start_matches("error:").trim())
+}
+
+/// `text` without control characters (uv's output never goes to the terminal raw).
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The text between the first `open` after `after` and the next `close`, in `stderr`.
+fn between<'a>(stderr: &'a str, after: &str, close: char) -> Option<&'a str> {
+    let start = stderr.find(after)? + after.len();
+    let rest = &stderr[start..];
+    Some(rest[..rest.find(close)?].trim())
+}
+
+/// The index uv is sent to: `UV_DEFAULT_INDEX`, `UV_INDEX_URL`, `PIP_INDEX_URL`, else PyPI.
+pub fn index_url() -> String {
+    ["UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| PYPI.to_string())
+}
+
+/// What a failed `uv pip install` means, as strata's error: a package with no wheel for the
+/// target, a hash the index does not match, an index that cannot be reached (exit 3), or uv's
+/// own first error line.
+fn install_error(stderr: &str, resolved: &Resolved, target: &Target, platform: &str) -> Error {
+    if let Some(spec) = between(stderr, "Because ", ' ')
+        .filter(|_| stderr.contains("has no usable wheels") || stderr.contains("has no wheels"))
+    {
+        return Error::usage(format!(
+            "{spec} has no wheel for {} ({platform}, python {}): strata installs wheels only",
+            target.platform, target.python
+        ))
+        .with_hint(
+            "pin a version that publishes wheels for this platform, or build it with \
+             --allow-build (not supported yet), or package a venv built on the target with --venv",
+        );
+    }
+    if let Some(spec) = between(stderr, "Hash mismatch for `", '`') {
+        return Error::invalid(format!(
+            "{}: the hash locked for {spec} does not match the file the index serves (was the \
+             lockfile edited by hand?); refused",
+            resolved.lockfile.display()
+        ));
+    }
+    if let Some(url) = between(stderr, "Failed to fetch: ", '\n') {
+        return Error::Registry(format!(
+            "the package index cannot be reached ({}): {}",
+            printable(url),
+            printable(between(stderr, "cause: ", '\n').unwrap_or_default())
+        ));
+    }
+    Error::invalid(format!(
+        "uv pip install for {}: {}",
+        target.platform,
+        first_error(stderr)
+    ))
+}
+
+/// The environment uv runs with: pip's index, extra index and CA settings carried over when uv's
+/// own are unset (a machine configured for pip's mirror uses it for uv too).
+fn pip_settings() -> Vec<(&'static str, String)> {
+    let unset = |k: &str| std::env::var_os(k).is_none_or(|v| v.is_empty());
+    let mut env = vec![("NO_COLOR", "1".to_string())];
+    let mapped = [
+        ("PIP_INDEX_URL", "UV_INDEX_URL"),
+        ("PIP_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL"),
+        ("PIP_CERT", "SSL_CERT_FILE"),
+    ];
+    for (pip, uv) in mapped {
+        if let (Ok(v), true) = (std::env::var(pip), unset(uv)) {
+            env.push((uv, v));
+            if uv == "SSL_CERT_FILE" && unset("UV_NATIVE_TLS") {
+                env.push(("UV_NATIVE_TLS", "1".into()));
+            }
+        }
+    }
+    env
+}
+
+/// Installs `resolved` for `target` with `installer` into a directory of `staging` named by
+/// (requirements, platform, Python, installer version), unless it is there already; returns it.
+pub fn install(
+    installer: &Installer,
+    resolved: &Resolved,
+    target: &Target,
+    staging: &Path,
+) -> Result<PathBuf> {
+    let platform = target.uv_platform()?;
+    let key = Digest::sha256_of(
+        format!(
+            "{}\0{platform}\0{}\0{}",
+            resolved.requirements, target.python, installer.version
+        )
+        .as_bytes(),
+    );
+    let dir = staging.join(format!("python-wheels-{}", &key.hex()[..16]));
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    fs::create_dir_all(staging).map_err(|e| Error::io(staging.display(), e))?;
+    let (tmp, ()) = TempPath::create(temp::beside(&dir), |t| fs::create_dir_all(t))
+        .map_err(|e| Error::io(dir.display(), e))?;
+    let requirements = tmp.path().join(".requirements.txt");
+    fs::write(&requirements, &resolved.requirements)
+        .map_err(|e| Error::io(requirements.display(), e))?;
+    let site = tmp.path().join("site-packages");
+    let mut command = Command::new(&installer.path);
+    command
+        .args(["pip", "install", "--quiet", "--target"])
+        .arg(&site)
+        .args(["--python-platform", &platform])
+        .args(["--python-version", &target.python])
+        .args(["--only-binary", ":all:", "--no-deps", "--link-mode", "copy"])
+        .arg("-r")
+        .arg(&requirements)
+        .envs(pip_settings());
+    if resolved.hashed {
+        command.arg("--require-hashes");
+    }
+    let out = command
+        .output()
+        .map_err(|e| Error::io(installer.path.display(), e))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(install_error(&stderr, resolved, target, &platform));
+    }
+    fs::remove_file(&requirements).map_err(|e| Error::io(requirements.display(), e))?;
+    match tmp.persist(&dir) {
+        Ok(()) => Ok(dir),
+        // Another build installed the same set first: same content, keep theirs.
+        Err(_) if dir.is_dir() => Ok(dir),
+        Err(failed) => Err(Error::io(dir.display(), failed.error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::elf::GlibcVersion;
+    use crate::rootfs::libc::Libc;
+    use crate::source::platform::Platform;
+
+    fn target() -> Target {
+        Target {
+            platform: Platform::parse("linux/arm64").unwrap(),
+            python: "3.11".into(),
+            interpreter: "/usr/bin/python3.11".into(),
+            libc: Libc::Glibc(GlibcVersion([2, 36, 0])),
+        }
+    }
+
+    fn resolved() -> Resolved {
+        Resolved {
+            lockfile: PathBuf::from("uv.lock"),
+            requirements: String::new(),
+            hashed: true,
+        }
+    }
+
+    #[test]
+    fn uv_failures_become_errors_that_name_the_package_or_the_index() {
+        let t = target();
+        let sdist = "error: No solution found when resolving dependencies\n  cause: Because \
+                     sgmllib3k==1.0.0 has no usable wheels and you require sgmllib3k==1.0.0, we \
+                     can conclude that your requirements are unsatisfiable.\n";
+        let e = install_error(sdist, &resolved(), &t, "aarch64-manylinux_2_36");
+        let shown = format!("{e} {}", e.hint().unwrap_or_default());
+        for needle in [
+            "sgmllib3k==1.0.0",
+            "linux/arm64",
+            "--allow-build",
+            "pin a version",
+        ] {
+            assert!(shown.contains(needle), "{needle}: {shown}");
+        }
+        let hash =
+            "error: Failed to download `idna==3.10`\n  cause: Hash mismatch for `idna==3.10`\n";
+        let e = install_error(hash, &resolved(), &t, "p");
+        assert!(e.to_string().contains("idna==3.10"), "{e}");
+        assert!(e.to_string().contains("edited by hand"), "{e}");
+        let net = "error: Request failed after 3 retries\n  cause: Failed to fetch: \
+                   http://127.0.0.1:9/simple/six/\n  cause: error sending request\n";
+        let e = install_error(net, &resolved(), &t, "p");
+        assert_eq!(e.exit_code(), crate::error::ExitCode::Registry);
+        assert!(
+            e.to_string().contains("http://127.0.0.1:9/simple/six/"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn locked_rows_become_pinned_hashed_requirement_lines() {
+        let p = crate::python::LockedPackage {
+            name: "numpy".into(),
+            version: "2.2.6".into(),
+            pinned: true,
+            extras: Vec::new(),
+            marker: Some("python_version >= \"3.10\"".into()),
+            hashes: vec!["sha256:ab".into(), "sha256:cd".into()],
+            source: None,
+        };
+        assert_eq!(
+            requirement_line(&p),
+            "numpy==2.2.6 ; python_version >= \"3.10\" --hash=sha256:ab --hash=sha256:cd"
+        );
+        let mut loose = p.clone();
+        loose.pinned = false;
+        loose.name = "six".into();
+        let set = LockedSet::new(
+            Format::Requirements,
+            PathBuf::from("requirements.txt"),
+            vec![p, loose],
+            Vec::new(),
+        );
+        let e = from_set(&set).unwrap_err();
+        assert!(
+            e.to_string().contains("not pinned to one version: six"),
+            "{e}"
+        );
+    }
+}

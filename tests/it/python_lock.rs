@@ -1,0 +1,468 @@
+//! Python images from the lockfile, for any platform: a real uv project (numpy: platform wheels;
+//! requests: pure) built with no venv on the host for linux/amd64 (Debian bookworm, Python 3.11)
+//! and linux/arm64 (Debian trixie from Debian's arm64 packages, Python 3.13 — not the host's
+//! 3.11) in one run, into an image index. Oracles: skopeo (`inspect --raw`, `copy --all`), the
+//! amd64 image run chrooted, the arm64 one under `qemu-aarch64-static -L ROOTFS`, and a loopback
+//! registry's access log for what a code change and a changed pin push. Wheels are cached under
+//! /var/tmp (uv's cache), the bases under /var/tmp/strata-test-debian.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::support::debian::{
+    chroot, debian_arm64_python_base, debian_python_base, DebianImage, TAG,
+};
+use crate::support::layout::{blob_path, write_platform_index, Written};
+use crate::support::registry::{self, Registry};
+use crate::support::uv::{uv, uv_in};
+use crate::support::{fresh_dir, have, require, sh, strata_in, write, Run};
+
+/// uv's wheel cache, shared by runs on this machine (numpy's wheels are downloaded once).
+const UV_CACHE: &str = "/var/tmp/strata-test-tools/uv-cache";
+
+/// The uv project: numpy (platform wheels) and requests (pure, with its pure and platform
+/// dependencies), an app that imports both.
+fn project(dir: &Path) -> PathBuf {
+    let p = dir.join("hello");
+    write(
+        &p,
+        "pyproject.toml",
+        "[project]\nname = \"hello\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\n\
+         dependencies = [\"numpy==2.2.6\", \"requests==2.32.3\"]\n",
+    );
+    write(
+        &p,
+        "app.py",
+        "import sys, numpy, requests\nprint('hello', sys.version_info[:2], numpy.__version__, \
+         int(numpy.arange(4).sum()), requests.__version__)\n",
+    );
+    uv_in(&p, "lock --quiet");
+    p
+}
+
+/// The environment strata (and the uv it runs) get: the machine's CA bundle, the shared cache.
+fn env() -> Vec<(&'static str, PathBuf)> {
+    vec![
+        ("UV_CACHE_DIR", PathBuf::from(UV_CACHE)),
+        (
+            "SSL_CERT_FILE",
+            PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
+        ),
+        ("UV_NATIVE_TLS", PathBuf::from("1")),
+    ]
+}
+
+/// `strata build` of `project` with `args`, the test's uv and cache.
+fn build(project: &Path, cache: &Path, args: &[&str]) -> Run {
+    let uv = uv();
+    let cache = cache.display().to_string();
+    let mut all = vec![
+        "build",
+        "--installer",
+        uv.to_str().unwrap(),
+        "--cache-dir",
+        &cache,
+    ];
+    all.extend_from_slice(args);
+    let env = env();
+    let env: Vec<(&str, &Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    strata_in(&all, &env, Some(project))
+}
+
+/// The manifest digest of `layout`'s [`TAG`].
+fn tagged(layout: &Path) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"]
+        .as_str()
+        .expect("a tagged manifest")
+        .to_string()
+}
+
+/// One layout holding both bases, tagged `multi` as an index over them (what a multi-platform
+/// base looks like).
+fn two_platform_base(dir: &Path, amd64: &DebianImage, arm64: &DebianImage) -> String {
+    let layout = dir.join("base");
+    sh(&format!(
+        "mkdir -p '{0}/blobs/sha256' && cp -a '{1}'/blobs/sha256/. '{2}'/blobs/sha256/. \
+         '{0}/blobs/sha256/' && cp '{1}/oci-layout' '{0}/'",
+        layout.display(),
+        amd64.layout.display(),
+        arm64.layout.display()
+    ));
+    let written = |l: &Path| Written {
+        manifest_digest: tagged(l),
+        layer_digests: Vec::new(),
+        diff_ids: Vec::new(),
+        config_digest: String::new(),
+    };
+    write_platform_index(
+        &layout,
+        "multi",
+        &[
+            ("linux/amd64", &written(&amd64.layout)),
+            ("linux/arm64", &written(&arm64.layout)),
+        ],
+    );
+    format!("oci:{}:multi", layout.display())
+}
+
+/// A JSON document of a blob in `layout`.
+fn blob_json(layout: &Path, digest: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(blob_path(layout, digest)).unwrap()).unwrap()
+}
+
+/// Per platform (`amd64`): the manifest of the image index `oci:layout:tag`, read with skopeo.
+fn platform_manifests(layout: &Path, tag: &str) -> BTreeMap<String, serde_json::Value> {
+    let raw = sh(&format!("skopeo inspect --raw oci:{}:{tag}", layout.display()));
+    let index: serde_json::Value = serde_json::from_str(&raw).expect("skopeo's raw index");
+    assert_eq!(
+        index["mediaType"], "application/vnd.oci.image.index.v1+json",
+        "{raw}"
+    );
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let arch = m["platform"]["architecture"].as_str().unwrap().to_string();
+            (arch, blob_json(layout, m["digest"].as_str().unwrap()))
+        })
+        .collect()
+}
+
+/// The digests of the layers strata added above `base_layers` base layers, with the names the
+/// build gave them (from the config's history).
+fn new_layers(
+    layout: &Path,
+    manifest: &serde_json::Value,
+    base_layers: usize,
+) -> BTreeMap<String, (String, u64)> {
+    let config = blob_json(layout, manifest["config"]["digest"].as_str().unwrap());
+    let names: Vec<String> = config["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["empty_layer"].as_bool() != Some(true))
+        .skip(base_layers)
+        .map(|h| {
+            let by = h["created_by"].as_str().unwrap();
+            by.split_whitespace().nth(3).unwrap().to_string()
+        })
+        .collect();
+    let layers = manifest["layers"].as_array().unwrap();
+    names
+        .into_iter()
+        .zip(&layers[base_layers..])
+        .map(|(n, l)| {
+            let d = l["digest"].as_str().unwrap().to_string();
+            (n, (d, l["size"].as_u64().unwrap()))
+        })
+        .collect()
+}
+
+/// Unpacks the layers of `manifest` above the base onto a copy of `base`'s rootfs at `dest`.
+fn unpack_onto(base: &DebianImage, layout: &Path, manifest: &serde_json::Value, dest: &Path) {
+    base.copy_rootfs(dest);
+    let base_layers = blob_json(&base.layout, &tagged(&base.layout))["layers"]
+        .as_array()
+        .unwrap()
+        .len();
+    for layer in &manifest["layers"].as_array().unwrap()[base_layers..] {
+        let blob = blob_path(layout, layer["digest"].as_str().unwrap());
+        sh(&format!(
+            "tar -xzf '{}' -C '{}'",
+            blob.display(),
+            dest.display()
+        ));
+    }
+}
+
+/// The blobs the registry was sent (`PUT …?digest=`), in log order.
+fn uploaded(registry: &Registry) -> BTreeSet<String> {
+    registry
+        .log()
+        .lines()
+        .filter(|l| l.contains("\"PUT /v2/") && l.contains("/blobs/uploads/"))
+        .filter_map(|l| {
+            let at = l.find("digest=sha256")? + "digest=".len();
+            let rest = l[at..].replace("%3A", ":");
+            Some(rest[..rest.find(|c: char| c == ' ' || c == '&' || c == '"')?].to_string())
+        })
+        .collect()
+}
+
+fn builds_an_index_for_two_platforms_from_the_lockfile() {
+    require(
+        have("skopeo") && have("qemu-aarch64-static") && registry::Registry::installed(),
+        "skopeo, qemu-user-static and docker-registry (Debian packages)",
+    );
+    let (amd64, arm64) = (debian_python_base(), debian_arm64_python_base());
+    assert_eq!(amd64.python, "3.11");
+    assert_eq!(arm64.python, "3.13", "the arm64 base's Python differs from the host's");
+    let dir = fresh_dir("python_lock");
+    let base = two_platform_base(&dir, amd64, arm64);
+    let project = project(&dir);
+    let (cache, out) = (dir.join("cache"), dir.join("out"));
+    let registry = Registry::start(None);
+    let push = |tag: &str| format!("docker://{}/team/hello:{tag}", registry.host);
+    let platforms = "linux/amd64,linux/arm64";
+    let started = std::time::Instant::now();
+    let first = build(
+        &project,
+        &cache,
+        &[
+            "--base",
+            &base,
+            "--platform",
+            platforms,
+            "--output",
+            &format!("oci:{}:v1", out.display()),
+            "--output",
+            &push("v1"),
+        ],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    eprintln!("two-platform build: {:.1?}", started.elapsed());
+    for needle in [
+        "linux/amd64 python 3.11 glibc 2.36",
+        "linux/arm64 python 3.13 glibc 2.41",
+        "aarch64-manylinux_2_40",
+    ] {
+        assert!(first.stderr.contains(needle), "{needle}: {}", first.stderr);
+    }
+
+    // skopeo reads the index and copies every platform.
+    let manifests = platform_manifests(&out, "v1");
+    assert_eq!(
+        manifests.keys().collect::<Vec<_>>(),
+        ["amd64", "arm64"],
+        "{manifests:?}"
+    );
+    sh(&format!(
+        "skopeo copy --quiet --all oci:{}:v1 oci:{}:copied",
+        out.display(),
+        dir.join("copied").display()
+    ));
+    let base_count = |b: &DebianImage| {
+        blob_json(&b.layout, &tagged(&b.layout))["layers"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let layers_amd = new_layers(&out, &manifests["amd64"], base_count(amd64));
+    let layers_arm = new_layers(&out, &manifests["arm64"], base_count(arm64));
+    assert_eq!(
+        layers_amd.keys().collect::<Vec<_>>(),
+        ["app", "deps", "deps-pure", "venv"],
+        "{layers_amd:?}"
+    );
+    assert_eq!(
+        layers_amd["deps-pure"], layers_arm["deps-pure"],
+        "pure wheels: one blob for both platforms"
+    );
+    assert_eq!(layers_amd["app"], layers_arm["app"], "the code layer is shared");
+    assert_ne!(layers_amd["deps"], layers_arm["deps"], "numpy differs per platform");
+
+    // amd64 runs chrooted, arm64 under qemu-user: both import numpy and requests.
+    let amd_root = dir.join("amd64-rootfs");
+    unpack_onto(amd64, &out, &manifests["amd64"], &amd_root);
+    let ran = chroot(
+        &amd_root,
+        &["/app/.venv/bin/python", "/app/app.py"],
+        &[("PATH".into(), "/app/.venv/bin:/usr/bin:/bin".into())],
+    );
+    assert!(ran.contains("hello (3, 11) 2.2.6 6 2.32.3"), "{ran}");
+    let arm_root = dir.join("arm64-rootfs");
+    unpack_onto(arm64, &out, &manifests["arm64"], &arm_root);
+    // qemu-user looks absolute paths up under -L first, so the image's own paths work; the
+    // venv's site-packages is added as its pyvenv.cfg would (bin/python links to the base's
+    // interpreter by an absolute path, which the host's kernel would resolve on the host).
+    let root = arm_root.display();
+    let ran = sh(&format!(
+        "qemu-aarch64-static -L '{root}' '{root}/usr/bin/python3' -c \"import site, runpy; \
+         site.addsitedir('/app/.venv/lib/python3.13/site-packages'); \
+         runpy.run_path('/app/app.py', run_name='__main__')\""
+    ));
+    assert!(ran.contains("hello (3, 13) 2.2.6 6 2.32.3"), "{ran}");
+
+    // The same inputs again: nothing new is written.
+    let again = build(
+        &project,
+        &cache,
+        &["--base", &base, "--platform", platforms, "--format", "json", "--output", &push("v1")],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["outputs"][0]["uploaded"], 0, "{}", again.stdout);
+
+    // A one-line code change pushes the app layer (one blob for both platforms) and configs.
+    write(&project, "app.py", &(std::fs::read_to_string(project.join("app.py")).unwrap() + "# v2\n"));
+    let before = uploaded(&registry);
+    let v2 = build(
+        &project,
+        &cache,
+        &[
+            "--base",
+            &base,
+            "--platform",
+            platforms,
+            "--output",
+            &format!("oci:{}:v2", out.display()),
+            "--output",
+            &push("v2"),
+        ],
+    );
+    assert_eq!(v2.code, 0, "{}", v2.stderr);
+    let sent: BTreeSet<String> = uploaded(&registry).difference(&before).cloned().collect();
+    let m2 = platform_manifests(&out, "v2");
+    let v2_amd = new_layers(&out, &m2["amd64"], base_count(amd64));
+    let v2_arm = new_layers(&out, &m2["arm64"], base_count(arm64));
+    let mut expected: BTreeSet<String> = [&v2_amd["app"].0, &v2_arm["app"].0]
+        .into_iter()
+        .cloned()
+        .collect();
+    for m in m2.values() {
+        expected.insert(m["config"]["digest"].as_str().unwrap().to_string());
+    }
+    assert_eq!(sent, expected, "only the app layers and configs are pushed");
+    let bytes: u64 = v2_amd["app"].1
+        + m2.values()
+            .map(|m| m["config"]["size"].as_u64().unwrap())
+            .sum::<u64>();
+    assert!(bytes < 100_000, "{bytes} bytes pushed for a one-line change");
+    for name in ["deps", "deps-pure", "venv"] {
+        assert_eq!(v2_amd[name], layers_amd[name], "{name} unchanged");
+        assert_eq!(v2_arm[name], layers_arm[name], "{name} unchanged");
+    }
+
+    // A changed pin of a pure distribution rebuilds the pure layer only.
+    let pyproject = std::fs::read_to_string(project.join("pyproject.toml")).unwrap();
+    write(&project, "pyproject.toml", &pyproject.replace("requests==2.32.3", "requests==2.32.4"));
+    uv_in(&project, "lock --quiet");
+    let v3 = build(
+        &project,
+        &cache,
+        &[
+            "--base",
+            &base,
+            "--platform",
+            platforms,
+            "--output",
+            &format!("oci:{}:v3", out.display()),
+        ],
+    );
+    assert_eq!(v3.code, 0, "{}", v3.stderr);
+    let m3 = platform_manifests(&out, "v3");
+    let v3_amd = new_layers(&out, &m3["amd64"], base_count(amd64));
+    let v3_arm = new_layers(&out, &m3["arm64"], base_count(arm64));
+    assert_ne!(v3_amd["deps-pure"], v2_amd["deps-pure"]);
+    assert_eq!(v3_amd["deps-pure"], v3_arm["deps-pure"]);
+    assert_eq!(v3_amd["deps"], v2_amd["deps"], "numpy's layer is kept");
+    assert_eq!(v3_arm["deps"], v2_arm["deps"], "numpy's layer is kept");
+}
+
+/// A requirements project on the amd64 base, built for it from `requirements` (the lockfile).
+fn requirements_build(area: &str, requirements: &str, extra_env: &[(&str, &str)]) -> Run {
+    let base = debian_python_base();
+    let dir = fresh_dir(area);
+    let p = dir.join("app");
+    write(&p, "requirements.txt", requirements);
+    write(&p, "main.py", "print('hi')\n");
+    let uv = uv();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.args(["build", "--installer"])
+        .arg(&uv)
+        .args(["--cache-dir"])
+        .arg(dir.join("cache"))
+        .args(["--base", &base.reference(), "--output"])
+        .arg(format!("oci:{}:v1", dir.join("out").display()))
+        .current_dir(&p)
+        .env("NO_COLOR", "1");
+    for (k, v) in env() {
+        cmd.env(k, v);
+    }
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run strata");
+    assert!(!dir.join("out").exists(), "nothing is written on failure");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn an_sdist_only_dependency_is_named_with_the_platform_and_the_options() {
+    let run = requirements_build("python_lock_sdist", "sgmllib3k==1.0.0\n", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for needle in ["sgmllib3k==1.0.0", "linux/amd64", "pin a version", "--allow-build"] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+}
+
+fn an_unreachable_index_is_exit_3_with_its_url() {
+    let run = requirements_build(
+        "python_lock_index",
+        "six==1.17.0\n",
+        &[
+            ("UV_INDEX_URL", "http://127.0.0.1:9/simple"),
+            ("UV_HTTP_RETRIES", "0"),
+            ("UV_NO_CACHE", "1"),
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("http://127.0.0.1:9/simple"), "{}", run.stderr);
+}
+
+fn a_hash_edited_by_hand_is_refused() {
+    let wrong = "0".repeat(64);
+    let run = requirements_build(
+        "python_lock_hash",
+        &format!("six==1.17.0 --hash=sha256:{wrong}\n"),
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("six==1.17.0") && run.stderr.contains("edited by hand"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn a_venv_of_another_python_than_the_base_is_refused() {
+    let base = debian_arm64_python_base();
+    let dir = fresh_dir("python_lock_venv");
+    let p = dir.join("app");
+    crate::support::python::write_six_venv(&p);
+    write(&p, "main.py", "print('hi')\n");
+    let run = strata_in(
+        &[
+            "build",
+            "--preset",
+            "python",
+            "--cache-dir",
+            dir.join("cache").to_str().unwrap(),
+            "--base",
+            &format!("oci:{}:{TAG}", base.layout.display()),
+            "--output",
+            &format!("oci:{}:v1", dir.join("out").display()),
+        ],
+        &[],
+        Some(&p),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Python 3.11.2") && run.stderr.contains("Python 3.13"),
+        "{}",
+        run.stderr
+    );
+}
+
+crate::tests![
+    builds_an_index_for_two_platforms_from_the_lockfile,
+    an_sdist_only_dependency_is_named_with_the_platform_and_the_options,
+    an_unreachable_index_is_exit_3_with_its_url,
+    a_hash_edited_by_hand_is_refused,
+    a_venv_of_another_python_than_the_base_is_refused,
+];
