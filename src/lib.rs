@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod dockerfile;
 pub mod ecosystem;
 pub mod error;
+pub mod explore;
 pub mod generate;
 pub mod layer;
 pub mod model;

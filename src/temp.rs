@@ -305,6 +305,14 @@ pub fn sweep_beside(path: &Path) {
     let _ = sweep(parent, Some(name));
 }
 
+static INTERRUPT_HOOK: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Has the Ctrl-C / SIGTERM handler of [`remove_on_interrupt`] call `hook` before it exits (once
+/// per process; `strata explore` restores the terminal with it). A second hook is ignored.
+pub fn on_interrupt(hook: fn()) {
+    let _ = INTERRUPT_HOOK.set(hook);
+}
+
 /// Installs the handler of Ctrl-C (SIGINT) and SIGTERM: it removes every registered temp path,
 /// says so on stderr and exits with 128 + the signal number (130, 143), as a shell reports a
 /// process its signal ended. Without a handler (it could not be installed) the signal ends the
@@ -331,6 +339,9 @@ pub fn remove_on_interrupt() {
                 _ = terminate.recv() => 15,
             }
         });
+        if let Some(hook) = INTERRUPT_HOOK.get() {
+            hook();
+        }
         // Held until the process exits: no temp path is made or moved after this.
         let live = live();
         for path in live.values() {

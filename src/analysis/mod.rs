@@ -200,13 +200,20 @@ pub fn analyze_keeping_scans(
     let image = &opened.image;
     let all: Vec<usize> = (0..image.layers.len()).collect();
     let scans = scan_layers(image, opened.layers.as_ref(), &all, &opts.scan)?;
+    let analysis = analyze_scans(image, opts, &scans);
+    Ok((analysis, scans))
+}
+
+/// The analysis of `image` from the scans of all its layers, bottom first (made by
+/// [`scan_layers`] or [`scan::scan_layers_each`]).
+pub fn analyze_scans(image: &Image, opts: &AnalyzeOptions, scans: &[LayerScan]) -> Analysis {
     let entries: Vec<&[Entry]> = scans.iter().map(|s| s.entries.as_slice()).collect();
     let inspected: Vec<&Inspected> = scans.iter().map(|s| &s.inspected).collect();
     // The dive figures need nothing else the analysis works out: the second core computes them
     // while this one examines the layers.
     let (examined, dive) = std::thread::scope(|scope| {
         let dive = scope.spawn(|| dive_figures(&entries));
-        let examined = examine(image, opts, &scans, &entries, &inspected);
+        let examined = examine(image, opts, scans, &entries, &inspected);
         let dive = dive
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -223,7 +230,7 @@ pub fn analyze_keeping_scans(
         Some(v) => format!("{}/{}/{v}", image.config.os, image.config.architecture),
         None => format!("{}/{}", image.config.os, image.config.architecture),
     };
-    let analysis = Analysis {
+    Analysis {
         schema_version: SCHEMA_VERSION,
         image: ImageSummary {
             reference: image.reference.clone(),
@@ -255,8 +262,7 @@ pub fn analyze_keeping_scans(
         findings,
         reclaimable,
         advice,
-    };
-    Ok((analysis, scans))
+    }
 }
 
 /// What [`examine`] finds in the scanned layers.

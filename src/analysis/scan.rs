@@ -108,6 +108,19 @@ pub fn scan_layers(
     which: &[usize],
     opts: &ScanOptions,
 ) -> Result<Vec<LayerScan>> {
+    scan_layers_each(image, source, which, opts, &|_, _| {})
+}
+
+/// [`scan_layers`], `on_scanned` hearing of each layer (its index in the image and its scan) as
+/// soon as it is scanned, in the order scans finish: `strata explore` shows each layer's files
+/// while the others stream.
+pub fn scan_layers_each(
+    image: &Image,
+    source: &dyn LayerSource,
+    which: &[usize],
+    opts: &ScanOptions,
+    on_scanned: &(dyn Fn(usize, &LayerScan) + Sync),
+) -> Result<Vec<LayerScan>> {
     let count = which.len();
     let mut order: Vec<usize> = (0..count).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(image.layers[which[i]].size.unwrap_or(0)));
@@ -126,8 +139,9 @@ pub fn scan_layers(
                     return;
                 };
                 let result = scan_layer(image, source, which[index], opts);
-                if result.is_err() {
-                    failed.store(true, Ordering::Relaxed);
+                match &result {
+                    Ok(scan) => on_scanned(which[index], scan),
+                    Err(_) => failed.store(true, Ordering::Relaxed),
                 }
                 results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
             });

@@ -8,6 +8,7 @@ pub mod cook;
 pub mod copy;
 pub mod diff;
 pub mod dockerfile;
+pub mod explore;
 pub mod fingerprint;
 pub mod history;
 pub mod init;
@@ -64,6 +65,9 @@ pub struct Cli {
 pub enum Command {
     /// Explain every layer of an image: sizes, contents, dependencies, caches, dead bytes, fixes.
     Report(report::ReportArgs),
+    /// Browse an image layer by layer in the terminal: what each layer added, changed and
+    /// removed, findings, file history, view and save files, compare with another image.
+    Explore(Box<explore::ExploreArgs>),
     /// Compare two images: what a deploy of NEW downloads where OLD is, and what changed.
     Diff(diff::DiffArgs),
     /// Gate an image in CI: size budgets, dependencies and caches in app layers, dive's rules,
@@ -238,6 +242,7 @@ pub fn default_threads() -> usize {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Report(args) => report::run(&args),
+        Command::Explore(args) => explore::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Recipe(args) => recipe::run(&args),

@@ -3,8 +3,8 @@
 
 use std::collections::HashSet;
 
-use crate::analysis::scan::ScanOptions;
-use crate::analysis::{analyze_keeping_scans, AnalyzeOptions, BaseLayers};
+use crate::analysis::scan::{scan_layers_each, LayerScan, ScanOptions};
+use crate::analysis::{analyze_scans, AnalyzeOptions, BaseLayers};
 use crate::error::Result;
 use crate::layer::walk::Contents;
 use crate::model::Image;
@@ -44,6 +44,33 @@ pub struct Analyzed {
 /// Runs `strata report`'s pipeline: open → base → scan and analyze → filter.
 pub fn report(req: &ReportRequest) -> Result<Analyzed> {
     let opened = open_image(&req.image, &req.reading.source)?;
+    let reported = report_opened(req, &opened, &|_, _| {})?;
+    Ok(Analyzed {
+        opened,
+        report: reported.report,
+        warnings: reported.warnings,
+        base: reported.base,
+    })
+}
+
+/// What [`report_opened`] found: [`Analyzed`] without the image it was given.
+pub struct Reported {
+    /// The report.
+    pub report: ImageReport,
+    /// See [`Analyzed::warnings`].
+    pub warnings: Vec<String>,
+    /// See [`Analyzed::base`].
+    pub base: Option<BaseLayers>,
+}
+
+/// [`report`] on an image already opened with [`open_image`], `on_layer` hearing of each layer's
+/// scan as it finishes (`strata explore` shows the layers from the manifest first, then fills in
+/// their files as they stream).
+pub fn report_opened(
+    req: &ReportRequest,
+    opened: &OpenedImage,
+    on_layer: &(dyn Fn(usize, &LayerScan) + Sync),
+) -> Result<Reported> {
     let mut warnings = Vec::new();
     let base = resolve_base(
         req.base.as_deref(),
@@ -52,18 +79,24 @@ pub fn report(req: &ReportRequest) -> Result<Analyzed> {
         &mut warnings,
     )?;
     req.reading.progress.start(compressed_total(&opened.image));
-    let (mut analysis, scans) = analyze_keeping_scans(
-        &opened,
-        &AnalyzeOptions {
-            top: req.top,
-            base: base.clone(),
-            scan: ScanOptions {
-                contents: Contents::Inspect,
-                threads: req.reading.threads,
-                progress: req.reading.progress.clone(),
-            },
+    let opts = AnalyzeOptions {
+        top: req.top,
+        base: base.clone(),
+        scan: ScanOptions {
+            contents: Contents::Inspect,
+            threads: req.reading.threads,
+            progress: req.reading.progress.clone(),
         },
+    };
+    let all: Vec<usize> = (0..opened.image.layers.len()).collect();
+    let scans = scan_layers_each(
+        &opened.image,
+        opened.layers.as_ref(),
+        &all,
+        &opts.scan,
+        on_layer,
     )?;
+    let mut analysis = analyze_scans(&opened.image, &opts, &scans);
     if let (Some(base), Some(0)) = (&analysis.image.base, analysis.image.base_matched_layers) {
         warnings.push(format!(
             "the base {base} shares no layer with {}: no layer counts as base (is it the image's base?)",
@@ -71,8 +104,7 @@ pub fn report(req: &ReportRequest) -> Result<Analyzed> {
         ));
     }
     req.filter.apply(&mut analysis);
-    Ok(Analyzed {
-        opened,
+    Ok(Reported {
         report: ImageReport { analysis, scans },
         warnings,
         base,

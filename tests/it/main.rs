@@ -40,6 +40,7 @@ modules![
     dockerfile_gen,
     ecosystems,
     engine,
+    explore,
     findings,
     formats,
     fuzz_regressions,
