@@ -255,12 +255,18 @@ impl App {
             row.uncompressed = Some(layer.uncompressed_bytes);
             row.role = Some(layer.role);
             row.dead = Some(layer.dead_bytes);
-            row.reclaimable = Some(0);
+            // What fixing the layer's findings gives back, each file counted once.
+            let own: Vec<_> = analysis
+                .findings
+                .iter()
+                .filter(|f| f.layer == layer.index)
+                .cloned()
+                .collect();
+            row.reclaimable = Some(crate::analysis::reclaim::net_reclaimable(&own).total);
         }
         let mut lines = Vec::new();
         for f in &analysis.findings {
             if let Some(row) = self.layers.get_mut(f.layer) {
-                *row.reclaimable.get_or_insert(0) += f.bytes;
                 row.findings.push(escape::terminal(&f.message).into_owned());
             }
             lines.push(Line {

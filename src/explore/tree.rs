@@ -70,6 +70,8 @@ struct Node {
     next_sibling: u32,
     first_event: u32,
     last_event: u32,
+    /// The layer that first named the path (itself or a path below it).
+    born: u32,
     /// The kind of the entry the latest layer gave it (implicit parents are directories).
     dir: bool,
 }
@@ -149,6 +151,7 @@ impl Default for ChangeTree {
                 next_sibling: NONE,
                 first_event: NONE,
                 last_event: NONE,
+                born: 0,
                 dir: true,
             }],
             events: Vec::new(),
@@ -286,6 +289,7 @@ impl ChangeTree {
             next_sibling: self.nodes[parent as usize].first_child,
             first_event: NONE,
             last_event: NONE,
+            born: self.applied as u32,
             dir: true,
         });
         self.nodes[parent as usize].first_child = n;
@@ -464,6 +468,12 @@ impl View {
             }
             shown[n] |= own;
             if shown[n] {
+                // A directory the tar leaves implicit is added in the layer that first named a
+                // path in it, unchanged after.
+                change[n].get_or_insert(match tree.nodes[n].born as usize == spec.layer {
+                    true => Change::Added,
+                    false => Change::Unchanged,
+                });
                 let parent = tree.nodes[n].parent as usize;
                 shown[parent] = true;
                 size[parent] += size[n];
@@ -589,6 +599,21 @@ mod tests {
         assert_eq!(t.history(a).len(), 2);
         assert_eq!(t.provider(a, 1), Some(1));
         assert_eq!(t.provider(t.find("/etc/b").unwrap(), 1), None);
+    }
+
+    #[test]
+    fn directories_a_layer_leaves_implicit_are_added_where_first_named() {
+        let t = tree(&[&[("usr/x", F, 1)], &[("new/deep/y", F, 2), ("usr/z", F, 3)]]);
+        assert_eq!(
+            shown(&t, 1, Mode::LayerChanges),
+            [
+                ("/new".into(), 'A', 2),
+                ("/new/deep".into(), 'A', 2),
+                ("/new/deep/y".into(), 'A', 2),
+                ("/usr".into(), 'U', 3),
+                ("/usr/z".into(), 'A', 3),
+            ]
+        );
     }
 
     #[test]
