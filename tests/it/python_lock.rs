@@ -187,7 +187,7 @@ fn uploaded(registry: &Registry) -> BTreeSet<String> {
         .filter_map(|l| {
             let at = l.find("digest=sha256")? + "digest=".len();
             let rest = l[at..].replace("%3A", ":");
-            Some(rest[..rest.find(|c: char| c == ' ' || c == '&' || c == '"')?].to_string())
+            Some(rest[..rest.find([' ', '&', '"'])?].to_string())
         })
         .collect()
 }
