@@ -187,7 +187,7 @@ fn uploaded(registry: &Registry) -> BTreeSet<String> {
         .filter_map(|l| {
             let at = l.find("digest=sha256")? + "digest=".len();
             let rest = l[at..].replace("%3A", ":");
-            Some(rest[..rest.find(|c: char| c == ' ' || c == '&' || c == '"')?].to_string())
+            Some(rest[..rest.find([' ', '&', '"'])?].to_string())
         })
         .collect()
 }
@@ -207,21 +207,18 @@ fn builds_an_index_for_two_platforms_from_the_lockfile() {
     let registry = Registry::start(None);
     let push = |tag: &str| format!("docker://{}/team/hello:{tag}", registry.host);
     let platforms = "linux/amd64,linux/arm64";
+    // Both platforms to the layout `out` as `tag`, and to the registry when `pushed`.
+    let both = |tag: &str, pushed: bool| {
+        let layout = format!("oci:{}:{tag}", out.display());
+        let mut args = vec!["--base", &base, "--platform", platforms, "--output", &layout];
+        let pushed_to = push(tag);
+        if pushed {
+            args.extend(["--output", &pushed_to]);
+        }
+        build(&project, &cache, &args)
+    };
     let started = std::time::Instant::now();
-    let first = build(
-        &project,
-        &cache,
-        &[
-            "--base",
-            &base,
-            "--platform",
-            platforms,
-            "--output",
-            &format!("oci:{}:v1", out.display()),
-            "--output",
-            &push("v1"),
-        ],
-    );
+    let first = both("v1", true);
     assert_eq!(first.code, 0, "{}", first.stderr);
     eprintln!("two-platform build: {:.1?}", started.elapsed());
     for needle in [
@@ -298,20 +295,7 @@ fn builds_an_index_for_two_platforms_from_the_lockfile() {
     // A one-line code change pushes the app layer (one blob for both platforms) and configs.
     write(&project, "app.py", &(std::fs::read_to_string(project.join("app.py")).unwrap() + "# v2\n"));
     let before = uploaded(&registry);
-    let v2 = build(
-        &project,
-        &cache,
-        &[
-            "--base",
-            &base,
-            "--platform",
-            platforms,
-            "--output",
-            &format!("oci:{}:v2", out.display()),
-            "--output",
-            &push("v2"),
-        ],
-    );
+    let v2 = both("v2", true);
     assert_eq!(v2.code, 0, "{}", v2.stderr);
     let sent: BTreeSet<String> = uploaded(&registry).difference(&before).cloned().collect();
     let m2 = platform_manifests(&out, "v2");
@@ -339,18 +323,7 @@ fn builds_an_index_for_two_platforms_from_the_lockfile() {
     let pyproject = std::fs::read_to_string(project.join("pyproject.toml")).unwrap();
     write(&project, "pyproject.toml", &pyproject.replace("requests==2.32.3", "requests==2.32.4"));
     uv_in(&project, "lock --quiet");
-    let v3 = build(
-        &project,
-        &cache,
-        &[
-            "--base",
-            &base,
-            "--platform",
-            platforms,
-            "--output",
-            &format!("oci:{}:v3", out.display()),
-        ],
-    );
+    let v3 = both("v3", false);
     assert_eq!(v3.code, 0, "{}", v3.stderr);
     let m3 = platform_manifests(&out, "v3");
     let v3_amd = new_layers(&out, &m3["amd64"], base_count(amd64));
