@@ -124,7 +124,7 @@ pub fn pieces(s: &str) -> impl Iterator<Item = Piece<'_>> {
         }
         // Text up to the next NUL that starts an escape (a lone NUL is text).
         let mut end = rest.len();
-        let mut from = 1;
+        let mut from = rest.chars().next().map_or(0, char::len_utf8);
         while let Some(at) = rest[from..].find(BYTE_ESCAPE) {
             let at = from + at;
             if escaped_byte(&rest[at..]).is_some() {
@@ -202,6 +202,10 @@ mod tests {
             ]
         );
         assert_eq!(pieces("a\0E9").count(), 1, "upper-case hex is no escape");
+        assert_eq!(
+            pieces("ü\0ffé").collect::<Vec<_>>(),
+            [Piece::Text("ü"), Piece::Byte(0xff), Piece::Text("é")]
+        );
     }
 
     #[test]

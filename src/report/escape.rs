@@ -36,6 +36,17 @@ fn push_byte(out: &mut String, b: u8) {
     let _ = write!(out, "\\x{b:02x}");
 }
 
+/// Appends `s` to `out`: each byte of a name that is not UTF-8 as `\xHH`, each character as
+/// `push_char` writes it.
+fn push_units(out: &mut String, s: &str, mut push_char: impl FnMut(&mut String, char)) {
+    for unit in units(s) {
+        match unit {
+            Unit::Byte(b) => push_byte(out, b),
+            Unit::Char(c) => push_char(out, c),
+        }
+    }
+}
+
 /// Whether `c` must not reach a terminal raw: C0 controls (ESC, BEL, CR, LF, TAB, …), DEL, C1
 /// controls (U+0080–U+009F, which some terminals obey like ESC sequences), and the bidirectional
 /// overrides and isolates that reorder what a line shows (U+202A–U+202E, U+2066–U+2069).
@@ -67,13 +78,13 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
-    for unit in units(s) {
-        match unit {
-            Unit::Byte(b) => push_byte(&mut out, b),
-            Unit::Char(c) if unsafe_for_terminal(c) => push_escaped(&mut out, c),
-            Unit::Char(c) => out.push(c),
+    push_units(&mut out, s, |out, c| {
+        if unsafe_for_terminal(c) {
+            push_escaped(out, c);
+        } else {
+            out.push(c);
         }
-    }
+    });
     Cow::Owned(out)
 }
 
@@ -125,23 +136,16 @@ fn closing_run(s: &str, run: usize) -> Option<usize> {
 /// Appends Markdown text outside a code span: its markup characters backslash-escaped, its
 /// control characters as [`terminal`] writes them.
 fn push_prose(out: &mut String, text: &str) {
-    for unit in units(text) {
-        let c = match unit {
-            Unit::Byte(b) => {
-                push_byte(out, b);
-                continue;
-            }
-            Unit::Char(c) => c,
-        };
+    push_units(out, text, |out, c| {
         if unsafe_for_terminal(c) {
             push_escaped(out, c);
-            continue;
+            return;
         }
         if matches!(c, '\\' | '|' | '`' | '[' | ']' | '<' | '>') {
             out.push('\\');
         }
         out.push(c);
-    }
+    });
 }
 
 /// Appends the inside of a code span: control characters as [`terminal`] writes them, `|` as
@@ -196,22 +200,13 @@ pub fn markdown_code(s: &str) -> String {
 /// at the start of a log line; the other control characters as [`terminal`] writes them.
 pub fn github_data(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for unit in units(s) {
-        let c = match unit {
-            Unit::Byte(b) => {
-                push_byte(&mut out, b);
-                continue;
-            }
-            Unit::Char(c) => c,
-        };
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            c if unsafe_for_terminal(c) => push_escaped(&mut out, c),
-            c => out.push(c),
-        }
-    }
+    push_units(&mut out, s, |out, c| match c {
+        '%' => out.push_str("%25"),
+        '\r' => out.push_str("%0D"),
+        '\n' => out.push_str("%0A"),
+        c if unsafe_for_terminal(c) => push_escaped(out, c),
+        c => out.push(c),
+    });
     out
 }
 
@@ -225,21 +220,21 @@ pub fn github_property(s: &str) -> String {
 /// cannot hold become spaces, a name's bytes that are not UTF-8 `\xHH`.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for unit in units(s) {
-        match unit {
-            Unit::Byte(b) => push_byte(&mut out, b),
-            Unit::Char(c) => match c {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&apos;"),
-                c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push(' '),
-                c => out.push(c),
-            },
-        }
-    }
+    push_units(&mut out, s, push_xml);
     out
+}
+
+/// Appends `c` as XML text ([`xml_escape`]).
+fn push_xml(out: &mut String, c: char) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&apos;"),
+        c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push(' '),
+        c => out.push(c),
+    }
 }
 
 /// `s` as text of a JUnit report, which CI often prints into its log: [`xml_escape`], and the
@@ -247,21 +242,12 @@ pub fn xml_escape(s: &str) -> String {
 /// references (`&#10;`), so a name stays on its line and an XML reader still gets it exact.
 pub fn junit(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for unit in units(s) {
-        let c = match unit {
-            Unit::Byte(b) => {
-                push_byte(&mut out, b);
-                continue;
-            }
-            Unit::Char(c) => c,
-        };
-        match c {
-            '\n' | '\r' | '\t' | '\u{7f}'..='\u{9f}' => {
-                let _ = write!(out, "&#{};", c as u32);
-            }
-            c => out.push_str(&xml_escape(c.encode_utf8(&mut [0; 4]))),
+    push_units(&mut out, s, |out, c| match c {
+        '\n' | '\r' | '\t' | '\u{7f}'..='\u{9f}' => {
+            let _ = write!(out, "&#{};", c as u32);
         }
-    }
+        c => push_xml(out, c),
+    });
     out
 }
 

@@ -6,9 +6,8 @@
 
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use crate::support::{strata, strata_in, Run};
+use crate::support::{python_with_stdin, strata, strata_in, Run};
 
 /// Every format name strata knows.
 const ALL: [&str; 6] = ["table", "json", "markdown", "html", "junit", "github"];
@@ -113,21 +112,7 @@ fn junit_cases(xml: &str) -> Vec<String> {
     let script = "import sys, xml.etree.ElementTree as E\n\
                   for c in E.fromstring(sys.stdin.read()).iter('testcase'):\n    \
                   print(c.get('name'), c.find('failure') is not None)";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run python3");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(xml.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = python_with_stdin(script, xml.as_bytes());
     assert!(
         out.status.success(),
         "not XML ({}):\n{xml}",

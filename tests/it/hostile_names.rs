@@ -13,7 +13,7 @@ use std::path::Path;
 use sha2::{Digest as _, Sha256};
 
 use crate::support::layout::{tar_bytes, write_layout, Comp, Item};
-use crate::support::{have, require, strata, strata_in, Run};
+use crate::support::{have, python_with_stdin, require, strata, strata_in, Run};
 
 /// Python that defines `tar(path, fmt, members)`: writes the tar `path` in `fmt` (`GNU_FORMAT`,
 /// `PAX_FORMAT`) of `members`, each `(name, kind, data)` with `name` bytes and `kind` `"f"`
@@ -58,10 +58,8 @@ fn python(dir: &Path, script: &str) {
 /// Python, decoded here).
 fn json_bytes(run: &Run) -> Vec<Vec<u8>> {
     assert!(run.code <= 1, "{}", run.stderr);
-    let mut child = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(
-            r#"
+    let out = python_with_stdin(
+        r#"
 import json, sys
 def walk(v):
     if isinstance(v, str):
@@ -72,19 +70,8 @@ def walk(v):
         for k, x in v.items(): walk(k); walk(x)
 walk(json.load(sys.stdin))
 "#,
-        )
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run python3");
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(run.stdout.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        run.stdout.as_bytes(),
+    );
     assert!(out.status.success(), "Python could not read the JSON");
     String::from_utf8(out.stdout)
         .unwrap()

@@ -184,6 +184,26 @@ pub fn report_json(reference: &str) -> serde_json::Value {
     run.json()
 }
 
+/// Runs the Python `script` (`python3 -c`) with `stdin` as its standard input: an independent
+/// reader of what strata wrote.
+pub fn python_with_stdin(script: &str, stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait python3")
+}
+
 /// Runs a shell command, panicking with its output when it fails.
 pub fn sh(cmd: &str) -> String {
     let out = Command::new("sh")
