@@ -38,6 +38,35 @@ impl<'de> Deserialize<'de> for Shape {
     }
 }
 
+/// The `visit_*` methods of every JSON scalar, each returning `$value`.
+macro_rules! scalars {
+    ($value:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
+
 struct TopLevel;
 
 impl<'de> Visitor<'de> for TopLevel {
@@ -75,29 +104,7 @@ impl<'de> Visitor<'de> for TopLevel {
         Ok(Shape::NotAnObject)
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Shape, E> {
-        Ok(Shape::NotAnObject)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Shape, E> {
-        Ok(Shape::NotAnObject)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Shape, E> {
-        Ok(Shape::NotAnObject)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Shape, E> {
-        Ok(Shape::NotAnObject)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Shape, E> {
-        Ok(Shape::NotAnObject)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Shape, E> {
-        Ok(Shape::NotAnObject)
-    }
+    scalars!(Shape::NotAnObject);
 }
 
 /// The number of elements of an array, each skipped; 0 for any other value.
@@ -131,29 +138,7 @@ impl<'de> Visitor<'de> for Counter {
         Ok(Count(0))
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Count, E> {
-        Ok(Count(0))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Count, E> {
-        Ok(Count(0))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Count, E> {
-        Ok(Count(0))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Count, E> {
-        Ok(Count(0))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Count, E> {
-        Ok(Count(0))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Count, E> {
-        Ok(Count(0))
-    }
+    scalars!(Count(0));
 }
 
 #[cfg(test)]
