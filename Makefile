@@ -5,7 +5,7 @@ CARGO ?= cargo
 # auth tests, a static busybox for the Docker Engine tests, debootstrap for a real Debian + Python
 # base (tests/it/support/debian.rs), buildah to build FROM strata images and chromium to open the
 # HTML reports (tests/it/html.rs).
-TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah podman openssl zstd debootstrap chromium
+TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah podman openssl zstd debootstrap chromium rpm
 
 .PHONY: demo test deps lint fmt bench fuzz sample release container-test screenshot
 
