@@ -122,6 +122,11 @@ pub struct SpoolReader {
 }
 
 impl SpoolReader {
+    /// The directory the spool is in, for the other temp files of the same run.
+    pub fn dir(&self) -> &std::path::Path {
+        self.path.parent().unwrap_or(std::path::Path::new("."))
+    }
+
     /// The `size` bytes of content stored at `stored`.
     pub fn open(&mut self, stored: Stored, size: u64) -> Result<impl Read + '_> {
         self.file

@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::assemble::{rfc3339, source_date_epoch};
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
+use crate::layer::verify::LayerStream;
 use crate::mutate::annotation::{DEPENDENCY_LAYER_COMMENT, OPTIMIZE_PLAN};
 use crate::mutate::image::{history_entry, ManifestLayer};
 use crate::mutate::rebase::editable;
@@ -148,20 +149,11 @@ pub fn optimize(
     let keys: Vec<Digest> = (0..groups.len())
         .map(|i| relay::content_key(&merged, &groups, i, settings.keep_mtimes, &rewrites))
         .collect();
+    // Which groups the previous image holds, decided before anything is written.
     let mut used = Vec::new();
-    let laid = (0..groups.len())
-        .map(|i| {
-            match previous.and_then(|p| Some((p, p.find(groups[i].role, &keys[i], &mut used)?))) {
-                Some((p, index)) => Ok(Laid::Reused(p, index)),
-                None => {
-                    let dir = &settings.temp_dir;
-                    relay::write_group(&merged, &groups, i, &mut reader, mtime, &rewrites, dir)
-                        .map(Laid::Written)
-                }
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
-    // A reused blob this machine proved to hold the group's entries is not read back.
+    let reused: Vec<Option<(&Previous, usize)>> = (0..groups.len())
+        .map(|i| previous.and_then(|p| Some((p, p.find(groups[i].role, &keys[i], &mut used)?))))
+        .collect();
     let identity = |l: &Laid| match l {
         Laid::Written(r) => (r.written.digest.clone(), r.written.diff_id.clone()),
         Laid::Reused(p, index) => (
@@ -169,30 +161,47 @@ pub fn optimize(
             p.image.image.layers[*index].diff_id.clone(),
         ),
     };
-    let trusted: Vec<usize> = (0..laid.len())
-        .filter(|&i| matches!(laid[i], Laid::Reused(..)))
+    // A reused blob this machine proved to hold the group's entries is not read back.
+    let trusted: Vec<usize> = (0..groups.len())
         .filter(|&i| {
-            let (blob, diff_id) = identity(&laid[i]);
-            settings.proven.holds(&blob, &diff_id, &keys[i])
+            reused[i].is_some_and(|(p, index)| {
+                let (blob, diff_id) = identity(&Laid::Reused(p, index));
+                settings.proven.holds(&blob, &diff_id, &keys[i])
+            })
         })
         .collect();
-    let streams = laid
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !trusted.contains(i))
-        .map(|(i, l)| match l {
-            Laid::Written(r) => prove::read_back(r, keep + i),
-            Laid::Reused(p, index) => p.image.open_uncompressed(*index),
-        });
-    prove::prove(
-        &merged,
-        streams,
-        &groups,
-        &trusted,
-        keep,
-        settings.keep_mtimes,
-        &rewrites,
-    )?;
+    // Each layer is proven (read back) while the next one is written.
+    let write = |hand_over: &mut dyn FnMut(Result<LayerStream>)| -> Result<Vec<Laid>> {
+        let mut laid = Vec::new();
+        for (i, reuse) in reused.iter().enumerate() {
+            let l = match *reuse {
+                Some((p, index)) => Laid::Reused(p, index),
+                None => {
+                    let dir = &settings.temp_dir;
+                    let written = relay::write_group(
+                        &merged,
+                        &groups,
+                        i,
+                        &mut reader,
+                        mtime,
+                        &rewrites,
+                        dir,
+                    )?;
+                    Laid::Written(written)
+                }
+            };
+            if !trusted.contains(&i) {
+                hand_over(match &l {
+                    Laid::Written(r) => prove::read_back(r, keep + i),
+                    Laid::Reused(p, index) => p.image.open_uncompressed(*index),
+                });
+            }
+            laid.push(l);
+        }
+        Ok(laid)
+    };
+    let mtimes = settings.keep_mtimes;
+    let laid = prove::while_writing(&merged, &groups, &trusted, keep, mtimes, &rewrites, write)?;
     for (l, key) in laid.iter().zip(&keys) {
         let (blob, diff_id) = identity(l);
         settings.proven.record(&blob, &diff_id, key);

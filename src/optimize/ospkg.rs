@@ -1,6 +1,6 @@
 //! The OS packages installed above the base, for the plan: `rootfs::packages` reads their
 //! databases from the merged filesystem (contents from the spool) and says what each owns;
-//! here that becomes the plan's [`Package`]s (ecosystem `deb` or `apk`) and the paths their
+//! here that becomes the plan's [`Package`]s (ecosystem `deb`, `apk` or `rpm`) and the paths their
 //! layer claims.
 
 use std::collections::BTreeSet;
@@ -17,7 +17,8 @@ pub fn os_packages(
     merged: &Merged,
     spool: &mut SpoolReader,
 ) -> Result<(Vec<Package>, BTreeSet<String>)> {
-    let owners = packages::owners(&mut MergedFs { merged, spool })?;
+    let temp = spool.dir().to_path_buf();
+    let owners = packages::owners(&mut MergedFs { merged, spool }, &temp)?;
     // One package of several architectures (`libc6:amd64`, `libc6:i386`) is named once.
     let used: BTreeSet<Package> = owners
         .packages

@@ -1,6 +1,8 @@
 //! Which OS package owns each path of a filesystem, as the distribution's own package database
 //! says: dpkg's (`var/lib/dpkg/status` for the installed packages and their versions,
-//! `var/lib/dpkg/info/<pkg>[:<arch>].list` for their files) and apk's (`lib/apk/db/installed`).
+//! `var/lib/dpkg/info/<pkg>[:<arch>].list` for their files), apk's (`lib/apk/db/installed`) and
+//! rpm's SQLite one ([`rpmdb`](crate::rootfs::rpmdb): `var/lib/rpm/rpmdb.sqlite`, or
+//! `usr/lib/sysimage/rpm/rpmdb.sqlite` where Fedora 36 and later keep it).
 //! It sits in `rootfs` because it is knowledge of a distribution's filesystem, not of a
 //! language (those are `ecosystem`'s, found by path patterns; these by a database) nor of one
 //! command: the filesystem is any [`Filesystem`], so `optimize` asks it about the merged layers
@@ -12,7 +14,14 @@
 //! symbolic links, and a top-level directory the filesystem does not have (`bin`, `sbin`,
 //! `lib`, `lib32`, `lib64`, `libx32`) is taken as the usr-merge alias of `usr/<dir>`, the layout
 //! of every merged-usr Debian and Ubuntu base (the base itself is not read: its symlinks live in
-//! layers the caller may never decompress). dpkg diversions are not applied.
+//! layers the caller may never decompress).
+//!
+//! dpkg diversions (`var/lib/dpkg/diversions`, as `dpkg-divert` keeps them) move a path other
+//! packages ship to another: a package's listed path that another package (or the admin, for a
+//! local diversion) diverted is owned at the path it was diverted to, and the diverting package
+//! keeps its own file at the original path, as `dpkg-query -L` says ("diverted by P to: …").
+//! Like the rest of the database, the diversions are read from the filesystem given: those in a
+//! base no upper layer rewrote are not seen.
 //!
 //! A package is seen when its database entry is in the filesystem and it owns a file or link
 //! there (not only a directory, which many share): for the layers above a base, the packages
@@ -23,15 +32,18 @@
 //! debconf's cache, ldconfig's, `etc/alternatives` and the links update-alternatives made)
 //! is claimed too, so a change of packages moves it with them.
 //!
-//! rpm is not read: its database (`var/lib/rpm/rpmdb.sqlite`, Berkeley DB or ndb before that)
-//! needs an SQLite reader and RPM header parsing strata does not have, so an rpm-based image's
-//! packages stay with the files around them.
+//! rpm's older databases (Berkeley DB `Packages` before rpm 4.16, ndb `Packages.db` of SUSE)
+//! are not read: the packages of an image that has only those stay with the files around them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
 use std::io::BufRead;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::rootfs::base_fs::follow_links;
+use crate::rootfs::rpmdb;
+use crate::temp::{unique_in, TempPath};
 
 /// What a path of a [`Filesystem`] is, as far as ownership needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +74,8 @@ pub enum Manager {
     Dpkg,
     /// Alpine's apk.
     Apk,
+    /// Fedora's, RHEL's and their kin's rpm (its SQLite database).
+    Rpm,
 }
 
 /// The state each manager keeps: its database and what installs leave beside it.
@@ -90,6 +104,25 @@ const STATE: &[(Manager, &[&str])] = &[
             "etc/ld.so.cache",
         ],
     ),
+    (
+        Manager::Rpm,
+        &[
+            "var/lib/rpm",
+            "usr/lib/sysimage/rpm",
+            "var/lib/dnf",
+            "var/cache/dnf",
+            "var/log/dnf.log",
+            "var/log/dnf.librepo.log",
+            "var/log/dnf.rpm.log",
+            "var/log/hawkey.log",
+            "var/lib/yum",
+            "var/cache/yum",
+            "var/log/yum.log",
+            "var/lib/alternatives",
+            "etc/alternatives",
+            "etc/ld.so.cache",
+        ],
+    ),
 ];
 
 impl Manager {
@@ -98,21 +131,23 @@ impl Manager {
         match self {
             Manager::Dpkg => "deb",
             Manager::Apk => "apk",
+            Manager::Rpm => "rpm",
         }
     }
 
-    /// The database file whose presence says the manager is there.
-    fn database(self) -> &'static str {
+    /// The database files whose presence says the manager is there.
+    fn databases(self) -> &'static [&'static str] {
         match self {
-            Manager::Dpkg => DPKG_STATUS,
-            Manager::Apk => APK_INSTALLED,
+            Manager::Dpkg => &[DPKG_STATUS],
+            Manager::Apk => &[APK_INSTALLED],
+            Manager::Rpm => RPM_DATABASES,
         }
     }
 }
 
 /// Whether `ecosystem` names an OS package manager's packages rather than a language's.
 pub fn is_os_ecosystem(ecosystem: &str) -> bool {
-    [Manager::Dpkg, Manager::Apk]
+    [Manager::Dpkg, Manager::Apk, Manager::Rpm]
         .iter()
         .any(|m| m.ecosystem() == ecosystem)
 }
@@ -145,14 +180,26 @@ pub struct Owners {
 const DPKG_STATUS: &str = "var/lib/dpkg/status";
 const DPKG_INFO: &str = "var/lib/dpkg/info";
 const DPKG_ALTERNATIVES: &str = "var/lib/dpkg/alternatives";
+const DPKG_DIVERSIONS: &str = "var/lib/dpkg/diversions";
 const APK_INSTALLED: &str = "lib/apk/db/installed";
+/// Where rpm keeps its SQLite database (`_dbpath`): the old place, and Fedora 36's.
+const RPM_DATABASES: &[&str] = &[
+    "var/lib/rpm/rpmdb.sqlite",
+    "usr/lib/sysimage/rpm/rpmdb.sqlite",
+];
 
-/// Reads every package database in `fs` and says who owns what.
-pub fn owners(fs: &mut dyn Filesystem) -> Result<Owners> {
+/// Reads every package database in `fs` and says who owns what; `temp` is a directory for the
+/// private copy SQLite reads rpm's database from.
+pub fn owners(fs: &mut dyn Filesystem, temp: &Path) -> Result<Owners> {
     let mut found: Vec<(OsPackage, Vec<String>)> = Vec::new();
     if fs.kind(DPKG_STATUS) == Some(Kind::File) {
         let status =
             parse_dpkg_status(fs.read(DPKG_STATUS)?).map_err(|e| e.context(DPKG_STATUS))?;
+        let diversions = match fs.kind(DPKG_DIVERSIONS) {
+            Some(Kind::File) => parse_dpkg_diversions(fs.read(DPKG_DIVERSIONS)?)
+                .map_err(|e| e.context(DPKG_DIVERSIONS))?,
+            _ => Vec::new(),
+        };
         for list in fs.below(DPKG_INFO) {
             let Some(stem) = list
                 .strip_prefix(DPKG_INFO)
@@ -175,7 +222,12 @@ pub fn owners(fs: &mut dyn Filesystem) -> Result<Owners> {
                 version: None,
                 arch: arch.map(str::to_string),
             });
-            let paths = parse_lines(fs.read(&list)?).map_err(|e| e.context(&list))?;
+            let mut paths = parse_lines(fs.read(&list)?).map_err(|e| e.context(&list))?;
+            for path in &mut paths {
+                if let Some(d) = diversions.iter().find(|d| d.diverts(path, name)) {
+                    path.clone_from(&d.to);
+                }
+            }
             found.push((package, paths));
         }
     }
@@ -183,6 +235,11 @@ pub fn owners(fs: &mut dyn Filesystem) -> Result<Owners> {
         let installed =
             parse_apk_installed(fs.read(APK_INSTALLED)?).map_err(|e| e.context(APK_INSTALLED))?;
         found.extend(installed);
+    }
+    for db in RPM_DATABASES {
+        if fs.kind(db) == Some(Kind::File) {
+            found.extend(rpm_packages(fs, db, temp).map_err(|e| e.context(*db))?);
+        }
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = Owners::default();
@@ -199,7 +256,7 @@ pub fn owners(fs: &mut dyn Filesystem) -> Result<Owners> {
         }
     }
     for (manager, dirs) in STATE {
-        if fs.kind(manager.database()).is_none() {
+        if manager.databases().iter().all(|db| fs.kind(db).is_none()) {
             continue;
         }
         for dir in *dirs {
@@ -220,6 +277,41 @@ pub fn owners(fs: &mut dyn Filesystem) -> Result<Owners> {
     Ok(out)
 }
 
+/// The packages of rpm's SQLite database at `db` in `fs`, read from a copy in `temp` (with its
+/// write-ahead log, which holds the last transactions until SQLite checkpoints it).
+fn rpm_packages(
+    fs: &mut dyn Filesystem,
+    db: &str,
+    temp: &Path,
+) -> Result<Vec<(OsPackage, Vec<String>)>> {
+    let path = unique_in(temp);
+    let (dir, ()) = TempPath::create(path.clone(), |p| std::fs::create_dir(p))
+        .map_err(|e| Error::io(path.display(), e))?;
+    let copy = dir.path().join("rpmdb.sqlite");
+    for suffix in ["", "-wal"] {
+        let from = format!("{db}{suffix}");
+        if fs.kind(&from) != Some(Kind::File) {
+            continue;
+        }
+        let to = copy.with_file_name(format!("rpmdb.sqlite{suffix}"));
+        let mut out = File::create(&to).map_err(|e| Error::io(to.display(), e))?;
+        std::io::copy(&mut fs.read(&from)?, &mut out).map_err(|e| Error::io(to.display(), e))?;
+    }
+    let packages = rpmdb::read(&copy)?;
+    Ok(packages
+        .into_iter()
+        .map(|p| {
+            let package = OsPackage {
+                manager: Manager::Rpm,
+                name: p.name,
+                version: Some(p.version),
+                arch: p.arch,
+            };
+            (package, p.files)
+        })
+        .collect())
+}
+
 /// An update-alternatives state file: its mode, its master link, then pairs of a slave's name
 /// and link up to a blank line; the links, master first.
 pub fn parse_dpkg_alternatives(input: impl BufRead) -> Result<Vec<String>> {
@@ -229,6 +321,40 @@ pub fn parse_dpkg_alternatives(input: impl BufRead) -> Result<Vec<String>> {
         .step_by(2)
         .filter(|l| l.starts_with('/'))
         .cloned()
+        .collect())
+}
+
+/// One dpkg diversion: the files packages ship at `from` are installed at `to`, but for those
+/// of the package `by` (none: a local diversion, made by the admin for every package).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diversion {
+    /// The path as packages list it.
+    pub from: String,
+    /// Where the diverted files are.
+    pub to: String,
+    /// The diverting package, which keeps its own file at `from`.
+    pub by: Option<String>,
+}
+
+impl Diversion {
+    /// Whether the file `package` lists at `path` is at [`Diversion::to`] instead.
+    fn diverts(&self, path: &str, package: &str) -> bool {
+        self.from == path && self.by.as_deref() != Some(package)
+    }
+}
+
+/// dpkg's diversions file: three lines per diversion (the path, where it is diverted to, the
+/// diverting package or `:` for a local one); an incomplete last one is ignored, as a path
+/// nothing diverts.
+pub fn parse_dpkg_diversions(input: impl BufRead) -> Result<Vec<Diversion>> {
+    let lines = parse_lines_keep_blank(input)?;
+    Ok(lines
+        .chunks_exact(3)
+        .map(|d| Diversion {
+            from: d[0].clone(),
+            to: d[1].clone(),
+            by: (d[2] != ":").then(|| d[2].clone()),
+        })
         .collect())
 }
 
@@ -445,7 +571,7 @@ mod tests {
             ("usr/lib/x86_64-linux-gnu/libjq.so", "->libjq.so.1"),
             ("app/main.py", "code"),
         ]);
-        let o = owners(&mut fs).unwrap();
+        let o = owners(&mut fs, &std::env::temp_dir()).unwrap();
         let names: Vec<_> = o.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["jq", "libjq1"]);
         assert_eq!(o.packages[1].version.as_deref(), Some("1.6-2.1"));
@@ -465,6 +591,49 @@ mod tests {
         assert!(o.state.contains("var/log/dpkg.log"));
         assert!(o.state.contains("usr/bin/jqq"), "an alternative's link");
         assert!(!o.state.contains("app/main.py"));
+    }
+
+    #[test]
+    fn diverted_files_are_owned_where_they_were_diverted_to() {
+        let status = "Package: vim-tiny\nStatus: install ok installed\nVersion: 2:9.0\n\n\
+            Package: vim-runtime\nStatus: install ok installed\nVersion: 2:9.0\n\n\
+            Package: ed\nStatus: install ok installed\nVersion: 1.19\n";
+        let help = "/usr/share/vim/vim90/doc/help.txt";
+        let diversions = format!(
+            "{help}\n{help}.vim-tiny\nvim-runtime\n/usr/bin/ed\n/usr/bin/ed.distrib\n:\n/cut\n"
+        );
+        let mut fs = Mem::new(&[
+            (DPKG_STATUS, status),
+            (DPKG_DIVERSIONS, &diversions),
+            (
+                "var/lib/dpkg/info/vim-tiny.list",
+                &format!("{help}\n/usr/bin/vim.tiny\n"),
+            ),
+            ("var/lib/dpkg/info/vim-runtime.list", &format!("{help}\n")),
+            ("var/lib/dpkg/info/ed.list", "/usr/bin/ed\n"),
+            ("usr/share/vim/vim90/doc/help.txt", "runtime's"),
+            ("usr/share/vim/vim90/doc/help.txt.vim-tiny", "tiny's"),
+            ("usr/bin/vim.tiny", "elf"),
+            ("usr/bin/ed.distrib", "elf"),
+            ("usr/bin/ed", "a local wrapper"),
+        ]);
+        let o = owners(&mut fs, &std::env::temp_dir()).unwrap();
+        let owner = |p: &str| o.owner.get(p).map(|i| o.packages[*i].name.as_str());
+        assert_eq!(
+            owner("usr/share/vim/vim90/doc/help.txt"),
+            Some("vim-runtime")
+        );
+        assert_eq!(
+            owner("usr/share/vim/vim90/doc/help.txt.vim-tiny"),
+            Some("vim-tiny")
+        );
+        assert_eq!(owner("usr/bin/ed.distrib"), Some("ed"), "a local diversion");
+        assert_eq!(
+            owner("usr/bin/ed"),
+            None,
+            "the admin's file at the diverted path"
+        );
+        assert!(o.state.contains(DPKG_DIVERSIONS));
     }
 
     #[test]
@@ -532,7 +701,7 @@ mod tests {
             ("etc/apk/world", "jq\n"),
             ("usr/bin/jq", "elf"),
         ]);
-        let o = owners(&mut fs).unwrap();
+        let o = owners(&mut fs, &std::env::temp_dir()).unwrap();
         // Only jq owns a path here: musl and `unrelated` are in the base or nowhere.
         let names: Vec<_> = o.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["jq"]);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::layout::{tar_bytes_at, write_layout, Comp, Item};
 use crate::support::naive::{base, base_layer, naive, naive_with, SP};
-use crate::support::tarfile::final_fs;
+use crate::support::tarfile::{final_filesystem, Pyc};
 use crate::support::{docker_ok, have, require, sh, strata, strata_in};
 
 fn oci(dir: &Path, tag: &str) -> String {
@@ -42,7 +42,7 @@ fn the_base_is_kept_and_the_filesystem_is_the_same() {
     let naive_img = naive(&src, 100, b"print('v1')\n");
     let base_img = base(&b);
     let summary = optimize(&src, &b, &out, d.path());
-    let (before, after) = (final_fs(&src), final_fs(&out));
+    let (before, after) = (final_filesystem(&src, None, Pyc::AsIs), final_filesystem(&out, None, Pyc::AsIs));
     let man = &after["manifest"];
     assert_eq!(
         man["layers"][0]["digest"], base_img.layer_digests[0],
@@ -56,7 +56,7 @@ fn the_base_is_kept_and_the_filesystem_is_the_same() {
     assert!(want.as_object_mut().unwrap().remove("etc/old.conf").is_none());
     assert!(got.as_object_mut().unwrap().get("app/scratch.bin").is_none());
     // base + one layer per dist (three, fewer than --max-layers) + app.
-    let layers = after["layers"].as_array().unwrap();
+    let layers = after["layer_paths"].as_array().unwrap();
     assert_eq!(layers.len(), 5, "{layers:?}");
     for deps in &layers[1..4] {
         for p in deps.as_array().unwrap() {
@@ -81,7 +81,7 @@ fn the_base_is_kept_and_the_filesystem_is_the_same() {
     assert_eq!(summary["layers"][0]["holds"], "python deps: alpha 1.0");
     // The config is kept but for the diff_ids and history of the new layers.
     let config = |dir: &Path| -> serde_json::Value {
-        let m = final_fs(dir)["manifest"].clone();
+        let m = final_filesystem(dir, None, Pyc::AsIs)["manifest"].clone();
         let digest = m["config"]["digest"].as_str().unwrap().split(':').nth(1).unwrap().to_string();
         serde_json::from_str(&std::fs::read_to_string(dir.join("blobs/sha256").join(digest)).unwrap()).unwrap()
     };
@@ -122,7 +122,7 @@ fn a_code_change_ships_only_the_app_layer() {
     let (o1, o2) = (d.path().join("o1"), d.path().join("o2"));
     optimize(&v1, &b, &o1, d.path());
     optimize(&v2, &b, &o2, d.path());
-    let (m1, m2) = (final_fs(&o1)["manifest"].clone(), final_fs(&o2)["manifest"].clone());
+    let (m1, m2) = (final_filesystem(&o1, None, Pyc::AsIs)["manifest"].clone(), final_filesystem(&o2, None, Pyc::AsIs)["manifest"].clone());
     let (l1, l2) = (m1["layers"].as_array().unwrap(), m2["layers"].as_array().unwrap());
     assert_eq!(l1[..4], l2[..4], "base and dependency layers are the same blobs");
     assert_ne!(l1[4]["digest"], l2[4]["digest"]);
@@ -196,7 +196,7 @@ fn owners_modes_links_and_xattrs_are_kept() {
     write_layout(&src, "v", &[(base_layer(), Comp::Gzip), (owned_layer(), Comp::Gzip)]);
     base(&b);
     optimize(&src, &b, &out, d.path());
-    let (before, after) = (final_fs(&src), final_fs(&out));
+    let (before, after) = (final_filesystem(&src, None, Pyc::AsIs), final_filesystem(&out, None, Pyc::AsIs));
     assert_eq!(after["fs"], before["fs"], "owners, modes, links and xattrs are kept");
     assert_eq!(after["fs"]["app/src/run.sh"][2], 1000);
     assert_eq!(after["fs"]["app/tagged.txt"][7]["SCHILY.xattr.user.origin"], "test");
@@ -246,7 +246,7 @@ fn a_docker_built_image_is_optimized_from_its_save() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     // skopeo, not strata, turns the save into a layout the oracle reads.
     sh(&format!("skopeo copy -q docker-archive:{dir}/app.tar oci:{dir}/in:v"));
-    let (before, after) = (final_fs(&p.join("in")), final_fs(&p.join("out")));
+    let (before, after) = (final_filesystem(&p.join("in"), None, Pyc::AsIs), final_filesystem(&p.join("out"), None, Pyc::AsIs));
     assert_eq!(after["fs"], before["fs"], "the same final filesystem");
     assert_eq!(after["layers"].as_array().unwrap().len(), 3, "base, alpha, app");
     let config = |r: String| sh(&format!("skopeo inspect --config {r}"));
@@ -273,7 +273,7 @@ fn a_docker_built_image_is_optimized_from_its_save() {
     sh(&format!(
         "docker save {tag}-opt:t -o {dir}/opt.tar && skopeo copy -q docker-archive:{dir}/opt.tar oci:{dir}/engine:v"
     ));
-    let engine = final_fs(&p.join("engine"));
+    let engine = final_filesystem(&p.join("engine"), None, Pyc::AsIs);
     assert_eq!(engine["fs"], before["fs"], "the same final filesystem through the engine");
     assert_eq!(engine["layers"].as_array().unwrap().len(), 3, "base, alpha, app");
 }
@@ -298,7 +298,7 @@ fn past_max_layers_the_smallest_packages_share_a_layer() {
         ["python deps: alpha 1.0", "python deps: beta 2.5, gamma 0.3", "app"],
         "the largest alone, the rest together, the code last"
     );
-    assert_eq!(final_fs(&out)["fs"], final_fs(&src)["fs"]);
+    assert_eq!(final_filesystem(&out, None, Pyc::AsIs)["fs"], final_filesystem(&src, None, Pyc::AsIs)["fs"]);
     let history = sh(&format!("skopeo inspect --config oci:{}:v", out.display()));
     assert!(history.contains("strata optimize: python deps: beta 2.5, gamma 0.3"), "{history}");
 }
@@ -381,7 +381,7 @@ fn pyc_headers_follow_their_sources_normalized_mtimes() {
 
     // The oracle: every path as it was, but for the one rewritten pyc's content digest.
     let init_pyc = format!("app/pkg/__pycache__/__init__.{tag}.pyc");
-    let (before, after) = (final_fs(&src)["fs"].clone(), final_fs(&out)["fs"].clone());
+    let (before, after) = (final_filesystem(&src, None, Pyc::AsIs)["fs"].clone(), final_filesystem(&out, None, Pyc::AsIs)["fs"].clone());
     let (mut want, mut got) = (before.clone(), after.clone());
     assert_ne!(want[&init_pyc][5], got[&init_pyc][5], "the valid pyc is rewritten");
     want[&init_pyc][5] = serde_json::Value::Null;
@@ -437,12 +437,12 @@ fn pyc_headers_follow_their_sources_normalized_mtimes() {
     let run = optimize_run(&src, &kept, &["--base", &oci(&b, "v"), "--keep-mtimes"], &[], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["pyc_headers_rewritten"], 0);
-    assert_eq!(final_fs(&kept)["fs"], before);
+    assert_eq!(final_filesystem(&kept, None, Pyc::AsIs)["fs"], before);
 }
 
 /// The digests of the layers of the layout image at `dir`, from its manifest (read by Python).
 fn layer_digests(dir: &Path) -> Vec<String> {
-    final_fs(dir)["manifest"]["layers"]
+    final_filesystem(dir, None, Pyc::AsIs)["manifest"]["layers"]
         .as_array()
         .unwrap()
         .iter()
@@ -478,7 +478,7 @@ fn with_previous_the_unchanged_layers_are_its_blobs() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let summary = run.json();
     assert_eq!(summary["warnings"], serde_json::json!([]), "{summary}");
-    let (m1, m2) = (final_fs(&o1)["manifest"].clone(), final_fs(&o2)["manifest"].clone());
+    let (m1, m2) = (final_filesystem(&o1, None, Pyc::AsIs)["manifest"].clone(), final_filesystem(&o2, None, Pyc::AsIs)["manifest"].clone());
     let (m1, m2) = (m1["layers"].as_array().unwrap(), m2["layers"].as_array().unwrap());
     assert_eq!(m1.len(), 5);
     assert_eq!(m1[..4], m2[..4], "base and dependency descriptors are o1's");
@@ -486,7 +486,7 @@ fn with_previous_the_unchanged_layers_are_its_blobs() {
     let reused: Vec<bool> = summary["layers"].as_array().unwrap().iter().map(|l| l["reused"].as_bool().unwrap()).collect();
     assert_eq!(reused, [true, true, true, false]);
     assert_eq!(summary["shipped_from_previous"], m2[4]["size"], "{summary}");
-    assert_eq!(final_fs(&o2)["fs"], final_fs(&v2)["fs"], "the same final filesystem");
+    assert_eq!(final_filesystem(&o2, None, Pyc::AsIs)["fs"], final_filesystem(&v2, None, Pyc::AsIs)["fs"], "the same final filesystem");
     // strata diff agrees: the deploy of o2 where o1 is downloads the app layer alone.
     let diff = strata(&["diff", &oci(&o1, "v"), &oci(&o2, "v"), "--format", "json"]);
     assert_eq!(diff.code, 0, "{}", diff.stderr);
@@ -495,7 +495,7 @@ fn with_previous_the_unchanged_layers_are_its_blobs() {
     assert_eq!(diff["pull_bytes"], m2[4]["size"], "{diff}");
     // The plan recorded: versioned, packages without versions, a key per layer.
     let plan: serde_json::Value = serde_json::from_str(
-        final_fs(&o2)["manifest"]["annotations"]["dev.strata.optimize.plan"].as_str().unwrap(),
+        final_filesystem(&o2, None, Pyc::AsIs)["manifest"]["annotations"]["dev.strata.optimize.plan"].as_str().unwrap(),
     )
     .unwrap();
     assert_eq!(plan["version"], 1);
@@ -556,9 +556,9 @@ fn a_new_package_moves_no_other() {
             assert_eq!(l1[..2], l3[..2], "alpha's layer is o1's blob");
             assert_ne!(l1[2], l3[2]);
         }
-        let (got, want) = (final_fs(&o3), final_fs(&v3));
+        let (got, want) = (final_filesystem(&o3, None, Pyc::AsIs), final_filesystem(&v3, None, Pyc::AsIs));
         assert_eq!(got["fs"], want["fs"], "the same final filesystem");
-        let delta_layer = &got["layers"][holds.len() - 1];
+        let delta_layer = &got["layer_paths"][holds.len() - 1];
         assert!(
             delta_layer.as_array().unwrap().iter().any(|p| p.as_str().unwrap() == format!("{SP}/delta.py")),
             "{delta_layer}"
@@ -577,7 +577,7 @@ fn with_ignored_previous(src: &Path, base: &Path, previous: &Path, out: &Path, w
     let summary = run.json();
     let warnings = summary["warnings"].as_array().unwrap();
     assert!(warnings.iter().any(|w| w.as_str().unwrap().contains(warning)), "{summary}");
-    assert_eq!(final_fs(out)["fs"], final_fs(src)["fs"], "the same final filesystem");
+    assert_eq!(final_filesystem(out, None, Pyc::AsIs)["fs"], final_filesystem(src, None, Pyc::AsIs)["fs"], "the same final filesystem");
     summary
 }
 
@@ -589,7 +589,7 @@ fn a_previous_that_is_not_optimized_is_ignored_and_said_so() {
     let warning = "no dev.strata.optimize.plan annotation): its plan is ignored";
     let summary = with_ignored_previous(&v2, &b, &v1, &out, warning);
     assert!(summary["layers"].as_array().unwrap().iter().all(|l| l["reused"] == false));
-    assert_eq!(final_fs(&out)["layers"].as_array().unwrap().len(), 5);
+    assert_eq!(final_filesystem(&out, None, Pyc::AsIs)["layers"].as_array().unwrap().len(), 5);
     let base_arg = oci(&b, "v");
     // One that cannot be opened is an error, and nothing is written.
     let missing = oci(&d.path().join("nowhere"), "v");
@@ -665,21 +665,29 @@ fn a_deploy_to_the_registry_mounts_the_unchanged_layers() {
     assert_eq!(pushed[..4], layer_digests(&o1)[..4], "base and dependency layers are the live image's");
 }
 
-/// The Debian packages the OS-package test installs above the base: jq with its two libraries,
-/// and ed, which ships `/bin/ed` (on merged-usr bookworm, `usr/bin/ed`).
-const DEBS: &str = "jq libjq1 libonig5 ed";
+/// The Debian packages the OS-package test installs above the base: jq with its two libraries;
+/// ed, which ships `/bin/ed` (on merged-usr bookworm, `usr/bin/ed`); vim-tiny and vim-runtime,
+/// which both ship vim's `help.txt` and `tags`, vim-runtime diverting vim-tiny's (its preinst's
+/// `dpkg-divert --package vim-runtime`) to `help.txt.vim-tiny`.
+const DEBS: &str = "jq libjq1 libonig5 ed vim-common vim-tiny vim-runtime";
 
 /// Every non-directory path `dpkg -L` lists for [`DEBS`] in the unpacked `rootfs`, with its
 /// directories resolved in that rootfs (`/bin/ed` → `usr/bin/ed`), as Python's realpath does.
-/// ([`DEBS`] ship no symbolic link to a directory, so every path that is one is skipped.)
+/// ([`DEBS`] ship no symbolic link to a directory, so every path that is one is skipped.) A path
+/// another package or the admin diverted is where dpkg says it was diverted to.
 const DPKG_FILES: &str = r#"
 import json, os, subprocess, sys
 root = sys.argv[1]
 listed = subprocess.run(["dpkg-query", "--admindir=" + root + "/var/lib/dpkg", "-L"] + sys.argv[2:],
                         check=True, capture_output=True, text=True).stdout.split("\n")
+paths = []
+for line in listed:
+    if line.startswith("/"):
+        paths.append(line)
+    elif line.startswith(("diverted by ", "locally diverted to: ")):
+        paths[-1] = line.split(" to: ", 1)[1]
 files = set()
-for p in listed:
-    if not p.startswith("/"): continue
+for p in paths:
     full = root + p
     # Directories, and the base's links to them (`/bin` → usr/bin): these packages ship no link
     # to a directory.
@@ -689,9 +697,9 @@ for p in listed:
 print(json.dumps(sorted(files)))
 "#;
 
-/// The paths of layer `n` of an image's final_fs that are not directories.
+/// The paths of layer `n` of an image's [`final_filesystem`] that are not directories.
 fn files_of(image: &serde_json::Value, n: usize) -> std::collections::BTreeSet<String> {
-    image["layers"][n]
+    image["layer_paths"][n]
         .as_array()
         .unwrap()
         .iter()
@@ -715,6 +723,7 @@ fn deb_packages_installed_above_the_base_are_the_lowest_layer() {
         "set -e; cp -a '{}' {p}/src; umoci unpack --image {p}/src:{tag} {p}/bundle
          r={p}/bundle/rootfs; mkdir -p $r/tmp/debs $r/{sp}/alpha $r/{sp}/alpha-1.0.dist-info
          cd $r/tmp/debs && apt-get download -q {DEBS} >/dev/null
+         chroot $r dpkg-divert --local --divert /usr/share/man/man1/ed.distrib.1.gz --add /usr/share/man/man1/ed.1.gz >/dev/null
          chroot $r sh -c 'dpkg -i /tmp/debs/*.deb' >/dev/null; rm -r $r/tmp/debs
          echo 'x = 1' > $r/{sp}/alpha/__init__.py; echo 'alpha/__init__.py,,' > $r/{sp}/alpha-1.0.dist-info/RECORD
          echo 'print(1)' > $r/app/main.py
@@ -732,7 +741,7 @@ fn deb_packages_installed_above_the_base_are_the_lowest_layer() {
         run.json()
     };
     let summary = run("out", &[]);
-    let (before, after) = (final_fs(&d.path().join("src")), final_fs(&d.path().join("out")));
+    let (before, after) = (final_filesystem(&d.path().join("src"), None, Pyc::AsIs), final_filesystem(&d.path().join("out"), None, Pyc::AsIs));
     assert_eq!(after["fs"], before["fs"], "the final filesystem is the same");
     let holds: Vec<&str> = summary["layers"].as_array().unwrap().iter().map(|l| l["holds"].as_str().unwrap()).collect();
     // dpkg-query reads the versions from the database of the unpacked result.
@@ -748,7 +757,7 @@ fn deb_packages_installed_above_the_base_are_the_lowest_layer() {
         assert_eq!(fields[2], "ii", "installed in the result's database: {line}");
         want.push(format!("{} {}", fields[0], fields[1]));
     }
-    assert_eq!(want.len(), 4, "{versions}");
+    assert_eq!(want.len(), 7, "{versions}");
     assert_eq!(holds, [format!("deb packages: {}", want.join(", ")).as_str(), "python deps: alpha 1.0", "app"]);
     // The OS layer, right above the base: exactly the packages' files, plus dpkg's (and its
     // install's) state; none of either anywhere else.
@@ -761,23 +770,36 @@ fn deb_packages_installed_above_the_base_are_the_lowest_layer() {
     .into_iter()
     .collect();
     assert!(listed.contains("usr/bin/ed") && listed.contains("usr/bin/jq"), "{listed:?}");
+    // The diversions are real: vim-runtime's of vim-tiny's help, and the local one of ed's page.
+    let diversions = sh(&format!("dpkg-divert --admindir {}/var/lib/dpkg --list", rootfs.display()));
+    let help = "usr/share/vim/vim90/doc/help.txt";
+    for line in [
+        format!("diversion of /{help} to /{help}.vim-tiny by vim-runtime"),
+        "local diversion of /usr/share/man/man1/ed.1.gz to /usr/share/man/man1/ed.distrib.1.gz".to_string(),
+    ] {
+        assert!(diversions.lines().any(|l| l == line), "{line} in {diversions}");
+    }
+    assert!(listed.contains(help) && listed.contains(&format!("{help}.vim-tiny")), "{listed:?}");
+    assert!(listed.contains("usr/share/man/man1/ed.distrib.1.gz") && !listed.contains("usr/share/man/man1/ed.1.gz"));
     let os = files_of(&after, 1);
     let upper = files_of(&before, 1);
     let installed: std::collections::BTreeSet<String> = upper.iter().filter(|f| !f.starts_with("app/")).cloned().collect();
     assert_eq!(os, installed, "all the install wrote, and nothing else, is in the OS layer");
     // Of it, all but dpkg's state and what the install left beside it is the packages' files.
+    // Every alternative the installs registered (ed's editor, vim-tiny's vi, ex, …): its links.
     let alternative = sh(&format!(
-        "update-alternatives --admindir {r}/var/lib/dpkg/alternatives --altdir {r}/etc/alternatives --query editor",
+        "cd {r}/var/lib/dpkg/alternatives && for a in *; do
+           update-alternatives --admindir {r}/var/lib/dpkg/alternatives --altdir {r}/etc/alternatives --query $a | sed '/^Status:/,$d'
+         done",
         r = rootfs.display()
     ));
     let links: Vec<&str> = alternative
         .lines()
-        .take_while(|l| !l.starts_with("Status:"))
         .filter_map(|l| l.split_whitespace().last())
         .filter(|l| l.starts_with('/'))
         .map(|l| l.trim_start_matches('/'))
         .collect();
-    assert!(links.contains(&"usr/bin/editor"), "{alternative}");
+    assert!(links.contains(&"usr/bin/editor") && links.contains(&"usr/bin/vi"), "{alternative}");
     let state = |f: &str| {
         ["var/lib/dpkg/", "var/log/", "var/cache/", "etc/alternatives/"].iter().any(|d| f.starts_with(d))
             || f == "etc/ld.so.cache"
@@ -801,7 +823,7 @@ fn deb_packages_installed_above_the_base_are_the_lowest_layer() {
     let two = run("two", &["--max-layers", "2"]);
     let holds: Vec<&str> = two["layers"].as_array().unwrap().iter().map(|l| l["holds"].as_str().unwrap()).collect();
     assert_eq!(holds, [format!("deb packages: {}; python deps: alpha 1.0", want.join(", ")).as_str(), "app"]);
-    assert_eq!(final_fs(&d.path().join("two"))["fs"], before["fs"]);
+    assert_eq!(final_filesystem(&d.path().join("two"), None, Pyc::AsIs)["fs"], before["fs"]);
 }
 
 /// An Alpine-style install above the base, as `apk add jq` leaves it: the files, apk's one
@@ -829,7 +851,7 @@ fn apk_packages_installed_above_the_base_are_one_layer() {
     let summary = optimize(&src, &b, &out, d.path());
     let holds: Vec<&str> = summary["layers"].as_array().unwrap().iter().map(|l| l["holds"].as_str().unwrap()).collect();
     assert_eq!(holds, ["apk packages: jq 1.7.1-r0", "app"]);
-    let (before, after) = (final_fs(&src), final_fs(&out));
+    let (before, after) = (final_filesystem(&src, None, Pyc::AsIs), final_filesystem(&out, None, Pyc::AsIs));
     assert_eq!(after["fs"], before["fs"], "the final filesystem is the same");
     let os: Vec<String> = files_of(&after, 1).into_iter().collect();
     assert_eq!(os, ["etc/apk/world", "lib/apk/db/installed", "usr/bin/jq", "usr/share/doc/jq/README"]);
@@ -838,7 +860,92 @@ fn apk_packages_installed_above_the_base_are_one_layer() {
     let one = strata(&["optimize", &oci(&src, "v"), "--base", &oci(&b, "v"), "--output", &oci(&d.path().join("one"), "v"), "--max-layers", "1", "--format", "json"]);
     assert_eq!(one.code, 0, "{}", one.stderr);
     assert_eq!(one.json()["layers"].as_array().unwrap().len(), 1);
-    assert_eq!(final_fs(&d.path().join("one"))["fs"], before["fs"]);
+    assert_eq!(final_filesystem(&d.path().join("one"), None, Pyc::AsIs)["fs"], before["fs"]);
+}
+
+/// Two tiny packages (a script, a link to it, a config file, a doc; data in a directory of its
+/// own), with an epoch, for the rpm test.
+const RPM_SPEC: &str = r#"%define debug_package %{nil}
+%define __os_install_post %{nil}
+Name: hello-strata
+Epoch: 2
+Version: 1.0
+Release: 3
+Summary: strata's rpm test package
+License: MIT
+BuildArch: noarch
+%description
+A script, a link to it, a config file and a doc.
+%package data
+Summary: strata's rpm test data
+%description data
+Data in a directory of its own.
+%install
+mkdir -p %{buildroot}/usr/bin %{buildroot}/etc %{buildroot}/usr/share/doc/hello-strata %{buildroot}/usr/share/hello-strata
+printf '#!/bin/sh\necho hello\n' > %{buildroot}/usr/bin/hello-strata
+chmod 755 %{buildroot}/usr/bin/hello-strata
+ln -s hello-strata %{buildroot}/usr/bin/hi
+echo greeting=hello > %{buildroot}/etc/hello-strata.conf
+echo readme > %{buildroot}/usr/share/doc/hello-strata/README
+echo data > %{buildroot}/usr/share/hello-strata/data.txt
+%files
+/usr/bin/hello-strata
+/usr/bin/hi
+%config /etc/hello-strata.conf
+%dir /usr/share/doc/hello-strata
+/usr/share/doc/hello-strata/README
+%files data
+%dir /usr/share/hello-strata
+/usr/share/hello-strata/data.txt
+"#;
+
+/// Packages built by rpmbuild and installed by rpm (Debian's) into a root with its SQLite
+/// database, at the old place and at Fedora 36's, laid above the base with the code beside them:
+/// the OS layer holds exactly the files `rpm -ql` lists and rpm's database, and is named as
+/// `rpm -qa` names the packages.
+fn rpm_packages_installed_above_the_base_are_one_layer() {
+    require(have("python3"), "python3");
+    require(have("rpm") && have("rpmbuild"), "rpm and rpmbuild (Debian's rpm package)");
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().display();
+    std::fs::write(d.path().join("hello.spec"), RPM_SPEC).unwrap();
+    sh(&format!("rpmbuild --quiet --define '_topdir {p}/build' -bb {p}/hello.spec"));
+    let b = d.path().join("base");
+    base(&b);
+    for (n, dbpath) in ["/var/lib/rpm", "/usr/lib/sysimage/rpm"].iter().enumerate() {
+        let root = d.path().join(format!("root{n}"));
+        let rpm = |args: &str| {
+            let root = root.display();
+            sh(&format!("rpm --root {root} --dbpath {dbpath} --define '_db_backend sqlite' {args} 2>/dev/null"))
+        };
+        rpm(&format!("-i --nodeps --ignorearch {p}/build/RPMS/noarch/*.rpm"));
+        assert!(root.join(dbpath.trim_start_matches('/')).join("rpmdb.sqlite").is_file());
+        std::fs::create_dir(root.join("app")).unwrap();
+        std::fs::write(root.join("app/main.py"), "print(1)\n").unwrap();
+        let (src, out) = (d.path().join(format!("src{n}")), d.path().join(format!("out{n}")));
+        sh(&format!("tar -C {} --numeric-owner -cf {p}/upper.tar .", root.display()));
+        let upper = std::fs::read(d.path().join("upper.tar")).unwrap();
+        write_layout(&src, "v", &[(base_layer(), Comp::Gzip), (upper, Comp::Gzip)]);
+        let summary = optimize(&src, &b, &out, d.path());
+        let mut named: Vec<String> = rpm("-qa --qf '%{NAME} %{EPOCH}:%{VERSION}-%{RELEASE}\\n'").lines().map(str::to_string).collect();
+        named.sort();
+        let holds: Vec<&str> = summary["layers"].as_array().unwrap().iter().map(|l| l["holds"].as_str().unwrap()).collect();
+        assert_eq!(holds, [format!("rpm packages: {}", named.join(", ")).as_str(), "app"]);
+        let (before, after) = (final_filesystem(&src, None, Pyc::AsIs), final_filesystem(&out, None, Pyc::AsIs));
+        assert_eq!(after["fs"], before["fs"], "the final filesystem is the same");
+        // What rpm lists (directories aside) and rpm's database directory: the OS layer.
+        let mut want: std::collections::BTreeSet<String> = rpm("-ql hello-strata hello-strata-data")
+            .lines()
+            .map(|l| l.trim_start_matches('/').to_string())
+            .filter(|l| !root.join(l).is_dir())
+            .collect();
+        assert!(want.contains("usr/bin/hi") && want.contains("etc/hello-strata.conf"), "{want:?}");
+        let db = sh(&format!("cd {} && find {} -type f", root.display(), dbpath.trim_start_matches('/')));
+        want.extend(db.lines().map(str::to_string));
+        assert!(want.iter().any(|f| f.ends_with("/rpmdb.sqlite")), "{want:?}");
+        assert_eq!(files_of(&after, 1), want, "{dbpath}: the OS layer holds the packages' files and rpm's database");
+        assert_eq!(files_of(&after, 2).into_iter().collect::<Vec<_>>(), ["app/main.py"]);
+    }
 }
 
 /// The `read_back` flag of each new layer in an optimize summary.
@@ -867,7 +974,7 @@ fn a_reused_layer_this_machine_proved_is_not_read_back() {
     let reused: Vec<bool> = trusted["layers"].as_array().unwrap().iter().map(|l| l["reused"].as_bool().unwrap()).collect();
     assert_eq!(reused, [true, true, true, false], "{trusted}");
     assert_eq!(read_backs(&trusted), [false, false, false, true]);
-    assert_eq!(final_fs(&d.path().join("o2"))["fs"], final_fs(&v2)["fs"], "the same final filesystem");
+    assert_eq!(final_filesystem(&d.path().join("o2"), None, Pyc::AsIs)["fs"], final_filesystem(&v2, None, Pyc::AsIs)["fs"], "the same final filesystem");
     // Without them (another machine), every layer is read back, and the image is the same.
     let read = second("o2-fresh", &fresh);
     assert_eq!(read_backs(&read), [true, true, true, true]);
@@ -893,6 +1000,7 @@ crate::tests![
     a_previous_over_another_base_is_ignored_and_said_so,
     a_dest_that_cannot_be_written_tags_nothing,
     apk_packages_installed_above_the_base_are_one_layer,
+    rpm_packages_installed_above_the_base_are_one_layer,
     deb_packages_installed_above_the_base_are_the_lowest_layer,
     past_max_layers_the_smallest_packages_share_a_layer,
     a_docker_built_image_is_optimized_from_its_save,

@@ -173,7 +173,7 @@ fn optimize(built: &Built, out: &Path, cwd: &Path) -> serde_json::Value {
 
 /// The paths of each layer above the base, as [`assert_optimized`] read them.
 fn layers_above_base(checked: &Checked) -> Vec<Vec<String>> {
-    checked.after["layers"].as_array().unwrap()[checked.base_layers..]
+    checked.after["layer_paths"].as_array().unwrap()[checked.base_layers..]
         .iter()
         .map(|l| {
             let paths = l.as_array().unwrap().iter();

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use crate::support::debian::{debian_python_base, unpack};
 use crate::support::images::{deploy, DockerImages};
 use crate::support::registry::Registry;
-use crate::support::tarfile::final_filesystem;
+use crate::support::tarfile::{final_filesystem, Pyc};
 use crate::support::{docker_ok, have, require, sh, strata_in};
 
 const VERSIONS: [&str; 4] = ["v1", "v2", "v3", "v4"];
@@ -138,14 +138,14 @@ fn first(array: &serde_json::Value, n: usize) -> &[serde_json::Value] {
 
 fn seed_optimized_keeps_the_base_and_the_filesystem() {
     let seed = seed();
-    let base = final_filesystem(&seed.layout(), "base");
+    let base = final_filesystem(&seed.layout(), Some("base"), Pyc::MtimeMasked);
     let n_base = base["layers"].as_array().unwrap().len();
     // The base as debootstrap + umoci made it: the same tar, whatever its compression.
-    let made = final_filesystem(&debian_python_base().layout, crate::support::debian::TAG);
+    let made = final_filesystem(&debian_python_base().layout, Some(crate::support::debian::TAG), Pyc::MtimeMasked);
     assert_eq!(base["diff_ids"], made["diff_ids"], "the base loaded into Docker is the same tar");
     for (version, out) in VERSIONS.iter().zip(&seed.optimized) {
-        let input = final_filesystem(&seed.layout(), version);
-        let output = final_filesystem(out, "v");
+        let input = final_filesystem(&seed.layout(), Some(version), Pyc::MtimeMasked);
+        let output = final_filesystem(out, Some("v"), Pyc::MtimeMasked);
         assert_eq!(first(&input["layers"], n_base), first(&base["layers"], n_base), "{version} is built on the base");
         assert_eq!(first(&output["layers"], n_base), first(&base["layers"], n_base), "{version}: the base layers are kept");
         assert_eq!(first(&output["diff_ids"], n_base), first(&base["diff_ids"], n_base));
@@ -237,8 +237,8 @@ fn seed_a_docker_save_loaded_into_the_engine_optimizes_the_same() {
     let out = dir.path().join("engine");
     optimize(&seed.dir, &format!("docker-daemon:{tag}"), &out, None, dir.path());
     assert_same_fs(
-        &final_filesystem(&out, "v"),
-        &final_filesystem(&seed.layout(), "v1"),
+        &final_filesystem(&out, Some("v"), Pyc::MtimeMasked),
+        &final_filesystem(&seed.layout(), Some("v1"), Pyc::MtimeMasked),
         "from the engine: the final filesystem",
     );
 }

@@ -1,17 +1,17 @@
 //! The checks every `strata optimize` scenario on a real image makes, whatever its ecosystem:
 //! the base's layers are kept (skopeo reads both configs), the final filesystem is the input's
-//! (Python's tarfile over both, [`super::tarfile::final_fs`]), the config is the input's, and the
+//! (Python's tarfile over both, [`super::tarfile::final_filesystem`]), the config is the input's, and the
 //! optimized image runs (unpacked by umoci, started under chroot) printing what the input prints.
 
 use std::path::Path;
 
 use super::debian::unpack_and_run;
 use super::sh;
-use super::tarfile::final_fs;
+use super::tarfile::{final_filesystem, Pyc};
 
 /// What the checks read of the optimized image, for a test's own assertions on its layers.
 pub struct Checked {
-    /// [`final_fs`] of the optimized layout: `fs`, `layers` (each layer's paths), `manifest`.
+    /// [`final_filesystem`] of the optimized layout: `fs`, `layer_paths`, `manifest`, ….
     pub after: serde_json::Value,
     /// What the optimized image's process printed.
     pub stdout: String,
@@ -65,7 +65,10 @@ pub fn assert_optimized(input: &Path, base: &str, out: &Path, tag: &str, dir: &P
         c_out["config"], c_in["config"],
         "entrypoint, cmd, env, … kept"
     );
-    let (before, after) = (final_fs(input), final_fs(out));
+    let (before, after) = (
+        final_filesystem(input, None, Pyc::AsIs),
+        final_filesystem(out, None, Pyc::AsIs),
+    );
     assert_eq!(
         after["fs"], before["fs"],
         "the final filesystem is the input's"

@@ -162,74 +162,34 @@ pub fn report_as_tarfile_reads(reference: &str) -> serde_json::Value {
     report
 }
 
-/// The final filesystem of the layout image at `dir` (the last manifest of its index), as
-/// Python's tarfile reads its layers, whiteouts applied: path → [type, mode, uid, gid, size,
-/// sha256, link, xattrs]; with each layer's paths and hard links.
-const FINAL_FS: &str = r#"
-import hashlib, json, sys, tarfile
-d = sys.argv[1]
-idx = json.load(open(d + "/index.json"))
-blob = lambda dg: d + "/blobs/sha256/" + dg.split(":")[1]
-man = json.load(open(blob(idx["manifests"][-1]["digest"])))
-fs, layers, links = {}, [], []
-for l in man["layers"]:
-    t = tarfile.open(blob(l["digest"]), "r:*")
-    members = [m for m in t.getmembers()]
-    for m in members:
-        name = m.name.strip("/").removeprefix("./")
-        base = name.rsplit("/", 1)[-1]
-        parent = name.rsplit("/", 1)[0] if "/" in name else ""
-        if base == ".wh..wh..opq":
-            for k in [k for k in fs if k.startswith(parent + "/")]: del fs[k]
-        elif base.startswith(".wh."):
-            gone = (parent + "/" if parent else "") + base[4:]
-            for k in [k for k in fs if k == gone or k.startswith(gone + "/")]: del fs[k]
-    for m in members:
-        name = m.name.strip("/").removeprefix("./")
-        if name.rsplit("/", 1)[-1].startswith(".wh.") or not name: continue
-        # A hard link is the file it links to (which of the two paths holds the bytes is free).
-        data = t.extractfile(m).read() if m.isfile() or m.islnk() else b""
-        xattrs = {k: v for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr.")}
-        kind = "0" if m.islnk() else m.type.decode()
-        fs[name] = [kind, m.mode, m.uid, m.gid, len(data), hashlib.sha256(data).hexdigest(), "" if m.islnk() else m.linkname, xattrs]
-    layers.append(sorted(m.name.strip("/") for m in members))
-    links.append(sum(1 for m in members if m.islnk()))
-print(json.dumps({"fs": fs, "layers": layers, "links": links, "manifest": man}))
-"#;
-
-/// [`FINAL_FS`] run on the layout `dir`: the oracle the optimize tests compare the filesystems an
-/// image holds before and after with (`fs`), and check each layer's paths against (`layers`).
-pub fn final_fs(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&super::sh(&format!(
-        "python3 -c '{}' {}",
-        FINAL_FS.replace('\'', "'\\''"),
-        dir.display()
-    )))
-    .unwrap()
-}
-
-/// Reads the image `TAG` of the OCI layout `DIR` layer by layer (whiteouts and opaque directories
-/// of a layer applied to the layers below it) and prints its manifest's layer digests, its
-/// config's diff_ids and its final filesystem: path → [type, mode, uid, gid, size, sha256 of the
-/// content, link target, xattrs]. A hard link is the file it links to; a `.pyc` file's bytes 8..12
-/// (the source mtime its header records) are hashed as zeros. Each blob is streamed, and read
-/// to a last member without its padding as [`SCRIPT`] is.
+/// Reads the image `TAG` of the OCI layout `DIR` (`-`: the last manifest of its index) layer by
+/// layer (whiteouts and opaque directories of a layer applied to the layers below it) and prints
+/// its manifest, the manifest's layer digests, its config's diff_ids, each layer's paths
+/// (`layer_paths`) and hard links (`links`), and its final filesystem: path → [type, mode, uid,
+/// gid, size, sha256 of the content, link target, xattrs]. A hard link is the file it links to.
+/// With MASK `pyc`, a `.pyc` file's bytes 8..12 (the source mtime its header records) are hashed
+/// as zeros. Each blob is streamed, and read to a last member without its padding as [`SCRIPT`]
+/// is.
 const FINAL_FILESYSTEM: &str = r#"
 import hashlib, json, sys, tarfile
-root, tag = sys.argv[1], sys.argv[2]
+root, tag, mask = sys.argv[1], sys.argv[2], sys.argv[3] == "pyc"
 blob = lambda digest: root + "/blobs/" + digest.replace(":", "/")
 index = json.load(open(root + "/index.json"))
-entry, = [m for m in index["manifests"]
-          if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
+if tag == "-":
+    entry = index["manifests"][-1]
+else:
+    entry, = [m for m in index["manifests"]
+              if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
 manifest = json.load(open(blob(entry["digest"])))
 config = json.load(open(blob(manifest["config"]["digest"])))
-fs = {}
+fs, layer_paths, links = {}, [], []
 def drop(prefix, keep_self, ours):
     for path in [p for p in fs if p.startswith(prefix + "/") or (p == prefix and not keep_self)]:
         if path not in ours:
             del fs[path]
 for layer in manifest["layers"]:
     ours = set()  # this layer's own paths: its whiteouts hide only the layers below
+    paths, hard_links = [], 0
     with tarfile.open(blob(layer["digest"]), "r|*") as tar:
         while True:
             try:
@@ -239,6 +199,8 @@ for layer in manifest["layers"]:
             if m is None:
                 break
             name = m.name.removeprefix("./").strip("/")
+            name = "" if name == "." else name  # the root, as `tar -C DIR .` names it
+            paths.append(name)
             parent, _, leaf = name.rpartition("/")
             if leaf == ".wh..wh..opq":
                 drop(parent, True, ours)
@@ -251,7 +213,7 @@ for layer in manifest["layers"]:
             digest, size = hashlib.sha256(), 0
             if m.isfile():
                 f = tar.extractfile(m)
-                if name.endswith(".pyc"):
+                if mask and name.endswith(".pyc"):
                     head = f.read(16)
                     digest.update(head[:8] + bytes(len(head[8:12])) + head[12:])
                     size += len(head)
@@ -261,31 +223,48 @@ for layer in manifest["layers"]:
             xattrs = {k: v for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr.")}
             kind, link = ("0", m.linkname) if m.isreg() else (m.type.decode(), m.linkname)
             if m.islnk():
-                kind, link = "0", ""
+                kind, link, hard_links = "0", "", hard_links + 1
                 size, digest = fs[m.linkname.removeprefix("./").strip("/")][4:6]
             ours.add(name)
             fs[name] = [kind, m.mode, m.uid, m.gid, size, digest, link, xattrs]
+    layer_paths.append(sorted(paths))
+    links.append(hard_links)
 for v in fs.values():
     v[5] = v[5].hexdigest()
-print(json.dumps({"layers": [l["digest"] for l in manifest["layers"]],
-                  "diff_ids": config["rootfs"]["diff_ids"], "fs": fs}))
+print(json.dumps({"manifest": manifest, "layers": [l["digest"] for l in manifest["layers"]],
+                  "diff_ids": config["rootfs"]["diff_ids"], "layer_paths": layer_paths,
+                  "links": links, "fs": fs}))
 "#;
 
-/// Python's reading of the image `tag` of the OCI layout `layout`, as [`FINAL_FILESYSTEM`] prints it:
-/// `layers` (the manifest's digests), `diff_ids` and `fs` (the final filesystem).
-pub fn final_filesystem(layout: &std::path::Path, tag: &str) -> serde_json::Value {
+/// How [`final_filesystem`] hashes a `.pyc` file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pyc {
+    /// Every byte, as any file.
+    AsIs,
+    /// The source mtime its header records (bytes 8..12) as zeros: what optimize rewrites.
+    MtimeMasked,
+}
+
+/// Python's reading of the image `tag` (`None`: the last manifest of the index) of the OCI
+/// layout `layout`, as [`FINAL_FILESYSTEM`] prints it: `manifest`, `layers` (the manifest's
+/// digests), `diff_ids`, `layer_paths`, `links` and `fs` (the final filesystem): the oracle the
+/// optimize tests compare the filesystems an image holds before and after with, and check each
+/// layer's paths against.
+pub fn final_filesystem(layout: &Path, tag: Option<&str>, pyc: Pyc) -> serde_json::Value {
     require(have("python3"), "python3");
     let out = Command::new("python3")
         .arg("-c")
         .arg(FINAL_FILESYSTEM)
         .arg(layout)
-        .arg(tag)
+        .arg(tag.unwrap_or("-"))
+        .arg(if pyc == Pyc::MtimeMasked { "pyc" } else { "-" })
         .output()
         .expect("run python3");
     assert!(
         out.status.success(),
-        "tarfile could not read {}:{tag}: {}",
+        "tarfile could not read {}:{}: {}",
         layout.display(),
+        tag.unwrap_or("-"),
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("the script's JSON")
