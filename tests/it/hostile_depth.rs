@@ -45,6 +45,14 @@ fn python_json(what: &str, run: &Run) -> serde_json::Value {
 /// on the deep image `deep`; asserts each ends with its documented code and a whole output.
 fn every_command_reads(deep: &str, small: &str, levels: usize) {
     let deepest = format!("/{}/f", vec!["d"; levels].join("/"));
+    // A name past 64 KiB is cut with a marker (layer::long_names): the deepest path is then
+    // its first 64 KiB and the marker, found by the marker and a glob on its start.
+    let cut = deepest.len() > 64 << 10;
+    let (glob, shown) = if cut {
+        ("/d/**", "…(cut: ".to_string())
+    } else {
+        ("/**/f", deepest.clone())
+    };
     let report = report_as_tarfile_reads(deep);
     assert_eq!(report["layers"][0]["files"], 1);
     for format in ["table", "markdown", "json", "html"] {
@@ -63,11 +71,11 @@ fn every_command_reads(deep: &str, small: &str, levels: usize) {
     }
     for format in ["table", "markdown", "json", "junit", "github"] {
         let what = format!("check --format {format} ({levels} levels)");
-        let run = strata(&["check", deep, "--forbid-path", "/**/f", "--format", format]);
+        let run = strata(&["check", deep, "--forbid-path", glob, "--format", format]);
         assert_eq!(run.code, 1, "{what}: {}", run.stderr);
         if format == "json" {
             let doc = python_json(&what, &run);
-            assert!(doc.to_string().contains(&deepest), "{what}");
+            assert!(doc.to_string().contains(&shown), "{what}");
         }
     }
     for format in ["table", "json"] {
@@ -75,7 +83,7 @@ fn every_command_reads(deep: &str, small: &str, levels: usize) {
         let run = strata(&["diff", small, deep, "--files", "--format", format]);
         assert_eq!(run.code, 0, "{what}: {}", run.stderr);
         if format == "json" {
-            assert!(python_json(&what, &run).to_string().contains(&deepest), "{what}");
+            assert!(python_json(&what, &run).to_string().contains(&shown), "{what}");
         }
     }
 }
