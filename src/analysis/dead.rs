@@ -4,6 +4,7 @@
 //! honoured, following the OCI layer rules (a layer's whiteouts apply to the layers below it).
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use serde::Serialize;
 
@@ -48,31 +49,67 @@ pub struct DeadFile {
     pub entry: usize,
 }
 
-/// The result of stacking the layers.
+/// The result of stacking the layers, its paths borrowed from their entries.
 #[derive(Debug, Clone, Default)]
-pub struct Stacked {
+pub struct Stacked<'a> {
     /// Every dead file, most bytes first (ties by path, then layer).
     pub dead: Vec<DeadFile>,
     /// Bytes of regular files visible in the final filesystem.
     pub visible_bytes: u64,
     /// Regular files visible in the final filesystem.
     pub visible_files: u64,
-    /// Every path of the final filesystem and the entry that provides it, as (layer, index in
-    /// that layer's entries).
-    pub visible: BTreeMap<String, (usize, usize)>,
+    /// Every path of the final filesystem and the entry that provides it.
+    pub visible: Visible<'a>,
+}
+
+/// Every path of the final filesystem, in path order, with the entry that provides it: 24 bytes
+/// a path (a million-file image keeps one of these for the whole analysis).
+#[derive(Debug, Clone, Default)]
+pub struct Visible<'a> {
+    paths: Vec<(&'a str, Place)>,
+}
+
+/// Where a visible path's entry is: its layer and its index in that layer's entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    layer: u32,
+    entry: u32,
+}
+
+impl Place {
+    fn get(self) -> (usize, usize) {
+        (self.layer as usize, self.entry as usize)
+    }
+}
+
+impl<'a> Visible<'a> {
+    /// Each visible path's (layer, index in that layer's entries), in path order.
+    pub fn places(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.paths.iter().map(|(_, place)| place.get())
+    }
+
+    /// The visible paths (`usr/bin/ls`, unrooted), in order.
+    pub fn paths(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.paths.iter().map(|(path, _)| *path)
+    }
+
+    /// The (layer, index in that layer's entries) providing `path`, when it is visible.
+    pub fn get(&self, path: &str) -> Option<(usize, usize)> {
+        let at = self.paths.binary_search_by(|(p, _)| (*p).cmp(path)).ok()?;
+        Some(self.paths[at].1.get())
+    }
 }
 
 #[derive(Clone, Copy)]
 struct Live {
-    layer: usize,
-    entry: usize,
+    place: Place,
     size: u64,
     is_dir: bool,
     is_file: bool,
 }
 
-struct Stack {
-    live: BTreeMap<String, Live>,
+struct Stack<'a> {
+    live: BTreeMap<&'a str, Live>,
     /// How many live non-directories have each [`path_hash`]: a path's ancestors are looked up
     /// only where one may be a non-directory, so adding a path costs time linear in its length,
     /// not in the square of its depth.
@@ -98,7 +135,7 @@ fn path_hash_step(hash: u64, byte: u8) -> u64 {
     (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
 }
 
-impl Stack {
+impl<'a> Stack<'a> {
     /// Takes `path` out of the live filesystem.
     fn take(&mut self, path: &str) -> Option<Live> {
         let entry = self.live.remove(path)?;
@@ -118,34 +155,34 @@ impl Stack {
         if entry.is_file && entry.size > 0 {
             self.dead.push(DeadFile {
                 path: format!("/{path}"),
-                layer: entry.layer,
+                layer: entry.place.layer as usize,
                 hidden_by,
                 bytes: entry.size,
                 cause,
-                entry: entry.entry,
+                entry: entry.place.entry as usize,
             });
         }
     }
 
     /// Removes everything strictly below `dir`.
     fn clear_below(&mut self, dir: &str, hidden_by: usize, cause: DeadCause) {
-        let below: Vec<String> = if dir.is_empty() {
+        let below: Vec<&'a str> = if dir.is_empty() {
             self.live
                 .keys()
                 .filter(|k| !k.is_empty())
-                .cloned()
+                .copied()
                 .collect()
         } else {
             let prefix = format!("{dir}/");
             self.live
-                .range(prefix.clone()..)
+                .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
                 .take_while(|(k, _)| k.starts_with(&prefix))
-                .map(|(k, _)| k.clone())
+                .map(|(k, _)| *k)
                 .collect()
         };
         for path in below {
-            if let Some(entry) = self.take(&path) {
-                self.bury(&path, entry, hidden_by, cause);
+            if let Some(entry) = self.take(path) {
+                self.bury(path, entry, hidden_by, cause);
             }
         }
     }
@@ -159,32 +196,32 @@ impl Stack {
         }
     }
 
-    fn add(&mut self, path: &str, entry: Live) {
+    fn add(&mut self, path: &'a str, entry: Live) {
         // A non-directory anywhere above replaced by this path's parent directories dies.
         let mut hash = PATH_HASH_SEED;
         for (at, &byte) in path.as_bytes().iter().enumerate() {
             if byte == b'/' && self.non_dirs.contains_key(&hash_key(hash)) {
                 let parent = &path[..at];
                 if self.live.get(parent).is_some_and(|p| !p.is_dir) {
-                    self.remove(parent, entry.layer, DeadCause::Overwritten);
+                    self.remove(parent, entry.place.layer as usize, DeadCause::Overwritten);
                 }
             }
             hash = path_hash_step(hash, byte);
         }
         match self.live.get(path).copied() {
             Some(old) if old.is_dir && entry.is_dir => {}
-            Some(_) => self.remove(path, entry.layer, DeadCause::Overwritten),
+            Some(_) => self.remove(path, entry.place.layer as usize, DeadCause::Overwritten),
             None => {}
         }
         if !entry.is_dir {
             *self.non_dirs.entry(hash_key(hash)).or_default() += 1;
         }
-        self.live.insert(path.to_string(), entry);
+        self.live.insert(path, entry);
     }
 }
 
 /// Stacks the layers (bottom first) and accounts for every byte that ends up hidden.
-pub fn stack_layers(layers: &[&[Entry]]) -> Stacked {
+pub fn stack_layers<'a>(layers: &[&'a [Entry]]) -> Stacked<'a> {
     let mut stack = Stack {
         live: BTreeMap::new(),
         non_dirs: HashMap::new(),
@@ -205,8 +242,10 @@ pub fn stack_layers(layers: &[&[Entry]]) -> Stacked {
             stack.add(
                 &e.path,
                 Live {
-                    layer: index,
-                    entry,
+                    place: Place {
+                        layer: index as u32,
+                        entry: entry as u32,
+                    },
                     size: e.size,
                     is_dir: e.kind == EntryKind::Dir,
                     is_file: e.kind == EntryKind::File,
@@ -226,11 +265,13 @@ pub fn stack_layers(layers: &[&[Entry]]) -> Stacked {
         visible_bytes: files.clone().map(|l| l.size).sum(),
         visible_files: files.count() as u64,
         dead,
-        visible: stack
-            .live
-            .into_iter()
-            .map(|(path, l)| (path, (l.layer, l.entry)))
-            .collect(),
+        visible: Visible {
+            paths: stack
+                .live
+                .into_iter()
+                .map(|(path, l)| (path, l.place))
+                .collect(),
+        },
     }
 }
 
@@ -309,6 +350,21 @@ mod tests {
             dead_of(&[&l0, &l1]),
             vec![("/x".into(), 8, DeadCause::Overwritten)]
         );
+    }
+
+    #[test]
+    fn the_visible_paths_are_in_order_and_found_by_path() {
+        use EntryKind::*;
+        let l0 = [e("b", File, 1), e("a", Dir, 0), e("a/x", File, 2)];
+        let l1 = [e("b", Whiteout, 0), e("c", File, 3)];
+        let s = stack_layers(&[&l0, &l1]);
+        assert_eq!(s.visible.paths().collect::<Vec<_>>(), ["a", "a/x", "c"]);
+        assert_eq!(
+            s.visible.places().collect::<Vec<_>>(),
+            [(0, 1), (0, 2), (1, 1)]
+        );
+        assert_eq!(s.visible.get("c"), Some((1, 1)));
+        assert_eq!(s.visible.get("b"), None);
     }
 
     #[test]

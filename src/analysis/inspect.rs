@@ -118,10 +118,13 @@ impl LayerInspectors {
 
     /// What they learned.
     pub fn finish(self) -> Inspected {
+        let mut fingerprints = self.fingerprints.found;
+        // Kept for the whole analysis, one slot per entry: no spare room from the doubling.
+        fingerprints.shrink_to_fit();
         Inspected {
             secrets: self.secrets.found,
             exec: self.exec.found,
-            fingerprints: self.fingerprints.found,
+            fingerprints,
             projects: self.projects.found,
         }
     }

@@ -210,15 +210,23 @@ pub fn analyze_scans(image: &Image, opts: &AnalyzeOptions, scans: &[LayerScan]) 
     let entries: Vec<&[Entry]> = scans.iter().map(|s| s.entries.as_slice()).collect();
     let inspected: Vec<&Inspected> = scans.iter().map(|s| &s.inspected).collect();
     // The dive figures need nothing else the analysis works out: the second core computes them
-    // while this one examines the layers.
-    let (examined, dive) = std::thread::scope(|scope| {
-        let dive = scope.spawn(|| dive_figures(&entries));
-        let examined = examine(image, opts, scans, &entries, &inspected);
-        let dive = dive
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (examined, dive)
-    });
+    // while this one examines the layers, unless the image has so many entries that the two
+    // passes' tables together would make the peak of memory (then dive's go first, and are gone
+    // when the examination starts).
+    let total_entries: usize = entries.iter().map(|e| e.len()).sum();
+    let (examined, dive) = if total_entries > PARALLEL_DIVE_ENTRIES {
+        let dive = dive_figures(&entries);
+        (examine(image, opts, scans, &entries, &inspected), dive)
+    } else {
+        std::thread::scope(|scope| {
+            let dive = scope.spawn(|| dive_figures(&entries));
+            let examined = examine(image, opts, scans, &entries, &inspected);
+            let dive = dive
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (examined, dive)
+        })
+    };
     let Examined {
         stacked,
         layers,
@@ -266,8 +274,13 @@ pub fn analyze_scans(image: &Image, opts: &AnalyzeOptions, scans: &[LayerScan]) 
 }
 
 /// What [`examine`] finds in the scanned layers.
-struct Examined {
-    stacked: dead::Stacked,
+/// Above this many entries in all layers, the dive figures are computed before the rest of the
+/// analysis rather than beside it: about 100 bytes an entry that would otherwise add to the
+/// examination's own peak (a million-file layer: issue 19's bound of 300 MB).
+const PARALLEL_DIVE_ENTRIES: usize = 250_000;
+
+struct Examined<'a> {
+    stacked: dead::Stacked<'a>,
     layers: Vec<LayerReport>,
     findings: Vec<Finding>,
     reclaimable: Reclaimable,
@@ -276,13 +289,13 @@ struct Examined {
 
 /// Stacks the layers and works out each layer's report, the findings, the net reclaimable bytes
 /// and the advice.
-fn examine(
+fn examine<'a>(
     image: &Image,
     opts: &AnalyzeOptions,
     scans: &[LayerScan],
-    entries: &[&[Entry]],
+    entries: &[&'a [Entry]],
     inspected: &[&Inspected],
-) -> Examined {
+) -> Examined<'a> {
     let stacked = stack_layers(entries);
     let history = image.config.layer_history(scans.len());
     let total_compressed: u64 = scans.iter().map(|s| s.transfer().0).sum();

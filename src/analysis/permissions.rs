@@ -2,8 +2,7 @@
 //! files and directories without the sticky bit, and an image that runs as root. Only what a
 //! container can see counts: a mode a later layer replaced is not reported.
 
-use std::collections::BTreeMap;
-
+use crate::analysis::dead::Visible;
 use crate::analysis::rules::{self, Rule};
 use crate::layer::walk::{Entry, EntryKind};
 
@@ -42,12 +41,9 @@ fn rules_of(e: &Entry) -> impl Iterator<Item = &'static Rule> {
 
 /// Every risky mode among the visible entries (`visible` maps a path to (layer, entry index), as
 /// [`crate::analysis::dead::Stacked::visible`] does), in path order.
-pub fn find_permission_issues(
-    entries: &[&[Entry]],
-    visible: &BTreeMap<String, (usize, usize)>,
-) -> Vec<PermissionIssue> {
+pub fn find_permission_issues(entries: &[&[Entry]], visible: &Visible) -> Vec<PermissionIssue> {
     let mut out = Vec::new();
-    for &(layer, entry) in visible.values() {
+    for (layer, entry) in visible.places() {
         if let Some(e) = entries.get(layer).and_then(|l| l.get(entry)) {
             out.extend(rules_of(e).map(|rule| PermissionIssue { rule, layer, entry }));
         }

@@ -86,6 +86,8 @@ pub fn scan_layer(
     })
     .map_err(|e| e.context(&name))?;
     let verified = walked.rest.finish()?;
+    // Kept for the whole analysis: up to half of a doubled vector would be spare room.
+    entries.shrink_to_fit();
     Ok(LayerScan {
         digest: verified.digest,
         compressed_bytes: verified.compressed_bytes,

@@ -22,8 +22,8 @@ pub fn unstripped_findings(
 ) -> Vec<Finding> {
     let mut files: Vec<(u64, usize, usize)> = stacked
         .visible
-        .values()
-        .filter_map(|&(layer, index)| {
+        .places()
+        .filter_map(|(layer, index)| {
             let Some(ExecInfo::Elf(facts)) = inspected[layer].exec(index) else {
                 return None;
             };

@@ -25,7 +25,7 @@ pub struct BloatInput<'a> {
     /// What the inspectors learned about every layer's files.
     pub inspected: &'a [&'a Inspected],
     /// The final filesystem.
-    pub stacked: &'a Stacked,
+    pub stacked: &'a Stacked<'a>,
     /// The config's `Env` (`LANG`, `LANGUAGE`, ... name the locales to keep).
     pub env: &'a [String],
     /// When each layer was created (the history's RFC 3339 `created`), bottom first.
@@ -37,7 +37,7 @@ pub struct BloatInput<'a> {
 impl BloatInput<'_> {
     /// Non-empty regular files of the final filesystem as (layer, entry index, entry), by path.
     fn visible_files(&self) -> impl Iterator<Item = (usize, usize, &Entry)> + '_ {
-        self.stacked.visible.values().filter_map(|&(layer, index)| {
+        self.stacked.visible.places().filter_map(|(layer, index)| {
             let e = &self.entries[layer][index];
             (e.kind == EntryKind::File && e.size > 0).then_some((layer, index, e))
         })

@@ -47,7 +47,7 @@ pub fn layer_fingerprint(entries: &[Entry]) -> [u8; 32] {
     for e in sorted {
         h.update(e.path.as_bytes());
         h.update([0, e.kind as u8]);
-        h.update(e.content.unwrap_or_default());
+        h.update(e.content.as_deref().copied().unwrap_or_default());
         h.update(e.link.as_deref().unwrap_or("").as_bytes());
         h.update((e.mode & 0o7777).to_le_bytes());
     }
@@ -66,11 +66,11 @@ pub fn file_changes(
     new: &Stacked,
     new_layers: &[&[Entry]],
 ) -> Vec<FileChange> {
-    let paths: BTreeSet<&String> = old.visible.keys().chain(new.visible.keys()).collect();
+    let paths: BTreeSet<&str> = old.visible.paths().chain(new.visible.paths()).collect();
     let mut out = Vec::new();
     for path in paths {
-        let o = old.visible.get(path).map(|&at| entry_at(old_layers, at));
-        let n = new.visible.get(path).map(|&at| entry_at(new_layers, at));
+        let o = old.visible.get(path).map(|at| entry_at(old_layers, at));
+        let n = new.visible.get(path).map(|at| entry_at(new_layers, at));
         let is_dir = |e: Option<&Entry>| e.is_some_and(|e| e.kind == EntryKind::Dir);
         if is_dir(o) && is_dir(n) {
             continue;
@@ -83,7 +83,7 @@ pub fn file_changes(
                 let same_content = o.kind == n.kind
                     && o.size == n.size
                     && o.link == n.link
-                    && match (o.content, n.content) {
+                    && match (&o.content, &n.content) {
                         (Some(a), Some(b)) => a == b,
                         _ => true,
                     };
@@ -117,7 +117,7 @@ mod tests {
     fn file(path: &str, content: &[u8], mode: u32) -> Entry {
         Entry {
             mode,
-            content: Some(Sha256::digest(content).into()),
+            content: Some(Box::new(Sha256::digest(content).into())),
             ..Entry::test_file(path, content.len() as u64)
         }
     }

@@ -17,188 +17,42 @@
 //! The trees are arenas walked with explicit stacks, never by recursion, so a path 100 000
 //! levels deep costs time and memory in proportion to its length and never the thread's stack.
 
-use std::borrow::Cow;
-use std::collections::{btree_map, BTreeMap, HashMap};
+mod names;
+mod tree;
 
 use serde::Serialize;
 
 use crate::layer::walk::{Entry, EntryKind};
-
-const WHITEOUT_PREFIX: &str = ".wh.";
-const DOUBLE_WHITEOUT_PREFIX: &str = ".wh..wh.";
-
-#[derive(Clone, Copy, Default)]
-struct Info {
-    size: u64,
-    is_dir: bool,
-}
-
-/// A name in a tree: borrowed from an entry's path, or made for a whiteout marker.
-type Name<'a> = Cow<'a, str>;
-
-/// The root of every [`Tree`].
-const ROOT: usize = 0;
-
-#[derive(Clone, Default)]
-struct Node<'a> {
-    info: Info,
-    children: BTreeMap<Name<'a>, usize>,
-}
-
-/// dive's file tree as an arena: node [`ROOT`] is the root, a removed subtree stays unreachable.
-#[derive(Clone)]
-struct Tree<'a> {
-    nodes: Vec<Node<'a>>,
-}
-
-impl<'a> Tree<'a> {
-    fn new() -> Tree<'a> {
-        Tree {
-            nodes: vec![Node::default()],
-        }
-    }
-
-    fn child(&self, node: usize, name: &str) -> Option<usize> {
-        self.nodes[node].children.get(name).copied()
-    }
-
-    /// The child `name` of `node`, created (an implicit directory) when missing; `None` where
-    /// dive's `AddPath` gives up: a missing child named `.wh..wh.*`.
-    fn child_or_new(&mut self, node: usize, name: &Name<'a>) -> Option<usize> {
-        if let Some(child) = self.child(node, name) {
-            return Some(child);
-        }
-        if name.starts_with(DOUBLE_WHITEOUT_PREFIX) {
-            return None;
-        }
-        let child = self.nodes.len();
-        self.nodes.push(Node::default());
-        self.nodes[node].children.insert(name.clone(), child);
-        Some(child)
-    }
-
-    fn add(&mut self, path: &[Name<'a>], info: Info) {
-        let mut node = ROOT;
-        for name in path {
-            match self.child_or_new(node, name) {
-                Some(child) => node = child,
-                None => return,
-            }
-        }
-        self.nodes[node].info = info;
-    }
-
-    /// The sum of the sizes in the subtree of `node`, itself included.
-    fn total_size(&self, node: usize) -> u64 {
-        let (mut sum, mut todo) = (0, vec![node]);
-        while let Some(n) = todo.pop() {
-            sum += self.nodes[n].info.size;
-            todo.extend(self.nodes[n].children.values());
-        }
-        sum
-    }
-
-    /// Stacks `upper` onto `self` the way dive's `FileTree.Stack` does: every node of `upper`,
-    /// child first, in name order; whiteouts remove, everything else (implicit dirs too) is added.
-    fn stack(&mut self, upper: &Tree<'a>) {
-        let mut frames = vec![Frame {
-            node: ROOT,
-            children: upper.nodes[ROOT].children.iter(),
-            name: None,
-            lower: Some(ROOT),
-        }];
-        while let Some(top) = frames.last_mut() {
-            if let Some((name, &child)) = top.children.next() {
-                let lower = top.lower.and_then(|l| self.child(l, name));
-                frames.push(Frame {
-                    node: child,
-                    children: upper.nodes[child].children.iter(),
-                    name: Some(name),
-                    lower,
-                });
-                continue;
-            }
-            let Some(Frame {
-                node,
-                name: Some(name),
-                ..
-            }) = frames.pop()
-            else {
-                continue;
-            };
-            match name.strip_prefix(WHITEOUT_PREFIX) {
-                Some(target) => {
-                    if let Some(parent) = frames.last().and_then(|f| f.lower) {
-                        self.nodes[parent].children.remove(target);
-                    }
-                }
-                None => {
-                    let added = self
-                        .made(&mut frames)
-                        .and_then(|parent| self.child_or_new(parent, name));
-                    if let Some(added) = added {
-                        self.nodes[added].info = upper.nodes[node].info;
-                    }
-                }
-            }
-        }
-    }
-
-    /// The node of `self` at the path of the last of `frames`, made with the ancestors it lacks
-    /// (as `add` makes them), each frame told its node.
-    fn made(&mut self, frames: &mut [Frame<'_, 'a>]) -> Option<usize> {
-        let known = frames.iter().rposition(|f| f.lower.is_some())?;
-        let mut node = frames[known].lower?;
-        for frame in &mut frames[known + 1..] {
-            node = self.child_or_new(node, frame.name?)?;
-            frame.lower = Some(node);
-        }
-        Some(node)
-    }
-}
-
-/// A node of an upper tree being stacked: its children still to visit, its name, and the node of
-/// the lower tree at the same path while that is known to exist.
-struct Frame<'t, 'a> {
-    node: usize,
-    children: btree_map::Iter<'t, Name<'a>, usize>,
-    name: Option<&'t Name<'a>>,
-    lower: Option<usize>,
-}
+use names::{ChildIndex, Name};
+use tree::{Tree, ROOT};
 
 /// The name dive's tree gives an entry (whiteout markers keep their `.wh.` names), split into
 /// components.
 fn tree_path(entry: &Entry) -> Vec<Name<'_>> {
-    let split = || entry.path.split('/').map(Cow::Borrowed);
+    let split = || entry.path.split('/').map(Name::of);
     match entry.kind {
         EntryKind::Whiteout => {
             let mut parts: Vec<Name<'_>> = split().collect();
             if let Some(last) = parts.last_mut() {
-                *last = Cow::Owned(format!("{WHITEOUT_PREFIX}{last}"));
+                *last = Name::whiteout_of(last.text);
             }
             parts
         }
-        EntryKind::Opaque if entry.path.is_empty() => vec![Cow::Borrowed(".wh..wh..opq")],
-        EntryKind::Opaque => split().chain([Cow::Borrowed(".wh..wh..opq")]).collect(),
+        EntryKind::Opaque if entry.path.is_empty() => vec![Name::of(".wh..wh..opq")],
+        EntryKind::Opaque => split().chain([Name::of(".wh..wh..opq")]).collect(),
         _ if entry.path.is_empty() => Vec::new(),
         _ => split().collect(),
     }
 }
 
 fn layer_tree(entries: &[Entry]) -> Tree<'_> {
-    let mut root = Tree::new();
+    let mut root = Tree::with_capacity(entries.len());
     for entry in entries {
         let parts = tree_path(entry);
         if parts.is_empty() {
             continue;
         }
-        root.add(
-            &parts,
-            Info {
-                size: entry.size,
-                is_dir: entry.kind == EntryKind::Dir,
-            },
-        );
+        root.add(&parts, entry.size, entry.kind == EntryKind::Dir);
     }
     root
 }
@@ -233,55 +87,93 @@ pub struct DiveFigures {
     pub inefficient_paths: Vec<InefficientPath>,
 }
 
-#[derive(Default)]
-struct PathStats {
+/// A path visited, over all layers: its place in the trie and its figures.
+struct PathStats<'t> {
+    text: &'t str,
+    parent: u32,
+    whiteout: bool,
+    count: u32,
     cumulative: u64,
-    min: Option<u64>,
-    count: usize,
+    /// The smallest weight seen (meaningless while `count` is 0).
+    min: u64,
 }
 
 /// Every path visited, over all layers, as a trie of names (one id per path, 0 the root), with
 /// its figures: a path's text is made only for the few that are reported.
 struct Paths<'t> {
-    ids: HashMap<(usize, &'t str), usize>,
-    parents: Vec<(usize, &'t str)>,
-    stats: Vec<PathStats>,
+    index: ChildIndex,
+    stats: Vec<PathStats<'t>>,
 }
 
 impl<'t> Paths<'t> {
-    fn new() -> Paths<'t> {
+    fn with_capacity(paths: usize) -> Paths<'t> {
+        let mut stats = Vec::with_capacity(paths + 1);
+        stats.push(PathStats {
+            text: "",
+            parent: u32::MAX,
+            whiteout: false,
+            count: 0,
+            cumulative: 0,
+            min: 0,
+        });
         Paths {
-            ids: HashMap::new(),
-            parents: vec![(0, "")],
-            stats: vec![PathStats::default()],
+            index: ChildIndex::with_capacity(paths),
+            stats,
         }
     }
 
-    fn id(&mut self, parent: usize, name: &'t str) -> usize {
-        let next = self.parents.len();
-        let id = *self.ids.entry((parent, name)).or_insert(next);
-        if id == next {
-            self.parents.push((parent, name));
-            self.stats.push(PathStats::default());
+    fn key_of<'s>(stats: &'s [PathStats<'t>]) -> impl Fn(u32) -> (u32, Name<'t>) + 's {
+        |id| {
+            let s = &stats[id as usize];
+            (
+                s.parent,
+                Name {
+                    whiteout: s.whiteout,
+                    text: s.text,
+                },
+            )
         }
+    }
+
+    fn id(&mut self, parent: u32, name: Name<'t>) -> u32 {
+        if let Some(id) = self.index.get(parent, name, Self::key_of(&self.stats)) {
+            return id;
+        }
+        let id = u32::try_from(self.stats.len()).unwrap_or(u32::MAX);
+        self.stats.push(PathStats {
+            text: name.text,
+            parent,
+            whiteout: name.whiteout,
+            count: 0,
+            cumulative: 0,
+            min: 0,
+        });
+        self.index
+            .insert(parent, name, id, Self::key_of(&self.stats));
         id
     }
 
-    fn count(&mut self, parent: usize, name: &'t str, size: u64) {
+    fn count(&mut self, parent: u32, name: Name<'t>, size: u64) {
         let id = self.id(parent, name);
-        let s = &mut self.stats[id];
+        let s = &mut self.stats[id as usize];
         s.cumulative += size;
-        s.min = Some(s.min.map_or(size, |m| m.min(size)));
-        s.count += 1;
+        s.min = if s.count == 0 { size } else { s.min.min(size) };
+        s.count = s.count.saturating_add(1);
     }
 
     /// The rooted path of `id` (`/etc/nginx/nginx.conf`).
-    fn path(&self, mut id: usize) -> String {
+    fn path(&self, mut id: u32) -> String {
         let mut names = Vec::new();
         while id != 0 {
-            let (parent, name) = self.parents[id];
-            names.push(name);
-            id = parent;
+            let s = &self.stats[id as usize];
+            names.push(
+                Name {
+                    whiteout: s.whiteout,
+                    text: s.text,
+                }
+                .to_string(),
+            );
+            id = s.parent;
         }
         names.reverse();
         format!("/{}", names.join("/"))
@@ -295,7 +187,7 @@ pub fn dive_figures(layers: &[&[Entry]]) -> DiveFigures {
         .iter()
         .map(|entries| entries.iter().map(|e| e.size).sum())
         .collect();
-    let mut paths = Paths::new();
+    let mut paths = Paths::with_capacity(layers.iter().map(|e| e.len()).sum());
     // The first layer is visited against itself; the stack is made from the second on.
     let mut stacked: Option<Tree> = None;
     for (index, tree) in trees.iter().enumerate() {
@@ -309,13 +201,15 @@ pub fn dive_figures(layers: &[&[Entry]]) -> DiveFigures {
     let (mut sum_min, mut sum_cum, mut wasted) = (0u64, 0u64, 0u64);
     let mut inefficient = Vec::new();
     for (id, s) in paths.stats.iter().enumerate() {
-        sum_min += s.min.unwrap_or(0);
+        if s.count > 0 {
+            sum_min += s.min;
+        }
         sum_cum += s.cumulative;
         if s.count >= 2 {
             wasted += s.cumulative;
             inefficient.push(InefficientPath {
-                path: paths.path(id),
-                count: s.count,
+                path: paths.path(id as u32),
+                count: s.count as usize,
                 bytes: s.cumulative,
             });
         }
@@ -341,39 +235,39 @@ pub fn dive_figures(layers: &[&[Entry]]) -> DiveFigures {
 /// Counts the leaves of `tree`, depth first in name order, into `paths`; a whiteout leaf weighs
 /// the directory it deletes in `stacked`, and one whose target is missing there abandons the rest
 /// of the layer, as in dive.
-fn visit_leaves<'t>(tree: &'t Tree, stacked: &Tree, paths: &mut Paths<'t>) {
+fn visit_leaves<'t>(tree: &Tree<'t>, stacked: &Tree, paths: &mut Paths<'t>) {
     // Per directory being visited: its children still to visit, the node at its path in
     // `stacked` (when there is one) and its path's id.
-    let mut frames = vec![(tree.nodes[ROOT].children.iter(), Some(ROOT), 0)];
+    let mut frames = vec![(tree.children(ROOT), Some(ROOT), 0)];
     while let Some((children, below, at)) = frames.last_mut() {
-        let Some((name, &child)) = children.next() else {
+        let Some(child) = children.next() else {
             frames.pop();
             continue;
         };
         let (below, at) = (*below, *at);
-        let node = &tree.nodes[child];
-        if !node.children.is_empty() {
+        let name = tree.name(child);
+        if tree.has_children(child) {
             let id = paths.id(at, name);
             frames.push((
-                node.children.iter(),
+                tree.children(child),
                 below.and_then(|b| stacked.child(b, name)),
                 id,
             ));
             continue;
         }
-        match name.strip_prefix(WHITEOUT_PREFIX) {
+        match name.target() {
             Some(target) => {
                 let Some(deleted) = below.and_then(|b| stacked.child(b, target)) else {
                     return;
                 };
-                let size = if stacked.nodes[deleted].info.is_dir {
+                let size = if stacked.is_dir(deleted) {
                     stacked.total_size(deleted)
                 } else {
                     0
                 };
                 paths.count(at, target, size);
             }
-            None => paths.count(at, name, node.info.size),
+            None => paths.count(at, name, tree.size(child)),
         }
     }
 }
