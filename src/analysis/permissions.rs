@@ -87,7 +87,7 @@ mod tests {
         let stacked = stack_layers(&layers);
         let found: Vec<_> = find_permission_issues(&layers, &stacked.visible)
             .into_iter()
-            .map(|i| (layers[i.layer][i.entry].path.as_str(), i.rule.id))
+            .map(|i| (layers[i.layer][i.entry].path.as_ref(), i.rule.id))
             .collect();
         assert_eq!(
             found,

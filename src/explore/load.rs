@@ -107,11 +107,7 @@ fn add_in_order(
         pending.insert(index, scan.entries.iter().map(LayerEntry::from).collect());
         return;
     }
-    tree.apply(
-        scan.entries
-            .iter()
-            .map(|e| (e.path.as_str(), e.kind, e.size)),
-    );
+    tree.apply(scan.entries.iter().map(|e| (&*e.path, e.kind, e.size)));
     let _ = send.send(Loaded::Layer(index));
     while let Some(entries) = pending.remove(&tree.applied()) {
         let index = tree.applied();

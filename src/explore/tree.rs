@@ -90,7 +90,7 @@ pub struct LayerEntry {
 impl From<&Entry> for LayerEntry {
     fn from(e: &Entry) -> Self {
         LayerEntry {
-            path: e.path.as_str().into(),
+            path: (*e.path).into(),
             kind: e.kind,
             size: e.size,
         }

@@ -634,18 +634,18 @@ mod tests {
         let target = "y".repeat(3 * NAME_LIMIT);
         let entries = walk_all(&gnu(&name, &target, b"tail")).unwrap();
         assert_eq!(entries.len(), 3);
-        assert_eq!(entries[0].path, decode_name(name.as_bytes(), None));
+        assert_eq!(&*entries[0].path, decode_name(name.as_bytes(), None));
         assert!(entries[0].path.contains("…(cut: 70538 bytes, sha256 "));
         assert_eq!(entries[1].kind, EntryKind::Symlink);
         assert_eq!(
             entries[1].link.as_deref(),
             Some(decode_name(target.as_bytes(), None).as_str())
         );
-        assert_eq!((entries[2].path.as_str(), entries[2].size), ("after", 4));
+        assert_eq!((&*entries[2].path, entries[2].size), ("after", 4));
         // A tar without long names is read through unchanged.
         let short = gnu("a/b", "c", b"x");
         let plain = walk_all(&short).unwrap();
-        assert_eq!(plain[0].path, "a/b");
+        assert_eq!(&*plain[0].path, "a/b");
         assert_eq!(plain[1].link.as_deref(), Some("c"));
     }
 
@@ -673,12 +673,12 @@ mod tests {
         let data = b.into_inner().unwrap();
         let entries = walk_all(&data).unwrap();
         assert_eq!(entries.len(), 2);
-        assert_eq!(entries[0].path, decode_name(name.as_bytes(), None));
+        assert_eq!(&*entries[0].path, decode_name(name.as_bytes(), None));
         assert_eq!(
             entries[0].link.as_deref(),
             Some(decode_name(target.as_bytes(), None).as_str())
         );
-        assert_eq!((entries[1].path.as_str(), entries[1].size), ("after", 5));
+        assert_eq!((&*entries[1].path, entries[1].size), ("after", 5));
         // The file after the rewritten header cut short: the error names the input's offset.
         let short = &data[..data.len() - 1024 - 512 + 2];
         let err = walk_all(short).unwrap_err().to_string();

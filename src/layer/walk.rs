@@ -65,7 +65,7 @@ pub struct Entry {
     /// Path relative to the root, cleaned (`usr/bin/ls`; `""` is the root itself). For whiteouts and
     /// opaque markers, the path they act on. Decoded by [`names::decode_name`]: distinct bytes are
     /// distinct paths (bytes that are not UTF-8 escaped), a name past [`names::NAME_LIMIT`] cut.
-    pub path: String,
+    pub path: Box<str>,
     /// The kind of entry.
     pub kind: EntryKind,
     /// The size recorded in the header (bytes of content for regular files).
@@ -273,7 +273,7 @@ pub fn walk<R: Read>(
             (content_start, content_end) = (data_at, data_at + size);
             next_header_at = data_at + padded(size);
             let mut record = Entry {
-                path,
+                path: path.into_boxed_str(),
                 kind,
                 size,
                 mode,
@@ -482,7 +482,7 @@ pub(crate) mod tests {
     impl Inspector for Recorder {
         fn on_file(&mut self, index: usize, entry: &Entry, head: &[u8]) {
             self.files
-                .push((index, entry.path.clone(), head.to_vec(), Vec::new()));
+                .push((index, entry.path.to_string(), head.to_vec(), Vec::new()));
         }
         fn on_chunk(&mut self, chunk: &[u8]) {
             self.files.last_mut().unwrap().3.extend_from_slice(chunk);

@@ -136,7 +136,7 @@ impl BaseFs {
                     self.remove(&path);
                 }
                 EntryKind::Opaque => {
-                    let dir = self.resolve(&e.path).unwrap_or_else(|| e.path.clone());
+                    let dir = self.resolve(&e.path).unwrap_or_else(|| e.path.to_string());
                     self.clear_below(&dir);
                 }
                 _ => {}

@@ -58,7 +58,7 @@ pub fn large_recent_files(input: &BloatInput) -> Vec<Finding> {
     let mut large: Vec<(usize, &str, u64)> = input
         .visible_files()
         .filter(|(layer, _, e)| recent[*layer] && e.size >= LARGE_FILE)
-        .map(|(layer, _, e)| (layer, e.path.as_str(), e.size))
+        .map(|(layer, _, e)| (layer, &*e.path, e.size))
         .collect();
     large.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(b.1)));
     large
