@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
 use crate::python::pep508::normalize_name;
 use crate::rootfs::base_fs::BaseFs;
+use crate::rootfs::libraries::loadable;
 use crate::temp::{self, TempPath};
 
 /// Where the project's code goes in the image.
@@ -107,9 +108,10 @@ impl Preset for PythonPreset {
     }
 
     fn base_files(&self) -> Option<fn(&str) -> bool> {
+        // The interpreters, and the libraries a lockfile build's startup check looks for.
         Some(|path| {
             let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-            dir.ends_with("bin") && name.starts_with("python")
+            dir.ends_with("bin") && name.starts_with("python") || loadable(path)
         })
     }
 
