@@ -403,27 +403,27 @@ fn a_hash_edited_by_hand_is_refused() {
     );
 }
 
-fn a_venv_of_another_python_than_the_base_is_refused() {
+fn the_lockfile_comes_first_and_a_venv_of_another_python_is_refused() {
     let base = debian_arm64_python_base();
     let dir = fresh_dir("python_lock_venv");
     let p = dir.join("app");
     crate::support::python::write_six_venv(&p);
     write(&p, "main.py", "print('hi')\n");
-    let run = strata_in(
-        &[
-            "build",
-            "--preset",
-            "python",
-            "--cache-dir",
-            dir.join("cache").to_str().unwrap(),
-            "--base",
-            &format!("oci:{}:{TAG}", base.layout.display()),
-            "--output",
-            &format!("oci:{}:v1", dir.join("out").display()),
-        ],
-        &[],
-        Some(&p),
+    write(&p, "requirements.txt", "six==1.17.0\n");
+    let (cache, base) = (dir.join("cache"), format!("oci:{}:{TAG}", base.layout.display()));
+    let out = format!("oci:{}:v1", dir.join("out").display());
+    let args = ["--preset", "python", "--base", &base, "--output", &out];
+    // The host's venv (Python 3.11) is there, but the lockfile says what the image holds.
+    let locked = build(&p, &cache, &args);
+    assert_eq!(locked.code, 0, "{}", locked.stderr);
+    assert!(
+        locked.stderr.contains("requirements.txt for linux/arm64 python 3.13"),
+        "{}",
+        locked.stderr
     );
+    let mut with_venv = args.to_vec();
+    with_venv.extend(["--venv", ".venv"]);
+    let run = build(&p, &cache, &with_venv);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("Python 3.11.2") && run.stderr.contains("Python 3.13"),
@@ -437,5 +437,5 @@ crate::tests![
     an_sdist_only_dependency_is_named_with_the_platform_and_the_options,
     an_unreachable_index_is_exit_3_with_its_url,
     a_hash_edited_by_hand_is_refused,
-    a_venv_of_another_python_than_the_base_is_refused,
+    the_lockfile_comes_first_and_a_venv_of_another_python_is_refused,
 ];
