@@ -130,8 +130,8 @@ pub struct PresetArgs {
     /// Python: install from the project's lockfile (the default when it has one).
     #[arg(long)]
     pub from_lock: bool,
-    /// Python: the uv binary that installs the lockfile (default: uv on PATH or in strata's
-    /// cache, of the pinned version).
+    /// Python: the uv binary that installs the lockfile (default: the pinned version on PATH or
+    /// in strata's cache, installed there from the package index when missing).
     #[arg(long, value_name = "PATH")]
     pub installer: Option<String>,
     /// Rust: the binary target to build and package.
