@@ -115,22 +115,23 @@ pub struct PresetArgs {
     /// Which preset plans the layers: python, rust, or none (default: detected).
     #[arg(long, value_name = "KIND")]
     pub preset: Option<String>,
-    /// Python: the virtual environment to package (default: $VIRTUAL_ENV, .venv, venv).
+    /// Python: package this virtual environment of the host instead of installing the lockfile
+    /// (the default without a lockfile: $VIRTUAL_ENV, .venv, venv).
     #[arg(long, value_name = "DIR")]
     pub venv: Option<String>,
     /// Python: split the dependencies into N layers, largest distributions in their own.
     #[arg(long, value_name = "N")]
     pub deps_layers: Option<usize>,
     /// Python: install the dependencies from this lockfile for the base's platform, with uv
-    /// (default when there is no venv: the project's uv.lock, pylock.toml, poetry.lock or
-    /// requirements.txt).
+    /// (default: the project's uv.lock, pylock.toml, poetry.lock or requirements.txt, even when
+    /// a venv is there; --venv packages the venv instead).
     #[arg(long, value_name = "FILE")]
     pub lockfile: Option<String>,
-    /// Python: install from the project's lockfile even when a venv is there.
+    /// Python: install from the project's lockfile (the default when it has one).
     #[arg(long)]
     pub from_lock: bool,
-    /// Python: the uv binary that installs the lockfile (default: uv on PATH or in strata's
-    /// cache, of the pinned version).
+    /// Python: the uv binary that installs the lockfile (default: the pinned version on PATH or
+    /// in strata's cache, installed there from the package index when missing).
     #[arg(long, value_name = "PATH")]
     pub installer: Option<String>,
     /// Rust: the binary target to build and package.

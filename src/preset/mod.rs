@@ -8,7 +8,9 @@ use std::path::Path;
 use crate::assemble::plan::{LayerSpec, Plan};
 use crate::ecosystem::PlanContext;
 use crate::error::Result;
+use crate::layer::walk::Entry;
 use crate::rootfs::base_fs::BaseFs;
+use crate::rootfs::libc::{self, Libc};
 use crate::source::{OpenedImage, SourceOptions};
 
 /// The layers a preset planned, and what it wants the user told (choices, warnings).
@@ -25,6 +27,9 @@ pub struct Planned {
 pub struct BaseInfo {
     /// Its final filesystem (empty for `scratch`).
     pub fs: BaseFs,
+    /// Its C library, read in the same scan (`None` for `scratch`, a static-only base, or a
+    /// preset that reads no files).
+    pub libc: Option<Libc>,
     /// `PATH` of its config, if set.
     pub path: Option<String>,
     /// `User` of its config, if set.
@@ -39,8 +44,9 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 pub const NONROOT: &str = "65532:65532";
 
 impl BaseInfo {
-    /// Reads what presets need of `base` (`None` is `scratch`): its config, and the files whose
-    /// path `files` selects (none without it: see [`crate::ecosystem::Preset::base_files`]).
+    /// Reads what presets need of `base` (`None` is `scratch`): its config, and in one pass over
+    /// its layers the files whose path `files` selects and its C library (no pass without it:
+    /// see [`crate::ecosystem::Preset::base_files`]).
     pub fn read(base: Option<&OpenedImage>, files: Option<fn(&str) -> bool>) -> Result<BaseInfo> {
         let Some(base) = base else {
             return Ok(BaseInfo::default());
@@ -51,12 +57,19 @@ impl BaseInfo {
             .iter()
             .flatten()
             .find_map(|kv| kv.strip_prefix("PATH=").map(str::to_string));
-        let fs = match files {
-            Some(wanted) => BaseFs::scan(base, |e| wanted(&e.path))?,
-            None => BaseFs::default(),
+        let mut finder = libc::Finder::default();
+        let (fs, libc) = match files {
+            Some(wanted) => {
+                let keep = |e: &Entry| wanted(&e.path) || libc::tells(&e.path);
+                let fs = BaseFs::scan_inspecting(base, keep, Some(&mut finder))?;
+                let libc = finder.libc(&fs);
+                (fs, libc)
+            }
+            None => (BaseFs::default(), None),
         };
         Ok(BaseInfo {
             fs,
+            libc,
             path,
             user: runtime.user.clone().filter(|u| !u.is_empty()),
         })

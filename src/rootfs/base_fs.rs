@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::layer::walk::{clean_path, walk, Contents, Entry, EntryKind};
+use crate::layer::walk::{clean_path, walk, Contents, Entry, EntryKind, Inspector};
 use crate::source::OpenedImage;
 
 /// Which tar entry provides a file of the final filesystem: its layer and its index in that
@@ -28,6 +28,13 @@ enum Node {
     File(Origin),
     /// A symbolic link and its target, as written.
     Symlink(String),
+}
+
+/// An [`Inspector`] of a base scan ([`BaseFs::scan_inspecting`]), told which layer the files it
+/// is handed come from.
+pub trait LayerInspector: Inspector {
+    /// Layer `index` (bottom = 0) starts; the entry indexes that follow are that layer's.
+    fn layer(&mut self, index: usize);
 }
 
 /// A base image's final filesystem, reduced to the entries a question needs (every symlink,
@@ -92,13 +99,33 @@ impl BaseFs {
     /// scan when a question needs it. Each layer is verified (digest, size, diff_id) before it is
     /// stacked: a base that does not match its manifest is an error, not a filesystem.
     pub fn scan(base: &OpenedImage, keep: impl Fn(&Entry) -> bool) -> Result<BaseFs> {
+        Self::scan_inspecting(base, keep, None)
+    }
+
+    /// [`BaseFs::scan`], with `inspector` (when given) reading every regular file's content in
+    /// the same pass: a build that needs both the filesystem and a file's bytes (the C library's
+    /// version) reads the base once.
+    pub fn scan_inspecting(
+        base: &OpenedImage,
+        keep: impl Fn(&Entry) -> bool,
+        mut inspector: Option<&mut dyn LayerInspector>,
+    ) -> Result<BaseFs> {
         let mut fs = BaseFs::default();
+        let contents = match inspector {
+            Some(_) => Contents::Inspect,
+            None => Contents::Skip,
+        };
         for index in 0..base.image.layers.len() {
             let context = |e: Error| e.context(format!("base layer {}", index + 1));
             let tar = base.open_uncompressed(index).map_err(context)?;
             let mut kept = Vec::new();
             let mut count = 0;
-            walk(tar, Contents::Skip, &mut [], |e| {
+            let mut inspectors: Vec<&mut dyn Inspector> = Vec::new();
+            if let Some(i) = inspector.as_deref_mut() {
+                i.layer(index);
+                inspectors.push(i);
+            }
+            walk(tar, contents, &mut inspectors, |e| {
                 if Self::keeps(&e, &keep) {
                     kept.push((count, e))
                 }

@@ -117,14 +117,18 @@ fn runpath_dirs(needs: &ElfFacts, install_path: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether the file at `path` is named like a shared object (`libz.so.1`, a loader): the files
+/// of a base the loader can look at.
+pub fn loadable(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.contains(".so")
+}
+
 /// Whether an entry can matter to the loader: links and directories (they redirect or replace
 /// paths), whiteouts, and files named like shared objects.
 fn matters(e: &Entry) -> bool {
     match e.kind {
-        EntryKind::File | EntryKind::Hardlink => {
-            let name = e.path.rsplit('/').next().unwrap_or(&e.path);
-            name.contains(".so")
-        }
+        EntryKind::File | EntryKind::Hardlink => loadable(&e.path),
         EntryKind::Other => false,
         _ => true,
     }

@@ -156,6 +156,9 @@ impl PythonProject {
             "--format",
             "json",
             "--no-progress",
+            // The project has a lockfile too: the venv made on the base is what is packaged.
+            "--venv",
+            ".venv",
         ];
         all.extend_from_slice(args);
         strata_in(&all, &[], Some(&self.app))

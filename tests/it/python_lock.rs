@@ -14,7 +14,7 @@ use crate::support::debian::{
 };
 use crate::support::layout::{blob_path, write_platform_index, Written};
 use crate::support::registry::{self, Registry};
-use crate::support::uv::{uv, uv_in};
+use crate::support::uv::{uv, uv_in, UV_VERSION};
 use crate::support::{fresh_dir, have, require, sh, strata_in, write, Run};
 
 /// uv's wheel cache, shared by runs on this machine (numpy's wheels are downloaded once).
@@ -403,27 +403,27 @@ fn a_hash_edited_by_hand_is_refused() {
     );
 }
 
-fn a_venv_of_another_python_than_the_base_is_refused() {
+fn the_lockfile_comes_first_and_a_venv_of_another_python_is_refused() {
     let base = debian_arm64_python_base();
     let dir = fresh_dir("python_lock_venv");
     let p = dir.join("app");
     crate::support::python::write_six_venv(&p);
     write(&p, "main.py", "print('hi')\n");
-    let run = strata_in(
-        &[
-            "build",
-            "--preset",
-            "python",
-            "--cache-dir",
-            dir.join("cache").to_str().unwrap(),
-            "--base",
-            &format!("oci:{}:{TAG}", base.layout.display()),
-            "--output",
-            &format!("oci:{}:v1", dir.join("out").display()),
-        ],
-        &[],
-        Some(&p),
+    write(&p, "requirements.txt", "six==1.17.0\n");
+    let (cache, base) = (dir.join("cache"), format!("oci:{}:{TAG}", base.layout.display()));
+    let out = format!("oci:{}:v1", dir.join("out").display());
+    let args = ["--preset", "python", "--base", &base, "--output", &out];
+    // The host's venv (Python 3.11) is there, but the lockfile says what the image holds.
+    let locked = build(&p, &cache, &args);
+    assert_eq!(locked.code, 0, "{}", locked.stderr);
+    assert!(
+        locked.stderr.contains("requirements.txt for linux/arm64 python 3.13"),
+        "{}",
+        locked.stderr
     );
+    let mut with_venv = args.to_vec();
+    with_venv.extend(["--venv", ".venv"]);
+    let run = build(&p, &cache, &with_venv);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("Python 3.11.2") && run.stderr.contains("Python 3.13"),
@@ -432,10 +432,161 @@ fn a_venv_of_another_python_than_the_base_is_refused() {
     );
 }
 
+/// The pinned uv's wheel for this machine as PyPI's JSON API lists it (the project's JSON: this
+/// machine's PyPI answers 404 for the per-version one), fetched and unpacked with
+/// python3 (urllib, zipfile), not strata: prints the wheel's listed sha256 after checking the
+/// download against it, then the sha256 of the `uv` binary inside.
+const PYPI_UV: &str = r#"
+import hashlib, io, json, platform, sys, urllib.parse, urllib.request, zipfile
+version = sys.argv[1]
+page = "https://pypi.org/pypi/uv/json"
+meta = json.load(urllib.request.urlopen(page))
+arch = platform.machine()
+wheel = next(u for u in meta["releases"][version] if u["filename"].endswith(".whl")
+             and any(t.startswith("manylinux") and t.endswith(arch)
+                     for t in u["filename"][:-4].split("-")[-1].split(".")))
+data = urllib.request.urlopen(urllib.parse.urljoin(page, wheel["url"])).read()
+assert hashlib.sha256(data).hexdigest() == wheel["digests"]["sha256"]
+binary = zipfile.ZipFile(io.BytesIO(data)).read(f"uv-{version}.data/scripts/uv")
+print(wheel["digests"]["sha256"], hashlib.sha256(binary).hexdigest())
+"#;
+
+/// `PATH` without uv: the system's directories (the test's uv lives under /var/tmp).
+const NO_UV_PATH: &str = "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A requirements project (six) built on the amd64 base with no `--installer` and no uv on
+/// `PATH`, the index being `index` (PyPI when `None`).
+fn build_without_uv(dir: &Path, index: Option<&str>) -> Run {
+    require(
+        !NO_UV_PATH.split(':').any(|d| Path::new(d).join("uv").exists()),
+        "no uv in the system's PATH directories",
+    );
+    let base = debian_python_base();
+    let p = dir.join("app");
+    write(&p, "requirements.txt", "six==1.17.0\n");
+    write(&p, "main.py", "import six\n");
+    let (base, out) = (base.reference(), format!("oci:{}:v1", dir.join("out").display()));
+    let cache = dir.join("cache").display().to_string();
+    let args = ["build", "--preset", "python", "--cache-dir", &cache, "--base", &base, "--output", &out];
+    let mut env = env();
+    env.push(("PATH", PathBuf::from(NO_UV_PATH)));
+    if let Some(index) = index {
+        env.push(("UV_DEFAULT_INDEX", PathBuf::from(index)));
+    }
+    let env: Vec<(&str, &Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    strata_in(&args, &env, Some(&p))
+}
+
+/// Where strata's cache under `dir` keeps the pinned uv.
+fn cached_uv(dir: &Path) -> PathBuf {
+    dir.join(format!("cache/tools/uv-{UV_VERSION}/uv"))
+}
+
+fn the_pinned_uv_is_installed_from_pypi_when_there_is_none() {
+    let dir = fresh_dir("python_lock_uv_install");
+    let run = build_without_uv(&dir, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let cached = cached_uv(&dir);
+    let (version, _) = sh(&format!("'{}' --version", cached.display()))
+        .trim()
+        .strip_prefix("uv ")
+        .and_then(|v| v.split_once(' '))
+        .map(|(v, rest)| (v.to_string(), rest.to_string()))
+        .expect("uv VERSION (TARGET)");
+    assert_eq!(version, UV_VERSION);
+    let oracle = sh(&format!("python3 -c '{}' {UV_VERSION}", PYPI_UV.replace('\'', "'\\''")));
+    let binary_sha = oracle.split_whitespace().nth(1).expect("two digests").to_string();
+    let ours = sh(&format!("sha256sum '{}'", cached.display()));
+    assert_eq!(ours.split_whitespace().next(), Some(binary_sha.as_str()), "{oracle}");
+    let mode = std::fs::metadata(&cached).unwrap().permissions();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o755);
+}
+
+/// A static index (PEP 503 HTML, `python3 -m http.server`) listing a uv wheel whose bytes are not
+/// the ones its sha256 names; the server is stopped on drop.
+struct TamperedIndex {
+    url: String,
+    server: std::process::Child,
+}
+
+impl TamperedIndex {
+    fn start(dir: &Path) -> TamperedIndex {
+        let arch = std::env::consts::ARCH;
+        let name = format!("uv-{UV_VERSION}-py3-none-manylinux_2_17_{arch}.manylinux2014_{arch}.whl");
+        let root = dir.join("index");
+        write(&root.join("files"), &name, "not the wheel the index lists");
+        let listed = crate::support::layout::sha256(b"the wheel the index lists");
+        let hex = &listed["sha256:".len()..];
+        write(
+            &root.join("simple/uv"),
+            "index.html",
+            &format!("<html><body><a href=\"../../files/{name}#sha256={hex}\">{name}</a></body></html>\n"),
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server = std::process::Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "-d"])
+            .arg(&root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server");
+        let url = format!("http://127.0.0.1:{port}/simple");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        TamperedIndex { url, server }
+    }
+}
+
+impl Drop for TamperedIndex {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn a_tampered_uv_wheel_or_an_unreachable_index_installs_nothing() {
+    require(have("python3"), "python3 (its http.server serves the index)");
+    let dir = fresh_dir("python_lock_uv_tampered");
+    let index = TamperedIndex::start(&dir);
+    let run = build_without_uv(&dir, Some(&index.url));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("sha256") && run.stderr.contains("refused"), "{}", run.stderr);
+    let tools = dir.join("cache/tools");
+    let left: Vec<_> = walk_files(&tools);
+    assert!(left.is_empty(), "nothing is written to the cache: {left:?}");
+    drop(index);
+    let run = build_without_uv(&dir, Some("http://127.0.0.1:9/simple"));
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("http://127.0.0.1:9/simple/uv/"), "{}", run.stderr);
+    assert!(!cached_uv(&dir).exists());
+}
+
+/// Every file below `dir` (none when it does not exist).
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                pending.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
 crate::tests![
     builds_an_index_for_two_platforms_from_the_lockfile,
     an_sdist_only_dependency_is_named_with_the_platform_and_the_options,
     an_unreachable_index_is_exit_3_with_its_url,
     a_hash_edited_by_hand_is_refused,
-    a_venv_of_another_python_than_the_base_is_refused,
+    the_lockfile_comes_first_and_a_venv_of_another_python_is_refused,
+    the_pinned_uv_is_installed_from_pypi_when_there_is_none,
+    a_tampered_uv_wheel_or_an_unreachable_index_installs_nothing,
 ];

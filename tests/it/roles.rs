@@ -210,6 +210,9 @@ fn project() -> &'static Project {
                     "--format",
                     "json",
                     "--no-progress",
+                    // Beside requirements.txt: the venv made on the base is packaged.
+                    "--venv",
+                    ".venv",
                 ],
                 &[],
                 Some(&app),

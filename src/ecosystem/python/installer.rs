@@ -1,7 +1,8 @@
 //! The installer the lockfile builds run: uv, the pinned release ([`UV_VERSION`], the one the
 //! generated Dockerfiles install), found as `--installer PATH`, on `PATH` (when its version is
-//! the pinned one), or in strata's cache (`<cache>/tools/uv-VERSION/uv`). Its version is part of
-//! the dependency layers' cache key: another uv may unpack the same wheels differently.
+//! the pinned one), or in strata's cache (`<cache>/tools/uv-VERSION/uv`, installed there from the
+//! package index when missing: [`super::uv_wheel`]). Its version is part of the dependency
+//! layers' cache key: another uv may unpack the same wheels differently.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,7 +44,8 @@ pub fn cached_path(cache_dir: &Path) -> PathBuf {
 }
 
 /// The installer to run: `explicit` (any version, it is the user's choice), else the pinned uv
-/// on `PATH`, else the one in strata's cache under `cache_dir`.
+/// on `PATH`, else the one in strata's cache under `cache_dir`, installed there first from the
+/// package index when it is missing.
 pub fn find(explicit: Option<&Path>, cache_dir: &Path) -> Result<Installer> {
     if let Some(path) = explicit {
         let version = version(path).ok_or_else(|| {
@@ -58,23 +60,28 @@ pub fn find(explicit: Option<&Path>, cache_dir: &Path) -> Result<Installer> {
             version,
         });
     }
-    let candidates = on_path("uv").into_iter().chain([cached_path(cache_dir)]);
-    for path in candidates {
-        if version(&path).as_deref() == Some(UV_VERSION) {
-            return Ok(Installer {
-                path,
-                version: UV_VERSION.to_string(),
-            });
-        }
+    let pinned = |path: PathBuf| {
+        (version(&path).as_deref() == Some(UV_VERSION)).then(|| Installer {
+            path,
+            version: UV_VERSION.to_string(),
+        })
+    };
+    let cached = cached_path(cache_dir);
+    if let Some(found) = on_path("uv")
+        .into_iter()
+        .chain([cached.clone()])
+        .find_map(pinned)
+    {
+        return Ok(found);
     }
-    Err(Error::usage(format!(
-        "no uv {UV_VERSION} to install the lockfile with (looked on PATH and at {})",
-        cached_path(cache_dir).display()
-    ))
-    .with_hint(format!(
-        "`pip install uv=={UV_VERSION}` (or put its binary at that path), or pass --installer \
-         PATH, or package a venv with --venv"
-    )))
+    super::uv_wheel::install(UV_VERSION, &cached)?;
+    pinned(cached.clone()).ok_or_else(|| {
+        Error::invalid(format!(
+            "{}: the uv installed from the package index does not run as uv {UV_VERSION}",
+            cached.display()
+        ))
+        .with_hint("pass --installer PATH, or package a venv with --venv")
+    })
 }
 
 #[cfg(test)]

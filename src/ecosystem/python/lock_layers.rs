@@ -20,8 +20,7 @@ use crate::python::find_lockfile;
 use crate::python::pep508::normalize_name;
 use crate::rootfs::base_fs::BaseFs;
 use crate::rootfs::libc::Libc;
-use crate::rootfs::libraries::{libraries_kept, missing, oci_arch};
-use crate::source::OpenedImage;
+use crate::rootfs::libraries::{missing, oci_arch};
 
 use super::preset::VENV_DIR;
 
@@ -64,14 +63,13 @@ fn is_shared_object(name: &str) -> bool {
 
 /// The "will it start" check of an install for `target` on `base`: every extension module and
 /// vendored library is for the base's CPU, finds its libraries (in the base, or vendored beside
-/// it: `numpy.libs`), and needs no newer glibc than the base's.
-fn check_extensions(site: &Path, sp_to: &str, target: &Target, base: &OpenedImage) -> Result<()> {
+/// it: `numpy.libs`), and needs no newer glibc than the base's (whose libraries `base_fs` keeps).
+fn check_extensions(site: &Path, sp_to: &str, target: &Target, base_fs: &BaseFs) -> Result<()> {
     let files = files_under(site)?;
     let vendored: BTreeSet<String> = files
         .iter()
         .filter_map(|f| f.file_name()?.to_str().map(str::to_string))
         .collect();
-    let mut libraries: Option<BaseFs> = None;
     for rel in files.iter().filter(|f| {
         f.file_name()
             .and_then(|n| n.to_str())
@@ -99,10 +97,6 @@ fn check_extensions(site: &Path, sp_to: &str, target: &Target, base: &OpenedImag
                 )));
             }
         }
-        let base_fs = match &mut libraries {
-            Some(fs) => &*fs,
-            None => &*libraries.insert(libraries_kept(base)?),
-        };
         let install_path = format!("{sp_to}/{}", rel.display());
         let lacking: Vec<String> = missing(&facts, base_fs, &install_path)
             .into_iter()
@@ -149,7 +143,7 @@ pub(crate) fn plan(
     let base = ctx.base.ok_or_else(|| {
         Error::usage("installing from the lockfile needs a base image with Python, not scratch")
     })?;
-    let target = Target::read(base, &ctx.info.fs)?;
+    let target = Target::read(base, ctx.info)?;
     let cache_dir = ctx.staging.parent().unwrap_or(ctx.staging);
     let installer = installer::find(spec.installer.as_deref().map(Path::new), cache_dir)?;
     let lockfile = match &spec.lockfile {
@@ -166,7 +160,7 @@ pub(crate) fn plan(
     let dir = install(&installer, &resolved, &target, ctx.staging)?;
     let site = dir.join("site-packages");
     let sp_to = format!("{VENV_DIR}/lib/python{}/site-packages", target.python);
-    check_extensions(&site, &sp_to, &target, base)?;
+    check_extensions(&site, &sp_to, &target, &ctx.info.fs)?;
     let own = project.as_deref().map(normalize_name);
     let all = if site.is_dir() {
         distributions(&site)?

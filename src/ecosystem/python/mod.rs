@@ -9,6 +9,7 @@ pub mod lock_layers;
 pub mod preset;
 pub mod site_packages;
 pub mod target;
+pub mod uv_wheel;
 
 use std::path::Path;
 

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::preset::{BaseInfo, Planned};
 use crate::python::pep508::normalize_name;
 use crate::rootfs::base_fs::BaseFs;
+use crate::rootfs::libraries::loadable;
 use crate::temp::{self, TempPath};
 
 /// Where the project's code goes in the image.
@@ -87,14 +88,15 @@ fn read_pyproject(root: &Path) -> Result<Project> {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PythonPreset {
-    /// The virtual environment whose site-packages become the dependency layer(s).
+    /// The virtual environment whose site-packages become the dependency layer(s) (setting it
+    /// packages the host's venv even when the project has a lockfile).
     pub venv: Option<String>,
     /// How many layers the dependencies are split into (largest distributions first).
     pub deps_layers: Option<usize>,
     /// Install the dependencies from this lockfile for the base's platform (uv, no venv on the
     /// host) instead of packaging a venv; the project's own lockfile when `from_lock` is set.
     pub lockfile: Option<String>,
-    /// Install from the project's lockfile even when a venv is there.
+    /// Install from the project's lockfile (the default when it has one and no `venv` is set).
     pub from_lock: Option<bool>,
     /// The uv binary that installs the lockfile (default: the pinned uv on `PATH` or in the
     /// cache).
@@ -107,9 +109,10 @@ impl Preset for PythonPreset {
     }
 
     fn base_files(&self) -> Option<fn(&str) -> bool> {
+        // The interpreters, and the libraries a lockfile build's startup check looks for.
         Some(|path| {
             let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-            dir.ends_with("bin") && name.starts_with("python")
+            dir.ends_with("bin") && name.starts_with("python") || loadable(path)
         })
     }
 
@@ -118,7 +121,7 @@ impl Preset for PythonPreset {
     }
 
     fn resolve_at_init(&mut self, root: &Path) -> Result<()> {
-        if self.venv.is_none() {
+        if !uses_lockfile(root, self)? {
             let venv = find_venv(root, self)?;
             let shown = venv
                 .strip_prefix(root)
@@ -459,15 +462,17 @@ pub(crate) fn site_layer(
 }
 
 /// Whether the dependencies come from the lockfile (installed for the base's platform) rather
-/// than a venv on the host: asked for, or no venv is there but a lockfile is.
+/// than a venv on the host: always when the project has a lockfile (it says what the image holds;
+/// a host venv may be of another Python or platform), unless a venv is named (`--venv`, `venv =`)
+/// and no lockfile is (`--lockfile`, `--from-lock`).
 fn uses_lockfile(root: &Path, spec: &PythonPreset) -> Result<bool> {
-    if spec.lockfile.is_some() || spec.from_lock == Some(true) || spec.installer.is_some() {
+    if spec.lockfile.is_some() || spec.from_lock == Some(true) {
         return Ok(true);
     }
-    if spec.venv.is_some() || find_venv(root, spec).is_ok() {
+    if spec.venv.is_some() {
         return Ok(false);
     }
-    Ok(crate::python::find_lockfile(root)?.is_some())
+    Ok(spec.installer.is_some() || crate::python::find_lockfile(root)?.is_some())
 }
 
 /// Plans the Python layers of the project at `root` and fills the image settings it leaves

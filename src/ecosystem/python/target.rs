@@ -5,8 +5,9 @@
 //! `--python-version`.
 
 use crate::error::{Error, Result};
+use crate::preset::BaseInfo;
 use crate::rootfs::base_fs::BaseFs;
-use crate::rootfs::libc::{self, Libc};
+use crate::rootfs::libc::Libc;
 use crate::source::platform::Platform;
 use crate::source::OpenedImage;
 
@@ -63,21 +64,22 @@ fn default_interpreter(base: &BaseFs) -> Option<String> {
 }
 
 impl Target {
-    /// Reads the target of `base`, whose final filesystem (with the interpreters) is `fs`.
-    pub fn read(base: &OpenedImage, fs: &BaseFs) -> Result<Target> {
+    /// Reads the target of `base`, from what was read of it (`info`: the interpreters, the C
+    /// library).
+    pub fn read(base: &OpenedImage, info: &BaseInfo) -> Result<Target> {
         let config = &base.image.config;
         let platform = Platform {
             os: config.os.clone(),
             architecture: config.architecture.clone(),
             variant: config.variant.clone(),
         };
-        let interpreter = default_interpreter(fs).ok_or_else(|| {
+        let interpreter = default_interpreter(&info.fs).ok_or_else(|| {
             Error::usage(format!(
                 "the base image ({platform}) has no python3 interpreter (looked for python3.X in \
                  /usr/local/bin and /usr/bin); pick a base with Python"
             ))
         })?;
-        let libc = libc::detect(base)?.ok_or_else(|| {
+        let libc = info.libc.ok_or_else(|| {
             Error::usage(format!(
                 "the base image ({platform}) has no C library (no libc.so.6, no ld-musl) that \
                  Python wheels could load"
