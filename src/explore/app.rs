@@ -236,6 +236,11 @@ impl App {
         }
     }
 
+    /// Whether the loader has said all it will: the analysis, and the comparison when asked.
+    pub fn loaded(&self) -> bool {
+        self.reported.is_some() && !matches!(self.compare, Some((_, None)))
+    }
+
     /// Takes in what the loader says; a failure ends the explorer with it.
     pub fn on_loaded(&mut self, loaded: Loaded) -> Result<()> {
         match loaded {

@@ -25,14 +25,19 @@ struct Screen {
 }
 
 impl Screen {
-    /// Starts `strata ARGS` in a new 160×45 session, in `dir`, with NO_COLOR set.
+    /// Starts `strata ARGS` in a new 160×45 session, in a fresh directory, with NO_COLOR set.
     fn start(area: &str, args: &[&str]) -> Screen {
+        Screen::start_in(fresh_dir(area), area, "", args)
+    }
+
+    /// Starts `ENV strata ARGS` (`env`: shell assignments, or empty) in a new 160×45 session, in
+    /// `dir`, with NO_COLOR set.
+    fn start_in(dir: PathBuf, area: &str, env: &str, args: &[&str]) -> Screen {
         require(have("tmux"), "tmux");
-        let dir = fresh_dir(area);
         let name = format!("strata-explore-{}-{area}", std::process::id());
         let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
         let script = format!(
-            "cd '{dir}' && stty -a > before.txt; NO_COLOR=1 '{bin}' {args}; echo $? > rc.txt; \
+            "cd '{dir}' && stty -a > before.txt; NO_COLOR=1 {env} '{bin}' {args}; echo $? > rc.txt; \
              stty -a > after.txt; sleep 600",
             dir = dir.display(),
             bin = env!("CARGO_BIN_EXE_strata"),
@@ -105,16 +110,31 @@ impl Screen {
     /// they were before strata started.
     fn quit_cleanly(&self, key: &str) {
         self.keys(&[key]);
-        let rc = self.dir.join("rc.txt");
+        self.exited_sane(0);
+    }
+
+    /// Waits for strata to exit, then checks its exit code is `code` and the terminal's settings
+    /// are what they were before it started; returns the screen then (what strata printed on
+    /// the main screen, once the alternate screen was left).
+    fn exited_sane(&self, code: i32) -> String {
         let start = Instant::now();
         while !self.dir.join("after.txt").is_file() {
             assert!(start.elapsed() < PATIENCE, "strata did not exit:\n{}", self.text());
             std::thread::sleep(Duration::from_millis(100));
         }
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(std::fs::read_to_string(rc).unwrap().trim(), "0");
         let read = |f: &str| std::fs::read_to_string(self.dir.join(f)).unwrap();
-        assert_eq!(read("before.txt"), read("after.txt"), "stty -a changed");
+        let screen = self.text();
+        assert_eq!(read("rc.txt").trim(), code.to_string(), "{screen}");
+        assert_eq!(read("before.txt"), read("after.txt"), "stty -a changed:\n{screen}");
+        screen
+    }
+
+    /// The pid of the strata process the session's shell runs.
+    fn strata_pid(&self) -> u32 {
+        let shell = sh(&format!("tmux list-panes -t {} -F '#{{pane_pid}}'", self.name));
+        let child = sh(&format!("ps -o pid= --ppid {}", shell.trim()));
+        child.trim().parse().unwrap_or_else(|_| panic!("no strata under the shell: {child:?}"))
     }
 }
 
@@ -389,10 +409,89 @@ fn without_a_terminal_it_exits_2_and_says_to_use_report() {
     assert!(run.stderr.contains("use strata report"), "{}", run.stderr);
 }
 
+/// The sample's first screen, for the exit-path tests.
+fn sample_screen(area: &str) -> Screen {
+    let image = format!("oci:{}:latest", sample().display());
+    let s = Screen::start(area, &["explore", &image]);
+    s.shows(&["Layers (3)", "Files: layer 0 changes", "os-release"]);
+    s
+}
+
+fn ctrl_c_quits_and_leaves_the_terminal_sane() {
+    sample_screen("explore-ctrl-c").quit_cleanly("C-c");
+}
+
+fn sigterm_ends_it_with_143_and_leaves_the_terminal_sane() {
+    let s = sample_screen("explore-sigterm");
+    sh(&format!("kill -TERM {}", s.strata_pid()));
+    let after = s.exited_sane(143);
+    assert!(after.contains("strata: interrupted"), "{after}");
+}
+
+/// The digest of layer `index` of the `latest` image in the OCI layout `dir`, read from its
+/// index and manifest.
+fn layout_layer(dir: &Path, index: usize) -> String {
+    let json = |digest: &str| -> serde_json::Value {
+        let path = dir.join("blobs").join(digest.replace(':', "/"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let top: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let manifest = top["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "latest")
+        .unwrap();
+    json(manifest["digest"].as_str().unwrap())["layers"][index]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn a_layer_cut_short_after_the_first_screen_ends_it_with_the_error_and_a_sane_terminal() {
+    require(have("mkfifo"), "mkfifo");
+    // A copy of the sample whose layer 1 is a named pipe: the test feeds it the blob's first
+    // 100 kB, waits for the first screen, then closes it, so the read fails with the UI up.
+    let dir = fresh_dir("explore-cut");
+    let layout = dir.join("layout");
+    sh(&format!("cp -r '{}' '{}'", sample().display(), layout.display()));
+    let blob = layout.join("blobs").join(layout_layer(&layout, 1).replace(':', "/"));
+    let bytes = std::fs::read(&blob).unwrap();
+    std::fs::remove_file(&blob).unwrap();
+    sh(&format!("mkfifo '{}'", blob.display()));
+    let (close, closed) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut pipe = std::fs::OpenOptions::new().write(true).open(&blob).unwrap();
+        pipe.write_all(&bytes[..100_000]).unwrap();
+        let _ = closed.recv();
+    });
+    let image = format!("oci:{}:latest", layout.display());
+    let s = Screen::start_in(dir, "explore-cut", "", &["explore", &image]);
+    s.shows(&["Layers (3)", "Files: layer 0 changes", "os-release", "reading layers"]);
+    drop(close);
+    let after = s.exited_sane(2);
+    assert!(after.contains("strata: error: layer 1"), "{after}");
+}
+
+fn a_panic_leaves_the_terminal_sane_and_the_message_readable() {
+    let image = format!("oci:{}:latest", sample().display());
+    let dir = fresh_dir("explore-panic");
+    // The hidden variable makes the explorer panic once its first screen is drawn.
+    let s = Screen::start_in(dir, "explore-panic", "STRATA_EXPLORE_TEST_PANIC=1", &["explore", &image]);
+    let after = s.exited_sane(101);
+    assert!(after.contains("panicked") && after.contains("STRATA_EXPLORE_TEST_PANIC"), "{after}");
+}
+
 crate::tests![
     the_sample_shows_each_layers_changes_and_the_tree_follows_the_keys,
     a_docker_built_image_marks_what_each_layer_added_modified_and_removed,
     a_file_saved_from_its_layer_has_the_bytes_the_layer_ships,
     compare_shows_what_a_deploy_downloads_per_layer_and_the_files_that_change,
     without_a_terminal_it_exits_2_and_says_to_use_report,
+    ctrl_c_quits_and_leaves_the_terminal_sane,
+    sigterm_ends_it_with_143_and_leaves_the_terminal_sane,
+    a_layer_cut_short_after_the_first_screen_ends_it_with_the_error_and_a_sane_terminal,
+    a_panic_leaves_the_terminal_sane_and_the_message_readable,
 ];
