@@ -86,6 +86,7 @@ pub fn explore(req: ExploreRequest) -> Result<()> {
                 Err(TryRecvError::Disconnected) => break,
             }
         }
+        app.poll_job();
         guard
             .terminal
             .draw(|frame| panes::draw(frame, &mut app))

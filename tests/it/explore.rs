@@ -484,6 +484,71 @@ fn a_panic_leaves_the_terminal_sane_and_the_message_readable() {
     assert!(after.contains("panicked") && after.contains("STRATA_EXPLORE_TEST_PANIC"), "{after}");
 }
 
+fn a_large_file_saves_on_a_worker_while_the_ui_takes_keys() {
+    use crate::support::layout::{blob_path, noise, tar_bytes, write_layout, Comp, Item};
+    use std::io::Write;
+    require(have("tar"), "tar");
+    // Layer 1 ships a 4 MiB file; its blob is a named pipe the test feeds: whole for the
+    // analysis, then half of it for the save, the rest only once a key has been seen to work.
+    let dir = fresh_dir("explore-save-big");
+    let layout = dir.join("layout");
+    let big = noise(4 << 20, 21);
+    let written = write_layout(
+        &layout,
+        "latest",
+        &[
+            (tar_bytes(&[Item::File("etc/hello", b"hi\n")]), Comp::Gzip),
+            (tar_bytes(&[Item::File("big.bin", &big)]), Comp::Gzip),
+        ],
+    );
+    let fifo = blob_path(&layout, &written.layer_digests[1]);
+    let orig = dir.join("layer1.tar.gz");
+    std::fs::rename(&fifo, &orig).unwrap();
+    sh(&format!("mkfifo '{}'", fifo.display()));
+    let blob = std::fs::read(&orig).unwrap();
+    let (halfway, half_written) = std::sync::mpsc::channel();
+    let (go, went) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let feed = |bytes: &[u8]| {
+            let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            pipe.write_all(bytes).unwrap();
+            pipe
+        };
+        drop(feed(&blob));
+        let half = blob.len() / 2;
+        let mut pipe = feed(&blob[..half]);
+        let _ = halfway.send(());
+        let _ = went.recv();
+        pipe.write_all(&blob[half..]).unwrap();
+    });
+    let image = format!("oci:{}:latest", layout.display());
+    let s = Screen::start_in(dir.clone(), "explore-save-big", "", &["explore", &image]);
+    s.shows(&["Layers (2)"]);
+    s.keys(&["Down"]);
+    s.shows(&["Files: layer 1 changes", "big.bin", "analyzed:"]);
+    s.keys(&["Tab", "End", "s"]);
+    s.shows(&["Save to", "./big.bin"]);
+    s.keys(&["Enter"]);
+    half_written.recv_timeout(PATIENCE).expect("the save opened the layer");
+    s.shows(&["saving /big.bin:", "by size"]);
+    // The save waits for the rest of the layer; the UI still sorts by name.
+    s.keys(&["C-o"]);
+    let meanwhile = s.shows(&["by name"]);
+    assert!(meanwhile.contains("saving /big.bin:"), "{meanwhile}");
+    go.send(()).unwrap();
+    let size = strata::units::human_bytes(big.len() as u64);
+    s.shows(&[&format!("saved /big.bin ({size}) from layer 1 to ./big.bin")]);
+    let saved = std::fs::read(dir.join("big.bin")).unwrap();
+    let expected = sh(&format!("tar -xzOf '{}' big.bin | sha256sum", orig.display()));
+    assert_eq!(
+        sha256_hex(&saved),
+        expected.split_whitespace().next().unwrap(),
+        "{} bytes saved",
+        saved.len()
+    );
+    s.quit_cleanly("q");
+}
+
 crate::tests![
     the_sample_shows_each_layers_changes_and_the_tree_follows_the_keys,
     a_docker_built_image_marks_what_each_layer_added_modified_and_removed,
@@ -494,4 +559,5 @@ crate::tests![
     sigterm_ends_it_with_143_and_leaves_the_terminal_sane,
     a_layer_cut_short_after_the_first_screen_ends_it_with_the_error_and_a_sane_terminal,
     a_panic_leaves_the_terminal_sane_and_the_message_readable,
+    a_large_file_saves_on_a_worker_while_the_ui_takes_keys,
 ];
