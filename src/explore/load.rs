@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::analysis::diff::files::content_from_fingerprints;
 use crate::analysis::scan::LayerScan;
 use crate::error::Error;
 use crate::explore::tree::{ChangeTree, LayerEntry};
-use crate::ops::diff::{diff, DiffRequest, Diffed};
+use crate::ops::diff::{diff_scanned, DiffRequest, Diffed};
 use crate::ops::report::{report_opened, ReportRequest, Reported};
 use crate::progress::Progress;
 use crate::source::OpenedImage;
@@ -70,20 +71,28 @@ pub fn start(
             add_in_order(&tree, &pending, &send, index, scan);
         };
         let reported = report_opened(&request, &opened, &on_layer);
-        let message = match reported {
+        let (message, scans) = match reported {
             Ok(mut reported) => {
-                // The tree holds what the UI needs of the entries: free them.
-                reported.report.scans = Vec::new();
-                Loaded::Report(Box::new(reported))
+                // The tree holds what the UI needs of the entries; the comparison the rest.
+                let scans = std::mem::take(&mut reported.report.scans);
+                (Loaded::Report(Box::new(reported)), scans)
             }
-            Err(e) => Loaded::Failed(e),
+            Err(e) => (Loaded::Failed(e), Vec::new()),
         };
         let failed = matches!(message, Loaded::Failed(_));
         if send.send(message).is_err() || failed {
             return;
         }
         if let Some(compare) = compare {
-            let _ = send.send(match diff(&compare) {
+            let scanned = scans
+                .into_iter()
+                .map(|mut scan| {
+                    content_from_fingerprints(&mut scan);
+                    Arc::new(scan)
+                })
+                .enumerate()
+                .collect();
+            let _ = send.send(match diff_scanned(&compare, &opened, scanned) {
                 Ok(diffed) => Loaded::Compare(Box::new(diffed)),
                 Err(e) => Loaded::Failed(e.context("--compare")),
             });

@@ -506,6 +506,7 @@ fn a_large_file_saves_on_a_worker_while_the_ui_takes_keys() {
     std::fs::rename(&fifo, &orig).unwrap();
     sh(&format!("mkfifo '{}'", fifo.display()));
     let blob = std::fs::read(&orig).unwrap();
+    let (analyzed, was_analyzed) = std::sync::mpsc::channel::<()>();
     let (halfway, half_written) = std::sync::mpsc::channel();
     let (go, went) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
@@ -515,6 +516,8 @@ fn a_large_file_saves_on_a_worker_while_the_ui_takes_keys() {
             pipe
         };
         drop(feed(&blob));
+        // A writer opening before the reader met the end would continue the same stream.
+        let _ = was_analyzed.recv();
         let half = blob.len() / 2;
         let mut pipe = feed(&blob[..half]);
         let _ = halfway.send(());
@@ -526,6 +529,7 @@ fn a_large_file_saves_on_a_worker_while_the_ui_takes_keys() {
     s.shows(&["Layers (2)"]);
     s.keys(&["Down"]);
     s.shows(&["Files: layer 1 changes", "big.bin", "analyzed:"]);
+    analyzed.send(()).unwrap();
     s.keys(&["Tab", "End", "s"]);
     s.shows(&["Save to", "./big.bin"]);
     s.keys(&["Enter"]);
@@ -549,6 +553,26 @@ fn a_large_file_saves_on_a_worker_while_the_ui_takes_keys() {
     s.quit_cleanly("q");
 }
 
+fn compare_from_a_registry_downloads_each_layer_once() {
+    use crate::support::registry::Registry;
+    require(have("skopeo"), "skopeo (Debian package)");
+    let registry = Registry::start(None);
+    let layout = format!("oci:{}", sample().display());
+    let latest = registry.push(&format!("{layout}:latest"), "sample:latest", None);
+    let base = registry.push(&format!("{layout}:base"), "sample:base", None);
+    let before = registry.blob_gets().len();
+    let s = Screen::start("explore-compare-registry", &["explore", &latest, "--compare", &base]);
+    s.shows(&["Compare: a deploy where", "pull ", "(2 of 3 layers)", "analyzed:"]);
+    s.quit_cleanly("q");
+    // The oracle: the registry's access log, one GET per layer blob of the image explored.
+    let gets = registry.blob_gets()[before..].to_vec();
+    for index in 0..3 {
+        let digest = layout_layer(&sample(), index);
+        let n = gets.iter().filter(|l| l.contains(&digest)).count();
+        assert_eq!(n, 1, "layer {index} ({digest}) fetched {n} times: {gets:#?}");
+    }
+}
+
 crate::tests![
     the_sample_shows_each_layers_changes_and_the_tree_follows_the_keys,
     a_docker_built_image_marks_what_each_layer_added_modified_and_removed,
@@ -560,4 +584,5 @@ crate::tests![
     a_layer_cut_short_after_the_first_screen_ends_it_with_the_error_and_a_sane_terminal,
     a_panic_leaves_the_terminal_sane_and_the_message_readable,
     a_large_file_saves_on_a_worker_while_the_ui_takes_keys,
+    compare_from_a_registry_downloads_each_layer_once,
 ];
