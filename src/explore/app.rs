@@ -160,6 +160,8 @@ pub struct App {
     pub message: String,
     /// Rows of the tree pane at the last draw (a page).
     pub page: usize,
+    /// The file action running, if any.
+    pub job: Option<files::Job>,
     /// Set by quit.
     pub done: bool,
 }
@@ -232,8 +234,14 @@ impl App {
             popup: None,
             message: String::new(),
             page: 10,
+            job: None,
             done: false,
         }
+    }
+
+    /// Whether the loader has said all it will: the analysis, and the comparison when asked.
+    pub fn loaded(&self) -> bool {
+        self.reported.is_some() && !matches!(self.compare, Some((_, None)))
     }
 
     /// Takes in what the loader says; a failure ends the explorer with it.
@@ -414,15 +422,82 @@ impl App {
             }
             _ => String::new(),
         };
+        let job = match &self.job {
+            Some(job) => format!(
+                "; {}: {} of {}",
+                job.what,
+                human_bytes(job.read.load(Ordering::Relaxed)),
+                human_bytes(job.total)
+            ),
+            None => String::new(),
+        };
         if self.reported.is_some() {
-            return format!("{} layers read{compare}", self.layers.len());
+            return format!("{} layers read{compare}{job}", self.layers.len());
         }
         format!(
-            "reading layers: {applied} of {} in the tree, {} of {} read; analyzing{compare}",
+            "reading layers: {applied} of {} in the tree, {} of {} read; analyzing{compare}{job}",
             self.layers.len(),
             human_bytes(read),
             human_bytes(total)
         )
+    }
+
+    /// Takes in the file action's outcome once it is done: the pager, or the save's line.
+    pub fn poll_job(&mut self) {
+        let Some(outcome) = self.job.as_ref().and_then(|job| job.finished()) else {
+            return;
+        };
+        self.job = None;
+        match outcome {
+            Ok(files::Outcome::Head {
+                title,
+                lines: Some(lines),
+            }) => {
+                self.popup = Some(Popup::Pager {
+                    title,
+                    lines,
+                    scroll: 0,
+                })
+            }
+            Ok(files::Outcome::Head { title, lines: None }) => {
+                self.message = format!("{title}: binary, not shown (s saves it)")
+            }
+            Ok(files::Outcome::Saved(line)) => self.message = line,
+            Err(e) => self.message = escape::terminal(&e.to_string()).into_owned(),
+        }
+    }
+
+    /// Starts a file action on the file under the cursor unless one runs; `work` gets the image,
+    /// the layer that ships the file, its path and the byte counter.
+    fn start_job(
+        &mut self,
+        what: &str,
+        work: impl FnOnce(
+                &OpenedImage,
+                usize,
+                &str,
+                &std::sync::atomic::AtomicU64,
+            ) -> Result<files::Outcome>
+            + Send
+            + 'static,
+    ) {
+        if let Some(job) = &self.job {
+            self.message = format!("busy: {}", job.what);
+            return;
+        }
+        let Some(row) = self.view.rows.get(self.cursor).copied() else {
+            return;
+        };
+        let path = lock(&self.tree).path(row.node);
+        let Some(layer) = self.provider(row.node) else {
+            self.message = format!("{}: removed in this layer", escape::terminal(&path));
+            return;
+        };
+        let image = self.image.clone();
+        let what = escape::terminal(&format!("{what} {path}")).into_owned();
+        self.job = Some(files::Job::spawn(what, row.size, move |read| {
+            work(&image, layer, &path, read)
+        }));
     }
 
     /// Does what `action` asks in the focused pane or the popup.
@@ -533,7 +608,7 @@ impl App {
                 let touches = lock(&self.tree).history(row.node);
                 self.popup = Some(Popup::History { path, touches });
             }
-            Action::Open if !is_dir => self.view_file(row.node, &path),
+            Action::Open if !is_dir => self.view_file(),
             Action::Save if !is_dir => {
                 let name = path.rsplit('/').next().unwrap_or("file");
                 self.popup = Some(Popup::Prompt(Prompt {
@@ -550,48 +625,29 @@ impl App {
         lock(&self.tree).provider(n, self.layer)
     }
 
-    fn view_file(&mut self, node: u32, path: &str) {
-        let Some(layer) = self.provider(node) else {
-            self.message = format!("{}: removed in this layer", escape::terminal(path));
-            return;
-        };
-        match files::head(&self.image, layer, path) {
-            Ok(head) => match files::text_lines(&head) {
-                Some(lines) => {
-                    self.popup = Some(Popup::Pager {
-                        title: format!("{} (layer {layer})", escape::terminal(path)),
-                        lines,
-                        scroll: 0,
-                    })
-                }
-                None => {
-                    self.message =
-                        format!("{}: binary, not shown (s saves it)", escape::terminal(path))
-                }
-            },
-            Err(e) => self.message = escape::terminal(&e.to_string()).into_owned(),
-        }
+    fn view_file(&mut self) {
+        self.start_job("reading", |image, layer, path, read| {
+            let head = files::head(image, layer, path, read)?;
+            Ok(files::Outcome::Head {
+                title: escape::terminal(&format!("{path} (layer {layer})")).into_owned(),
+                lines: files::text_lines(&head),
+            })
+        });
     }
 
     fn save_file(&mut self, dest: &str) {
-        let Some(row) = self.view.rows.get(self.cursor).copied() else {
-            return;
-        };
-        let path = lock(&self.tree).path(row.node);
-        let Some(layer) = self.provider(row.node) else {
-            self.message = format!("{}: removed in this layer", escape::terminal(&path));
-            return;
-        };
         let dest = PathBuf::from(dest);
-        self.message = match files::save(&self.image, layer, &path, &dest) {
-            Ok(bytes) => escape::terminal(&format!(
-                "saved {path} ({}) from layer {layer} to {}",
-                human_bytes(bytes),
-                dest.display()
+        self.start_job("saving", move |image, layer, path, read| {
+            let bytes = files::save(image, layer, path, &dest, read)?;
+            Ok(files::Outcome::Saved(
+                escape::terminal(&format!(
+                    "saved {path} ({}) from layer {layer} to {}",
+                    human_bytes(bytes),
+                    dest.display()
+                ))
+                .into_owned(),
             ))
-            .into_owned(),
-            Err(e) => escape::terminal(&e.to_string()).into_owned(),
-        };
+        });
     }
 
     fn toggle_all(&mut self) {

@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::analysis::diff::files::content_from_fingerprints;
 use crate::analysis::scan::LayerScan;
 use crate::error::Error;
 use crate::explore::tree::{ChangeTree, LayerEntry};
-use crate::ops::diff::{diff, DiffRequest, Diffed};
+use crate::layer::walk::EntryKind;
+use crate::ops::diff::{diff_scanned, DiffRequest, Diffed};
 use crate::ops::report::{report_opened, ReportRequest, Reported};
 use crate::progress::Progress;
 use crate::source::OpenedImage;
@@ -70,20 +72,28 @@ pub fn start(
             add_in_order(&tree, &pending, &send, index, scan);
         };
         let reported = report_opened(&request, &opened, &on_layer);
-        let message = match reported {
+        let (message, scans) = match reported {
             Ok(mut reported) => {
-                // The tree holds what the UI needs of the entries: free them.
-                reported.report.scans = Vec::new();
-                Loaded::Report(Box::new(reported))
+                // The tree holds what the UI needs of the entries; the comparison the rest.
+                let scans = std::mem::take(&mut reported.report.scans);
+                (Loaded::Report(Box::new(reported)), scans)
             }
-            Err(e) => Loaded::Failed(e),
+            Err(e) => (Loaded::Failed(e), Vec::new()),
         };
         let failed = matches!(message, Loaded::Failed(_));
         if send.send(message).is_err() || failed {
             return;
         }
         if let Some(compare) = compare {
-            let _ = send.send(match diff(&compare) {
+            let scanned = scans
+                .into_iter()
+                .map(|mut scan| {
+                    content_from_fingerprints(&mut scan);
+                    Arc::new(scan)
+                })
+                .enumerate()
+                .collect();
+            let _ = send.send(match diff_scanned(&compare, &opened, scanned) {
                 Ok(diffed) => Loaded::Compare(Box::new(diffed)),
                 Err(e) => Loaded::Failed(e.context("--compare")),
             });
@@ -91,6 +101,10 @@ pub fn start(
     });
     receive
 }
+
+/// Entries added to the tree per hold of its lock: the UI takes it between parts of a large
+/// layer (a 1 M-entry layer takes seconds to add).
+const PART: usize = 16_384;
 
 /// Adds layer `index` to the tree when every layer below it is there, else keeps a copy of its
 /// entries until they are; then adds the layers kept that can follow.
@@ -101,17 +115,38 @@ fn add_in_order(
     index: usize,
     scan: &LayerScan,
 ) {
+    // Held throughout: only this function changes which layers the tree has.
     let mut pending = pending.lock().unwrap_or_else(|p| p.into_inner());
-    let mut tree = lock(tree);
-    if index != tree.applied() {
+    if index != lock(tree).applied() {
         pending.insert(index, scan.entries.iter().map(LayerEntry::from).collect());
         return;
     }
-    tree.apply(scan.entries.iter().map(|e| (&*e.path, e.kind, e.size)));
+    add_in_parts(
+        tree,
+        scan.entries.iter().map(|e| (&*e.path, e.kind, e.size)),
+    );
     let _ = send.send(Loaded::Layer(index));
-    while let Some(entries) = pending.remove(&tree.applied()) {
-        let index = tree.applied();
-        tree.apply(entries.iter().map(|e| (&*e.path, e.kind, e.size)));
-        let _ = send.send(Loaded::Layer(index));
+    loop {
+        let next = lock(tree).applied();
+        let Some(entries) = pending.remove(&next) else {
+            return;
+        };
+        add_in_parts(tree, entries.iter().map(|e| (&*e.path, e.kind, e.size)));
+        let _ = send.send(Loaded::Layer(next));
+    }
+}
+
+/// Adds the next layer's `entries` [`PART`] at a time, the lock let go between parts.
+fn add_in_parts<'a>(tree: &SharedTree, entries: impl Iterator<Item = (&'a str, EntryKind, u64)>) {
+    let mut entries = entries.peekable();
+    loop {
+        let mut held = lock(tree);
+        held.apply_part(entries.by_ref().take(PART));
+        if entries.peek().is_none() {
+            held.close_layer();
+            return;
+        }
+        drop(held);
+        std::thread::yield_now();
     }
 }

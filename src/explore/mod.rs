@@ -14,6 +14,7 @@ pub mod terminal;
 pub mod tree;
 
 use std::io::IsTerminal;
+use std::sync::mpsc::TryRecvError;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +30,11 @@ use terminal::TerminalGuard;
 
 /// How often the screen is drawn again while nothing is typed (the progress line moves).
 const TICK: Duration = Duration::from_millis(100);
+
+/// Hidden, for the test of the panic path only (tests/it/explore.rs): when set, the explorer
+/// panics once its first screen is drawn, so the test can see the terminal restored and the
+/// message readable. Not in `--help`: no user has a reason to set it.
+const TEST_PANIC: &str = "STRATA_EXPLORE_TEST_PANIC";
 
 /// What to explore.
 pub struct ExploreRequest {
@@ -67,14 +73,27 @@ pub fn explore(req: ExploreRequest) -> Result<()> {
     let mut app = App::new(opened, tree, counter, req.compare);
     let mut guard = TerminalGuard::enter()?;
     let drawn = |e: std::io::Error| Error::invalid(format!("drawing the terminal: {e}"));
+    let panic_on_purpose = std::env::var_os(TEST_PANIC).is_some();
     loop {
-        while let Ok(message) = loaded.try_recv() {
-            app.on_loaded(message)?;
+        loop {
+            match loaded.try_recv() {
+                Ok(message) => app.on_loaded(message)?,
+                Err(TryRecvError::Empty) => break,
+                // The loader ends after its last message; before it, only by a panic.
+                Err(TryRecvError::Disconnected) if !app.loaded() => {
+                    return Err(Error::invalid("the analysis stopped unexpectedly"))
+                }
+                Err(TryRecvError::Disconnected) => break,
+            }
         }
+        app.poll_job();
         guard
             .terminal
             .draw(|frame| panes::draw(frame, &mut app))
             .map_err(drawn)?;
+        if panic_on_purpose {
+            panic!("{TEST_PANIC} is set: the explorer panics on purpose");
+        }
         if app.done {
             return Ok(());
         }

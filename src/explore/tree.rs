@@ -348,6 +348,15 @@ impl ChangeTree {
 
     /// Adds the next layer's entries (layers are applied bottom first, each once).
     pub fn apply<'a>(&mut self, entries: impl IntoIterator<Item = (&'a str, EntryKind, u64)>) {
+        self.apply_part(entries);
+        self.close_layer();
+    }
+
+    /// Adds some of the next layer's entries, in the layer's order; [`ChangeTree::close_layer`]
+    /// ends the layer. Until then the layer is not [`ChangeTree::applied`] and the views of the
+    /// layers below it do not change, so the loader can add a large layer in parts, letting the
+    /// UI take the tree between them.
+    pub fn apply_part<'a>(&mut self, entries: impl IntoIterator<Item = (&'a str, EntryKind, u64)>) {
         let layer = self.applied as u32;
         for (path, kind, size) in entries {
             let n = self.node_for(path);
@@ -370,6 +379,10 @@ impl ChangeTree {
                 }
             }
         }
+    }
+
+    /// Ends the layer [`ChangeTree::apply_part`] was adding.
+    pub fn close_layer(&mut self) {
         self.applied += 1;
     }
 }
@@ -566,6 +579,34 @@ mod tests {
     }
 
     const F: EntryKind = EntryKind::File;
+
+    #[test]
+    fn a_layer_added_in_parts_leaves_the_layers_below_as_they_were_until_it_closes() {
+        let lower: &[(&str, EntryKind, u64)] =
+            &[("etc", EntryKind::Dir, 0), ("etc/a", F, 1), ("etc/b", F, 2)];
+        let upper: &[(&str, EntryKind, u64)] = &[
+            ("etc/a", F, 5),
+            ("etc/b", EntryKind::Whiteout, 0),
+            ("usr", EntryKind::Dir, 0),
+            ("usr/c", F, 3),
+        ];
+        let whole = tree(&[lower, upper]);
+        let mut parts = tree(&[lower]);
+        let before = shown(&parts, 0, Mode::Aggregated);
+        for part in upper.chunks(2) {
+            parts.apply_part(part.iter().copied());
+            assert_eq!(parts.applied(), 1);
+            assert_eq!(shown(&parts, 0, Mode::Aggregated), before);
+            assert_eq!(
+                shown(&parts, 0, Mode::LayerChanges),
+                shown(&whole, 0, Mode::LayerChanges)
+            );
+        }
+        parts.close_layer();
+        for mode in [Mode::Aggregated, Mode::LayerChanges] {
+            assert_eq!(shown(&parts, 1, mode), shown(&whole, 1, mode));
+        }
+    }
 
     #[test]
     fn a_layer_marks_what_it_adds_replaces_and_deletes() {

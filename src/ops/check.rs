@@ -82,6 +82,7 @@ pub fn check(req: &CheckRequest) -> Result<Checked> {
                 },
                 old_base: old_base.map(|b| b.diff_ids),
                 new_base: analyzed.base.as_ref().map(|b| b.diff_ids.clone()),
+                new_scanned: Default::default(),
             };
             Some(compare(&old, &analyzed.opened, &diff_opts)?)
         }

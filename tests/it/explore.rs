@@ -25,14 +25,19 @@ struct Screen {
 }
 
 impl Screen {
-    /// Starts `strata ARGS` in a new 160×45 session, in `dir`, with NO_COLOR set.
+    /// Starts `strata ARGS` in a new 160×45 session, in a fresh directory, with NO_COLOR set.
     fn start(area: &str, args: &[&str]) -> Screen {
+        Screen::start_in(fresh_dir(area), area, "", args)
+    }
+
+    /// Starts `ENV strata ARGS` (`env`: shell assignments, or empty) in a new 160×45 session, in
+    /// `dir`, with NO_COLOR set.
+    fn start_in(dir: PathBuf, area: &str, env: &str, args: &[&str]) -> Screen {
         require(have("tmux"), "tmux");
-        let dir = fresh_dir(area);
         let name = format!("strata-explore-{}-{area}", std::process::id());
         let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
         let script = format!(
-            "cd '{dir}' && stty -a > before.txt; NO_COLOR=1 '{bin}' {args}; echo $? > rc.txt; \
+            "cd '{dir}' && stty -a > before.txt; NO_COLOR=1 {env} '{bin}' {args}; echo $? > rc.txt; \
              stty -a > after.txt; sleep 600",
             dir = dir.display(),
             bin = env!("CARGO_BIN_EXE_strata"),
@@ -105,16 +110,31 @@ impl Screen {
     /// they were before strata started.
     fn quit_cleanly(&self, key: &str) {
         self.keys(&[key]);
-        let rc = self.dir.join("rc.txt");
+        self.exited_sane(0);
+    }
+
+    /// Waits for strata to exit, then checks its exit code is `code` and the terminal's settings
+    /// are what they were before it started; returns the screen then (what strata printed on
+    /// the main screen, once the alternate screen was left).
+    fn exited_sane(&self, code: i32) -> String {
         let start = Instant::now();
         while !self.dir.join("after.txt").is_file() {
             assert!(start.elapsed() < PATIENCE, "strata did not exit:\n{}", self.text());
             std::thread::sleep(Duration::from_millis(100));
         }
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(std::fs::read_to_string(rc).unwrap().trim(), "0");
         let read = |f: &str| std::fs::read_to_string(self.dir.join(f)).unwrap();
-        assert_eq!(read("before.txt"), read("after.txt"), "stty -a changed");
+        let screen = self.text();
+        assert_eq!(read("rc.txt").trim(), code.to_string(), "{screen}");
+        assert_eq!(read("before.txt"), read("after.txt"), "stty -a changed:\n{screen}");
+        screen
+    }
+
+    /// The pid of the strata process the session's shell runs.
+    fn strata_pid(&self) -> u32 {
+        let shell = sh(&format!("tmux list-panes -t {} -F '#{{pane_pid}}'", self.name));
+        let child = sh(&format!("ps -o pid= --ppid {}", shell.trim()));
+        child.trim().parse().unwrap_or_else(|_| panic!("no strata under the shell: {child:?}"))
     }
 }
 
@@ -389,10 +409,180 @@ fn without_a_terminal_it_exits_2_and_says_to_use_report() {
     assert!(run.stderr.contains("use strata report"), "{}", run.stderr);
 }
 
+/// The sample's first screen, for the exit-path tests.
+fn sample_screen(area: &str) -> Screen {
+    let image = format!("oci:{}:latest", sample().display());
+    let s = Screen::start(area, &["explore", &image]);
+    s.shows(&["Layers (3)", "Files: layer 0 changes", "os-release"]);
+    s
+}
+
+fn ctrl_c_quits_and_leaves_the_terminal_sane() {
+    sample_screen("explore-ctrl-c").quit_cleanly("C-c");
+}
+
+fn sigterm_ends_it_with_143_and_leaves_the_terminal_sane() {
+    let s = sample_screen("explore-sigterm");
+    sh(&format!("kill -TERM {}", s.strata_pid()));
+    let after = s.exited_sane(143);
+    assert!(after.contains("strata: interrupted"), "{after}");
+}
+
+/// The digest of layer `index` of the `latest` image in the OCI layout `dir`, read from its
+/// index and manifest.
+fn layout_layer(dir: &Path, index: usize) -> String {
+    let json = |digest: &str| -> serde_json::Value {
+        let path = dir.join("blobs").join(digest.replace(':', "/"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let top: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let manifest = top["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "latest")
+        .unwrap();
+    json(manifest["digest"].as_str().unwrap())["layers"][index]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn a_layer_cut_short_after_the_first_screen_ends_it_with_the_error_and_a_sane_terminal() {
+    require(have("mkfifo"), "mkfifo");
+    // A copy of the sample whose layer 1 is a named pipe: the test feeds it the blob's first
+    // 100 kB, waits for the first screen, then closes it, so the read fails with the UI up.
+    let dir = fresh_dir("explore-cut");
+    let layout = dir.join("layout");
+    sh(&format!("cp -r '{}' '{}'", sample().display(), layout.display()));
+    let blob = layout.join("blobs").join(layout_layer(&layout, 1).replace(':', "/"));
+    let bytes = std::fs::read(&blob).unwrap();
+    std::fs::remove_file(&blob).unwrap();
+    sh(&format!("mkfifo '{}'", blob.display()));
+    let (close, closed) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut pipe = std::fs::OpenOptions::new().write(true).open(&blob).unwrap();
+        pipe.write_all(&bytes[..100_000]).unwrap();
+        let _ = closed.recv();
+    });
+    let image = format!("oci:{}:latest", layout.display());
+    let s = Screen::start_in(dir, "explore-cut", "", &["explore", &image]);
+    s.shows(&["Layers (3)", "Files: layer 0 changes", "os-release", "reading layers"]);
+    drop(close);
+    let after = s.exited_sane(2);
+    assert!(after.contains("strata: error: layer 1"), "{after}");
+}
+
+fn a_panic_leaves_the_terminal_sane_and_the_message_readable() {
+    let image = format!("oci:{}:latest", sample().display());
+    let dir = fresh_dir("explore-panic");
+    // The hidden variable makes the explorer panic once its first screen is drawn.
+    let s = Screen::start_in(dir, "explore-panic", "STRATA_EXPLORE_TEST_PANIC=1", &["explore", &image]);
+    let after = s.exited_sane(101);
+    assert!(after.contains("panicked") && after.contains("STRATA_EXPLORE_TEST_PANIC"), "{after}");
+}
+
+fn a_large_file_saves_on_a_worker_while_the_ui_takes_keys() {
+    use crate::support::layout::{blob_path, noise, tar_bytes, write_layout, Comp, Item};
+    use std::io::Write;
+    require(have("tar"), "tar");
+    // Layer 1 ships a 4 MiB file; its blob is a named pipe the test feeds: whole for the
+    // analysis, then half of it for the save, the rest only once a key has been seen to work.
+    let dir = fresh_dir("explore-save-big");
+    let layout = dir.join("layout");
+    let big = noise(4 << 20, 21);
+    let written = write_layout(
+        &layout,
+        "latest",
+        &[
+            (tar_bytes(&[Item::File("etc/hello", b"hi\n")]), Comp::Gzip),
+            (tar_bytes(&[Item::File("big.bin", &big)]), Comp::Gzip),
+        ],
+    );
+    let fifo = blob_path(&layout, &written.layer_digests[1]);
+    let orig = dir.join("layer1.tar.gz");
+    std::fs::rename(&fifo, &orig).unwrap();
+    sh(&format!("mkfifo '{}'", fifo.display()));
+    let blob = std::fs::read(&orig).unwrap();
+    let (analyzed, was_analyzed) = std::sync::mpsc::channel::<()>();
+    let (halfway, half_written) = std::sync::mpsc::channel();
+    let (go, went) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let feed = |bytes: &[u8]| {
+            let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            pipe.write_all(bytes).unwrap();
+            pipe
+        };
+        drop(feed(&blob));
+        // A writer opening before the reader met the end would continue the same stream.
+        let _ = was_analyzed.recv();
+        let half = blob.len() / 2;
+        let mut pipe = feed(&blob[..half]);
+        let _ = halfway.send(());
+        let _ = went.recv();
+        pipe.write_all(&blob[half..]).unwrap();
+    });
+    let image = format!("oci:{}:latest", layout.display());
+    let s = Screen::start_in(dir.clone(), "explore-save-big", "", &["explore", &image]);
+    s.shows(&["Layers (2)"]);
+    s.keys(&["Down"]);
+    s.shows(&["Files: layer 1 changes", "big.bin", "analyzed:"]);
+    analyzed.send(()).unwrap();
+    s.keys(&["Tab", "End", "s"]);
+    s.shows(&["Save to", "./big.bin"]);
+    s.keys(&["Enter"]);
+    half_written.recv_timeout(PATIENCE).expect("the save opened the layer");
+    s.shows(&["saving /big.bin:", "by size"]);
+    // The save waits for the rest of the layer; the UI still sorts by name.
+    s.keys(&["C-o"]);
+    let meanwhile = s.shows(&["by name"]);
+    assert!(meanwhile.contains("saving /big.bin:"), "{meanwhile}");
+    go.send(()).unwrap();
+    let size = strata::units::human_bytes(big.len() as u64);
+    s.shows(&[&format!("saved /big.bin ({size}) from layer 1 to ./big.bin")]);
+    let saved = std::fs::read(dir.join("big.bin")).unwrap();
+    let expected = sh(&format!("tar -xzOf '{}' big.bin | sha256sum", orig.display()));
+    assert_eq!(
+        sha256_hex(&saved),
+        expected.split_whitespace().next().unwrap(),
+        "{} bytes saved",
+        saved.len()
+    );
+    s.quit_cleanly("q");
+}
+
+fn compare_from_a_registry_downloads_each_layer_once() {
+    use crate::support::registry::Registry;
+    require(have("skopeo"), "skopeo (Debian package)");
+    let registry = Registry::start(None);
+    let layout = format!("oci:{}", sample().display());
+    let latest = registry.push(&format!("{layout}:latest"), "sample:latest", None);
+    let base = registry.push(&format!("{layout}:base"), "sample:base", None);
+    let before = registry.blob_gets().len();
+    let s = Screen::start("explore-compare-registry", &["explore", &latest, "--compare", &base]);
+    s.shows(&["Compare: a deploy where", "pull ", "(2 of 3 layers)", "analyzed:"]);
+    s.quit_cleanly("q");
+    // The oracle: the registry's access log, one GET per layer blob of the image explored.
+    let gets = registry.blob_gets()[before..].to_vec();
+    for index in 0..3 {
+        let digest = layout_layer(&sample(), index);
+        let n = gets.iter().filter(|l| l.contains(&digest)).count();
+        assert_eq!(n, 1, "layer {index} ({digest}) fetched {n} times: {gets:#?}");
+    }
+}
+
 crate::tests![
     the_sample_shows_each_layers_changes_and_the_tree_follows_the_keys,
     a_docker_built_image_marks_what_each_layer_added_modified_and_removed,
     a_file_saved_from_its_layer_has_the_bytes_the_layer_ships,
     compare_shows_what_a_deploy_downloads_per_layer_and_the_files_that_change,
     without_a_terminal_it_exits_2_and_says_to_use_report,
+    ctrl_c_quits_and_leaves_the_terminal_sane,
+    sigterm_ends_it_with_143_and_leaves_the_terminal_sane,
+    a_layer_cut_short_after_the_first_screen_ends_it_with_the_error_and_a_sane_terminal,
+    a_panic_leaves_the_terminal_sane_and_the_message_readable,
+    a_large_file_saves_on_a_worker_while_the_ui_takes_keys,
+    compare_from_a_registry_downloads_each_layer_once,
 ];

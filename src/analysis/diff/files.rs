@@ -8,6 +8,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::analysis::dead::Stacked;
+use crate::analysis::scan::LayerScan;
 use crate::layer::walk::{Entry, EntryKind};
 
 /// How a path changed.
@@ -52,6 +53,20 @@ pub fn layer_fingerprint(entries: &[Entry]) -> [u8; 32] {
         h.update((e.mode & 0o7777).to_le_bytes());
     }
     h.finalize().into()
+}
+
+/// Gives each regular file of a scan walked with [`crate::layer::walk::Contents::Inspect`] its
+/// content digest from the inspectors' XXH3-128 fingerprint (zero-padded), so that scans made
+/// for `report` compare as [`file_changes`] and [`layer_fingerprint`] expect — against other
+/// scans given theirs the same way, never against SHA-256 ones.
+pub fn content_from_fingerprints(scan: &mut LayerScan) {
+    for (i, entry) in scan.entries.iter_mut().enumerate() {
+        if let Some(fingerprint) = scan.inspected.fingerprint(i) {
+            let mut content = [0; 32];
+            content[..16].copy_from_slice(&fingerprint);
+            entry.content = Some(Box::new(content));
+        }
+    }
 }
 
 fn entry_at<'a>(layers: &[&'a [Entry]], at: (usize, usize)) -> &'a Entry {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod files;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -24,7 +25,10 @@ use crate::layer::digest::Digest;
 use crate::layer::walk::{Contents, Entry};
 use crate::source::OpenedImage;
 use config::{config_changes, ConfigChange};
-use files::{file_changes, layer_fingerprint, FileChange};
+use files::{content_from_fingerprints, file_changes, layer_fingerprint, FileChange};
+
+/// Layers read, by index in their image.
+pub type Scans = HashMap<usize, Arc<LayerScan>>;
 
 /// The version of the diff JSON document.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -41,6 +45,10 @@ pub struct DiffOptions {
     pub old_base: Option<HashSet<Digest>>,
     /// The diff_ids of NEW's base image, when known.
     pub new_base: Option<HashSet<Digest>>,
+    /// Layers of NEW already read (the explorer's, by `report`), used instead of reading them
+    /// again; read with `scan.contents` as the comparison reads (for [`Contents::Inspect`], with
+    /// [`content_from_fingerprints`] applied).
+    pub new_scanned: Scans,
 }
 
 /// One side of the comparison.
@@ -154,14 +162,28 @@ fn side(image: &OpenedImage) -> ImageSide {
     }
 }
 
-/// Reads `which` layers of `image` and returns them keyed by layer index.
+/// The `which` layers of `image` keyed by layer index: those in `known` from there, the others
+/// read (with their contents from the fingerprints when the scan inspects).
 fn read(
     image: &OpenedImage,
     which: Vec<usize>,
     scan: &ScanOptions,
-) -> Result<HashMap<usize, LayerScan>> {
-    let scans = scan_layers(&image.image, image.layers.as_ref(), &which, scan)?;
-    Ok(which.into_iter().zip(scans).collect())
+    known: &Scans,
+) -> Result<Scans> {
+    let (known_here, missing): (Vec<usize>, Vec<usize>) =
+        which.into_iter().partition(|i| known.contains_key(i));
+    let scans = scan_layers(&image.image, image.layers.as_ref(), &missing, scan)?;
+    let mut read: Scans = known_here
+        .into_iter()
+        .map(|i| (i, known[&i].clone()))
+        .collect();
+    for (i, mut layer) in missing.into_iter().zip(scans) {
+        if scan.contents == Contents::Inspect {
+            content_from_fingerprints(&mut layer);
+        }
+        read.insert(i, Arc::new(layer));
+    }
+    Ok(read)
 }
 
 /// Compares two opened images.
@@ -172,14 +194,13 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
     let info = |opened: &OpenedImage,
                 digests: &[Digest],
                 index: usize,
-                scans: &HashMap<usize, LayerScan>,
+                scans: &Scans,
                 roles: &[Option<Role>]| {
         let image = &opened.image;
         let stored_bytes = image.layers[index].size.unwrap_or(0);
-        let (compressed_bytes, compressed_bytes_source) = scans.get(&index).map_or(
-            (stored_bytes, CompressedSource::Stored),
-            LayerScan::transfer,
-        );
+        let (compressed_bytes, compressed_bytes_source) = scans
+            .get(&index)
+            .map_or((stored_bytes, CompressedSource::Stored), |s| s.transfer());
         LayerInfo {
             index,
             digest: digests[index].clone(),
@@ -209,18 +230,23 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
     let read_new = opts.files || !new.layers.is_remote();
     let read_old = opts.files || !old.layers.is_remote();
     let new_scans = if read_new {
-        read(new, added.clone(), &opts.scan)?
+        read(new, added.clone(), &opts.scan, &opts.new_scanned)?
     } else {
         HashMap::new()
     };
     let old_scans = if read_old {
-        read(old, removed.clone(), &opts.scan)?
+        read(old, removed.clone(), &opts.scan, &HashMap::new())?
     } else {
         HashMap::new()
     };
 
     // OLD's roles show on its removed layers only, which are read whenever the others are.
-    let new_roles = side_roles(new, &new_scans, opts.new_base.as_ref(), Some(&opts.scan))?;
+    let new_roles = side_roles(
+        new,
+        &new_scans,
+        opts.new_base.as_ref(),
+        Some((&opts.scan, &opts.new_scanned)),
+    )?;
     let old_roles = side_roles(old, &old_scans, opts.old_base.as_ref(), None)?;
 
     let added_layers: Vec<LayerInfo> = added
@@ -327,16 +353,16 @@ pub fn compare(old: &OpenedImage, new: &OpenedImage, opts: &DiffOptions) -> Resu
 
 /// The role of each layer of one side: what the base, strata's marker and the layers already read
 /// (`scans`) tell, and, given `rest`, for a local image the files of every other layer too (read
-/// headers only).
+/// headers only, unless among the scans known).
 fn side_roles(
     image: &OpenedImage,
-    scans: &HashMap<usize, LayerScan>,
+    scans: &Scans,
     base: Option<&HashSet<Digest>>,
-    rest: Option<&ScanOptions>,
+    rest: Option<(&ScanOptions, &Scans)>,
 ) -> Result<Vec<Option<Role>>> {
     let config = &image.image.config;
     let history = config.layer_history(image.image.layers.len());
-    let evidence = |extra: &HashMap<usize, LayerScan>| -> Vec<Option<Role>> {
+    let evidence = |extra: &Scans| -> Vec<Option<Role>> {
         let evidence: Vec<Evidence> = (0..history.len())
             .map(|i| Evidence {
                 diff_id: &config.diff_ids[i],
@@ -351,7 +377,8 @@ fn side_roles(
     };
     let known = evidence(&HashMap::new());
     let undecided: Vec<usize> = (0..known.len()).filter(|i| known[*i].is_none()).collect();
-    let Some(scan) = rest.filter(|_| !image.layers.is_remote() && !undecided.is_empty()) else {
+    let Some((scan, scanned)) = rest.filter(|_| !image.layers.is_remote() && !undecided.is_empty())
+    else {
         return Ok(known);
     };
     let headers = ScanOptions {
@@ -359,7 +386,7 @@ fn side_roles(
         threads: scan.threads,
         progress: scan.progress.clone(),
     };
-    Ok(evidence(&read(image, undecided, &headers)?))
+    Ok(evidence(&read(image, undecided, &headers, scanned)?))
 }
 
 /// The file-level change set. Shared layers are read once, from a local side when there is one;
@@ -370,8 +397,8 @@ fn changed_files(
     new: &OpenedImage,
     old_digests: &[Digest],
     new_digests: &[Digest],
-    old_scans: &HashMap<usize, LayerScan>,
-    new_scans: &HashMap<usize, LayerScan>,
+    old_scans: &Scans,
+    new_scans: &Scans,
     opts: &DiffOptions,
 ) -> Result<(Vec<FileChange>, bool)> {
     let old_set: HashSet<&Digest> = old_digests.iter().collect();
@@ -379,13 +406,21 @@ fn changed_files(
         .filter(|&i| old_set.contains(&new_digests[i]))
         .collect();
     let (shared_scans, from_new, shared_read) = if !new.layers.is_remote() {
-        (read(new, shared_in_new, &opts.scan)?, true, true)
+        (
+            read(new, shared_in_new, &opts.scan, &opts.new_scanned)?,
+            true,
+            true,
+        )
     } else if !old.layers.is_remote() {
         let new_set: HashSet<&Digest> = new_digests.iter().collect();
         let shared_in_old = (0..old_digests.len())
             .filter(|&i| new_set.contains(&old_digests[i]))
             .collect();
-        (read(old, shared_in_old, &opts.scan)?, false, true)
+        (
+            read(old, shared_in_old, &opts.scan, &HashMap::new())?,
+            false,
+            true,
+        )
     } else {
         (HashMap::new(), true, false)
     };
