@@ -134,6 +134,10 @@ pub struct PresetArgs {
     /// in strata's cache, installed there from the package index when missing).
     #[arg(long, value_name = "PATH")]
     pub installer: Option<String>,
+    /// Python (lockfile builds): ship the dependencies' .py compiled to checked-hash .pyc by the
+    /// base's own interpreter, run from the base's filesystem (qemu-user for another CPU).
+    #[arg(long)]
+    pub compile_bytecode: bool,
     /// Rust: the binary target to build and package.
     #[arg(long, value_name = "NAME")]
     pub bin: Option<String>,
@@ -196,6 +200,9 @@ impl PresetArgs {
                 set(&mut python.installer, &self.installer);
                 if self.from_lock {
                     python.from_lock = Some(true);
+                }
+                if self.compile_bytecode {
+                    python.compile_bytecode = Some(true);
                 }
                 if self.deps_layers.is_some() {
                     python.deps_layers = self.deps_layers;

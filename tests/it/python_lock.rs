@@ -581,6 +581,101 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The first eight bytes of the `.pyc` of `module` (a file of site-packages `dir`) for
+/// `CPython tag` under `rootfs`: the magic number and the flags word.
+fn pyc_header(rootfs: &Path, dir: &str, module: &str, tag: &str) -> (Vec<u8>, u32) {
+    let (package, file) = module.rsplit_once('/').unwrap();
+    let stem = file.trim_end_matches(".py");
+    let pyc = rootfs.join(format!(
+        "{}/{package}/__pycache__/{stem}.{tag}.pyc",
+        dir.trim_start_matches('/')
+    ));
+    let bytes = std::fs::read(&pyc).unwrap_or_else(|e| panic!("{}: {e}", pyc.display()));
+    (bytes[..4].to_vec(), u32::from_le_bytes(bytes[4..8].try_into().unwrap()))
+}
+
+fn compiled_bytecode_is_used_by_the_image_python_and_rebuilds_identically() {
+    require(have("qemu-aarch64-static"), "qemu-user-static (Debian package)");
+    let (amd64, arm64) = (debian_python_base(), debian_arm64_python_base());
+    let dir = fresh_dir("python_lock_bytecode");
+    let base = two_platform_base(&dir, amd64, arm64);
+    let project = project(&dir);
+    let out = dir.join("out");
+    // Two builds with their own layer caches: the second compiles again from scratch.
+    let built = |cache: &str, tag: &str| {
+        let layout = format!("oci:{}:{tag}", out.display());
+        let args = [
+            "--base",
+            &base,
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--compile-bytecode",
+            "--output",
+            &layout,
+        ];
+        let run = build(&project, &dir.join(cache), &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        platform_manifests(&out, tag)
+    };
+    let first = built("cache1", "v1");
+    let second = built("cache2", "v2");
+    for arch in ["amd64", "arm64"] {
+        let layers = |m: &serde_json::Value| m["layers"].clone();
+        assert_eq!(
+            layers(&first[arch]),
+            layers(&second[arch]),
+            "{arch}: a rebuild gives the same layers"
+        );
+    }
+
+    // amd64, chrooted: the image's python imports requests (pure) and numpy (platform wheel)
+    // from the shipped checked-hash .pyc, whose magic number is its own.
+    let amd_root = dir.join("amd64-rootfs");
+    unpack_onto(amd64, &out, &first["amd64"], &amd_root);
+    let root = amd_root.display();
+    let verbose = sh(&format!(
+        "chroot '{root}' /app/.venv/bin/python -v -c 'import requests, numpy' 2>&1"
+    ));
+    let pure = "/app/.venv/lib/pure/site-packages";
+    let native = "/app/.venv/lib/python3.11/site-packages";
+    for source in [format!("{pure}/requests/__init__.py"), format!("{native}/numpy/__init__.py")] {
+        assert!(verbose.contains(&format!(" matches {source}")), "{source}: {verbose}");
+        assert!(!verbose.contains(&format!("code object from {source}")), "{verbose}");
+    }
+    let magic = sh(&format!(
+        "chroot '{root}' /usr/bin/python3 -c 'import importlib.util, sys; \
+         sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())'"
+    ));
+    let (got, flags) = pyc_header(&amd_root, pure, "requests/__init__.py", "cpython-311");
+    assert_eq!(hex(&got), magic.trim());
+    assert_eq!(flags, 0b11, "checked-hash pyc");
+
+    // arm64, under qemu-user: the same with the base's Python 3.13.
+    let arm_root = dir.join("arm64-rootfs");
+    unpack_onto(arm64, &out, &first["arm64"], &arm_root);
+    let root = arm_root.display();
+    let native = "/app/.venv/lib/python3.13/site-packages";
+    let verbose = sh(&format!(
+        "qemu-aarch64-static -L '{root}' '{root}/usr/bin/python3' -v -c \"import site; \
+         site.addsitedir('{native}'); import requests, numpy\" 2>&1"
+    ));
+    for source in [format!("{pure}/requests/__init__.py"), format!("{native}/numpy/__init__.py")] {
+        assert!(verbose.contains(&format!(" matches {source}")), "{source}: {verbose}");
+    }
+    let magic = sh(&format!(
+        "qemu-aarch64-static -L '{root}' '{root}/usr/bin/python3' -c 'import importlib.util, \
+         sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())'"
+    ));
+    let (got, flags) = pyc_header(&arm_root, native, "numpy/__init__.py", "cpython-313");
+    assert_eq!(hex(&got), magic.trim());
+    assert_eq!(flags, 0b11, "checked-hash pyc");
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 crate::tests![
     builds_an_index_for_two_platforms_from_the_lockfile,
     an_sdist_only_dependency_is_named_with_the_platform_and_the_options,
@@ -589,4 +684,5 @@ crate::tests![
     the_lockfile_comes_first_and_a_venv_of_another_python_is_refused,
     the_pinned_uv_is_installed_from_pypi_when_there_is_none,
     a_tampered_uv_wheel_or_an_unreachable_index_installs_nothing,
+    compiled_bytecode_is_used_by_the_image_python_and_rebuilds_identically,
 ];

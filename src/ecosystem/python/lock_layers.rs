@@ -8,9 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::ecosystem::python::bytecode::{compiled, Group};
 use crate::ecosystem::python::from_lock::{install, resolve};
 use crate::ecosystem::python::installer;
-use crate::ecosystem::python::preset::{site_layer, split_layers, DepsLayers, PythonPreset};
+use crate::ecosystem::python::preset::{
+    site_layer, split_layers, DepsLayers, PythonPreset, BYTECODE,
+};
 use crate::ecosystem::python::site_packages::{distributions, is_pure, Distribution};
 use crate::ecosystem::python::target::Target;
 use crate::ecosystem::PlanContext;
@@ -28,8 +31,9 @@ use super::preset::VENV_DIR;
 /// share the layer's blob too; a `.pth` in the venv's site-packages puts it on `sys.path`.
 pub const PURE_DIR: &str = "/app/.venv/lib/pure/site-packages";
 
-/// What never goes into a site-packages layer of a lockfile install: bytecode, and the scripts
-/// uv wrote for the host (`bin/`; the venv layer has launchers for the base's interpreter).
+/// What never goes into a site-packages layer of a lockfile install: bytecode (unless
+/// `--compile-bytecode` compiled it for the base), and the scripts uv wrote for the host
+/// (`bin/`; the venv layer has launchers for the base's interpreter).
 const LEFT_OUT: [&str; 3] = ["**/__pycache__", "**/*.pyc", "bin"];
 
 /// Every file under `dir`, relative to it, sorted.
@@ -177,9 +181,39 @@ pub(crate) fn plan(
         .collect();
     let (pure, native): (Vec<&Distribution>, Vec<&Distribution>) =
         all.iter().partition(|d| is_pure(&site, d));
-    let sp_from = site.display().to_string();
-    let left_out = || LEFT_OUT.iter().map(|s| s.to_string());
     let pure_names: BTreeSet<String> = pure.iter().flat_map(|d| d.top_level.clone()).collect();
+    let compile = spec.compile_bytecode == Some(true);
+    let sp_from = if compile {
+        let native_names: BTreeSet<&String> = native.iter().flat_map(|d| &d.top_level).collect();
+        let groups = [
+            Group {
+                names: pure_names.iter().map(String::as_str).collect(),
+                image_dir: PURE_DIR,
+            },
+            Group {
+                names: native_names.iter().map(|s| s.as_str()).collect(),
+                image_dir: &sp_to,
+            },
+        ];
+        let done = compiled(
+            &dir,
+            base,
+            ctx.info,
+            &target.interpreter,
+            &groups,
+            ctx.staging,
+        )?;
+        done.join("site-packages").display().to_string()
+    } else {
+        site.display().to_string()
+    };
+    // Bytecode is left out unless it was compiled for the base here.
+    let left_out = || {
+        LEFT_OUT
+            .iter()
+            .filter(move |s| !compile || !BYTECODE.contains(s))
+            .map(|s| s.to_string())
+    };
     let mut layers = Vec::new();
     if !pure.is_empty() {
         layers.push(site_layer(
@@ -192,6 +226,9 @@ pub(crate) fn plan(
     }
     if !native.is_empty() {
         for mut layer in split_layers(&native, spec.deps_layers, &sp_from, &sp_to, &pure_names) {
+            if compile {
+                layer.exclude.retain(|e| !BYTECODE.contains(&e.as_str()));
+            }
             layer.exclude.extend(left_out());
             layers.push(layer);
         }
@@ -199,14 +236,19 @@ pub(crate) fn plan(
     let scripts = all.iter().flat_map(|d| console_scripts(&site, d)).collect();
     let note = format!(
         "python preset: {} for {} ({}, uv {}): {} distributions, {} pure in deps-pure, {} with \
-         platform wheels",
+         platform wheels{}",
         lockfile.strip_prefix(root).unwrap_or(&lockfile).display(),
         target.describe(),
         target.uv_platform()?,
         installer.version,
         all.len(),
         pure.len(),
-        native.len()
+        native.len(),
+        if compile {
+            format!(", bytecode compiled by the base's {}", target.interpreter)
+        } else {
+            String::new()
+        }
     );
     Ok(DepsLayers {
         layers,

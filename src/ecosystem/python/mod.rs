@@ -2,6 +2,7 @@
 //! ([`preset`]), fingerprints its lockfile (the parsing lives in [`crate::python`]), writes its
 //! Dockerfiles ([`dockerfile`]), and recognizes `site-packages` trees in any image.
 
+pub mod bytecode;
 pub mod dockerfile;
 pub mod from_lock;
 pub mod installer;

@@ -27,7 +27,7 @@ pub const APP_DIR: &str = "/app";
 pub const VENV_DIR: &str = "/app/.venv";
 
 /// Bytecode never goes into layers: it embeds source mtimes, and the interpreter would rewrite it.
-const BYTECODE: [&str; 2] = ["**/__pycache__", "**/*.pyc"];
+pub(crate) const BYTECODE: [&str; 2] = ["**/__pycache__", "**/*.pyc"];
 
 /// What the app layer leaves out besides the venv: VCS data, tool caches, build outputs, and the
 /// lockfiles (they describe the dependency layers, and would re-ship the code on every upgrade).
@@ -101,6 +101,9 @@ pub struct PythonPreset {
     /// The uv binary that installs the lockfile (default: the pinned uv on `PATH` or in the
     /// cache).
     pub installer: Option<String>,
+    /// Ship the lockfile's dependencies compiled to checked-hash `.pyc` by the base's own
+    /// interpreter (default: no bytecode, the `.py` only).
+    pub compile_bytecode: Option<bool>,
 }
 
 impl Preset for PythonPreset {
