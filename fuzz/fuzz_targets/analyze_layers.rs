@@ -263,6 +263,7 @@ fuzz_target!(|input: Input| {
         scan,
         old_base: None,
         new_base: None,
+        new_scanned: Default::default(),
     };
     if let Ok(diff) = compare(&old, &new, &opts) {
         let _ = report::diff::table(&diff);
