@@ -70,7 +70,14 @@ pub fn note_missing(what: &str) {
 /// Runs `tests` (and the harness's own layout check over `modules`) with libtest's command line
 /// (filters, `--exact`, `--list`, `--include-ignored`, `--test-threads`, …) and summary line.
 pub fn run(modules: &[&str], tests: Vec<Test>) -> ExitCode {
-    let (args, filters) = arguments();
+    let (mut args, filters) = arguments();
+    // libtest's RUST_TEST_THREADS, which libtest-mimic does not read (`.ci/run` sets it: most
+    // of these tests wait on Docker, registries and PyPI rather than on the CPU).
+    if args.test_threads.is_none() {
+        args.test_threads = std::env::var("RUST_TEST_THREADS")
+            .ok()
+            .and_then(|n| n.parse().ok());
+    }
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         if !info.payload().is::<Skip>() {
@@ -82,11 +89,10 @@ pub fn run(modules: &[&str], tests: Vec<Test>) -> ExitCode {
         "harness::every_test_file_is_a_module",
         move || every_test_file_is_a_module(&modules),
     )];
-    trials.extend(
-        tests
-            .into_iter()
-            .map(|test| Trial::ignorable_test(test.name, move || outcome(test.run))),
-    );
+    trials.extend(tests.into_iter().map(|test| {
+        let name = test.name.clone();
+        Trial::ignorable_test(test.name, move || timed(&name, || outcome(test.run)))
+    }));
     if !filters.is_empty() {
         trials.retain(|t| {
             filters.iter().any(|f| match args.exact {
@@ -132,6 +138,21 @@ fn arguments() -> (Arguments, Vec<String>) {
 }
 
 /// Runs one test: a [`Skip`] unwind or a noted missing part is `ignored`, another panic a failure.
+/// Tests slower than this are named on stderr with their time, so a CI log shows where its
+/// minutes go (libtest-mimic prints no durations).
+const SLOW: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs `run`, naming the test `name` on stderr when it takes longer than [`SLOW`].
+fn timed<T>(name: &str, run: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let result = run();
+    let took = started.elapsed();
+    if took > SLOW {
+        eprintln!("[slow test] {name}: {:.1} s", took.as_secs_f64());
+    }
+    result
+}
+
 fn outcome(test: fn()) -> Result<Completion, Failed> {
     MISSING.with(|m| m.borrow_mut().clear());
     let result = panic::catch_unwind(AssertUnwindSafe(test));
