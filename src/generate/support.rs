@@ -5,8 +5,10 @@ use std::fmt::Write as _;
 
 use crate::generate::{AppBase, Dockerfiles, Options, Project};
 
-/// What never belongs in a build context: VCS data, build output, virtualenvs, caches, the
-/// generated files themselves (but a recipe made on the host), and `.dockerignore` itself: Docker's
+/// What never belongs in a build context: VCS data, build output, virtualenvs, caches,
+/// cargo-fuzz's corpora, crashes and builds (`fuzz/corpus`, `fuzz/artifacts`, `fuzz/target`: a
+/// fuzzing run adds and removes inputs while a build reads the context), the generated files
+/// themselves (but a recipe made on the host), and `.dockerignore` itself: Docker's
 /// classic builder appends the random name of a Dockerfile read from stdin to it, so a copied
 /// `.dockerignore` would change the app layer on every build.
 pub fn dockerignore(options: &Options) -> String {
@@ -19,8 +21,9 @@ pub fn dockerignore(options: &Options) -> String {
     format!(
         "# Written by strata dockerfile: what the images never need (keeps the context small and\n\
          # the app layer free of build output, virtualenvs and caches).\n\
-         .dockerignore\n.git\n.github\ntarget/\n.venv/\nvenv/\n**/__pycache__/\n*.pyc\n\
-         **/*.egg-info/\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n.tox/\n.cache/\n{out}/\n{keep}"
+         .dockerignore\n.git\n.github\ntarget/\nfuzz/target/\nfuzz/corpus/\nfuzz/artifacts/\n\
+         .venv/\nvenv/\n**/__pycache__/\n*.pyc\n**/*.egg-info/\n.pytest_cache/\n.mypy_cache/\n\
+         .ruff_cache/\n.tox/\n.cache/\n{out}/\n{keep}"
     )
 }
 

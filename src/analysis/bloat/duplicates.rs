@@ -4,8 +4,6 @@
 //! files here; a copy a later layer hides is dead bytes, not a duplicate. The copy in the lowest
 //! layer (then first by path) is kept; every other copy is reclaimable.
 
-use std::collections::HashMap;
-
 use crate::analysis::bloat::BloatInput;
 use crate::analysis::findings::{Finding, Reclaim};
 use crate::analysis::rules;
@@ -13,6 +11,9 @@ use crate::units::human_bytes;
 
 /// One copy: (layer, entry index, path).
 type Place<'a> = (usize, usize, &'a str);
+
+/// A visible file's (size, content fingerprint) and its (layer, entry index).
+type Keyed = ((u64, [u8; 16]), (u32, u32));
 
 /// Copies of one content, the kept copy first.
 struct Group<'a> {
@@ -36,21 +37,32 @@ impl Group<'_> {
 
 /// The duplicate groups of the final filesystem, most bytes wasted first.
 fn groups<'a>(input: &'a BloatInput) -> Vec<Group<'a>> {
-    let mut by_content: HashMap<(u64, [u8; 16]), Vec<Place>> = HashMap::new();
-    for (layer, index, e) in input.visible_files() {
-        if let Some(hash) = input.inspected[layer].fingerprint(index) {
-            by_content
-                .entry((e.size, hash))
-                .or_default()
-                .push((layer, index, &e.path));
-        }
-    }
-    let mut groups: Vec<Group> = by_content
-        .into_iter()
-        .filter(|(_, copies)| copies.len() > 1)
-        .map(|((size, _), mut copies)| {
+    // Every visible file keyed by (size, content fingerprint), sorted so that copies sit side by
+    // side: 32 bytes a file, where a map of lists would cost a heap list per distinct file.
+    let mut keyed: Vec<Keyed> = input
+        .visible_files()
+        .filter_map(|(layer, index, e)| {
+            let hash = input.inspected[layer].fingerprint(index)?;
+            Some(((e.size, hash), (layer as u32, index as u32)))
+        })
+        .collect();
+    keyed.sort_unstable_by_key(|&(key, _)| key);
+    let mut groups: Vec<Group> = keyed
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|same| same.len() > 1)
+        .map(|same| {
+            let mut copies: Vec<Place> = same
+                .iter()
+                .map(|&(_, (layer, index))| {
+                    let (layer, index) = (layer as usize, index as usize);
+                    (layer, index, &*input.entries[layer][index].path)
+                })
+                .collect();
             copies.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(b.2)));
-            Group { size, copies }
+            Group {
+                size: same[0].0 .0,
+                copies,
+            }
         })
         .collect();
     groups.sort_by(|a, b| {
