@@ -45,6 +45,14 @@ deps:
 	else \
 		echo "missing Debian packages:$$missing (run 'make deps' as root); tests that need them show as ignored"; \
 	fi
+	@# The Docker Engine runs linux/arm64 builder containers (build --allow-build) through
+	@# qemu-user-static's binfmt handler, registered here once per boot as docker buildx needs it.
+	@conf=/usr/lib/binfmt.d/qemu-aarch64.conf; misc=/proc/sys/fs/binfmt_misc; \
+	if [ "$$(id -u)" = 0 ] && [ -f $$conf ] && [ ! -e $$misc/qemu-aarch64 ]; then \
+		{ [ -e $$misc/register ] || mount -t binfmt_misc binfmt_misc $$misc; } && \
+		cat $$conf > $$misc/register && echo "registered qemu-aarch64 with binfmt_misc" || \
+		echo "could not register qemu-aarch64 with binfmt_misc: arm64 containers will not run"; \
+	fi
 
 ## lint: formatting and clippy, warnings are errors.
 lint:

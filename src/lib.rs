@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod assemble;
+pub mod builder;
 pub mod cargo;
 pub mod catalog;
 pub mod dockerfile;

@@ -138,6 +138,15 @@ pub struct PresetArgs {
     /// base's own interpreter, run from the base's filesystem (qemu-user for another CPU).
     #[arg(long)]
     pub compile_bytecode: bool,
+    /// Python (lockfile builds): build the distributions with no wheel for the base's platform
+    /// from their sdist, in a container of the Docker Engine (another CPU through the engine's
+    /// qemu binfmt handlers).
+    #[arg(long)]
+    pub allow_build: bool,
+    /// Python (with --allow-build): the image the build runs in (default: the base), e.g. one
+    /// with gcc and python3.X-dev for sdists with C code.
+    #[arg(long, value_name = "IMAGE", requires = "allow_build")]
+    pub builder: Option<String>,
     /// Rust: the binary target to build and package.
     #[arg(long, value_name = "NAME")]
     pub bin: Option<String>,
@@ -204,6 +213,10 @@ impl PresetArgs {
                 if self.compile_bytecode {
                     python.compile_bytecode = Some(true);
                 }
+                if self.allow_build {
+                    python.allow_build = Some(true);
+                }
+                set(&mut python.builder, &self.builder);
                 if self.deps_layers.is_some() {
                     python.deps_layers = self.deps_layers;
                 }

@@ -124,10 +124,33 @@ impl Engine {
         }
     }
 
+    /// Removes the tag `name` (an image strata loaded for a moment: a builder); the engine
+    /// deletes the image when no other tag or container holds it. Best effort: a tag that stays
+    /// costs disk, not correctness.
+    pub fn untag(&self, name: &str) {
+        let options = bollard::query_parameters::RemoveImageOptionsBuilder::default()
+            .noprune(false)
+            .build();
+        let _ = self
+            .runtime
+            .block_on(self.docker.remove_image(name, Some(options), None));
+    }
+
     /// The export of `name` (a `docker save` tar), read as it arrives.
     fn export(&self, name: &str) -> ChannelReader {
+        self.reader(self.transfers.export_image(name))
+    }
+
+    /// A body the engine streams (an export, a container's archive) read as it arrives, a
+    /// bounded number of chunks ahead of the reader.
+    pub(crate) fn reader<S>(&self, stream: S) -> ChannelReader
+    where
+        S: futures_util::Stream<Item = std::result::Result<Bytes, bollard::errors::Error>>
+            + Send
+            + 'static,
+    {
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
-        let mut stream = self.transfers.export_image(name);
+        let mut stream = Box::pin(stream);
         self.runtime.spawn(async move {
             while let Some(item) = stream.next().await {
                 let item = item.map_err(io::Error::other);
@@ -419,7 +442,7 @@ enum Incoming {
 }
 
 /// Chunks from a channel read as a byte stream; the sender's end is the stream's end.
-struct ChannelReader {
+pub(crate) struct ChannelReader {
     rx: Incoming,
     current: Bytes,
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::support::debian::{
-    chroot, debian_arm64_python_base, debian_python_base, DebianImage, TAG,
+    chroot, debian_arm64_python_base, debian_python_base, debian_python_builder, DebianImage, TAG,
 };
 use crate::support::layout::{blob_path, write_platform_index, Written};
 use crate::support::registry::{self, Registry};
@@ -374,6 +374,120 @@ fn an_sdist_only_dependency_is_named_with_the_platform_and_the_options() {
     }
 }
 
+/// Builder containers the engine has, or images tagged `strata-builder` (what a build left).
+fn builder_leftovers() -> String {
+    sh("docker ps -aq --filter label=strata.builder; docker images -q strata-builder")
+}
+
+fn an_sdist_only_dependency_is_built_in_a_container_for_each_platform() {
+    crate::support::images::docker_ready();
+    require(
+        std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists(),
+        "qemu-aarch64 registered with binfmt_misc (`make deps` as root)",
+    );
+    let (amd64, arm64) = (debian_python_base(), debian_arm64_python_base());
+    let dir = fresh_dir("python_lock_allow_build");
+    let base = two_platform_base(&dir, amd64, arm64);
+    let p = dir.join("app");
+    // sgmllib3k publishes an sdist only (pure Python, setuptools); six has a wheel.
+    write(&p, "requirements.txt", "sgmllib3k==1.0.0\nsix==1.17.0\n");
+    write(&p, "main.py", "print('ok')\n");
+    let out = dir.join("out");
+    let layout = format!("oci:{}:v1", out.display());
+    let args = [
+        "--base",
+        &base,
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--allow-build",
+        "--output",
+        &layout,
+    ];
+    let run = build(&p, &dir.join("cache"), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("built from source in the base image: sgmllib3k==1.0.0").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(builder_leftovers().trim(), "", "no container or builder tag is left");
+    let manifests = platform_manifests(&out, "v1");
+    let import = "import sgmllib, six; print(sgmllib.SGMLParser.__name__, six.__version__)";
+    let pure = "/app/.venv/lib/pure/site-packages";
+
+    // The image's own Python imports the module built from the sdist: amd64 chrooted...
+    let root = dir.join("amd64-rootfs");
+    unpack_onto(amd64, &out, &manifests["amd64"], &root);
+    let said = sh(&format!(
+        "chroot '{}' /app/.venv/bin/python -c '{import}'",
+        root.display()
+    ));
+    assert_eq!(said.trim(), "SGMLParser 1.17.0");
+    assert!(root.join(&pure[1..]).join("sgmllib.py").is_file());
+    // ...and arm64 under qemu-user, its Python 3.13.
+    let root = dir.join("arm64-rootfs");
+    unpack_onto(arm64, &out, &manifests["arm64"], &root);
+    let r = root.display();
+    let said = sh(&format!(
+        "qemu-aarch64-static -L '{r}' '{r}/usr/bin/python3' -c \"import site; \
+         site.addsitedir('/app/.venv/lib/python3.13/site-packages'); {import}\""
+    ));
+    assert_eq!(said.trim(), "SGMLParser 1.17.0");
+
+    // A rebuild with the same lock, platforms and builder runs no container.
+    let since = sh("date +%s").trim().to_string();
+    let layout = format!("oci:{}:v2", out.display());
+    let again = [&args[..5], &["--output", &layout]].concat();
+    let run = build(&p, &dir.join("cache"), &again);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let created = sh(&format!(
+        "docker events --since {since} --until $(date +%s) --filter type=container \
+         --filter event=create --format '{{{{.ID}}}}'"
+    ));
+    assert_eq!(created.trim(), "", "the rebuild created containers");
+    let rebuilt = platform_manifests(&out, "v2");
+    for arch in ["amd64", "arm64"] {
+        assert_eq!(rebuilt[arch]["layers"], manifests[arch]["layers"], "{arch}");
+    }
+}
+
+fn a_native_sdist_builds_in_the_builder_image_given() {
+    crate::support::images::docker_ready();
+    let (base, builder) = (debian_python_base(), debian_python_builder());
+    let dir = fresh_dir("python_lock_builder");
+    let p = dir.join("app");
+    // python-Levenshtein 0.12.2: an sdist only, a C extension.
+    write(&p, "requirements.txt", "python-Levenshtein==0.12.2\n");
+    write(&p, "main.py", "print('ok')\n");
+    let out = dir.join("out");
+    let layout = format!("oci:{}:v1", out.display());
+    let reference = base.reference();
+    let args = ["--base", &reference, "--allow-build", "--output", &layout];
+    // The base has no compiler: the build's own error says so, with the way out.
+    let run = build(&p, &dir.join("cache"), &args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for needle in ["python-levenshtein==0.12.2", "gcc", "--builder IMAGE"] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    assert!(!out.exists(), "nothing is written on failure");
+    let builder = builder.reference();
+    let with_builder = [&args[..3], &["--builder", &builder], &args[3..]].concat();
+    let run = build(&p, &dir.join("cache"), &with_builder);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(builder_leftovers().trim(), "", "no container or builder tag is left");
+    // The base's own Python loads the extension compiled in the builder and runs it.
+    let manifest = blob_json(&out, &tagged(&out));
+    let root = dir.join("rootfs");
+    unpack_onto(base, &out, &manifest, &root);
+    let said = sh(&format!(
+        "chroot '{}' /app/.venv/bin/python -c \"import Levenshtein; \
+         print(Levenshtein.__file__.endswith('.py'), Levenshtein.distance('kitten', 'sitting'))\"",
+        root.display()
+    ));
+    assert_eq!(said.trim(), "True 3");
+}
+
 fn an_unreachable_index_is_exit_3_with_its_url() {
     let run = requirements_build(
         "python_lock_index",
@@ -679,6 +793,8 @@ fn hex(bytes: &[u8]) -> String {
 crate::tests![
     builds_an_index_for_two_platforms_from_the_lockfile,
     an_sdist_only_dependency_is_named_with_the_platform_and_the_options,
+    an_sdist_only_dependency_is_built_in_a_container_for_each_platform,
+    a_native_sdist_builds_in_the_builder_image_given,
     an_unreachable_index_is_exit_3_with_its_url,
     a_hash_edited_by_hand_is_refused,
     the_lockfile_comes_first_and_a_venv_of_another_python_is_refused,

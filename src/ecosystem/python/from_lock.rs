@@ -6,13 +6,16 @@
 //! key of (resolved set, platform, Python X.Y, installer version): a rebuild runs nothing.
 
 use std::fs;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::ecosystem::python::installer::Installer;
+use crate::ecosystem::python::sdist_build::{requirements, Requirement, SdistBuilder};
 use crate::ecosystem::python::target::Target;
 use crate::error::{Error, Result};
 use crate::layer::digest::Digest;
+use crate::python::pep508::normalize_name;
 use crate::python::{read_lockfile, Format, LockedSet};
 use crate::temp::{self, TempPath};
 
@@ -162,16 +165,15 @@ pub fn index_url() -> String {
 /// target, a hash the index does not match, an index that cannot be reached (exit 3), or uv's
 /// own first error line.
 fn install_error(stderr: &str, resolved: &Resolved, target: &Target, platform: &str) -> Error {
-    if let Some(spec) = between(stderr, "Because ", ' ')
-        .filter(|_| stderr.contains("has no usable wheels") || stderr.contains("has no wheels"))
-    {
+    if let Some(spec) = no_wheel(stderr) {
         return Error::usage(format!(
             "{spec} has no wheel for {} ({platform}, python {}): strata installs wheels only",
             target.platform, target.python
         ))
         .with_hint(
-            "pin a version that publishes wheels for this platform, or build it with \
-             --allow-build (not supported yet), or package a venv built on the target with --venv",
+            "pin a version that publishes wheels for this platform, or build it from source in a \
+             container with --allow-build (the Docker Engine; --builder IMAGE for C code), or \
+             package a venv built on the target with --venv",
         );
     }
     if let Some(spec) = between(stderr, "Hash mismatch for `", '`') {
@@ -181,17 +183,23 @@ fn install_error(stderr: &str, resolved: &Resolved, target: &Target, platform: &
             resolved.lockfile.display()
         ));
     }
-    if let Some(url) = between(stderr, "Failed to fetch: ", '\n') {
-        return Error::Registry(format!(
-            "the package index cannot be reached ({}): {}",
-            printable(url),
-            printable(between(stderr, "cause: ", '\n').unwrap_or_default())
-        ));
+    if stderr.contains("Failed to fetch: ") {
+        return index_error(stderr);
     }
     Error::invalid(format!(
         "uv pip install for {}: {}",
         target.platform,
         first_error(stderr)
+    ))
+}
+
+/// A package index uv could not reach (`Failed to fetch: URL` in its `stderr`), exit 3 with the
+/// URL and uv's reason.
+pub(crate) fn index_error(stderr: &str) -> Error {
+    Error::Registry(format!(
+        "the package index cannot be reached ({}): {}",
+        printable(between(stderr, "Failed to fetch: ", '\n').unwrap_or_default()),
+        printable(between(stderr, "cause: ", '\n').unwrap_or_default())
     ))
 }
 
@@ -216,60 +224,159 @@ fn pip_settings() -> Vec<(&'static str, String)> {
     env
 }
 
+/// What [`install`] made: the directory (its `site-packages` is what the layers take) and the
+/// distributions built from source (`--allow-build`).
+pub struct Installed {
+    /// The install, in the staging area.
+    pub dir: PathBuf,
+    /// The requirements built in a builder container, by name.
+    pub built: Vec<String>,
+}
+
+/// Where an install records what was built from source (read again on a cache hit).
+const BUILT: &str = "built-from-source.txt";
+
+/// The package uv found no wheel for (`Because sgmllib3k==1.0.0 has no usable wheels`).
+fn no_wheel(stderr: &str) -> Option<&str> {
+    between(stderr, "Because ", ' ')
+        .filter(|_| stderr.contains("has no usable wheels") || stderr.contains("has no wheels"))
+}
+
 /// Installs `resolved` for `target` with `installer` into a directory of `staging` named by
-/// (requirements, platform, Python, installer version), unless it is there already; returns it.
+/// (requirements, platform, Python, installer version, builder), unless it is there already.
+/// With `build` (`--allow-build`), each requirement uv finds no wheel for is taken out of the
+/// host's install and built from its sdist in a builder container instead.
 pub fn install(
     installer: &Installer,
     resolved: &Resolved,
     target: &Target,
     staging: &Path,
-) -> Result<PathBuf> {
+    build: Option<&SdistBuilder>,
+) -> Result<Installed> {
     let platform = target.uv_platform()?;
-    let key = Digest::sha256_of(
-        format!(
-            "{}\0{platform}\0{}\0{}",
-            resolved.requirements, target.python, installer.version
-        )
-        .as_bytes(),
+    let mut keyed = format!(
+        "{}\0{platform}\0{}\0{}",
+        resolved.requirements, target.python, installer.version
     );
+    if let Some(builder) = build {
+        keyed.push('\0');
+        keyed.push_str(&builder.key());
+    }
+    let key = Digest::sha256_of(keyed.as_bytes());
     let dir = staging.join(format!("python-wheels-{}", &key.hex()[..16]));
+    let built_in = |dir: &Path| -> Vec<String> {
+        fs::read_to_string(dir.join(BUILT))
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
     if dir.is_dir() {
-        return Ok(dir);
+        return Ok(Installed {
+            built: built_in(&dir),
+            dir,
+        });
     }
     fs::create_dir_all(staging).map_err(|e| Error::io(staging.display(), e))?;
     let (tmp, ()) = TempPath::create(temp::beside(&dir), |t| fs::create_dir_all(t))
         .map_err(|e| Error::io(dir.display(), e))?;
-    let requirements = tmp.path().join(".requirements.txt");
-    fs::write(&requirements, &resolved.requirements)
-        .map_err(|e| Error::io(requirements.display(), e))?;
     let site = tmp.path().join("site-packages");
+    let all = requirements(&resolved.requirements);
+    let mut from_source: Vec<&Requirement> = Vec::new();
+    loop {
+        let wheels: String = all
+            .iter()
+            .filter(|r| !from_source.contains(r))
+            .map(|r| r.text.as_str())
+            .collect();
+        if wheels.trim().is_empty() {
+            break;
+        }
+        let out = run_uv(
+            installer,
+            &wheels,
+            resolved.hashed,
+            target,
+            &platform,
+            tmp.path(),
+        )?;
+        if out.status.success() {
+            break;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let sdist = no_wheel(&stderr).and_then(|spec| {
+            let name = normalize_name(spec.split("==").next().unwrap_or(spec));
+            all.iter()
+                .find(|r| r.name == name && !from_source.contains(r))
+        });
+        match (build, sdist) {
+            (Some(_), Some(requirement)) => from_source.push(requirement),
+            _ => return Err(install_error(&stderr, resolved, target, &platform)),
+        }
+    }
+    let names: Vec<String> = from_source
+        .iter()
+        .map(|r| {
+            r.text
+                .split([' ', ';', '\\', '\n'])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    if let (Some(builder), false) = (build, from_source.is_empty()) {
+        if std::io::stderr().is_terminal() {
+            eprintln!(
+                "strata: building {} from source for {} in a container",
+                names.join(", "),
+                target.platform
+            );
+        }
+        let text: String = from_source.iter().map(|r| r.text.as_str()).collect();
+        builder.build(&text, resolved.hashed, &names, target, &site)?;
+        let listed = names.join("\n") + "\n";
+        fs::write(tmp.path().join(BUILT), listed).map_err(|e| Error::io(dir.display(), e))?;
+    }
+    match tmp.persist(&dir) {
+        Ok(()) => {}
+        // Another build installed the same set first: same content, keep theirs.
+        Err(_) if dir.is_dir() => {}
+        Err(failed) => return Err(Error::io(dir.display(), failed.error)),
+    }
+    Ok(Installed {
+        built: built_in(&dir),
+        dir,
+    })
+}
+
+/// `uv pip install` of `requirements` (wheels only, no dependencies) for `target` into
+/// `work/site-packages`; its output.
+fn run_uv(
+    installer: &Installer,
+    requirements: &str,
+    hashed: bool,
+    target: &Target,
+    platform: &str,
+    work: &Path,
+) -> Result<std::process::Output> {
+    let file = work.join(".requirements.txt");
+    fs::write(&file, requirements).map_err(|e| Error::io(file.display(), e))?;
     let mut command = Command::new(&installer.path);
     command
         .args(["pip", "install", "--quiet", "--target"])
-        .arg(&site)
-        .args(["--python-platform", &platform])
+        .arg(work.join("site-packages"))
+        .args(["--python-platform", platform])
         .args(["--python-version", &target.python])
         .args(["--only-binary", ":all:", "--no-deps", "--link-mode", "copy"])
         .arg("-r")
-        .arg(&requirements)
+        .arg(&file)
         .envs(pip_settings());
-    if resolved.hashed {
+    if hashed {
         command.arg("--require-hashes");
     }
     let out = command
         .output()
         .map_err(|e| Error::io(installer.path.display(), e))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(install_error(&stderr, resolved, target, &platform));
-    }
-    fs::remove_file(&requirements).map_err(|e| Error::io(requirements.display(), e))?;
-    match tmp.persist(&dir) {
-        Ok(()) => Ok(dir),
-        // Another build installed the same set first: same content, keep theirs.
-        Err(_) if dir.is_dir() => Ok(dir),
-        Err(failed) => Err(Error::io(dir.display(), failed.error)),
-    }
+    fs::remove_file(&file).map_err(|e| Error::io(file.display(), e))?;
+    Ok(out)
 }
 
 #[cfg(test)]

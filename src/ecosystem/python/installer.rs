@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::ecosystem::python::dockerfile::UV_VERSION;
+use crate::ecosystem::python::uv_wheel::UvPlatform;
 use crate::error::{Error, Result};
 
 /// A uv binary and the version it reports.
@@ -43,6 +44,25 @@ pub fn cached_path(cache_dir: &Path) -> PathBuf {
     cache_dir.join(format!("tools/uv-{UV_VERSION}/uv"))
 }
 
+/// The pinned uv for `platform` (a builder container's), from strata's cache under
+/// `cache_dir`, installed there from the package index when missing. Another CPU's binary cannot
+/// be asked its version: what the cache holds was checked against the index's sha256 when it
+/// was written.
+pub fn pinned_for(platform: &UvPlatform, cache_dir: &Path) -> Result<PathBuf> {
+    let path = if *platform == UvPlatform::host() {
+        cached_path(cache_dir)
+    } else {
+        cache_dir.join(format!(
+            "tools/uv-{UV_VERSION}-{}-{}/uv",
+            platform.arch, platform.libc
+        ))
+    };
+    if !path.is_file() {
+        super::uv_wheel::install(UV_VERSION, platform, &path)?;
+    }
+    Ok(path)
+}
+
 /// The installer to run: `explicit` (any version, it is the user's choice), else the pinned uv
 /// on `PATH`, else the one in strata's cache under `cache_dir`, installed there first from the
 /// package index when it is missing.
@@ -74,7 +94,7 @@ pub fn find(explicit: Option<&Path>, cache_dir: &Path) -> Result<Installer> {
     {
         return Ok(found);
     }
-    super::uv_wheel::install(UV_VERSION, &cached)?;
+    super::uv_wheel::install(UV_VERSION, &UvPlatform::host(), &cached)?;
     pinned(cached.clone()).ok_or_else(|| {
         Error::invalid(format!(
             "{}: the uv installed from the package index does not run as uv {UV_VERSION}",

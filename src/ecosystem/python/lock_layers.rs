@@ -14,6 +14,7 @@ use crate::ecosystem::python::installer;
 use crate::ecosystem::python::preset::{
     site_layer, split_layers, DepsLayers, PythonPreset, BYTECODE,
 };
+use crate::ecosystem::python::sdist_build::SdistBuilder;
 use crate::ecosystem::python::site_packages::{distributions, is_pure, Distribution};
 use crate::ecosystem::python::target::Target;
 use crate::ecosystem::PlanContext;
@@ -161,7 +162,20 @@ pub(crate) fn plan(
         })?,
     };
     let resolved = resolve(root, &lockfile, &installer)?;
-    let dir = install(&installer, &resolved, &target, ctx.staging)?;
+    let builder = (spec.allow_build == Some(true)).then_some(SdistBuilder {
+        base,
+        builder: spec.builder.as_deref(),
+        opts: ctx.opts,
+        cache_dir,
+    });
+    let installed = install(
+        &installer,
+        &resolved,
+        &target,
+        ctx.staging,
+        builder.as_ref(),
+    )?;
+    let dir = installed.dir;
     let site = dir.join("site-packages");
     let sp_to = format!("{VENV_DIR}/lib/python{}/site-packages", target.python);
     check_extensions(&site, &sp_to, &target, &ctx.info.fs)?;
@@ -236,7 +250,7 @@ pub(crate) fn plan(
     let scripts = all.iter().flat_map(|d| console_scripts(&site, d)).collect();
     let note = format!(
         "python preset: {} for {} ({}, uv {}): {} distributions, {} pure in deps-pure, {} with \
-         platform wheels{}",
+         platform wheels{}{}",
         lockfile.strip_prefix(root).unwrap_or(&lockfile).display(),
         target.describe(),
         target.uv_platform()?,
@@ -248,6 +262,15 @@ pub(crate) fn plan(
             format!(", bytecode compiled by the base's {}", target.interpreter)
         } else {
             String::new()
+        },
+        if installed.built.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", built from source in {}: {}",
+                spec.builder.as_deref().unwrap_or("the base image"),
+                installed.built.join(", ")
+            )
         }
     );
     Ok(DepsLayers {

@@ -8,6 +8,7 @@ pub mod from_lock;
 pub mod installer;
 pub mod lock_layers;
 pub mod preset;
+pub mod sdist_build;
 pub mod site_packages;
 pub mod target;
 pub mod uv_wheel;

@@ -104,6 +104,14 @@ pub struct PythonPreset {
     /// Ship the lockfile's dependencies compiled to checked-hash `.pyc` by the base's own
     /// interpreter (default: no bytecode, the `.py` only).
     pub compile_bytecode: Option<bool>,
+    /// Build the locked distributions that have no wheel for the base's platform from their
+    /// sdist, in a builder container of the Docker Engine (default: such a distribution is an
+    /// error).
+    pub allow_build: Option<bool>,
+    /// The image the builder container runs (default: the base): one with a compiler and
+    /// Python's headers for sdists with C code. Any image reference; `docker-daemon:NAME` as the
+    /// engine has it.
+    pub builder: Option<String>,
 }
 
 impl Preset for PythonPreset {

@@ -4,6 +4,7 @@
 //! `--python-platform` (a manylinux tag floor no newer than the base's glibc) and
 //! `--python-version`.
 
+use crate::ecosystem::python::uv_wheel::UvPlatform;
 use crate::error::{Error, Result};
 use crate::preset::BaseInfo;
 use crate::rootfs::base_fs::BaseFs;
@@ -126,6 +127,18 @@ impl Target {
                 }
             }
         }
+    }
+
+    /// Which uv binary runs on this target (a builder container's uv).
+    pub fn uv_binary_platform(&self) -> Result<UvPlatform> {
+        let tag = self.uv_platform()?;
+        Ok(UvPlatform {
+            arch: tag.split('-').next().unwrap_or_default().to_string(),
+            libc: match self.libc {
+                Libc::Musl => "musllinux",
+                Libc::Glibc(_) => "manylinux",
+            },
+        })
     }
 
     /// The platform, Python and C library in one line, for notes and errors.

@@ -77,14 +77,32 @@ fn listed(page: &Url, body: &str, json: bool) -> Result<Vec<Listed>> {
         .collect())
 }
 
-/// The wheel of uv `version` for this machine (`x86_64`/`aarch64`, glibc or musl) among `files`.
-fn pick<'a>(files: &'a [Listed], version: &str) -> Option<&'a Listed> {
-    let libc = if cfg!(target_env = "musl") {
-        "musllinux"
-    } else {
-        "manylinux"
-    };
-    let arch = std::env::consts::ARCH;
+/// Which of uv's Linux wheels a machine runs: its CPU as the wheel tags spell it (`x86_64`,
+/// `aarch64`) and its C library's tag family (`manylinux` for glibc, `musllinux`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UvPlatform {
+    /// The CPU (`x86_64`, `aarch64`).
+    pub arch: String,
+    /// `manylinux` or `musllinux`.
+    pub libc: &'static str,
+}
+
+impl UvPlatform {
+    /// The machine strata runs on.
+    pub fn host() -> UvPlatform {
+        UvPlatform {
+            arch: std::env::consts::ARCH.to_string(),
+            libc: if cfg!(target_env = "musl") {
+                "musllinux"
+            } else {
+                "manylinux"
+            },
+        }
+    }
+}
+
+/// The wheel of uv `version` for `platform` among `files`.
+fn pick<'a>(files: &'a [Listed], version: &str, platform: &UvPlatform) -> Option<&'a Listed> {
     files.iter().find(|f| {
         let Some(tags) = f
             .filename
@@ -93,10 +111,9 @@ fn pick<'a>(files: &'a [Listed], version: &str) -> Option<&'a Listed> {
         else {
             return false;
         };
-        let platform = tags.rsplit('-').next().unwrap_or_default();
-        platform
-            .split('.')
-            .any(|p| p.starts_with(libc) && p.ends_with(arch))
+        let tag = tags.rsplit('-').next().unwrap_or_default();
+        tag.split('.')
+            .any(|p| p.starts_with(platform.libc) && p.ends_with(&platform.arch))
     })
 }
 
@@ -147,8 +164,9 @@ fn binary_in(bytes: &[u8], version: &str, shown: &str) -> Result<Vec<u8>> {
     Ok(binary)
 }
 
-/// Installs uv `version` at `path` from the package index (see the module's doc).
-pub fn install(version: &str, path: &Path) -> Result<()> {
+/// Installs uv `version` for `platform` at `path` from the package index (see the module's
+/// doc).
+pub fn install(version: &str, platform: &UvPlatform, path: &Path) -> Result<()> {
     let index = index_url();
     let page = Url::parse(&format!("{}/uv/", index.trim_end_matches('/')))
         .map_err(|e| Error::usage(format!("the package index URL {index}: {e}")))?;
@@ -170,10 +188,10 @@ pub fn install(version: &str, path: &Path) -> Result<()> {
         &String::from_utf8_lossy(&body),
         kind.contains("json"),
     )?;
-    let wheel = pick(&files, version).ok_or_else(|| {
+    let wheel = pick(&files, version, platform).ok_or_else(|| {
         Error::usage(format!(
-            "{page} lists no uv {version} wheel with a sha256 for {}",
-            std::env::consts::ARCH
+            "{page} lists no uv {version} wheel with a sha256 for {} ({})",
+            platform.arch, platform.libc
         ))
     })?;
     if std::io::stderr().is_terminal() {
@@ -221,8 +239,14 @@ mod tests {
             format!("http://127.0.0.1:8000/files/{name}")
         );
         assert_eq!(files[0].sha256, "ab12");
-        assert_eq!(pick(&files, "0.13.9"), Some(&files[0]));
-        assert_eq!(pick(&files, "0.13.8"), None);
+        let host = UvPlatform::host();
+        assert_eq!(pick(&files, "0.13.9", &host), Some(&files[0]));
+        assert_eq!(pick(&files, "0.13.8", &host), None);
+        let musl = UvPlatform {
+            libc: "musllinux",
+            ..host
+        };
+        assert_eq!(pick(&files, "0.13.9", &musl), None);
         let json = format!(
             "{{\"files\": [{{\"filename\": \"{name}\", \"url\": \"https://files.example/{name}\", \
              \"hashes\": {{\"sha256\": \"cd34\"}}}}, {{\"filename\": \

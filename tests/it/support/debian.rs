@@ -7,7 +7,8 @@
 //! - [`debian_rust_builder`]: bookworm with gcc, libc6-dev and ca-certificates plus the host's
 //!   Rust toolchain (rustc, cargo and the host target's standard library) under `/usr/local`,
 //!   the builder the generated Rust Dockerfiles compile on (no Docker Hub `rust` image needed);
-//! - [`debian_node_base`]: bookworm with Debian's nodejs, the base Node apps run on.
+//! - [`debian_node_base`]: bookworm with Debian's nodejs, the base Node apps run on;
+//! - [`debian_python_builder`]: bookworm with python3-dev and gcc, where native sdists compile.
 //!
 //! debootstrap takes about a minute and a half, so each image is made once per machine and
 //! cached under `/var/tmp/strata-test-debian/<suite>-<recipe hash>`: a file lock lets parallel
@@ -121,6 +122,20 @@ pub fn debian_python_base() -> &'static DebianBase {
             python: python_version(&image.rootfs),
             image,
         }
+    })
+}
+
+/// The machine's Debian + Python + gcc builder (python3-dev, libc6-dev): the image a native
+/// sdist is compiled in (`strata build --allow-build --builder`), made on first use like the
+/// base.
+pub fn debian_python_builder() -> &'static DebianImage {
+    static BASE: OnceLock<DebianImage> = OnceLock::new();
+    BASE.get_or_init(|| {
+        made(&Recipe {
+            packages: "python3,python3-dev,gcc,libc6-dev,ca-certificates",
+            cmd: "python3",
+            extra: None,
+        })
     })
 }
 
