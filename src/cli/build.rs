@@ -384,6 +384,50 @@ fn platforms(options: &ImageOptions) -> Result<(Vec<Platform>, ImageOptions)> {
     }
 }
 
+/// The platforms a lockfile build makes when `--platform` names none: every platform of an
+/// index base that wheels can be installed for (linux/amd64, linux/arm64), noted on stderr with
+/// those left out; empty (one image, as for any build) when the base is a single image or the
+/// project is packaged from a venv.
+fn base_platforms(
+    plan: &Plan,
+    options: &ImageOptions,
+    opts: &SourceOptions,
+) -> Result<Vec<Platform>> {
+    let Some(PresetSpec::Python(python)) = &plan.preset else {
+        return Ok(Vec::new());
+    };
+    let base = match plan.image.base.as_deref() {
+        Some(base) if base != "scratch" => base,
+        _ => return Ok(Vec::new()),
+    };
+    if options.platform.is_some()
+        || !plan.layers.is_empty()
+        || !python.installs_from_lock(&plan.root)?
+    {
+        return Ok(Vec::new());
+    }
+    let Some(listed) = strata::source::platform::platforms(&ImageRef::parse(base)?, opts)
+        .map_err(|e| e.context(format!("base image {base}")))?
+    else {
+        return Ok(Vec::new());
+    };
+    let (built, left): (Vec<Platform>, Vec<Platform>) = listed
+        .images
+        .into_iter()
+        .partition(|p| p.os == "linux" && matches!(p.architecture.as_str(), "amd64" | "arm64"));
+    if built.len() < 2 {
+        return Ok(Vec::new());
+    }
+    if !left.is_empty() {
+        let left: Vec<String> = left.iter().map(Platform::to_string).collect();
+        eprintln!(
+            "strata: the base's {} left out: wheels are installed for linux/amd64 and linux/arm64",
+            left.join(", ")
+        );
+    }
+    Ok(built)
+}
+
 /// One platform's build: its label (`None` for a single-image build), layers and image.
 struct PlatformBuild {
     platform: Option<Platform>,
@@ -509,6 +553,11 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         .iter()
         .map(|d| ImageRef::parse_destination(d))
         .collect::<Result<Vec<_>>>()?;
+    let wanted = if wanted.is_empty() {
+        base_platforms(&plan, &args.image_options, &opts)?
+    } else {
+        wanted
+    };
     let builds = build_each(args, wanted, &plan, &opts, &cache)?;
     let per_platform: Vec<(Option<String>, &[BuiltLayer])> = builds
         .iter()

@@ -394,15 +394,8 @@ fn an_sdist_only_dependency_is_built_in_a_container_for_each_platform() {
     write(&p, "main.py", "print('ok')\n");
     let out = dir.join("out");
     let layout = format!("oci:{}:v1", out.display());
-    let args = [
-        "--base",
-        &base,
-        "--platform",
-        "linux/amd64,linux/arm64",
-        "--allow-build",
-        "--output",
-        &layout,
-    ];
+    // No --platform: a lockfile build makes every platform of an index base.
+    let args = ["--base", &base, "--allow-build", "--output", &layout];
     let run = build(&p, &dir.join("cache"), &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
@@ -435,10 +428,11 @@ fn an_sdist_only_dependency_is_built_in_a_container_for_each_platform() {
     ));
     assert_eq!(said.trim(), "SGMLParser 1.17.0");
 
-    // A rebuild with the same lock, platforms and builder runs no container.
+    // A rebuild with the same lock, platforms (named this time) and builder runs no container.
     let since = sh("date +%s").trim().to_string();
     let layout = format!("oci:{}:v2", out.display());
-    let again = [&args[..5], &["--output", &layout]].concat();
+    let platforms = ["--platform", "linux/amd64,linux/arm64"];
+    let again = [&args[..3], &platforms, &["--output", &layout]].concat();
     let run = build(&p, &dir.join("cache"), &again);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let created = sh(&format!(
@@ -616,26 +610,34 @@ fn the_pinned_uv_is_installed_from_pypi_when_there_is_none() {
     assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o755);
 }
 
-/// A static index (PEP 503 HTML, `python3 -m http.server`) listing a uv wheel whose bytes are not
-/// the ones its sha256 names; the server is stopped on drop.
-struct TamperedIndex {
+/// A static index (PEP 503 HTML, `python3 -m http.server`) serving files of projects, each
+/// listed with the sha256 given for it; the server is stopped on drop.
+struct StaticIndex {
     url: String,
     server: std::process::Child,
 }
 
-impl TamperedIndex {
-    fn start(dir: &Path) -> TamperedIndex {
-        let arch = std::env::consts::ARCH;
-        let name = format!("uv-{UV_VERSION}-py3-none-manylinux_2_17_{arch}.manylinux2014_{arch}.whl");
+/// A file a [`StaticIndex`] serves: its project, its name, its bytes, the sha256 hex listed.
+struct Served<'a> {
+    project: &'a str,
+    name: String,
+    bytes: Vec<u8>,
+    listed: String,
+}
+
+impl StaticIndex {
+    fn start(dir: &Path, files: &[Served]) -> StaticIndex {
         let root = dir.join("index");
-        write(&root.join("files"), &name, "not the wheel the index lists");
-        let listed = crate::support::layout::sha256(b"the wheel the index lists");
-        let hex = &listed["sha256:".len()..];
-        write(
-            &root.join("simple/uv"),
-            "index.html",
-            &format!("<html><body><a href=\"../../files/{name}#sha256={hex}\">{name}</a></body></html>\n"),
-        );
+        std::fs::create_dir_all(root.join("files")).unwrap();
+        for f in files {
+            std::fs::write(root.join("files").join(&f.name), &f.bytes).unwrap();
+            let (name, hex) = (&f.name, &f.listed);
+            write(
+                &root.join("simple").join(f.project),
+                "index.html",
+                &format!("<html><body><a href=\"../../files/{name}#sha256={hex}\">{name}</a></body></html>\n"),
+            );
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let server = std::process::Command::new("python3")
             .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "-d"])
@@ -651,11 +653,24 @@ impl TamperedIndex {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        TamperedIndex { url, server }
+        StaticIndex { url, server }
+    }
+
+    /// An index listing a uv wheel whose bytes are not the ones its sha256 names.
+    fn tampered(dir: &Path) -> StaticIndex {
+        let arch = std::env::consts::ARCH;
+        let listed = crate::support::layout::sha256(b"the wheel the index lists");
+        let served = Served {
+            project: "uv",
+            name: format!("uv-{UV_VERSION}-py3-none-manylinux_2_17_{arch}.manylinux2014_{arch}.whl"),
+            bytes: b"not the wheel the index lists".to_vec(),
+            listed: listed["sha256:".len()..].to_string(),
+        };
+        StaticIndex::start(dir, &[served])
     }
 }
 
-impl Drop for TamperedIndex {
+impl Drop for StaticIndex {
     fn drop(&mut self) {
         let _ = self.server.kill();
         let _ = self.server.wait();
@@ -665,7 +680,7 @@ impl Drop for TamperedIndex {
 fn a_tampered_uv_wheel_or_an_unreachable_index_installs_nothing() {
     require(have("python3"), "python3 (its http.server serves the index)");
     let dir = fresh_dir("python_lock_uv_tampered");
-    let index = TamperedIndex::start(&dir);
+    let index = StaticIndex::tampered(&dir);
     let run = build_without_uv(&dir, Some(&index.url));
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("sha256") && run.stderr.contains("refused"), "{}", run.stderr);
@@ -785,6 +800,76 @@ fn compiled_bytecode_is_used_by_the_image_python_and_rebuilds_identically() {
     assert_eq!(flags, 0b11, "checked-hash pyc");
 }
 
+/// A wheel (`oldstyle-1.0-py3-none-any.whl`, made by python3's zipfile) whose package holds a
+/// module and a Python 2 example that no Python 3 compiles.
+fn python2_wheel(dir: &Path) -> Vec<u8> {
+    let path = dir.join("oldstyle-1.0-py3-none-any.whl");
+    let script = "import sys, zipfile\n\
+        files = {'oldstyle/__init__.py': 'VALUE = 1\\n', 'oldstyle/py2_example.py': \
+        'print \"hello\"\\n', 'oldstyle-1.0.dist-info/METADATA': 'Metadata-Version: 2.1\\n\
+        Name: oldstyle\\nVersion: 1.0\\n', 'oldstyle-1.0.dist-info/WHEEL': 'Wheel-Version: \
+        1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n'}\n\
+        files['oldstyle-1.0.dist-info/RECORD'] = ''.join(n + ',,\\n' for n in files) + \
+        'oldstyle-1.0.dist-info/RECORD,,\\n'\n\
+        with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+        \x20   [z.writestr(n, c) for n, c in files.items()]\n";
+    std::fs::write(dir.join("wheel.py"), script).unwrap();
+    sh(&format!("python3 '{}' '{}'", dir.join("wheel.py").display(), path.display()));
+    std::fs::read(&path).unwrap()
+}
+
+fn a_file_that_does_not_compile_is_kept_as_source() {
+    require(have("python3"), "python3 (its http.server serves the index)");
+    let base = debian_python_base();
+    let dir = fresh_dir("python_lock_bytecode_py2");
+    let wheel = python2_wheel(&dir);
+    let listed = crate::support::layout::sha256(&wheel)["sha256:".len()..].to_string();
+    let index = StaticIndex::start(
+        &dir,
+        &[Served {
+            project: "oldstyle",
+            name: "oldstyle-1.0-py3-none-any.whl".into(),
+            bytes: wheel,
+            listed,
+        }],
+    );
+    let p = dir.join("app");
+    write(&p, "requirements.txt", "oldstyle==1.0\n");
+    write(&p, "main.py", "print('ok')\n");
+    let out = dir.join("out");
+    let layout = format!("oci:{}:v1", out.display());
+    let reference = base.reference();
+    let args = ["--base", &reference, "--compile-bytecode", "--output", &layout];
+    let uv = uv();
+    let mut all = vec!["build", "--installer", uv.to_str().unwrap(), "--cache-dir"];
+    let cache = dir.join("cache").display().to_string();
+    all.push(&cache);
+    all.extend_from_slice(&args);
+    let url = PathBuf::from(&index.url);
+    let run = strata_in(&all, &[("UV_INDEX_URL", url.as_path()), ("UV_NO_CACHE", Path::new("1"))], Some(&p));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 kept as source") && run.stderr.contains("oldstyle/py2_example.py"),
+        "{}",
+        run.stderr
+    );
+    // The image: the module compiled, the example shipped as its source, no .pyc of it.
+    let root = dir.join("rootfs");
+    unpack_onto(base, &out, &blob_json(&out, &tagged(&out)), &root);
+    let package = root.join("app/.venv/lib/pure/site-packages/oldstyle");
+    let cached: Vec<String> = std::fs::read_dir(package.join("__pycache__"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cached, ["__init__.cpython-311.pyc"]);
+    assert!(package.join("py2_example.py").is_file());
+    let said = sh(&format!(
+        "chroot '{}' /app/.venv/bin/python -c 'import oldstyle; print(oldstyle.VALUE)'",
+        root.display()
+    ));
+    assert_eq!(said.trim(), "1");
+}
+
 /// Lower-case hex of `bytes`.
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -801,4 +886,5 @@ crate::tests![
     the_pinned_uv_is_installed_from_pypi_when_there_is_none,
     a_tampered_uv_wheel_or_an_unreachable_index_installs_nothing,
     compiled_bytecode_is_used_by_the_image_python_and_rebuilds_identically,
+    a_file_that_does_not_compile_is_kept_as_source,
 ];

@@ -29,7 +29,7 @@ pub struct Group<'a> {
 
 /// `install`'s `site-packages` with every `.py` of `groups` compiled by the interpreter of
 /// `base`, in a directory of `staging` (the `.py` hard-linked, not copied); returns that
-/// directory (its `site-packages` is what the layers take).
+/// directory and the files that did not compile.
 pub fn compiled(
     install: &Path,
     base: &OpenedImage,
@@ -37,7 +37,7 @@ pub fn compiled(
     interpreter: &str,
     groups: &[Group],
     staging: &Path,
-) -> Result<PathBuf> {
+) -> Result<Compiled> {
     let mut keyed = format!("{}\0{interpreter}", install.display());
     for diff_id in &base.image.config.diff_ids {
         keyed.push('\0');
@@ -46,7 +46,7 @@ pub fn compiled(
     let key = Digest::sha256_of(keyed.as_bytes());
     let dir = staging.join(format!("python-bytecode-{}", &key.hex()[..16]));
     if dir.is_dir() {
-        return Ok(dir);
+        return Ok(Compiled::read(dir));
     }
     let (tmp, ()) = TempPath::create(temp::beside(&dir), |t| fs::create_dir_all(t))
         .map_err(|e| Error::io(dir.display(), e))?;
@@ -56,15 +56,41 @@ pub fn compiled(
     let rootfs = tmp.path().join(".rootfs");
     unpack_rootfs(base, &rootfs)?;
     let runner = Runner::new(base, info, &rootfs, interpreter)?;
+    let mut source_only = Vec::new();
     for group in groups.iter().filter(|g| !g.names.is_empty()) {
-        runner.compileall(&site, group)?;
+        source_only.extend(runner.compileall(&site, group)?);
     }
     fs::remove_dir_all(&rootfs).map_err(|e| Error::io(rootfs.display(), e))?;
+    let listed: String = source_only.iter().map(|p| format!("{p}\n")).collect();
+    let list = tmp.path().join(SOURCE_ONLY);
+    fs::write(&list, listed).map_err(|e| Error::io(list.display(), e))?;
     match tmp.persist(&dir) {
-        Ok(()) => Ok(dir),
+        Ok(()) => {}
         // Another build compiled the same install first: same bytes, keep theirs.
-        Err(_) if dir.is_dir() => Ok(dir),
-        Err(failed) => Err(Error::io(dir.display(), failed.error)),
+        Err(_) if dir.is_dir() => {}
+        Err(failed) => return Err(Error::io(dir.display(), failed.error)),
+    }
+    Ok(Compiled::read(dir))
+}
+
+/// Where a compiled install lists the files that did not compile (read again on a cache hit).
+const SOURCE_ONLY: &str = "not-compiled.txt";
+
+/// A compiled install: its directory (its `site-packages` is what the layers take) and the
+/// files of it that did not compile, kept as source.
+pub struct Compiled {
+    /// The directory in the staging area.
+    pub dir: PathBuf,
+    /// Paths relative to site-packages (`pkg/py2_example.py`).
+    pub source_only: Vec<String>,
+}
+
+impl Compiled {
+    fn read(dir: PathBuf) -> Compiled {
+        let source_only = fs::read_to_string(dir.join(SOURCE_ONLY))
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default();
+        Compiled { dir, source_only }
     }
 }
 
@@ -228,25 +254,26 @@ impl Runner {
         })
     }
 
-    /// `python -m compileall` of `group` in `site` (checked-hash, one file after the other),
-    /// the paths written into the code objects being the image's.
-    fn compileall(&self, site: &Path, group: &Group) -> Result<()> {
+    /// compileall of `group` in `site` (checked-hash, one file after the other), the paths
+    /// written into the code objects being the image's; returns the files that do not compile
+    /// with this interpreter (a wheel's Python 2 example, say), kept as source as pip and uv
+    /// keep them, relative to `site`.
+    fn compileall(&self, site: &Path, group: &Group) -> Result<Vec<String>> {
         let mut command = Command::new(&self.argv[0]);
         command
             .args(&self.argv[1..])
-            .args(["-B", "-s", "-m", "compileall", "-q", "-f"])
-            .args(["--invalidation-mode", "checked-hash", "-s"])
+            .args(["-B", "-s", "-c", COMPILE])
             .arg(site)
-            .args(["-p", group.image_dir])
+            .arg(group.image_dir)
             .args(group.names.iter().map(|n| site.join(n)))
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("PATH", "/usr/bin:/bin")
             .env("LC_ALL", "C.UTF-8");
         let out = command.output().map_err(|e| Error::io(&self.argv[0], e))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
-            let said = String::from_utf8_lossy(&out.stdout).to_string()
-                + &String::from_utf8_lossy(&out.stderr);
+            let said = stdout.to_string() + &String::from_utf8_lossy(&out.stderr);
             let line = said
                 .lines()
                 .rev()
@@ -258,6 +285,28 @@ impl Runner {
                 line.chars().filter(|c| !c.is_control()).collect::<String>()
             )));
         }
-        Ok(())
+        let root = format!("{}/", site.display());
+        Ok(stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("*** Error compiling '"))
+            .filter_map(|l| l.split_once("'...").map(|(path, _)| path))
+            .map(|path| path.strip_prefix(&root).unwrap_or(path))
+            .map(|path| path.chars().filter(|c| !c.is_control()).collect())
+            .collect())
     }
 }
+
+/// What the base's interpreter runs: compileall's own functions over each path (`argv`: the
+/// site-packages, the image's directory for it, the paths), printing `*** Error compiling
+/// 'PATH'...` for a file that does not compile and going on, as `python -m compileall` does but
+/// ending well when the interpreter itself did.
+const COMPILE: &str = "import compileall, os, py_compile, sys
+site, prefix = sys.argv[1], sys.argv[2]
+kw = dict(quiet=1, force=True, stripdir=site, prependdir=prefix,
+          invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+for path in sys.argv[3:]:
+    if os.path.isdir(path):
+        compileall.compile_dir(path, workers=1, **kw)
+    else:
+        compileall.compile_file(path, **kw)
+";

@@ -138,6 +138,23 @@ fn console_scripts(site: &Path, dist: &Distribution) -> BTreeMap<String, String>
     scripts
 }
 
+/// The files compileall could not compile, for the note: how many, the first few by name.
+fn not_compiled(files: &[String]) -> String {
+    const SHOWN: usize = 3;
+    if files.is_empty() {
+        return String::new();
+    }
+    let more = match files.len() > SHOWN {
+        true => format!(", and {} more", files.len() - SHOWN),
+        false => String::new(),
+    };
+    format!(
+        " ({} kept as source: no valid syntax for this Python: {}{more})",
+        files.len(),
+        files[..files.len().min(SHOWN)].join(", ")
+    )
+}
+
 /// Plans the dependency layers from the project's lockfile for the base in `ctx`.
 pub(crate) fn plan(
     root: &Path,
@@ -197,7 +214,7 @@ pub(crate) fn plan(
         all.iter().partition(|d| is_pure(&site, d));
     let pure_names: BTreeSet<String> = pure.iter().flat_map(|d| d.top_level.clone()).collect();
     let compile = spec.compile_bytecode == Some(true);
-    let sp_from = if compile {
+    let (sp_from, source_only) = if compile {
         let native_names: BTreeSet<&String> = native.iter().flat_map(|d| &d.top_level).collect();
         let groups = [
             Group {
@@ -217,9 +234,10 @@ pub(crate) fn plan(
             &groups,
             ctx.staging,
         )?;
-        done.join("site-packages").display().to_string()
+        let from = done.dir.join("site-packages").display().to_string();
+        (from, done.source_only)
     } else {
-        site.display().to_string()
+        (site.display().to_string(), Vec::new())
     };
     // Bytecode is left out unless it was compiled for the base here.
     let left_out = || {
@@ -259,7 +277,11 @@ pub(crate) fn plan(
         pure.len(),
         native.len(),
         if compile {
-            format!(", bytecode compiled by the base's {}", target.interpreter)
+            format!(
+                ", bytecode compiled by the base's {}{}",
+                target.interpreter,
+                not_compiled(&source_only)
+            )
         } else {
             String::new()
         },

@@ -114,6 +114,14 @@ pub struct PythonPreset {
     pub builder: Option<String>,
 }
 
+impl PythonPreset {
+    /// Whether the project at `root` is built from its lockfile (for the base's platform, so
+    /// for every platform of an index base) rather than from a venv of the host.
+    pub fn installs_from_lock(&self, root: &Path) -> Result<bool> {
+        uses_lockfile(root, self)
+    }
+}
+
 impl Preset for PythonPreset {
     fn ecosystem(&self) -> &'static dyn ProjectSupport {
         &super::Python
