@@ -5,9 +5,9 @@ CARGO ?= cargo
 # auth tests, a static busybox for the Docker Engine tests, debootstrap for a real Debian + Python
 # base (tests/it/support/debian.rs), buildah to build FROM strata images and chromium to open the
 # HTML reports (tests/it/html.rs), qemu-user-static to run arm64 images' Python (tests/it/python_lock.rs),
-# tmux to drive `strata explore` (tests/it/explore.rs) and rpm (with rpmbuild) for the rpm database
-# test (tests/it/optimize.rs).
-TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah podman openssl zstd debootstrap chromium qemu-user-static tmux rpm
+# tmux to drive `strata explore` (tests/it/explore.rs), rpm (with rpmbuild) for the rpm database
+# test (tests/it/optimize.rs) and strace to count the files a check opens (tests/it/diff_check.rs).
+TEST_DEBS := docker-registry skopeo umoci apache2-utils busybox-static buildah podman openssl zstd debootstrap chromium qemu-user-static tmux rpm strace
 
 .PHONY: demo test deps lint fmt bench fuzz sample release container-test screenshot
 

@@ -33,6 +33,8 @@ Examples:
   strata build --base oci:./base:latest --layer deps=.venv:/app/.venv --layer app=src:/app/src \\
       --entrypoint /app/.venv/bin/python --cmd -m --cmd app --push registry.example.com/team/app:v2
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) strata build --output docker-archive:app.tar:app:latest
+  strata build --base docker://registry.example.com/base/python:3.12 \
+      --platform linux/amd64,linux/arm64 --allow-build --push registry.example.com/team/app:v2
 
 strata.toml:
   [image]

@@ -1,7 +1,11 @@
 //! `check`: analyze an image as `report` does, compare it with the deployed one when the rules ask,
 //! and evaluate every rule.
 
-use crate::analysis::diff::{compare, Diff, DiffOptions};
+use std::sync::Arc;
+
+use crate::analysis::diff::files::content_from_fingerprints;
+use crate::analysis::diff::{compare, Diff, DiffOptions, Scans};
+use crate::analysis::scan::LayerScan;
 use crate::analysis::scan::ScanOptions;
 use crate::error::{Error, Result};
 use crate::layer::walk::{Contents, Entry};
@@ -68,27 +72,45 @@ pub fn check(req: &CheckRequest) -> Result<Checked> {
         reading: req.reading.clone(),
     })?;
     let mut warnings = analyzed.warnings.clone();
+    let mut report = analyzed.report;
     let diff = match &req.rules.against {
         Some(against) => {
             let old = open_image(against, &req.reading.source)?;
             let old_base = resolve_base(None, &old.image, &req.reading.source, &mut warnings)?;
+            // The image's layers were read for the report: the comparison takes those scans,
+            // files compared by the inspectors' fingerprints, and never reads them again.
+            let scanned: Scans = std::mem::take(&mut report.scans)
+                .into_iter()
+                .map(|mut scan| {
+                    content_from_fingerprints(&mut scan);
+                    Arc::new(scan)
+                })
+                .enumerate()
+                .collect();
             let diff_opts = DiffOptions {
                 files: false,
                 top: 0,
                 scan: ScanOptions {
-                    contents: Contents::Hash,
+                    contents: Contents::Inspect,
                     threads: req.reading.threads,
                     progress: req.reading.progress.clone(),
                 },
                 old_base: old_base.map(|b| b.diff_ids),
                 new_base: analyzed.base.as_ref().map(|b| b.diff_ids.clone()),
-                new_scanned: Default::default(),
+                new_scanned: scanned,
             };
-            Some(compare(&old, &analyzed.opened, &diff_opts)?)
+            let diff = compare(&old, &analyzed.opened, &diff_opts)?;
+            let mut scanned: Vec<(usize, Arc<LayerScan>)> =
+                diff_opts.new_scanned.into_iter().collect();
+            scanned.sort_by_key(|(index, _)| *index);
+            report.scans = scanned
+                .into_iter()
+                .map(|(_, scan)| Arc::try_unwrap(scan).unwrap_or_else(|shared| (*shared).clone()))
+                .collect();
+            Some(diff)
         }
         None => None,
     };
-    let report = analyzed.report;
     let entries: Vec<&[Entry]> = report.scans.iter().map(|s| s.entries.as_slice()).collect();
     let rules = evaluate(&req.rules, &report.analysis, &entries, diff.as_ref())?;
     if rules.is_empty() {

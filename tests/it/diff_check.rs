@@ -241,6 +241,29 @@ fn registry_diffs_download_no_layer_and_match_local_ones() {
     }
 }
 
+fn check_against_reads_each_local_layer_once() {
+    require(have("strace"), "strace (Debian package)");
+    let s = seed(true);
+    let (v1, v2) = (s.dir.path().join("v1"), s.dir.path().join("v2"));
+    let trace = s.dir.path().join("trace");
+    // The kernel's count of the opens of each layer blob of v2: the report reads each layer,
+    // and the comparison takes the report's scans instead of reading them again.
+    let bin = env!("CARGO_BIN_EXE_strata");
+    crate::support::sh(&format!(
+        "strace -f -qq -e trace=openat -o '{}' '{bin}' check '{}' --against '{}' --max-delta 1MB \
+         --max-total 20MB >/dev/null",
+        trace.display(),
+        oci(&v2, "v2"),
+        oci(&v1, "v1")
+    ));
+    let opens = std::fs::read_to_string(&trace).unwrap();
+    for layer in &s.v2.layer_digests {
+        let hex = &layer["sha256:".len()..];
+        let count = opens.lines().filter(|l| l.contains(hex) && !l.contains("ENOENT")).count();
+        assert_eq!(count, 1, "{layer} opened {count} times");
+    }
+}
+
 fn dive_check(rules: &str) -> (i32, String) {
     let image = shared_fixture("dive/test-docker-image.tar");
     let dir = tempfile::tempdir().unwrap();
@@ -449,6 +472,7 @@ crate::tests![
     the_seed_scenario_split_ships_only_the_code,
     non_reproducible_rebuilds_are_flagged,
     registry_diffs_download_no_layer_and_match_local_ones,
+    check_against_reads_each_local_layer_once,
     dive_evaluator_cases,
     check_gates_with_strata_toml_found_upwards_and_writes_every_report,
     check_passes_exit_0_and_config_errors_exit_2,
