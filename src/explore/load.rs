@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::analysis::diff::files::content_from_fingerprints;
+use crate::analysis::diff::reported_scans;
 use crate::analysis::scan::LayerScan;
 use crate::error::Error;
 use crate::explore::tree::{ChangeTree, LayerEntry};
@@ -85,18 +85,12 @@ pub fn start(
             return;
         }
         if let Some(compare) = compare {
-            let scanned = scans
-                .into_iter()
-                .map(|mut scan| {
-                    content_from_fingerprints(&mut scan);
-                    Arc::new(scan)
-                })
-                .enumerate()
-                .collect();
-            let _ = send.send(match diff_scanned(&compare, &opened, scanned) {
-                Ok(diffed) => Loaded::Compare(Box::new(diffed)),
-                Err(e) => Loaded::Failed(e.context("--compare")),
-            });
+            let _ = send.send(
+                match diff_scanned(&compare, &opened, reported_scans(scans)) {
+                    Ok(diffed) => Loaded::Compare(Box::new(diffed)),
+                    Err(e) => Loaded::Failed(e.context("--compare")),
+                },
+            );
         }
     });
     receive

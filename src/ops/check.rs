@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::analysis::diff::files::content_from_fingerprints;
-use crate::analysis::diff::{compare, Diff, DiffOptions, Scans};
+use crate::analysis::diff::{compare, reported_scans, Diff, DiffOptions};
 use crate::analysis::scan::LayerScan;
 use crate::analysis::scan::ScanOptions;
 use crate::error::{Error, Result};
@@ -79,14 +78,7 @@ pub fn check(req: &CheckRequest) -> Result<Checked> {
             let old_base = resolve_base(None, &old.image, &req.reading.source, &mut warnings)?;
             // The image's layers were read for the report: the comparison takes those scans,
             // files compared by the inspectors' fingerprints, and never reads them again.
-            let scanned: Scans = std::mem::take(&mut report.scans)
-                .into_iter()
-                .map(|mut scan| {
-                    content_from_fingerprints(&mut scan);
-                    Arc::new(scan)
-                })
-                .enumerate()
-                .collect();
+            let scanned = reported_scans(std::mem::take(&mut report.scans));
             let diff_opts = DiffOptions {
                 files: false,
                 top: 0,

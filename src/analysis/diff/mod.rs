@@ -30,6 +30,20 @@ use files::{content_from_fingerprints, file_changes, layer_fingerprint, FileChan
 /// Layers read, by index in their image.
 pub type Scans = HashMap<usize, Arc<LayerScan>>;
 
+/// The scans `report` made of an image's layers (in layer order, walked with
+/// [`Contents::Inspect`]) as the [`Scans`] a comparison takes instead of reading them again,
+/// files given their content from the inspectors' fingerprints.
+pub fn reported_scans(scans: Vec<LayerScan>) -> Scans {
+    scans
+        .into_iter()
+        .map(|mut scan| {
+            content_from_fingerprints(&mut scan);
+            Arc::new(scan)
+        })
+        .enumerate()
+        .collect()
+}
+
 /// The version of the diff JSON document.
 pub const SCHEMA_VERSION: u32 = 1;
 
