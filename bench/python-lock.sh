@@ -11,14 +11,8 @@
 set -euo pipefail
 
 die() { printf '[python-lock] ERROR: %s\n' "$*" >&2; exit 1; }
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STRATA="${1:-$REPO/target/release/strata}"
-DEBIAN="${DEBIAN_CACHE:-/var/tmp/strata-test-debian}"
-UV_VERSION="$(sed -n 's/^pub const UV_VERSION: &str = "\(.*\)";/\1/p' "$REPO/src/ecosystem/python/dockerfile.rs")"
-UV="${UV:-/var/tmp/strata-test-tools/uv-$UV_VERSION/bin/uv}"
-RUNS="${RUNS:-3}"
-[ -x "$STRATA" ] || die "strata binary not found at $STRATA"
-[ -x "$UV" ] || die "uv $UV_VERSION not found at $UV (set UV=, or run the python_lock tests once)"
+# shellcheck source=bench/python-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/python-common.sh"
 command -v hyperfine >/dev/null || die "hyperfine is not installed"
 command -v umoci >/dev/null || die "umoci is not installed"
 
@@ -29,13 +23,10 @@ for d in "$DEBIAN"/bookworm-*/; do
         && [ ! -e "$d/rootfs/usr/local/cargo" ] && [ ! -e "$d/rootfs/root/.cargo" ] \
         && amd64="${d%/}" && break
 done
-arm64="$(ls -d "$DEBIAN"/trixie-arm64-*/ 2>/dev/null | head -n1)"
-arm64="${arm64%/}"
-[ -n "$amd64" ] && [ -n "$arm64" ] || die "no test-made Debian bases under $DEBIAN (run the python_lock tests once)"
+[ -n "$amd64" ] || die "no test-made amd64 Debian base under $DEBIAN (run the python_lock tests once)"
 
 work="$(mktemp -d /var/tmp/strata-python-lock.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-export SSL_CERT_FILE="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" UV_NATIVE_TLS=1
 
 # One layout holding both bases, tagged `multi`: an index over them, as a multi-platform base is.
 mkdir -p "$work/base/blobs/sha256"
@@ -60,13 +51,7 @@ json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.
           open(os.path.join(out, "index.json"), "w"))
 EOF
 
-mkdir -p "$work/hello"
-printf '[project]\nname = "hello"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = ["numpy==2.2.6", "requests==2.32.3"]\n' \
-    > "$work/hello/pyproject.toml"
-printf 'import numpy, requests\nprint(numpy.__version__, requests.__version__)\n' > "$work/hello/app.py"
-(cd "$work/hello" && UV_CACHE_DIR="$work/uv-warm" "$UV" lock --quiet)
-(cd "$work/hello" && "$UV" export --frozen --format requirements-txt --no-emit-project --no-dev \
-    --no-header --quiet > "$work/requirements.txt")
+make_project "$work"
 
 build="cd '$work/hello' && '$STRATA' build --installer '$UV' --cache-dir '$work/strata-cache' \
     --base 'oci:$work/base:multi' --platform linux/amd64,linux/arm64 \

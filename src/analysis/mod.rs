@@ -147,6 +147,32 @@ pub struct LayerReport {
     pub top_paths: Vec<TopPath>,
 }
 
+/// A layer of `compressed` bytes at `index` with `role`, every other figure zero or empty: what
+/// the unit tests of the per-layer findings and summaries start from.
+#[cfg(test)]
+pub(crate) fn layer_for_tests(index: usize, role: Role, compressed: u64) -> LayerReport {
+    LayerReport {
+        index,
+        digest: crate::layer::digest::Digest::sha256_of(b""),
+        diff_id: crate::layer::digest::Digest::sha256_of(b""),
+        media_type: String::new(),
+        compression: crate::layer::compression::Compression::Gzip,
+        compressed_bytes: compressed,
+        compressed_bytes_source: crate::analysis::transfer::CompressedSource::Stored,
+        stored_bytes: compressed,
+        uncompressed_bytes: compressed,
+        content_bytes: compressed,
+        files: 0,
+        entries: 0,
+        tar_end: crate::layer::walk::TarEnd::EndOfArchive,
+        created_by: None,
+        role,
+        share: 0.0,
+        dead_bytes: 0,
+        top_paths: Vec::new(),
+    }
+}
+
 /// Dead bytes over the whole image.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeadBytes {

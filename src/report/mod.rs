@@ -9,6 +9,7 @@ pub mod escape;
 pub mod history;
 pub mod html;
 pub mod image;
+pub mod index_layers;
 pub mod json;
 pub mod markdown;
 pub mod optimize;

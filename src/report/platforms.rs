@@ -13,6 +13,7 @@ use crate::report::document::{draw_page, PAGE};
 use crate::report::escape::{markdown_code, markdown_text, terminal};
 use crate::report::html::{escape, page};
 use crate::report::image::{ImageReport, TREE_NODES};
+use crate::report::index_layers::{index_layers, IndexLayers};
 use crate::report::{diff, html, markdown, table, Document, Format};
 use crate::units::human_bytes;
 
@@ -44,7 +45,20 @@ struct ReportsJson<'a> {
     schema_version: u32,
     reference: &'a str,
     platforms: Vec<ReportJson<'a>>,
+    /// The index's layers counted once (additive in schema 1).
+    layers_across_platforms: IndexLayers,
     skipped: &'a [String],
+}
+
+impl PlatformReports {
+    /// The layers of every platform's image counted once.
+    pub fn layers_across_platforms(&self) -> IndexLayers {
+        index_layers(
+            self.platforms
+                .iter()
+                .map(|p| (p.platform.as_str(), p.report.analysis.layers.as_slice())),
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -66,6 +80,7 @@ impl Serialize for PlatformReports {
                     report: &p.report.analysis,
                 })
                 .collect(),
+            layers_across_platforms: self.layers_across_platforms(),
             skipped: &self.skipped,
         }
         .serialize(s)
@@ -127,6 +142,7 @@ fn reports_table(r: &PlatformReports) -> String {
         out.push_str(&table::render(&p.report.analysis));
         out.push('\n');
     }
+    out.push_str(&r.layers_across_platforms().table());
     out + &skipped_lines(&r.skipped, Sink::Terminal)
 }
 
@@ -144,6 +160,8 @@ fn reports_markdown(r: &PlatformReports) -> String {
         out.push_str(&markdown::render(&p.report.analysis));
         out.push('\n');
     }
+    out.push_str(&r.layers_across_platforms().markdown());
+    out.push('\n');
     out + &skipped_lines(&r.skipped, Sink::Markdown)
 }
 
@@ -187,6 +205,12 @@ fn reports_html(r: &PlatformReports) -> String {
             &html::report::body(&p.report.analysis, &trees),
         ));
     }
+    body.push_str(&section(
+        n,
+        None,
+        "Layers across platforms",
+        &r.layers_across_platforms().html(),
+    ));
     body.push_str(&skipped_html(&r.skipped));
     page(
         &format!("strata report: {} ({n} platforms)", r.reference),

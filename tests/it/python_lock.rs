@@ -260,6 +260,26 @@ fn builds_an_index_for_two_platforms_from_the_lockfile() {
     );
     assert_eq!(layers_amd["app"], layers_arm["app"], "the code layer is shared");
     assert_ne!(layers_amd["deps"], layers_arm["deps"], "numpy differs per platform");
+    // strata report of the index lists exactly those two blobs as shared, with their places.
+    let layout = format!("oci:{}:v1", out.display());
+    let run = crate::support::strata(&["report", &layout, "--all-platforms", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let across = &report["layers_across_platforms"];
+    let shared: BTreeSet<&str> = across["shared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap())
+        .collect();
+    let expected: BTreeSet<&str> = [&layers_amd["deps-pure"].0, &layers_amd["app"].0]
+        .into_iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(shared, expected, "{across}");
+    assert_eq!(across["distinct_layers"], across["layers"].as_u64().unwrap() - 2);
+    let table = crate::support::strata(&["report", &layout, "--all-platforms"]).stdout;
+    assert!(table.contains("Layers across platforms"), "{table}");
 
     // amd64 runs chrooted, arm64 under qemu-user: both import numpy and requests.
     let amd_root = dir.join("amd64-rootfs");

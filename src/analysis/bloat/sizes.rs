@@ -110,28 +110,7 @@ pub fn oversized_layers(layers: &[LayerReport]) -> Vec<Finding> {
 mod tests {
     use super::*;
 
-    fn layer(index: usize, role: Role, compressed: u64) -> LayerReport {
-        LayerReport {
-            index,
-            digest: crate::layer::digest::Digest::sha256_of(b""),
-            diff_id: crate::layer::digest::Digest::sha256_of(b""),
-            media_type: String::new(),
-            compression: crate::layer::compression::Compression::Gzip,
-            compressed_bytes: compressed,
-            compressed_bytes_source: crate::analysis::transfer::CompressedSource::Stored,
-            stored_bytes: compressed,
-            uncompressed_bytes: compressed,
-            content_bytes: compressed,
-            files: 0,
-            entries: 0,
-            tar_end: crate::layer::walk::TarEnd::EndOfArchive,
-            created_by: None,
-            role,
-            share: 0.0,
-            dead_bytes: 0,
-            top_paths: Vec::new(),
-        }
-    }
+    use crate::analysis::layer_for_tests as layer;
 
     #[test]
     fn recent_layers_follow_roles_then_timestamps_then_the_top_layer() {
