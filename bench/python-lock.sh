@@ -81,6 +81,14 @@ hyperfine --style none --runs "$RUNS" --export-json "$work/cold.json" \
     -n strata "UV_CACHE_DIR='$work/uv-cold' bash -c \"$build\"" \
     -n floor "UV_CACHE_DIR='$work/uv-cold' bash -c \"$floor\"" >&2
 
+# --compile-bytecode's cost: one warm run (the base's Python compiles every .py, under qemu-user
+# for arm64), its strata cache empty.
+bash -c "$reset"
+start=$(date +%s.%N)
+UV_CACHE_DIR="$work/uv-warm" bash -c "$build --compile-bytecode" >/dev/null 2>&1 \
+    || die "strata build --compile-bytecode failed"
+compiled=$(python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$start" "$(date +%s.%N)")
+
 echo "| uv cache | strata build, 2 platforms (s) | floor: uv pip install --target × 2 (s) | ratio |"
 echo "|---|---:|---:|---:|"
 for cache in warm cold; do
@@ -92,4 +100,5 @@ print(f"| {sys.argv[2]} | {s['mean']:.2f} ± {s['stddev'] or 0:.2f} | {f['mean']
       f"{f['stddev'] or 0:.2f} | {s['mean'] / f['mean']:.2f}× |")
 EOF
 done
+printf 'warm, with --compile-bytecode (one run): %.2f s\n' "$compiled"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; platforms: ${targets[*]}"

@@ -350,8 +350,16 @@ fn plan_table(layers: &[BuiltLayer], root: &Path, cache_dir: &Path) -> String {
 
 /// Runs the plan's preset (if any), printing what it chose on stderr.
 pub fn expand_preset(plan: &mut Plan, opts: &SourceOptions, cache_dir: &Path) -> Result<()> {
+    for note in preset_notes(plan, opts, cache_dir)? {
+        eprintln!("strata: {note}");
+    }
+    Ok(())
+}
+
+/// Runs the plan's preset (if any); returns what it chose, as notes.
+fn preset_notes(plan: &mut Plan, opts: &SourceOptions, cache_dir: &Path) -> Result<Vec<String>> {
     let Some(spec) = &plan.preset else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let base = match plan.image.base.as_deref() {
         None | Some("scratch") => None,
@@ -361,10 +369,7 @@ pub fn expand_preset(plan: &mut Plan, opts: &SourceOptions, cache_dir: &Path) ->
         ),
     };
     let info = BaseInfo::read(base.as_ref(), spec.preset().base_files())?;
-    for note in expand(plan, base.as_ref(), &info, opts, &cache_dir.join("staging"))? {
-        eprintln!("strata: {note}");
-    }
-    Ok(())
+    expand(plan, base.as_ref(), &info, opts, &cache_dir.join("staging"))
 }
 
 /// The platforms a comma-separated `--platform` asks for (`linux/amd64,linux/arm64`: one image
@@ -457,18 +462,45 @@ fn build_each(
             built,
         }]);
     }
+    // The platforms' presets run at once: each one's downloads (uv's wheels, a base from a
+    // registry), builder container or compileall overlaps the others'. Their notes are printed
+    // in the platforms' order, and the layers are built one platform after the other (each
+    // build compresses on every core).
+    let expanded: Vec<Result<(Plan, SourceOptions, Vec<String>)>> = std::thread::scope(|scope| {
+        let running: Vec<_> = wanted
+            .iter()
+            .map(|platform| {
+                let cache_dir = &cache_dir;
+                scope.spawn(move || {
+                    let mut plan = plan.clone();
+                    if let Some(PresetSpec::Python(python)) = plan.preset.as_mut() {
+                        python.from_lock = Some(true);
+                    }
+                    let opts = SourceOptions {
+                        platform: platform.clone(),
+                        ..opts.clone()
+                    };
+                    let notes = preset_notes(&mut plan, &opts, cache_dir)
+                        .map_err(|e| e.context(format!("platform {platform}")))?;
+                    Ok((plan, opts, notes))
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|r| {
+                r.join().unwrap_or_else(|_| {
+                    Err(Error::invalid("a platform's preset stopped unexpectedly"))
+                })
+            })
+            .collect()
+    });
     let mut out = Vec::new();
-    for platform in wanted {
-        let mut plan = plan.clone();
-        if let Some(PresetSpec::Python(python)) = plan.preset.as_mut() {
-            python.from_lock = Some(true);
+    for (platform, expansion) in wanted.into_iter().zip(expanded) {
+        let (plan, opts, notes) = expansion?;
+        for note in notes {
+            eprintln!("strata: {note}");
         }
-        let opts = SourceOptions {
-            platform: platform.clone(),
-            ..opts.clone()
-        };
-        expand_preset(&mut plan, &opts, &cache_dir)
-            .map_err(|e| e.context(format!("platform {platform}")))?;
         let (built, layers) = build(&plan, &opts, cache, args.plan)?;
         out.push(PlatformBuild {
             platform: Some(platform),
