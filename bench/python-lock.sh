@@ -72,11 +72,11 @@ floor+="true"
 UV_CACHE_DIR="$work/uv-warm" bash -c "$floor" || die "the floor's uv pip install failed"
 
 reset="rm -rf '$work/strata-cache' '$work/out' '$work'/floor-*"
-hyperfine --style none --runs "$RUNS" --export-json "$work/warm.json" \
+hyperfine --style "${HYPERFINE_STYLE:-none}" --runs "$RUNS" --export-json "$work/warm.json" \
     --prepare "$reset" \
     -n strata "UV_CACHE_DIR='$work/uv-warm' bash -c \"$build\"" \
     -n floor "UV_CACHE_DIR='$work/uv-warm' bash -c \"$floor\"" >&2
-hyperfine --style none --runs "$RUNS" --export-json "$work/cold.json" \
+hyperfine --style "${HYPERFINE_STYLE:-none}" --runs "$RUNS" --export-json "$work/cold.json" \
     --prepare "$reset; rm -rf '$work/uv-cold'" \
     -n strata "UV_CACHE_DIR='$work/uv-cold' bash -c \"$build\"" \
     -n floor "UV_CACHE_DIR='$work/uv-cold' bash -c \"$floor\"" >&2

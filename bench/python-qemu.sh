@@ -61,11 +61,11 @@ bash -c "$(strata_build uv-strata)" || die "strata build failed"
 bash -c "$(floor uv-floor)" || die "the floor's install failed"
 
 reset="rm -rf '$work/strata-cache' '$work/out' '$work/floor'"
-hyperfine --style none --runs "$RUNS" --export-json "$work/warm.json" --prepare "$reset" \
+hyperfine --style "${HYPERFINE_STYLE:-none}" --runs "$RUNS" --export-json "$work/warm.json" --prepare "$reset" \
     -n emulated "$(emulated uv-emulated)" -n strata "$(strata_build uv-strata)" \
     -n floor "$(floor uv-floor)" >&2
 cold="$reset; rm -rf '$work'/uv-emulated/* '$work'/uv-strata '$work'/uv-floor"
-hyperfine --style none --runs "$RUNS" --export-json "$work/cold.json" --prepare "$cold" \
+hyperfine --style "${HYPERFINE_STYLE:-none}" --runs "$RUNS" --export-json "$work/cold.json" --prepare "$cold" \
     -n emulated "$(emulated uv-emulated)" -n strata "$(strata_build uv-strata)" \
     -n floor "$(floor uv-floor)" >&2
 

@@ -462,11 +462,11 @@ fn build_each(
             built,
         }]);
     }
-    // The platforms' presets run at once: each one's downloads (uv's wheels, a base from a
-    // registry), builder container or compileall overlaps the others'. Their notes are printed
-    // in the platforms' order, and the layers are built one platform after the other (each
-    // build compresses on every core).
-    let expanded: Vec<Result<(Plan, SourceOptions, Vec<String>)>> = std::thread::scope(|scope| {
+    // The platforms are built at once: each one's downloads (uv's wheels, a base from a
+    // registry), builder container, compileall and layer compression overlap the others'. Their
+    // notes are printed in the platforms' order once all are done.
+    type Done = (Vec<String>, Option<Built>, Vec<BuiltLayer>);
+    let done: Vec<Result<Done>> = std::thread::scope(|scope| {
         let running: Vec<_> = wanted
             .iter()
             .map(|platform| {
@@ -482,7 +482,8 @@ fn build_each(
                     };
                     let notes = preset_notes(&mut plan, &opts, cache_dir)
                         .map_err(|e| e.context(format!("platform {platform}")))?;
-                    Ok((plan, opts, notes))
+                    let (built, layers) = build(&plan, &opts, cache, args.plan)?;
+                    Ok((notes, built, layers))
                 })
             })
             .collect();
@@ -490,18 +491,17 @@ fn build_each(
             .into_iter()
             .map(|r| {
                 r.join().unwrap_or_else(|_| {
-                    Err(Error::invalid("a platform's preset stopped unexpectedly"))
+                    Err(Error::invalid("a platform's build stopped unexpectedly"))
                 })
             })
             .collect()
     });
     let mut out = Vec::new();
-    for (platform, expansion) in wanted.into_iter().zip(expanded) {
-        let (plan, opts, notes) = expansion?;
+    for (platform, result) in wanted.into_iter().zip(done) {
+        let (notes, built, layers) = result?;
         for note in notes {
             eprintln!("strata: {note}");
         }
-        let (built, layers) = build(&plan, &opts, cache, args.plan)?;
         out.push(PlatformBuild {
             platform: Some(platform),
             layers,

@@ -233,6 +233,9 @@ pub struct Installed {
     pub built: Vec<String>,
 }
 
+/// Held while uv installs (see [`install`]).
+static ONE_INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Where an install records what was built from source (read again on a cache hit).
 const BUILT: &str = "built-from-source.txt";
 
@@ -281,6 +284,9 @@ pub fn install(
     let site = tmp.path().join("site-packages");
     let all = requirements(&resolved.requirements);
     let mut from_source: Vec<&Requirement> = Vec::new();
+    // One install at a time, whatever else the platforms' builds overlap: uv's cache is shared,
+    // so the wheels several platforms need (every pure one) are downloaded and unpacked once.
+    let one_at_a_time = ONE_INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     loop {
         let wheels: String = all
             .iter()
@@ -312,6 +318,7 @@ pub fn install(
             _ => return Err(install_error(&stderr, resolved, target, &platform)),
         }
     }
+    drop(one_at_a_time);
     let names: Vec<String> = from_source
         .iter()
         .map(|r| {
