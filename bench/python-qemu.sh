@@ -57,7 +57,7 @@ floor() {
 # Warm every cache once (and check that each side works).
 for c in uv-emulated uv-strata uv-floor; do mkdir -p "$work/$c"; done
 bash -c "$(emulated uv-emulated)" || die "the emulated install failed"
-bash -c "$(strata_build uv-strata)" || die "strata build failed"
+bash -c "$(strata_build uv-strata)" >/dev/null || die "strata build failed"
 bash -c "$(floor uv-floor)" || die "the floor's install failed"
 
 reset="rm -rf '$work/strata-cache' '$work/out' '$work/floor'"
