@@ -286,7 +286,9 @@ pub fn install(
     let mut from_source: Vec<&Requirement> = Vec::new();
     // One install at a time, whatever else the platforms' builds overlap: uv's cache is shared,
     // so the wheels several platforms need (every pure one) are downloaded and unpacked once.
-    let one_at_a_time = ONE_INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let one_at_a_time = ONE_INSTALL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     loop {
         let wheels: String = all
             .iter()
