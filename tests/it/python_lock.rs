@@ -399,8 +399,18 @@ fn builder_leftovers() -> String {
     sh("docker ps -aq --filter label=strata.builder; docker images -q strata-builder")
 }
 
+/// Held by each test that runs builder containers, for all of it: what [`builder_leftovers`]
+/// finds is then the test's own.
+static BUILDERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Waits for the other builder tests (a failed one does not poison the others).
+fn builders_alone() -> std::sync::MutexGuard<'static, ()> {
+    BUILDERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn an_sdist_only_dependency_is_built_in_a_container_for_each_platform() {
     crate::support::images::docker_ready();
+    let _alone = builders_alone();
     require(
         std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists(),
         "qemu-aarch64 registered with binfmt_misc (`make deps` as root)",
@@ -468,6 +478,7 @@ fn an_sdist_only_dependency_is_built_in_a_container_for_each_platform() {
 
 fn a_native_sdist_builds_in_the_builder_image_given() {
     crate::support::images::docker_ready();
+    let _alone = builders_alone();
     let (base, builder) = (debian_python_base(), debian_python_builder());
     let dir = fresh_dir("python_lock_builder");
     let p = dir.join("app");
