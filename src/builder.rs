@@ -16,7 +16,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
-use crate::error::{Error, Result};
+use crate::error::{printable, Error, Result};
 use crate::source::engine::Engine;
 use crate::source::platform::Platform;
 
@@ -187,11 +187,6 @@ fn logs_of(engine: &Engine, id: &str) -> String {
         .lines()
         .map(|l| printable(l) + "\n")
         .collect()
-}
-
-/// `text` without control characters (what a build prints never reaches a terminal raw).
-fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// The tar the engine unpacks at `/`: [`WORKDIR`] and the job's files in it.

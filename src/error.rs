@@ -371,6 +371,12 @@ fn escape_controls(s: &str) -> String {
 /// The crate-wide result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// `text` without control characters: what a tool run by strata (uv, a builder container, the
+/// base's interpreter) printed, made safe to quote in an error or a note on a terminal.
+pub fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
-use crate::error::{Error, Result};
+use crate::error::{printable, Error, Result};
 use crate::layer::digest::Digest;
 use crate::preset::BaseInfo;
 use crate::source::OpenedImage;
@@ -282,7 +282,7 @@ impl Runner {
             return Err(Error::invalid(format!(
                 "--compile-bytecode: the base's {} failed: {}",
                 self.argv[3],
-                line.chars().filter(|c| !c.is_control()).collect::<String>()
+                printable(line)
             )));
         }
         let root = format!("{}/", site.display());
@@ -291,7 +291,7 @@ impl Runner {
             .filter_map(|l| l.strip_prefix("*** Error compiling '"))
             .filter_map(|l| l.split_once("'...").map(|(path, _)| path))
             .map(|path| path.strip_prefix(&root).unwrap_or(path))
-            .map(|path| path.chars().filter(|c| !c.is_control()).collect())
+            .map(printable)
             .collect())
     }
 }

@@ -13,7 +13,7 @@ use std::process::Command;
 use crate::ecosystem::python::installer::Installer;
 use crate::ecosystem::python::sdist_build::{requirements, Requirement, SdistBuilder};
 use crate::ecosystem::python::target::Target;
-use crate::error::{Error, Result};
+use crate::error::{printable, Error, Result};
 use crate::layer::digest::Digest;
 use crate::python::pep508::normalize_name;
 use crate::python::{read_lockfile, Format, LockedSet};
@@ -139,11 +139,6 @@ fn first_error(stderr: &str) -> String {
         .or_else(|| stderr.lines().map(str::trim).find(|l| !l.is_empty()))
         .unwrap_or("no diagnostics");
     printable(line.trim_start_matches("error:").trim())
-}
-
-/// `text` without control characters (uv's output never goes to the terminal raw).
-fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// The text between the first `open` after `after` and the next `close`, in `stderr`.
